@@ -73,6 +73,10 @@ def save(lang: str, catalog: Catalog) -> None:
         write_mo(handle, catalog, use_fuzzy=False)
 
 
+def _key(msgid: str | tuple[str, ...] | list[str]) -> str:
+    return msgid if isinstance(msgid, str) else msgid[0]
+
+
 def sync(zh: dict[str, str] | None = None) -> list[str]:
     """Extract, update both catalogues, apply translations; return msgids lacking zh_CN."""
     template = extract()
@@ -81,13 +85,18 @@ def sync(zh: dict[str, str] | None = None) -> list[str]:
     missing: list[str] = []
     for lang in LANGS:
         catalog = load(lang)
+        # remember every translation, obsolete ones too, so that a string that disappears
+        # while someone edits a file gets its text back when it reappears
+        known = {_key(m.id): m.string for m in catalog if m.id and m.string}
+        known.update({_key(k): m.string for k, m in catalog.obsolete.items() if m.string})
         catalog.update(template, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
         for message in catalog:
             if not message.id:
                 continue
             message.flags.discard("fuzzy")
-            key = message.id if isinstance(message.id, str) else message.id[0]
+            key = _key(message.id)
+            if not message.string and key in known:
+                message.string = known[key]
             if lang == "en":
                 if isinstance(message.id, tuple):
                     message.string = tuple(message.id)
@@ -103,7 +112,6 @@ def sync(zh: dict[str, str] | None = None) -> list[str]:
                 text = message.string
                 if not text or (isinstance(text, tuple) and not all(text)):
                     missing.append(key)
-        catalog.locale_identifier = lang
         save(lang, catalog)
     return missing
 
