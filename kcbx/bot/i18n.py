@@ -18,7 +18,7 @@ DEFAULT_LANGUAGE = "zh_CN"
 Translate = Callable[[str], str]
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Mark a string for extraction without translating it now."""
     return message
 

@@ -119,6 +119,22 @@ CREATE TABLE actions (
 );
 CREATE INDEX actions_case ON actions(case_id);
 
+-- A6: a case referred to a department that owns its cause (or A9 relief). Departments see
+-- only the cases referred to them.
+CREATE TABLE referrals (
+    id              INTEGER PRIMARY KEY,
+    case_id         INTEGER NOT NULL REFERENCES cases(id),
+    department_id   INTEGER NOT NULL REFERENCES units(id),
+    reason          TEXT NOT NULL,                 -- cause code or 'a9'
+    created_at      TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'open'
+                      CHECK (status IN ('open', 'accepted', 'closed', 'withdrawn')),
+    accepted_by     INTEGER REFERENCES people(id),
+    accepted_at     TEXT,
+    UNIQUE (case_id, department_id)
+);
+CREATE INDEX referrals_department ON referrals(department_id, status);
+
 -- Who did what to which record, and when. Append-only.
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY,

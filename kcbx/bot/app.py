@@ -1,0 +1,75 @@
+"""The composition root: builds the Application, opens shared resources, registers handlers.
+
+One ordered, commented function (as PTB's rules-bot does): a newcomer reads here what runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+
+from kcbx.bot.clock import Clock
+from kcbx.bot.config import Config
+from kcbx.bot.context import SERVICES_KEY, KcbxContext
+from kcbx.bot.menu import publish_default_menus
+from kcbx.bot.services import Services
+from kcbx.handlers import admin, fallback, gate, help, start
+
+log = logging.getLogger(__name__)
+
+KcbxApplication = Application[Any, KcbxContext, Any, Any, Any, Any]
+
+
+def build_application(
+    config: Config, *, clock: Clock | None = None, services: Services | None = None
+) -> KcbxApplication:
+    """Build the bot. Services (database, repositories) open in post_init unless given."""
+    token = config.require_token()
+
+    async def post_init(app: KcbxApplication) -> None:
+        opened = services or await Services.open(config, clock)
+        app.bot_data[SERVICES_KEY] = opened
+        app.bot_data["kcbx.default_language"] = config.default_language
+        await publish_default_menus(app.bot)
+
+    async def post_shutdown(app: KcbxApplication) -> None:
+        opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if opened is not None and services is None:
+            await opened.close()
+
+    app: KcbxApplication = (
+        Application.builder()
+        .token(token)
+        .base_url(config.telegram_api_url)
+        .base_file_url(config.file_url)
+        .context_types(ContextTypes(context=KcbxContext))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.overall_max_rate,
+                group_max_rate=config.group_max_rate,
+                max_retries=config.max_retries,
+            )
+        )
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+
+    # 1. The gate: loads the person; strangers and revoked people stop here (group -10).
+    gate.register(app)
+    # 2. Getting in and finding one's way: /start <code>, /help, /lang.
+    start.register(app)
+    help.register(app)
+    # 3. Administration: invitations, revocation, roster files.
+    admin.register(app)
+    # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
+    fallback.register(app)
+    return app
+
+
+def services_of(app: KcbxApplication) -> Services:
+    """The opened services of a running application (tests and the demo use this)."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    return services

@@ -1,0 +1,135 @@
+"""The `kcbx` command: run the bot, and the operators' offline tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from kcbx.bot.access import AccessError, create_invitation, revoke_person
+from kcbx.bot.config import Config, ConfigError, load_config
+from kcbx.bot.i18n import translator
+from kcbx.bot.roles import Role, parse_role
+from kcbx.bot.services import Services
+
+EXIT_USAGE = 2
+
+
+def cli_actor() -> str:
+    """Offline actions are audited under the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except OSError:
+        return "cli:unknown"
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    from kcbx.bot.app import build_application
+
+    config.require_token()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app = build_application(config)
+    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    return 0
+
+
+async def _with_services(config: Config, work: Callable[[Services], Awaitable[int]]) -> int:
+    services = await Services.open(config)
+    try:
+        return await work(services)
+    finally:
+        await services.close()
+
+
+def _invite(args: argparse.Namespace, config: Config) -> int:
+    role = parse_role(args.role)
+    if role is None:
+        print(f"unknown role {args.role!r}; one of: {', '.join(r.value for r in Role)}")
+        return EXIT_USAGE
+
+    async def work(services: Services) -> int:
+        try:
+            invitation = await create_invitation(
+                services,
+                role=role,
+                unit_text=args.unit or "",
+                name=args.name,
+                phone=args.phone,
+                actor=cli_actor(),
+            )
+        except AccessError as exc:
+            print(exc.render(translator(config.default_language)))
+            return 1
+        print(f"{invitation.person.name or '-'} ({role.value}), expires {invitation.expires_at}")
+        print(invitation.link)
+        if not config.bot_username:
+            print(f"(set KCBX_BOT_USERNAME for a full link; in chat: /start {invitation.code})")
+        return 0
+
+    if not args.unit and not args.phone:
+        print("give --unit UNIT (and --name NAME), or --phone PHONE of an imported person")
+        return EXIT_USAGE
+    return asyncio.run(_with_services(config, work))
+
+
+def _revoke(args: argparse.Namespace, config: Config) -> int:
+    async def work(services: Services) -> int:
+        try:
+            person = await revoke_person(services, args.who, actor=cli_actor())
+        except AccessError as exc:
+            print(exc.render(translator(config.default_language)))
+            return 1
+        print(f"revoked: {person.name} ({person.role.value})")
+        return 0
+
+    return asyncio.run(_with_services(config, work))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "run": _run,
+    "invite": _invite,
+    "revoke": _revoke,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kcbx", description="kcbx 控辍保学 bot")
+    parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
+    parser.add_argument("--db", help="database file (default $KCBX_DB or ./kcbx.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p = sub.add_parser("invite", help="make a one-time invitation link")
+    p.add_argument("--role", required=True, help="role code, e.g. class_teacher")
+    p.add_argument("--unit", help="unit name or path, e.g. 滨河镇/新墩村")
+    p.add_argument("--name", help="the person's name")
+    p.add_argument("--phone", help="the phone of a person imported from the roster")
+    p = sub.add_parser("revoke", help="lock a person out")
+    p.add_argument("who", help="phone or person id")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config, db_path=args.db)
+    except ConfigError as exc:
+        print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args, config)
+    except ConfigError as exc:
+        print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Small helpers shared by the handlers: replying in HTML, keyboards, the person check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+
+from kcbx.bot.commands import keyboard_rows
+from kcbx.bot.context import KcbxContext
+from kcbx.bot.roles import Role
+from kcbx.storage.people import Person
+
+
+async def reply(update: Update, text: str, markup: object = None) -> None:
+    """Answer in the chat the update came from (HTML; callers escape user text)."""
+    message = update.effective_message
+    if message is None:
+        return
+    await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,  # type: ignore[arg-type]
+        disable_web_page_preview=True,
+    )
+
+
+def main_keyboard(role: Role, context: KcbxContext) -> ReplyKeyboardMarkup | None:
+    rows = keyboard_rows(role, context.gettext)
+    if not rows:
+        return None
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback_data); data must fit 64 bytes."""
+    keyboard = []
+    for row in rows:
+        buttons = []
+        for label, data in row:
+            if len(data.encode("utf-8")) > 64:
+                raise ValueError(f"callback_data over 64 bytes: {data!r}")
+            buttons.append(InlineKeyboardButton(label, callback_data=data))
+        keyboard.append(buttons)
+    return InlineKeyboardMarkup(keyboard)
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == "private"
+
+
+def require_person(context: KcbxContext) -> Person:
+    """The gate has let only active people through to feature handlers."""
+    person = context.person
+    if person is None or not person.active:
+        raise PermissionError("a feature handler ran without an active person")
+    return person
+
+
+async def deny(update: Update, context: KcbxContext) -> None:
+    """The same short refusal for anything out of a person's scope: it reveals nothing."""
+    t = context.gettext
+    text = t("This is not available to you.")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, text)

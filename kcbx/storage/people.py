@@ -1,0 +1,182 @@
+"""People: staff who may use the bot, their Telegram binding and their state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kcbx.bot.clock import to_iso
+from kcbx.bot.roles import Role
+from kcbx.storage.audit import AuditRepo
+from kcbx.storage.db import Database
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    phone: str | None
+    role: Role
+    unit_id: int | None
+    telegram_id: int | None
+    chat_id: int | None
+    lang: str | None
+    status: str
+    unreachable_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def _person(row: object) -> Person:
+    r = dict(row)  # type: ignore[call-overload]
+    return Person(
+        id=r["id"],
+        name=r["name"],
+        phone=r["phone"],
+        role=Role(r["role"]),
+        unit_id=r["unit_id"],
+        telegram_id=r["telegram_id"],
+        chat_id=r["chat_id"],
+        lang=r["lang"],
+        status=r["status"],
+        unreachable_at=r["unreachable_at"],
+    )
+
+
+class PeopleRepo:
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        self.db = db
+        self.audit = audit
+
+    async def get(self, person_id: int) -> Person | None:
+        row = await self.db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
+        return _person(row) if row else None
+
+    async def by_telegram(self, telegram_id: int) -> Person | None:
+        row = await self.db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+        return _person(row) if row else None
+
+    async def by_phone(self, phone: str) -> Person | None:
+        row = await self.db.fetchone("SELECT * FROM people WHERE phone = ?", (phone,))
+        return _person(row) if row else None
+
+    async def find_unbound(self, role: Role, unit_id: int, name: str | None) -> Person | None:
+        """An imported person of that role and unit not yet bound to Telegram."""
+        sql = "SELECT * FROM people WHERE role = ? AND unit_id = ? AND telegram_id IS NULL"
+        params: list[object] = [role.value, unit_id]
+        if name:
+            sql += " AND name = ?"
+            params.append(name)
+        rows = await self.db.fetchall(sql + " ORDER BY id", params)
+        return _person(rows[0]) if len(rows) == 1 or (rows and name) else None
+
+    async def create(
+        self, *, name: str, role: Role, unit_id: int, phone: str | None, actor: str, now: datetime
+    ) -> Person:
+        async with self.db.transaction():
+            person_id = await self.db.execute(
+                "INSERT INTO people (name, phone, role, unit_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, phone, role.value, unit_id, to_iso(now)),
+            )
+            await self.audit.record(
+                at=now,
+                actor=actor,
+                action="create",
+                entity="person",
+                entity_id=person_id,
+                detail={"role": role.value, "unit_id": unit_id, "name": name},
+            )
+        person = await self.get(person_id)
+        assert person is not None
+        return person
+
+    async def bind_telegram(
+        self, person_id: int, *, telegram_id: int, chat_id: int, lang: str, name: str, now: datetime
+    ) -> None:
+        """Tie a Telegram account to a person (an account binds to one person at most)."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE people SET telegram_id = NULL, chat_id = NULL"
+                " WHERE telegram_id = ? AND id <> ?",
+                (telegram_id, person_id),
+            )
+            await self.db.execute(
+                "UPDATE people SET telegram_id = ?, chat_id = ?, lang = ?,"
+                " name = CASE WHEN name = '' THEN ? ELSE name END, unreachable_at = NULL"
+                " WHERE id = ?",
+                (telegram_id, chat_id, lang, name, person_id),
+            )
+            await self.audit.record(
+                at=now,
+                actor=f"person:{person_id}",
+                action="bind",
+                entity="person",
+                entity_id=person_id,
+                detail={"telegram_id": telegram_id},
+            )
+
+    async def set_language(self, person_id: int, lang: str, now: datetime) -> None:
+        async with self.db.transaction():
+            await self.db.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
+            await self.audit.record(
+                at=now,
+                actor=f"person:{person_id}",
+                action="set_language",
+                entity="person",
+                entity_id=person_id,
+                detail={"lang": lang},
+            )
+
+    async def revoke(self, person_id: int, *, actor: str, now: datetime) -> bool:
+        """Lock a person out at once; True if they were active."""
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE people SET status = 'revoked' WHERE id = ? AND status = 'active'",
+                (person_id,),
+            )
+            if changed:
+                await self.db.execute(
+                    "UPDATE invites SET used_at = ? WHERE person_id = ? AND used_at IS NULL",
+                    (to_iso(now), person_id),
+                )
+                await self.audit.record(
+                    at=now, actor=actor, action="revoke", entity="person", entity_id=person_id
+                )
+        return bool(changed)
+
+    async def mark_unreachable(self, person_id: int, now: datetime) -> None:
+        """The person blocked the bot (403): reminders go to their supervisor instead."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
+                (to_iso(now), person_id),
+            )
+            await self.audit.record(
+                at=now, actor="system", action="unreachable", entity="person", entity_id=person_id
+            )
+
+    async def mark_reachable(self, person_id: int) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE people SET unreachable_at = NULL WHERE id = ?", (person_id,)
+            )
+
+    async def in_units(self, unit_ids: list[int], roles: list[Role]) -> list[Person]:
+        """Active people holding one of the roles in one of the units."""
+        if not unit_ids or not roles:
+            return []
+        marks_u = ",".join("?" * len(unit_ids))
+        marks_r = ",".join("?" * len(roles))
+        rows = await self.db.fetchall(
+            f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({marks_u})"
+            f" AND role IN ({marks_r}) ORDER BY id",
+            [*unit_ids, *[r.value for r in roles]],
+        )
+        return [_person(r) for r in rows]
+
+    async def list_all(self) -> list[Person]:
+        rows = await self.db.fetchall("SELECT * FROM people ORDER BY id")
+        return [_person(r) for r in rows]

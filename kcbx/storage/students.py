@@ -1,0 +1,173 @@
+"""Students, their classes and guardians, and where each belongs (for scope checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kcbx.bot.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
+from kcbx.bot.scope import StudentPlace
+from kcbx.storage.db import Database
+from kcbx.storage.people import Person
+from kcbx.storage.units import SUBTREE_CTE
+
+
+@dataclass(frozen=True)
+class Guardian:
+    name: str
+    relation: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Student:
+    id: int
+    registry_no: str
+    name: str
+    gender: str | None
+    birth_date: str | None
+    school_id: int
+    class_id: int | None
+    grade: int | None
+    class_name: str | None
+    household_unit_id: int | None
+    a9_flags: tuple[str, ...]
+    exempt: bool
+    note: str | None
+
+
+_SELECT = (
+    "SELECT s.*, c.name AS class_name, c.teacher_id AS teacher_id FROM students s"
+    " LEFT JOIN classes c ON c.id = s.class_id"
+)
+
+
+def _student(row: object) -> Student:
+    r = dict(row)  # type: ignore[call-overload]
+    return Student(
+        id=r["id"],
+        registry_no=r["registry_no"],
+        name=r["name"],
+        gender=r["gender"],
+        birth_date=r["birth_date"],
+        school_id=r["school_id"],
+        class_id=r["class_id"],
+        grade=r["grade"],
+        class_name=r.get("class_name"),
+        household_unit_id=r["household_unit_id"],
+        a9_flags=tuple(f for f in (r["a9_flags"] or "").split(",") if f),
+        exempt=bool(r["exempt"]),
+        note=r["note"],
+    )
+
+
+def scope_clause(person: Person, alias: str = "s") -> tuple[str, list[object]]:
+    """SQL condition (on students `alias`) selecting the students a person may see."""
+    role, unit = person.role, person.unit_id
+    if not person.active or (unit is None and role != Role.CLASS_TEACHER):
+        return "1 = 0", []
+    if role in DISTRICT_ROLES or role == Role.TOWNSHIP_LEADER:
+        return (
+            f"({alias}.school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)"
+            f" OR {alias}.household_unit_id IN ({SUBTREE_CTE} SELECT id FROM subtree))",
+            [unit, unit],
+        )
+    if role in CADRE_ROLES:
+        return f"{alias}.household_unit_id IN ({SUBTREE_CTE} SELECT id FROM subtree)", [unit]
+    if role in SCHOOL_ROLES:
+        return f"{alias}.school_id = ?", [unit]
+    if role == Role.CLASS_TEACHER:
+        return (
+            f"{alias}.class_id IN (SELECT id FROM classes WHERE teacher_id = ?)",
+            [person.id],
+        )
+    if role == Role.DEPARTMENT_LIAISON:
+        return (
+            f"{alias}.id IN (SELECT c.student_id FROM cases c JOIN referrals r"
+            " ON r.case_id = c.id WHERE r.department_id = ? AND r.status <> 'withdrawn')",
+            [unit],
+        )
+    return "1 = 0", []
+
+
+class StudentRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, student_id: int) -> Student | None:
+        row = await self.db.fetchone(_SELECT + " WHERE s.id = ?", (student_id,))
+        return _student(row) if row else None
+
+    async def by_registry(self, registry_no: str) -> Student | None:
+        row = await self.db.fetchone(_SELECT + " WHERE s.registry_no = ?", (registry_no,))
+        return _student(row) if row else None
+
+    async def guardians(self, student_id: int) -> list[Guardian]:
+        rows = await self.db.fetchall(
+            "SELECT name, relation, phone FROM guardians WHERE student_id = ? ORDER BY id",
+            (student_id,),
+        )
+        return [Guardian(r["name"], r["relation"], r["phone"]) for r in rows]
+
+    async def place(self, student_id: int) -> StudentPlace | None:
+        """Where a student belongs: school, class teacher, household, referred departments."""
+        row = await self.db.fetchone(
+            "SELECT s.id, s.school_id, s.household_unit_id, c.teacher_id FROM students s"
+            " LEFT JOIN classes c ON c.id = s.class_id WHERE s.id = ?",
+            (student_id,),
+        )
+        if row is None:
+            return None
+        school_units = await self._ancestry(row["school_id"])
+        household_units = await self._ancestry(row["household_unit_id"])
+        deps = await self.db.fetchall(
+            "SELECT r.department_id FROM referrals r JOIN cases c ON c.id = r.case_id"
+            " WHERE c.student_id = ? AND r.status <> 'withdrawn'",
+            (student_id,),
+        )
+        return StudentPlace(
+            student_id=row["id"],
+            school_id=row["school_id"],
+            class_teacher_id=row["teacher_id"],
+            school_units=frozenset(school_units),
+            household_units=frozenset(household_units),
+            departments=frozenset(int(d[0]) for d in deps),
+        )
+
+    async def _ancestry(self, unit_id: int | None) -> list[int]:
+        if unit_id is None:
+            return []
+        rows = await self.db.fetchall(
+            "WITH RECURSIVE up(id, parent_id) AS ("
+            " SELECT id, parent_id FROM units WHERE id = ?"
+            " UNION ALL SELECT u.id, u.parent_id FROM units u JOIN up ON u.id = up.parent_id)"
+            " SELECT id FROM up",
+            (unit_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def visible(
+        self, person: Person, *, class_id: int | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Student]:
+        """Students a person may see, by class then name."""
+        clause, params = scope_clause(person)
+        sql = _SELECT + f" WHERE {clause}"
+        if class_id is not None:
+            sql += " AND s.class_id = ?"
+            params.append(class_id)
+        sql += " ORDER BY s.grade, c.name, s.name, s.id LIMIT ? OFFSET ?"
+        rows = await self.db.fetchall(sql, [*params, limit, offset])
+        return [_student(r) for r in rows]
+
+    async def count_visible(self, person: Person) -> int:
+        clause, params = scope_clause(person)
+        return int(
+            await self.db.fetchval(f"SELECT COUNT(*) FROM students s WHERE {clause}", params)
+        )
+
+    async def classes_of_teacher(self, person_id: int) -> list[tuple[int, int, str]]:
+        """(class id, grade, name) of the classes a teacher leads."""
+        rows = await self.db.fetchall(
+            "SELECT id, grade, name FROM classes WHERE teacher_id = ? ORDER BY grade, name",
+            (person_id,),
+        )
+        return [(r["id"], r["grade"], r["name"]) for r in rows]

@@ -1,0 +1,119 @@
+"""Units of the district: townships, villages, groups, schools, departments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kcbx.storage.db import Database
+
+SUBTREE_CTE = (
+    "WITH RECURSIVE subtree(id) AS ("
+    " SELECT id FROM units WHERE id = ?"
+    " UNION ALL SELECT u.id FROM units u JOIN subtree s ON u.parent_id = s.id)"
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    kind: str
+    name: str
+    parent_id: int | None
+    section: str | None
+    code: str | None
+
+
+def _unit(row: object) -> Unit:
+    r = dict(row)  # type: ignore[call-overload]
+    return Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
+
+
+class UnitRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, unit_id: int) -> Unit | None:
+        row = await self.db.fetchone("SELECT * FROM units WHERE id = ?", (unit_id,))
+        return _unit(row) if row else None
+
+    async def add(
+        self,
+        kind: str,
+        name: str,
+        parent_id: int | None = None,
+        section: str | None = None,
+        code: str | None = None,
+    ) -> int:
+        """Create a unit (or return the existing one with that parent, kind and name)."""
+        async with self.db.transaction():
+            existing = await self.db.fetchval(
+                "SELECT id FROM units WHERE parent_id IS ? AND kind = ? AND name = ?",
+                (parent_id, kind, name),
+            )
+            if existing:
+                return int(existing)
+            return await self.db.execute(
+                "INSERT INTO units (kind, name, parent_id, section, code) VALUES (?, ?, ?, ?, ?)",
+                (kind, name, parent_id, section, code),
+            )
+
+    async def ancestors(self, unit_id: int) -> list[Unit]:
+        """The unit and its ancestors, nearest first."""
+        out: list[Unit] = []
+        current: int | None = unit_id
+        while current is not None and len(out) < 16:
+            unit = await self.get(current)
+            if unit is None:
+                break
+            out.append(unit)
+            current = unit.parent_id
+        return out
+
+    async def path_name(self, unit_id: int | None) -> str:
+        """'滨河镇/新墩村/一组' (the district left out)."""
+        if unit_id is None:
+            return ""
+        names = [u.name for u in reversed(await self.ancestors(unit_id)) if u.kind != "district"]
+        return "/".join(names)
+
+    async def find(self, text: str, kinds: tuple[str, ...] | None = None) -> list[Unit]:
+        """Units matching a name or a path '滨河镇/新墩村' (last part exact, parents checked)."""
+        parts = [p.strip() for p in text.replace("／", "/").split("/") if p.strip()]
+        if not parts:
+            return []
+        rows = await self.db.fetchall("SELECT * FROM units WHERE name = ?", (parts[-1],))
+        matches = []
+        for row in rows:
+            unit = _unit(row)
+            if kinds and unit.kind not in kinds:
+                continue
+            if len(parts) > 1:
+                chain = [u.name for u in reversed(await self.ancestors(unit.id))]
+                if chain[-len(parts) :] != parts:
+                    continue
+            matches.append(unit)
+        return matches
+
+    async def children(self, unit_id: int, kind: str | None = None) -> list[Unit]:
+        sql = "SELECT * FROM units WHERE parent_id = ?"
+        params: list[object] = [unit_id]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = await self.db.fetchall(sql + " ORDER BY name", params)
+        return [_unit(r) for r in rows]
+
+    async def of_kind(self, kind: str) -> list[Unit]:
+        rows = await self.db.fetchall("SELECT * FROM units WHERE kind = ? ORDER BY id", (kind,))
+        return [_unit(r) for r in rows]
+
+    async def subtree_ids(self, unit_id: int) -> set[int]:
+        rows = await self.db.fetchall(SUBTREE_CTE + " SELECT id FROM subtree", (unit_id,))
+        return {int(r[0]) for r in rows}
+
+    async def nearest(self, unit_id: int, kind: str) -> Unit | None:
+        """The unit itself or its nearest ancestor of a kind (e.g. a group's township)."""
+        for unit in await self.ancestors(unit_id):
+            if unit.kind == kind:
+                return unit
+        return None
