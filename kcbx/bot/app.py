@@ -13,6 +13,8 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from kcbx.bot.clock import Clock
 from kcbx.bot.config import Config
 from kcbx.bot.context import SERVICES_KEY, KcbxContext
+from kcbx.bot.delivery import Delivery
+from kcbx.bot.jobs import DELIVERY_KEY, delivery_job
 from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
 from kcbx.handlers import admin, fallback, gate, help, start
@@ -32,7 +34,14 @@ def build_application(
         opened = services or await Services.open(config, clock)
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
+        app.bot_data[DELIVERY_KEY] = Delivery(opened)
         await publish_default_menus(app.bot)
+        # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
+        if config.sweep_seconds and app.job_queue is not None:
+            app.bot_data["kcbx.jobs_enabled"] = True
+            app.job_queue.run_repeating(
+                delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
+            )
 
     async def post_shutdown(app: KcbxApplication) -> None:
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)

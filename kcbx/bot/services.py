@@ -9,6 +9,7 @@ from kcbx.bot.config import Config
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 from kcbx.storage.invites import InviteRepo
+from kcbx.storage.outbox import OutboxRepo
 from kcbx.storage.people import PeopleRepo
 from kcbx.storage.students import StudentRepo
 from kcbx.storage.units import UnitRepo
@@ -24,6 +25,7 @@ class Services:
     units: UnitRepo
     students: StudentRepo
     invites: InviteRepo
+    outbox: OutboxRepo
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -39,6 +41,7 @@ class Services:
             units=UnitRepo(db),
             students=StudentRepo(db),
             invites=InviteRepo(db, audit),
+            outbox=OutboxRepo(db),
         )
 
     async def close(self) -> None:

@@ -1,0 +1,174 @@
+"""The outbox: messages waiting to be delivered, each with a unique key (issue 3)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kcbx.bot.clock import to_iso
+from kcbx.storage.db import Database
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What to send: text (HTML) with optional inline buttons, or a document/photo."""
+
+    text: str = ""
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+    blob_id: int | None = None
+    kind: str = "text"  # text | document | photo
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "text": self.text,
+                "buttons": [[list(b) for b in row] for row in self.buttons],
+                "blob_id": self.blob_id,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_row(cls, kind: str, payload: str) -> OutgoingMessage:
+        data = json.loads(payload)
+        buttons = tuple(tuple((b[0], b[1]) for b in row) for row in data.get("buttons") or [])
+        return cls(
+            text=data.get("text", ""), buttons=buttons, blob_id=data.get("blob_id"), kind=kind
+        )
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    dedup_key: str
+    person_id: int | None
+    chat_id: int
+    case_id: int | None
+    message: OutgoingMessage
+    attempts: int
+    status: str
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        person_id=row["person_id"],
+        chat_id=row["chat_id"],
+        case_id=row["case_id"],
+        message=OutgoingMessage.from_row(row["kind"], row["payload"]),
+        attempts=row["attempts"],
+        status=row["status"],
+    )
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(
+        self,
+        *,
+        key: str,
+        chat_id: int,
+        message: OutgoingMessage,
+        now: datetime,
+        not_before: datetime | None = None,
+        person_id: int | None = None,
+        case_id: int | None = None,
+    ) -> bool:
+        """Queue a message once per key; False if that key was queued before."""
+        async with self.db.transaction():
+            exists = await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,))
+            if exists:
+                return False
+            await self.db.execute(
+                "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    person_id,
+                    chat_id,
+                    case_id,
+                    message.kind,
+                    message.to_json(),
+                    to_iso(now),
+                    to_iso(not_before or now),
+                ),
+            )
+            return True
+
+    async def has_key(self, key: str) -> bool:
+        return bool(await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,)))
+
+    async def due(self, now: datetime, limit: int = 200) -> list[OutboxItem]:
+        """Pending messages whose time has come, oldest first. After a crash, rows left in
+        'sending' are due again: the one in flight may be sent twice, nothing is lost."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE status IN ('pending', 'sending')"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            (to_iso(now), limit),
+        )
+        return [_item(r) for r in rows]
+
+    async def mark_sending(self, item_id: int) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                (item_id,),
+            )
+
+    async def mark_sent(self, item_id: int, *, message_id: int, now: datetime) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?,"
+                " last_error = NULL WHERE id = ?",
+                (to_iso(now), message_id, item_id),
+            )
+
+    async def retry_later(self, item_id: int, *, when: datetime, error: str) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?"
+                " WHERE id = ?",
+                (to_iso(when), error[:500], item_id),
+            )
+
+    async def mark_final(self, item_id: int, *, status: str, error: str) -> None:
+        """'failed' (Telegram refused the message) or 'unreachable' (403)."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?",
+                (status, error[:500], item_id),
+            )
+
+    async def cancel_for_case(self, case_id: int, prefix: str = "") -> int:
+        """Withdraw pending messages of a closed case (a child back needs no reminder)."""
+        async with self.db.transaction():
+            return await self.db.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE case_id = ? AND status = 'pending'"
+                " AND dedup_key LIKE ?",
+                (case_id, prefix + "%"),
+            )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {r[0]: r[1] for r in rows}
+
+    async def put_blob(self, *, data: bytes, filename: str, mime: str, now: datetime) -> int:
+        digest = hashlib.sha256(data).hexdigest()
+        async with self.db.transaction():
+            return await self.db.execute(
+                "INSERT INTO blobs (sha256, filename, mime, data, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (digest, filename, mime, data, to_iso(now)),
+            )
+
+    async def blob(self, blob_id: int) -> tuple[bytes, str, str] | None:
+        row = await self.db.fetchone(
+            "SELECT data, filename, mime FROM blobs WHERE id = ?", (blob_id,)
+        )
+        return (bytes(row[0]), row[1], row[2]) if row else None
