@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from kcbx.bot.clock import Clock, SystemClock
 from kcbx.bot.config import Config
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.outbox import OutboxRepo
@@ -26,6 +27,7 @@ class Services:
     students: StudentRepo
     invites: InviteRepo
     outbox: OutboxRepo
+    cases: CaseRepo
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
@@ -42,6 +44,7 @@ class Services:
             students=StudentRepo(db),
             invites=InviteRepo(db, audit),
             outbox=OutboxRepo(db),
+            cases=CaseRepo(db, audit),
         )
 
     async def close(self) -> None:

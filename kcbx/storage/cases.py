@@ -1,0 +1,291 @@
+"""Cases (one episode of unexplained absence, A7) and their append-only actions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from kcbx.bot.clock import from_iso, to_iso
+from kcbx.storage.audit import AuditRepo
+from kcbx.storage.db import Database
+from kcbx.storage.people import Person
+from kcbx.storage.students import scope_clause
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    number: str
+    student_id: int
+    reported_by: int | None
+    absent_since: date
+    reported_at: datetime
+    cause: str
+    guardian_contact: str | None
+    note: str | None
+    status: str
+    closed_at: datetime | None
+    reopened_from: int | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class Action:
+    id: int
+    case_id: int
+    kind: str
+    actor_id: int | None
+    at: datetime
+    recorded_at: datetime
+    rule: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    corrects_id: int | None = None
+
+
+def _case(row: Any) -> Case:
+    return Case(
+        id=row["id"],
+        number=row["number"],
+        student_id=row["student_id"],
+        reported_by=row["reported_by"],
+        absent_since=date.fromisoformat(row["absent_since"]),
+        reported_at=from_iso(row["reported_at"]),
+        cause=row["cause"],
+        guardian_contact=row["guardian_contact"],
+        note=row["note"],
+        status=row["status"],
+        closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
+        reopened_from=row["reopened_from"],
+    )
+
+
+def _action(row: Any) -> Action:
+    return Action(
+        id=row["id"],
+        case_id=row["case_id"],
+        kind=row["kind"],
+        actor_id=row["actor_id"],
+        at=from_iso(row["at"]),
+        recorded_at=from_iso(row["recorded_at"]),
+        rule=row["rule"],
+        detail=json.loads(row["detail"] or "{}"),
+        corrects_id=row["corrects_id"],
+    )
+
+
+class CaseExists(Exception):
+    """The student already has an open case (a student is not reported twice)."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(case.number)
+        self.case = case
+
+
+class CaseRepo:
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        self.db = db
+        self.audit = audit
+
+    async def open_case(
+        self,
+        *,
+        student_id: int,
+        reported_by: int | None,
+        absent_since: date,
+        cause: str,
+        guardian_contact: str | None,
+        note: str | None,
+        now: datetime,
+        year: int,
+        reopened_from: int | None = None,
+        actor: str,
+    ) -> Case:
+        """Open a case with the next readable number of the year (KC-2024-0042), in one
+        transaction with its audit entry; CaseExists if the student has an open one."""
+        async with self.db.transaction():
+            existing = await self.open_case_of(student_id)
+            if existing is not None:
+                raise CaseExists(existing)
+            seq = int(
+                await self.db.fetchval(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?", (year,)
+                )
+            )
+            number = f"KC-{year}-{seq:04d}"
+            case_id = await self.db.execute(
+                "INSERT INTO cases (number, year, seq, student_id, reported_by, absent_since,"
+                " reported_at, cause, guardian_contact, note, reopened_from)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number,
+                    year,
+                    seq,
+                    student_id,
+                    reported_by,
+                    absent_since.isoformat(),
+                    to_iso(now),
+                    cause,
+                    guardian_contact,
+                    note,
+                    reopened_from,
+                ),
+            )
+            await self.audit.record(
+                at=now,
+                actor=actor,
+                action="open_case",
+                entity="case",
+                entity_id=case_id,
+                detail={"number": number, "student_id": student_id, "cause": cause},
+            )
+        case = await self.get(case_id)
+        assert case is not None
+        return case
+
+    async def get(self, case_id: int) -> Case | None:
+        row = await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,))
+        return _case(row) if row else None
+
+    async def by_number(self, number: str) -> Case | None:
+        row = await self.db.fetchone("SELECT * FROM cases WHERE number = ?", (number,))
+        return _case(row) if row else None
+
+    async def open_case_of(self, student_id: int) -> Case | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM cases WHERE student_id = ? AND status = 'open'", (student_id,)
+        )
+        return _case(row) if row else None
+
+    async def last_closed_of(self, student_id: int) -> Case | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM cases WHERE student_id = ? AND status <> 'open'"
+            " ORDER BY closed_at DESC, id DESC LIMIT 1",
+            (student_id,),
+        )
+        return _case(row) if row else None
+
+    async def cases_of_student(self, student_id: int) -> list[Case]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
+        )
+        return [_case(r) for r in rows]
+
+    async def open_cases(self) -> list[Case]:
+        """Every open case (the sweep walks them; open cases are few even in a province)."""
+        rows = await self.db.fetchall("SELECT * FROM cases WHERE status = 'open' ORDER BY id")
+        return [_case(r) for r in rows]
+
+    async def visible(
+        self, person: Person, *, status: str | None = "open", limit: int = 20, offset: int = 0
+    ) -> list[Case]:
+        """Cases of the students a person may see, newest first."""
+        clause, params = scope_clause(person)
+        sql = f"SELECT c.* FROM cases c JOIN students s ON s.id = c.student_id WHERE {clause}"
+        if status:
+            sql += " AND c.status = ?"
+            params.append(status)
+        sql += " ORDER BY c.absent_since, c.id LIMIT ? OFFSET ?"
+        rows = await self.db.fetchall(sql, [*params, limit, offset])
+        return [_case(r) for r in rows]
+
+    async def count_visible(self, person: Person, *, status: str | None = "open") -> int:
+        clause, params = scope_clause(person)
+        sql = f"SELECT COUNT(*) FROM cases c JOIN students s ON s.id = c.student_id WHERE {clause}"
+        if status:
+            sql += " AND c.status = ?"
+            params.append(status)
+        return int(await self.db.fetchval(sql, params))
+
+    async def record_action(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        actor_id: int | None,
+        at: datetime,
+        now: datetime,
+        rule: str | None = None,
+        detail: dict[str, Any] | None = None,
+        corrects_id: int | None = None,
+    ) -> Action:
+        """Append an action (never update or delete one: a correction points at the old)."""
+        async with self.db.transaction():
+            action_id = await self.db.execute(
+                "INSERT INTO actions (case_id, kind, actor_id, at, recorded_at, rule, detail,"
+                " corrects_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    case_id,
+                    kind,
+                    actor_id,
+                    to_iso(at),
+                    to_iso(now),
+                    rule,
+                    json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
+                    corrects_id,
+                ),
+            )
+            await self.audit.record(
+                at=now,
+                actor=f"person:{actor_id}" if actor_id is not None else "system",
+                action=f"action:{kind}",
+                entity="case",
+                entity_id=case_id,
+                detail={"action_id": action_id, "rule": rule, "corrects": corrects_id},
+            )
+        row = await self.db.fetchone("SELECT * FROM actions WHERE id = ?", (action_id,))
+        return _action(row)
+
+    async def actions(self, case_id: int) -> list[Action]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM actions WHERE case_id = ? ORDER BY at, id", (case_id,)
+        )
+        return [_action(r) for r in rows]
+
+    async def actions_of_cases(self, case_ids: list[int]) -> dict[int, list[Action]]:
+        """Actions of many cases in one query (the sweep)."""
+        out: dict[int, list[Action]] = {cid: [] for cid in case_ids}
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.db.fetchall(
+                f"SELECT * FROM actions WHERE case_id IN ({marks}) ORDER BY at, id", chunk
+            )
+            for row in rows:
+                out[row["case_id"]].append(_action(row))
+        return out
+
+    async def set_cause(self, case_id: int, cause: str, *, actor: str, now: datetime) -> None:
+        async with self.db.transaction():
+            await self.db.execute("UPDATE cases SET cause = ? WHERE id = ?", (cause, case_id))
+            await self.audit.record(
+                at=now,
+                actor=actor,
+                action="set_cause",
+                entity="case",
+                entity_id=case_id,
+                detail={"cause": cause},
+            )
+
+    async def close(self, case_id: int, *, status: str, now: datetime, actor: str) -> bool:
+        """Close an open case as returned, exempt or transferred; False if it was not open."""
+        if status not in ("returned", "exempt", "transferred"):
+            raise ValueError(status)
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE cases SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'",
+                (status, to_iso(now), case_id),
+            )
+            if changed:
+                await self.audit.record(
+                    at=now,
+                    actor=actor,
+                    action=f"close:{status}",
+                    entity="case",
+                    entity_id=case_id,
+                )
+        return bool(changed)
