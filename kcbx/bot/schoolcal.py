@@ -69,7 +69,11 @@ class SchoolCalendar:
         return known
 
     def term_start(self, day: date) -> date | None:
-        """The start of the term ``day`` belongs to: the latest term start on or before it."""
+        """The start of the term ``day`` belongs to: the latest term start on or before it.
+
+        A case's absence date may not be before the term start of the day it is reported
+        (None: no term start configured that early, so no limit).
+        """
         starts = [s for s in self.policy.school.term_starts if s <= day]
         return starts[-1] if starts else None
 
