@@ -59,14 +59,14 @@ async def _switch(update: Update, context: KcbxContext, lang: str) -> None:
     await context.services.people.set_language(person.id, lang, context.services.clock.now())
     context.use_language(lang)
     t = context.gettext
+    chat = update.effective_chat
+    if chat is not None and is_private(update):
+        await publish_person_menu(context.bot, chat.id, person.role, lang)
     await reply(
         update,
         t("Language set to {language}.").format(language=LANG_NAMES[lang]),
         main_keyboard(person.role, context) if is_private(update) else None,
     )
-    chat = update.effective_chat
-    if chat is not None and is_private(update):
-        await publish_person_menu(context.bot, chat.id, person.role, lang)
 
 
 def register(app: Application) -> None:

@@ -50,6 +50,7 @@ async def start(update: Update, context: KcbxContext) -> None:
     person = context.person = bound
     context.use_language(person.lang)
     t = context.gettext
+    await publish_person_menu(context.bot, chat.id, person.role, context.lang)
     unit = await context.services.units.path_name(person.unit_id)
     await reply(
         update,
@@ -60,7 +61,6 @@ async def start(update: Update, context: KcbxContext) -> None:
         + t("Send /help to see what you can do."),
         main_keyboard(person.role, context),
     )
-    await publish_person_menu(context.bot, chat.id, person.role, context.lang)
 
 
 def register(app: Application) -> None:
