@@ -17,6 +17,7 @@ from kcbx.bot.delivery import Delivery
 from kcbx.bot.jobs import DELIVERY_KEY, delivery_job
 from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
+from kcbx.bot.wiring import register_features
 from kcbx.handlers import admin, fallback, gate, help, start
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def build_application(
 
     async def post_init(app: KcbxApplication) -> None:
         opened = services or await Services.open(config, clock)
+        register_features(opened)
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
         app.bot_data[DELIVERY_KEY] = Delivery(opened)

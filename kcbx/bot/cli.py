@@ -13,7 +13,9 @@ from kcbx.bot.access import AccessError, create_invitation, revoke_person
 from kcbx.bot.config import Config, ConfigError, load_config
 from kcbx.bot.i18n import translator
 from kcbx.bot.roles import Role, parse_role
+from kcbx.bot.policy import PolicyError
 from kcbx.bot.services import Services
+from kcbx.bot.wiring import register_features
 
 EXIT_USAGE = 2
 
@@ -41,6 +43,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
 async def _with_services(config: Config, work: Callable[[Services], Awaitable[int]]) -> int:
     services = await Services.open(config)
+    register_features(services)
     try:
         return await work(services)
     finally:
@@ -126,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args, config)
     except ConfigError as exc:
         print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PolicyError as exc:
+        print(f"kcbx: policy: {exc.render(translator(config.default_language))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

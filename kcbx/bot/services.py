@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from kcbx.bot.clock import Clock, SystemClock
 from kcbx.bot.config import Config
+from kcbx.bot.policy import Policy, load_policy
+from kcbx.bot.schoolcal import SchoolCalendar
+from kcbx.bot.taskhooks import TaskHooks
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
@@ -28,10 +32,14 @@ class Services:
     invites: InviteRepo
     outbox: OutboxRepo
     cases: CaseRepo
+    policy: Policy
+    calendar: SchoolCalendar
+    task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
         """Open the database (applying migrations) and wire the repositories."""
+        policy = load_policy(Path(config.policy_path) if config.policy_path else None)
         db = await Database.open(config.db_path)
         audit = AuditRepo(db)
         return cls(
@@ -45,6 +53,8 @@ class Services:
             invites=InviteRepo(db, audit),
             outbox=OutboxRepo(db),
             cases=CaseRepo(db, audit),
+            policy=policy,
+            calendar=SchoolCalendar(policy),
         )
 
     async def close(self) -> None:
