@@ -7,7 +7,8 @@ finds who must act, and queues reminders through the outbox. Features add to tha
   writes the generic reminder; the notice feature attaches the documents to A7.4-notice; the
   visits feature writes the 三包 chain's and the departments' need-to-know referral texts);
 - a *first-due hook* runs once per (case, task key) the first time the task is due, inside
-  the sweep (e.g. opening a referral row for a department, A6).
+  the sweep (e.g. opening a referral row for a department, A6);
+- a *card section* adds lines to a case card (e.g. the notices with their delivery proof).
 
 Registration is explicit, from the composition root (`kcbx.bot.wiring.register_features`),
 so a newcomer can see in one place what plugs in.
@@ -46,6 +47,7 @@ class DueTask:
 
 Renderer = Callable[["Services", DueTask, Translate], Awaitable[list[OutgoingMessage]]]
 FirstDueHook = Callable[["Services", "Case", "Student", "Task"], Awaitable[None]]
+CardSection = Callable[["Services", "Case", Translate, str], Awaitable[str | None]]
 
 
 class TaskHooks:
@@ -54,12 +56,17 @@ class TaskHooks:
     def __init__(self) -> None:
         self._renderers: dict[str, Renderer] = {}
         self._first_due: list[tuple[str, FirstDueHook]] = []
+        self.card_sections: list[CardSection] = []
 
     def renderer(self, prefix: str, fn: Renderer) -> None:
         self._renderers[prefix] = fn
 
     def first_due(self, prefix: str, fn: FirstDueHook) -> None:
         self._first_due.append((prefix, fn))
+
+    def card_section(self, fn: CardSection) -> None:
+        """fn(services, case, gettext, lang) -> HTML lines for the case card, or None."""
+        self.card_sections.append(fn)
 
     def renderer_for(self, code: str) -> Renderer | None:
         best = [p for p in self._renderers if code.startswith(p)]
