@@ -95,13 +95,16 @@ class NoticeData:
         address: household address (township, village, group), e.g. ``滨河镇黄湾村三组``.
         absent_since: the first day of unexplained absence (day 0).
         days_absent: days absent so far, counted as the policy counts them.
-        deadline: the day by which the child must be back at school.
+        deadline: the day by which the child must be back at school; None while it is not
+            known (the deadline runs from delivery, A7.4): the document then gives
+            ``deadline_days`` counted from the day it is delivered.
         issuers: the issuing bodies, e.g. ``("中卫市沙坡头区教育局", "滨河镇人民政府")``.
         issue_date: the date of the document.
         previous_number: for a correction, the number of the notice whose deadline passed
             (required); for a notice, the number of the notice it replaces, if any.
         legal_basis: the legal provisions quoted in the document.
         contact: who to call and the number, printed if given.
+        deadline_days: the days from delivery the guardians have, when ``deadline`` is None.
     """
 
     kind: NoticeKind
@@ -114,12 +117,13 @@ class NoticeData:
     address: str
     absent_since: date
     days_absent: int
-    deadline: date
+    deadline: date | None
     issuers: Sequence[str]
     issue_date: date
     previous_number: str | None = None
     legal_basis: str = DEFAULT_LEGAL_BASIS
     contact: str = ""
+    deadline_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in TITLES:
@@ -132,7 +136,10 @@ class NoticeData:
             raise ValueError("a notice needs its issuing bodies")
         if self.kind == "correction" and not self.previous_number:
             raise ValueError("an order to correct cites the notice whose deadline passed")
-        if self.deadline <= self.issue_date:
+        if self.deadline is None:
+            if self.deadline_days is None or self.deadline_days < 1:
+                raise ValueError("without a deadline date, give the days from delivery")
+        elif self.deadline <= self.issue_date:
             raise ValueError("the deadline must come after the issue date")
 
 
@@ -205,7 +212,12 @@ def compose_notice(data: NoticeData) -> NoticeText:
         f"家庭住址：{data.address}。该生自{chinese_date(data.absent_since)}起无故未到校上学，"
         f"至今已{data.days_absent}天。"
     )
-    back_by = f"请于{chinese_date(data.deadline)}前送{student}到{data.school}报到复学。"
+    if data.deadline is not None:
+        back_by = f"请于{chinese_date(data.deadline)}前送{student}到{data.school}报到复学。"
+    else:
+        back_by = (
+            f"请自本通知书送达之日起{data.deadline_days}日内送{student}到{data.school}报到复学。"
+        )
     help_text = "如有特殊困难，请及时向学校或乡镇人民政府说明，我们将依照有关政策帮助解决。"
     if data.contact:
         help_text += f"联系人及电话：{data.contact}。"

@@ -202,19 +202,27 @@ class ValidityPolicy:
 
 @dataclass(frozen=True)
 class NoticePolicy:
-    """A7.4: how notices to enrol by a deadline are numbered."""
+    """A7.4 and A7.5: how notices to enrol by a deadline and orders to correct are numbered.
+
+    Each kind has its own yearly series and format, so a notice and an order never share a
+    number.
+    """
 
     number_format: str
+    correction_number_format: str
 
-    def number(self, year: int, seq: int) -> str:
-        return self.number_format.format(year=year, seq=seq)
+    def number(self, year: int, seq: int, kind: str = "notice") -> str:
+        """The printed number of the ``seq``-th document of ``kind`` in ``year``."""
+        text = self.correction_number_format if kind == "correction" else self.number_format
+        return text.format(year=year, seq=seq)
 
 
 @dataclass(frozen=True)
 class CadrePolicy:
-    """A5.1: the load of one group cadre."""
+    """A5.1: the load of one group cadre, and how soon the chain visits after A7.3."""
 
     max_households_per_group_cadre: int
+    visit_within_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -570,21 +578,34 @@ def _read_validity(root: _Table) -> ValidityPolicy:
 
 def _read_notice(root: _Table) -> NoticePolicy:
     t = root.table("notice")
-    text = t.text("number_format", "{year}-{seq}")
-    try:
-        numbers = {text.format(year=2024, seq=1), text.format(year=2024, seq=2)}
-    except (KeyError, IndexError, ValueError):
-        numbers = set()
-    if len(numbers) < 2 or "{year" not in text:
-        t.problem("number_format", N_("must use the fields {{year}} and {{seq}}, and no others"))
-        text = "{year}-{seq:03d}"
+    formats = []
+    for name, fallback in (
+        ("number_format", "{year}-{seq:03d}"),
+        ("correction_number_format", "{year}-C{seq:03d}"),
+    ):
+        text = t.text(name, fallback)
+        try:
+            numbers = {text.format(year=2024, seq=1), text.format(year=2024, seq=2)}
+        except (KeyError, IndexError, ValueError):
+            numbers = set()
+        if len(numbers) < 2 or "{year" not in text:
+            t.problem(name, N_("must use the fields {{year}} and {{seq}}, and no others"))
+            text = fallback
+        formats.append(text)
+    notice = NoticePolicy(*formats)
+    if notice.number(2024, 1) == notice.number(2024, 1, "correction"):
+        other = t.path("number_format")
+        t.problem("correction_number_format", N_("must differ from {other}"), other=other)
     t.finish()
-    return NoticePolicy(text)
+    return notice
 
 
 def _read_cadres(root: _Table) -> CadrePolicy:
     t = root.table("cadres")
-    cadres = CadrePolicy(t.integer("max_households_per_group_cadre", minimum=1, fallback=30))
+    cadres = CadrePolicy(
+        t.integer("max_households_per_group_cadre", minimum=1, fallback=30),
+        t.integer("visit_within_days", fallback=2),
+    )
     t.finish()
     return cadres
 
@@ -756,6 +777,9 @@ def render_policy(policy: Policy, gettext: Translate) -> str:
         ),
         t("A group cadre covers at most {count} households").format(
             count=policy.cadres.max_households_per_group_cadre
+        ),
+        t("A5.1 at A7.3 the household's 三包 chain visits within {days} days").format(
+            days=policy.cadres.visit_within_days
         ),
         t("Term starts: {dates}").format(
             dates=sep.join(d.isoformat() for d in policy.school.term_starts) or "-"
