@@ -28,6 +28,7 @@ class Case:
     status: str
     closed_at: datetime | None
     reopened_from: int | None
+    carried_days: int = 0  # ladder days carried from the case it reopens (relapse, 0003)
 
     @property
     def is_open(self) -> bool:
@@ -61,6 +62,7 @@ def _case(row: Any) -> Case:
         status=row["status"],
         closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
         reopened_from=row["reopened_from"],
+        carried_days=row["carried_days"] or 0,
     )
 
 
@@ -103,6 +105,7 @@ class CaseRepo:
         now: datetime,
         year: int,
         reopened_from: int | None = None,
+        carried_days: int = 0,
         actor: str,
     ) -> Case:
         """Open a case with the next readable number of the year (KC-2024-0042), in one
@@ -119,8 +122,8 @@ class CaseRepo:
             number = f"KC-{year}-{seq:04d}"
             case_id = await self.db.execute(
                 "INSERT INTO cases (number, year, seq, student_id, reported_by, absent_since,"
-                " reported_at, cause, guardian_contact, note, reopened_from)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " reported_at, cause, guardian_contact, note, reopened_from, carried_days)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     number,
                     year,
@@ -133,6 +136,7 @@ class CaseRepo:
                     guardian_contact,
                     note,
                     reopened_from,
+                    carried_days,
                 ),
             )
             await self.audit.record(
@@ -141,7 +145,13 @@ class CaseRepo:
                 action="open_case",
                 entity="case",
                 entity_id=case_id,
-                detail={"number": number, "student_id": student_id, "cause": cause},
+                detail={
+                    "number": number,
+                    "student_id": student_id,
+                    "cause": cause,
+                    "reopened_from": reopened_from,
+                    "carried_days": carried_days,
+                },
             )
         case = await self.get(case_id)
         assert case is not None
