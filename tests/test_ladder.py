@@ -119,6 +119,7 @@ def test_one_case_walks_the_whole_ladder_in_60_days() -> None:
         "A6-school",
         "A6-youth_league",
         "A6-womens_federation",
+        TaskCode.CHAIN_VISIT,
     }
     joint = s.task(TaskCode.JOINT)
     assert joint is not None and joint.role == "bureau_staff"
@@ -129,6 +130,7 @@ def test_one_case_walks_the_whole_ladder_in_60_days() -> None:
     log.add(ActionKind.REGISTRY_MARK, at(3, 17, 10))
     log.add(ActionKind.REPORTED_UP, at(3, 17, 10, 30))
     log.add(ActionKind.DEPARTMENT_ACTION, at(3, 18, 10), department="school")
+    log.add(ActionKind.HOME_VISIT, at(3, 18, 15), actor_role="group_cadre")  # A5.1
     log.add(ActionKind.JOINT_PERSUASION, at(3, 19, 10))
     log.add(ActionKind.DEPARTMENT_ACTION, at(3, 20, 10), department="youth_league")
     s = state(c, log, at(3, 24, 12))
@@ -365,3 +367,30 @@ def test_stage_for_day_follows_the_policy() -> None:
         Stage.DROPOUT,
         Stage.NOTICE,
     ]
+
+
+def test_the_households_chain_is_told_on_day_7_and_only_a_cadres_visit_does_it() -> None:
+    """A5.1: at A7.3 the group cadre must visit, the village and township cadres are told."""
+    c = case(cause="poverty")
+    log = Log()
+    log.add(ActionKind.HOME_VISIT, at(3, 11, 16), actor_role="class_teacher")  # A7.1 only
+    s = state(c, log, at(3, 17, 7, 59))
+    chain = s.task(TaskCode.CHAIN_VISIT)
+    assert chain is not None and not chain.is_due(s.now)
+    s = state(c, log, at(3, 17, 8))
+    chain = s.task(TaskCode.CHAIN_VISIT)
+    assert chain is not None and chain.is_due(s.now) and chain.rule == "A5.1"
+    assert chain.role == "group_cadre" and chain.cc == ("village_cadre", "township_cadre")
+    # a village cadre's visit (the role may come from the person or from the detail) does it
+    log.actions.append(
+        ActionFact(9, ActionKind.HOME_VISIT, at(3, 18, 10), actor_role="village_cadre")
+    )
+    done = state(c, log, at(3, 18, 11)).task(TaskCode.CHAIN_VISIT)
+    assert done is not None and done.done and done.done_at == at(3, 18, 10)
+
+
+def test_the_chain_visit_waits_for_the_policys_dropout_day() -> None:
+    policy = replace(POLICY, ladder=replace(POLICY.ladder, dropout_day=5, notice_day=12))
+    s = state(case(), Log(), at(3, 15, 8), policy=policy)
+    assert TaskCode.CHAIN_VISIT in due_codes(s)
+    assert TaskCode.CHAIN_VISIT not in open_codes(state(case(), Log(), at(3, 14, 23)))

@@ -55,6 +55,7 @@ def test_defaults_are_the_numbers_of_rules_md() -> None:
     assert not p.validity.needs_warning(date(2028, 9, 15))
     assert p.notice.number(2024, 7) == "沙教控辍〔2024〕第007号"
     assert p.cadres.max_households_per_group_cadre == 30
+    assert p.cadres.visit_within_days == 2  # A5.1 (ours): the chain visits after A7.3
     assert date(2025, 3, 1) in p.school.term_starts
 
 

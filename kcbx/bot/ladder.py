@@ -12,7 +12,9 @@ time zone. A relapse (a new absence soon after a return) continues the old count
 Time of day of ``Task.due_at`` (all aware instants; the policy's ``[time]`` table):
 
 * A step owed *on day N* (A7.2 on day 3, A7.3 on day 7, A7.4 on day 15, the A6 referrals
-  with A7.3) is due at the **start of the business day** (08:00) of day N: on that morning
+  and the 三包 chain's visit (A5.1, ``A5-visit``: the chain is told that morning and asked to
+  visit within ``[cadres] visit_within_days``) with A7.3) is due at the **start of the
+  business day** (08:00) of day N: on that morning
   it is known that the child did not come back within N days. The stage itself changes when
   day N begins (midnight), so that the stage and the day number always agree; between
   midnight and 08:00 the step is listed but not yet due.
@@ -125,6 +127,7 @@ class TaskCode(StrEnum):
     CORRECTION_AGAIN = "A7.5-again"
     RETURNED = "A7.6"
     EXEMPT = "A3"
+    CHAIN_VISIT = "A5-visit"  # A5.1: the household's 三包 chain, told at A7.3
 
 
 TASK_TEXTS: dict[str, str] = {
@@ -151,6 +154,10 @@ TASK_TEXTS: dict[str, str] = {
     ),
     TaskCode.RETURNED: N_("Confirm that the child is back at school"),
     TaskCode.EXEMPT: N_("Record the exemption and its evidence"),
+    TaskCode.CHAIN_VISIT: N_(
+        "Visit the household with the other cadres of its 三包 chain, find out the cause and "
+        "persuade the family to send the child back"
+    ),
 }
 _A6_TEXT = N_(
     "Take part in the joint persuasion: the cause of absence falls within your department's duties"
@@ -165,6 +172,11 @@ STEP_TEXTS: dict[str, str] = {
     "A7.3": N_("dropout mark, report to the education bureau and the township"),
     "A7.4": N_("notice to enrol by a deadline"),
 }
+
+# The 三包 chain of a household (A5.1): the group cadre acts, the village and township
+# cadres are told too; a home visit recorded by any of them does the task.
+CHAIN_ROLES: tuple[str, ...] = (Role.GROUP_CADRE, Role.VILLAGE_CADRE, Role.TOWNSHIP_CADRE)
+DETAIL_ACTOR_ROLE = "actor_role"  # the role of who recorded it, kept in the detail too
 
 # Who acts for a department code that is not a department liaison (A6 table).
 _DEPARTMENT_ROLES: dict[str, Role] = {
@@ -364,6 +376,14 @@ class _Actions:
     def department(self, code: str) -> ActionFact | None:
         for action in self.of(ActionKind.DEPARTMENT_ACTION):
             if action.detail.get(DETAIL_DEPARTMENT) == code:
+                return action
+        return None
+
+    def by_chain(self, kind: str) -> ActionFact | None:
+        """The first standing action of ``kind`` recorded by a cadre of the 三包 chain."""
+        for action in self.of(kind):
+            role = action.actor_role or action.detail.get(DETAIL_ACTOR_ROLE)
+            if role in CHAIN_ROLES:
                 return action
         return None
 
@@ -648,6 +668,16 @@ class _Builder:
             for department in self.policy.departments.routes_for(case.cause):
                 if department not in relief:  # already brought in under A9
                     self.add_department("A6", department, opens, owed)
+            # A5.1: the household's chain is told on day 7 and visits within the policy's days
+            self.add(
+                TaskCode.CHAIN_VISIT,
+                "A5.1",
+                Role.GROUP_CADRE,
+                opens,
+                owed,
+                acts.by_chain(ActionKind.HOME_VISIT),
+                cc=CHAIN_ROLES[1:],
+            )
         # A7.4: issue the notice, then deliver it (an undelivered notice is a task of its own)
         if has(Stage.NOTICE):
             opens, owed = at(Stage.NOTICE)
@@ -776,6 +806,7 @@ def relapse_carry(
 
 
 __all__ = [
+    "CHAIN_ROLES",
     "STAGE_NAMES",
     "STEP_TEXTS",
     "TASK_TEXTS",
