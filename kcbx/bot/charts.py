@@ -267,7 +267,7 @@ def _draw_trend(axes: Axes, points: Sequence[tuple[date, int]], labels: ChartLab
     points = sorted(points)
     positions = np.arange(len(points))
     values = np.array([count for _day, count in points], dtype=float)
-    colour = stage_colours(3)[-1]
+    colour = "#34495e"  # not a stage colour: the line counts every stage
     axes.plot(positions, values, color=colour, linewidth=2.4, marker="o", markersize=6)
     axes.fill_between(positions, values, color=colour, alpha=0.12)
     last_position, last_value = positions[-1], int(values[-1])
