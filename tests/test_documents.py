@@ -215,6 +215,13 @@ def test_a_reissued_notice_says_which_notice_it_replaces() -> None:
     assert "替代" not in pdf_text(render_notice_pdf(NOTICE))
 
 
+def test_a_deadline_that_runs_from_delivery_is_given_in_days() -> None:
+    undated = replace(NOTICE, deadline=None, deadline_days=7)
+    assert "请自本通知书送达之日起7日内送王玥婧到" in pdf_text(render_notice_pdf(undated))
+    with pytest.raises(ValueError, match="days from delivery"):
+        replace(NOTICE, deadline=None)
+
+
 def test_names_with_markup_characters_are_printed_as_typed() -> None:
     data = replace(NOTICE, student="<小明>&Co", guardians=["王&李", "<b>马</b>"])
     text = pdf_text(render_notice_pdf(data))
