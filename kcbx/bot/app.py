@@ -19,6 +19,8 @@ from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
 from kcbx.bot.wiring import register_features
 from kcbx.handlers import admin, fallback, gate, help, start
+from kcbx.handlers import cases as case_handlers
+from kcbx.handlers import report
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,12 @@ def build_application(
     help.register(app)
     # 3. Administration: invitations, revocation, roster files.
     admin.register(app)
+    # Issue 3: /report (a conversation), /cases and the case card, the reminders' buttons.
+    report.register(app)
+    case_handlers.register(app)
+    # Issue 3: vis: records a plain home visit, until a visits feature registered above
+    # answers it first (the first matching handler of a group wins).
+    case_handlers.register_visit_fallback(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app

@@ -10,7 +10,7 @@ Callback data (always < 64 bytes, and forgeable: every handler re-checks scope):
 * ``ack:{case_id}:{task_code}``: "Received" (an ``acknowledged`` action, detail task=code);
 * ``do:{case_id}:{task_code}``: the task's one-press action (:func:`one_press_action`);
 * ``vis:{case_id}``: record a home visit (A7.1; the visits feature asks for the details);
-* ``ret:{case_id}``: "Back at school" (A7.6); ``ret:{case_id}:y`` confirms it;
+* ``ret:{case_id}``: "Back at school" (A7.6); ``ret:{case_id}:y`` confirms it, ``:n`` not;
 * ``case:{case_id}``: open the case card.
 """
 
@@ -109,7 +109,7 @@ CALLBACK_PATTERN = r"^(ack|do|ret|case):"  # what kcbx/handlers/cases.py answers
 
 @dataclass(frozen=True)
 class CaseCallback:
-    """A parsed case button: the verb, the case and the task code (or ``y`` for ``ret``)."""
+    """A parsed case button: the verb, the case and the task code (``y``/``n`` for ret)."""
 
     verb: str
     case_id: int
@@ -176,8 +176,9 @@ def visit_data(case_id: int) -> str:
     return _data("vis", case_id)
 
 
-def return_data(case_id: int, confirmed: bool = False) -> str:
-    return _data("ret", case_id, "y") if confirmed else _data("ret", case_id)
+def return_data(case_id: int, answer: str | None = None) -> str:
+    """``ret:{id}`` asks; ``answer`` "y" confirms the return, "n" leaves the case open."""
+    return _data("ret", case_id, answer) if answer else _data("ret", case_id)
 
 
 def case_data(case_id: int) -> str:
@@ -194,7 +195,7 @@ def parse_callback(data: str | None) -> CaseCallback | None:
         return None
     if verb in ("vis", "case") and arg is not None:
         return None
-    if verb == "ret" and arg not in (None, "y"):
+    if verb == "ret" and arg not in (None, "y", "n"):
         return None
     return CaseCallback(verb, int(case_id), arg)
 

@@ -24,6 +24,13 @@ COMMANDS: list[Command] = [
     Command("lang", N_("Switch language (中文 / English)")),
     Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), frozenset({Role.ADMIN})),
     Command("revoke", N_("Revoke a person: /revoke PHONE"), frozenset({Role.ADMIN})),
+    Command(  # issue 3: class teachers (their classes), principals and leads (their school)
+        "report",
+        N_("Report a student absent without reason"),
+        frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD}),
+        button=N_("Report absence"),
+    ),
+    Command("cases", N_("My open cases and their deadlines"), button=N_("My cases")),  # issue 3
 ]
 
 STRANGER_COMMANDS = [Command("start", N_("Start with your invitation link")), COMMANDS[0]]

@@ -154,6 +154,15 @@ class OutboxRepo:
                 (case_id, prefix + "%"),
             )
 
+    async def recipients_of_case(self, case_id: int) -> list[tuple[int, int]]:
+        """(person id, chat id) of the people a message about a case was delivered to."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT person_id, chat_id FROM outbox WHERE case_id = ?"
+            " AND status = 'sent' AND person_id IS NOT NULL ORDER BY person_id, chat_id",
+            (case_id,),
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
         return {r[0]: r[1] for r in rows}

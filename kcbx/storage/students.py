@@ -164,6 +164,16 @@ class StudentRepo:
             await self.db.fetchval(f"SELECT COUNT(*) FROM students s WHERE {clause}", params)
         )
 
+    async def classes_in_scope(self, person: Person) -> list[tuple[int, int, str]]:
+        """(class id, grade, name) of the classes with students a person may see."""
+        clause, params = scope_clause(person)
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT c.id, c.grade, c.name FROM classes c"
+            f" JOIN students s ON s.class_id = c.id WHERE {clause} ORDER BY c.grade, c.name",
+            params,
+        )
+        return [(r["id"], r["grade"], r["name"]) for r in rows]
+
     async def classes_of_teacher(self, person_id: int) -> list[tuple[int, int, str]]:
         """(class id, grade, name) of the classes a teacher leads."""
         rows = await self.db.fetchall(

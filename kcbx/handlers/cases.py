@@ -1,0 +1,340 @@
+"""/cases, the case card, and the buttons of reminders (issue 3): "Received", the task's
+action, "Back at school" (A7.6), "Open the case". Telegram glue only: the rules are in
+kcbx/bot/cases_service.py and kcbx/bot/caseactions.py.
+
+Every press re-checks the person's scope and that the case is open (the data can be forged);
+a press that records something edits the message it was on to say who recorded what, and
+takes the pressed button away, so a second press does nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from contextlib import suppress
+
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from kcbx.bot.caseactions import (
+    CALLBACK_PATTERN,
+    RETURN_LABEL,
+    CaseCallback,
+    ack_data,
+    action_button,
+    case_data,
+    do_data,
+    parse_callback,
+    return_data,
+)
+from kcbx.bot.cases_service import (
+    ButtonResult,
+    Outcome,
+    acknowledge,
+    case_card,
+    confirm_return,
+    count_open_cases,
+    open_cases_page,
+    record_task,
+    record_visit,
+)
+from kcbx.bot.casetexts import card_lines, case_line, pages, recorded_line, student_label
+from kcbx.bot.commands import button_labels
+from kcbx.bot.context import KcbxContext
+from kcbx.bot.jobs import kick_delivery
+from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 8
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+Rows = list[list[tuple[str, str]]]
+
+
+# --- /cases ----------------------------------------------------------------------------------
+
+
+async def list_cases(update: Update, context: KcbxContext) -> None:
+    """/cases and the "My cases" button: the person's open cases, paged. Groups get a count."""
+    person = require_person(context)
+    t = context.gettext
+    if not is_private(update):
+        count = await count_open_cases(context.services, person)
+        await reply(
+            update,
+            t(
+                "Open cases in your scope: {count}. Send /cases in a private chat with me to "
+                "see them."
+            ).format(count=count),
+        )
+        return
+    await _cases_page(update, context, 0)
+
+
+async def cases_page_button(update: Update, context: KcbxContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    if not is_private(update):
+        await query.answer(context.gettext("Please open cases in a private chat with me."))
+        return
+    match = re.match(r"^cases:(\d{1,6})$", query.data or "")
+    if match is None:
+        await query.answer(context.gettext("This button is no longer valid."))
+        return
+    await _cases_page(update, context, int(match.group(1)))
+
+
+async def _cases_page(update: Update, context: KcbxContext, page: int) -> None:
+    person = require_person(context)
+    t = context.gettext
+    result = await open_cases_page(context.services, person, page, PER_PAGE)
+    policy = context.services.policy
+    if not result.total:
+        text = t("You have no open cases.")
+        rows: Rows = []
+    else:
+        lines = [t("Your open cases ({total}):").format(total=result.total), ""]
+        rows = []
+        for line in result.lines:
+            lines.append(
+                case_line(
+                    line.case, line.student, line.state, line.next_task, t, context.lang, policy
+                )
+            )
+            rows.append([(f"{line.case.number} {line.student.name}", case_data(line.case.id))])
+        if result.pages > 1:
+            lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=result.pages)]
+            nav = []
+            if result.page > 0:
+                nav.append((t("‹ Previous"), f"cases:{result.page - 1}"))
+            if result.page + 1 < result.pages:
+                nav.append((t("Next ›"), f"cases:{result.page + 1}"))
+            rows.append(nav)
+        text = pages(lines, MAX_TEXT - 100)[0]
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        await query.answer()
+        with suppress(BadRequest):  # unchanged: the same page again
+            await query.message.edit_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=inline(rows) if rows else None
+            )
+        return
+    await reply(update, text, inline(rows) if rows else None)
+
+
+# --- the case card ---------------------------------------------------------------------------
+
+
+async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None:
+    person = require_person(context)
+    t = context.gettext
+    query = update.callback_query
+    card = await case_card(context.services, person, case_id, t, context.lang)
+    if card is None:
+        await deny(update, context)
+        return
+    if query is not None:
+        await query.answer()
+    rows: Rows = []
+    buttons = []
+    for code in card.recordable:
+        button = action_button(card.case.id, code, t)
+        if button is not None and button not in buttons:
+            buttons.append(button)
+    rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if card.can_return:
+        rows.append([(t(RETURN_LABEL), return_data(card.case.id))])
+    rows.append([(t("« My cases"), "cases:0")])
+    chunks = pages(card_lines(card, t, context.lang, context.services.policy))
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        await reply(update, chunk, inline(rows) if last else None)
+
+
+# --- buttons on reminders ----------------------------------------------------------------------
+
+
+async def case_button(update: Update, context: KcbxContext) -> None:
+    """ack:/do:/ret:/case: (see kcbx/bot/caseactions.py)."""
+    query = update.callback_query
+    assert query is not None
+    person = require_person(context)
+    t = context.gettext
+    press = parse_callback(query.data)
+    if press is None:
+        await query.answer(t("This button is no longer valid."), show_alert=True)
+        return
+    if not is_private(update):  # groups get counts, never a child's name
+        await query.answer(t("Please open cases in a private chat with me."), show_alert=True)
+        return
+    services = context.services
+    if press.verb == "case":
+        await _show_card(update, context, press.case_id)
+        return
+    if press.verb == "ack":
+        assert press.arg is not None
+        result = await acknowledge(services, person, press.case_id, press.arg)
+    elif press.verb == "do":
+        assert press.arg is not None
+        result = await record_task(services, person, press.case_id, press.arg)
+    elif press.verb == "ret" and press.arg == "n":  # "Not yet": nothing to record
+        await query.answer()
+        await _edit(query, t("Not confirmed; the case stays open."), lambda _: True, replace=True)
+        return
+    else:
+        result = await confirm_return(services, person, press.case_id, confirmed=press.arg == "y")
+    await _answer(update, context, press, result)
+
+
+async def visit_button(update: Update, context: KcbxContext) -> None:
+    """vis: until the visits feature (issue 4) handles it: record a plain home visit (A7.1)."""
+    query = update.callback_query
+    assert query is not None
+    person = require_person(context)
+    press = parse_callback(query.data)
+    if press is None or not is_private(update):
+        await query.answer(context.gettext("This button is no longer valid."), show_alert=True)
+        return
+    result = await record_visit(context.services, person, press.case_id)
+    await _answer(update, context, press, result)
+
+
+async def _answer(
+    update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
+) -> None:
+    """Answer the press and bring the message it was on up to date."""
+    query = update.callback_query
+    assert query is not None
+    t = context.gettext
+    outcome, case = result.outcome, result.case
+    if outcome is Outcome.DENIED or case is None:
+        await deny(update, context)
+        return
+
+    def keep_case_only(data: str) -> bool:
+        return data != case_data(case.id)
+
+    if outcome is Outcome.STALE:
+        await query.answer(t("This button is no longer valid."), show_alert=True)
+        return
+    if outcome is Outcome.NOT_ALLOWED:
+        await query.answer(t("Your role cannot record this step."), show_alert=True)
+        return
+    if outcome is Outcome.CLOSED:
+        await query.answer(
+            t("Case {number} is closed.").format(number=case.number), show_alert=True
+        )
+        await _edit(query, None, keep_case_only)
+        return
+    if outcome is Outcome.CONFIRM:
+        await query.answer()
+        student = result.student
+        assert student is not None
+        await reply(
+            update,
+            t(
+                "Confirm that {student} is back at school? This closes case <b>{number}</b> "
+                "and stops its reminders (A7.6)."
+            ).format(student=student_label(student, t), number=case.number),
+            inline(
+                [
+                    [
+                        (t("Yes, back at school"), return_data(case.id, "y")),
+                        (t("Not yet"), return_data(case.id, "n")),
+                    ]
+                ]
+            ),
+        )
+        return
+    policy = context.services.policy
+    line = None
+    if result.kind and result.at is not None:
+        line = recorded_line(result.kind, result.by or "", result.at, t, context.lang, policy)
+    if outcome is Outcome.ALREADY:
+        await query.answer(
+            t("Already recorded by {by}.").format(by=result.by or "—"), show_alert=True
+        )
+    else:
+        await query.answer(t("Recorded."))
+    if press.verb == "ret":  # the confirmation, and the reminder it answered
+        closed = t("Case <b>{number}</b> is closed.").format(number=case.number)
+        await _edit(query, f"{line}\n{closed}" if line else closed, lambda _: True, replace=True)
+        original = query.message.reply_to_message if isinstance(query.message, Message) else None
+        if original is not None:
+            await _edit_message(original, line, keep_case_only)
+    else:
+        code = press.arg or ""
+        done = {ack_data(case.id, code), do_data(case.id, code), f"vis:{case.id}"}
+        if press.verb == "ack" and result.kind == "acknowledged":
+            done = {ack_data(case.id, code)}
+        await _edit(query, line, lambda data: data in done)
+    if result.queued:
+        kick_delivery(context.application)
+
+
+async def _edit(
+    query: CallbackQuery,
+    line: str | None,
+    drop: Callable[[str], bool],
+    *,
+    replace: bool = False,
+) -> None:
+    if isinstance(query.message, Message):
+        await _edit_message(query.message, line, drop, replace=replace)
+
+
+async def _edit_message(
+    message: Message, line: str | None, drop: Callable[[str], bool], *, replace: bool = False
+) -> None:
+    """Add ``line`` under the message (or replace its text) and drop buttons. Best effort:
+    the record is already written; a message that cannot be edited stays as it was."""
+    rows: Rows = []
+    if message.reply_markup is not None:
+        for row in message.reply_markup.inline_keyboard:
+            kept = [
+                (b.text, str(b.callback_data))
+                for b in row
+                if b.callback_data is not None and not drop(str(b.callback_data))
+            ]
+            if kept:
+                rows.append(kept)
+    markup = inline(rows) if rows else None
+    body = message.text_html if message.text is not None else message.caption_html
+    try:
+        if line is None or (not replace and line in (message.text or message.caption or "")):
+            await message.edit_reply_markup(reply_markup=markup)
+        elif message.text is not None:
+            text = line if replace else f"{body}\n{line}"
+            if len(text) > MAX_TEXT:
+                await message.edit_reply_markup(reply_markup=markup)
+            else:
+                await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            caption = line if replace else f"{body or ''}\n{line}"
+            if len(caption) > MAX_CAPTION:
+                await message.edit_reply_markup(reply_markup=markup)
+            else:
+                await message.edit_caption(caption, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:  # "message is not modified", or too old to edit
+        log.info("could not edit message %s: %s", message.message_id, exc)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("cases", list_cases))
+    app.add_handler(MessageHandler(filters.Text(button_labels("cases")), list_cases))
+    app.add_handler(CallbackQueryHandler(cases_page_button, pattern=r"^cases:"))
+    app.add_handler(CallbackQueryHandler(case_button, pattern=CALLBACK_PATTERN))
+
+
+def register_visit_fallback(app: Application) -> None:
+    """``vis:`` for as long as no visits feature answers it (register after the features:
+    the first handler that matches in a group wins)."""
+    app.add_handler(CallbackQueryHandler(visit_button, pattern=r"^vis:"))
+
+
+__all__ = ["register", "register_visit_fallback"]
