@@ -17,6 +17,7 @@ from kcbx.bot.delivery import Delivery
 from kcbx.bot.jobs import DELIVERY_KEY, delivery_job
 from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
+from kcbx.bot.sweep import sweep_job, unreachable_hook
 from kcbx.bot.wiring import register_features
 from kcbx.handlers import admin, fallback, gate, help, start
 from kcbx.handlers import cases as case_handlers
@@ -38,13 +39,18 @@ def build_application(
         register_features(opened)
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
-        app.bot_data[DELIVERY_KEY] = Delivery(opened)
+        # A 403 marks the person unreachable; their tasks go to the supervisor (issue 3).
+        app.bot_data[DELIVERY_KEY] = Delivery(opened, on_unreachable=unreachable_hook(opened))
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:
             app.bot_data["kcbx.jobs_enabled"] = True
             app.job_queue.run_repeating(
                 delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
+            )
+            # The sweep (issue 3): what is due, for whom; then it drains the outbox.
+            app.job_queue.run_repeating(
+                sweep_job, interval=config.sweep_seconds, first=2, name="sweep"
             )
 
     async def post_shutdown(app: KcbxApplication) -> None:

@@ -8,12 +8,14 @@ import getpass
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from kcbx.bot.access import AccessError, create_invitation, revoke_person
+from kcbx.bot.clock import Clock, FakeClock
 from kcbx.bot.config import Config, ConfigError, load_config
 from kcbx.bot.i18n import translator
 from kcbx.bot.roles import Role, parse_role
-from kcbx.bot.policy import PolicyError
+from kcbx.bot.policy import Policy, PolicyError, check_policy_file, load_policy
 from kcbx.bot.services import Services
 from kcbx.bot.wiring import register_features
 
@@ -41,8 +43,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-async def _with_services(config: Config, work: Callable[[Services], Awaitable[int]]) -> int:
-    services = await Services.open(config)
+async def _with_services(
+    config: Config, work: Callable[[Services], Awaitable[int]], clock: Clock | None = None
+) -> int:
+    services = await Services.open(config, clock)
     register_features(services)
     try:
         return await work(services)
@@ -94,10 +98,43 @@ def _revoke(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(_with_services(config, work))
 
 
+def _sweep(args: argparse.Namespace, config: Config) -> int:
+    """Issue 3: one sweep as if it were --now, or --dry-run: what fires in --days days."""
+    from kcbx.bot.sweep_cli import BadInstant, parse_instant, run_dry_run, run_sweep
+
+    clock = None
+    if args.now:
+        try:
+            clock = FakeClock(parse_instant(args.now, load_policy_of(config)))
+        except BadInstant as exc:
+            print(f"kcbx: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+
+    async def work(services: Services) -> int:
+        if args.dry_run:
+            return await run_dry_run(services, args.days, print)
+        return await run_sweep(services, config, print)
+
+    return asyncio.run(_with_services(config, work, clock))
+
+
+def _policy(args: argparse.Namespace, config: Config) -> int:
+    """Issue 3: `kcbx policy check FILE` prints the effective ladder, or every bad value."""
+    code, text = check_policy_file(Path(args.file), translator(config.default_language))
+    print(text)
+    return code
+
+
+def load_policy_of(config: Config) -> Policy:
+    return load_policy(Path(config.policy_path) if config.policy_path else None)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
     "revoke": _revoke,
+    "sweep": _sweep,
+    "policy": _policy,
 }
 
 
@@ -114,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", help="the phone of a person imported from the roster")
     p = sub.add_parser("revoke", help="lock a person out")
     p.add_argument("who", help="phone or person id")
+    p = sub.add_parser("sweep", help="one sweep of the ladder now, or --dry-run the coming days")
+    p.add_argument("--now", help="sweep as if it were this time, e.g. 2024-03-12T09:00")
+    p.add_argument("--dry-run", action="store_true", help="list what will fire; write nothing")
+    p.add_argument("--days", type=float, default=7, help="days the dry run looks ahead")
+    p = sub.add_parser("policy", help="the policy file (the ladder's numbers)")
+    p.add_subparsers(dest="policy_command", required=True).add_parser(
+        "check", help="validate FILE and print the effective ladder"
+    ).add_argument("file", help="a policy TOML file")
     return parser
 
 

@@ -13,9 +13,11 @@ from kcbx.bot.taskhooks import TaskHooks
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
+from kcbx.storage.directory import DirectoryRepo
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.outbox import OutboxRepo
 from kcbx.storage.people import PeopleRepo
+from kcbx.storage.reminder_history import ReminderHistoryRepo
 from kcbx.storage.students import StudentRepo
 from kcbx.storage.units import UnitRepo
 
@@ -34,6 +36,8 @@ class Services:
     cases: CaseRepo
     policy: Policy
     calendar: SchoolCalendar
+    directory: DirectoryRepo  # who holds which role where, in batches (the sweep, issue 3)
+    reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told (issue 3)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -55,6 +59,8 @@ class Services:
             cases=CaseRepo(db, audit),
             policy=policy,
             calendar=SchoolCalendar(policy),
+            directory=DirectoryRepo(db),
+            reminder_history=ReminderHistoryRepo(db, audit),
         )
 
     async def close(self) -> None:

@@ -1,0 +1,775 @@
+"""The sweep: walks the open cases, finds what is due and for whom, and queues the reminders.
+
+Issue 3, rules A7.1-A7.6 and A5/A6/A9 through the ladder. The sweep holds no state: the
+ladder (:mod:`kcbx.bot.ladder`) says which tasks are due from the recorded actions, the
+reminder history (migration 0007) says what was already sent, the reminder plan
+(:mod:`kcbx.bot.reminders`) says what to do now, and :mod:`kcbx.bot.recipients` says who.
+A restart, a crash or a week offline loses nothing: the next sweep catches up.
+
+Exactly once. Everything one sweep decides (the outbox rows, the rounds, the escalations and
+who was told what) is written in **one transaction**: either a round is queued and recorded,
+or neither, and the next sweep does it. Each outbox row has a unique key
+(``r:{case}:{task key}:{round}:{person}`` for a reminder, ``e:`` an escalation, ``u:`` a
+hand-over, ``n:`` the note to the person escalated past, ``d:`` a digest), so the outbox sends
+each at most once and retries it until delivered (:mod:`kcbx.bot.delivery`).
+
+The morning digest. When one sweep releases several reminders to one person (what fell due
+overnight waits for 08:00; day 7 brings the school two tasks at once), they go as one message
+listing them, paged under 4096 characters, with buttons for each; it is one outbox row (a
+page each), written in the same transaction as the rounds it carries, so it is exactly-once
+like any reminder. A task whose feature has its own renderer (e.g. a notice with its
+documents) keeps its own message.
+
+Who. A due task goes to the holders of its role for the student (recipients.route); a copy
+goes once (round 1) to its cc roles. Nobody of the role reachable (blocked the bot, never
+joined, revoked, or nobody holds it): the supervisor gets it at once, and its plan ends.
+After the re-reminder, the escalation goes to the supervisor's role and the person is told.
+A 403 at delivery marks the person unreachable and :func:`hand_over` gives their tasks to
+the supervisor at once (``Delivery.on_unreachable``).
+
+Features plug in through ``services.task_hooks``: a renderer per task-code prefix (default:
+:mod:`kcbx.bot.reminder_texts`), and first-due hooks that run once per (case, task key), in
+one transaction with the mark that they ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import heapq
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from telegram.ext import Application, CallbackContext
+
+from kcbx.bot.cases_service import action_facts, case_facts
+from kcbx.bot.i18n import translator
+from kcbx.bot.ladder import LadderState, Task, ladder_state
+from kcbx.bot.policy import Policy
+from kcbx.bot.recipients import CasePlace, Directory, Route, holders_of, reachable, route
+from kcbx.bot.reminder_texts import (
+    DigestEntry,
+    digest_messages,
+    language_of,
+    reminder_message,
+    told_message,
+)
+from kcbx.bot.reminders import (
+    Decision,
+    Escalate,
+    ReminderHistory,
+    Send,
+    decide,
+    plan,
+    quiet_hours_next_send,
+    supervisor_role,
+)
+from kcbx.bot.services import Services
+from kcbx.bot.taskhooks import DueTask
+from kcbx.storage import reminder_history as kinds
+from kcbx.storage.cases import Action, Case
+from kcbx.storage.directory import Enrolled
+from kcbx.storage.outbox import OutboxItem, OutgoingMessage
+from kcbx.storage.people import Person
+from kcbx.storage.reminder_history import TaskHistory
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK_KEY = "kcbx.sweep_lock"
+ESCALATED = "escalated"  # DueTask.reason of an escalation
+
+
+# --- outbox keys -----------------------------------------------------------------------------
+
+
+def reminder_key(case_id: int, task_key: str, round: int, person_id: int) -> str:
+    return f"r:{case_id}:{task_key}:{round}:{person_id}"
+
+
+def _key(kind: str, case_id: int, task_key: str, round: int, person_id: int) -> str:
+    if kind in (kinds.REMIND, kinds.CC):
+        return reminder_key(case_id, task_key, round, person_id)
+    prefix = {kinds.ESCALATED: "e", kinds.TOLD: "n"}.get(kind, "u")
+    return f"{prefix}:{case_id}:{task_key}:{person_id}"
+
+
+def digest_key(person_id: int, keys: Iterable[str], page: int) -> str:
+    """One key per (person, set of reminders, page): the same digest is never queued twice."""
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:20]
+    return f"d:{person_id}:{digest}:{page}"
+
+
+# --- what the sweep decides ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One person to be told about one task (a row of ``reminder_sends``)."""
+
+    due: DueTask
+    kind: str  # kinds.REMIND, CC, ESCALATED, UNREACHABLE, NO_ONE or TOLD
+    role: str  # the role the person is told in
+    round: int  # the reminder round (0 for escalations and the notes about them)
+    told_to: tuple[Person, ...] = ()  # TOLD: who the task went to
+    told_role: str | None = None
+
+    @property
+    def key(self) -> str:
+        due = self.due
+        return _key(self.kind, due.case.id, due.task.key, self.round, due.recipient.id)
+
+
+@dataclass
+class TaskStep:
+    """What one sweep decided about one task of one case."""
+
+    case: Case
+    student_name: str
+    task: Task
+    at: datetime
+    decision: Decision
+    round: int | None = None  # a reminder round to record
+    escalate_to: str | None = None  # the task went to this role: its plan ends
+    reason: str = ""  # ESCALATED, UNREACHABLE or NO_ONE with escalate_to
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        if self.escalate_to is not None:
+            return self.reason
+        return kinds.REMIND
+
+    def describe(self, policy: Policy) -> str:
+        """One line for operators (the CLI): when, which case and task, to whom."""
+        local = self.at.astimezone(policy.time.tz)
+        people = ", ".join(
+            f"{n.due.recipient.name} ({n.role}{', ' + n.kind if n.kind != kinds.REMIND else ''})"
+            for n in self.notices
+        )
+        what = f"round {self.round}" if self.escalate_to is None else f"{self.reason}"
+        return (
+            f"{local:%Y-%m-%d %H:%M} {self.case.number} {self.student_name} "
+            f"{self.task.code} ({self.task.rule}) {what} -> {people or 'nobody'}"
+        )
+
+
+@dataclass
+class SweepReport:
+    """What one sweep saw and did."""
+
+    now: datetime
+    cases: int = 0  # open cases walked
+    due: int = 0  # tasks due and not done
+    hooks_run: int = 0  # tasks whose first-due hooks ran
+    steps: list[TaskStep] = field(default_factory=list)
+    queued: int = 0  # outbox rows written
+    digests: int = 0  # of which digest pages
+    withdrawn: int = 0  # pending reminders of closed cases cancelled
+    unassigned: list[str] = field(default_factory=list)  # due, nobody at all to tell
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def reminders(self) -> int:
+        return sum(1 for s in self.steps if s.escalate_to is None)
+
+    @property
+    def escalations(self) -> int:
+        return sum(1 for s in self.steps if s.reason == ESCALATED)
+
+    @property
+    def handovers(self) -> int:
+        return sum(1 for s in self.steps if s.reason in (kinds.UNREACHABLE, kinds.NO_ONE))
+
+    def summary(self) -> str:
+        return (
+            f"{self.cases} open cases, {self.due} tasks due: {self.reminders} reminders, "
+            f"{self.escalations} escalations, {self.handovers} hand-overs; "
+            f"{self.queued} messages queued ({self.digests} digest pages); "
+            f"{len(self.unassigned)} with nobody to tell; {len(self.errors)} errors"
+        )
+
+
+# --- loading, in batches ---------------------------------------------------------------------
+
+
+@dataclass
+class _World:
+    """The open cases and everything the ladder and the plan need about them."""
+
+    cases: list[Case]
+    enrolled: dict[int, Enrolled]  # by student id
+    actions: dict[int, list[Action]]  # by case id
+    roles: dict[int, str]  # actor person id -> role
+    histories: dict[tuple[int, str], TaskHistory]
+
+    def state(self, case: Case, services: Services, now: datetime) -> LadderState:
+        enrolled = self.enrolled.get(case.student_id)
+        return ladder_state(
+            case_facts(case, enrolled.student if enrolled else None),
+            action_facts(self.actions.get(case.id, []), self.roles),
+            services.policy,
+            services.calendar,
+            now,
+        )
+
+
+async def _load(services: Services, cases: list[Case]) -> _World:
+    ids = [c.id for c in cases]
+    actions = await services.cases.actions_of_cases(ids) if ids else {}
+    actors = {a.actor_id for acts in actions.values() for a in acts if a.actor_id is not None}
+    people = await services.directory.people(actors)
+    return _World(
+        cases=cases,
+        enrolled=await services.directory.students(c.student_id for c in cases),
+        actions=actions,
+        roles={pid: p.role.value for pid, p in people.items()},
+        histories=await services.reminder_history.of_cases(ids),
+    )
+
+
+async def load_places(
+    services: Services, enrolled: Iterable[Enrolled]
+) -> tuple[dict[int, CasePlace], Directory]:
+    """Where each student belongs, and who holds which role around them."""
+    enrolled = list(enrolled)
+    units = {e.student.school_id for e in enrolled}
+    units |= {e.student.household_unit_id for e in enrolled if e.student.household_unit_id}
+    lineages = await services.directory.lineages(units)
+    departments = await services.directory.departments()
+    around = {u.id for chain in lineages.values() for u in chain} | {d.id for d in departments}
+    people = await services.directory.people_in_units(around)
+    teachers = await services.directory.people(e.teacher_id for e in enrolled if e.teacher_id)
+    directory = Directory([*people, *teachers.values()], departments)
+    places = {
+        e.student.id: CasePlace(
+            school=lineages.get(e.student.school_id, ()),
+            household=lineages.get(e.student.household_unit_id or -1, ()),
+            class_teacher_id=e.teacher_id,
+        )
+        for e in enrolled
+    }
+    return places, directory
+
+
+def history_of(history: TaskHistory | None) -> ReminderHistory:
+    """The stored history of a task as the reminder plan reads it."""
+    if history is None:
+        return ReminderHistory()
+    return ReminderHistory(
+        sent=history.rounds,
+        acknowledged_at=history.acknowledged_at,
+        escalated_at=history.escalated_at,
+    )
+
+
+# --- who is told (pure) ----------------------------------------------------------------------
+
+
+def plan_task(
+    case: Case,
+    enrolled: Enrolled,
+    state: LadderState,
+    task: Task,
+    decision: Decision,
+    history: ReminderHistory,
+    place: CasePlace,
+    directory: Directory,
+    now: datetime,
+) -> TaskStep | None:
+    """Who hears what about ``task`` now; None when nobody at all can be told."""
+    student = enrolled.student
+    step = TaskStep(case, student.name, task, now, decision)
+
+    def notice(
+        person: Person,
+        kind: str,
+        role: str,
+        round: int,
+        reason: str = "",
+        source: Person | None = None,
+        **extra: Any,
+    ) -> Notice:
+        due = DueTask(case, student, state, task, round, person, source, reason)
+        return Notice(due, kind, role, round if kind in (kinds.REMIND, kinds.CC) else 0, **extra)
+
+    if isinstance(decision, Send):
+        main = route(task.role, place, directory, task.department)
+        if main.role is None:
+            return None
+        step.round = decision.round
+        if main.reason:  # nobody of the role can be told: the supervisor has it at once
+            step.escalate_to, step.reason = main.role, main.reason
+            source = main.first_passed
+            step.notices = [
+                notice(p, main.reason, main.role, decision.round, main.reason, source)
+                for p in main.people
+            ]
+        else:
+            step.notices = [notice(p, kinds.REMIND, task.role, decision.round) for p in main.people]
+        if decision.round == 1:  # cc roles are informed once, never reminded again
+            told = {n.due.recipient.id for n in step.notices}
+            for role in task.cc:
+                for person in holders_of(role, place, directory):
+                    if reachable(person) and person.id not in told:
+                        told.add(person.id)
+                        step.notices.append(notice(person, kinds.CC, role, 1))
+        return step
+
+    assert isinstance(decision, Escalate)
+    holders = holders_of(decision.from_role, place, directory, task.department)
+    up: Route = route(decision.to_role, place, directory, exclude={p.id for p in holders})
+    if up.role is None:
+        return None
+    source = next((p for p in holders if reachable(p)), holders[0] if holders else None)
+    rounds = len(history.sent)  # the reminders that went unanswered
+    step.escalate_to, step.reason = up.role, ESCALATED
+    step.notices = [
+        notice(p, kinds.ESCALATED, up.role, rounds, ESCALATED, source) for p in up.people
+    ]
+    hearing = {p.id for p in up.people}
+    step.notices += [
+        notice(p, kinds.TOLD, decision.from_role, rounds, told_to=up.people, told_role=up.role)
+        for p in holders
+        if reachable(p) and p.id not in hearing
+    ]
+    return step
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outgoing:
+    key: str
+    person: Person
+    case_id: int | None
+    message: OutgoingMessage
+    notices: list[Notice]
+    digest: bool = False
+
+
+def _school_name(place: CasePlace | None) -> str:
+    if place is None:
+        return ""
+    school = place.school_unit("school")
+    return school.name if school else ""
+
+
+async def _render(
+    services: Services, notices: Sequence[Notice], places: dict[int, CasePlace]
+) -> list[_Outgoing]:
+    """The outbox messages for these notices: a digest per person when several are plain."""
+    by_person: dict[int, list[Notice]] = {}
+    for n in notices:
+        by_person.setdefault(n.due.recipient.id, []).append(n)
+    policy, default = services.policy, services.config.default_language
+    out: list[_Outgoing] = []
+    for group in by_person.values():
+        person = group[0].due.recipient
+        lang = language_of(person, default)
+        t = translator(lang)
+        plain: list[Notice] = []
+        for n in group:
+            renderer = (
+                None if n.kind == kinds.TOLD else services.task_hooks.renderer_for(n.due.task.code)
+            )
+            if renderer is None:
+                plain.append(n)
+                continue
+            try:
+                messages = await renderer(services, n.due, t)
+            except Exception:  # a feature's renderer failed: the generic reminder still goes
+                log.exception("renderer for %s failed; sending the generic reminder", n.key)
+                messages = []
+            if not messages:
+                plain.append(n)
+                continue
+            for i, message in enumerate(messages):
+                key = n.key if i == 0 else f"{n.key}:{i}"
+                out.append(_Outgoing(key, person, n.due.case.id, message, [n] if i == 0 else []))
+        school = {n.key: _school_name(places.get(n.due.student.id)) for n in plain}
+        if len(plain) == 1:
+            n = plain[0]
+            out.append(
+                _Outgoing(n.key, person, n.due.case.id, _plain(n, school[n.key], policy, lang), [n])
+            )
+        elif plain:
+            entries = [
+                DigestEntry(n.due, school[n.key], n.told_to, n.told_role, n.kind == kinds.CC)
+                for n in plain
+            ]
+            pages = digest_messages(entries, policy, t, lang)
+            keys = [n.key for n in plain]
+            cases = {n.due.case.id for n in plain}
+            case_id = next(iter(cases)) if len(cases) == 1 else None
+            for page, message in enumerate(pages, start=1):
+                out.append(
+                    _Outgoing(
+                        digest_key(person.id, keys, page),
+                        person,
+                        case_id,
+                        message,
+                        plain if page == 1 else [],
+                        digest=True,
+                    )
+                )
+    return out
+
+
+def _plain(n: Notice, school: str, policy: Policy, lang: str) -> OutgoingMessage:
+    t = translator(lang)
+    if n.kind == kinds.TOLD:
+        assert n.told_role is not None
+        return told_message(n.due, n.told_to, n.told_role, school, policy, t, lang)
+    return reminder_message(n.due, school, policy, t, lang, cc=n.kind == kinds.CC)
+
+
+async def render_reminder(services: Services, due: DueTask, gettext: Any) -> list[OutgoingMessage]:
+    """The generic reminder as a task-hooks Renderer (for features that wrap it)."""
+    school = await services.units.get(due.student.school_id)
+    lang = language_of(due.recipient, services.config.default_language)
+    return [reminder_message(due, school.name if school else "", services.policy, gettext, lang)]
+
+
+# --- writing, in one transaction -------------------------------------------------------------
+
+
+async def _write(
+    services: Services, steps: Sequence[TaskStep], outgoing: Sequence[_Outgoing], now: datetime
+) -> int:
+    """Queue the messages and record the rounds, escalations and sends, all or nothing."""
+    history = services.reminder_history
+    not_before = quiet_hours_next_send(now, services.policy)
+    queued = 0
+    async with services.db.transaction():
+        for step in steps:
+            if step.round is not None:
+                await history.record_round(
+                    step.case.id, task_key=step.task.key, round=step.round, at=now
+                )
+            if step.escalate_to is not None:
+                await history.mark_escalated(
+                    step.case.id,
+                    task_key=step.task.key,
+                    to_role=step.escalate_to,
+                    reason=step.reason,
+                    now=now,
+                )
+        for item in outgoing:
+            assert item.person.chat_id is not None  # routes choose reachable people only
+            if await services.outbox.enqueue(
+                key=item.key,
+                chat_id=item.person.chat_id,
+                message=item.message,
+                now=now,
+                not_before=not_before,
+                person_id=item.person.id,
+                case_id=item.case_id,
+            ):
+                queued += 1
+            for n in item.notices:
+                due = n.due
+                await history.record_send(
+                    due.case.id,
+                    task_key=due.task.key,
+                    task_code=due.task.code,
+                    round=n.round,
+                    kind=n.kind,
+                    person_id=due.recipient.id,
+                    role=n.role,
+                    from_person=due.escalated_from.id if due.escalated_from else None,
+                    outbox_key=item.key,
+                    at=now,
+                )
+        if queued:
+            await history.record_sweep(
+                now=now,
+                detail={
+                    "queued": queued,
+                    "tasks": len(steps),
+                    "escalations": sum(1 for s in steps if s.escalate_to is not None),
+                },
+            )
+    return queued
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+async def _first_due(
+    services: Services, case: Case, enrolled: Enrolled, task: Task, now: datetime
+) -> bool:
+    """Run the task's first-due hooks and mark that they ran, in one transaction."""
+    hooks = services.task_hooks.first_due_for(task.code)
+    async with services.db.transaction():
+        for hook in hooks:
+            await hook(services, case, enrolled.student, task)
+        await services.reminder_history.mark_first_due(
+            case.id, task_key=task.key, task_code=task.code, now=now
+        )
+    return bool(hooks)
+
+
+async def sweep(services: Services, now: datetime) -> SweepReport:
+    """One pass over the open cases at ``now``: run first-due hooks, queue what is due."""
+    report = SweepReport(now)
+    report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
+    cases = await services.cases.open_cases()
+    report.cases = len(cases)
+    if not cases:
+        return report
+    world = await _load(services, cases)
+    decided: list[tuple[Case, Enrolled, LadderState, Task, Decision, ReminderHistory]] = []
+    for case in cases:
+        enrolled = world.enrolled.get(case.student_id)
+        if enrolled is None:
+            continue
+        try:
+            state = world.state(case, services, now)
+        except Exception as exc:  # one bad case must not stop the others' reminders
+            log.exception("ladder of case %s failed", case.number)
+            report.errors.append(f"{case.number}: {exc}")
+            continue
+        for task in state.due_tasks:
+            report.due += 1
+            history = world.histories.get((case.id, task.key))
+            if history is None:
+                try:
+                    report.hooks_run += await _first_due(services, case, enrolled, task, now)
+                except Exception as exc:  # retried at the next sweep; nothing was written
+                    log.exception("first-due hooks of %s %s failed", case.number, task.key)
+                    report.errors.append(f"{case.number} {task.code}: {exc}")
+                    continue
+            plan_history = history_of(history)
+            decision = decide(task, plan_history, services.policy, now)
+            if decision is not None:
+                decided.append((case, enrolled, state, task, decision, plan_history))
+    if not decided:
+        return report
+    places, directory = await load_places(services, (d[1] for d in decided))
+    for case, enrolled, state, task, decision, plan_history in decided:
+        place = places[enrolled.student.id]
+        step = plan_task(case, enrolled, state, task, decision, plan_history, place, directory, now)
+        if step is None:
+            report.unassigned.append(f"{case.number} {task.code}")
+        else:
+            report.steps.append(step)
+    if report.unassigned:
+        log.warning(
+            "nobody to tell about %d due tasks: %s",
+            len(report.unassigned),
+            ", ".join(report.unassigned[:20]),
+        )
+    outgoing = await _render(services, [n for s in report.steps for n in s.notices], places)
+    report.digests = sum(1 for o in outgoing if o.digest)
+    report.queued = await _write(services, report.steps, outgoing, now)
+    return report
+
+
+# --- hand-over on 403 ------------------------------------------------------------------------
+
+
+async def hand_over(services: Services, item: OutboxItem) -> int:
+    """A reminder bounced (403; the person is already marked unreachable): the tasks it
+    carried go to the supervisor at once. Returns the messages queued."""
+    if item.person_id is None:
+        return 0
+    sends = [
+        s
+        for s in await services.reminder_history.sends_of_message(item.dedup_key)
+        if s.person_id == item.person_id and s.kind not in (kinds.TOLD, kinds.CC)
+    ]
+    if not sends:
+        return 0
+    now = services.clock.now()
+    cases = [c for c in [await services.cases.get(i) for i in {s.case_id for s in sends}] if c]
+    world = await _load(services, [c for c in cases if c.is_open])
+    by_id = {c.id: c for c in world.cases}
+    places, directory = await load_places(services, world.enrolled.values())
+    blocked = (await services.directory.people([item.person_id])).get(item.person_id)
+    steps: list[TaskStep] = []
+    for send in sends:
+        case = by_id.get(send.case_id)
+        enrolled = world.enrolled.get(case.student_id) if case else None
+        if case is None or enrolled is None:
+            continue
+        state = world.state(case, services, now)
+        task = next((t for t in state.tasks if t.key == send.task_key), None)
+        if task is None or task.done:
+            continue
+        place = places[enrolled.student.id]
+        history = world.histories.get((case.id, task.key))
+        step = TaskStep(case, enrolled.student.name, task, now, Send(send.round, (send.role,)))
+        if send.kind == kinds.REMIND:
+            if history is not None and history.escalated_at is not None:
+                continue
+            up = route(task.role, place, directory, task.department)
+            if not up.reason or up.role is None:
+                continue  # others of the role were told too, or nobody is left at all
+            step.escalate_to, step.reason = up.role, kinds.UNREACHABLE
+        else:  # the supervisor who was handed the task is unreachable: one more step up
+            above = supervisor_role(send.role)
+            if above is None:
+                continue
+            up = route(above, place, directory, exclude={send.person_id})
+            if up.role is None:
+                continue
+        step.notices = [
+            Notice(
+                DueTask(case, enrolled.student, state, task, send.round, p, blocked, "unreachable"),
+                kinds.UNREACHABLE,
+                up.role or "",
+                0,
+            )
+            for p in up.people
+        ]
+        steps.append(step)
+    if not steps:
+        return 0
+    outgoing = await _render(services, [n for s in steps for n in s.notices], places)
+    return await _write(services, steps, outgoing, now)
+
+
+def unreachable_hook(services: Services) -> Any:
+    """``Delivery.on_unreachable``: hand the bounced tasks over; never fail the drain."""
+
+    async def hook(item: OutboxItem) -> None:
+        try:
+            await hand_over(services, item)
+        except Exception:  # logged; the person stays marked, the next sweep routes around
+            log.exception("hand-over of %s failed", item.dedup_key)
+
+    return hook
+
+
+# --- looking ahead (dry run) -----------------------------------------------------------------
+
+
+def _ticks(start: datetime, end: datetime, policy: Policy) -> list[datetime]:
+    """The instants of each day at which tasks appear or fall due, or quiet hours end."""
+    tz = policy.time.tz
+    marks = {
+        time(0),
+        policy.time.business_day_start,
+        policy.time.business_day_end,
+        policy.reminders.quiet_end,
+    }
+    day = start.astimezone(tz).date()
+    last = end.astimezone(tz).date()
+    out = []
+    while day <= last:
+        out += [datetime.combine(day, m, tzinfo=tz) for m in marks]
+        day += timedelta(days=1)
+    return sorted(t for t in out if start < t <= end)
+
+
+async def forecast(services: Services, start: datetime, days: float) -> list[TaskStep]:
+    """What will fire from ``start`` for ``days`` days, and to whom, if nobody acts.
+
+    Reads only: no hooks run, nothing is queued or recorded. Recorded actions are taken as
+    they are; acknowledgements and actions still to come are not foreseen.
+    """
+    end = start + timedelta(days=days)
+    policy = services.policy
+    cases = await services.cases.open_cases()
+    world = await _load(services, cases)
+    places, directory = await load_places(services, world.enrolled.values())
+    ticks = _ticks(start, end, policy)
+    stored: dict[int, dict[str, ReminderHistory]] = {}
+    for (case_id, key), kept in world.histories.items():
+        stored.setdefault(case_id, {})[key] = history_of(kept)
+    steps: list[TaskStep] = []
+    for case in cases:
+        enrolled = world.enrolled.get(case.student_id)
+        if enrolled is None:
+            continue
+        histories = stored.get(case.id, {})
+        queue = [start, *ticks]
+        heapq.heapify(queue)
+        seen: set[datetime] = set()
+        while queue:
+            now = heapq.heappop(queue)
+            if now in seen:
+                continue
+            seen.add(now)
+            state = world.state(case, services, now)
+            for task in state.open_tasks:
+                history = histories.get(task.key, ReminderHistory())
+                decision = decide(task, history, policy, now) if task.is_due(now) else None
+                if decision is not None:
+                    step = plan_task(
+                        case,
+                        enrolled,
+                        state,
+                        task,
+                        decision,
+                        history,
+                        places[enrolled.student.id],
+                        directory,
+                        now,
+                    )
+                    if step is not None:
+                        steps.append(step)
+                        history = _after(history, step, now)
+                        histories[task.key] = history
+                upcoming = plan(task, history, policy)
+                if upcoming is not None and now < upcoming.at <= end:
+                    heapq.heappush(queue, upcoming.at)
+    steps.sort(key=lambda s: (s.at, s.case.number, s.task.code))
+    return steps
+
+
+def _after(history: ReminderHistory, step: TaskStep, now: datetime) -> ReminderHistory:
+    if step.round is not None:
+        history = replace(history, sent=(*history.sent, now))
+    if step.escalate_to is not None:
+        history = replace(history, escalated_at=now)
+    return history
+
+
+# --- running it ------------------------------------------------------------------------------
+
+
+async def sweep_now(app: Application[Any, Any, Any, Any, Any, Any]) -> SweepReport:
+    """One sweep at the services' clock (the job, the harness and operators call this)."""
+    from kcbx.bot.app import services_of
+
+    services = services_of(app)
+    lock: asyncio.Lock = app.bot_data.setdefault(SWEEP_LOCK_KEY, asyncio.Lock())
+    async with lock:
+        return await sweep(services, services.clock.now())
+
+
+async def sweep_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """The repeating job: sweep, then drain the outbox. Never raises into the scheduler."""
+    from kcbx.bot.jobs import deliver_now
+
+    try:
+        report = await sweep_now(context.application)
+    except Exception:  # nothing was half-written (one transaction); the next run retries
+        log.exception("sweep failed")
+        return
+    if report.queued or report.errors or report.unassigned:
+        log.info("sweep: %s", report.summary())
+    await deliver_now(context.application)
+
+
+__all__ = [
+    "Notice",
+    "SweepReport",
+    "TaskStep",
+    "digest_key",
+    "forecast",
+    "hand_over",
+    "load_places",
+    "plan_task",
+    "reminder_key",
+    "render_reminder",
+    "sweep",
+    "sweep_job",
+    "sweep_now",
+    "unreachable_hook",
+]

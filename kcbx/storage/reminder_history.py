@@ -1,0 +1,251 @@
+"""The reminder history of the tasks owed on cases (migration 0007), for the sweep.
+
+Per (case, task key): when the sweep first saw the task due, each reminder round, the latest
+acknowledgement, and the escalation that ended the plan; and who was told what in which
+outbox message. The sweep writes these rows in the same transaction as the outbox rows it
+queues, so a round is either queued and recorded, or neither (issue 3: nothing lost, nothing
+sent twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kcbx.bot.clock import from_iso, to_iso
+from kcbx.storage.audit import AuditRepo
+from kcbx.storage.db import Database
+from kcbx.storage.directory import _chunks, _marks
+
+# What a row of reminder_sends says the person was told.
+REMIND = "remind"  # a reminder round, to the task's role
+CC = "cc"  # for information, to a cc role (round 1 only)
+ESCALATED = "escalated"  # to the supervisor: the role left the task undone
+UNREACHABLE = "unreachable"  # to the supervisor: nobody of the role can be reached
+NO_ONE = "no_one"  # to the supervisor: nobody holds the role for this student
+TOLD = "told"  # to the role: your task went to your supervisor
+SEND_KINDS = (REMIND, CC, ESCALATED, UNREACHABLE, NO_ONE, TOLD)
+
+# Outbox keys of the reminders (kcbx.bot.sweep); pending ones are withdrawn when a case closes.
+REMINDER_KEY_PREFIXES = ("r:", "e:", "u:", "n:")
+
+
+@dataclass(frozen=True)
+class TaskHistory:
+    """What has happened about one task of one case."""
+
+    case_id: int
+    task_key: str
+    task_code: str
+    first_due_at: datetime
+    rounds: tuple[datetime, ...] = ()
+    acknowledged_at: datetime | None = None
+    escalated_at: datetime | None = None
+    escalated_to: str | None = None
+    escalation_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """One person told about one task (a row of reminder_sends)."""
+
+    case_id: int
+    task_key: str
+    task_code: str
+    round: int
+    kind: str
+    person_id: int
+    role: str
+    from_person: int | None
+    outbox_key: str
+    at: datetime
+
+
+def _time(value: Any) -> datetime | None:
+    return from_iso(value) if value else None
+
+
+def _send(row: Any) -> SendRecord:
+    return SendRecord(
+        case_id=row["case_id"],
+        task_key=row["task_key"],
+        task_code=row["task_code"],
+        round=row["round"],
+        kind=row["kind"],
+        person_id=row["person_id"],
+        role=row["role"],
+        from_person=row["from_person"],
+        outbox_key=row["outbox_key"],
+        at=from_iso(row["at"]),
+    )
+
+
+class ReminderHistoryRepo:
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        self.db = db
+        self.audit = audit
+
+    async def of_cases(self, case_ids: Iterable[int]) -> dict[tuple[int, str], TaskHistory]:
+        """The history of every task of these cases, by (case id, task key)."""
+        tasks: dict[tuple[int, str], dict[str, Any]] = {}
+        rounds: dict[tuple[int, str], list[tuple[int, datetime]]] = {}
+        for chunk in _chunks(case_ids):
+            marks = _marks(chunk)
+            for row in await self.db.fetchall(
+                f"SELECT * FROM reminder_tasks WHERE case_id IN ({marks})", chunk
+            ):
+                tasks[(row["case_id"], row["task_key"])] = dict(row)
+            for row in await self.db.fetchall(
+                "SELECT case_id, task_key, round, sent_at FROM reminder_rounds"
+                f" WHERE case_id IN ({marks})",
+                chunk,
+            ):
+                key = (row["case_id"], row["task_key"])
+                rounds.setdefault(key, []).append((row["round"], from_iso(row["sent_at"])))
+        out: dict[tuple[int, str], TaskHistory] = {}
+        for key, task in tasks.items():
+            sent = tuple(at for _, at in sorted(rounds.get(key, [])))
+            out[key] = TaskHistory(
+                case_id=task["case_id"],
+                task_key=task["task_key"],
+                task_code=task["task_code"],
+                first_due_at=from_iso(task["first_due_at"]),
+                rounds=sent,
+                acknowledged_at=_time(task["acknowledged_at"]),
+                escalated_at=_time(task["escalated_at"]),
+                escalated_to=task["escalated_to"],
+                escalation_reason=task["escalation_reason"],
+            )
+        return out
+
+    async def of_task(self, case_id: int, task_key: str) -> TaskHistory | None:
+        return (await self.of_cases([case_id])).get((case_id, task_key))
+
+    async def mark_first_due(
+        self, case_id: int, *, task_key: str, task_code: str, now: datetime
+    ) -> None:
+        """The task is due and its first-due hooks have run (call in their transaction)."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO reminder_tasks (case_id, task_key, task_code, first_due_at)"
+                " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_tasks"
+                " WHERE case_id = ? AND task_key = ?)",
+                (case_id, task_key, task_code, to_iso(now), case_id, task_key),
+            )
+
+    async def record_round(self, case_id: int, *, task_key: str, round: int, at: datetime) -> None:
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO reminder_rounds (case_id, task_key, round, sent_at)"
+                " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_rounds"
+                " WHERE case_id = ? AND task_key = ? AND round = ?)",
+                (case_id, task_key, round, to_iso(at), case_id, task_key, round),
+            )
+
+    async def record_send(
+        self,
+        case_id: int,
+        *,
+        task_key: str,
+        task_code: str,
+        round: int,
+        kind: str,
+        person_id: int,
+        role: str,
+        from_person: int | None,
+        outbox_key: str,
+        at: datetime,
+    ) -> bool:
+        """Record that a person was told about a task; False if they had been already."""
+        if kind not in SEND_KINDS:
+            raise ValueError(kind)
+        async with self.db.transaction():
+            inserted = await self.db.execute(
+                "INSERT INTO reminder_sends (case_id, task_key, task_code, round, kind,"
+                " person_id, role, from_person, outbox_key, at)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                " reminder_sends WHERE case_id = ? AND task_key = ? AND round = ?"
+                " AND kind = ? AND person_id = ?)",
+                (
+                    case_id,
+                    task_key,
+                    task_code,
+                    round,
+                    kind,
+                    person_id,
+                    role,
+                    from_person,
+                    outbox_key,
+                    to_iso(at),
+                    case_id,
+                    task_key,
+                    round,
+                    kind,
+                    person_id,
+                ),
+            )
+        return bool(inserted)
+
+    async def mark_escalated(
+        self, case_id: int, *, task_key: str, to_role: str, reason: str, now: datetime
+    ) -> bool:
+        """The task went to a supervisor: its reminder plan ends. Audited; False if it had."""
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE reminder_tasks SET escalated_at = ?, escalated_to = ?,"
+                " escalation_reason = ? WHERE case_id = ? AND task_key = ?"
+                " AND escalated_at IS NULL",
+                (to_iso(now), to_role, reason, case_id, task_key),
+            )
+            if changed:
+                await self.audit.record(
+                    at=now,
+                    actor="system",
+                    action=f"escalate:{reason}",
+                    entity="case",
+                    entity_id=case_id,
+                    detail={"task": task_key, "to_role": to_role},
+                )
+        return bool(changed)
+
+    async def acknowledge(self, case_id: int, *, task_code: str, at: datetime) -> int:
+        """Note a "Received" on the latest task of that code (the ladder also reads the
+        ``acknowledged`` action); returns the rows changed."""
+        async with self.db.transaction():
+            return await self.db.execute(
+                "UPDATE reminder_tasks SET acknowledged_at = ? WHERE case_id = ?"
+                " AND task_code = ? AND task_key = (SELECT MAX(task_key) FROM reminder_tasks"
+                " WHERE case_id = ? AND task_code = ?)",
+                (to_iso(at), case_id, task_code, case_id, task_code),
+            )
+
+    async def sends_of_message(self, outbox_key: str) -> list[SendRecord]:
+        """The tasks one outbox message told its recipient about."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
+        )
+        return [_send(r) for r in rows]
+
+    async def sends_of_case(self, case_id: int) -> list[SendRecord]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM reminder_sends WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [_send(r) for r in rows]
+
+    async def withdraw_for_closed_cases(self) -> int:
+        """Cancel reminders still waiting in the outbox for cases that have closed since."""
+        like = " OR ".join("dedup_key LIKE ?" for _ in REMINDER_KEY_PREFIXES)
+        async with self.db.transaction():
+            return await self.db.execute(
+                "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending'"
+                f" AND ({like}) AND case_id IN (SELECT id FROM cases WHERE status <> 'open')",
+                [f"{p}%" for p in REMINDER_KEY_PREFIXES],
+            )
+
+    async def record_sweep(self, *, now: datetime, detail: dict[str, Any]) -> None:
+        """One audit entry per sweep that queued anything (counts; the rows say the rest)."""
+        await self.audit.record(
+            at=now, actor="system", action="sweep", entity="reminders", detail=detail
+        )
