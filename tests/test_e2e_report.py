@@ -231,3 +231,36 @@ async def test_only_school_staff_report_and_only_in_private(harness: BotHarness)
     group = harness.fake.group(-100, "滨河小学教师群")
     await teacher.send("/report", chat=group)
     assert "私聊" in (await group.next_message()).plain
+
+
+async def test_a_long_class_is_paged_and_several_matches_are_listed(harness: BotHarness) -> None:
+    d = await small_district(harness.s, T0)
+    async with harness.s.db.transaction():
+        for n in range(13):
+            await harness.s.db.execute(
+                "INSERT INTO students (registry_no, name, school_id, class_id, grade,"
+                " updated_at) VALUES (?, ?, ?, ?, 3, '2024-03-01T00:00:00+00:00')",
+                (
+                    f"X{n:03d}",
+                    f"张小{'一二三四五六七八九十'[n % 10]}{n}",
+                    d.units["binhe_primary"],
+                    d.classes["3-1"],
+                ),
+            )
+    teacher = await _person(harness, 809, TEACHER)
+    await teacher.send("/report")
+    first = await _says(teacher, "哪位学生")
+    assert len(first.buttons) == 10 + 2 and first.buttons[-2:] == ["下一页 ›", "取消"]
+    page_one = first.buttons[:10]
+    await teacher.press("下一页 ›", first)
+    second = await teacher.wait_for(lambda m: m is first and "‹ 上一页" in m.buttons)
+    assert len(second.buttons) == 7 + 2  # 17 students: 10, then 7
+    assert not set(second.buttons[:7]) & set(page_one)  # the next students, none twice
+    await teacher.press("‹ 上一页", second)
+    await teacher.wait_for(lambda m: m is first and "下一页 ›" in m.buttons)
+
+    await teacher.send("zx")  # 张小…: several students match, listed with their class
+    several = await _says(teacher, "有多名学生相符")
+    assert "张小一0（3年级1班）" in several.buttons
+    await teacher.press("张小一0（3年级1班）", several)
+    await _says(teacher, "张小一0", "从哪天开始")

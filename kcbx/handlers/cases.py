@@ -235,7 +235,7 @@ async def _answer(
         await query.answer()
         student = result.student
         assert student is not None
-        await reply(
+        await _reply_to(
             update,
             t(
                 "Confirm that {student} is back at school? This closes case <b>{number}</b> "
@@ -277,6 +277,21 @@ async def _answer(
         kick_delivery(context.application)
 
 
+async def _reply_to(update: Update, text: str, markup: object) -> None:
+    """Reply quoting the pressed message (the confirmation of a return edits it later)."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if not isinstance(message, Message):
+        await reply(update, text, markup)
+        return
+    await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,  # type: ignore[arg-type]
+        do_quote=True,
+    )
+
+
 async def _edit(
     query: CallbackQuery,
     line: str | None,
@@ -294,8 +309,10 @@ async def _edit_message(
     """Add ``line`` under the message (or replace its text) and drop buttons. Best effort:
     the record is already written; a message that cannot be edited stays as it was."""
     rows: Rows = []
+    before = 0
     if message.reply_markup is not None:
         for row in message.reply_markup.inline_keyboard:
+            before += len(row)
             kept = [
                 (b.text, str(b.callback_data))
                 for b in row
@@ -305,9 +322,12 @@ async def _edit_message(
                 rows.append(kept)
     markup = inline(rows) if rows else None
     body = message.text_html if message.text is not None else message.caption_html
+    shown = message.text or message.caption or ""
+    unchanged = before == sum(len(row) for row in rows)
     try:
-        if line is None or (not replace and line in (message.text or message.caption or "")):
-            await message.edit_reply_markup(reply_markup=markup)
+        if line is None or (not replace and line in shown):
+            if not unchanged:
+                await message.edit_reply_markup(reply_markup=markup)
         elif message.text is not None:
             text = line if replace else f"{body}\n{line}"
             if len(text) > MAX_TEXT:
