@@ -4,7 +4,7 @@ transaction; the relapse watch; a return (A7.6) closes the case and withdraws it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,10 @@ from kcbx.bot.cases_service import (
     ReportProblem,
     confirm_return,
     ladder_of,
+    open_cases_page,
     record_task,
     report_absence,
+    tell_report_timed_out,
 )
 from kcbx.bot.clock import FakeClock
 from kcbx.bot.config import Config
@@ -142,3 +144,40 @@ async def test_a_return_withdraws_the_pending_messages_of_the_case(
     late = await record_task(services, teacher, case.id, "A7.1-call")
     assert late.outcome is Outcome.CLOSED
     assert [a.kind for a in await services.cases.actions(case.id)] == ["phone_call", "returned"]
+
+
+async def test_a_timed_out_report_is_told_through_the_outbox(
+    world: tuple[Services, District, FakeClock],
+) -> None:
+    services, _, clock = world
+    teacher = await _teacher(services)
+    await services.people.bind_telegram(
+        teacher.id, telegram_id=501, chat_id=501, lang="en", name="", now=clock.now()
+    )
+    assert await tell_report_timed_out(services, 501)
+    assert not await tell_report_timed_out(services, 999)  # nobody: nothing queued
+    clock.set(datetime(2024, 3, 4, 13, 0, tzinfo=UTC))  # 21:00 in Shanghai: quiet hours
+    assert await tell_report_timed_out(services, 501)
+    rows = await services.db.fetchall("SELECT * FROM outbox ORDER BY id")
+    assert [r["chat_id"] for r in rows] == [501, 501]
+    assert "left unfinished" in rows[0]["payload"]  # in the person's language
+    assert rows[0]["next_attempt_at"] == "2024-03-04T01:00:00+00:00"
+    assert rows[1]["next_attempt_at"] == "2024-03-05T00:00:00+00:00"  # 08:00 the next day
+
+
+async def test_open_cases_are_paged_in_scope(world: tuple[Services, District, FakeClock]) -> None:
+    services, d, _ = world
+    teacher = await _teacher(services)
+    for name in ("张三", "李四", "王五"):
+        await report_absence(services, teacher, _draft(d, date(2024, 3, 4), name))
+    pages = [await open_cases_page(services, teacher, n, per_page=2) for n in (0, 1, 5)]
+    assert [[line.student.name for line in p.lines] for p in pages] == [
+        ["张三", "李四"],
+        ["王五"],
+        ["王五"],  # past the end: the last page
+    ]
+    assert (pages[0].total, pages[0].pages) == (3, 2)
+    assert pages[0].lines[0].next_task is not None
+    other = await services.people.by_phone("13900000031")  # another school's teacher
+    assert other is not None
+    assert (await open_cases_page(services, other, 0)).total == 0

@@ -41,6 +41,7 @@ from kcbx.bot.cases_service import (
     read_note,
     report_absence,
     report_classes,
+    tell_report_timed_out,
     today,
 )
 from kcbx.bot.casetexts import (
@@ -54,6 +55,7 @@ from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.dates import format_date
 from kcbx.bot.i18n import N_, Translate
+from kcbx.bot.jobs import kick_delivery
 from kcbx.bot.policy import CAUSES
 from kcbx.handlers.common import inline, is_private, reply, require_person
 from kcbx.storage.students import Student
@@ -468,16 +470,13 @@ async def cancel(update: Update, context: KcbxContext) -> int:
 
 
 async def timed_out(update: object, context: KcbxContext) -> None:
-    """conversation_timeout: the draft is dropped; nothing was written."""
+    """conversation_timeout: the draft is dropped (nothing was written), and the person is
+    told through the outbox, as for anything the bot says on its own initiative."""
     _forget(context)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        await context.bot.send_message(
-            update.effective_chat.id,
-            context.gettext(
-                "The report was left unfinished and has been closed. Nothing was saved; send "
-                "/report to start again."
-            ),
-        )
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    if await tell_report_timed_out(context.services, update.effective_user.id):
+        kick_delivery(context.application)
 
 
 async def _lost(update: Update, context: KcbxContext) -> int:
