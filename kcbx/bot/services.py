@@ -10,16 +10,22 @@ from kcbx.bot.config import Config
 from kcbx.bot.policy import Policy, load_policy
 from kcbx.bot.schoolcal import SchoolCalendar
 from kcbx.bot.taskhooks import TaskHooks
+from kcbx.storage.accountability_repo import AccountabilityRepo
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
+from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
 from kcbx.storage.invites import InviteRepo
+from kcbx.storage.notices import NoticeRepo
 from kcbx.storage.outbox import OutboxRepo
 from kcbx.storage.people import PeopleRepo
+from kcbx.storage.referrals import ReferralRepo
 from kcbx.storage.reminder_history import ReminderHistoryRepo
+from kcbx.storage.reports_repo import ReportsRepo
 from kcbx.storage.students import StudentRepo
 from kcbx.storage.units import UnitRepo
+from kcbx.storage.visits import VisitRepo
 
 
 @dataclass
@@ -34,10 +40,16 @@ class Services:
     invites: InviteRepo
     outbox: OutboxRepo
     cases: CaseRepo
+    notices: NoticeRepo  # A7.4, A7.5 (issue 6)
     policy: Policy
     calendar: SchoolCalendar
+    referrals: ReferralRepo  # A6, A9 (issue 4)
+    visits: VisitRepo  # visits, exemptions, transfers with their evidence (issue 4)
+    coverage: CoverageRepo  # 三包 coverage, A5.1 (issue 4)
     directory: DirectoryRepo  # who holds which role where, in batches (the sweep, issue 3)
     reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told (issue 3)
+    reports: ReportsRepo  # summaries, charts, ledgers, digests (issue 5)
+    a8: AccountabilityRepo  # the frozen A8 flags, month by month (issue 5)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -57,10 +69,16 @@ class Services:
             invites=InviteRepo(db, audit),
             outbox=OutboxRepo(db),
             cases=CaseRepo(db, audit),
+            notices=NoticeRepo(db, audit),
             policy=policy,
             calendar=SchoolCalendar(policy),
+            referrals=ReferralRepo(db, audit),
+            visits=VisitRepo(db, CaseRepo(db, audit), OutboxRepo(db), audit),
+            coverage=CoverageRepo(db),
             directory=DirectoryRepo(db),
             reminder_history=ReminderHistoryRepo(db, audit),
+            reports=ReportsRepo(db),
+            a8=AccountabilityRepo(db, audit),
         )
 
     async def close(self) -> None:

@@ -1,0 +1,377 @@
+"""The register of notices to enrol by a deadline (A7.4) and orders to correct (A7.5).
+
+Numbers never repeat and never skip: a number is allocated inside one ``BEGIN IMMEDIATE``
+transaction (no other writer, in this process or another, runs between reading the year's
+highest number and inserting the next one), and ``UNIQUE (kind, year, seq)`` would refuse a
+duplicate even so. A number, once allocated, stays in the register: a document made by mistake
+is re-issued under a new number that points to the one it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from kcbx.bot.clock import from_iso, to_iso
+from kcbx.storage.audit import AuditRepo
+from kcbx.storage.db import Database
+from kcbx.storage.people import Person
+from kcbx.storage.students import scope_clause
+
+KINDS = ("notice", "correction")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One numbered document of the register (a row of ``notices``)."""
+
+    id: int
+    case_id: int
+    kind: str  # notice (A7.4) | correction (A7.5)
+    year: int
+    seq: int
+    number: str
+    replaces_id: int | None
+    cites_id: int | None
+    task: str | None
+    status: str  # drafted | issued | delivered | replaced
+    created_at: datetime
+    created_by: str
+    issue_date: date
+    issued_by: int | None
+    issued_at: datetime | None
+    deadline: date | None
+    delivered_on: date | None
+    delivered_to: str | None
+    delivered_by: int | None
+    receipt_blob_id: int | None
+    pdf_blob_id: int | None
+    docx_blob_id: int | None
+    action_id: int | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == "delivered"
+
+    @property
+    def replaced(self) -> bool:
+        return self.status == "replaced"
+
+    @property
+    def has_documents(self) -> bool:
+        return self.pdf_blob_id is not None and self.docx_blob_id is not None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _notice(row: Any) -> Notice:
+    return Notice(
+        id=row["id"],
+        case_id=row["case_id"],
+        kind=row["kind"],
+        year=row["year"],
+        seq=row["seq"],
+        number=row["number"],
+        replaces_id=row["replaces_id"],
+        cites_id=row["cites_id"],
+        task=row["task"],
+        status=row["status"],
+        created_at=from_iso(row["created_at"]),
+        created_by=row["created_by"],
+        issue_date=date.fromisoformat(row["issue_date"]),
+        issued_by=row["issued_by"],
+        issued_at=from_iso(row["issued_at"]) if row["issued_at"] else None,
+        deadline=_day(row["deadline"]),
+        delivered_on=_day(row["delivered_on"]),
+        delivered_to=row["delivered_to"],
+        delivered_by=row["delivered_by"],
+        receipt_blob_id=row["receipt_blob_id"],
+        pdf_blob_id=row["pdf_blob_id"],
+        docx_blob_id=row["docx_blob_id"],
+        action_id=row["action_id"],
+    )
+
+
+class NoticeRepo:
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        self.db = db
+        self.audit = audit
+
+    async def get(self, notice_id: int) -> Notice | None:
+        row = await self.db.fetchone("SELECT * FROM notices WHERE id = ?", (notice_id,))
+        return _notice(row) if row else None
+
+    async def of_case(self, case_id: int) -> list[Notice]:
+        """Every document of a case, replaced ones included, in the order they were numbered."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM notices WHERE case_id = ? ORDER BY created_at, id", (case_id,)
+        )
+        return [_notice(r) for r in rows]
+
+    async def current(self, case_id: int, kind: str) -> Notice | None:
+        """The latest document of a kind on a case that has not been replaced."""
+        row = await self.db.fetchone(
+            "SELECT * FROM notices WHERE case_id = ? AND kind = ? AND status <> 'replaced'"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
+            (case_id, kind),
+        )
+        return _notice(row) if row else None
+
+    async def numbers(self, kind: str, year: int) -> list[int]:
+        """The sequence numbers of a kind's documents in a year, in order (register checks)."""
+        rows = await self.db.fetchall(
+            "SELECT seq FROM notices WHERE kind = ? AND year = ? ORDER BY seq", (kind, year)
+        )
+        return [int(r[0]) for r in rows]
+
+    async def open_document(
+        self,
+        case_id: int,
+        kind: str,
+        *,
+        year: int,
+        number: Callable[[int], str],
+        issue_date: date,
+        task: str | None,
+        cites_id: int | None,
+        reuse_delivered: bool,
+        now: datetime,
+        actor: str,
+    ) -> tuple[Notice, bool]:
+        """The case's current document of ``kind``, or a new one with the year's next number.
+
+        A current document is reused (so every recipient of a task gets the same number)
+        unless it is delivered and ``reuse_delivered`` is false: a renewed order to correct
+        (A7.5 again) is a new document. Returns the document and whether it is new.
+        """
+        if kind not in KINDS:
+            raise ValueError(kind)
+        async with self.db.transaction():
+            current = await self.current(case_id, kind)
+            if current is not None and (reuse_delivered or not current.delivered):
+                return current, False
+            notice = await self._allocate(
+                case_id,
+                kind,
+                year=year,
+                number=number,
+                issue_date=issue_date,
+                task=task,
+                cites_id=cites_id,
+                replaces=None,
+                now=now,
+                actor=actor,
+            )
+        return notice, True
+
+    async def reissue(
+        self,
+        old: Notice,
+        *,
+        year: int,
+        number: Callable[[int], str],
+        issue_date: date,
+        now: datetime,
+        actor: str,
+    ) -> Notice | None:
+        """Replace a document by a new one with a new number; None if it was replaced already.
+
+        The old row is kept, marked 'replaced', and the new one points to it.
+        """
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE notices SET status = 'replaced' WHERE id = ? AND status <> 'replaced'",
+                (old.id,),
+            )
+            if not changed:
+                return None
+            return await self._allocate(
+                old.case_id,
+                old.kind,
+                year=year,
+                number=number,
+                issue_date=issue_date,
+                task=old.task,
+                cites_id=old.cites_id,
+                replaces=old,
+                now=now,
+                actor=actor,
+            )
+
+    async def _allocate(
+        self,
+        case_id: int,
+        kind: str,
+        *,
+        year: int,
+        number: Callable[[int], str],
+        issue_date: date,
+        task: str | None,
+        cites_id: int | None,
+        replaces: Notice | None,
+        now: datetime,
+        actor: str,
+    ) -> Notice:
+        """Insert the next number of (kind, year); call inside a transaction."""
+        seq = int(
+            await self.db.fetchval(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM notices WHERE kind = ? AND year = ?",
+                (kind, year),
+            )
+        )
+        printed = number(seq)
+        notice_id = await self.db.execute(
+            "INSERT INTO notices (case_id, kind, year, seq, number, replaces_id, cites_id, task,"
+            " created_at, created_by, issue_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                kind,
+                year,
+                seq,
+                printed,
+                replaces.id if replaces else None,
+                cites_id,
+                task,
+                to_iso(now),
+                actor,
+                issue_date.isoformat(),
+            ),
+        )
+        await self.audit.record(
+            at=now,
+            actor=actor,
+            action="notice:reissue" if replaces else "notice:number",
+            entity="case",
+            entity_id=case_id,
+            detail={
+                "notice_id": notice_id,
+                "kind": kind,
+                "number": printed,
+                "replaces": replaces.number if replaces else None,
+            },
+        )
+        notice = await self.get(notice_id)
+        assert notice is not None
+        return notice
+
+    async def attach_documents(
+        self, notice_id: int, *, pdf_blob_id: int, docx_blob_id: int, now: datetime
+    ) -> bool:
+        """Keep the rendered files with the number; False if another render came first."""
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE notices SET pdf_blob_id = ?, docx_blob_id = ?"
+                " WHERE id = ? AND pdf_blob_id IS NULL",
+                (pdf_blob_id, docx_blob_id, notice_id),
+            )
+            if changed:
+                await self.audit.record(
+                    at=now,
+                    actor="system",
+                    action="notice:render",
+                    entity="notice",
+                    entity_id=notice_id,
+                    detail={"pdf": pdf_blob_id, "docx": docx_blob_id},
+                )
+        return bool(changed)
+
+    async def mark_issued(self, notice_id: int, *, person_id: int, now: datetime) -> bool:
+        """Record that a drafted document was signed and stamped; False if it was not a draft."""
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE notices SET status = 'issued', issued_by = ?, issued_at = ?"
+                " WHERE id = ? AND status = 'drafted'",
+                (person_id, to_iso(now), notice_id),
+            )
+            if changed:
+                await self.audit.record(
+                    at=now,
+                    actor=f"person:{person_id}",
+                    action="notice:issue",
+                    entity="notice",
+                    entity_id=notice_id,
+                )
+        return bool(changed)
+
+    async def mark_delivered(
+        self,
+        notice_id: int,
+        *,
+        delivered_on: date,
+        delivered_to: str,
+        person_id: int,
+        receipt_blob_id: int,
+        deadline: date,
+        action_id: int,
+        now: datetime,
+    ) -> bool:
+        """Record the delivery with its proof; False if the document is delivered or replaced.
+
+        A document delivered before anyone pressed "issued" counts as issued by the person
+        who delivered it.
+        """
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE notices SET status = 'delivered', delivered_on = ?, delivered_to = ?,"
+                " delivered_by = ?, delivery_recorded_at = ?, receipt_blob_id = ?, deadline = ?,"
+                " action_id = ?, issued_by = COALESCE(issued_by, ?),"
+                " issued_at = COALESCE(issued_at, ?)"
+                " WHERE id = ? AND status IN ('drafted', 'issued')",
+                (
+                    delivered_on.isoformat(),
+                    delivered_to,
+                    person_id,
+                    to_iso(now),
+                    receipt_blob_id,
+                    deadline.isoformat(),
+                    action_id,
+                    person_id,
+                    to_iso(now),
+                    notice_id,
+                ),
+            )
+            if changed:
+                await self.audit.record(
+                    at=now,
+                    actor=f"person:{person_id}",
+                    action="notice:deliver",
+                    entity="notice",
+                    entity_id=notice_id,
+                    detail={
+                        "delivered_on": delivered_on.isoformat(),
+                        "deadline": deadline.isoformat(),
+                        "receipt_blob_id": receipt_blob_id,
+                        "action_id": action_id,
+                    },
+                )
+        return bool(changed)
+
+    async def pending_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
+        """Documents of open cases the person may see that are not yet delivered, oldest first."""
+        clause, params = scope_clause(person)
+        rows = await self.db.fetchall(
+            "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
+            " JOIN students s ON s.id = c.student_id"
+            f" WHERE c.status = 'open' AND n.status IN ('drafted', 'issued') AND {clause}"
+            " ORDER BY n.created_at, n.id LIMIT ?",
+            [*params, limit],
+        )
+        return [_notice(r) for r in rows]
+
+    async def running_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
+        """Delivered documents of open cases the person may see, the latest of each kind."""
+        clause, params = scope_clause(person)
+        rows = await self.db.fetchall(
+            "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
+            " JOIN students s ON s.id = c.student_id"
+            f" WHERE c.status = 'open' AND n.status = 'delivered' AND {clause}"
+            " AND NOT EXISTS (SELECT 1 FROM notices later WHERE later.case_id = n.case_id"
+            " AND later.kind = n.kind AND later.status <> 'replaced' AND later.id > n.id)"
+            " ORDER BY n.deadline, n.id LIMIT ?",
+            [*params, limit],
+        )
+        return [_notice(r) for r in rows]
