@@ -19,9 +19,8 @@ from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
 from kcbx.bot.sweep import sweep_job, unreachable_hook
 from kcbx.bot.wiring import register_features
-from kcbx.handlers import admin, fallback, gate, help, start
+from kcbx.handlers import admin, fallback, gate, help, report, start
 from kcbx.handlers import cases as case_handlers
-from kcbx.handlers import report
 
 log = logging.getLogger(__name__)
 
