@@ -1,0 +1,201 @@
+"""Visits and other records with evidence, and closing a case as exempt or transferred.
+
+Each write is one transaction: the action (append-only, ``cases.record_action``), its
+evidence files (kept in ``blobs``), and for a closure the case's status and the student's
+exempt flag. Nothing is half-written: if any part fails, none of it is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kcbx.bot.clock import from_iso, to_iso
+from kcbx.storage.audit import AuditRepo, actor_of
+from kcbx.storage.cases import Action, CaseRepo
+from kcbx.storage.db import Database
+from kcbx.storage.outbox import OutboxRepo
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A photo or document received in chat, downloaded and ready to keep."""
+
+    kind: str  # photo | document
+    data: bytes
+    filename: str
+    mime: str
+    file_id: str | None = None
+    file_unique_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    id: int
+    case_id: int
+    action_id: int
+    kind: str
+    blob_id: int
+    file_id: str | None
+    filename: str
+    mime: str
+    size: int
+    created_at: datetime
+
+
+class CaseNotOpen(Exception):
+    """The case was closed meanwhile (by someone else, or a second press)."""
+
+
+def _evidence(row: Any) -> Evidence:
+    return Evidence(
+        id=row["id"],
+        case_id=row["case_id"],
+        action_id=row["action_id"],
+        kind=row["kind"],
+        blob_id=row["blob_id"],
+        file_id=row["file_id"],
+        filename=row["filename"],
+        mime=row["mime"],
+        size=row["size"],
+        created_at=from_iso(row["created_at"]),
+    )
+
+
+class VisitRepo:
+    def __init__(self, db: Database, cases: CaseRepo, outbox: OutboxRepo, audit: AuditRepo) -> None:
+        self.db = db
+        self.cases = cases
+        self.outbox = outbox
+        self.audit = audit
+
+    async def record(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        actor_id: int,
+        at: datetime,
+        now: datetime,
+        rule: str | None,
+        detail: dict[str, Any],
+        evidence: list[EvidenceFile],
+        corrects_id: int | None = None,
+    ) -> Action:
+        """Record what was done on an open case, with its evidence, in one transaction."""
+        async with self.db.transaction():
+            case = await self.cases.get(case_id)
+            if case is None or not case.is_open:
+                raise CaseNotOpen(case_id)
+            action = await self.cases.record_action(
+                case_id,
+                kind=kind,
+                actor_id=actor_id,
+                at=at,
+                now=now,
+                rule=rule,
+                detail=detail,
+                corrects_id=corrects_id,
+            )
+            await self._keep(case_id, action.id, evidence, actor_id=actor_id, now=now)
+        return action
+
+    async def close_case(
+        self,
+        case_id: int,
+        *,
+        status: str,
+        kind: str,
+        actor_id: int,
+        at: datetime,
+        now: datetime,
+        rule: str | None,
+        detail: dict[str, Any],
+        evidence: list[EvidenceFile],
+        mark_exempt: bool = False,
+    ) -> Action:
+        """Close an open case as exempt (A3) or transferred, with the action and evidence.
+
+        ``mark_exempt`` sets the student's exempt flag (A3: not a dropout, counted apart).
+        Raises CaseNotOpen when the case is closed already.
+        """
+        actor = actor_of(actor_id)
+        async with self.db.transaction():
+            case = await self.cases.get(case_id)
+            if case is None or not case.is_open:
+                raise CaseNotOpen(case_id)
+            action = await self.cases.record_action(
+                case_id, kind=kind, actor_id=actor_id, at=at, now=now, rule=rule, detail=detail
+            )
+            await self._keep(case_id, action.id, evidence, actor_id=actor_id, now=now)
+            if not await self.cases.close(case_id, status=status, now=now, actor=actor):
+                raise CaseNotOpen(case_id)
+            if mark_exempt:
+                await self.db.execute(
+                    "UPDATE students SET exempt = 1, updated_at = ? WHERE id = ?",
+                    (to_iso(now), case.student_id),
+                )
+                await self.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="exempt",
+                    entity="student",
+                    entity_id=case.student_id,
+                    detail={"case_id": case_id, "action_id": action.id},
+                )
+        return action
+
+    async def _keep(
+        self,
+        case_id: int,
+        action_id: int,
+        files: list[EvidenceFile],
+        *,
+        actor_id: int,
+        now: datetime,
+    ) -> None:
+        kept = []
+        for item in files:
+            blob_id = await self.outbox.put_blob(
+                data=item.data, filename=item.filename, mime=item.mime, now=now
+            )
+            evidence_id = await self.db.execute(
+                "INSERT INTO evidence (case_id, action_id, kind, blob_id, file_id,"
+                " file_unique_id, filename, mime, size, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    case_id,
+                    action_id,
+                    item.kind,
+                    blob_id,
+                    item.file_id,
+                    item.file_unique_id,
+                    item.filename,
+                    item.mime,
+                    len(item.data),
+                    to_iso(now),
+                ),
+            )
+            kept.append(evidence_id)
+        if kept:
+            await self.audit.record(
+                at=now,
+                actor=actor_of(actor_id),
+                action="evidence",
+                entity="case",
+                entity_id=case_id,
+                detail={"action_id": action_id, "evidence": kept},
+            )
+
+    async def evidence_of_case(self, case_id: int) -> list[Evidence]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM evidence WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [_evidence(r) for r in rows]
+
+    async def evidence_of_action(self, action_id: int) -> list[Evidence]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM evidence WHERE action_id = ? ORDER BY id", (action_id,)
+        )
+        return [_evidence(r) for r in rows]
