@@ -14,13 +14,29 @@ from kcbx.bot.clock import Clock
 from kcbx.bot.config import Config
 from kcbx.bot.context import SERVICES_KEY, KcbxContext
 from kcbx.bot.delivery import Delivery
+from kcbx.bot.digests import reports_job
 from kcbx.bot.jobs import DELIVERY_KEY, delivery_job
 from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
 from kcbx.bot.sweep import sweep_job, unreachable_hook
 from kcbx.bot.wiring import register_features
-from kcbx.handlers import admin, fallback, gate, help, report, start
+from kcbx.handlers import accountability as accountability_handlers
+from kcbx.handlers import (
+    admin,
+    closing,
+    coverage,
+    fallback,
+    gate,
+    help,
+    inbox,
+    report,
+    start,
+    visit,
+)
 from kcbx.handlers import cases as case_handlers
+from kcbx.handlers import export as export_handlers
+from kcbx.handlers import notices as notice_handlers
+from kcbx.handlers import summary as summary_handlers
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +66,10 @@ def build_application(
             # The sweep (issue 3): what is due, for whom; then it drains the outbox.
             app.job_queue.run_repeating(
                 sweep_job, interval=config.sweep_seconds, first=2, name="sweep"
+            )
+            # Issue 5: weekly and monthly digests, the A8 month-end freeze and warnings.
+            app.job_queue.run_repeating(
+                reports_job, interval=config.sweep_seconds, first=5, name="reports"
             )
 
     async def post_shutdown(app: KcbxApplication) -> None:
@@ -82,12 +102,24 @@ def build_application(
     help.register(app)
     # 3. Administration: invitations, revocation, roster files.
     admin.register(app)
+    # Issue 4, before /report so that a record under way keeps its answers: /visit (and the
+    # vis: buttons), /exempt and /transfer, a department's /inbox, /coverage of the 三包 chain.
+    visit.register(app)
+    closing.register(app)
+    inbox.register(app)
+    coverage.register(app)
+    # Issue 6: /notices, the buttons of notices and orders to correct, recording a delivery.
+    notice_handlers.register(app)
     # Issue 3: /report (a conversation), /cases and the case card, the reminders' buttons.
     report.register(app)
     case_handlers.register(app)
     # Issue 3: vis: records a plain home visit, until a visits feature registered above
     # answers it first (the first matching handler of a group wins).
     case_handlers.register_visit_fallback(app)
+    # Issue 5: /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
+    summary_handlers.register(app)
+    export_handlers.register(app)
+    accountability_handlers.register(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app

@@ -14,8 +14,8 @@ from kcbx.bot.access import AccessError, create_invitation, revoke_person
 from kcbx.bot.clock import Clock, FakeClock
 from kcbx.bot.config import Config, ConfigError, load_config
 from kcbx.bot.i18n import translator
-from kcbx.bot.roles import Role, parse_role
 from kcbx.bot.policy import Policy, PolicyError, check_policy_file, load_policy
+from kcbx.bot.roles import Role, parse_role
 from kcbx.bot.services import Services
 from kcbx.bot.wiring import register_features
 
@@ -98,6 +98,28 @@ def _revoke(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(_with_services(config, work))
 
 
+def _coverage(args: argparse.Namespace, config: Config) -> int:
+    """Issue 4: households with a gap in the 三包 chain, cadres over the limit (A5.1)."""
+    from kcbx.bot.coverage import UnitNotFound, coverage_of, coverage_root, render_coverage
+
+    t = translator(config.default_language)
+
+    async def work(services: Services) -> int:
+        try:
+            root = await coverage_root(services, args.unit)
+        except UnitNotFound as exc:
+            print(t("{count} units match {unit}.").format(count=exc.count, unit=exc.text))
+            return 1
+        view = await coverage_of(services, root)
+        lines = render_coverage(
+            view.report, view.units, t, scope=view.scope, html=False, households=args.households
+        )
+        print("\n".join(lines))
+        return 0
+
+    return asyncio.run(_with_services(config, work))
+
+
 def _sweep(args: argparse.Namespace, config: Config) -> int:
     """Issue 3: one sweep as if it were --now, or --dry-run: what fires in --days days."""
     from kcbx.bot.sweep_cli import BadInstant, parse_instant, run_dry_run, run_sweep
@@ -125,6 +147,32 @@ def _policy(args: argparse.Namespace, config: Config) -> int:
     return code
 
 
+def _export(args: argparse.Namespace, config: Config) -> int:
+    """Issue 5: the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
+    from kcbx.bot.ledger import Ledger, UnknownScope, export_for_unit
+
+    t = translator(config.default_language)
+    made: list[Ledger] = []
+
+    async def work(services: Services) -> int:
+        try:
+            made.append(await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t))
+        except UnknownScope:
+            print(f"kcbx: no single district, township or school called {args.scope!r}")
+            return 1
+        return 0
+
+    code = asyncio.run(_with_services(config, work))
+    if code == 0:
+        ledger = made[0]
+        Path(args.file).write_bytes(ledger.data)
+        print(
+            f"{args.file}: {ledger.dropouts} dropouts, {ledger.suspected} suspected, "
+            f"{ledger.actions} actions, {ledger.flags} A8 flags (recorded in the audit log)"
+        )
+    return code
+
+
 def load_policy_of(config: Config) -> Policy:
     return load_policy(Path(config.policy_path) if config.policy_path else None)
 
@@ -133,8 +181,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
     "revoke": _revoke,
+    "coverage": _coverage,
     "sweep": _sweep,
     "policy": _policy,
+    "export": _export,
 }
 
 
@@ -151,10 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", help="the phone of a person imported from the roster")
     p = sub.add_parser("revoke", help="lock a person out")
     p.add_argument("who", help="phone or person id")
+    p = sub.add_parser("coverage", help="三包 chain: households with a gap, cadres over the limit")
+    p.add_argument("--unit", help="a township, village or group (name or path); default: all")
+    p.add_argument("--households", action="store_true", help="list each household with a gap")
     p = sub.add_parser("sweep", help="one sweep of the ladder now, or --dry-run the coming days")
     p.add_argument("--now", help="sweep as if it were this time, e.g. 2024-03-12T09:00")
     p.add_argument("--dry-run", action="store_true", help="list what will fire; write nothing")
     p.add_argument("--days", type=float, default=7, help="days the dry run looks ahead")
+    p = sub.add_parser("export", help="the dropout ledger (台账) as an Excel file")
+    p.add_argument("file", help="the .xlsx file to write")
+    p.add_argument("--scope", help="a district, township or school (name or path)")
     p = sub.add_parser("policy", help="the policy file (the ladder's numbers)")
     p.add_subparsers(dest="policy_command", required=True).add_parser(
         "check", help="validate FILE and print the effective ladder"

@@ -1,0 +1,455 @@
+"""Aggregate reads for summaries, charts, the ledger and the digests (issue 5).
+
+Everything that counts is counted here, in SQL (``GROUP BY school``, ``SUM(CASE ...)``), so a
+summary of a province costs a handful of queries whatever the number of students; the Python
+above it works per open case and per unit, never per student. Portable SQL: ISO-8601 text
+compares as time, ``WITH RECURSIVE`` for subtrees, ``||`` and ``CAST`` for keys.
+
+A :class:`ReportScope` is a condition on ``students s``: the asker's (``scope_clause``), a
+unit's (the CLI's ``--scope``), or both (a drill-down).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.roles import Role
+from kcbx.storage.db import Database
+from kcbx.storage.people import Person
+from kcbx.storage.people import _person as person_of_row
+from kcbx.storage.students import scope_clause
+from kcbx.storage.units import SUBTREE_CTE, Unit
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Which students a report covers: a SQL condition on ``students s`` and its unit."""
+
+    unit_id: int
+    clause: str
+    params: tuple[object, ...] = ()
+
+    def narrowed(self, other: ReportScope) -> ReportScope:
+        """Both conditions (a drill-down: the asker's scope and the unit pressed)."""
+        return ReportScope(
+            other.unit_id, f"({self.clause}) AND ({other.clause})", self.params + other.params
+        )
+
+
+def person_scope(person: Person) -> ReportScope:
+    """A person's scope (``students.scope_clause``): what they may see, at their unit."""
+    clause, params = scope_clause(person)
+    return ReportScope(person.unit_id or 0, clause, tuple(params))
+
+
+def unit_scope(unit: Unit) -> ReportScope:
+    """A unit's students: a school's pupils; a township's or district's schools and
+    households (as a township leader's or district leader's scope)."""
+    if unit.kind == "school":
+        return ReportScope(unit.id, "s.school_id = ?", (unit.id,))
+    return ReportScope(
+        unit.id,
+        f"(s.school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)"
+        f" OR s.household_unit_id IN ({SUBTREE_CTE} SELECT id FROM subtree))",
+        (unit.id, unit.id),
+    )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case with what reports need of its student (no guardian data)."""
+
+    id: int
+    number: str
+    student_id: int
+    student_name: str
+    gender: str | None
+    registry_no: str
+    grade: int | None
+    class_name: str | None
+    teacher_id: int | None
+    school_id: int
+    household_unit_id: int | None
+    a9_flags: tuple[str, ...]
+    absent_since: date
+    reported_at: datetime
+    cause: str
+    status: str
+    closed_at: datetime | None
+    reopened_from: int | None
+    carried_days: int
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """An action with the name and role of who recorded it (for ledgers and evidence)."""
+
+    id: int
+    case_id: int
+    kind: str
+    actor_id: int | None
+    actor_name: str
+    actor_role: str | None
+    at: datetime
+    recorded_at: datetime
+    rule: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    corrects_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SchoolActivity:
+    """Counts of one school's cases over periods (new, closed by kind)."""
+
+    school_id: int
+    new_today: int = 0
+    new_week: int = 0
+    returned_month: int = 0
+    exempt_year: int = 0
+    transferred_year: int = 0
+
+
+@dataclass(frozen=True)
+class MonthActivity:
+    """One school's month: cases reported, returned, exempt, transferred; open at its end."""
+
+    school_id: int
+    new: int
+    returned: int
+    exempt: int
+    transferred: int
+    open_at_end: int
+
+
+_CASE_SELECT = (
+    "SELECT c.*, s.name AS student_name, s.gender, s.registry_no, s.grade, s.school_id,"
+    " s.household_unit_id, s.a9_flags, cl.name AS class_name, cl.teacher_id"
+    " FROM cases c JOIN students s ON s.id = c.student_id"
+    " LEFT JOIN classes cl ON cl.id = s.class_id"
+)
+
+
+def _case_row(row: Any) -> CaseRow:
+    keys = row.keys()
+    return CaseRow(
+        id=row["id"],
+        number=row["number"],
+        student_id=row["student_id"],
+        student_name=row["student_name"],
+        gender=row["gender"],
+        registry_no=row["registry_no"],
+        grade=row["grade"],
+        class_name=row["class_name"],
+        teacher_id=row["teacher_id"],
+        school_id=row["school_id"],
+        household_unit_id=row["household_unit_id"],
+        a9_flags=tuple(f for f in (row["a9_flags"] or "").split(",") if f),
+        absent_since=date.fromisoformat(row["absent_since"]),
+        reported_at=from_iso(row["reported_at"]),
+        cause=row["cause"],
+        status=row["status"],
+        closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
+        reopened_from=row["reopened_from"],
+        carried_days=(row["carried_days"] or 0) if "carried_days" in keys else 0,
+    )
+
+
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+class ReportsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- the units --------------------------------------------------------------------------
+
+    async def all_units(self) -> dict[int, Unit]:
+        """Every unit by id (thousands even in a province: one query, held for one report)."""
+        rows = await self.db.fetchall("SELECT * FROM units")
+        return {
+            r["id"]: Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
+            for r in rows
+        }
+
+    async def sees_school(self, scope: ReportScope, school_id: int) -> bool:
+        """Whether the scope holds any student of the school (a drill-down's check)."""
+        found = await self.db.fetchval(
+            f"SELECT 1 FROM students s WHERE s.school_id = ? AND ({scope.clause}) LIMIT 1",
+            [school_id, *scope.params],
+        )
+        return bool(found)
+
+    # --- cases ------------------------------------------------------------------------------
+
+    async def open_cases(
+        self, scope: ReportScope, *, as_of: datetime | None = None
+    ) -> list[CaseRow]:
+        """The open cases of the scope; with ``as_of``, the cases open at that instant
+        (reported by then and not closed by then), as a month-end freeze needs them."""
+        if as_of is None:
+            sql = _CASE_SELECT + f" WHERE c.status = 'open' AND ({scope.clause})"
+            params: list[object] = [*scope.params]
+        else:
+            moment = to_iso(as_of)
+            sql = (
+                _CASE_SELECT + " WHERE c.reported_at <= ?"
+                " AND (c.closed_at IS NULL OR c.closed_at > ?)"
+                f" AND ({scope.clause})"
+            )
+            params = [moment, moment, *scope.params]
+        rows = await self.db.fetchall(sql + " ORDER BY c.absent_since, c.id", params)
+        return [_case_row(r) for r in rows]
+
+    async def open_cases_of_school(
+        self, scope: ReportScope, school_id: int, *, limit: int, offset: int
+    ) -> tuple[list[CaseRow], int]:
+        """One page of a school's open cases in the scope, longest absent first, and the count."""
+        where = f" WHERE c.status = 'open' AND s.school_id = ? AND ({scope.clause})"
+        params = [school_id, *scope.params]
+        total = int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM cases c JOIN students s ON s.id = c.student_id" + where,
+                params,
+            )
+        )
+        rows = await self.db.fetchall(
+            _CASE_SELECT + where + " ORDER BY c.absent_since, c.id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_case_row(r) for r in rows], total
+
+    async def case(self, case_id: int) -> CaseRow | None:
+        row = await self.db.fetchone(_CASE_SELECT + " WHERE c.id = ?", (case_id,))
+        return _case_row(row) if row else None
+
+    async def ledger_cases(self, scope: ReportScope, *, closed_since: datetime) -> list[CaseRow]:
+        """Open cases, and cases closed since ``closed_since`` (the school year), of a scope."""
+        rows = await self.db.fetchall(
+            _CASE_SELECT + " WHERE (c.status = 'open' OR c.closed_at >= ?)"
+            f" AND ({scope.clause}) ORDER BY s.school_id, c.absent_since, c.id",
+            [to_iso(closed_since), *scope.params],
+        )
+        return [_case_row(r) for r in rows]
+
+    async def actions_of(
+        self, case_ids: Iterable[int], *, recorded_until: datetime | None = None
+    ) -> dict[int, list[ActionRecord]]:
+        """Every action of the cases with who recorded it; with ``recorded_until``, only
+        what had been recorded by then (a month-end freeze ignores later, back-dated records)."""
+        out: dict[int, list[ActionRecord]] = {}
+        for chunk in _chunks(case_ids):
+            sql = (
+                "SELECT a.*, p.name AS actor_name, p.role AS actor_role FROM actions a"
+                f" LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({_marks(chunk)})"
+            )
+            params: list[object] = [*chunk]
+            if recorded_until is not None:
+                sql += " AND a.recorded_at <= ?"
+                params.append(to_iso(recorded_until))
+            for r in await self.db.fetchall(sql + " ORDER BY a.at, a.id", params):
+                out.setdefault(r["case_id"], []).append(
+                    ActionRecord(
+                        id=r["id"],
+                        case_id=r["case_id"],
+                        kind=r["kind"],
+                        actor_id=r["actor_id"],
+                        actor_name=r["actor_name"] or "",
+                        actor_role=r["actor_role"],
+                        at=from_iso(r["at"]),
+                        recorded_at=from_iso(r["recorded_at"]),
+                        rule=r["rule"],
+                        detail=json.loads(r["detail"] or "{}"),
+                        corrects_id=r["corrects_id"],
+                    )
+                )
+        return out
+
+    async def referred_departments(
+        self, case_ids: Iterable[int], *, until: datetime | None = None
+    ) -> dict[int, list[int]]:
+        """The department units each case is referred to (not withdrawn), A6/A8.5."""
+        out: dict[int, list[int]] = {}
+        for chunk in _chunks(case_ids):
+            sql = (
+                "SELECT case_id, department_id FROM referrals"
+                f" WHERE case_id IN ({_marks(chunk)}) AND status <> 'withdrawn'"
+            )
+            params: list[object] = [*chunk]
+            if until is not None:
+                sql += " AND created_at <= ?"
+                params.append(to_iso(until))
+            for r in await self.db.fetchall(sql + " ORDER BY department_id", params):
+                out.setdefault(r["case_id"], []).append(int(r["department_id"]))
+        return out
+
+    # --- counts -----------------------------------------------------------------------------
+
+    async def enrolled_by_school(self, scope: ReportScope) -> dict[int, int]:
+        """Students of the scope per school."""
+        rows = await self.db.fetchall(
+            f"SELECT s.school_id, COUNT(*) FROM students s WHERE {scope.clause}"
+            " GROUP BY s.school_id",
+            scope.params,
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    async def activity_by_school(
+        self,
+        scope: ReportScope,
+        *,
+        today: datetime,
+        week: datetime,
+        month: datetime,
+        year: datetime,
+    ) -> dict[int, SchoolActivity]:
+        """Per school: cases reported since ``today`` and ``week``, returned since ``month``,
+        closed as exempt or transferred since ``year`` (the starts of those periods)."""
+        t, w, m, y = (to_iso(x) for x in (today, week, month, year))
+        earliest = min(t, w, m, y)
+        rows = await self.db.fetchall(
+            "SELECT s.school_id,"
+            " SUM(CASE WHEN c.reported_at >= ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.reported_at >= ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'exempt' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? THEN 1 ELSE 0 END)"
+            " FROM cases c JOIN students s ON s.id = c.student_id"
+            f" WHERE (c.reported_at >= ? OR c.closed_at >= ?) AND ({scope.clause})"
+            " GROUP BY s.school_id",
+            [t, w, m, y, y, earliest, earliest, *scope.params],
+        )
+        return {
+            int(r[0]): SchoolActivity(int(r[0]), *(int(v or 0) for v in tuple(r)[1:])) for r in rows
+        }
+
+    async def month_by_school(
+        self, scope: ReportScope, *, start: datetime, end: datetime
+    ) -> dict[int, MonthActivity]:
+        """Per school, the month [start, end): new, returned, exempt, transferred, and the
+        cases open at its end. Schools with none of these are left out."""
+        s, e = to_iso(start), to_iso(end)
+        rows = await self.db.fetchall(
+            "SELECT s.school_id,"
+            " SUM(CASE WHEN c.reported_at >= ? AND c.reported_at < ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? AND c.closed_at < ?"
+            " THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'exempt' AND c.closed_at >= ? AND c.closed_at < ?"
+            " THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? AND c.closed_at < ?"
+            " THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.reported_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?)"
+            " THEN 1 ELSE 0 END)"
+            " FROM cases c JOIN students s ON s.id = c.student_id"
+            " WHERE c.reported_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?)"
+            f" AND ({scope.clause}) GROUP BY s.school_id",
+            [s, e, s, e, s, e, s, e, e, e, e, s, *scope.params],
+        )
+        return {
+            int(r[0]): MonthActivity(int(r[0]), *(int(v or 0) for v in tuple(r)[1:])) for r in rows
+        }
+
+    async def open_trend(
+        self, scope: ReportScope, points: Sequence[tuple[date, datetime]]
+    ) -> list[int]:
+        """Cases open at each point: absent since that day or before, not closed by the
+        instant (one query, one SUM per point)."""
+        if not points:
+            return []
+        sums = ", ".join(
+            "SUM(CASE WHEN c.absent_since <= ? AND (c.closed_at IS NULL OR c.closed_at > ?)"
+            " THEN 1 ELSE 0 END)"
+            for _ in points
+        )
+        params: list[object] = []
+        for day, instant in points:
+            params += [day.isoformat(), to_iso(instant)]
+        first = to_iso(min(instant for _day, instant in points))
+        last = max(day for day, _instant in points).isoformat()
+        row = await self.db.fetchone(
+            f"SELECT {sums} FROM cases c JOIN students s ON s.id = c.student_id"
+            " WHERE (c.closed_at IS NULL OR c.closed_at > ?) AND c.absent_since <= ?"
+            f" AND ({scope.clause})",
+            [*params, first, last, *scope.params],
+        )
+        assert row is not None
+        return [int(v or 0) for v in tuple(row)]
+
+    # --- people -----------------------------------------------------------------------------
+
+    async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
+        """Active people attached to any of the units."""
+        found: list[Person] = []
+        for chunk in _chunks(unit_ids):
+            rows = await self.db.fetchall(
+                f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({_marks(chunk)})"
+                " ORDER BY id",
+                chunk,
+            )
+            found.extend(person_of_row(r) for r in rows)
+        return found
+
+    async def people_by_id(self, person_ids: Iterable[int]) -> dict[int, Person]:
+        found: dict[int, Person] = {}
+        for chunk in _chunks(person_ids):
+            rows = await self.db.fetchall(
+                f"SELECT * FROM people WHERE id IN ({_marks(chunk)})", chunk
+            )
+            for row in rows:
+                person = person_of_row(row)
+                found[person.id] = person
+        return found
+
+    async def reachable_people(self, roles: Iterable[Role]) -> list[Person]:
+        """Active, bound, reachable people of the roles."""
+        wanted = [r.value for r in roles]
+        rows = await self.db.fetchall(
+            "SELECT * FROM people WHERE status = 'active' AND chat_id IS NOT NULL"
+            f" AND unreachable_at IS NULL AND role IN ({_marks(wanted)}) ORDER BY id",
+            wanted,
+        )
+        return [person_of_row(r) for r in rows]
+
+    async def reachable_without_key(
+        self, roles: Iterable[Role], *, prefix: str, suffix: str
+    ) -> list[Person]:
+        """Active, bound, reachable people of the roles who have no outbox row with key
+        ``prefix + person id + suffix`` yet (the digests' "not sent this period")."""
+        wanted = [r.value for r in roles]
+        rows = await self.db.fetchall(
+            "SELECT p.* FROM people p WHERE p.status = 'active' AND p.chat_id IS NOT NULL"
+            f" AND p.unreachable_at IS NULL AND p.role IN ({_marks(wanted)})"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o"
+            " WHERE o.dedup_key = ? || CAST(p.id AS TEXT) || ?) ORDER BY p.id",
+            [*wanted, prefix, suffix],
+        )
+        return [person_of_row(r) for r in rows]
+
+    async def first_report(self) -> datetime | None:
+        """When the first case was reported (the first month worth freezing)."""
+        value = await self.db.fetchval("SELECT MIN(reported_at) FROM cases")
+        return from_iso(value) if value else None
+
+
+__all__ = [
+    "ActionRecord",
+    "CaseRow",
+    "MonthActivity",
+    "ReportScope",
+    "ReportsRepo",
+    "SchoolActivity",
+    "person_scope",
+    "unit_scope",
+]
