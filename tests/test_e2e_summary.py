@@ -1,0 +1,225 @@
+"""End to end (issue 5): /summary through the real bot and the fake Bot API server.
+
+One database, three leaders: each gets exactly their scope; the drill-down reaches a case
+card; a forged press is refused; a group chat sees counts and never a child's name; the
+chart arrives as a photo; /export sends the ledger and audits it.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import openpyxl
+
+from kcbx.testing.fakebot import FakeUser, SentMessage
+from kcbx.testing.harness import BotHarness
+from kcbx.testing.seed import T0, District, small_district
+
+NAMES = ("张三", "李四", "王五", "<小明>", "赵六", "钱七", "孙八", "周九")
+
+
+async def seed(harness: BotHarness) -> District:
+    """Four open cases: three pupils of 滨河小学 (钱七's household is in 文昌镇), one of
+    文昌中学. 张三 is a dropout (day 7), 孙八 at the notice stage (day 20)."""
+    district = await small_district(harness.s, T0)
+    for name, since in (
+        ("张三", date(2024, 2, 26)),
+        ("王五", date(2024, 3, 1)),
+        ("钱七", date(2024, 3, 3)),
+        ("孙八", date(2024, 2, 13)),
+    ):
+        await harness.s.cases.open_case(
+            student_id=district.students[name],
+            reported_by=None,
+            absent_since=since,
+            cause="unknown",
+            guardian_contact=None,
+            note=None,
+            now=T0,
+            year=2024,
+            actor="cli:test",
+        )
+    return district
+
+
+async def bind(harness: BotHarness, user_id: int, phone: str) -> FakeUser:
+    await harness.bind_quietly(user_id, phone=phone)
+    return harness.fake.user(user_id)
+
+
+async def summary_of(user: FakeUser) -> SentMessage:
+    await user.send("/summary")
+    return await user.wait_for(lambda m: "控辍保学汇总" in m.plain)
+
+
+def names_in(text: str) -> set[str]:
+    return {name for name in NAMES if name in text}
+
+
+async def test_each_leader_gets_a_summary_of_exactly_their_scope(harness: BotHarness) -> None:
+    await seed(harness)
+    leader = await bind(harness, 801, "13900000002")  # district leader
+    wenchang = await bind(harness, 802, "13900000011")  # 文昌镇 township leader
+    principal = await bind(harness, 803, "13900000020")  # 滨河小学 principal
+
+    whole = await summary_of(leader)
+    assert "控辍保学汇总：沙坡头区" in whole.plain
+    assert "在校学生8名；未结案件4件，其中辍学2件。" in whole.plain
+    assert names_in(whole.plain) == {"张三", "王五", "钱七", "孙八"}
+    assert "滨河镇：3／1" in whole.plain and "文昌镇：1／1" in whole.plain
+    assert "A8.2" in whole.plain  # 张三: a primary dropout with no persuasion recorded
+    assert "未结案件中困难群体（A9）学生1名" in whole.plain  # 王五
+    assert len(whole.text or "") < 4096
+
+    township = await summary_of(wenchang)
+    assert "控辍保学汇总：文昌镇" in township.plain
+    # its schools' pupils, and children of its households at other schools (钱七)
+    assert "未结案件2件，其中辍学1件" in township.plain
+    assert names_in(township.plain) == {"钱七", "孙八"}
+    assert "A8.1" not in township.plain  # the district's flag is not the township's
+
+    school = await summary_of(principal)
+    assert "控辍保学汇总：滨河镇/滨河小学" in school.plain
+    assert "在校学生6名；未结案件3件，其中辍学1件。" in school.plain
+    assert names_in(school.plain) == {"张三", "王五", "钱七"}
+    assert "未结案件" in school.buttons  # a school's summary lists its cases
+
+
+async def test_the_drill_down_reaches_a_case_card(harness: BotHarness) -> None:
+    district = await seed(harness)
+    leader = await bind(harness, 811, "13900000002")
+    top = await summary_of(leader)
+    await leader.press("滨河镇 (3)", top)
+    township = await leader.wait_for(lambda m: "控辍保学汇总：滨河镇" in m.plain)
+    assert township.message_id == top.message_id  # the same message, edited in place
+    assert "滨河小学：3／1" in township.plain
+    await leader.press("滨河小学 (3)", township)
+    school = await leader.wait_for(lambda m: "控辍保学汇总：滨河镇/滨河小学" in m.plain)
+    await leader.press("未结案件", school)
+    listing = await leader.wait_for(lambda m: "滨河小学未结案件" in m.plain)
+    assert names_in(listing.plain) == {"张三", "王五", "钱七"}
+    button = next(b for b in listing.buttons if "张三" in b)
+    assert listing.button_data[button].startswith("case:")
+    await leader.press(button, listing)
+    card = await leader.wait_for(lambda m: "KC-2024-0001" in m.plain and m is not listing)
+    assert "张三" in card.plain
+    # back to the school's summary (the same message), then "Up" to the township
+    await leader.press("返回汇总", listing)
+    school = await leader.wait_for(lambda m: "控辍保学汇总：滨河镇/滨河小学" in m.plain)
+    await leader.press("返回上一级", school)
+    await leader.wait_for(lambda m: "控辍保学汇总：滨河镇" in m.plain and "各学校" in m.plain)
+    del district
+
+
+async def test_a_forged_press_outside_the_scope_is_refused(harness: BotHarness) -> None:
+    district = await seed(harness)
+    principal = await bind(harness, 821, "13900000030")  # 文昌中学 principal
+    mine = await summary_of(principal)
+    assert names_in(mine.plain) == {"孙八"}
+    binhe_primary = district.units["binhe_primary"]
+    for forged in (
+        f"sum:s:{binhe_primary}",
+        f"sum:c:{binhe_primary}:0",
+        f"sum:t:{district.units['binhe']}",
+        f"sum:u:{district.units['district']}:0",
+        f"sum:g:{binhe_primary}",
+        f"sum:s:{district.units['dept:civil_affairs']}",
+        "sum:s:999999",
+        "sum:x:1",
+    ):
+        await principal.press_data(forged, mine)
+        answer = await principal.next_callback_answer()
+        assert answer.show_alert, forged
+        assert "无权" in (answer.text or "") or "失效" in (answer.text or ""), forged
+    assert names_in(principal.messages[-1].plain) == {"孙八"}  # nothing was shown instead
+
+
+async def test_a_group_chat_summary_has_counts_and_no_names(harness: BotHarness) -> None:
+    district = await seed(harness)
+    leader = await bind(harness, 831, "13900000002")
+    group = harness.fake.group(-100_500, "控辍保学工作群")
+    await leader.send("/summary", chat=group)
+    text = await group.wait_for(lambda m: "控辍保学汇总" in m.plain)
+    assert "未结案件4件" in text.plain
+    assert names_in(text.plain) == set()
+    assert "教育局乙" not in text.plain  # no staff names either
+    assert all(not data.startswith("sum:c:") for data in text.button_data.values())
+    # drilling down in the group stays at counts
+    await leader.press("滨河镇 (3)", text, chat=group)
+    await leader.next_callback_answer()
+    township = await group.wait_for(lambda m: "控辍保学汇总：滨河镇" in m.plain)
+    assert names_in(township.plain) == set()
+    await leader.press("滨河小学 (3)", township, chat=group)
+    await leader.next_callback_answer()
+    school = await group.wait_for(lambda m: "滨河镇/滨河小学" in m.plain)
+    assert names_in(school.plain) == set() and "未结案件" not in school.buttons
+    # a forged list of cases in the group is refused
+    await leader.press_data(f"sum:c:{district.units['binhe_primary']}:0", school)
+    answer = await leader.next_callback_answer()
+    assert "私聊" in (answer.text or "")
+    # and the ledger is not sent to a group
+    await leader.send("/export", chat=group)
+    refusal = await group.wait_for(lambda m: "/export" in m.plain)
+    assert refusal.document is None
+
+
+async def test_people_who_lead_nothing_get_no_summary(harness: BotHarness) -> None:
+    await seed(harness)
+    teacher = await bind(harness, 841, "13900000022")
+    await teacher.send("/summary")
+    assert "无权" in (await teacher.next_message()).plain
+
+
+async def test_the_chart_button_sends_a_photo(harness: BotHarness) -> None:
+    await seed(harness)
+    leader = await bind(harness, 851, "13900000002")
+    top = await summary_of(leader)
+    await leader.press("图表", top)
+    photo = await leader.wait_for(lambda m: m.photo is not None)
+    assert photo.photo is not None and photo.photo.startswith(b"\x89PNG")
+    assert "未结案件" in photo.plain
+
+
+async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> None:
+    await seed(harness)
+    principal = await bind(harness, 861, "13900000020")
+    await principal.send("/export")
+    document = await principal.wait_for(lambda m: m.document is not None)
+    assert document.filename is not None and document.filename.endswith(".xlsx")
+    assert document.document is not None
+    book = openpyxl.load_workbook(io.BytesIO(document.document))
+    assert book.sheetnames[:2] == ["辍学学生台账", "疑似辍学学生台账"]
+    dropouts = [row[2] for row in book["辍学学生台账"].iter_rows(min_row=2, values_only=True)]
+    suspected = [row[2] for row in book["疑似辍学学生台账"].iter_rows(min_row=2, values_only=True)]
+    assert dropouts == ["张三"] and sorted(suspected) == ["王五", "钱七"]  # not 孙八: other school
+    entries = await harness.s.audit.entries(action="export")
+    principal_id = harness.s.people and (await harness.s.people.by_phone("13900000020"))
+    assert principal_id is not None and len(entries) == 1
+    assert entries[0]["actor"] == f"person:{principal_id.id}"
+    assert entries[0]["detail"]["scope"] == "滨河镇/滨河小学"
+    assert entries[0]["detail"]["via"] == "chat"
+
+
+async def test_a_long_breakdown_is_paged_under_telegrams_limit(harness: BotHarness) -> None:
+    district = await seed(harness)
+    for n in range(30):
+        township = await harness.s.units.add(
+            "township", f"第{n:02d}个很长名字的乡镇", district.units["district"]
+        )
+        school = await harness.s.units.add(
+            "school", f"第{n:02d}个很长名字的乡镇中心小学", township, section="primary"
+        )
+        async with harness.s.db.transaction():  # one pupil, so that the school counts
+            await harness.s.db.execute(
+                "INSERT INTO students (registry_no, name, school_id, grade, updated_at)"
+                " VALUES (?, ?, ?, 1, ?)",
+                (f"G{n:018d}", f"学生{n}", school, T0.isoformat()),
+            )
+    leader = await bind(harness, 871, "13900000002")
+    top = await summary_of(leader)
+    assert len(top.text or "") < 4096
+    assert "第1/4页" in top.plain
+    await leader.press("下一页 ▶", top)
+    second = await leader.wait_for(lambda m: "第2/4页" in m.plain)
+    assert all(len(data.encode()) < 64 for data in second.button_data.values())
