@@ -177,7 +177,11 @@ async def gather(
             else None
         )
         cases.append(LedgerCase(row, records, state.stage, state.day, marked_on, ()))
-    live, _warnings = await live_a8(services, open_views, tree)
+    top = tree.get(scope.unit_id)
+    enrolled = None
+    if top is not None and top.kind == "district":  # A8.1 is the district's
+        enrolled = {top.id: sum((await services.reports.enrolled_by_school(scope)).values())}
+    live, _warnings = await live_a8(services, open_views, tree, enrolled=enrolled)
     year_start, _ = services.policy.accountability.school_year(now.astimezone(tz).date())
     months = await services.a8.months(school_year=year_start.year)
     by_number: dict[str, list[str]] = defaultdict(list)
