@@ -973,7 +973,12 @@ def _read_cells(row: Sequence[Any], fields: Iterable[tuple[str, Sequence[int]]])
             value = row[column]
             if value is None:
                 continue
-            text = _text(value)
+            if value.__class__ is str and value.isascii():  # most cells: skip the call
+                text = value.strip()
+            elif value.__class__ is int:
+                text = str(value)
+            else:
+                text = _text(value)
             if text:
                 cells[name] = (column, value, text)
                 break
