@@ -102,7 +102,8 @@ class Log:
         return [r for r in self.items if r.user == user[0]]
 
     def schedule(self, user: tuple[int, str]) -> list[tuple[datetime, frozenset[str]]]:
-        return [(r.local, r.acks) for r in self.of(user)]
+        """When each reminder came (files that go with one, e.g. a notice's PDF, left out)."""
+        return [(r.local, r.acks) for r in self.of(user) if r.acks]
 
 
 async def bind(harness: BotHarness, *people: tuple[int, str]) -> None:
