@@ -284,3 +284,88 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
         "notice:send",
         "notice:deliver",
     ]
+
+
+async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
+    harness: BotHarness,
+) -> None:
+    """The township leader reads English (the documents stay Chinese); an issued notice not
+    delivered within 2 days is the cadre's task (A7.4-deliver); a notice with a mistake is
+    re-issued under a new number; a group hears counts only; a stale button writes nothing."""
+    s = harness.s
+    _d, case = await day_15_case(harness)
+    bureau, township, cadre = (harness.fake.user(u) for u, _ in (BUREAU, TOWNSHIP, CADRE))
+    leader = await s.people.by_phone(TOWNSHIP[1])
+    assert leader is not None
+    await s.people.set_language(leader.id, "en", at(3, 4, 9))
+
+    await harness.set_time(at(3, 19, 8))
+    number = "沙教控辍〔2024〕第001号"
+    english = await township.wait_for(lambda m: number in m.plain and bool(m.buttons))
+    assert "notice to enrol by a deadline is ready" in english.plain
+    assert {"Issued (signed and stamped)", "Record delivery"} <= set(english.buttons)
+    files = documents(township)
+    assert "PDF, to read on the phone" in (files["pdf"].caption or "")
+    assert "自本通知书送达之日起7日内" in pdf_text(files["pdf"].document or b"")  # still Chinese
+
+    # The leader records the issue; nobody delivers it: by the end of 21 March it is the
+    # township cadre's task, with the PDF to show the family and "Record delivery".
+    harness.clock.set(at(3, 19, 11))
+    await township.press("Issued (signed and stamped)", english)
+    await township.wait_for(lambda m: "Recorded" in m.plain and "21 Mar 2024" in m.plain)
+    await harness.set_time(at(3, 21, 17))
+    assert not any(number in m.plain for m in cadre.messages)
+    await harness.set_time(at(3, 21, 18))
+    task = await cadre.wait_for(lambda m: number in m.plain and "记录送达" in m.buttons)
+    assert "A7.4" in task.plain and "已签发" in task.plain
+    assert set(documents(cadre)) == {"pdf"}
+
+    # The bureau finds the guardian's name wrong on the roster, fixes it and re-issues.
+    student = await s.students.get(case.student_id)
+    assert student is not None
+    async with s.db.transaction():
+        await s.db.execute(
+            "UPDATE guardians SET name = '张建国' WHERE student_id = ?", (student.id,)
+        )
+    harness.clock.set(at(3, 21, 19))
+    await bureau.send("/notices")
+    listing = await bureau.wait_for(lambda m: "期限进行中" in m.plain)
+    assert number in listing.plain and "已签发，待送达" in listing.plain
+    await bureau.press("1. 重新出具（新文号）", listing)
+    ask = await bureau.wait_for(lambda m: "是否以新文号重新出具" in m.plain)
+    await bureau.press("重新出具", ask)
+    new_number = "沙教控辍〔2024〕第002号"
+    done = await bureau.wait_for(lambda m: "已重新出具" in m.plain)
+    assert new_number in done.plain and number in done.plain
+    reissued = await bureau.wait_for(lambda m: (m.filename or "").endswith(f"{new_number}.pdf"))
+    text = pdf_text(reissued.document or b"")
+    assert "张建国：" in text and f"本通知书替代{number}《限期入学通知书》" in text
+    old, new = await s.notices.of_case(case.id)
+    assert (old.status, new.replaces_id, new.number) == ("replaced", old.id, new_number)
+
+    # The cadre's button on the old notice's reminder is refused: the new number is the one.
+    await cadre.press("记录送达", task)
+    await cadre.next_callback_answer()
+    assert "已重新出具并作废" in (await cadre.wait_for(lambda m: "作废" in m.plain)).plain
+    # A delivery button pressed after the record was closed writes nothing.
+    await cadre.press_data("ntc:ok", task)
+    stale = await cadre.next_callback_answer()
+    assert stale.show_alert and "已关闭" in (stale.text or "")
+
+    # A group the bureau is in hears counts, never a child's name.
+    group = harness.fake.group(-100, "控辍保学工作群")
+    await bureau.send("/notices", chat=group)
+    counted = await group.wait_for(lambda m: "待签发或待送达" in m.plain)
+    assert (
+        "1份" in counted.plain and "张三" not in counted.plain and new_number not in counted.plain
+    )
+
+    # The card shows the void notice and its replacement; the old delivery task is gone.
+    await bureau.send("/notices")
+    await bureau.wait_for(lambda m: "期限进行中" in m.plain and new_number in m.plain)
+    first = next(m for m in bureau.messages if "查看案件" in m.buttons)
+    await bureau.press("查看案件", first)
+    card = await bureau.wait_for(lambda m: "替代" in m.plain)
+    assert f"《限期入学通知书》{number}" in card.plain and "已作废" in card.plain
+    assert f"《限期入学通知书》{new_number}" in card.plain and f"替代{number}" in card.plain
+    assert not [a for a in await s.cases.actions(case.id) if a.kind == "notice_delivered"]
