@@ -272,6 +272,16 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     ):
         assert expected in card.plain, expected
 
+    # The order's deadline passes too (end of 4 April): a renewed order, under a new number.
+    await harness.set_time(at(4, 4, 18))
+    again = await notice_reminder(bureau, "沙教控辍改〔2024〕第002号")
+    assert "A7.5" in again.plain and "记录送达" in again.buttons
+    assert [n.number for n in await s.notices.of_case(case.id)] == [
+        number,
+        correction,
+        "沙教控辍改〔2024〕第002号",
+    ]
+
     # Every write is in the audit log.
     assert [e["action"] for e in await s.audit.entries(entity="notice")] == [
         "notice:render",
@@ -283,6 +293,9 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
         "notice:send",
         "notice:send",
         "notice:deliver",
+        "notice:render",
+        "notice:send",
+        "notice:send",
     ]
 
 

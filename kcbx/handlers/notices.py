@@ -195,8 +195,9 @@ async def issued_button(update: Update, context: KcbxContext) -> None:
             await query.message.edit_reply_markup(
                 reply_markup=inline(
                     [
-                        [b for b in row if b[1] != issue_data(notice_id)]
+                        kept
                         for row in _rows_of(query.message)
+                        if (kept := [b for b in row if b[1] != issue_data(notice_id)])
                     ]
                 )
             )
