@@ -197,6 +197,8 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     await cadre.send("已经送到了")  # text where the photo was expected
     assert "回执" in (await cadre.next_message()).plain
     receipt = photo_bytes()
+    await cadre.send_photo(receipt, file_size=30 * 1024 * 1024)  # an oversized file
+    assert "文件过大" in (await cadre.next_message()).plain
     await cadre.send_photo(receipt)
     summary = await cadre.wait_for(lambda m: "请核对" in m.plain)
     assert "2024年3月27日（周三）" in summary.plain  # 7 days from the delivery, not the issue
