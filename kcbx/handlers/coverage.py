@@ -1,0 +1,40 @@
+"""/coverage: the 三包 chain's gaps and loads (A5.1) for a township leader (their township) or
+the district's leaders and bureau (the district). Counts, units and cadres only: no child's
+name, so it may be asked in a group too (issue 4)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from kcbx.bot.context import KcbxContext
+from kcbx.bot.coverage import coverage_of, pages, render_coverage
+from kcbx.bot.roles import DISTRICT_ROLES, Role
+from kcbx.handlers.common import deny, reply, require_person
+
+VIEWERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER}
+MAX_PAGES = 5  # in chat; `kcbx coverage` prints everything
+
+
+async def show_coverage(update: Update, context: KcbxContext) -> None:
+    person = require_person(context)
+    t = context.gettext
+    if person.role not in VIEWERS or person.unit_id is None:
+        await deny(update, context)
+        return
+    view = await coverage_of(context.services, person.unit_id)
+    lines = render_coverage(view.report, view.units, t, scope=view.scope)
+    texts = pages(lines)
+    for text in texts[:MAX_PAGES]:
+        await reply(update, text)
+    if len(texts) > MAX_PAGES:
+        await reply(
+            update,
+            t("The list goes on; the whole of it: kcbx coverage --unit {unit}").format(
+                unit=view.scope or "-"
+            ),
+        )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("coverage", show_coverage))
