@@ -13,7 +13,8 @@ The rules (issue 3, A3-A6):
   the household);
 - township leader: of the household's township, else of the school's township;
 - 三包 chain (A5.1): a township cadre covers a village (else is attached to the township), a
-  village cadre a group (else the village), a group cadre the households of a group;
+  village cadre a group (else the village), a group cadre the households of a group; when
+  nobody of a cadre role can be told, the next level of the chain stands in (issue 4);
 - department liaison: of the department unit whose ``code`` is the task's department, in the
   student's district (else any unit with that code).
 
@@ -136,6 +137,21 @@ def holders_of(
     return []
 
 
+# A5.1 (issue 4): when nobody of a 三包 role can be told (revoked, never joined, blocked, or
+# none on the roster), the next level of the household's chain stands in until someone is
+# assigned; only above the township cadre does the task go to the township leader.
+CHAIN_STAND_INS: dict[str, str] = {
+    Role.GROUP_CADRE: Role.VILLAGE_CADRE,
+    Role.VILLAGE_CADRE: Role.TOWNSHIP_CADRE,
+}
+
+
+def stand_in_role(role: str) -> str | None:
+    """Who takes a task nobody of ``role`` can be told about: the chain's next level (A5.1),
+    else the supervisor."""
+    return CHAIN_STAND_INS.get(role) or supervisor_role(role)
+
+
 def reachable(person: Person) -> bool:
     """Whether the bot can write to the person: active, bound, not blocked (403)."""
     return person.active and person.chat_id is not None and person.unreachable_at is None
@@ -163,7 +179,8 @@ def route(
     *,
     exclude: Collection[int] = (),
 ) -> Route:
-    """The reachable holders of ``role``, else of its supervisor, and so on up the chain.
+    """The reachable holders of ``role``, else of its stand-in (:func:`stand_in_role`: the
+    三包 chain's next level, else the supervisor), and so on up the chain.
 
     ``exclude``: people who must not be chosen (an escalation does not go back to the people
     it escalates from, e.g. a principal standing in for a missing school lead); they are
@@ -185,7 +202,7 @@ def route(
             reason = reason or UNREACHABLE
         elif not everyone:
             reason = reason or NO_ONE
-        current = supervisor_role(current)
+        current = stand_in_role(current)
     return Route(None, (), tuple(passed), reason or NO_ONE)
 
 
