@@ -177,10 +177,60 @@ def load_policy_of(config: Config) -> Policy:
     return load_policy(Path(config.policy_path) if config.policy_path else None)
 
 
+def _import(args: argparse.Namespace, config: Config) -> int:
+    from kcbx.bot.importer import import_roster, render_report
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"kcbx: no such file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    bar = TerminalProgress()
+
+    async def work(services: Services) -> int:
+        report = await import_roster(
+            services.db,
+            path,
+            path.name,
+            actor=cli_actor(),
+            skip_invalid=args.skip_invalid,
+            progress=bar,
+            clock=services.clock,
+            timezone=config.tz,
+            max_bytes=config.max_upload_bytes,
+        )
+        bar.finish()
+        for line in render_report(report, translator(config.default_language)):
+            print(line)
+        return 0 if report.written and not report.errors else 1
+
+    return asyncio.run(_with_services(config, work))
+
+
+class TerminalProgress:
+    """A progress bar on stderr when it is a terminal; silent in pipes and CI."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or total <= 0:
+            return
+        width = 30
+        filled = min(width, width * done // total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
     "revoke": _revoke,
+    "import": _import,
     "coverage": _coverage,
     "sweep": _sweep,
     "policy": _policy,
@@ -199,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", help="unit name or path, e.g. 滨河镇/新墩村")
     p.add_argument("--name", help="the person's name")
     p.add_argument("--phone", help="the phone of a person imported from the roster")
+    p = sub.add_parser("import", help="import a roster (.xlsx or .csv: units, staff, students)")
+    p.add_argument("file")
+    p.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid rows, list the others"
+    )
     p = sub.add_parser("revoke", help="lock a person out")
     p.add_argument("who", help="phone or person id")
     p = sub.add_parser("coverage", help="三包 chain: households with a gap, cadres over the limit")

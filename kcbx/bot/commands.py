@@ -24,6 +24,7 @@ COMMANDS: list[Command] = [
     Command("lang", N_("Switch language (中文 / English)")),
     Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), frozenset({Role.ADMIN})),
     Command("revoke", N_("Revoke a person: /revoke PHONE"), frozenset({Role.ADMIN})),
+    Command("import", N_("Import a roster: send the .xlsx or .csv file"), frozenset({Role.ADMIN})),
     Command(  # issue 3: class teachers (their classes), principals and leads (their school)
         "report",
         N_("Report a student absent without reason"),

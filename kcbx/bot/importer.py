@@ -158,3 +158,40 @@ def _error_order(roster: Roster) -> Callable[[RosterError], tuple[int, int, str]
         return (order.get(error.sheet, -1), error.row or 0, f"{len(column):02}{column}")
 
     return key
+
+
+KIND_LABELS = {
+    "units": N_("units"),
+    "staff": N_("staff"),
+    "classes": N_("classes"),
+    "students": N_("students"),
+}
+
+
+def render_report(report: ImportReport, gettext: Callable[[str], str]) -> list[str]:
+    """The outcome as lines of plain text: counts, then every error (callers page and escape)."""
+    t = gettext
+    lines: list[str] = []
+    if report.written:
+        lines.append(t("Imported {file}:").format(file=report.file))
+        for kind, label in KIND_LABELS.items():
+            c = report.counts.get(kind, Counts())
+            lines.append(
+                t("{kind}: {created} new, {updated} updated, {unchanged} unchanged").format(
+                    kind=t(label), created=c.created, updated=c.updated, unchanged=c.unchanged
+                )
+            )
+    else:
+        lines.append(
+            t(
+                "Nothing was imported from {file}: {count} problems. Correct them and send it again."
+            ).format(file=report.file, count=len(report.errors))
+        )
+    if report.written and report.errors:
+        lines.append(
+            t("{count} rows were skipped because of these problems:").format(
+                count=len(report.skipped)
+            )
+        )
+    lines.extend(error.render(t) for error in report.errors)
+    return lines
