@@ -97,22 +97,25 @@ class UnitTree:
 
     def __init__(self, units: dict[int, Unit]) -> None:
         self.units = units
-        self._children: dict[int, list[int]] = defaultdict(list)
-        for unit in units.values():
-            if unit.parent_id is not None:
-                self._children[unit.parent_id].append(unit.id)
+        self._ancestors: dict[int, tuple[Unit, ...]] = {}
 
     def get(self, unit_id: int | None) -> Unit | None:
         return self.units.get(unit_id) if unit_id is not None else None
 
     def ancestors(self, unit_id: int | None) -> tuple[Unit, ...]:
-        """The unit and the units above it, nearest first."""
+        """The unit and the units above it, nearest first (remembered: asked per case)."""
+        if unit_id is None:
+            return ()
+        known = self._ancestors.get(unit_id)
+        if known is not None:
+            return known
         out: list[Unit] = []
         current = self.get(unit_id)
         while current is not None and len(out) < 16:
             out.append(current)
             current = self.get(current.parent_id)
-        return tuple(out)
+        self._ancestors[unit_id] = tuple(out)
+        return self._ancestors[unit_id]
 
     def nearest(self, unit_id: int | None, kind: str) -> Unit | None:
         return next((u for u in self.ancestors(unit_id) if u.kind == kind), None)
@@ -371,12 +374,17 @@ class Summary:
         return sum(self.stages[s] for s in DROPOUT_STAGES)
 
 
-def summary_scope(person: Person, unit: Unit) -> ReportScope:
-    """The asker's scope narrowed to a unit (their own unit: their scope as it is)."""
-    mine = person_scope(person)
-    if unit.id == person.unit_id:
-        return mine
-    return mine.narrowed(unit_scope(unit))
+def summary_scope(person: Person, unit: Unit, tree: UnitTree) -> ReportScope:
+    """The asker's scope narrowed to a unit. A unit at or below a leader's own unit is all
+    theirs: its scope is the unit's (the same students, counted faster); a school outside
+    a township where its children study is narrowed to what the township leader may see."""
+    if (
+        person.role in SUMMARY_ROLES
+        and person.unit_id is not None
+        and tree.within(unit.id, person.unit_id)
+    ):
+        return unit_scope(unit)
+    return person_scope(person).narrowed(unit_scope(unit))
 
 
 async def build_summary(
@@ -565,7 +573,7 @@ async def summary_view(
     unit = tree.get(unit_id if unit_id is not None else person.unit_id)
     if unit is None or not await may_view_unit(services, person, unit, tree):
         return None
-    summary = await build_summary(services, summary_scope(person, unit), unit, tree)
+    summary = await build_summary(services, summary_scope(person, unit, tree), unit, tree)
     parent = tree.get(unit.parent_id)
     up = None
     mine = person.unit_id
@@ -587,7 +595,7 @@ async def school_cases_view(
     if not await may_view_unit(services, person, school, tree):
         return None
     t = gettext
-    scope = summary_scope(person, school)
+    scope = summary_scope(person, school, tree)
     page = max(page, 0)
     rows, total = await services.reports.open_cases_of_school(
         scope, school_id, limit=CASES_PER_PAGE, offset=page * CASES_PER_PAGE
@@ -637,7 +645,7 @@ async def summary_chart(
     unit = tree.get(unit_id)
     if unit is None or not await may_view_unit(services, person, unit, tree):
         return None
-    scope = summary_scope(person, unit)
+    scope = summary_scope(person, unit, tree)
     views = await case_views(services, scope, tree)
     rows = chart_rows(views, unit, tree, gettext)
     points = await trend_points(services, scope)

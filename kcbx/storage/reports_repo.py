@@ -30,11 +30,18 @@ CHUNK = 500
 
 @dataclass(frozen=True)
 class ReportScope:
-    """Which students a report covers: a SQL condition on ``students s`` and its unit."""
+    """Which students a report covers: a SQL condition on ``students s`` and its unit.
+
+    A unit's scope (:func:`unit_scope`) also says which subtree it is (``subtree``) and
+    whether that subtree is the top of its tree (``top``), so that students can be counted
+    through the index that is small for it (see :meth:`ReportsRepo.enrolled_by_school`).
+    """
 
     unit_id: int
     clause: str
     params: tuple[object, ...] = ()
+    subtree: int | None = None
+    top: bool = False
 
     def narrowed(self, other: ReportScope) -> ReportScope:
         """Both conditions (a drill-down: the asker's scope and the unit pressed)."""
@@ -59,6 +66,8 @@ def unit_scope(unit: Unit) -> ReportScope:
         f"(s.school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)"
         f" OR s.household_unit_id IN ({SUBTREE_CTE} SELECT id FROM subtree))",
         (unit.id, unit.id),
+        subtree=unit.id,
+        top=unit.parent_id is None,
     )
 
 
@@ -128,11 +137,15 @@ class MonthActivity:
     open_at_end: int
 
 
+# Cases drive every query about cases: they are few (thousands) where students are many
+# (a million). ``CROSS JOIN`` is plain SQL (PostgreSQL plans it as any join); SQLite takes it
+# as "cases first" and probes the scope's id lists per case instead of walking the students.
+CASES_THEN_STUDENTS = " FROM cases c CROSS JOIN students s"
 _CASE_SELECT = (
     "SELECT c.*, s.name AS student_name, s.gender, s.registry_no, s.grade, s.school_id,"
     " s.household_unit_id, s.a9_flags, cl.name AS class_name, cl.teacher_id"
-    " FROM cases c JOIN students s ON s.id = c.student_id"
-    " LEFT JOIN classes cl ON cl.id = s.class_id"
+    + CASES_THEN_STUDENTS
+    + " LEFT JOIN classes cl ON cl.id = s.class_id WHERE s.id = c.student_id"
 )
 
 
@@ -200,12 +213,12 @@ class ReportsRepo:
         """The open cases of the scope; with ``as_of``, the cases open at that instant
         (reported by then and not closed by then), as a month-end freeze needs them."""
         if as_of is None:
-            sql = _CASE_SELECT + f" WHERE c.status = 'open' AND ({scope.clause})"
+            sql = _CASE_SELECT + f" AND c.status = 'open' AND ({scope.clause})"
             params: list[object] = [*scope.params]
         else:
             moment = to_iso(as_of)
             sql = (
-                _CASE_SELECT + " WHERE c.reported_at <= ?"
+                _CASE_SELECT + " AND c.reported_at <= ?"
                 " AND (c.closed_at IS NULL OR c.closed_at > ?)"
                 f" AND ({scope.clause})"
             )
@@ -217,11 +230,11 @@ class ReportsRepo:
         self, scope: ReportScope, school_id: int, *, limit: int, offset: int
     ) -> tuple[list[CaseRow], int]:
         """One page of a school's open cases in the scope, longest absent first, and the count."""
-        where = f" WHERE c.status = 'open' AND s.school_id = ? AND ({scope.clause})"
+        where = f" AND c.status = 'open' AND s.school_id = ? AND ({scope.clause})"
         params = [school_id, *scope.params]
         total = int(
             await self.db.fetchval(
-                "SELECT COUNT(*) FROM cases c JOIN students s ON s.id = c.student_id" + where,
+                "SELECT COUNT(*)" + CASES_THEN_STUDENTS + " WHERE s.id = c.student_id" + where,
                 params,
             )
         )
@@ -232,13 +245,13 @@ class ReportsRepo:
         return [_case_row(r) for r in rows], total
 
     async def case(self, case_id: int) -> CaseRow | None:
-        row = await self.db.fetchone(_CASE_SELECT + " WHERE c.id = ?", (case_id,))
+        row = await self.db.fetchone(_CASE_SELECT + " AND c.id = ?", (case_id,))
         return _case_row(row) if row else None
 
     async def ledger_cases(self, scope: ReportScope, *, closed_since: datetime) -> list[CaseRow]:
         """Open cases, and cases closed since ``closed_since`` (the school year), of a scope."""
         rows = await self.db.fetchall(
-            _CASE_SELECT + " WHERE (c.status = 'open' OR c.closed_at >= ?)"
+            _CASE_SELECT + " AND (c.status = 'open' OR c.closed_at >= ?)"
             f" AND ({scope.clause}) ORDER BY s.school_id, c.absent_since, c.id",
             [to_iso(closed_since), *scope.params],
         )
@@ -298,12 +311,40 @@ class ReportsRepo:
     # --- counts -----------------------------------------------------------------------------
 
     async def enrolled_by_school(self, scope: ReportScope) -> dict[int, int]:
-        """Students of the scope per school."""
+        """Students of the scope per school.
+
+        A unit's scope is counted in two disjoint parts, each through an index: the pupils
+        of its schools (``students_school``), and the children of its households at schools
+        outside it. For the second part the small side drives: at the top of the tree the
+        few schools outside it, below it the unit's own households. A unary ``+`` (a no-op
+        in any SQL) keeps SQLite from choosing the other index.
+        """
+        if scope.subtree is None:
+            rows = await self.db.fetchall(
+                f"SELECT s.school_id, COUNT(*) FROM students s WHERE {scope.clause}"
+                " GROUP BY s.school_id",
+                scope.params,
+            )
+            return {int(r[0]): int(r[1]) for r in rows}
+        inside = f"({SUBTREE_CTE} SELECT id FROM subtree)"
+        unit = scope.subtree
         rows = await self.db.fetchall(
-            f"SELECT s.school_id, COUNT(*) FROM students s WHERE {scope.clause}"
+            f"SELECT s.school_id, COUNT(*) FROM students s WHERE s.school_id IN {inside}"
             " GROUP BY s.school_id",
-            scope.params,
+            (unit,),
         )
+        if scope.top:
+            outside = (
+                "SELECT s.school_id, COUNT(*) FROM students s WHERE s.school_id IN"
+                f" (SELECT id FROM units WHERE kind = 'school' AND id NOT IN {inside})"
+                f" AND +s.household_unit_id IN {inside} GROUP BY s.school_id"
+            )
+        else:
+            outside = (
+                f"SELECT s.school_id, COUNT(*) FROM students s WHERE s.household_unit_id IN"
+                f" {inside} AND +s.school_id NOT IN {inside} GROUP BY s.school_id"
+            )
+        rows += await self.db.fetchall(outside, (unit, unit))
         return {int(r[0]): int(r[1]) for r in rows}
 
     async def activity_by_school(
@@ -326,8 +367,9 @@ class ReportsRepo:
             " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.status = 'exempt' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? THEN 1 ELSE 0 END)"
-            " FROM cases c JOIN students s ON s.id = c.student_id"
-            f" WHERE (c.reported_at >= ? OR c.closed_at >= ?) AND ({scope.clause})"
+            + CASES_THEN_STUDENTS
+            + " WHERE s.id = c.student_id AND (c.reported_at >= ? OR c.closed_at >= ?)"
+            f" AND ({scope.clause})"
             " GROUP BY s.school_id",
             [t, w, m, y, y, earliest, earliest, *scope.params],
         )
@@ -351,9 +393,8 @@ class ReportsRepo:
             " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? AND c.closed_at < ?"
             " THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.reported_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?)"
-            " THEN 1 ELSE 0 END)"
-            " FROM cases c JOIN students s ON s.id = c.student_id"
-            " WHERE c.reported_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?)"
+            " THEN 1 ELSE 0 END)" + CASES_THEN_STUDENTS + " WHERE s.id = c.student_id"
+            " AND c.reported_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?)"
             f" AND ({scope.clause}) GROUP BY s.school_id",
             [s, e, s, e, s, e, s, e, e, e, e, s, *scope.params],
         )
@@ -379,8 +420,8 @@ class ReportsRepo:
         first = to_iso(min(instant for _day, instant in points))
         last = max(day for day, _instant in points).isoformat()
         row = await self.db.fetchone(
-            f"SELECT {sums} FROM cases c JOIN students s ON s.id = c.student_id"
-            " WHERE (c.closed_at IS NULL OR c.closed_at > ?) AND c.absent_since <= ?"
+            f"SELECT {sums}" + CASES_THEN_STUDENTS + " WHERE s.id = c.student_id"
+            " AND (c.closed_at IS NULL OR c.closed_at > ?) AND c.absent_since <= ?"
             f" AND ({scope.clause})",
             [*params, first, last, *scope.params],
         )
@@ -390,12 +431,13 @@ class ReportsRepo:
     # --- people -----------------------------------------------------------------------------
 
     async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
-        """Active people attached to any of the units."""
+        """Active people attached to any of the units, class teachers left out (a teacher is
+        found through the class, and a school has dozens)."""
         found: list[Person] = []
         for chunk in _chunks(unit_ids):
             rows = await self.db.fetchall(
                 f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({_marks(chunk)})"
-                " ORDER BY id",
+                " AND role <> 'class_teacher' ORDER BY id",
                 chunk,
             )
             found.extend(person_of_row(r) for r in rows)
