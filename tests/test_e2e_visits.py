@@ -390,12 +390,37 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     await teacher.press("vv:ok")
     saved = await teacher.wait_for(says(case.number))
     assert "2024年3月6日" in saved.plain
+    first = (await s.cases.actions(case.id))[-1]
+
+    # The family called back: the day is the 7th. A correction is a new record pointing at
+    # the old one; the check moves with it.
+    await teacher.send(f"/visit {case.number}")
+    await teacher.wait_for(has("vv:fix"))
+    await teacher.press("vv:fix")
+    fixing = await teacher.wait_for(has("vv:k:phone_call"))
+    assert "vv:fix" not in fixing.button_data.values()
+    await step(teacher, "vv:k:phone_call", "vv:d:0")
+    await step(teacher, "vv:d:0", "vv:m:guardians")
+    await step(teacher, "vv:m:guardians", "vv:o:agreed")
+    await step(teacher, "vv:o:agreed", "vv:r:2")
+    await teacher.send("3月7日")
+    await teacher.wait_for(has("vv:c:="))
+    await step(teacher, "vv:c:=", "vv:n")
+    await step(teacher, "vv:n", "vv:ok")
+    await teacher.press("vv:ok")
+    await teacher.wait_for(says("2024年3月7日"))
+    actions = await s.cases.actions(case.id)
+    assert len(actions) == 2 and actions[-1].corrects_id == first.id  # nothing overwritten
+    assert actions[0].detail["return_on"] == "2024-03-06"
 
     await harness.deliver()
-    await harness.set_time(sh(6, 7, 59), sweep=False)
+    await harness.set_time(sh(6, 8), sweep=False)
     await harness.deliver()
     assert not [m for m in teacher.inbox() if f"rck:{case.id}" in m.button_data.values()]
-    await harness.set_time(sh(6, 8), sweep=False)
+    await harness.set_time(sh(7, 7, 59), sweep=False)
+    await harness.deliver()
+    assert not [m for m in teacher.inbox() if f"rck:{case.id}" in m.button_data.values()]
+    await harness.set_time(sh(7, 8), sweep=False)
     await harness.deliver()
     check = await teacher.wait_for(has(f"rck:{case.id}"))
     assert "张三" in check.plain and f"ret:{case.id}" in check.button_data.values()
@@ -425,3 +450,30 @@ async def test_a_cadre_outside_the_households_chain_is_refused(harness: BotHarne
     answer = await other.next_callback_answer()
     assert answer.show_alert and "三包" in (answer.text or "")
     assert await s.cases.actions(case.id) == []
+
+
+async def test_a_record_left_unfinished_is_told_through_the_outbox(harness: BotHarness) -> None:
+    from kcbx.bot.visits import tell_left_unfinished
+
+    s = harness.s
+    d = await small_district(s, T0)
+    teacher = await bind(harness, d, TEACHER)
+    assert await tell_left_unfinished(s, teacher.id, "visit")
+    assert not await tell_left_unfinished(s, 4242, "visit")  # a stranger: nobody to tell
+    await harness.deliver()
+    told = await teacher.wait_for(says("/visit"))
+    assert not told.buttons
+
+
+async def test_a_township_leader_sees_the_coverage_of_their_township(harness: BotHarness) -> None:
+    s = harness.s
+    d = await small_district(s, T0)
+    leader, teacher = [await bind(harness, d, p) for p in ("13900000010", TEACHER)]
+    await leader.send("/coverage")
+    report = await leader.next_message()
+    assert "滨河镇三包责任落实情况" in report.plain
+    assert "滨河镇/新墩村/二组：2 户（学生 2 名）：无组（队）包户干部、无村包组干部" in report.plain
+    assert "文昌镇" not in report.plain and "黄湾村" not in report.plain
+    assert "张三" not in report.plain  # households are counted, children are not named
+    await teacher.send("/coverage")
+    assert "无权" in (await teacher.next_message()).plain

@@ -40,7 +40,8 @@ from kcbx.bot.closures import (
 from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text
+from kcbx.bot.jobs import kick_delivery
+from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text, tell_left_unfinished
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.evidence import receive_evidence
 from kcbx.storage.people import Person
@@ -417,9 +418,13 @@ async def leave(update: Update, context: KcbxContext) -> int:
 
 
 async def timed_out(update: object, context: KcbxContext) -> None:
+    """conversation_timeout: the draft is dropped (nothing was written); the person is told
+    through the outbox, as for anything the bot says on its own initiative."""
     _forget(context)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, context.gettext(_OVER))
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    if await tell_left_unfinished(context.services, update.effective_user.id, "closing"):
+        kick_delivery(context.application)
 
 
 async def _lost(update: Update, context: KcbxContext) -> int:

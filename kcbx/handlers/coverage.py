@@ -4,6 +4,8 @@ name, so it may be asked in a group too (issue 4)."""
 
 from __future__ import annotations
 
+from html import escape
+
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
@@ -31,7 +33,7 @@ async def show_coverage(update: Update, context: KcbxContext) -> None:
         await reply(
             update,
             t("The list goes on; the whole of it: kcbx coverage --unit {unit}").format(
-                unit=view.scope or "-"
+                unit=escape(view.scope or "-")
             ),
         )
 

@@ -56,6 +56,7 @@ from kcbx.bot.visits import (
     record_visit,
     return_date_problem,
     summary_lines,
+    tell_left_unfinished,
     today_of,
     visit_cases,
     visit_date_problem,
@@ -713,16 +714,13 @@ async def leave(update: Update, context: KcbxContext) -> int:
 
 
 async def timed_out(update: object, context: KcbxContext) -> None:
-    """conversation_timeout: the draft is dropped; nothing was written."""
+    """conversation_timeout: the draft is dropped (nothing was written); the person is told
+    through the outbox, as for anything the bot says on its own initiative."""
     _forget(context)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        await context.bot.send_message(
-            update.effective_chat.id,
-            context.gettext(
-                "The visit record was left unfinished and has been closed. Nothing was saved; "
-                "send /visit to start again."
-            ),
-        )
+    if not isinstance(update, Update) or update.effective_user is None:
+        return
+    if await tell_left_unfinished(context.services, update.effective_user.id, "visit"):
+        kick_delivery(context.application)
 
 
 async def _lost(update: Update, context: KcbxContext) -> int:
