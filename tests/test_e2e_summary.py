@@ -223,3 +223,18 @@ async def test_a_long_breakdown_is_paged_under_telegrams_limit(harness: BotHarne
     await leader.press("下一页 ▶", top)
     second = await leader.wait_for(lambda m: "第2/4页" in m.plain)
     assert all(len(data.encode()) < 64 for data in second.button_data.values())
+
+
+async def test_a_township_sees_only_its_childrens_cases_at_a_school_outside_it(
+    harness: BotHarness,
+) -> None:
+    await seed(harness)
+    wenchang = await bind(harness, 881, "13900000011")  # 文昌镇; 钱七 studies at 滨河小学
+    top = await summary_of(wenchang)
+    assert "滨河小学：1／0" in top.plain
+    await wenchang.press("滨河小学 (1)", top)
+    school = await wenchang.wait_for(lambda m: "控辍保学汇总：滨河镇/滨河小学" in m.plain)
+    assert "未结案件1件" in school.plain and names_in(school.plain) == {"钱七"}
+    await wenchang.press("未结案件", school)
+    listing = await wenchang.wait_for(lambda m: "滨河小学未结案件" in m.plain)
+    assert names_in(listing.plain) == {"钱七"}

@@ -150,6 +150,7 @@ async def gather(
     p = periods(services, now)
     tz = services.policy.time.tz
     rows = await services.reports.ledger_cases(scope, closed_since=p.year)
+    await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
     actions = await services.reports.actions_of([r.id for r in rows])
     cases: list[LedgerCase] = []
     open_views = []
@@ -525,7 +526,7 @@ async def export_for_person(
     """The ledger of a leader's scope (None for anyone else)."""
     if not person.active or person.role not in SUMMARY_ROLES or person.unit_id is None:
         return None
-    tree = await unit_tree(services)
+    tree = await unit_tree(services, person.unit_id)
     unit = tree.get(person.unit_id)
     if unit is None:
         return None

@@ -95,9 +95,19 @@ class Reply:
 class UnitTree:
     """All units by id, with the walks reports need (ancestors, branches, subtrees)."""
 
-    def __init__(self, units: dict[int, Unit]) -> None:
+    def __init__(self, units: dict[int, Unit], *, complete: bool = False) -> None:
         self.units = units
+        self.complete = complete
         self._ancestors: dict[int, tuple[Unit, ...]] = {}
+
+    async def ensure(self, services: Services, unit_ids: Iterable[int | None]) -> None:
+        """Load the units (and those above them) that this tree does not hold yet."""
+        if self.complete:
+            return
+        missing = {i for i in unit_ids if i is not None and i not in self.units}
+        if missing:
+            self.units.update(await services.reports.lineages(missing))
+            self._ancestors.clear()
 
     def get(self, unit_id: int | None) -> Unit | None:
         return self.units.get(unit_id) if unit_id is not None else None
@@ -149,8 +159,12 @@ class UnitTree:
         return [u for u in self.units.values() if u.kind == "department"]
 
 
-async def unit_tree(services: Services) -> UnitTree:
-    return UnitTree(await services.reports.all_units())
+async def unit_tree(services: Services, root: int | None = None) -> UnitTree:
+    """Every unit, or (``root``) the units a report of that unit starts from; more are
+    loaded with :meth:`UnitTree.ensure` as the cases show which are needed."""
+    if root is None:
+        return UnitTree(await services.reports.all_units(), complete=True)
+    return UnitTree(await services.reports.units_around(root))
 
 
 # --- the ladder over many cases ----------------------------------------------------------------
@@ -213,6 +227,7 @@ async def case_views(
     (open then, and only the actions recorded by then)."""
     at = as_of or services.clock.now()
     rows = await services.reports.open_cases(scope, as_of=as_of)
+    await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
     actions = await services.reports.actions_of([r.id for r in rows], recorded_until=as_of)
     views = []
     for row in rows:
@@ -398,6 +413,7 @@ async def build_summary(
     reports = services.reports
     summary = Summary(unit=unit, title=tree.path(unit.id) or unit.name, now=now)
     enrolled = await reports.enrolled_by_school(scope)
+    await tree.ensure(services, enrolled)
     summary.enrolled = sum(enrolled.values())
     activity = await reports.activity_by_school(
         scope, today=p.today, week=p.week, month=p.month, year=p.year
@@ -569,7 +585,8 @@ async def summary_view(
 ) -> Reply | None:
     """The summary of a unit (the person's own when ``unit_id`` is None); None if the
     person may not see it. In a group: counts only, no child's name, no list of cases."""
-    tree = await unit_tree(services)
+    tree = await unit_tree(services, person.unit_id)
+    await tree.ensure(services, [unit_id])
     unit = tree.get(unit_id if unit_id is not None else person.unit_id)
     if unit is None or not await may_view_unit(services, person, unit, tree):
         return None
@@ -588,7 +605,8 @@ async def school_cases_view(
     services: Services, person: Person, school_id: int, page: int, *, gettext: Translate, lang: str
 ) -> Reply | None:
     """One page of a school's open cases (names), each with a button to its case card."""
-    tree = await unit_tree(services)
+    tree = await unit_tree(services, person.unit_id)
+    await tree.ensure(services, [school_id])
     school = tree.get(school_id)
     if school is None or school.kind != "school":
         return None
@@ -641,7 +659,8 @@ async def summary_chart(
 ) -> tuple[bytes, str] | None:
     """The summary's picture (open cases by stage per township or school, and the trend of
     open cases over the last weeks) and its caption; None if the unit is out of scope."""
-    tree = await unit_tree(services)
+    tree = await unit_tree(services, person.unit_id)
+    await tree.ensure(services, [unit_id])
     unit = tree.get(unit_id)
     if unit is None or not await may_view_unit(services, person, unit, tree):
         return None

@@ -174,6 +174,13 @@ def _case_row(row: Any) -> CaseRow:
     )
 
 
+def _units(rows: Iterable[Any]) -> dict[int, Unit]:
+    return {
+        r["id"]: Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
+        for r in rows
+    }
+
+
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
     unique = sorted(set(ids))
     return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
@@ -190,12 +197,35 @@ class ReportsRepo:
     # --- the units --------------------------------------------------------------------------
 
     async def all_units(self) -> dict[int, Unit]:
-        """Every unit by id (thousands even in a province: one query, held for one report)."""
-        rows = await self.db.fetchall("SELECT * FROM units")
-        return {
-            r["id"]: Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
-            for r in rows
-        }
+        """Every unit by id (tens of thousands in a province: one query, for one report)."""
+        return _units(await self.db.fetchall("SELECT * FROM units"))
+
+    async def units_around(self, root: int) -> dict[int, Unit]:
+        """A unit's subtree, the units above it, and the departments (a report below the
+        top needs no more to start with)."""
+        rows = await self.db.fetchall(
+            f"{SUBTREE_CTE} SELECT * FROM units WHERE id IN (SELECT id FROM subtree)"
+            " OR kind = 'department'",
+            (root,),
+        )
+        found = _units(rows)
+        found.update(await self.lineages([root]))
+        return found
+
+    async def lineages(self, unit_ids: Iterable[int]) -> dict[int, Unit]:
+        """The units and every unit above them."""
+        found: dict[int, Unit] = {}
+        for chunk in _chunks(unit_ids):
+            rows = await self.db.fetchall(
+                "WITH RECURSIVE up(id) AS ("
+                f" SELECT id FROM units WHERE id IN ({_marks(chunk)})"
+                " UNION SELECT u.parent_id FROM units u JOIN up ON u.id = up.id"
+                " WHERE u.parent_id IS NOT NULL)"
+                " SELECT * FROM units WHERE id IN (SELECT id FROM up)",
+                chunk,
+            )
+            found.update(_units(rows))
+        return found
 
     async def sees_school(self, scope: ReportScope, school_id: int) -> bool:
         """Whether the scope holds any student of the school (a drill-down's check)."""
