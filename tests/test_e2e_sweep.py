@@ -330,21 +330,22 @@ async def test_a_restart_in_the_middle_of_a_sweep_loses_and_doubles_nothing(
     users = [harness.fake.user(3000 + i, started=True) for i in range(12)]
     harness.clock.set(at(3, 4, 13))  # the twelve calls are due
 
-    # 1. the process dies while the sweep writes (the fourth outbox row): nothing is kept
-    enqueue, calls = s.outbox.enqueue, []
+    # 1. the process dies while the sweep writes (after its outbox rows, before the record
+    # of who was told): the transaction is rolled back, nothing is kept
+    save, calls = s.reminder_history.save_sweep, []
 
-    async def dying(**kwargs: Any) -> bool:
-        calls.append(kwargs["key"])
-        if len(calls) == 4:
+    async def dying(**kwargs: Any) -> None:
+        calls.append(kwargs)
+        if len(calls) == 2:
+            assert (await s.outbox.counts()).get("pending") == 12  # written, not committed
             raise RuntimeError("killed")
-        return await enqueue(**kwargs)
+        await save(**kwargs)
 
-    monkeypatch.setattr(s.outbox, "enqueue", dying)
+    monkeypatch.setattr(s.reminder_history, "save_sweep", dying)
     with pytest.raises(RuntimeError):
         await harness.sweep()
     assert await s.outbox.counts() == {}
-    assert await s.reminder_history.of_cases(range(1, 13)) != {}  # hooks ran and were marked
-    assert all(h.rounds == () for h in (await s.reminder_history.of_cases(range(1, 13))).values())
+    assert await s.reminder_history.of_cases(range(1, 13)) == {}
 
     # 2. restarted, it sweeps again; delivery is cut half-way: 5xx for some, one row is left
     # 'sending' as if the process died between marking it and calling Telegram

@@ -63,6 +63,7 @@ from kcbx.bot.reminders import (
     ReminderHistory,
     Send,
     decide,
+    in_quiet_hours,
     plan,
     quiet_hours_next_send,
     supervisor_role,
@@ -72,13 +73,14 @@ from kcbx.bot.taskhooks import DueTask
 from kcbx.storage import reminder_history as kinds
 from kcbx.storage.cases import Action, Case
 from kcbx.storage.directory import Enrolled
-from kcbx.storage.outbox import OutboxItem, OutgoingMessage
+from kcbx.storage.outbox import OutboxItem, OutgoingMessage, Queued
 from kcbx.storage.people import Person
-from kcbx.storage.reminder_history import TaskHistory
+from kcbx.storage.reminder_history import Escalation, SendRow, TaskHistory
 
 log = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = "kcbx.sweep_lock"
+SWEEPER_KEY = "kcbx.sweeper"
 ESCALATED = "escalated"  # DueTask.reason of an escalation
 
 
@@ -149,10 +151,15 @@ class TaskStep:
             f"{n.due.recipient.name} ({n.role}{', ' + n.kind if n.kind != kinds.REMIND else ''})"
             for n in self.notices
         )
-        what = f"round {self.round}" if self.escalate_to is None else f"{self.reason}"
+        if self.escalate_to is not None:
+            what = self.reason
+        elif isinstance(self.decision, Send):
+            what = f"round {self.decision.round}"
+        else:
+            what = ESCALATED
         return (
             f"{local:%Y-%m-%d %H:%M} {self.case.number} {self.student_name} "
-            f"{self.task.code} ({self.task.rule}) {what} -> {people or 'nobody'}"
+            f"{self.task.code} ({self.task.rule}) {what} -> {people or 'nobody can be told'}"
         )
 
 
@@ -168,6 +175,7 @@ class SweepReport:
     queued: int = 0  # outbox rows written
     digests: int = 0  # of which digest pages
     withdrawn: int = 0  # pending reminders of closed cases cancelled
+    skipped: int = 0  # open cases not looked at: unchanged, and nothing can be due yet
     unassigned: list[str] = field(default_factory=list)  # due, nobody at all to tell
     errors: list[str] = field(default_factory=list)
 
@@ -203,7 +211,10 @@ class _World:
     enrolled: dict[int, Enrolled]  # by student id
     actions: dict[int, list[Action]]  # by case id
     roles: dict[int, str]  # actor person id -> role
-    histories: dict[tuple[int, str], TaskHistory]
+    histories: dict[int, dict[str, TaskHistory]]  # by case id, then task key
+
+    def histories_of(self, case_id: int) -> dict[str, TaskHistory]:
+        return self.histories.get(case_id, {})
 
     def state(self, case: Case, services: Services, now: datetime) -> LadderState:
         enrolled = self.enrolled.get(case.student_id)
@@ -226,7 +237,7 @@ async def _load(services: Services, cases: list[Case]) -> _World:
         enrolled=await services.directory.students(c.student_id for c in cases),
         actions=actions,
         roles={pid: p.role.value for pid, p in people.items()},
-        histories=await services.reminder_history.of_cases(ids),
+        histories=await services.reminder_history.by_case(ids),
     )
 
 
@@ -438,62 +449,64 @@ async def render_reminder(services: Services, due: DueTask, gettext: Any) -> lis
 
 
 async def _write(
-    services: Services, steps: Sequence[TaskStep], outgoing: Sequence[_Outgoing], now: datetime
+    services: Services,
+    steps: Sequence[TaskStep],
+    outgoing: Sequence[_Outgoing],
+    now: datetime,
+    first_due: Sequence[tuple[int, str, str]] = (),
 ) -> int:
-    """Queue the messages and record the rounds, escalations and sends, all or nothing."""
-    history = services.reminder_history
+    """Queue the messages and record first-due marks, rounds, escalations and who was told
+    what: one transaction, a few batched statements, all or nothing. Returns rows queued."""
+    if not (steps or outgoing or first_due):
+        return 0
     not_before = quiet_hours_next_send(now, services.policy)
-    queued = 0
-    async with services.db.transaction():
-        for step in steps:
-            if step.round is not None:
-                await history.record_round(
-                    step.case.id, task_key=step.task.key, round=step.round, at=now
-                )
-            if step.escalate_to is not None:
-                await history.mark_escalated(
-                    step.case.id,
-                    task_key=step.task.key,
-                    to_role=step.escalate_to,
-                    reason=step.reason,
-                    now=now,
-                )
-        for item in outgoing:
-            assert item.person.chat_id is not None  # routes choose reachable people only
-            if await services.outbox.enqueue(
-                key=item.key,
-                chat_id=item.person.chat_id,
-                message=item.message,
-                now=now,
-                not_before=not_before,
+    sends: list[SendRow] = []
+    queued: list[Queued] = []
+    for item in outgoing:
+        assert item.person.chat_id is not None  # routes choose reachable people only
+        queued.append(
+            Queued(
+                item.key,
+                item.person.chat_id,
+                item.message,
                 person_id=item.person.id,
                 case_id=item.case_id,
-            ):
-                queued += 1
-            for n in item.notices:
-                due = n.due
-                await history.record_send(
-                    due.case.id,
-                    task_key=due.task.key,
-                    task_code=due.task.code,
-                    round=n.round,
-                    kind=n.kind,
-                    person_id=due.recipient.id,
-                    role=n.role,
-                    from_person=due.escalated_from.id if due.escalated_from else None,
-                    outbox_key=item.key,
-                    at=now,
+                not_before=not_before,
+            )
+        )
+        for n in item.notices:
+            due = n.due
+            source = due.escalated_from.id if due.escalated_from else None
+            sends.append(
+                SendRow(
+                    *(due.case.id, due.task.key, due.task.code, n.round, n.kind),
+                    *(due.recipient.id, n.role, source, item.key),
                 )
-        if queued:
+            )
+    history = services.reminder_history
+    async with services.db.transaction():
+        await history.save_sweep(
+            now=now,
+            first_due=first_due,
+            rounds=[(s.case.id, s.task.key, s.round) for s in steps if s.round is not None],
+            escalations=[
+                Escalation(s.case.id, s.task.key, s.escalate_to, s.reason)
+                for s in steps
+                if s.escalate_to is not None
+            ],
+        )
+        count = await services.outbox.enqueue_many(queued, now=now)
+        await history.save_sweep(now=now, sends=sends)
+        if count:
             await history.record_sweep(
                 now=now,
                 detail={
-                    "queued": queued,
+                    "queued": count,
                     "tasks": len(steps),
                     "escalations": sum(1 for s in steps if s.escalate_to is not None),
                 },
             )
-    return queued
+    return count
 
 
 # --- the sweep -------------------------------------------------------------------------------
@@ -501,72 +514,184 @@ async def _write(
 
 async def _first_due(
     services: Services, case: Case, enrolled: Enrolled, task: Task, now: datetime
-) -> bool:
+) -> None:
     """Run the task's first-due hooks and mark that they ran, in one transaction."""
-    hooks = services.task_hooks.first_due_for(task.code)
     async with services.db.transaction():
-        for hook in hooks:
+        for hook in services.task_hooks.first_due_for(task.code):
             await hook(services, case, enrolled.student, task)
         await services.reminder_history.mark_first_due(
             case.id, task_key=task.key, task_code=task.code, now=now
         )
-    return bool(hooks)
+
+
+def next_tick(now: datetime, policy: Policy) -> datetime:
+    """The next instant a task can appear or fall due without anyone acting: a midnight,
+    the start or end of the business day, or the end of the quiet hours."""
+    marks = (
+        time(0),
+        policy.time.business_day_start,
+        policy.time.business_day_end,
+        policy.reminders.quiet_end,
+    )
+    tz = policy.time.tz
+    day = now.astimezone(tz).date()
+    instants = [
+        datetime.combine(day + timedelta(days=d), m, tzinfo=tz) for d in (0, 1) for m in marks
+    ]
+    return min(i for i in instants if i > now)
+
+
+@dataclass
+class _Watch:
+    """What the sweeper knew of a case when it last looked, and when to look again."""
+
+    case: Case
+    wake: datetime
+
+
+@dataclass
+class _Due:
+    """A task owed now, with its reminder history and what the plan says to do."""
+
+    case: Case
+    enrolled: Enrolled
+    state: LadderState
+    task: Task
+    key: str
+    history: ReminderHistory
+    decision: Decision
+
+
+class Sweeper:
+    """Sweeps one database again and again (the job keeps one per application).
+
+    Each pass reads the open cases (one query) and which of them have new actions (one
+    query). A case is looked at again when it changed, when its next event has come (the
+    earliest of: a task falls due, a reminder plan's next step, the next tick of
+    :func:`next_tick`), and in any case after ``RECHECK`` (staggered by case), so that a
+    change the sweeper cannot see (a student's A9 flags from a roster import) is not missed
+    for long. A new sweeper (a restart, an operator's sweep) looks at every case.
+    """
+
+    RECHECK = timedelta(minutes=30)
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._watch: dict[int, _Watch] = {}
+        self._action_mark = 0
+        self._last: datetime | None = None
+
+    async def run(self, now: datetime) -> SweepReport:
+        services = self.services
+        report = SweepReport(now)
+        if self._last is not None and now < self._last:
+            self._watch.clear()  # the clock went back (an operator, a test): look at all
+        self._last = now
+        report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
+        cases = await services.cases.open_cases()
+        report.cases = len(cases)
+        acted, self._action_mark = await services.reminder_history.cases_acted_on_since(
+            self._action_mark
+        )
+        look = [c for c in cases if self._changed(c, now, acted)]
+        report.skipped = len(cases) - len(look)
+        open_ids = {c.id for c in cases}
+        self._watch = {k: w for k, w in self._watch.items() if k in open_ids}
+        for case in look:
+            self._watch.pop(case.id, None)  # kept again only once its sweep is written
+        if look:
+            await self._sweep(look, now, report)
+        return report
+
+    def _changed(self, case: Case, now: datetime, acted: set[int]) -> bool:
+        watch = self._watch.get(case.id)
+        return watch is None or watch.case != case or case.id in acted or now >= watch.wake
+
+    def _recheck(self, case: Case, now: datetime) -> datetime:
+        """Between half of RECHECK and all of it, spread by case id."""
+        return now + self.RECHECK * (16 + case.id % 16) / 32
+
+    async def _sweep(self, cases: list[Case], now: datetime, report: SweepReport) -> None:
+        services, policy = self.services, self.services.policy
+        world = await _load(services, cases)
+        quiet = in_quiet_hours(now, policy)
+        quiet_end = quiet_hours_next_send(now, policy)
+        tick = next_tick(now, policy)
+        due: list[_Due] = []
+        marks: list[tuple[int, str, str]] = []
+        wakes: dict[int, datetime] = {}
+        for case in cases:
+            enrolled = world.enrolled.get(case.student_id)
+            if enrolled is None:
+                continue
+            try:
+                state = world.state(case, services, now)
+            except Exception as exc:  # one bad case must not stop the others' reminders
+                log.exception("ladder of case %s failed", case.number)
+                report.errors.append(f"{case.number}: {exc}")
+                continue
+            wake = min(tick, self._recheck(case, now))
+            plans = {key: history_of(h) for key, h in world.histories_of(case.id).items()}
+            for task in state.open_tasks:
+                if not task.is_due(now):
+                    wake = min(wake, task.due_at)
+                    continue
+                report.due += 1
+                key = task.key
+                if key not in plans:
+                    if services.task_hooks.first_due_for(task.code):
+                        try:
+                            await _first_due(services, case, enrolled, task, now)
+                            report.hooks_run += 1
+                        except Exception as exc:  # tried again at the next sweep
+                            log.exception("first-due hooks of %s %s failed", case.number, key)
+                            report.errors.append(f"{case.number} {task.code}: {exc}")
+                            wake = now
+                            continue
+                    else:
+                        marks.append((case.id, key, task.code))
+                    plans[key] = ReminderHistory()
+                upcoming = plan(task, plans[key], policy)  # reminders.decide, and what next
+                if upcoming is None:
+                    continue
+                if upcoming.at <= now and not quiet:
+                    decision = upcoming.decision
+                    due.append(_Due(case, enrolled, state, task, key, plans[key], decision))
+                else:
+                    wake = min(wake, max(upcoming.at, quiet_end))
+            wakes[case.id] = wake
+        places, directory = await load_places(services, (d.enrolled for d in due))
+        for d in due:
+            place = places[d.enrolled.student.id]
+            step = plan_task(
+                d.case, d.enrolled, d.state, d.task, d.decision, d.history, place, directory, now
+            )
+            if step is None:  # nobody at all to tell: try again at every sweep
+                report.unassigned.append(f"{d.case.number} {d.task.code}")
+                wakes[d.case.id] = now
+                continue
+            report.steps.append(step)
+            following = plan(d.task, _after(d.history, step, now), policy)
+            if following is not None:
+                wakes[d.case.id] = min(wakes[d.case.id], max(following.at, quiet_end))
+        if report.unassigned:
+            log.warning(
+                "nobody to tell about %d due tasks: %s",
+                len(report.unassigned),
+                ", ".join(report.unassigned[:20]),
+            )
+        outgoing = await _render(services, [n for s in report.steps for n in s.notices], places)
+        report.digests = sum(1 for o in outgoing if o.digest)
+        report.queued = await _write(services, report.steps, outgoing, now, marks)
+        for case in cases:  # written: remember when to look at each case again
+            if case.id in wakes and wakes[case.id] > now:
+                self._watch[case.id] = _Watch(case, wakes[case.id])
 
 
 async def sweep(services: Services, now: datetime) -> SweepReport:
-    """One pass over the open cases at ``now``: run first-due hooks, queue what is due."""
-    report = SweepReport(now)
-    report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
-    cases = await services.cases.open_cases()
-    report.cases = len(cases)
-    if not cases:
-        return report
-    world = await _load(services, cases)
-    decided: list[tuple[Case, Enrolled, LadderState, Task, Decision, ReminderHistory]] = []
-    for case in cases:
-        enrolled = world.enrolled.get(case.student_id)
-        if enrolled is None:
-            continue
-        try:
-            state = world.state(case, services, now)
-        except Exception as exc:  # one bad case must not stop the others' reminders
-            log.exception("ladder of case %s failed", case.number)
-            report.errors.append(f"{case.number}: {exc}")
-            continue
-        for task in state.due_tasks:
-            report.due += 1
-            history = world.histories.get((case.id, task.key))
-            if history is None:
-                try:
-                    report.hooks_run += await _first_due(services, case, enrolled, task, now)
-                except Exception as exc:  # retried at the next sweep; nothing was written
-                    log.exception("first-due hooks of %s %s failed", case.number, task.key)
-                    report.errors.append(f"{case.number} {task.code}: {exc}")
-                    continue
-            plan_history = history_of(history)
-            decision = decide(task, plan_history, services.policy, now)
-            if decision is not None:
-                decided.append((case, enrolled, state, task, decision, plan_history))
-    if not decided:
-        return report
-    places, directory = await load_places(services, (d[1] for d in decided))
-    for case, enrolled, state, task, decision, plan_history in decided:
-        place = places[enrolled.student.id]
-        step = plan_task(case, enrolled, state, task, decision, plan_history, place, directory, now)
-        if step is None:
-            report.unassigned.append(f"{case.number} {task.code}")
-        else:
-            report.steps.append(step)
-    if report.unassigned:
-        log.warning(
-            "nobody to tell about %d due tasks: %s",
-            len(report.unassigned),
-            ", ".join(report.unassigned[:20]),
-        )
-    outgoing = await _render(services, [n for s in report.steps for n in s.notices], places)
-    report.digests = sum(1 for o in outgoing if o.digest)
-    report.queued = await _write(services, report.steps, outgoing, now)
-    return report
+    """One full pass over the open cases at ``now`` (operators, tests): first-due hooks,
+    then everything due queued in one transaction."""
+    return await Sweeper(services).run(now)
 
 
 # --- hand-over on 403 ------------------------------------------------------------------------
@@ -601,7 +726,7 @@ async def hand_over(services: Services, item: OutboxItem) -> int:
         if task is None or task.done:
             continue
         place = places[enrolled.student.id]
-        history = world.histories.get((case.id, task.key))
+        history = world.histories_of(case.id).get(task.key)
         step = TaskStep(case, enrolled.student.name, task, now, Send(send.round, (send.role,)))
         if send.kind == kinds.REMIND:
             if history is not None and history.escalated_at is not None:
@@ -678,18 +803,16 @@ async def forecast(services: Services, start: datetime, days: float) -> list[Tas
     world = await _load(services, cases)
     places, directory = await load_places(services, world.enrolled.values())
     ticks = _ticks(start, end, policy)
-    stored: dict[int, dict[str, ReminderHistory]] = {}
-    for (case_id, key), kept in world.histories.items():
-        stored.setdefault(case_id, {})[key] = history_of(kept)
     steps: list[TaskStep] = []
     for case in cases:
         enrolled = world.enrolled.get(case.student_id)
         if enrolled is None:
             continue
-        histories = stored.get(case.id, {})
+        histories = {key: history_of(h) for key, h in world.histories_of(case.id).items()}
         queue = [start, *ticks]
         heapq.heapify(queue)
         seen: set[datetime] = set()
+        nobody: set[str] = set()
         while queue:
             now = heapq.heappop(queue)
             if now in seen:
@@ -715,6 +838,9 @@ async def forecast(services: Services, start: datetime, days: float) -> list[Tas
                         steps.append(step)
                         history = _after(history, step, now)
                         histories[task.key] = history
+                    elif task.key not in nobody:  # listed once; the sweep keeps trying
+                        nobody.add(task.key)
+                        steps.append(TaskStep(case, enrolled.student.name, task, now, decision))
                 upcoming = plan(task, history, policy)
                 if upcoming is not None and now < upcoming.at <= end:
                     heapq.heappush(queue, upcoming.at)
@@ -740,7 +866,10 @@ async def sweep_now(app: Application[Any, Any, Any, Any, Any, Any]) -> SweepRepo
     services = services_of(app)
     lock: asyncio.Lock = app.bot_data.setdefault(SWEEP_LOCK_KEY, asyncio.Lock())
     async with lock:
-        return await sweep(services, services.clock.now())
+        sweeper: Sweeper | None = app.bot_data.get(SWEEPER_KEY)
+        if sweeper is None or sweeper.services is not services:
+            sweeper = app.bot_data[SWEEPER_KEY] = Sweeper(services)
+        return await sweeper.run(services.clock.now())
 
 
 async def sweep_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
@@ -760,11 +889,13 @@ async def sweep_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
 __all__ = [
     "Notice",
     "SweepReport",
+    "Sweeper",
     "TaskStep",
     "digest_key",
     "forecast",
     "hand_over",
     "load_places",
+    "next_tick",
     "plan_task",
     "reminder_key",
     "render_reminder",

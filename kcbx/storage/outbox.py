@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,18 @@ class OutgoingMessage:
         return cls(
             text=data.get("text", ""), buttons=buttons, blob_id=data.get("blob_id"), kind=kind
         )
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One message for :meth:`OutboxRepo.enqueue_many`."""
+
+    key: str
+    chat_id: int
+    message: OutgoingMessage
+    person_id: int | None = None
+    case_id: int | None = None
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,39 @@ class OutboxRepo:
                 ),
             )
             return True
+
+    async def enqueue_many(self, items: Sequence[Queued], *, now: datetime) -> int:
+        """Queue many messages at once, each once per key; returns how many were new.
+
+        Joins the caller's transaction: the sweep queues its reminders in the same
+        transaction as the rounds they carry (issue 3)."""
+        rows = [
+            (
+                item.key,
+                item.person_id,
+                item.chat_id,
+                item.case_id,
+                item.message.kind,
+                item.message.to_json(),
+                to_iso(now),
+                to_iso(item.not_before or now),
+                item.key,
+            )
+            for item in items
+        ]
+        if not rows:
+            return 0
+        async with self.db.transaction() as conn:
+            cursor = await conn.executemany(
+                "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
+                " created_at, next_attempt_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE dedup_key = ?)",
+                rows,
+            )
+            try:
+                return max(int(cursor.rowcount), 0)
+            finally:
+                await cursor.close()
 
     async def has_key(self, key: str) -> bool:
         return bool(await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,)))

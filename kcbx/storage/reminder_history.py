@@ -9,7 +9,7 @@ sent twice).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +48,31 @@ class TaskHistory:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """A task handed to a supervisor's role (its plan ends)."""
+
+    case_id: int
+    task_key: str
+    to_role: str
+    reason: str  # ESCALATED, UNREACHABLE or NO_ONE
+
+
+@dataclass(frozen=True)
+class SendRow:
+    """Who is told about which task in which outbox message (to record)."""
+
+    case_id: int
+    task_key: str
+    task_code: str
+    round: int
+    kind: str
+    person_id: int
+    role: str
+    from_person: int | None
+    outbox_key: str
+
+
+@dataclass(frozen=True)
 class SendRecord:
     """One person told about one task (a row of reminder_sends)."""
 
@@ -61,6 +86,11 @@ class SendRecord:
     from_person: int | None
     outbox_key: str
     at: datetime
+
+
+async def _many(conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    cursor = await conn.executemany(sql, rows)
+    await cursor.close()
 
 
 def _time(value: Any) -> datetime | None:
@@ -120,6 +150,13 @@ class ReminderHistoryRepo:
             )
         return out
 
+    async def by_case(self, case_ids: Iterable[int]) -> dict[int, dict[str, TaskHistory]]:
+        """The same, grouped by case id, then task key."""
+        out: dict[int, dict[str, TaskHistory]] = {}
+        for (case_id, key), history in (await self.of_cases(case_ids)).items():
+            out.setdefault(case_id, {})[key] = history
+        return out
+
     async def of_task(self, case_id: int, task_key: str) -> TaskHistory | None:
         return (await self.of_cases([case_id])).get((case_id, task_key))
 
@@ -135,78 +172,78 @@ class ReminderHistoryRepo:
                 (case_id, task_key, task_code, to_iso(now), case_id, task_key),
             )
 
-    async def record_round(self, case_id: int, *, task_key: str, round: int, at: datetime) -> None:
-        async with self.db.transaction():
-            await self.db.execute(
-                "INSERT INTO reminder_rounds (case_id, task_key, round, sent_at)"
-                " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_rounds"
-                " WHERE case_id = ? AND task_key = ? AND round = ?)",
-                (case_id, task_key, round, to_iso(at), case_id, task_key, round),
-            )
-
-    async def record_send(
+    async def save_sweep(
         self,
-        case_id: int,
         *,
-        task_key: str,
-        task_code: str,
-        round: int,
-        kind: str,
-        person_id: int,
-        role: str,
-        from_person: int | None,
-        outbox_key: str,
-        at: datetime,
-    ) -> bool:
-        """Record that a person was told about a task; False if they had been already."""
-        if kind not in SEND_KINDS:
-            raise ValueError(kind)
-        async with self.db.transaction():
-            inserted = await self.db.execute(
-                "INSERT INTO reminder_sends (case_id, task_key, task_code, round, kind,"
-                " person_id, role, from_person, outbox_key, at)"
-                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
-                " reminder_sends WHERE case_id = ? AND task_key = ? AND round = ?"
-                " AND kind = ? AND person_id = ?)",
-                (
-                    case_id,
-                    task_key,
-                    task_code,
-                    round,
-                    kind,
-                    person_id,
-                    role,
-                    from_person,
-                    outbox_key,
-                    to_iso(at),
-                    case_id,
-                    task_key,
-                    round,
-                    kind,
-                    person_id,
-                ),
-            )
-        return bool(inserted)
+        now: datetime,
+        first_due: Sequence[tuple[int, str, str]] = (),
+        rounds: Sequence[tuple[int, str, int]] = (),
+        escalations: Sequence[Escalation] = (),
+        sends: Sequence[SendRow] = (),
+    ) -> None:
+        """Record what one sweep did, in the caller's transaction, in a few statements.
 
-    async def mark_escalated(
-        self, case_id: int, *, task_key: str, to_role: str, reason: str, now: datetime
-    ) -> bool:
+        ``first_due``: (case id, task key, task code) of tasks first seen due; ``rounds``:
+        (case id, task key, round) sent now; ``escalations`` end their tasks' plans (each is
+        audited); ``sends``: who was told what, in which outbox message. Rows already there
+        are left alone, so a retried sweep changes nothing twice.
+        """
+        stamp = to_iso(now)
+        async with self.db.transaction() as conn:
+            if first_due:
+                await _many(
+                    conn,
+                    "INSERT INTO reminder_tasks (case_id, task_key, task_code, first_due_at)"
+                    " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_tasks"
+                    " WHERE case_id = ? AND task_key = ?)",
+                    [(c, k, code, stamp, c, k) for c, k, code in first_due],
+                )
+            if rounds:
+                await _many(
+                    conn,
+                    "INSERT INTO reminder_rounds (case_id, task_key, round, sent_at)"
+                    " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_rounds"
+                    " WHERE case_id = ? AND task_key = ? AND round = ?)",
+                    [(c, k, r, stamp, c, k, r) for c, k, r in rounds],
+                )
+            for escalation in escalations:
+                await self.mark_escalated(escalation, now=now)
+            if sends:
+                await _many(
+                    conn,
+                    "INSERT INTO reminder_sends (case_id, task_key, task_code, round, kind,"
+                    " person_id, role, from_person, outbox_key, at)"
+                    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
+                    " reminder_sends WHERE case_id = ? AND task_key = ? AND round = ?"
+                    " AND kind = ? AND person_id = ?)",
+                    [
+                        (
+                            *(s.case_id, s.task_key, s.task_code, s.round, s.kind),
+                            *(s.person_id, s.role, s.from_person, s.outbox_key, stamp),
+                            *(s.case_id, s.task_key, s.round, s.kind, s.person_id),
+                        )
+                        for s in sends
+                    ],
+                )
+
+    async def mark_escalated(self, escalation: Escalation, *, now: datetime) -> bool:
         """The task went to a supervisor: its reminder plan ends. Audited; False if it had."""
+        e = escalation
         async with self.db.transaction():
             changed = await self.db.execute(
                 "UPDATE reminder_tasks SET escalated_at = ?, escalated_to = ?,"
                 " escalation_reason = ? WHERE case_id = ? AND task_key = ?"
                 " AND escalated_at IS NULL",
-                (to_iso(now), to_role, reason, case_id, task_key),
+                (to_iso(now), e.to_role, e.reason, e.case_id, e.task_key),
             )
             if changed:
                 await self.audit.record(
                     at=now,
                     actor="system",
-                    action=f"escalate:{reason}",
+                    action=f"escalate:{e.reason}",
                     entity="case",
-                    entity_id=case_id,
-                    detail={"task": task_key, "to_role": to_role},
+                    entity_id=e.case_id,
+                    detail={"task": e.task_key, "to_role": e.to_role},
                 )
         return bool(changed)
 
@@ -233,6 +270,15 @@ class ReminderHistoryRepo:
             "SELECT * FROM reminder_sends WHERE case_id = ? ORDER BY id", (case_id,)
         )
         return [_send(r) for r in rows]
+
+    async def cases_acted_on_since(self, action_id: int) -> tuple[set[int], int]:
+        """The cases with an action recorded after ``action_id``, and the latest action id
+        (actions are append-only: the sweep re-reads only the cases that changed)."""
+        latest = int(await self.db.fetchval("SELECT MAX(id) FROM actions") or 0)
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT case_id FROM actions WHERE id > ? AND id <= ?", (action_id, latest)
+        )
+        return {int(r[0]) for r in rows}, latest
 
     async def withdraw_for_closed_cases(self) -> int:
         """Cancel reminders still waiting in the outbox for cases that have closed since."""
