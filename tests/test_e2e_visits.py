@@ -251,6 +251,12 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
     await police.send("/inbox")
     assert "没有转介" in (await police.next_message()).plain
 
+    # The case card shows where the case is referred and the evidence kept.
+    await group.press_data(f"case:{case.id}", told)
+    card = await group.wait_for(lambda m: "已转介" in m.plain)
+    assert "区司法局（已接收）" in card.plain and "已存证：照片 1 张，文件 0 份" in card.plain
+    assert "区民政局" not in card.plain  # withdrawn referrals are not listed
+
 
 async def test_a_revoked_group_cadres_task_reaches_the_village_cadre(harness: BotHarness) -> None:
     """A5.1: nobody holds the group level any more: the next level of the chain takes it."""
