@@ -49,6 +49,11 @@ async def test_a_referral_opens_once_withdraws_and_comes_back(services: Services
     civil = await services.referrals.department_unit("civil_affairs")
     assert civil == d.units["dept:civil_affairs"]
     assert await services.referrals.department_unit("no_such") is None
+    # another district's department of the same code is not ours
+    other = await services.units.add("district", "中宁县")
+    theirs = await services.units.add("department", "中宁民政", other, code="civil_affairs")
+    assert await services.referrals.department_unit("civil_affairs", other) == theirs
+    assert await services.referrals.department_unit("civil_affairs", d.units["district"]) == civil
     first = await services.referrals.refer(case.id, civil, reason="poverty", now=T0, actor="system")
     assert first is not None and first.status == "open" and first.department_code == "civil_affairs"
     # the sweep's hook runs again (a retry): nothing new

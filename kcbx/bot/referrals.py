@@ -171,7 +171,10 @@ async def open_referral(services: Services, case: Case, student: Student, task: 
     code = task.department
     if code is None or task.role != Role.DEPARTMENT_LIAISON:
         return  # the school, the township or the bureau: they see the case anyway
-    unit_id = await services.referrals.department_unit(code)
+    district = await services.units.nearest(student.school_id, "district")
+    unit_id = await services.referrals.department_unit(
+        code, district.id if district is not None else None
+    )
     if unit_id is None:
         log.warning("no department unit with code %s for case %s", code, case.number)
         return

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
 from typing import Any
 
@@ -191,7 +191,7 @@ class VisitDraft:
     corrects_id: int | None = None
 
 
-def action_time(day: date, now: datetime, tz: Any) -> datetime:
+def action_time(day: date, now: datetime, tz: tzinfo) -> datetime:
     """When the record says it happened: now for today, midday for an earlier date."""
     if now.astimezone(tz).date() == day:
         return now
@@ -255,7 +255,7 @@ def summary_lines(
     return lines
 
 
-def record_line(action: Action, t: Translate, lang: str, tz: Any) -> str:
+def record_line(action: Action, t: Translate, lang: str, tz: tzinfo) -> str:
     """One recorded visit in a line: date, kind, outcome (for the 三包 chain's message)."""
     detail = action.detail
     text = t("{date}: {kind}").format(

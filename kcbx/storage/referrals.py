@@ -71,11 +71,13 @@ class ReferralRepo:
         self.db = db
         self.audit = audit
 
-    async def department_unit(self, code: str) -> int | None:
-        """The unit of the department with this A6 code (units of kind 'department')."""
+    async def department_unit(self, code: str, district_id: int | None = None) -> int | None:
+        """The unit of the department with this A6 code, preferably the district's own (as
+        the sweep chooses whom to tell: ``recipients.Directory.department``)."""
         value = await self.db.fetchval(
-            "SELECT id FROM units WHERE kind = 'department' AND code = ? ORDER BY id LIMIT 1",
-            (code,),
+            "SELECT id FROM units WHERE kind = 'department' AND code = ?"
+            " ORDER BY CASE WHEN parent_id = ? THEN 0 ELSE 1 END, id LIMIT 1",
+            (code, district_id),
         )
         return int(value) if value is not None else None
 
