@@ -482,3 +482,27 @@ async def test_a_school_day_ladder_and_a_policy_file(tmp_path: Path) -> None:
         assert lead.messages == []
         await harness.set_time(at(3, 12, 8))
         assert ["ack:1:A7.2" in str(m.button_data) for m in lead.messages] == [True]
+
+
+async def test_a_reminder_that_could_not_go_before_20_waits_for_the_morning(
+    harness: BotHarness,
+) -> None:
+    """Telegram is down when the call falls due at 19:30; back at 20:01 the retry is due, but
+    nothing of the sweep is sent in the quiet hours, not even after a restart at night."""
+    s = harness.s
+    d = await small_district(s, T0)
+    await bind(harness, TEACHER)
+    teacher = harness.fake.user(TEACHER[0])
+    await open_case(s, d.students["张三"], at(3, 4, 15, 30))
+    harness.fake.set_offline(True)
+    await harness.set_time(at(3, 4, 19, 30))
+    assert await s.outbox.counts() == {"pending": 1}
+    harness.fake.set_offline(False)
+    await harness.set_time(at(3, 4, 20, 1))
+    await harness.restart()
+    await harness.set_time(at(3, 4, 23))
+    assert teacher.messages == []
+    await harness.set_time(at(3, 5, 8))
+    [reminder] = teacher.messages
+    assert "A7.1" in reminder.plain
+    assert await harness.s.outbox.counts() == {"sent": 1}

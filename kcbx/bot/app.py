@@ -18,7 +18,7 @@ from kcbx.bot.digests import reports_job
 from kcbx.bot.jobs import DELIVERY_KEY, delivery_job
 from kcbx.bot.menu import publish_default_menus
 from kcbx.bot.services import Services
-from kcbx.bot.sweep import sweep_job, unreachable_hook
+from kcbx.bot.sweep import quiet_hold, sweep_job, unreachable_hook
 from kcbx.bot.wiring import register_features
 from kcbx.handlers import accountability as accountability_handlers
 from kcbx.handlers import (
@@ -55,7 +55,10 @@ def build_application(
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
         # A 403 marks the person unreachable; their tasks go to the supervisor (issue 3).
-        app.bot_data[DELIVERY_KEY] = Delivery(opened, on_unreachable=unreachable_hook(opened))
+        # Reminders due at night (a retry, a restart) wait for the morning (issue 3).
+        app.bot_data[DELIVERY_KEY] = Delivery(
+            opened, on_unreachable=unreachable_hook(opened), hold=quiet_hold(opened)
+        )
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:

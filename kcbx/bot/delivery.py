@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
@@ -32,6 +32,9 @@ BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 
 UnreachableHook = Callable[[OutboxItem], Awaitable[None]]
+# Until when a due row must wait instead of going now (None: send it). The sweep holds its
+# reminders in the quiet hours, even when a retry or a restart makes them due at night.
+HoldHook = Callable[[OutboxItem, datetime], datetime | None]
 
 
 @dataclass
@@ -40,6 +43,7 @@ class DrainReport:
     retried: int = 0
     failed: int = 0
     unreachable: int = 0
+    held: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -62,9 +66,15 @@ def _markup(item: OutboxItem) -> InlineKeyboardMarkup | None:
 class Delivery:
     """Drains due outbox rows; one drain at a time."""
 
-    def __init__(self, services: Services, on_unreachable: UnreachableHook | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        on_unreachable: UnreachableHook | None = None,
+        hold: HoldHook | None = None,
+    ) -> None:
         self.services = services
         self.on_unreachable = on_unreachable
+        self.hold = hold
         self._lock = asyncio.Lock()
 
     async def drain(self, bot: Bot, *, max_rounds: int = 1000) -> DrainReport:
@@ -95,6 +105,11 @@ class Delivery:
 
     async def _send_one(self, bot: Bot, item: OutboxItem, report: DrainReport) -> str:
         outbox, now = self.services.outbox, self.services.clock.now
+        until = self.hold(item, now()) if self.hold is not None else None
+        if until is not None:
+            await outbox.retry_later(item.id, when=until, error="held (quiet hours)")
+            report.held += 1
+            return "held"
         await outbox.mark_sending(item.id)
         try:
             message_id = await self._call(bot, item)

@@ -46,6 +46,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext
 
 from kcbx.bot.cases_service import action_facts, case_facts
+from kcbx.bot.delivery import HoldHook
 from kcbx.bot.i18n import translator
 from kcbx.bot.ladder import LadderState, Task, ladder_state
 from kcbx.bot.policy import Policy
@@ -438,13 +439,6 @@ def _plain(n: Notice, school: str, policy: Policy, lang: str) -> OutgoingMessage
     return reminder_message(n.due, school, policy, t, lang, cc=n.kind == kinds.CC)
 
 
-async def render_reminder(services: Services, due: DueTask, gettext: Any) -> list[OutgoingMessage]:
-    """The generic reminder as a task-hooks Renderer (for features that wrap it)."""
-    school = await services.units.get(due.student.school_id)
-    lang = language_of(due.recipient, services.config.default_language)
-    return [reminder_message(due, school.name if school else "", services.policy, gettext, lang)]
-
-
 # --- writing, in one transaction -------------------------------------------------------------
 
 
@@ -758,6 +752,24 @@ async def hand_over(services: Services, item: OutboxItem) -> int:
     return await _write(services, steps, outgoing, now)
 
 
+# The outbox keys of what the sweep queues: reminders, escalations, hand-overs, notes, digests.
+OUTBOX_PREFIXES = (*kinds.REMINDER_KEY_PREFIXES, "d:")
+
+
+def quiet_hold(services: Services) -> HoldHook:
+    """``Delivery.hold``: a reminder due in the quiet hours (a retry, a restart at night)
+    waits for their end; nothing of the sweep is sent between 20:00 and 08:00."""
+
+    def hold(item: OutboxItem, now: datetime) -> datetime | None:
+        if not item.dedup_key.startswith(OUTBOX_PREFIXES):
+            return None
+        if not in_quiet_hours(now, services.policy):
+            return None
+        return quiet_hours_next_send(now, services.policy)
+
+    return hold
+
+
 def unreachable_hook(services: Services) -> Any:
     """``Delivery.on_unreachable``: hand the bounced tasks over; never fail the drain."""
 
@@ -897,8 +909,8 @@ __all__ = [
     "load_places",
     "next_tick",
     "plan_task",
+    "quiet_hold",
     "reminder_key",
-    "render_reminder",
     "sweep",
     "sweep_job",
     "sweep_now",

@@ -18,7 +18,7 @@ from kcbx.bot.config import Config
 from kcbx.bot.delivery import Delivery
 from kcbx.bot.policy import Policy
 from kcbx.bot.services import Services
-from kcbx.bot.sweep import forecast, sweep, unreachable_hook
+from kcbx.bot.sweep import forecast, quiet_hold, sweep, unreachable_hook
 
 Print = Callable[[str], None]
 
@@ -69,10 +69,13 @@ async def run_sweep(services: Services, config: Config, out: Print) -> int:
         ),
     )
     async with bot:
-        drained = await Delivery(services, on_unreachable=unreachable_hook(services)).drain(bot)
+        delivery = Delivery(
+            services, on_unreachable=unreachable_hook(services), hold=quiet_hold(services)
+        )
+        drained = await delivery.drain(bot)
     out(
         f"delivered: {drained.sent} sent, {drained.retried} to retry, {drained.failed} failed, "
-        f"{drained.unreachable} unreachable"
+        f"{drained.unreachable} unreachable, {drained.held} held for the morning"
     )
     return 1 if report.errors or drained.failed else 0
 

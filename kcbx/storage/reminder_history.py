@@ -41,7 +41,7 @@ class TaskHistory:
     task_code: str
     first_due_at: datetime
     rounds: tuple[datetime, ...] = ()
-    acknowledged_at: datetime | None = None
+    acknowledged_at: datetime | None = None  # unused so far: "Received" is an action
     escalated_at: datetime | None = None
     escalated_to: str | None = None
     escalation_reason: str | None = None
@@ -157,9 +157,6 @@ class ReminderHistoryRepo:
             out.setdefault(case_id, {})[key] = history
         return out
 
-    async def of_task(self, case_id: int, task_key: str) -> TaskHistory | None:
-        return (await self.of_cases([case_id])).get((case_id, task_key))
-
     async def mark_first_due(
         self, case_id: int, *, task_key: str, task_code: str, now: datetime
     ) -> None:
@@ -247,27 +244,10 @@ class ReminderHistoryRepo:
                 )
         return bool(changed)
 
-    async def acknowledge(self, case_id: int, *, task_code: str, at: datetime) -> int:
-        """Note a "Received" on the latest task of that code (the ladder also reads the
-        ``acknowledged`` action); returns the rows changed."""
-        async with self.db.transaction():
-            return await self.db.execute(
-                "UPDATE reminder_tasks SET acknowledged_at = ? WHERE case_id = ?"
-                " AND task_code = ? AND task_key = (SELECT MAX(task_key) FROM reminder_tasks"
-                " WHERE case_id = ? AND task_code = ?)",
-                (to_iso(at), case_id, task_code, case_id, task_code),
-            )
-
     async def sends_of_message(self, outbox_key: str) -> list[SendRecord]:
         """The tasks one outbox message told its recipient about."""
         rows = await self.db.fetchall(
             "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
-        )
-        return [_send(r) for r in rows]
-
-    async def sends_of_case(self, case_id: int) -> list[SendRecord]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM reminder_sends WHERE case_id = ? ORDER BY id", (case_id,)
         )
         return [_send(r) for r in rows]
 
