@@ -7,8 +7,9 @@ downtime:
 
 * **weekly**: from Monday 08:00 (the policy's business-day start) of each ISO week, every
   district leader, bureau staff, township leader and principal who can be reached and has no
-  outbox row ``wk:{person}:{iso-week}`` gets the summary of their scope. A bot that was down
-  on Monday sends it when it comes back, that same week;
+  outbox row ``wk:{person}:{iso-week}`` gets the summary of their scope, at most
+  :data:`WEEKLY_BATCH` a pass (the job runs every minute). A bot that was down on Monday
+  sends it when it comes back, that same week;
 * **monthly**: from 08:00 on the 1st, each school with cases in the past month (new, closed,
   or open at its end) has its report queued for each bureau staff member,
   ``mo:{school}:{yyyy-mm}:{person}``. Schools with nothing to report send nothing;
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 WEEKLY_ROLES = (Role.DISTRICT_LEADER, Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.PRINCIPAL)
 MONTHLY_ROLES = (Role.BUREAU_STAFF,)
 DROPOUTS_LISTED = 10
+WEEKLY_BATCH = 200  # summaries computed in one pass (a province has thousands of principals)
 STATE_KEY = "kcbx.digests"
 
 
@@ -119,6 +121,7 @@ async def queue_weekly(services: Services) -> int:
     people = await services.reports.reachable_without_key(
         WEEKLY_ROLES, prefix="wk:", suffix=f":{week}"
     )
+    people = people[:WEEKLY_BATCH]  # the rest next pass: no pass holds the database long
     not_before = quiet_hours_next_send(now, services.policy)
     queued = 0
     for person in people:
