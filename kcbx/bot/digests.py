@@ -38,6 +38,7 @@ from kcbx.bot.accountability_service import (
     frozen_flag_text,
     queue_warnings,
 )
+from kcbx.bot.dates import format_date
 from kcbx.bot.i18n import Translate, translator
 from kcbx.bot.reminders import quiet_hours_next_send
 from kcbx.bot.reports import (
@@ -130,7 +131,10 @@ async def queue_weekly(services: Services) -> int:
         view = await summary_view(services, person, None, in_group=False, gettext=t, lang=lang)
         if view is None or person.chat_id is None:
             continue
-        text = fit([t("<b>Weekly summary</b> ({week})").format(week=week), view.text])
+        heading = t("<b>Weekly summary</b>, the week from {monday}").format(
+            monday=format_date(monday, t, lang)
+        )
+        text = fit([heading, view.text])
         if await services.outbox.enqueue(
             key=f"wk:{person.id}:{week}",
             chat_id=person.chat_id,
@@ -197,7 +201,9 @@ async def queue_monthly(services: Services, state: DigestState) -> int:
             if await services.outbox.enqueue(
                 key=key,
                 chat_id=person.chat_id,
-                message=OutgoingMessage(text=text, buttons=((("📊", f"sum:s:{school_id}"),),)),
+                message=OutgoingMessage(
+                    text=text, buttons=(((t("Summary"), f"sum:s:{school_id}"),),)
+                ),
                 now=now,
                 not_before=not_before,
                 person_id=person.id,
