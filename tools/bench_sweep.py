@@ -13,7 +13,7 @@ actions recorded. Then it times, at 08:00 on a Monday:
    sweeper skips the cases that have not changed and where nothing can be due yet);
 3. the same with the outbox drained (rows marked sent), as in steady running;
 4. an idle *full* sweep (a new sweeper looks at every case: after a restart, and every
-   ten minutes).
+   30 minutes, staggered).
 ``--bare`` leaves the features' hooks out (issue 4's referral renderers and first-due hooks).
 """
 
@@ -221,7 +221,7 @@ async def measure(path: Path, bare: bool) -> dict[str, str]:
         clock.advance(timedelta(minutes=1))
         await timed("idle sweep, outbox drained", sweeper)
         clock.advance(timedelta(minutes=1))
-        await timed("idle full sweep (every 10 min, or after a restart)", Sweeper(services))
+        await timed("idle full sweep (as after a restart)", Sweeper(services))
         return figures
     finally:
         await services.close()

@@ -41,6 +41,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from telegram.ext import Application, CallbackContext
@@ -82,6 +83,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = "kcbx.sweep_lock"
 SWEEPER_KEY = "kcbx.sweeper"
+YIELD_EVERY = 200  # cases (or recipients) between yields to the event loop
 ESCALATED = "escalated"  # DueTask.reason of an escalation
 
 
@@ -119,8 +121,9 @@ class Notice:
     told_to: tuple[Person, ...] = ()  # TOLD: who the task went to
     told_role: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
+        """Its outbox key when it goes as a message of its own."""
         due = self.due
         return _key(self.kind, due.case.id, due.task.key, self.round, due.recipient.id)
 
@@ -379,7 +382,9 @@ async def _render(
         by_person.setdefault(n.due.recipient.id, []).append(n)
     policy, default = services.policy, services.config.default_language
     out: list[_Outgoing] = []
-    for group in by_person.values():
+    for index, group in enumerate(by_person.values()):
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # let the handlers answer people during a long sweep
         person = group[0].due.recipient
         lang = language_of(person, default)
         t = translator(lang)
@@ -614,7 +619,9 @@ class Sweeper:
         due: list[_Due] = []
         marks: list[tuple[int, str, str]] = []
         wakes: dict[int, datetime] = {}
-        for case in cases:
+        for index, case in enumerate(cases):
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let the handlers answer people during a long sweep
             enrolled = world.enrolled.get(case.student_id)
             if enrolled is None:
                 continue

@@ -129,7 +129,6 @@ class OutboxRepo:
                 item.message.to_json(),
                 to_iso(now),
                 to_iso(item.not_before or now),
-                item.key,
             )
             for item in items
         ]
@@ -138,8 +137,8 @@ class OutboxRepo:
         async with self.db.transaction() as conn:
             cursor = await conn.executemany(
                 "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
-                " created_at, next_attempt_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?"
-                " WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE dedup_key = ?)",
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedup_key) DO NOTHING",
                 rows,
             )
             try:

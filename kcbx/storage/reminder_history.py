@@ -164,9 +164,8 @@ class ReminderHistoryRepo:
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO reminder_tasks (case_id, task_key, task_code, first_due_at)"
-                " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_tasks"
-                " WHERE case_id = ? AND task_key = ?)",
-                (case_id, task_key, task_code, to_iso(now), case_id, task_key),
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (case_id, task_key, task_code, to_iso(now)),
             )
 
     async def save_sweep(
@@ -183,7 +182,8 @@ class ReminderHistoryRepo:
         ``first_due``: (case id, task key, task code) of tasks first seen due; ``rounds``:
         (case id, task key, round) sent now; ``escalations`` end their tasks' plans (each is
         audited); ``sends``: who was told what, in which outbox message. Rows already there
-        are left alone, so a retried sweep changes nothing twice.
+        are left alone (``ON CONFLICT DO NOTHING``: SQLite and PostgreSQL), so a retried
+        sweep changes nothing twice.
         """
         stamp = to_iso(now)
         async with self.db.transaction() as conn:
@@ -191,17 +191,15 @@ class ReminderHistoryRepo:
                 await _many(
                     conn,
                     "INSERT INTO reminder_tasks (case_id, task_key, task_code, first_due_at)"
-                    " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_tasks"
-                    " WHERE case_id = ? AND task_key = ?)",
-                    [(c, k, code, stamp, c, k) for c, k, code in first_due],
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(c, k, code, stamp) for c, k, code in first_due],
                 )
             if rounds:
                 await _many(
                     conn,
                     "INSERT INTO reminder_rounds (case_id, task_key, round, sent_at)"
-                    " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reminder_rounds"
-                    " WHERE case_id = ? AND task_key = ? AND round = ?)",
-                    [(c, k, r, stamp, c, k, r) for c, k, r in rounds],
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(c, k, r, stamp) for c, k, r in rounds],
                 )
             for escalation in escalations:
                 await self.mark_escalated(escalation, now=now)
@@ -210,14 +208,11 @@ class ReminderHistoryRepo:
                     conn,
                     "INSERT INTO reminder_sends (case_id, task_key, task_code, round, kind,"
                     " person_id, role, from_person, outbox_key, at)"
-                    " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM"
-                    " reminder_sends WHERE case_id = ? AND task_key = ? AND round = ?"
-                    " AND kind = ? AND person_id = ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [
                         (
                             *(s.case_id, s.task_key, s.task_code, s.round, s.kind),
                             *(s.person_id, s.role, s.from_person, s.outbox_key, stamp),
-                            *(s.case_id, s.task_key, s.round, s.kind, s.person_id),
                         )
                         for s in sends
                     ],
