@@ -506,3 +506,23 @@ async def test_a_reminder_that_could_not_go_before_20_waits_for_the_morning(
     [reminder] = teacher.messages
     assert "A7.1" in reminder.plain
     assert await harness.s.outbox.counts() == {"sent": 1}
+
+
+async def test_when_the_supervisor_has_blocked_the_bot_too_it_goes_one_step_further(
+    harness: BotHarness,
+) -> None:
+    s = harness.s
+    d = await small_district(s, T0)
+    await bind(harness, TEACHER, PRINCIPAL, BUREAU)
+    harness.fake.user(TEACHER[0]).block()
+    harness.fake.user(PRINCIPAL[0]).block()
+    case = await open_case(s, d.students["张三"], T0)
+    await harness.set_time(at(3, 4, 13))  # 403 from the teacher, then from the principal
+    bureau = harness.fake.user(BUREAU[0])
+    handed = await bureau.wait_for(lambda m: "转办" in m.plain)
+    assert "王校长" in handed.plain and f"ack:{case.id}:A7.1-call" in handed.button_data.values()
+    for who in (TEACHER, PRINCIPAL):
+        person = await s.people.by_phone(who[1])
+        assert person is not None and person.unreachable_at is not None
+    await harness.set_time(at(3, 4, 14))
+    assert len(bureau.messages) == 1

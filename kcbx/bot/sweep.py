@@ -22,10 +22,15 @@ documents) keeps its own message.
 
 Who. A due task goes to the holders of its role for the student (recipients.route); a copy
 goes once (round 1) to its cc roles. Nobody of the role reachable (blocked the bot, never
-joined, revoked, or nobody holds it): the supervisor gets it at once, and its plan ends.
-After the re-reminder, the escalation goes to the supervisor's role and the person is told.
-A 403 at delivery marks the person unreachable and :func:`hand_over` gives their tasks to
-the supervisor at once (``Delivery.on_unreachable``).
+joined, revoked, or nobody holds it): the supervisor (for the 三包 chain, its next level)
+gets it at once, and its plan ends. After the re-reminder, the escalation goes to the
+supervisor's role and the person is told. A 403 at delivery marks the person unreachable
+and :func:`hand_over` gives their tasks to the supervisor at once
+(``Delivery.on_unreachable``). Nothing of the sweep is sent between 20:00 and 08:00, not
+even a retry (:func:`quiet_hold`, ``Delivery.hold``).
+
+Scale. The job keeps one :class:`Sweeper`, which looks again only at the cases that changed
+or whose next event has come; a province's idle minute costs two queries and a loop.
 
 Features plug in through ``services.task_hooks``: a renderer per task-code prefix (default:
 :mod:`kcbx.bot.reminder_texts`), and first-due hooks that run once per (case, task key), in
@@ -47,11 +52,19 @@ from typing import Any
 from telegram.ext import Application, CallbackContext
 
 from kcbx.bot.cases_service import action_facts, case_facts
-from kcbx.bot.delivery import HoldHook
+from kcbx.bot.delivery import HoldHook, UnreachableHook
 from kcbx.bot.i18n import translator
 from kcbx.bot.ladder import LadderState, Task, ladder_state
 from kcbx.bot.policy import Policy
-from kcbx.bot.recipients import CasePlace, Directory, Route, holders_of, reachable, route
+from kcbx.bot.recipients import (
+    CasePlace,
+    Directory,
+    Route,
+    holders_of,
+    reachable,
+    route,
+    stand_in_role,
+)
 from kcbx.bot.reminder_texts import (
     DigestEntry,
     digest_messages,
@@ -68,7 +81,6 @@ from kcbx.bot.reminders import (
     in_quiet_hours,
     plan,
     quiet_hours_next_send,
-    supervisor_role,
 )
 from kcbx.bot.services import Services
 from kcbx.bot.taskhooks import DueTask
@@ -141,12 +153,6 @@ class TaskStep:
     escalate_to: str | None = None  # the task went to this role: its plan ends
     reason: str = ""  # ESCALATED, UNREACHABLE or NO_ONE with escalate_to
     notices: list[Notice] = field(default_factory=list)
-
-    @property
-    def kind(self) -> str:
-        if self.escalate_to is not None:
-            return self.reason
-        return kinds.REMIND
 
     def describe(self, policy: Policy) -> str:
         """One line for operators (the CLI): when, which case and task, to whom."""
@@ -737,7 +743,7 @@ async def hand_over(services: Services, item: OutboxItem) -> int:
                 continue  # others of the role were told too, or nobody is left at all
             step.escalate_to, step.reason = up.role, kinds.UNREACHABLE
         else:  # the supervisor who was handed the task is unreachable: one more step up
-            above = supervisor_role(send.role)
+            above = stand_in_role(send.role)
             if above is None:
                 continue
             up = route(above, place, directory, exclude={send.person_id})
@@ -777,7 +783,7 @@ def quiet_hold(services: Services) -> HoldHook:
     return hold
 
 
-def unreachable_hook(services: Services) -> Any:
+def unreachable_hook(services: Services) -> UnreachableHook:
     """``Delivery.on_unreachable``: hand the bounced tasks over; never fail the drain."""
 
     async def hook(item: OutboxItem) -> None:
