@@ -226,11 +226,42 @@ class TerminalProgress:
             sys.stderr.write("\n")
 
 
+def _demo(args: argparse.Namespace, config: Config) -> int:
+    from datetime import datetime
+
+    from kcbx.demo.story import run_demo
+
+    out = Path(args.out or f"kcbx-demo-{datetime.now().astimezone():%Y%m%d-%H%M%S}")
+    lang = "en" if args.lang.lower().startswith("en") else "zh_CN"
+    t = translator(lang)
+    artefacts = asyncio.run(
+        run_demo(
+            out=out,
+            students=args.students,
+            lang=lang,
+            keep=args.keep,
+            echo=sys.stdout if not args.quiet else None,
+        )
+    )
+    print()
+    print(t("Artefacts in {folder}:").format(folder=out.resolve()))
+    for name, path in artefacts.items():
+        print(f"  {name}: {path}")
+    if args.keep:
+        print(
+            t("Run the bot on this district: KCBX_DB={db} kcbx run").format(
+                db=artefacts.get("database")
+            )
+        )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
     "revoke": _revoke,
     "import": _import,
+    "demo": _demo,
     "coverage": _coverage,
     "sweep": _sweep,
     "policy": _policy,
@@ -254,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows, list the others"
     )
+    p = sub.add_parser("demo", help="play a district's month offline, in about a minute")
+    p.add_argument("--lang", default="zh_CN", help="zh_CN (default) or en")
+    p.add_argument("--students", type=int, default=1200, help="size of the district")
+    p.add_argument("--out", help="output folder (default ./kcbx-demo-<time>)")
+    p.add_argument("--keep", action="store_true", help="keep the database for kcbx run")
+    p.add_argument("--quiet", action="store_true", help="do not print the transcript")
     p = sub.add_parser("revoke", help="lock a person out")
     p.add_argument("who", help="phone or person id")
     p = sub.add_parser("coverage", help="三包 chain: households with a gap, cadres over the limit")

@@ -469,7 +469,8 @@ def _case_cells(
 
 def ledger_filename(unit: Unit, when: datetime, t: Translate) -> str:
     safe = re.sub(r"[\\/:*?\"<>|\s]+", "_", unit.name).strip("_") or "kcbx"
-    return f"{t('Dropout-control ledger')}-{safe}-{when.strftime('%Y%m%d')}.xlsx"
+    title = t("Dropout-control ledger")
+    return f"{title}-{safe}-{when.strftime('%Y%m%d')}.xlsx"
 
 
 async def build_ledger(

@@ -178,7 +178,7 @@ def build_roster(
                      "角色": role, "单位": spath}
                 )  # fmt: skip
             count = school_students[school]
-            per_grade = max(1, count // len(grades))
+            per_grade = max(6, count // len(grades))  # the demo's story needs a class
             classes_per_grade = max(1, per_grade // 45 + (1 if per_grade % 45 else 0))
             for grade in grades:
                 for c in range(1, classes_per_grade + 1):
@@ -196,6 +196,8 @@ def build_roster(
                     flags = []
                     if rng.random() < 0.06:
                         flags.append(FLAGS[rng.randrange(len(FLAGS))])
+                    elif township == TOWNSHIPS[0] and grade == grades[0] and n == 3:
+                        flags.append("留守儿童")  # every district has the demo's A9 child
                     guardian = name[0] + _GIVEN_BOY[rng.randrange(len(_GIVEN_BOY))] + "军"
                     relation = "父亲"
                     if "留守儿童" in flags or rng.random() < 0.1:

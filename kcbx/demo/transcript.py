@@ -32,6 +32,9 @@ class Transcript:
     def story(self, text: str) -> None:
         self._add(Line(self.story_time(), "", "story", text))
 
+    def alert(self, who: str, text: str) -> None:
+        self._add(Line(self.story_time(), who, "alert", text))
+
     def said(self, who: str, text: str) -> None:
         self._add(Line(self.story_time(), who, "say", text))
 
@@ -82,7 +85,7 @@ def format_line(line: Line) -> str:
         return f"\n== {stamp} {line.text}"
     if line.kind == "say":
         return f"[{stamp}] {line.who} ▶ {line.text}"
-    arrow = "📎" if line.kind == "file" else "🤖"
+    arrow = {"file": "📎", "alert": "💬"}.get(line.kind, "🤖")
     body = line.text.replace("\n", "\n      ")
     return f"[{stamp}] {arrow} → {line.who}: {body}"
 
