@@ -184,7 +184,8 @@ def render_report(report: ImportReport, gettext: Callable[[str], str]) -> list[s
     else:
         lines.append(
             t(
-                "Nothing was imported from {file}: {count} problems. Correct them and send it again."
+                "Nothing was imported from {file}: {count} problems. "
+                "Correct them and send it again."
             ).format(file=report.file, count=len(report.errors))
         )
     if report.written and report.errors:
