@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.context import KcbxContext
@@ -37,6 +38,14 @@ async def stale_button(update: Update, context: KcbxContext) -> None:
 
 async def on_error(update: object, context: KcbxContext) -> None:
     """Log first (with the update), then apologise briefly: never a traceback in chat."""
+    if isinstance(context.error, BadRequest) and "not modified" in str(context.error).lower():
+        # the same button pressed twice: the message already shows what was asked for
+        if isinstance(update, Update) and update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.debug("could not answer a repeated press", exc_info=True)
+        return
     log.error("error while handling %r", update, exc_info=context.error)
     if not isinstance(update, Update):
         return
