@@ -14,7 +14,8 @@ actions recorded. Then it times, at 08:00 on a Monday:
 3. the same with the outbox drained (rows marked sent), as in steady running;
 4. an idle *full* sweep (a new sweeper looks at every case: after a restart, and every
    30 minutes, staggered).
-``--bare`` leaves the features' hooks out (issue 4's referral renderers and first-due hooks).
+``--bare`` leaves the features' hooks out (issue 4's referrals and 三包 chain, issue 6's
+notices with their documents): the sweep's own cost.
 """
 
 from __future__ import annotations
