@@ -164,6 +164,8 @@ async def _import_and_answer(
         timezone=services.config.tz,
         max_bytes=services.config.max_upload_bytes,
     )
+    if report.written:
+        services.units.invalidate()
     texts = pages(escape(line) for line in render_report(report, t))
     offer = not report.written and report.rows > 0 and context.chat_data is not None
     if offer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from kcbx.storage.db import Database
@@ -29,12 +30,34 @@ def _unit(row: object) -> Unit:
 
 
 class UnitRepo:
+    """Units change only with a roster import, while every message names a few of them:
+    looked-up units are kept for CACHE_SECONDS (a sweep that renders thousands of reminders
+    would otherwise make tens of thousands of queries). Writes here clear the cache; an
+    import in this process calls `invalidate()`; one in another process shows within
+    CACHE_SECONDS."""
+
+    CACHE_SECONDS = 300.0
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: dict[int, Unit] = {}
+        self._cached_since = time.monotonic()
+
+    def invalidate(self) -> None:
+        self._cache.clear()
+        self._cached_since = time.monotonic()
 
     async def get(self, unit_id: int) -> Unit | None:
+        if time.monotonic() - self._cached_since > self.CACHE_SECONDS:
+            self.invalidate()
+        cached = self._cache.get(unit_id)
+        if cached is not None:
+            return cached
         row = await self.db.fetchone("SELECT * FROM units WHERE id = ?", (unit_id,))
-        return _unit(row) if row else None
+        if row is None:
+            return None
+        unit = self._cache[unit_id] = _unit(row)
+        return unit
 
     async def add(
         self,
@@ -52,6 +75,7 @@ class UnitRepo:
             )
             if existing:
                 return int(existing)
+            self.invalidate()
             return await self.db.execute(
                 "INSERT INTO units (kind, name, parent_id, section, code) VALUES (?, ?, ?, ?, ?)",
                 (kind, name, parent_id, section, code),
