@@ -18,12 +18,12 @@ from kcbx.bot.cases_service import (
     open_cases_page,
     record_task,
     report_absence,
-    tell_report_timed_out,
 )
 from kcbx.bot.clock import FakeClock
 from kcbx.bot.config import Config
 from kcbx.bot.ladder import Stage
 from kcbx.bot.services import Services
+from kcbx.bot.unfinished import tell_left_unfinished
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.storage.people import Person
 from kcbx.testing.seed import T0, District, small_district
@@ -154,10 +154,10 @@ async def test_a_timed_out_report_is_told_through_the_outbox(
     await services.people.bind_telegram(
         teacher.id, telegram_id=501, chat_id=501, lang="en", name="", now=clock.now()
     )
-    assert await tell_report_timed_out(services, 501)
-    assert not await tell_report_timed_out(services, 999)  # nobody: nothing queued
+    assert await tell_left_unfinished(services, 501, "report")
+    assert not await tell_left_unfinished(services, 999, "report")  # nobody: nothing queued
     clock.set(datetime(2024, 3, 4, 13, 0, tzinfo=UTC))  # 21:00 in Shanghai: quiet hours
-    assert await tell_report_timed_out(services, 501)
+    assert await tell_left_unfinished(services, 501, "report")
     rows = await services.db.fetchall("SELECT * FROM outbox ORDER BY id")
     assert [r["chat_id"] for r in rows] == [501, 501]
     assert "left unfinished" in rows[0]["payload"]  # in the person's language

@@ -459,7 +459,7 @@ async def test_a_cadre_outside_the_households_chain_is_refused(harness: BotHarne
 
 
 async def test_a_record_left_unfinished_is_told_through_the_outbox(harness: BotHarness) -> None:
-    from kcbx.bot.visits import tell_left_unfinished
+    from kcbx.bot.unfinished import tell_left_unfinished
 
     s = harness.s
     d = await small_district(s, T0)

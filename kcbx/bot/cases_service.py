@@ -22,7 +22,6 @@ from kcbx.bot.caseactions import (
     may_report,
     one_press_action,
 )
-from kcbx.bot.clock import to_iso
 from kcbx.bot.dates import DateError, format_date, parse_user_date
 from kcbx.bot.i18n import N_, Translate, translator
 from kcbx.bot.ladder import (
@@ -352,28 +351,6 @@ async def report_absence(services: Services, person: Person, draft: ReportDraft)
         return ReportResult(exc.case, student, created=False, state=state)
     steps = expected_steps(case_facts(case, student), services.policy, services.calendar)
     return ReportResult(case, student, created=True, steps=tuple(steps), previous=previous)
-
-
-async def tell_report_timed_out(services: Services, telegram_id: int) -> bool:
-    """Queue "your unfinished report was closed, nothing was saved" for a person whose
-    report conversation timed out; False if they are not an active person with a chat."""
-    person = await services.people.by_telegram(telegram_id)
-    if person is None or not person.active or person.chat_id is None:
-        return False
-    now = services.clock.now()
-    t = translator(person.lang)
-    text = t(
-        "The report was left unfinished and has been closed. Nothing was saved; send "
-        "/report to start again."
-    )
-    return await services.outbox.enqueue(
-        key=f"report-timeout:to={person.id}:at={to_iso(now)}",
-        chat_id=person.chat_id,
-        message=OutgoingMessage(text=text),
-        now=now,
-        not_before=quiet_hours_next_send(now, services.policy),
-        person_id=person.id,
-    )
 
 
 # --- buttons on reminders and cards -----------------------------------------------------------

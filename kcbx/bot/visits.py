@@ -32,7 +32,6 @@ from kcbx.bot.ladder import (
 )
 from kcbx.bot.policy import CAUSES
 from kcbx.bot.referrals import Rerouted, follow_cause
-from kcbx.bot.reminders import quiet_hours_next_send
 from kcbx.bot.roles import CADRE_ROLES, Role
 from kcbx.bot.scope import can_see_student
 from kcbx.bot.services import Services
@@ -560,34 +559,3 @@ def progress_line(draft: VisitDraft, t: Translate, lang: str) -> str:
     if draft.photos:
         parts.append(t("Photos: {count}").format(count=len(draft.photos)))
     return " · ".join(parts)
-
-
-UNFINISHED: dict[str, str] = {
-    "visit": N_(
-        "The visit record was left unfinished and has been closed. Nothing was saved; send "
-        "/visit to start again."
-    ),
-    "closing": N_(
-        "Closing the case was left unfinished and has been stopped. Nothing was saved; "
-        "please start again."
-    ),
-}
-
-
-async def tell_left_unfinished(services: Services, telegram_id: int, what: str) -> bool:
-    """Queue "your unfinished record was closed, nothing was saved" (a conversation timed
-    out: the bot speaks on its own initiative, so through the outbox); False if there is
-    nobody active to tell."""
-    person = await services.people.by_telegram(telegram_id)
-    if person is None or not person.active or person.chat_id is None:
-        return False
-    now = services.clock.now()
-    t = translator(person.lang or services.config.default_language)
-    return await services.outbox.enqueue(
-        key=f"{what}-timeout:to={person.id}:at={now.isoformat()}",
-        chat_id=person.chat_id,
-        message=OutgoingMessage(text=t(UNFINISHED[what])),
-        now=now,
-        not_before=quiet_hours_next_send(now, services.policy),
-        person_id=person.id,
-    )

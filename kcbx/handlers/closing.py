@@ -40,9 +40,10 @@ from kcbx.bot.closures import (
 from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.jobs import kick_delivery
-from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text, tell_left_unfinished
+from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text
+from kcbx.handlers import conversation
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
 from kcbx.storage.people import Person
 
@@ -57,14 +58,9 @@ _OVER = N_("This closing is no longer open; nothing was saved from it. Please st
 Rows = list[list[tuple[str, str]]]
 
 
-def _draft(context: KcbxContext) -> ClosureDraft | None:
-    draft = (context.user_data or {}).get(DRAFT)
-    return draft if isinstance(draft, ClosureDraft) else None
-
-
-def _forget(context: KcbxContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+_drafts = Drafts(DRAFT, ClosureDraft)
+_draft = _drafts.get
+_forget = _drafts.forget
 
 
 def _cancel_row(t: Translate) -> list[tuple[str, str]]:
@@ -406,27 +402,6 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def leave(update: Update, context: KcbxContext) -> int:
-    _forget(context)
-    await reply(
-        update,
-        context.gettext(
-            "Closing the case was stopped; nothing was saved. Please send your command again."
-        ),
-    )
-    return ConversationHandler.END
-
-
-async def timed_out(update: object, context: KcbxContext) -> None:
-    """conversation_timeout: the draft is dropped (nothing was written); the person is told
-    through the outbox, as for anything the bot says on its own initiative."""
-    _forget(context)
-    if not isinstance(update, Update) or update.effective_user is None:
-        return
-    if await tell_left_unfinished(context.services, update.effective_user.id, "closing"):
-        kick_delivery(context.application)
-
-
 async def _lost(update: Update, context: KcbxContext) -> int:
     _forget(context)
     if update.callback_query is not None:
@@ -435,20 +410,14 @@ async def _lost(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def hint(update: Update, context: KcbxContext) -> None:
-    await reply(update, context.gettext("Please use the buttons above, or send /cancel to stop."))
-
-
-async def old_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext("Please answer the latest question."))
-
-
-async def closing_over(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext(_OVER), show_alert=True)
+leave = conversation.leave(
+    _drafts,
+    N_("Closing the case was stopped; nothing was saved. Please send your command again."),
+)
+timed_out = conversation.timed_out(_drafts, "closing")
+hint = conversation.hint_buttons
+old_button = conversation.old_button
+closing_over = conversation.over(_OVER)
 
 
 def register(app: Application) -> None:

@@ -72,7 +72,9 @@ from kcbx.bot.notices import (
     start_delivery,
 )
 from kcbx.bot.visits import VisitProblem
+from kcbx.handlers import conversation
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
 from kcbx.storage.visits import EvidenceFile
 
@@ -102,19 +104,10 @@ class DeliveryDraft:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _draft(context: KcbxContext) -> DeliveryDraft | None:
-    draft = (context.user_data or {}).get(DRAFT)
-    return draft if isinstance(draft, DeliveryDraft) else None
-
-
-def _keep(context: KcbxContext, draft: DeliveryDraft) -> None:
-    if context.user_data is not None:
-        context.user_data[DRAFT] = draft
-
-
-def _forget(context: KcbxContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+_drafts = Drafts(DRAFT, DeliveryDraft)
+_draft = _drafts.get
+_keep = _drafts.keep
+_forget = _drafts.forget
 
 
 def _id(update: Update, pattern: str) -> int | None:
@@ -490,29 +483,6 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def leave(update: Update, context: KcbxContext) -> int:
-    """Another command in the middle of a delivery record."""
-    _forget(context)
-    await reply(
-        update,
-        context.gettext(
-            "The delivery record was stopped; nothing was saved. Please send your command again."
-        ),
-    )
-    return ConversationHandler.END
-
-
-async def timed_out(update: object, context: KcbxContext) -> None:
-    _forget(context)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        await context.bot.send_message(
-            update.effective_chat.id,
-            context.gettext(
-                "The delivery record was left unfinished and has been closed. Nothing was saved."
-            ),
-        )
-
-
 async def _lost(update: Update, context: KcbxContext) -> int:
     _forget(context)
     query = update.callback_query
@@ -541,21 +511,14 @@ async def hint_photo(update: Update, context: KcbxContext) -> None:
     )
 
 
-async def hint_buttons(update: Update, context: KcbxContext) -> None:
-    await reply(update, context.gettext("Please use the buttons above, or send /cancel to stop."))
-
-
-async def old_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext("Please answer the latest question."))
-
-
-async def delivery_over(update: Update, context: KcbxContext) -> None:
-    """A delivery record's button outside a record (after /cancel, a timeout or a restart)."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext(_OVER), show_alert=True)
+leave = conversation.leave(
+    _drafts,
+    N_("The delivery record was stopped; nothing was saved. Please send your command again."),
+)
+timed_out = conversation.timed_out(_drafts, "delivery")
+hint_buttons = conversation.hint_buttons
+old_button = conversation.old_button
+delivery_over = conversation.over(_OVER)
 
 
 # --- the documents, the receipt, re-issuing ---------------------------------------------------

@@ -41,7 +41,6 @@ from kcbx.bot.cases_service import (
     read_note,
     report_absence,
     report_classes,
-    tell_report_timed_out,
     today,
 )
 from kcbx.bot.casetexts import (
@@ -55,9 +54,10 @@ from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.dates import format_date
 from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.jobs import kick_delivery
 from kcbx.bot.policy import CAUSES
+from kcbx.handlers import conversation
 from kcbx.handlers.common import inline, is_private, reply, require_person
+from kcbx.handlers.conversation import Drafts
 from kcbx.storage.students import Student
 
 STUDENT, SINCE, CAUSE, CONTACT, NOTE, CONFIRM = range(6)
@@ -72,14 +72,9 @@ Rows = list[list[tuple[str, str]]]
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _draft(context: KcbxContext) -> ReportDraft | None:
-    draft = (context.user_data or {}).get(DRAFT)
-    return draft if isinstance(draft, ReportDraft) else None
-
-
-def _forget(context: KcbxContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+_drafts = Drafts(DRAFT, ReportDraft)
+_draft = _drafts.get
+_forget = _drafts.forget
 
 
 def _cancel_row(t: Translate) -> list[tuple[str, str]]:
@@ -469,16 +464,6 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def timed_out(update: object, context: KcbxContext) -> None:
-    """conversation_timeout: the draft is dropped (nothing was written), and the person is
-    told through the outbox, as for anything the bot says on its own initiative."""
-    _forget(context)
-    if not isinstance(update, Update) or update.effective_user is None:
-        return
-    if await tell_report_timed_out(context.services, update.effective_user.id):
-        kick_delivery(context.application)
-
-
 async def _lost(update: Update, context: KcbxContext) -> int:
     """The draft is gone (e.g. after a restart): start again, nothing was saved."""
     _forget(context)
@@ -486,23 +471,10 @@ async def _lost(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def hint(update: Update, context: KcbxContext) -> None:
-    """Text (or a photo, a sticker...) where a button was expected."""
-    await reply(update, context.gettext("Please use the buttons above, or send /cancel to stop."))
-
-
-async def old_button(update: Update, context: KcbxContext) -> None:
-    """A button of an earlier step of the report under way."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext("Please answer the latest question."))
-
-
-async def report_over(update: Update, context: KcbxContext) -> None:
-    """A report button outside a report (after /cancel, a timeout or a restart)."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext(_OVER), show_alert=True)
+timed_out = conversation.timed_out(_drafts, "report")
+hint = conversation.hint_buttons
+old_button = conversation.old_button
+report_over = conversation.over(_OVER)
 
 
 def register(app: Application) -> None:

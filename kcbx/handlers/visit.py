@@ -56,13 +56,14 @@ from kcbx.bot.visits import (
     record_visit,
     return_date_problem,
     summary_lines,
-    tell_left_unfinished,
     today_of,
     visit_cases,
     visit_date_problem,
     visit_target,
 )
+from kcbx.handlers import conversation
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
 
 CASE, KIND, WHEN, MET_, OUTCOME, RETURN_ON, PLACE, CAUSE, LOCATION, PHOTOS, NOTE, CONFIRM = range(
@@ -79,14 +80,9 @@ Rows = list[list[tuple[str, str]]]
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _draft(context: KcbxContext) -> VisitDraft | None:
-    draft = (context.user_data or {}).get(DRAFT)
-    return draft if isinstance(draft, VisitDraft) else None
-
-
-def _forget(context: KcbxContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+_drafts = Drafts(DRAFT, VisitDraft)
+_draft = _drafts.get
+_forget = _drafts.forget
 
 
 def _cancel_row(t: Translate) -> list[tuple[str, str]]:
@@ -701,39 +697,12 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def leave(update: Update, context: KcbxContext) -> int:
-    """Another command, or another feature's keyboard button, in the middle of a record."""
-    _forget(context)
-    await reply(
-        update,
-        context.gettext(
-            "The visit record was stopped; nothing was saved. Please send your command again."
-        ),
-    )
-    return ConversationHandler.END
-
-
-async def timed_out(update: object, context: KcbxContext) -> None:
-    """conversation_timeout: the draft is dropped (nothing was written); the person is told
-    through the outbox, as for anything the bot says on its own initiative."""
-    _forget(context)
-    if not isinstance(update, Update) or update.effective_user is None:
-        return
-    if await tell_left_unfinished(context.services, update.effective_user.id, "visit"):
-        kick_delivery(context.application)
-
-
 async def _lost(update: Update, context: KcbxContext) -> int:
     _forget(context)
     if update.callback_query is not None:
         await update.callback_query.answer()
     await reply(update, context.gettext(_OVER))
     return ConversationHandler.END
-
-
-async def hint(update: Update, context: KcbxContext) -> None:
-    """Text, a sticker, a photo... where a button was expected."""
-    await reply(update, context.gettext("Please use the buttons above, or send /cancel to stop."))
 
 
 async def hint_location(update: Update, context: KcbxContext) -> None:
@@ -747,17 +716,13 @@ async def hint_photo(update: Update, context: KcbxContext) -> None:
     await reply(update, context.gettext("Please send a photo, or press Done."))
 
 
-async def old_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext("Please answer the latest question."))
-
-
-async def visit_over(update: Update, context: KcbxContext) -> None:
-    """A record's button outside a record (after /cancel, a timeout or a restart)."""
-    query = update.callback_query
-    if query is not None:
-        await query.answer(context.gettext(_OVER), show_alert=True)
+leave = conversation.leave(
+    _drafts, N_("The visit record was stopped; nothing was saved. Please send your command again.")
+)
+timed_out = conversation.timed_out(_drafts, "visit")
+hint = conversation.hint_buttons
+old_button = conversation.old_button
+visit_over = conversation.over(_OVER)
 
 
 def register(app: Application) -> None:

@@ -1,0 +1,89 @@
+"""What every multi-step conversation (report, visit, closing, delivery) shares: the draft
+kept in user_data until "Save", and the ways out — /cancel, another command, a timeout, a
+button of an earlier step or of a conversation that is over, text where a button was asked.
+Nothing is written before "Save", so every way out leaves nothing half-written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from kcbx.bot.context import KcbxContext
+from kcbx.bot.jobs import kick_delivery
+from kcbx.bot.unfinished import tell_left_unfinished
+from kcbx.handlers.common import reply
+
+T = TypeVar("T")
+Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
+StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
+
+
+class Drafts(Generic[T]):
+    """The person's draft of one conversation, in user_data under `key`."""
+
+    def __init__(self, key: str, kind: type[T]) -> None:
+        self.key = key
+        self.kind = kind
+
+    def get(self, context: KcbxContext) -> T | None:
+        draft = (context.user_data or {}).get(self.key)
+        return draft if isinstance(draft, self.kind) else None
+
+    def keep(self, context: KcbxContext, draft: T) -> None:
+        if context.user_data is not None:
+            context.user_data[self.key] = draft
+
+    def forget(self, context: KcbxContext) -> None:
+        if context.user_data is not None:
+            context.user_data.pop(self.key, None)
+
+
+def leave(drafts: Drafts[T], stopped: str) -> StepHandler:
+    """Another command (or another feature's button) in the middle: stop, say so."""
+
+    async def handler(update: Update, context: KcbxContext) -> int:
+        drafts.forget(context)
+        await reply(update, context.gettext(stopped))
+        return ConversationHandler.END
+
+    return handler
+
+
+def timed_out(drafts: Drafts[T], what: str) -> Handler:
+    """conversation_timeout: drop the draft and tell the person through the outbox."""
+
+    async def handler(update: Update, context: KcbxContext) -> None:
+        drafts.forget(context)
+        if update.effective_user is None:
+            return
+        if await tell_left_unfinished(context.services, update.effective_user.id, what):
+            kick_delivery(context.application)
+
+    return handler
+
+
+def over(message: str) -> Handler:
+    """A button of this conversation pressed when none is under way (after /cancel, a
+    timeout or a restart): an alert, nothing else."""
+
+    async def handler(update: Update, context: KcbxContext) -> None:
+        query = update.callback_query
+        if query is not None:
+            await query.answer(context.gettext(message), show_alert=True)
+
+    return handler
+
+
+async def hint_buttons(update: Update, context: KcbxContext) -> None:
+    """Text (or a photo, a sticker...) where a button was expected."""
+    await reply(update, context.gettext("Please use the buttons above, or send /cancel to stop."))
+
+
+async def old_button(update: Update, context: KcbxContext) -> None:
+    """A button of an earlier step of the conversation under way."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(context.gettext("Please answer the latest question."))
