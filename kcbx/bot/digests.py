@@ -50,6 +50,7 @@ from kcbx.bot.reports import (
 )
 from kcbx.bot.roles import Role
 from kcbx.bot.services import Services
+from kcbx.bot.validity import queue_validity_warnings
 from kcbx.storage.accountability_repo import FrozenFlag
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.storage.people import Person
@@ -102,6 +103,7 @@ async def run_digests(services: Services, state: DigestState | None = None) -> D
     hour = now.strftime("%Y-%m-%dT%H")
     if state.warned_hour != hour:
         report.warnings = await queue_warnings(services)
+        report.warnings += await queue_validity_warnings(services)
         state.warned_hour = hour
     return report
 
