@@ -37,11 +37,10 @@ from kcbx.bot.closures import (
     may_close,
     read_school,
 )
-from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.i18n import N_, Translate
 from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text
-from kcbx.handlers import conversation
+from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
@@ -410,22 +409,19 @@ async def _lost(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-leave = conversation.leave(
+leave = flow.leave(
     _drafts,
     N_("Closing the case was stopped; nothing was saved. Please send your command again."),
 )
-timed_out = conversation.timed_out(_drafts, "closing")
-hint = conversation.hint_buttons
-old_button = conversation.old_button
-closing_over = conversation.over(_OVER)
+timed_out = flow.timed_out(_drafts, "closing")
+hint = flow.hint_buttons
+old_button = flow.old_button
+closing_over = flow.over(_OVER)
 
 
 def register(app: Application) -> None:
-    keyboard = filters.Text(
-        [label for c in COMMANDS if c.button for label in button_labels(c.name)]
-    )
-    text = filters.TEXT & ~filters.COMMAND & ~keyboard
-    other = ~filters.COMMAND & ~keyboard & ~filters.StatusUpdate.ALL
+    inputs = flow.inputs()
+    keyboard, text, other = inputs.keyboard, inputs.text, inputs.other
     with warnings.catch_warnings():
         # per_message=False is what we want (a closing spans several messages).
         warnings.simplefilter("ignore", PTBUserWarning)

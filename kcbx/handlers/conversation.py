@@ -6,11 +6,13 @@ Nothing is written before "Save", so every way out leaves nothing half-written."
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from telegram import Update
-from telegram.ext import ConversationHandler
+from telegram.ext import ConversationHandler, filters
 
+from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.jobs import kick_delivery
 from kcbx.bot.unfinished import tell_left_unfinished
@@ -19,6 +21,27 @@ from kcbx.handlers.common import reply
 T = TypeVar("T")
 Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The filters a conversation's states use: the main keyboard's buttons (which leave the
+    conversation), free text, and anything else (which gets a hint)."""
+
+    keyboard: filters.BaseFilter
+    text: filters.BaseFilter
+    other: filters.BaseFilter
+
+
+def inputs() -> Inputs:
+    keyboard = filters.Text(
+        [label for c in COMMANDS if c.button for label in button_labels(c.name)]
+    )
+    return Inputs(
+        keyboard=keyboard,
+        text=filters.TEXT & ~filters.COMMAND & ~keyboard,
+        other=~filters.COMMAND & ~keyboard & ~filters.StatusUpdate.ALL,
+    )
 
 
 class Drafts(Generic[T]):

@@ -34,7 +34,6 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.dates import format_date
 from kcbx.bot.i18n import N_, Translate
@@ -72,7 +71,7 @@ from kcbx.bot.notices import (
     start_delivery,
 )
 from kcbx.bot.visits import VisitProblem
-from kcbx.handlers import conversation
+from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
@@ -511,14 +510,14 @@ async def hint_photo(update: Update, context: KcbxContext) -> None:
     )
 
 
-leave = conversation.leave(
+leave = flow.leave(
     _drafts,
     N_("The delivery record was stopped; nothing was saved. Please send your command again."),
 )
-timed_out = conversation.timed_out(_drafts, "delivery")
-hint_buttons = conversation.hint_buttons
-old_button = conversation.old_button
-delivery_over = conversation.over(_OVER)
+timed_out = flow.timed_out(_drafts, "delivery")
+hint_buttons = flow.hint_buttons
+old_button = flow.old_button
+delivery_over = flow.over(_OVER)
 
 
 # --- the documents, the receipt, re-issuing ---------------------------------------------------
@@ -733,11 +732,8 @@ async def _notices_page(update: Update, context: KcbxContext, page: int) -> None
 
 def register(app: Application) -> None:
     """/notices, the notices' buttons and the delivery conversation (issue 6)."""
-    keyboard = filters.Text(
-        [label for c in COMMANDS if c.button for label in button_labels(c.name)]
-    )
-    text = filters.TEXT & ~filters.COMMAND & ~keyboard
-    other = ~filters.COMMAND & ~keyboard & ~filters.StatusUpdate.ALL
+    inputs = flow.inputs()
+    keyboard, text, other = inputs.keyboard, inputs.text, inputs.other
     with warnings.catch_warnings():
         # per_message=False is what we want (a record spans several messages); PTB warns
         # that CallbackQueryHandlers are then tracked per chat and user, which is the point.

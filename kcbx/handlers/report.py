@@ -50,12 +50,12 @@ from kcbx.bot.casetexts import (
     report_summary,
     student_label,
 )
-from kcbx.bot.commands import COMMANDS, button_labels
+from kcbx.bot.commands import button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.dates import format_date
 from kcbx.bot.i18n import N_, Translate
 from kcbx.bot.policy import CAUSES
-from kcbx.handlers import conversation
+from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import inline, is_private, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.storage.students import Student
@@ -471,20 +471,17 @@ async def _lost(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-timed_out = conversation.timed_out(_drafts, "report")
-hint = conversation.hint_buttons
-old_button = conversation.old_button
-report_over = conversation.over(_OVER)
+timed_out = flow.timed_out(_drafts, "report")
+hint = flow.hint_buttons
+old_button = flow.old_button
+report_over = flow.over(_OVER)
 
 
 def register(app: Application) -> None:
     """The report conversation, then an answer for its buttons once it is over."""
-    keyboard = filters.Text(
-        [label for c in COMMANDS if c.button for label in button_labels(c.name)]
-    )
+    inputs = flow.inputs()
+    text, other = inputs.text, inputs.other
     entry = filters.Text(button_labels("report")) & filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND & ~keyboard
-    other = ~filters.COMMAND & ~keyboard & ~filters.StatusUpdate.ALL
     with warnings.catch_warnings():
         # per_message=False is what we want (a report spans several messages); PTB warns
         # that CallbackQueryHandlers are then tracked per chat and user, which is the point.

@@ -29,7 +29,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.caseactions import case_data
-from kcbx.bot.commands import COMMANDS, button_labels
+from kcbx.bot.commands import button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.dates import DateError, format_date, parse_user_date
 from kcbx.bot.i18n import N_, Translate
@@ -61,7 +61,7 @@ from kcbx.bot.visits import (
     visit_date_problem,
     visit_target,
 )
-from kcbx.handlers import conversation
+from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
@@ -716,23 +716,20 @@ async def hint_photo(update: Update, context: KcbxContext) -> None:
     await reply(update, context.gettext("Please send a photo, or press Done."))
 
 
-leave = conversation.leave(
+leave = flow.leave(
     _drafts, N_("The visit record was stopped; nothing was saved. Please send your command again.")
 )
-timed_out = conversation.timed_out(_drafts, "visit")
-hint = conversation.hint_buttons
-old_button = conversation.old_button
-visit_over = conversation.over(_OVER)
+timed_out = flow.timed_out(_drafts, "visit")
+hint = flow.hint_buttons
+old_button = flow.old_button
+visit_over = flow.over(_OVER)
 
 
 def register(app: Application) -> None:
     """The visit conversation, the return check's "Not back", and its stale buttons."""
-    keyboard = filters.Text(
-        [label for c in COMMANDS if c.button for label in button_labels(c.name)]
-    )
+    inputs = flow.inputs()
+    keyboard, text, other = inputs.keyboard, inputs.text, inputs.other
     entry = filters.Text(button_labels("visit")) & filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND & ~keyboard
-    other = ~filters.COMMAND & ~keyboard & ~filters.StatusUpdate.ALL
     with warnings.catch_warnings():
         # per_message=False is what we want (a record spans several messages); PTB warns
         # that CallbackQueryHandlers are then tracked per chat and user, which is the point.
