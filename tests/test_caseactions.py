@@ -21,9 +21,9 @@ from kcbx.bot.caseactions import (
     without,
 )
 from kcbx.bot.cases_service import absence_date_problem
-from kcbx.bot.casetexts import pages
 from kcbx.bot.i18n import translator
 from kcbx.bot.ladder import ActionKind, TaskCode
+from kcbx.bot.paging import pages
 from kcbx.bot.roles import Role
 
 ZH = translator("zh_CN")

@@ -12,7 +12,8 @@ import pytest
 from kcbx.bot.cli import main
 from kcbx.bot.clock import FakeClock, to_iso
 from kcbx.bot.config import Config
-from kcbx.bot.coverage import chain_of, coverage_report, pages
+from kcbx.bot.coverage import chain_of, coverage_report
+from kcbx.bot.paging import pages
 from kcbx.bot.roles import Role
 from kcbx.bot.services import Services
 from kcbx.storage.coverage import CadreRow, HouseholdRow, UnitRow

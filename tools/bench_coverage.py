@@ -22,9 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from kcbx.bot.clock import FakeClock  # noqa: E402
 from kcbx.bot.config import Config  # noqa: E402
-from kcbx.bot.coverage import coverage_of, pages, render_coverage  # noqa: E402
+from kcbx.bot.coverage import coverage_of, render_coverage  # noqa: E402
 from kcbx.bot.i18n import translator  # noqa: E402
 from kcbx.bot.importer import import_roster  # noqa: E402
+from kcbx.bot.paging import pages  # noqa: E402
 from kcbx.bot.services import Services  # noqa: E402
 from kcbx.demo.roster import build_roster  # noqa: E402
 
@@ -50,7 +51,7 @@ async def bench(students: int, where: Path) -> None:
         f"district: {report.households} households, {report.covered} covered, "
         f"{len(report.gaps)} units with gaps, {len(report.loads)} cadres, "
         f"{len(report.overloaded)} group cadres over {report.limit} (most: {most}), "
-        f"{len(pages(lines))} chat pages; {district - imported:.2f} s"
+        f"{len(pages(lines, cut=''))} chat pages; {district - imported:.2f} s"
     )
     print(f"滨河镇: {local.report.households} households; {after - before:.2f} s")
     await services.close()

@@ -3,12 +3,13 @@ case card, and the line a button press adds to a reminder (issue 3).
 
 Every function takes the person's ``gettext`` and language; user-supplied text (names, notes,
 guardians) is escaped here, case numbers and names are bold (STYLE). Long texts are cut into
-pages of whole lines by :func:`pages` so that no message reaches Telegram's 4096 characters.
+pages of whole lines by :func:`kcbx.bot.paging.pages` so that no message reaches Telegram's
+4096 characters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
@@ -29,13 +30,12 @@ from kcbx.bot.ladder import (
 )
 from kcbx.bot.policy import CAUSES, DEPARTMENTS, Policy
 from kcbx.bot.roles import ROLE_LABELS, Role
+from kcbx.bot.visits import OUTCOMES as VISIT_OUTCOMES
 from kcbx.storage.cases import Case
 from kcbx.storage.students import Student
 
 if TYPE_CHECKING:
     from kcbx.bot.cases_service import CaseCard
-
-PAGE_LIMIT = 3800  # characters of one message (Telegram allows 4096)
 
 # A9: the vulnerable-student flags (RULES.md), by code
 A9_FLAG_NAMES: dict[str, str] = {
@@ -56,25 +56,6 @@ CASE_STATUS: dict[str, str] = {
     "exempt": N_("closed: exempt (A3)"),
     "transferred": N_("closed: transferred"),
 }
-
-
-def pages(lines: Iterable[str], limit: int = PAGE_LIMIT) -> list[str]:
-    """Whole lines joined into messages of at most ``limit`` characters (a longer single
-    line is cut)."""
-    out: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        if len(line) > limit:
-            line = line[: limit - 1] + "…"
-        if current and size + len(line) + 1 > limit:
-            out.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        out.append("\n".join(current))
-    return out
 
 
 def when(instant: datetime, t: Translate, lang: str, policy: Policy) -> str:
@@ -243,8 +224,11 @@ def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricte
     elif isinstance(task, str) and action_kind == ActionKind.ACKNOWLEDGED:
         parts.append(escape(task))
     outcome = detail.get("outcome")
-    if isinstance(outcome, str) and outcome in CONTACTS and not restricted:
-        parts.append(t(CONTACTS[outcome]))
+    if isinstance(outcome, str) and not restricted:
+        # a report's phone call says what the guardians answered; a visit how it went
+        labels = CONTACTS if detail.get("via") == "report" else VISIT_OUTCOMES
+        if outcome in labels:
+            parts.append(t(labels[outcome]))
     text = detail.get("text") or detail.get("note")
     if isinstance(text, str) and text and not restricted:
         parts.append(escape(text[:200]))
@@ -376,7 +360,6 @@ __all__ = [
     "class_label",
     "history_line",
     "open_case_instead",
-    "pages",
     "recorded_line",
     "report_done",
     "report_summary",

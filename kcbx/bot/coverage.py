@@ -278,23 +278,6 @@ def render_coverage(
     return lines
 
 
-def pages(lines: Sequence[str], limit: int = 3800) -> list[str]:
-    """Join lines into messages under Telegram's 4096 characters, never splitting a line."""
-    out: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        line = line[:limit]
-        if current and size + len(line) + 1 > limit:
-            out.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        out.append("\n".join(current))
-    return out
-
-
 @dataclass(frozen=True)
 class CoverageView:
     report: CoverageReport

@@ -9,10 +9,10 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.access import AccessError, create_invitation, revoke_person
-from kcbx.bot.casetexts import pages
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.i18n import LANGUAGES, translator
 from kcbx.bot.importer import import_roster, render_report
+from kcbx.bot.paging import pages
 from kcbx.bot.roles import ROLE_LABELS, Role, parse_role
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 

@@ -41,10 +41,11 @@ from kcbx.bot.cases_service import (
     record_task,
     record_visit,
 )
-from kcbx.bot.casetexts import card_lines, case_line, pages, recorded_line, student_label
+from kcbx.bot.casetexts import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.commands import button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.jobs import kick_delivery
+from kcbx.bot.paging import pages
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 
 log = logging.getLogger(__name__)

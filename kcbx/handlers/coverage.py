@@ -10,7 +10,8 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from kcbx.bot.context import KcbxContext
-from kcbx.bot.coverage import coverage_of, pages, render_coverage
+from kcbx.bot.coverage import coverage_of, render_coverage
+from kcbx.bot.paging import pages
 from kcbx.bot.roles import DISTRICT_ROLES, Role
 from kcbx.handlers.common import deny, reply, require_person
 
@@ -26,7 +27,7 @@ async def show_coverage(update: Update, context: KcbxContext) -> None:
         return
     view = await coverage_of(context.services, person.unit_id)
     lines = render_coverage(view.report, view.units, t, scope=view.scope)
-    texts = pages(lines)
+    texts = pages(lines, cut="")
     for text in texts[:MAX_PAGES]:
         await reply(update, text)
     if len(texts) > MAX_PAGES:
