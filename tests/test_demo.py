@@ -24,6 +24,8 @@ async def test_the_demo_plays_the_whole_ladder(tmp_path: Path) -> None:
     for step in ("已为", "家访", "限期入学通知书", "责令限期改正", "已返校", "控辍保学汇总"):
         assert step in transcript, step
     assert "案件 KC-2024-0003 已关闭" in transcript
+    # the case card tells a visit's outcome apart from what the guardians said on the phone
+    assert "包户干部）：家访（拒绝返校）" in transcript
 
     pdfs = [p for p in artefacts.values() if p.suffix == ".pdf"]
     assert len(pdfs) == 2  # the notice (A7.4) and the order to correct (A7.5)
