@@ -46,7 +46,7 @@ from kcbx.bot.commands import button_labels
 from kcbx.bot.context import KcbxContext
 from kcbx.bot.jobs import kick_delivery
 from kcbx.bot.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, pairs, reply, require_person
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
         button = action_button(card.case.id, code, t)
         if button is not None and button not in buttons:
             buttons.append(button)
-    rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows += pairs(buttons)
     if card.can_return:
         rows.append([(t(RETURN_LABEL), return_data(card.case.id))])
     rows.append([(t("« My cases"), "cases:0")])

@@ -13,7 +13,7 @@ from contextlib import suppress
 from datetime import timedelta
 from html import escape
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -41,7 +41,7 @@ from kcbx.bot.context import KcbxContext
 from kcbx.bot.i18n import N_, Translate
 from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text
 from kcbx.handlers import conversation as flow
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import callback_data, deny, inline, is_private, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
 from kcbx.storage.people import Person
@@ -60,29 +60,6 @@ Rows = list[list[tuple[str, str]]]
 _drafts = Drafts(DRAFT, ClosureDraft)
 _draft = _drafts.get
 _forget = _drafts.forget
-
-
-def _cancel_row(t: Translate) -> list[tuple[str, str]]:
-    return [(t("Cancel"), "cl:x")]
-
-
-def _data(update: Update) -> str:
-    query = update.callback_query
-    return (query.data or "") if query is not None else ""
-
-
-async def _settle(query: CallbackQuery, answer: str) -> None:
-    await query.answer()
-    message = query.message
-    if not isinstance(message, Message) or message.text is None:
-        return
-    try:
-        await message.edit_text(
-            f"{message.text_html}\n→ {escape(answer)}", parse_mode=ParseMode.HTML, reply_markup=None
-        )
-    except BadRequest:
-        with suppress(BadRequest):
-            await message.edit_reply_markup(reply_markup=None)
 
 
 async def _problem(update: Update, context: KcbxContext, problem: VisitProblem) -> None:
@@ -164,7 +141,7 @@ async def _cases_page(
         nav.append((t("Next ›"), f"clsp:{LETTER[how]}:{offset + PER_PAGE}"))
     if nav:
         rows.append(nav)
-    rows.append(_cancel_row(t))
+    rows.append(flow.cancel_row(t, "cl:x"))
     text = (
         t("Which child is exempt (A3)?")
         if how == EXEMPT
@@ -185,14 +162,14 @@ async def _cases_page(
 async def page(update: Update, context: KcbxContext) -> int:
     """clsp:{e|t}:{offset}"""
     person = require_person(context)
-    _, letter, offset = _data(update).split(":")
+    _, letter, offset = callback_data(update).split(":")
     return await _cases_page(update, context, person, HOW[letter], int(offset))
 
 
 async def pick(update: Update, context: KcbxContext) -> int:
     """cls:{e|t}:{case_id} (from the list, or a button elsewhere)."""
     person = require_person(context)
-    _, letter, case_id = _data(update).split(":")
+    _, letter, case_id = callback_data(update).split(":")
     if not is_private(update) or not may_close(person.role, HOW[letter]):
         await deny(update, context)
         return ConversationHandler.END
@@ -219,7 +196,7 @@ async def _begin(update: Update, context: KcbxContext, how: str, case_id: int) -
         await reply(
             update,
             head + "\n" + t("Which school is the child enrolled at now? Please type its name."),
-            inline([_cancel_row(t)]),
+            inline([flow.cancel_row(t, "cl:x")]),
         )
         return SCHOOL
     await reply(update, head + "\n" + _evidence_question(t, how))
@@ -280,7 +257,7 @@ async def evidence(update: Update, context: KcbxContext) -> int:
     await reply(
         update,
         t("Evidence {number} received. Send more, or press Done.").format(number=len(draft.files)),
-        inline([[(t("Done"), "cl:s")], _cancel_row(t)]),
+        inline([[(t("Done"), "cl:s")], flow.cancel_row(t, "cl:x")]),
     )
     return EVIDENCE
 
@@ -296,13 +273,13 @@ async def evidence_done(update: Update, context: KcbxContext) -> int:
             t("Please send a document or a photo as evidence."), show_alert=True
         )
         return EVIDENCE
-    await _settle(update.callback_query, t("Done"))
+    await flow.settle(update.callback_query, escape(t("Done")))
     await reply(
         update,
         t("Add a note (e.g. the condition and who reviewed it), or press Skip.")
         if draft.how == EXEMPT
         else t("Add a note, or press Skip."),
-        inline([[(t("Skip"), "cl:n")], _cancel_row(t)]),
+        inline([[(t("Skip"), "cl:n")], flow.cancel_row(t, "cl:x")]),
     )
     return NOTE
 
@@ -331,7 +308,7 @@ async def skip_note(update: Update, context: KcbxContext) -> int:
     if draft is None:
         return ConversationHandler.END
     assert update.callback_query is not None
-    await _settle(update.callback_query, context.gettext("Skip"))
+    await flow.settle(update.callback_query, escape(context.gettext("Skip")))
     return await _summary(update, context, draft)
 
 
@@ -355,7 +332,9 @@ async def _summary(update: Update, context: KcbxContext, draft: ClosureDraft) ->
     lines.append(t("Evidence: {count} files").format(count=len(draft.files)))
     if draft.note:
         lines.append(t("Note: {note}").format(note=escape(draft.note)))
-    await reply(update, "\n".join(lines), inline([[(t("Save"), "cl:ok")], _cancel_row(t)]))
+    await reply(
+        update, "\n".join(lines), inline([[(t("Save"), "cl:ok")], flow.cancel_row(t, "cl:x")])
+    )
     return CONFIRM
 
 
@@ -374,7 +353,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     _forget(context)
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
-    await _settle(update.callback_query, t("Saved"))
+    await flow.settle(update.callback_query, escape(t("Saved")))
     text = (
         t("Case <b>{number}</b> is closed: the child is exempt (A3). The evidence is kept.")
         if draft.how == EXEMPT
@@ -396,7 +375,7 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     _forget(context)
     t = context.gettext
     if update.callback_query is not None:
-        await _settle(update.callback_query, t("Cancel"))
+        await flow.settle(update.callback_query, escape(t("Cancel")))
     await reply(update, t("Cancelled. Nothing was saved."))
     return ConversationHandler.END
 

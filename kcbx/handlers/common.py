@@ -51,6 +51,17 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(keyboard)
 
 
+def pairs(buttons: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Buttons two a row (the last row may hold one)."""
+    return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def callback_data(update: Update) -> str:
+    """The pressed button's callback_data ("" for anything else); forgeable: check it."""
+    query = update.callback_query
+    return (query.data or "") if query is not None else ""
+
+
 def is_private(update: Update) -> bool:
     chat = update.effective_chat
     return chat is not None and chat.type == "private"

@@ -6,14 +6,18 @@ Nothing is written before "Save", so every way out leaves nothing half-written."
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler, filters
 
 from kcbx.bot.commands import COMMANDS, button_labels
 from kcbx.bot.context import KcbxContext
+from kcbx.bot.i18n import Translate
 from kcbx.bot.jobs import kick_delivery
 from kcbx.bot.unfinished import tell_left_unfinished
 from kcbx.handlers.common import reply
@@ -62,6 +66,27 @@ class Drafts(Generic[T]):
     def forget(self, context: KcbxContext) -> None:
         if context.user_data is not None:
             context.user_data.pop(self.key, None)
+
+
+def cancel_row(t: Translate, data: str) -> list[tuple[str, str]]:
+    """The "Cancel" button of a conversation, on a row of its own."""
+    return [(t("Cancel"), data)]
+
+
+async def settle(query: CallbackQuery, answer: str) -> None:
+    """Close a question once answered: its buttons go, the answer (HTML, escaped by the
+    caller) is shown under it."""
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message) or message.text is None:
+        return
+    try:
+        await message.edit_text(
+            f"{message.text_html}\n→ {answer}", parse_mode=ParseMode.HTML, reply_markup=None
+        )
+    except BadRequest:
+        with suppress(BadRequest):
+            await message.edit_reply_markup(reply_markup=None)
 
 
 def leave(drafts: Drafts[T], stopped: str) -> StepHandler:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from html import escape
 
-from telegram import CallbackQuery, InputFile, Message, Update
+from telegram import InputFile, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -136,21 +136,6 @@ async def _problem(update: Update, context: KcbxContext, problem: NoticeError) -
     await reply(update, text)
 
 
-async def _settle(query: CallbackQuery, answer: str) -> None:
-    """Close a question once answered: its buttons go, the answer is shown under it."""
-    await query.answer()
-    message = query.message
-    if not isinstance(message, Message) or message.text is None:
-        return
-    try:
-        await message.edit_text(
-            f"{message.text_html}\n→ {answer}", parse_mode=ParseMode.HTML, reply_markup=None
-        )
-    except BadRequest:
-        with suppress(BadRequest):
-            await message.edit_reply_markup(reply_markup=None)
-
-
 async def _private_only(update: Update, context: KcbxContext) -> bool:
     """Groups get counts, never a child's name: notices are handled in a private chat."""
     if is_private(update):
@@ -252,7 +237,7 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
         if today - timedelta(days=back) >= issued
     ]
     rows: Rows = [[b] for b in buttons]
-    rows.append([(t("Cancel"), "ntc:x")])
+    rows.append(flow.cancel_row(t, "ntc:x"))
     await reply(
         update,
         t("Record the delivery of {title}.").format(title=_title(start.view, t))
@@ -299,7 +284,7 @@ async def date_button(update: Update, context: KcbxContext) -> int:
         return DATE
     query = update.callback_query
     assert query is not None
-    await _settle(query, format_date(day, context.gettext, context.lang))
+    await flow.settle(query, format_date(day, context.gettext, context.lang))
     return await _ask_who(update, context, replace(draft, delivered_on=day))
 
 
@@ -322,7 +307,7 @@ async def _ask_who(update: Update, context: KcbxContext, draft: DeliveryDraft) -
     t = context.gettext
     _keep(context, draft)
     rows: Rows = [[(name, f"ntc:to:{i}")] for i, name in enumerate(draft.guardians)]
-    rows.append([(t("Cancel"), "ntc:x")])
+    rows.append(flow.cancel_row(t, "ntc:x"))
     await reply(
         update,
         t(
@@ -345,7 +330,7 @@ async def who_button(update: Update, context: KcbxContext) -> int:
     name = draft.guardians[index]
     query = update.callback_query
     assert query is not None
-    await _settle(query, escape(name))
+    await flow.settle(query, escape(name))
     return await _ask_photo(update, context, replace(draft, delivered_to=name))
 
 
@@ -378,7 +363,7 @@ async def _ask_photo(update: Update, context: KcbxContext, draft: DeliveryDraft)
             "signature. If the guardians refused to sign, photograph the receipt on which the "
             "deliverer and a witness noted the refusal."
         ),
-        inline([[(t("Cancel"), "ntc:x")]]),
+        inline([flow.cancel_row(t, "ntc:x")]),
     )
     return PHOTO
 
@@ -449,7 +434,7 @@ async def save(update: Update, context: KcbxContext) -> int:
         await _problem(update, context, problem)
         return ConversationHandler.END
     _forget(context)
-    await _settle(query, t("Save"))
+    await flow.settle(query, t("Save"))
     deadline = format_date(result.deadline, t, context.lang)
     if result.view.notice.kind == NOTICE:
         text = t(
@@ -477,7 +462,7 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     _forget(context)
     t = context.gettext
     if update.callback_query is not None:
-        await _settle(update.callback_query, t("Cancel"))
+        await flow.settle(update.callback_query, t("Cancel"))
     await reply(update, t("Cancelled. Nothing was saved."))
     return ConversationHandler.END
 
@@ -603,7 +588,7 @@ async def reissue_button(update: Update, context: KcbxContext) -> None:
         return
     notice_id = _id(update, r"^ntc:ry:(\d{1,12})$")
     if notice_id is None:
-        await _settle(query, t("Cancel"))
+        await flow.settle(query, t("Cancel"))
         return
     try:
         done = await reissue(context.services, person, notice_id)
@@ -611,7 +596,7 @@ async def reissue_button(update: Update, context: KcbxContext) -> None:
         await _problem(update, context, problem)
         return
     view = done.view
-    await _settle(query, t("Re-issue"))
+    await flow.settle(query, t("Re-issue"))
     await reply(
         update,
         t("Re-issued: {title} replaces {old}, which is now void. The documents follow.").format(

@@ -56,7 +56,7 @@ from kcbx.bot.dates import format_date
 from kcbx.bot.i18n import N_, Translate
 from kcbx.bot.policy import CAUSES
 from kcbx.handlers import conversation as flow
-from kcbx.handlers.common import inline, is_private, reply, require_person
+from kcbx.handlers.common import inline, is_private, pairs, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.storage.students import Student
 
@@ -75,14 +75,6 @@ Rows = list[list[tuple[str, str]]]
 _drafts = Drafts(DRAFT, ReportDraft)
 _draft = _drafts.get
 _forget = _drafts.forget
-
-
-def _cancel_row(t: Translate) -> list[tuple[str, str]]:
-    return [(t("Cancel"), "rep:x")]
-
-
-def _pairs(buttons: list[tuple[str, str]]) -> Rows:
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 def _nav(t: Translate, page: int, more: bool, data: str) -> list[tuple[str, str]]:
@@ -120,7 +112,7 @@ def _student_buttons(students: list[Student], t: Translate, with_class: bool) ->
         if with_class and class_label(s, t):
             label = t("{name} ({detail})").format(name=s.name, detail=class_label(s, t))
         buttons.append((label, f"rep:s:{s.id}"))
-    return _pairs(buttons)
+    return pairs(buttons)
 
 
 # --- step 1: the student ------------------------------------------------------------------
@@ -159,10 +151,10 @@ async def _classes_page(
         (t("grade {grade} {name}").format(grade=c.grade, name=c.name), f"rep:c:{c.id}:0")
         for c in chunk
     ]
-    rows = _pairs(buttons)
+    rows = pairs(buttons)
     nav = _nav(t, page, len(classes) > (page + 1) * PER_PAGE, "rep:cl:{}")
     rows += [nav] if nav else []
-    rows.append(_cancel_row(t))
+    rows.append(flow.cancel_row(t, "rep:x"))
     text = t(
         "Which student is absent without reason? Pick a class, or type part of the name or "
         "its pinyin initials (e.g. zs for 张三)."
@@ -181,7 +173,7 @@ async def _students_page(
     rows = _student_buttons(students, t, with_class=False)
     nav = _nav(t, page, more, f"rep:c:{class_id}:{{}}")
     rows += [nav] if nav else []
-    last = _cancel_row(t)
+    last = flow.cancel_row(t, "rep:x")
     if back:
         last.insert(0, (t("« Classes"), "rep:cl:0"))
     rows.append(last)
@@ -231,7 +223,7 @@ async def search(update: Update, context: KcbxContext) -> int:
             "narrow it down."
         ).format(count=len(found), shown=SEARCH_MAX)
     rows = _student_buttons(found[:SEARCH_MAX], t, with_class=True)
-    rows.append(_cancel_row(t))
+    rows.append(flow.cancel_row(t, "rep:x"))
     await reply(update, text, inline(rows))
     return STUDENT
 
@@ -268,7 +260,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
             "Since when has {student} been absent without reason? Choose, or type a date such "
             "as 3月5日, 3.5 or 2024-03-05."
         ).format(student=student_label(student, t)),
-        [[(t("Today"), "rep:d:0"), (t("Yesterday"), "rep:d:1")], _cancel_row(t)],
+        [[(t("Today"), "rep:d:0"), (t("Yesterday"), "rep:d:1")], flow.cancel_row(t, "rep:x")],
     )
     return SINCE
 
@@ -308,8 +300,8 @@ async def _since(update: Update, context: KcbxContext, day: date) -> int:
         return await _lost(update, context)
     draft.absent_since = day
     buttons = [(t(name), f"rep:r:{code}") for code, name in CAUSES.items()]
-    rows = _pairs(buttons)
-    rows.append(_cancel_row(t))
+    rows = pairs(buttons)
+    rows.append(flow.cancel_row(t, "rep:x"))
     await _ask(
         update,
         t("Absent since {date}. Do you know the reason?").format(
@@ -333,7 +325,7 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
         return await _lost(update, context)
     draft.cause = code
     rows = [[(t(label), f"rep:g:{code}")] for code, label in CONTACTS.items()]
-    rows.append(_cancel_row(t))
+    rows.append(flow.cancel_row(t, "rep:x"))
     await _ask(
         update,
         t("Reason: {cause}").format(cause=t(CAUSES[code]))
@@ -358,7 +350,7 @@ async def contact_button(update: Update, context: KcbxContext) -> int:
         t(CONTACTS[code])
         + "\n"
         + t("Add a short note if you like (what you know, where the child may be), or press Skip."),
-        [[(t("Skip"), "rep:n")], _cancel_row(t)],
+        [[(t("Skip"), "rep:n")], flow.cancel_row(t, "rep:x")],
     )
     return NOTE
 

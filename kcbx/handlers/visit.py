@@ -62,7 +62,15 @@ from kcbx.bot.visits import (
     visit_target,
 )
 from kcbx.handlers import conversation as flow
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import (
+    callback_data,
+    deny,
+    inline,
+    is_private,
+    pairs,
+    reply,
+    require_person,
+)
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
 
@@ -83,14 +91,6 @@ Rows = list[list[tuple[str, str]]]
 _drafts = Drafts(DRAFT, VisitDraft)
 _draft = _drafts.get
 _forget = _drafts.forget
-
-
-def _cancel_row(t: Translate) -> list[tuple[str, str]]:
-    return [(t("Cancel"), "vv:x")]
-
-
-def _pairs(buttons: list[tuple[str, str]]) -> Rows:
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 async def _ask(update: Update, text: str, rows: Rows | InlineKeyboardMarkup | None) -> None:
@@ -114,11 +114,6 @@ async def _step(
     """Ask the next question under the answers so far."""
     done = progress_line(draft, context.gettext, context.lang)
     await _ask(update, f"<i>{done}</i>\n{question}" if done else question, rows)
-
-
-def _data(update: Update) -> str:
-    query = update.callback_query
-    return (query.data or "") if query is not None else ""
 
 
 async def _current(update: Update, context: KcbxContext) -> tuple[VisitDraft, VisitTarget] | None:
@@ -184,7 +179,7 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
         nav.append((t("Next ›"), f"visp:{offset + PER_PAGE}"))
     if nav:
         rows.append(nav)
-    rows.append(_cancel_row(t))
+    rows.append(flow.cancel_row(t, "vv:x"))
     text = t("Which case did you act on? ({total} open cases)").format(total=total)
     await _ask(update, text, rows)
     return CASE
@@ -193,7 +188,7 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
 async def page(update: Update, context: KcbxContext) -> int:
     """visp:{offset}"""
     require_person(context)
-    return await _cases_page(update, context, int(_data(update).split(":")[1]))
+    return await _cases_page(update, context, int(callback_data(update).split(":")[1]))
 
 
 async def pick(update: Update, context: KcbxContext) -> int:
@@ -203,7 +198,7 @@ async def pick(update: Update, context: KcbxContext) -> int:
         await deny(update, context)
         return ConversationHandler.END
     _forget(context)
-    return await _begin(update, context, int(_data(update).split(":")[1]))
+    return await _begin(update, context, int(callback_data(update).split(":")[1]))
 
 
 async def _begin(update: Update, context: KcbxContext, case_id: int) -> int:
@@ -226,7 +221,7 @@ def _kind_question(
     context: KcbxContext, draft: VisitDraft, target: VisitTarget, *, offer_fix: bool
 ) -> tuple[str, InlineKeyboardMarkup]:
     t = context.gettext
-    rows = _pairs([(t(KINDS[k]), f"vv:k:{k}") for k in target.kinds])
+    rows = pairs([(t(KINDS[k]), f"vv:k:{k}") for k in target.kinds])
     last = target.last_own
     if offer_fix and last is not None:
         when = format_date(
@@ -236,7 +231,7 @@ def _kind_question(
             date=when, kind=t(KINDS[last.kind])
         )
         rows.append([(label, "vv:fix")])
-    rows.append(_cancel_row(t))
+    rows.append(flow.cancel_row(t, "vv:x"))
     text = t("Case <b>{number}</b>: <b>{name}</b>. What did you do?").format(
         number=escape(target.case.number), name=escape(target.student.name)
     )
@@ -257,7 +252,7 @@ async def kind_button(update: Update, context: KcbxContext) -> int:
         return ConversationHandler.END
     draft, target = current
     t = context.gettext
-    kind = _data(update).split(":", 2)[2]
+    kind = callback_data(update).split(":", 2)[2]
     if kind not in target.kinds:
         await _problem(
             update, context, VisitProblem(N_("Your role does not record this kind of action."))
@@ -269,7 +264,7 @@ async def kind_button(update: Update, context: KcbxContext) -> int:
         context,
         draft,
         t("When? Choose, or type a date such as 3月5日, 3.5 or 2024-03-05."),
-        [[(t("Today"), "vv:d:0"), (t("Yesterday"), "vv:d:1")], _cancel_row(t)],
+        [[(t("Today"), "vv:d:0"), (t("Yesterday"), "vv:d:1")], flow.cancel_row(t, "vv:x")],
     )
     return WHEN
 
@@ -298,7 +293,7 @@ async def when_button(update: Update, context: KcbxContext) -> int:
     current = await _current(update, context)
     if current is None:
         return ConversationHandler.END
-    back = int(_data(update)[-1])
+    back = int(callback_data(update)[-1])
     day = today_of(context.services) - timedelta(days=back)
     return await _when(update, context, *current, day)
 
@@ -325,8 +320,8 @@ async def _when(
         await _problem(update, context, problem)
         return WHEN
     draft.on = day
-    rows = _pairs([(t(text), f"vv:m:{code}") for code, text in MET.items()])
-    rows.append(_cancel_row(t))
+    rows = pairs([(t(text), f"vv:m:{code}") for code, text in MET.items()])
+    rows.append(flow.cancel_row(t, "vv:x"))
     await _step(update, context, draft, t("Whom did you meet or speak to?"), rows)
     return MET_
 
@@ -340,12 +335,12 @@ async def met_button(update: Update, context: KcbxContext) -> int:
         return ConversationHandler.END
     draft = current[0]
     t = context.gettext
-    code = _data(update).split(":", 2)[2]
+    code = callback_data(update).split(":", 2)[2]
     if code not in MET:
         return MET_
     draft.met = code
-    rows = _pairs([(t(text), f"vv:o:{code}") for code, text in OUTCOMES.items()])
-    rows.append(_cancel_row(t))
+    rows = pairs([(t(text), f"vv:o:{code}") for code, text in OUTCOMES.items()])
+    rows.append(flow.cancel_row(t, "vv:x"))
     await _step(update, context, draft, t("What came of it?"), rows)
     return OUTCOME
 
@@ -356,7 +351,7 @@ async def outcome_button(update: Update, context: KcbxContext) -> int:
         return ConversationHandler.END
     draft = current[0]
     t = context.gettext
-    code = _data(update).split(":", 2)[2]
+    code = callback_data(update).split(":", 2)[2]
     if code not in OUTCOMES:
         return OUTCOME
     draft.outcome = code
@@ -370,7 +365,7 @@ async def outcome_button(update: Update, context: KcbxContext) -> int:
                 "On which day will the child return? Choose, or type a date such as 3月8日. "
                 "The class teacher will be asked that morning whether the child is back."
             ),
-            [[(t("Tomorrow"), "vv:r:1"), (t("In 2 days"), "vv:r:2")], _cancel_row(t)],
+            [[(t("Tomorrow"), "vv:r:1"), (t("In 2 days"), "vv:r:2")], flow.cancel_row(t, "vv:x")],
         )
         return RETURN_ON
     if code in NEEDS_PLACE:
@@ -379,7 +374,7 @@ async def outcome_button(update: Update, context: KcbxContext) -> int:
             if code == "moved"
             else t("Where is the child working? Please type the place.")
         )
-        await _step(update, context, draft, question, [_cancel_row(t)])
+        await _step(update, context, draft, question, [flow.cancel_row(t, "vv:x")])
         return PLACE
     return await _ask_cause(update, context, draft)
 
@@ -388,7 +383,7 @@ async def return_button(update: Update, context: KcbxContext) -> int:
     current = await _current(update, context)
     if current is None:
         return ConversationHandler.END
-    day = today_of(context.services) + timedelta(days=int(_data(update)[-1]))
+    day = today_of(context.services) + timedelta(days=int(callback_data(update)[-1]))
     return await _return_on(update, context, current[0], day)
 
 
@@ -435,8 +430,8 @@ async def _ask_cause(update: Update, context: KcbxContext, draft: VisitDraft) ->
     case = await context.services.cases.get(draft.case_id)
     known = case.cause if case is not None else "unknown"
     rows = [[(t("Unchanged: {cause}").format(cause=t(CAUSES[known])), "vv:c:=")]]
-    rows += _pairs([(t(text), f"vv:c:{code}") for code, text in CAUSES.items() if code != known])
-    rows.append(_cancel_row(t))
+    rows += pairs([(t(text), f"vv:c:{code}") for code, text in CAUSES.items() if code != known])
+    rows.append(flow.cancel_row(t, "vv:x"))
     await _step(
         update,
         context,
@@ -453,7 +448,7 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
         return ConversationHandler.END
     draft, target = current
     t = context.gettext
-    code = _data(update).split(":", 2)[2]
+    code = callback_data(update).split(":", 2)[2]
     if code == "=":
         code = target.case.cause
     if code not in CAUSES:
@@ -468,7 +463,7 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
                 "Please share the location of the visit (📎 → Location), or press Skip. "
                 "Photos come next."
             ),
-            [[(t("Skip"), "vv:s")], _cancel_row(t)],
+            [[(t("Skip"), "vv:s")], flow.cancel_row(t, "vv:x")],
         )
         return LOCATION
     return await _ask_note(update, context, draft)
@@ -502,7 +497,7 @@ async def photo_at_location(update: Update, context: KcbxContext) -> int:
 async def _ask_photos(update: Update, context: KcbxContext, draft: VisitDraft) -> int:
     t = context.gettext
     text = t("Send photos as evidence (at most {count}), then press Done.").format(count=MAX_PHOTOS)
-    await _step(update, context, draft, text, [[(t("Done"), "vv:p")], _cancel_row(t)])
+    await _step(update, context, draft, text, [[(t("Done"), "vv:p")], flow.cancel_row(t, "vv:x")])
     return PHOTOS
 
 
@@ -514,7 +509,7 @@ async def photo(update: Update, context: KcbxContext) -> int:
     t = context.gettext
     message = update.effective_message
     assert message is not None
-    done = inline([[(t("Done"), "vv:p")], _cancel_row(t)])
+    done = inline([[(t("Done"), "vv:p")], flow.cancel_row(t, "vv:x")])
     if len(draft.photos) >= MAX_PHOTOS:
         await reply(
             update,
@@ -547,7 +542,7 @@ async def location_at_photos(update: Update, context: KcbxContext) -> int:
             "That is a location, but this step takes photos. The location was not added. "
             "Please send photos, or press Done."
         ),
-        inline([[(t("Done"), "vv:p")], _cancel_row(t)]),
+        inline([[(t("Done"), "vv:p")], flow.cancel_row(t, "vv:x")]),
     )
     return PHOTOS
 
@@ -569,7 +564,7 @@ async def _ask_note(update: Update, context: KcbxContext, draft: VisitDraft) -> 
         context,
         draft,
         t("Add a note (what was said, what was agreed), or press Skip."),
-        [[(t("Skip"), "vv:n")], _cancel_row(t)],
+        [[(t("Skip"), "vv:n")], flow.cancel_row(t, "vv:x")],
     )
     return NOTE
 
@@ -602,7 +597,7 @@ async def _summary(
     await _ask(
         update,
         t("Please check and save:") + "\n" + "\n".join(lines),
-        [[(t("Save"), "vv:ok")], _cancel_row(t)],
+        [[(t("Save"), "vv:ok")], flow.cancel_row(t, "vv:x")],
     )
     return CONFIRM
 
@@ -673,7 +668,9 @@ async def not_back(update: Update, context: KcbxContext) -> None:
     query = update.callback_query
     assert query is not None
     try:
-        result = await note_not_back(context.services, person, int(_data(update).split(":")[1]))
+        result = await note_not_back(
+            context.services, person, int(callback_data(update).split(":")[1])
+        )
     except VisitProblem as exc:
         await query.answer(escape(exc.render(t))[:190], show_alert=True)
         return
