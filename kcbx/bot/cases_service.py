@@ -415,16 +415,49 @@ def _doer(state: LadderState, task: Task, actions: list[Action]) -> Action | Non
     return None
 
 
-async def record_task(
-    services: Services, person: Person, case_id: int, task_code: str
-) -> ButtonResult:
-    """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9)."""
+async def _open_case(
+    services: Services, person: Person, case_id: int
+) -> tuple[Case, Student] | ButtonResult:
+    """The case and its student, or the answer when it is out of scope or closed."""
     found = await case_in_scope(services, person, case_id)
     if found is None:
         return ButtonResult(Outcome.DENIED)
     case, student = found
     if not case.is_open:
         return ButtonResult(Outcome.CLOSED, case, student)
+    return found
+
+
+async def _already(
+    services: Services,
+    case: Case,
+    student: Student,
+    state: LadderState,
+    task: Task,
+    actions: list[Action],
+    kind: str | None,
+) -> ButtonResult:
+    """ALREADY: ``task`` is done; who did it and how (``kind`` when no action says)."""
+    doer = _doer(state, task, actions)
+    return ButtonResult(
+        Outcome.ALREADY,
+        case,
+        student,
+        kind=doer.kind if doer else kind,
+        by=await _name_of(services, doer.actor_id if doer else None),
+        at=task.done_at,
+        task=task,
+    )
+
+
+async def record_task(
+    services: Services, person: Person, case_id: int, task_code: str
+) -> ButtonResult:
+    """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9)."""
+    found = await _open_case(services, person, case_id)
+    if isinstance(found, ButtonResult):
+        return found
+    case, student = found
     kind = one_press_action(task_code)
     state, actions = await ladder_of(services, case, student)
     task = state.task(task_code)
@@ -433,16 +466,7 @@ async def record_task(
     if not may_record(person.role, task_code, await _unit_department(services, person)):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student, task=task)
     if task.done:
-        doer = _doer(state, task, actions)
-        return ButtonResult(
-            Outcome.ALREADY,
-            case,
-            student,
-            kind=doer.kind if doer else kind,
-            by=await _name_of(services, doer.actor_id if doer else None),
-            at=task.done_at,
-            task=task,
-        )
+        return await _already(services, case, student, state, task, actions, kind)
     detail: dict[str, object] = {DETAIL_TASK: task_code, "via": "button"}
     department = department_of(task_code)
     if department is not None:
@@ -458,12 +482,10 @@ async def record_task(
 
 async def record_visit(services: Services, person: Person, case_id: int) -> ButtonResult:
     """``vis:`` until the visits feature (issue 4) asks for details: a plain home visit."""
-    found = await case_in_scope(services, person, case_id)
-    if found is None:
-        return ButtonResult(Outcome.DENIED)
+    found = await _open_case(services, person, case_id)
+    if isinstance(found, ButtonResult):
+        return found
     case, student = found
-    if not case.is_open:
-        return ButtonResult(Outcome.CLOSED, case, student)
     if not may_record(person.role, TaskCode.VISIT):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student)
     now = services.clock.now()
@@ -486,27 +508,16 @@ async def acknowledge(
 ) -> ButtonResult:
     """``ack:``: "Received". It buys one reminder interval (reminders.plan), so a second
     press within that interval, or on a task already done, records nothing."""
-    found = await case_in_scope(services, person, case_id)
-    if found is None:
-        return ButtonResult(Outcome.DENIED)
+    found = await _open_case(services, person, case_id)
+    if isinstance(found, ButtonResult):
+        return found
     case, student = found
-    if not case.is_open:
-        return ButtonResult(Outcome.CLOSED, case, student)
     state, actions = await ladder_of(services, case, student)
     task = state.task(task_code)
     if task is None:
         return ButtonResult(Outcome.STALE, case, student)
     if task.done:
-        doer = _doer(state, task, actions)
-        return ButtonResult(
-            Outcome.ALREADY,
-            case,
-            student,
-            kind=doer.kind if doer else None,
-            by=await _name_of(services, doer.actor_id if doer else None),
-            at=task.done_at,
-            task=task,
-        )
+        return await _already(services, case, student, state, task, actions, None)
     now = services.clock.now()
     window = services.policy.reminders.re_remind
     for action in reversed(actions):
