@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from html import escape
+from typing import TypeVar
 
 from telegram import InputFile, Message, Update
 from telegram.constants import ParseMode
@@ -70,11 +72,13 @@ from kcbx.bot.notices import (
     reissue,
     start_delivery,
 )
+from kcbx.bot.services import Services
 from kcbx.bot.visits import VisitProblem
 from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
+from kcbx.storage.people import Person
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO, CONFIRM = range(4)
@@ -87,6 +91,7 @@ _OVER = N_(
 )
 
 Rows = list[list[tuple[str, str]]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -136,6 +141,29 @@ async def _problem(update: Update, context: KcbxContext, problem: NoticeError) -
     await reply(update, text)
 
 
+async def _pressed(
+    update: Update,
+    context: KcbxContext,
+    pattern: str,
+    act: Callable[[Services, Person, int], Awaitable[T]],
+) -> T | None:
+    """A notice's button: its id from ``pattern``, a private chat, then ``act`` on the notice;
+    a problem is answered here, else the press is. None: nothing more to do."""
+    person = require_person(context)
+    notice_id = _id(update, pattern)
+    if notice_id is None or not await _private_only(update, context):
+        return None
+    try:
+        result = await act(context.services, person, notice_id)
+    except NoticeError as problem:
+        await _problem(update, context, problem)
+        return None
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    return result
+
+
 async def _private_only(update: Update, context: KcbxContext) -> bool:
     """Groups get counts, never a child's name: notices are handled in a private chat."""
     if is_private(update):
@@ -153,20 +181,14 @@ async def _private_only(update: Update, context: KcbxContext) -> bool:
 
 async def issued_button(update: Update, context: KcbxContext) -> None:
     """ntc:i:{id}: the printed notice was signed and stamped."""
-    person = require_person(context)
     t = context.gettext
-    notice_id = _id(update, r"^ntc:i:(\d{1,12})$")
-    if notice_id is None or not await _private_only(update, context):
-        return
-    try:
-        result = await issue(context.services, person, notice_id)
-    except NoticeError as problem:
-        await _problem(update, context, problem)
+    result = await _pressed(update, context, r"^ntc:i:(\d{1,12})$", issue)
+    if result is None:
         return
     query = update.callback_query
     assert query is not None
-    await query.answer()
     view = result.view
+    notice_id = view.notice.id
     if isinstance(query.message, Message):  # the button goes; a second press does nothing
         with suppress(BadRequest):
             await query.message.edit_reply_markup(
@@ -510,18 +532,10 @@ delivery_over = flow.over(_OVER)
 
 async def files_button(update: Update, context: KcbxContext) -> None:
     """ntc:f:{id}: the PDF and the .docx again."""
-    person = require_person(context)
-    notice_id = _id(update, r"^ntc:f:(\d{1,12})$")
-    if notice_id is None or not await _private_only(update, context):
+    found = await _pressed(update, context, r"^ntc:f:(\d{1,12})$", documents_for)
+    if found is None:
         return
-    try:
-        view, files = await documents_for(context.services, person, notice_id)
-    except NoticeError as problem:
-        await _problem(update, context, problem)
-        return
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    view, files = found
     message = update.effective_message
     assert message is not None
     caption = _title(view, context.gettext)
@@ -533,19 +547,11 @@ async def files_button(update: Update, context: KcbxContext) -> None:
 
 async def receipt_button(update: Update, context: KcbxContext) -> None:
     """ntc:v:{id}: the photo of the signed receipt."""
-    person = require_person(context)
     t = context.gettext
-    notice_id = _id(update, r"^ntc:v:(\d{1,12})$")
-    if notice_id is None or not await _private_only(update, context):
+    found = await _pressed(update, context, r"^ntc:v:(\d{1,12})$", receipt_of)
+    if found is None:
         return
-    try:
-        view, file = await receipt_of(context.services, person, notice_id)
-    except NoticeError as problem:
-        await _problem(update, context, problem)
-        return
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    view, file = found
     message = update.effective_message
     assert message is not None
     if file is None:
