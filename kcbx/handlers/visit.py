@@ -11,6 +11,7 @@ written before "Save"; every press re-checks that the case is still the person's
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from datetime import date, timedelta
 from html import escape
 
@@ -320,8 +321,7 @@ async def _when(
         await _problem(update, context, problem)
         return WHEN
     draft.on = day
-    rows = pairs([(t(text), f"vv:m:{code}") for code, text in MET.items()])
-    rows.append(flow.cancel_row(t, "vv:x"))
+    rows = _choices(t, "vv:m", MET)
     await _step(update, context, draft, t("Whom did you meet or speak to?"), rows)
     return MET_
 
@@ -329,31 +329,44 @@ async def _when(
 # --- step 4: who was met; step 5: the outcome -----------------------------------------------
 
 
-async def met_button(update: Update, context: KcbxContext) -> int:
+def _choices(t: Translate, prefix: str, names: Mapping[str, str]) -> Rows:
+    """A button a choice (``{prefix}:{code}``), two a row, then Cancel."""
+    rows = pairs([(t(text), f"{prefix}:{code}") for code, text in names.items()])
+    rows.append(flow.cancel_row(t, "vv:x"))
+    return rows
+
+
+async def _chosen(
+    update: Update, context: KcbxContext, names: Mapping[str, str], state: int
+) -> tuple[VisitDraft, str] | int:
+    """The draft and the code of the choice pressed; else the state to stay in (``state``
+    for an unknown code, END when the record is over)."""
     current = await _current(update, context)
     if current is None:
         return ConversationHandler.END
-    draft = current[0]
-    t = context.gettext
     code = callback_data(update).split(":", 2)[2]
-    if code not in MET:
-        return MET_
+    if code not in names:
+        return state
+    return current[0], code
+
+
+async def met_button(update: Update, context: KcbxContext) -> int:
+    chosen = await _chosen(update, context, MET, MET_)
+    if isinstance(chosen, int):
+        return chosen
+    draft, code = chosen
+    t = context.gettext
     draft.met = code
-    rows = pairs([(t(text), f"vv:o:{code}") for code, text in OUTCOMES.items()])
-    rows.append(flow.cancel_row(t, "vv:x"))
-    await _step(update, context, draft, t("What came of it?"), rows)
+    await _step(update, context, draft, t("What came of it?"), _choices(t, "vv:o", OUTCOMES))
     return OUTCOME
 
 
 async def outcome_button(update: Update, context: KcbxContext) -> int:
-    current = await _current(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft = current[0]
+    chosen = await _chosen(update, context, OUTCOMES, OUTCOME)
+    if isinstance(chosen, int):
+        return chosen
+    draft, code = chosen
     t = context.gettext
-    code = callback_data(update).split(":", 2)[2]
-    if code not in OUTCOMES:
-        return OUTCOME
     draft.outcome = code
     draft.return_on = draft.place = None
     if code == "agreed":
