@@ -100,6 +100,20 @@ def leave(drafts: Drafts[T], stopped: str) -> StepHandler:
     return handler
 
 
+def lost(drafts: Drafts[T], over: str) -> StepHandler:
+    """The draft is gone (a restart, a timeout) while its conversation goes on: say that
+    nothing was saved, end."""
+
+    async def handler(update: Update, context: KcbxContext) -> int:
+        drafts.forget(context)
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await reply(update, context.gettext(over))
+        return ConversationHandler.END
+
+    return handler
+
+
 def timed_out(drafts: Drafts[T], what: str) -> Handler:
     """conversation_timeout: drop the draft and tell the person through the outbox."""
 

@@ -707,12 +707,7 @@ async def cancel(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-async def _lost(update: Update, context: KcbxContext) -> int:
-    _forget(context)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await reply(update, context.gettext(_OVER))
-    return ConversationHandler.END
+_lost = flow.lost(_drafts, _OVER)
 
 
 async def hint_location(update: Update, context: KcbxContext) -> None:
