@@ -205,3 +205,13 @@ def test_the_policy_renders_in_chinese() -> None:
     text = render_policy(default_policy(), ZH)
     assert "限期入学通知书" in text  # A7.4, glossary
     assert "民政局" in text  # A6
+
+
+def test_a8_warning_settings_are_policy_not_constants() -> None:
+    """RULES.md: where the text is open, the default is ours and a setting (A8 warns "before")."""
+    p = default_policy()
+    assert p.accountability.warn_days_ahead == 7
+    assert p.accountability.attrition_warn_share == 0.8
+    problems = _problems({"accountability": {"attrition_warn_share": 1.5, "warn_days_ahead": 0}})
+    assert "accountability.attrition_warn_share" in problems
+    assert "accountability.warn_days_ahead" in problems

@@ -56,12 +56,10 @@ PERSUADING_KINDS = frozenset(
     }
 )
 
-# How long before a flag would be earned the responsible leaders are warned (ours; A8 asks
-# the bot to warn "before", without a number). A8.2/A8.3 warnings start when the case
-# reaches A7.2 (day 3), whatever this says.
-WARN_AHEAD = timedelta(days=7)
-# A8.1: warn the district when attrition reaches this share of the threshold.
-ATTRITION_WARN_SHARE = 0.8
+# How long before a flag would be earned the responsible leaders are warned, and at which
+# share of the A8.1 threshold the bureau is warned, are policy settings ([accountability]
+# warn_days_ahead, attrition_warn_share: ours, A8 asks to warn "before" without a number).
+# A8.2/A8.3 warnings start when the case reaches A7.2 (day 3), whatever they say.
 
 
 class Rule(StrEnum):
@@ -395,7 +393,7 @@ def warnings(
     *,
     district_id: int,
     enrolled: int,
-    ahead: timedelta = WARN_AHEAD,
+    ahead: timedelta | None = None,
 ) -> list[Warning]:
     """What the responsible leaders should hear at ``at``, before a flag is earned or frozen.
 
@@ -405,11 +403,13 @@ def warnings(
       ends, when the flag is frozen".
     * A8.4/A8.5, per township or department: the next step of the ladder that will be earned
       within ``ahead`` if nothing changes, with the date and the cases.
-    * A8.1: attrition at or above :data:`ATTRITION_WARN_SHARE` of the threshold.
+    * A8.1: attrition at or above ``attrition_warn_share`` of the threshold.
     """
     cases = list(cases)
     zone = policy.time.tz
     acc = policy.accountability
+    if ahead is None:
+        ahead = timedelta(days=acc.warn_days_ahead)
     out: list[Warning] = []
     dropouts = [c for c in cases if c.is_dropout(at)]
     earned = evaluate(cases, policy, at, district_id=district_id, enrolled=enrolled)
@@ -417,7 +417,7 @@ def warnings(
     # A8.1
     percent = 100.0 * len(dropouts) / enrolled if enrolled else 0.0
     if (Rule.ATTRITION, district_id) not in earned_levels and (
-        percent >= ATTRITION_WARN_SHARE * acc.attrition_percent and dropouts
+        percent >= acc.attrition_warn_share * acc.attrition_percent and dropouts
     ):
         out.append(
             Warning(
@@ -537,7 +537,6 @@ __all__ = [
     "LEVEL_NAMES",
     "PERSUADING_KINDS",
     "RULE_UNITS",
-    "WARN_AHEAD",
     "CaseA8",
     "Flag",
     "Level",

@@ -173,6 +173,8 @@ class AccountabilityPolicy:
     talk_after_months: int
     reprimand_after_months: int
     sanction_after_months: int
+    warn_days_ahead: int = 7  # ours: how long before a flag the leaders are warned
+    attrition_warn_share: float = 0.8  # ours: A8.1 warning at this share of the threshold
 
     def school_year(self, day: date) -> tuple[date, date]:
         """The first and last day of the school year that contains ``day``."""
@@ -551,7 +553,11 @@ def _read_accountability(root: _Table) -> AccountabilityPolicy:
         talk_after_months=t.integer("talk_after_months", minimum=1, fallback=1),
         reprimand_after_months=t.integer("reprimand_after_months", minimum=1, fallback=2),
         sanction_after_months=t.integer("sanction_after_months", minimum=1, fallback=3),
+        warn_days_ahead=t.integer("warn_days_ahead", minimum=1, fallback=7),
+        attrition_warn_share=t.number("attrition_warn_share", fallback=0.8),
     )
+    if not 0 < accountability.attrition_warn_share <= 1:
+        t.problem("attrition_warn_share", N_("must be a share between 0 and 1"))
     t.increasing(
         ("talk_after_months", accountability.talk_after_months),
         ("reprimand_after_months", accountability.reprimand_after_months),
