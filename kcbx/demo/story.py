@@ -537,7 +537,7 @@ async def run_demo(
         token="123456:DEMO-token_kcbx", bot_username="kcbx_demo_bot", private_burst=30
     )
     harness = BotHarness(db, START.astimezone(ZoneInfo("UTC")), fake=fake)
-    transcript = Transcript(lambda: harness.clock.now().astimezone(TZ), echo=echo)
+    transcript = Transcript(lambda: harness.clock.now().astimezone(TZ), echo=echo, lang=lang)
     progress = Progress(STORY_DAYS + 2, progress_stream)
     async with harness as h:
         report_ = await import_roster(

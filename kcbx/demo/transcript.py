@@ -26,6 +26,7 @@ class Transcript:
     story_time: Callable[[], datetime]
     lines: list[Line] = field(default_factory=list)
     echo: TextIO | None = None
+    lang: str = "zh_CN"
     _seen: dict[int, int] = field(default_factory=dict)  # chat id -> messages already shown
     _edits: dict[tuple[int, int], int] = field(default_factory=dict)
 
@@ -57,11 +58,11 @@ class Transcript:
     def _add(self, line: Line) -> None:
         self.lines.append(line)
         if self.echo is not None:
-            self.echo.write(format_line(line) + "\n")
+            self.echo.write(format_line(line, self.lang) + "\n")
             self.echo.flush()
 
     def text(self) -> str:
-        return "\n".join(format_line(line) for line in self.lines) + "\n"
+        return "\n".join(format_line(line, self.lang) for line in self.lines) + "\n"
 
 
 def _render(message: SentMessage) -> str:
@@ -79,8 +80,11 @@ def _render(message: SentMessage) -> str:
     return "\n".join(parts)
 
 
-def format_line(line: Line) -> str:
-    stamp = f"{line.at.month}月{line.at.day}日 {line.at:%H:%M}"
+def format_line(line: Line, lang: str = "zh_CN") -> str:
+    if lang == "en":
+        stamp = f"{line.at.day} {line.at:%b %H:%M}"
+    else:
+        stamp = f"{line.at.month}月{line.at.day}日 {line.at:%H:%M}"
     if line.kind == "story":
         return f"\n== {stamp} {line.text}"
     if line.kind == "say":
