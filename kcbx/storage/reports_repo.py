@@ -20,12 +20,11 @@ from typing import Any
 from kcbx.bot.clock import from_iso, to_iso
 from kcbx.bot.roles import Role
 from kcbx.storage.db import Database
+from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
 from kcbx.storage.people import Person
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import scope_clause
 from kcbx.storage.units import SUBTREE_CTE, Unit
-
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -179,15 +178,6 @@ def _units(rows: Iterable[Any]) -> dict[int, Unit]:
         r["id"]: Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
         for r in rows
     }
-
-
-def _chunks(ids: Iterable[int]) -> list[list[int]]:
-    unique = sorted(set(ids))
-    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
 
 
 class ReportsRepo:
@@ -474,15 +464,7 @@ class ReportsRepo:
         return found
 
     async def people_by_id(self, person_ids: Iterable[int]) -> dict[int, Person]:
-        found: dict[int, Person] = {}
-        for chunk in _chunks(person_ids):
-            rows = await self.db.fetchall(
-                f"SELECT * FROM people WHERE id IN ({_marks(chunk)})", chunk
-            )
-            for row in rows:
-                person = person_of_row(row)
-                found[person.id] = person
-        return found
+        return await DirectoryRepo(self.db).people(person_ids)
 
     async def reachable_people(self, roles: Iterable[Role]) -> list[Person]:
         """Active, bound, reachable people of the roles."""
