@@ -20,8 +20,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from kcbx.bot import fonts
-from kcbx.bot.charts import (
+from kcbx.bot.documents import fonts
+from kcbx.bot.documents.charts import (
     DPI,
     WIDTH_INCHES,
     ChartLabels,
@@ -175,7 +175,7 @@ def test_rendering_changes_no_global_matplotlib_state() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from kcbx.bot.charts import ChartLabels, StageRow, render_stage_chart
+        from kcbx.bot.documents.charts import ChartLabels, StageRow, render_stage_chart
         labels = ChartLabels(stages={"a": "第0–2天"}, cases="件", no_cases="无")
         render_stage_chart([StageRow("滨河镇", {"a": 1})], "周报", labels)
         assert "matplotlib.pyplot" not in sys.modules, "pyplot was imported"

@@ -12,13 +12,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kcbx.bot.accountability_service import freeze_due_months
-from kcbx.bot.cli import main
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.i18n import translator
-from kcbx.bot.ledger import export_for_person, export_for_unit
-from kcbx.bot.services import Services
+from kcbx.bot.cli.main import main
+from kcbx.bot.documents.ledger import export_for_person, export_for_unit
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.accountability import freeze_due_months
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")

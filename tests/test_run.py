@@ -24,7 +24,7 @@ async def test_kcbx_run_serves_and_stops(tmp_path: Path) -> None:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "kcbx.bot.cli",
+            "kcbx.bot.cli.main",
             "run",
             cwd=tmp_path,
             env=env,

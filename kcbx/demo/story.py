@@ -22,15 +22,13 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.access import create_invitation
-from kcbx.bot.i18n import translator
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.model import Case, Person, Student
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.importer import import_roster, render_report
-from kcbx.bot.roles import Role
+from kcbx.bot.services.access import create_invitation
 from kcbx.demo.roster import build_roster
 from kcbx.demo.transcript import Progress, Transcript
-from kcbx.storage.cases import Case
-from kcbx.storage.people import Person
-from kcbx.storage.students import Student
 from kcbx.testing.fakebot import FakeBotApi, FakeGroup, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 

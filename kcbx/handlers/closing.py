@@ -1,5 +1,5 @@
 """/exempt and /transfer: close a case other than by a return (issue 4). Telegram glue only:
-the rules are in kcbx/bot/closures.py.
+the rules are in kcbx/bot/services/closures.py.
 
 Exempt (A3, bureau staff): case → evidence (a document or photo; at least one) → a note (the
 condition, the review) → summary → save. Transferred (the school or the bureau): case → the
@@ -27,7 +27,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from kcbx.bot.closures import (
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.model import Person
+from kcbx.bot.services.closures import (
     EXEMPT,
     MAX_FILES,
     TRANSFERRED,
@@ -37,14 +39,12 @@ from kcbx.bot.closures import (
     may_close,
     read_school,
 )
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.visits import NOTE_MAX, VisitProblem, read_text
+from kcbx.bot.services.visits import NOTE_MAX, VisitProblem, read_text
 from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import callback_data, deny, inline, is_private, reply, require_person
+from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
-from kcbx.storage.people import Person
 
 CASE, SCHOOL, EVIDENCE, NOTE, CONFIRM = range(5)
 TIMEOUT = timedelta(minutes=30)

@@ -12,10 +12,10 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from kcbx.bot.commands import keyboard_rows
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.roles import Role
-from kcbx.storage.people import Person
+from kcbx.bot.domain.capabilities import keyboard_rows
+from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.roles import Role
+from kcbx.handlers.context import KcbxContext
 
 
 async def reply(update: Update, text: str, markup: object = None) -> None:

@@ -15,12 +15,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler, filters
 
-from kcbx.bot.commands import COMMANDS, button_labels
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.i18n import Translate
-from kcbx.bot.jobs import kick_delivery
-from kcbx.bot.unfinished import tell_left_unfinished
+from kcbx.bot.domain.capabilities import COMMANDS, button_labels
+from kcbx.bot.domain.i18n import Translate
+from kcbx.bot.services.unfinished import tell_left_unfinished
 from kcbx.handlers.common import reply
+from kcbx.handlers.context import KcbxContext
+from kcbx.handlers.jobs import kick_delivery
 
 T = TypeVar("T")
 Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]

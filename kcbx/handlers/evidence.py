@@ -12,9 +12,9 @@ import mimetypes
 from telegram import Message
 from telegram.error import TelegramError
 
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.i18n import N_
-from kcbx.bot.visits import VisitProblem
+from kcbx.bot.domain.i18n import N_
+from kcbx.bot.services.visits import VisitProblem
+from kcbx.handlers.context import KcbxContext
 from kcbx.storage.visits import EvidenceFile
 
 # Documents accepted as evidence: pictures and scans, PDF, Word.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import ChatMemberUpdated, Update
 from telegram.ext import Application, ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
-from kcbx.bot.context import KcbxContext
 from kcbx.handlers.common import is_private, reply
+from kcbx.handlers.context import KcbxContext
 
 
 def _is_start(update: Update) -> bool:

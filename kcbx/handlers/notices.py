@@ -1,5 +1,5 @@
 """/notices and the notices' buttons (issue 6: A7.4, A7.5). Telegram glue only: the rules are
-in kcbx/bot/notices.py.
+in kcbx/bot/services/notices.py.
 
 Buttons (callback data, forgeable: every press re-checks the person's scope):
 
@@ -36,10 +36,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.dates import format_date
-from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.notice_tasks import (
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.model import Person
+from kcbx.bot.engine.notice_tasks import (
     DELIVER_LABEL,
     FILES_LABEL,
     ISSUED_LABEL,
@@ -52,7 +52,8 @@ from kcbx.bot.notice_tasks import (
     receipt_data,
     reissue_data,
 )
-from kcbx.bot.notices import (
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.notices import (
     KIND_NAMES,
     NOTICE,
     DeliveryStart,
@@ -72,13 +73,12 @@ from kcbx.bot.notices import (
     reissue,
     start_delivery,
 )
-from kcbx.bot.services import Services
-from kcbx.bot.visits import VisitProblem
+from kcbx.bot.services.visits import VisitProblem
 from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
-from kcbx.storage.people import Person
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO, CONFIRM = range(4)

@@ -1,5 +1,5 @@
 """/report: a class teacher (their classes) or the school (its students) reports an absence
-(issue 3, A7.1). Telegram glue only: the rules are in kcbx/bot/cases_service.py.
+(issue 3, A7.1). Telegram glue only: the rules are in kcbx/bot/services/cases.py.
 
 Student (class buttons, paged, or a typed name / pinyin initials) → since when → reason (A6
 causes) → what the guardians said when phoned → optional note → summary → confirm. Nothing
@@ -26,8 +26,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from kcbx.bot.caseactions import CONTACTS, case_data, may_report
-from kcbx.bot.cases_service import (
+from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.model import Student
+from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.services.cases import (
     SEARCH_MAX,
     ClassRef,
     ReportDraft,
@@ -43,22 +48,17 @@ from kcbx.bot.cases_service import (
     report_classes,
     today,
 )
-from kcbx.bot.casetexts import (
+from kcbx.bot.texts.cases import (
     class_label,
     open_case_instead,
     report_done,
     report_summary,
     student_label,
 )
-from kcbx.bot.commands import button_labels
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.dates import format_date
-from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.policy import CAUSES
 from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import inline, is_private, pairs, reply, require_person
+from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversation import Drafts
-from kcbx.storage.students import Student
 
 STUDENT, SINCE, CAUSE, CONTACT, NOTE, CONFIRM = range(6)
 TIMEOUT = timedelta(minutes=30)

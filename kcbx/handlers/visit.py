@@ -1,5 +1,5 @@
 """/visit: record what was done on a case (issue 4: A7.1, A7.2, A5.1, A6). Telegram glue
-only: the rules are in kcbx/bot/visits.py.
+only: the rules are in kcbx/bot/services/visits.py.
 
 Case (or a ``vis:{case_id}`` button on a reminder or a case card) → kind (phone call, home
 visit, persuasion meeting, department action; or "correct my last record") → when → who was
@@ -29,14 +29,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from kcbx.bot.caseactions import case_data
-from kcbx.bot.commands import button_labels
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.dates import DateError, format_date, parse_user_date
-from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.jobs import kick_delivery
-from kcbx.bot.policy import CAUSES, DEPARTMENTS
-from kcbx.bot.visits import (
+from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.caseactions import case_data
+from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
+from kcbx.bot.services.visits import (
     KINDS,
     MAX_PHOTOS,
     MET,
@@ -72,8 +70,10 @@ from kcbx.handlers.common import (
     reply,
     require_person,
 )
+from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversation import Drafts
 from kcbx.handlers.evidence import receive_evidence
+from kcbx.handlers.jobs import kick_delivery
 
 CASE, KIND, WHEN, MET_, OUTCOME, RETURN_ON, PLACE, CAUSE, LOCATION, PHOTOS, NOTE, CONFIRM = range(
     12

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import to_iso
+from kcbx.bot.domain.clock import to_iso
 from kcbx.storage.db import Database
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import to_iso
+from kcbx.bot.domain.clock import to_iso
 from kcbx.storage.db import Database
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import to_iso
+from kcbx.bot.domain.clock import to_iso
 from kcbx.storage.db import Database
 
 UnitKey = tuple[tuple[str, str], ...]

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from kcbx.bot.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
-from kcbx.bot.scope import StudentPlace
+from kcbx.bot.domain.model import Guardian, Person, Student
+from kcbx.bot.domain.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
+from kcbx.bot.domain.scope import StudentPlace
 from kcbx.storage.db import Database
-from kcbx.storage.people import Person
 from kcbx.storage.units import SUBTREE_CTE
-
-
-@dataclass(frozen=True)
-class Guardian:
-    name: str
-    relation: str | None
-    phone: str | None
-
-
-@dataclass(frozen=True)
-class Student:
-    id: int
-    registry_no: str
-    name: str
-    gender: str | None
-    birth_date: str | None
-    school_id: int
-    class_id: int | None
-    grade: int | None
-    class_name: str | None
-    household_unit_id: int | None
-    a9_flags: tuple[str, ...]
-    exempt: bool
-    note: str | None
-
 
 _SELECT = (
     "SELECT s.*, c.name AS class_name, c.teacher_id AS teacher_id FROM students s"

@@ -1,0 +1,134 @@
+"""The composition root: builds the Application, opens shared resources, registers handlers.
+
+One ordered, commented function (as PTB's rules-bot does): a newcomer reads here what runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+
+from kcbx.bot.domain.clock import Clock
+from kcbx.bot.engine.delivery import Delivery
+from kcbx.bot.engine.digests import reports_job
+from kcbx.bot.engine.sweep import quiet_hold, sweep_job, unreachable_hook
+from kcbx.bot.engine.wiring import register_features
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.handlers import accountability as accountability_handlers
+from kcbx.handlers import (
+    admin,
+    closing,
+    coverage,
+    fallback,
+    gate,
+    help,
+    inbox,
+    report,
+    start,
+    visit,
+)
+from kcbx.handlers import cases as case_handlers
+from kcbx.handlers import export as export_handlers
+from kcbx.handlers import notices as notice_handlers
+from kcbx.handlers import summary as summary_handlers
+from kcbx.handlers.context import SERVICES_KEY, KcbxContext
+from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job
+from kcbx.handlers.menu import publish_default_menus
+
+log = logging.getLogger(__name__)
+
+KcbxApplication = Application[Any, KcbxContext, Any, Any, Any, Any]
+
+
+def build_application(
+    config: Config, *, clock: Clock | None = None, services: Services | None = None
+) -> KcbxApplication:
+    """Build the bot. Services (database, repositories) open in post_init unless given."""
+    token = config.require_token()
+
+    async def post_init(app: KcbxApplication) -> None:
+        opened = services or await Services.open(config, clock)
+        register_features(opened)
+        app.bot_data[SERVICES_KEY] = opened
+        app.bot_data["kcbx.default_language"] = config.default_language
+        # A 403 marks the person unreachable; their tasks go to the supervisor (issue 3).
+        # Reminders due at night (a retry, a restart) wait for the morning (issue 3).
+        app.bot_data[DELIVERY_KEY] = Delivery(
+            opened, on_unreachable=unreachable_hook(opened), hold=quiet_hold(opened)
+        )
+        await publish_default_menus(app.bot)
+        # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
+        if config.sweep_seconds and app.job_queue is not None:
+            app.bot_data["kcbx.jobs_enabled"] = True
+            app.job_queue.run_repeating(
+                delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
+            )
+            # The sweep (issue 3): what is due, for whom; then it drains the outbox.
+            app.job_queue.run_repeating(
+                sweep_job, interval=config.sweep_seconds, first=2, name="sweep"
+            )
+            # Issue 5: weekly and monthly digests, the A8 month-end freeze and warnings.
+            app.job_queue.run_repeating(
+                reports_job, interval=config.sweep_seconds, first=5, name="reports"
+            )
+
+    async def post_shutdown(app: KcbxApplication) -> None:
+        opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if opened is not None and services is None:
+            await opened.close()
+
+    app: KcbxApplication = (
+        Application.builder()
+        .token(token)
+        .base_url(config.telegram_api_url)
+        .base_file_url(config.file_url)
+        .context_types(ContextTypes(context=KcbxContext))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.overall_max_rate,
+                group_max_rate=config.group_max_rate,
+                max_retries=config.max_retries,
+            )
+        )
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+
+    # 1. The gate: loads the person; strangers and revoked people stop here (group -10).
+    gate.register(app)
+    # 2. Getting in and finding one's way: /start <code>, /help, /lang.
+    start.register(app)
+    help.register(app)
+    # 3. Administration: invitations, revocation, roster files.
+    admin.register(app)
+    # Issue 4, before /report so that a record under way keeps its answers: /visit (and the
+    # vis: buttons), /exempt and /transfer, a department's /inbox, /coverage of the 三包 chain.
+    visit.register(app)
+    closing.register(app)
+    inbox.register(app)
+    coverage.register(app)
+    # Issue 6: /notices, the buttons of notices and orders to correct, recording a delivery.
+    notice_handlers.register(app)
+    # Issue 3: /report (a conversation), /cases and the case card, the reminders' buttons.
+    report.register(app)
+    case_handlers.register(app)
+    # Issue 3: vis: records a plain home visit, until a visits feature registered above
+    # answers it first (the first matching handler of a group wins).
+    case_handlers.register_visit_fallback(app)
+    # Issue 5: /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
+    summary_handlers.register(app)
+    export_handlers.register(app)
+    accountability_handlers.register(app)
+    # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
+    fallback.register(app)
+    return app
+
+
+def services_of(app: KcbxApplication) -> Services:
+    """The opened services of a running application (tests and the demo use this)."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    return services
