@@ -8,13 +8,13 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.ladder import CaseFacts, Task, TaskCode, ladder_state
 from kcbx.bot.domain.model import Case, Person, Student
 from kcbx.bot.domain.policy import default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
-from kcbx.bot.engine.hooks import DueTask
 from kcbx.bot.texts.reminders import DigestEntry, digest_messages, reminder_message, told_message
 from kcbx.testing.fakebot import MAX_BUTTONS, MAX_CALLBACK_DATA, MAX_TEXT, parse_html
 

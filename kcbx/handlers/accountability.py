@@ -1,5 +1,5 @@
 """/accountability: the A8 flags of the school year so far, frozen month by month, for
-district leaders and the bureau (issue 5). Telegram glue only: kcbx/bot/services/accountability.py.
+district leaders and the bureau. Telegram glue only: kcbx/bot/services/accountability.py.
 
 Callback data ``acc:{page}`` pages the list; every press re-checks the role.
 """

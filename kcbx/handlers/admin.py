@@ -1,4 +1,4 @@
-"""Administrators in chat: /invite and /revoke (issue 2, who gets in)."""
+"""Administrators in chat: /invite and /revoke (who gets in)."""
 
 from __future__ import annotations
 

@@ -20,21 +20,19 @@ from kcbx.bot.runtime.services import Services
 from kcbx.handlers import accountability as accountability_handlers
 from kcbx.handlers import (
     admin,
-    closing,
     coverage,
     fallback,
     gate,
     help,
     inbox,
-    report,
     start,
-    visit,
 )
 from kcbx.handlers import cases as case_handlers
 from kcbx.handlers import export as export_handlers
-from kcbx.handlers import notices as notice_handlers
 from kcbx.handlers import summary as summary_handlers
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
+from kcbx.handlers.conversations import closing, report, visit
+from kcbx.handlers.conversations import notices as notice_handlers
 from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job
 from kcbx.handlers.menu import publish_default_menus
 
@@ -54,8 +52,8 @@ def build_application(
         register_features(opened)
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
-        # A 403 marks the person unreachable; their tasks go to the supervisor (issue 3).
-        # Reminders due at night (a retry, a restart) wait for the morning (issue 3).
+        # A 403 marks the person unreachable; their tasks go to the supervisor.
+        # Reminders due at night (a retry, a restart) wait for the morning.
         app.bot_data[DELIVERY_KEY] = Delivery(
             opened, on_unreachable=unreachable_hook(opened), hold=quiet_hold(opened)
         )
@@ -66,11 +64,11 @@ def build_application(
             app.job_queue.run_repeating(
                 delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
             )
-            # The sweep (issue 3): what is due, for whom; then it drains the outbox.
+            # The sweep: what is due, for whom; then it drains the outbox.
             app.job_queue.run_repeating(
                 sweep_job, interval=config.sweep_seconds, first=2, name="sweep"
             )
-            # Issue 5: weekly and monthly digests, the A8 month-end freeze and warnings.
+            # weekly and monthly digests, the A8 month-end freeze and warnings.
             app.job_queue.run_repeating(
                 reports_job, interval=config.sweep_seconds, first=5, name="reports"
             )
@@ -105,21 +103,21 @@ def build_application(
     help.register(app)
     # 3. Administration: invitations, revocation, roster files.
     admin.register(app)
-    # Issue 4, before /report so that a record under way keeps its answers: /visit (and the
+    # before /report so that a record under way keeps its answers: /visit (and the
     # vis: buttons), /exempt and /transfer, a department's /inbox, /coverage of the 三包 chain.
     visit.register(app)
     closing.register(app)
     inbox.register(app)
     coverage.register(app)
-    # Issue 6: /notices, the buttons of notices and orders to correct, recording a delivery.
+    # /notices, the buttons of notices and orders to correct, recording a delivery.
     notice_handlers.register(app)
-    # Issue 3: /report (a conversation), /cases and the case card, the reminders' buttons.
+    # /report (a conversation), /cases and the case card, the reminders' buttons.
     report.register(app)
     case_handlers.register(app)
-    # Issue 3: vis: records a plain home visit, until a visits feature registered above
+    # vis: records a plain home visit, until a visits feature registered above
     # answers it first (the first matching handler of a group wins).
     case_handlers.register_visit_fallback(app)
-    # Issue 5: /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
+    # /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
     summary_handlers.register(app)
     export_handlers.register(app)
     accountability_handlers.register(app)

@@ -1,4 +1,4 @@
-"""/cases, the case card, and the buttons of reminders (issue 3): "Received", the task's
+"""/cases, the case card, and the buttons of reminders: "Received", the task's
 action, "Back at school" (A7.6), "Open the case". Telegram glue only: the rules are in
 kcbx/bot/services/cases.py and kcbx/bot/domain/caseactions.py.
 
@@ -193,7 +193,7 @@ async def case_button(update: Update, context: KcbxContext) -> None:
 
 
 async def visit_button(update: Update, context: KcbxContext) -> None:
-    """vis: until the visits feature (issue 4) handles it: record a plain home visit (A7.1)."""
+    """vis: until the visits feature handles it: record a plain home visit (A7.1)."""
     query = update.callback_query
     assert query is not None
     person = require_person(context)

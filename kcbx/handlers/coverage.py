@@ -1,6 +1,6 @@
 """/coverage: the 三包 chain's gaps and loads (A5.1) for a township leader (their township) or
 the district's leaders and bureau (the district). Counts, units and cadres only: no child's
-name, so it may be asked in a group too (issue 4)."""
+name, so it may be asked in a group too."""
 
 from __future__ import annotations
 

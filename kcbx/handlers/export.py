@@ -1,4 +1,4 @@
-"""/export: the ledger (台账) of the asker's scope as an Excel document (issue 5). Telegram
+"""/export: the ledger (台账) of the asker's scope as an Excel document. Telegram
 glue only: the workbook is kcbx/bot/documents/ledger.py, which also writes the audit entry."""
 
 from __future__ import annotations

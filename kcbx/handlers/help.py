@@ -1,4 +1,4 @@
-"""/help lists a person's commands; /lang switches the language (issue 2, language)."""
+"""/help lists a person's commands; /lang switches the language (language)."""
 
 from __future__ import annotations
 

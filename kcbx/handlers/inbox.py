@@ -1,5 +1,5 @@
 """/inbox: a department liaison's referrals (A6, A9), paged; accept one, see what it needs,
-record the department's action (issue 4). The liaison sees no other case: every press is
+record the department's action. The liaison sees no other case: every press is
 checked against the referral's department (kcbx/bot/services/referrals.py)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Scheduled jobs. They hold no state: everything durable is in the database, and a job only
-sweeps it, so a restart, a crash or a week offline loses nothing (issue 3)."""
+sweeps it, so a restart, a crash or a week offline loses nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/start <code>: the only way in (issue 2, who gets in)."""
+"""/start <code>: the only way in (who gets in)."""
 
 from __future__ import annotations
 

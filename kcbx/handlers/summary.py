@@ -1,4 +1,4 @@
-"""/summary, its drill-down buttons and its chart (issue 5). Telegram glue only: the
+"""/summary, its drill-down buttons and its chart. Telegram glue only: the
 computation is kcbx/bot/services/summary.py, the SQL kcbx/storage/reports_repo.py.
 
 Callback data (forgeable: every press re-checks the unit against the presser's scope):

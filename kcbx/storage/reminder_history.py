@@ -3,7 +3,7 @@
 Per (case, task key): when the sweep first saw the task due, each reminder round, the latest
 acknowledgement, and the escalation that ended the plan; and who was told what in which
 outbox message. The sweep writes these rows in the same transaction as the outbox rows it
-queues, so a round is either queued and recorded, or neither (issue 3: nothing lost, nothing
+queues, so a round is either queued and recorded, or neither (nothing lost, nothing
 sent twice).
 """
 

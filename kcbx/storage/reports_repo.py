@@ -1,4 +1,4 @@
-"""Aggregate reads for summaries, charts, the ledger and the digests (issue 5).
+"""Aggregate reads for summaries, charts, the ledger and the digests.
 
 Everything that counts is counted here, in SQL (``GROUP BY school``, ``SUM(CASE ...)``), so a
 summary of a province costs a handful of queries whatever the number of students; the Python

@@ -1,4 +1,4 @@
-"""Roster upsert (issue 2): units, staff, classes, students and guardians in one transaction.
+"""Roster upsert: units, staff, classes, students and guardians in one transaction.
 
 The caller hands over a resolved plan (``kcbx.bot.roster.resolve``) in which units are named by
 their key, the path of (kind, name) pairs from the root; this module turns keys into ids,

@@ -99,7 +99,7 @@ def _revoke(args: argparse.Namespace, config: Config) -> int:
 
 
 def _coverage(args: argparse.Namespace, config: Config) -> int:
-    """Issue 4: households with a gap in the 三包 chain, cadres over the limit (A5.1)."""
+    """households with a gap in the 三包 chain, cadres over the limit (A5.1)."""
     from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root, render_coverage
 
     t = translator(config.default_language)
@@ -121,7 +121,7 @@ def _coverage(args: argparse.Namespace, config: Config) -> int:
 
 
 def _sweep(args: argparse.Namespace, config: Config) -> int:
-    """Issue 3: one sweep as if it were --now, or --dry-run: what fires in --days days."""
+    """one sweep as if it were --now, or --dry-run: what fires in --days days."""
     from kcbx.bot.cli.sweep import BadInstant, parse_instant, run_dry_run, run_sweep
 
     clock = None
@@ -141,14 +141,14 @@ def _sweep(args: argparse.Namespace, config: Config) -> int:
 
 
 def _policy(args: argparse.Namespace, config: Config) -> int:
-    """Issue 3: `kcbx policy check FILE` prints the effective ladder, or every bad value."""
+    """`kcbx policy check FILE` prints the effective ladder, or every bad value."""
     code, text = check_policy_file(Path(args.file), translator(config.default_language))
     print(text)
     return code
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
-    """Issue 5: the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
+    """the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
     from kcbx.bot.documents.ledger import Ledger, UnknownScope, export_for_unit
 
     t = translator(config.default_language)

@@ -1,4 +1,4 @@
-"""The operators' sweep commands (issue 3), called by ``kcbx sweep`` in :mod:`kcbx.bot.cli.main`.
+"""The operators' sweep commands, called by ``kcbx sweep`` in :mod:`kcbx.bot.cli.main`.
 
 ``kcbx sweep --now 2024-03-12T09:00`` runs one sweep as if it were that time (a time without
 a zone is in the policy's zone). With a bot token it then delivers what is due; offline it

@@ -1,4 +1,4 @@
-"""Charts for the summaries of issue 5: open cases by stage, and open cases week by week.
+"""Charts for the summaries: open cases by stage, and open cases week by week.
 
 Pure rendering: rows and points in, PNG bytes out. Every text on a chart arrives already
 translated (the caller has the person's language), so the same code draws zh_CN and English.

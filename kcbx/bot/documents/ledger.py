@@ -1,4 +1,4 @@
-"""The ledger (台账) the offices file, as an Excel workbook (issue 5): ``/export`` in chat and
+"""The ledger (台账) the offices file, as an Excel workbook: ``/export`` in chat and
 ``kcbx export FILE.xlsx [--scope UNIT]``.
 
 Sheets, scoped like ``/summary``:

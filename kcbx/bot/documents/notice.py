@@ -1,4 +1,4 @@
-"""The guardians' notices of issue 6, as PDF (for phones) and Word (for offices to edit and print).
+"""The guardians' notices, as PDF (for phones) and Word (for offices to edit and print).
 
 Two documents, both from the education bureau together with the township (A7.4, A7.5):
 

@@ -25,19 +25,19 @@ COMMANDS: list[Command] = [
     Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), frozenset({Role.ADMIN})),
     Command("revoke", N_("Revoke a person: /revoke PHONE"), frozenset({Role.ADMIN})),
     Command("import", N_("Import a roster: send the .xlsx or .csv file"), frozenset({Role.ADMIN})),
-    Command(  # issue 3: class teachers (their classes), principals and leads (their school)
+    Command(  # class teachers (their classes), principals and leads (their school)
         "report",
         N_("Report a student absent without reason"),
         frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD}),
         button=N_("Report absence"),
     ),
-    Command("cases", N_("My open cases and their deadlines"), button=N_("My cases")),  # issue 3
-    Command(  # issue 6: A7.4, A7.5
+    Command("cases", N_("My open cases and their deadlines"), button=N_("My cases")),
+    Command(  # A7.4, A7.5
         "notices",
         N_("Notices to enrol and orders to correct: issue, delivery, documents"),
         frozenset({Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_CADRE}),
     ),
-    Command(  # issue 4: what was done on a case (A7.1, A7.2, A5.1, A6)
+    Command(  # what was done on a case (A7.1, A7.2, A5.1, A6)
         "visit",
         N_("Record a call, a home visit or an action on a case"),
         frozenset(
@@ -55,28 +55,28 @@ COMMANDS: list[Command] = [
         ),
         button=N_("Record a visit"),
     ),
-    Command(  # issue 4: a department's referrals (A6, A9)
+    Command(  # a department's referrals (A6, A9)
         "inbox",
         N_("Cases referred to my department"),
         frozenset({Role.DEPARTMENT_LIAISON}),
         button=N_("Referrals"),
     ),
-    Command(  # issue 4: the 三包 chain's gaps and loads (A5.1)
+    Command(  # the 三包 chain's gaps and loads (A5.1)
         "coverage",
         N_("三包 coverage: households without a cadre, cadres with too many"),
         frozenset({Role.TOWNSHIP_LEADER, Role.BUREAU_STAFF, Role.DISTRICT_LEADER, Role.ADMIN}),
     ),
-    Command(  # issue 4: A3
+    Command(  # A3
         "exempt",
         N_("Close a case as exempt (A3), with evidence"),
         frozenset({Role.BUREAU_STAFF}),
     ),
-    Command(  # issue 4
+    Command(
         "transfer",
         N_("Close a case: the child is enrolled at another school"),
         frozenset({Role.BUREAU_STAFF, Role.PRINCIPAL, Role.SCHOOL_LEAD, Role.CLASS_TEACHER}),
     ),
-    Command(  # issue 5: leaders' summary of their scope, with drill-down and chart
+    Command(  # leaders' summary of their scope, with drill-down and chart
         "summary",
         N_("Summary of my district, township or school"),
         frozenset(
@@ -91,7 +91,7 @@ COMMANDS: list[Command] = [
         ),
         button=N_("Summary"),
     ),
-    Command(  # issue 5: the ledger (台账) as Excel
+    Command(  # the ledger (台账) as Excel
         "export",
         N_("The dropout ledger of my scope as an Excel file"),
         frozenset(
@@ -105,7 +105,7 @@ COMMANDS: list[Command] = [
             }
         ),
     ),
-    Command(  # issue 5: A8, the school year so far
+    Command(  # A8, the school year so far
         "accountability",
         N_("Accountability flags (A8) of the school year"),
         frozenset({Role.ADMIN, Role.DISTRICT_LEADER, Role.BUREAU_STAFF}),

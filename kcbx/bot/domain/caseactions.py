@@ -27,7 +27,7 @@ from kcbx.bot.domain.roles import CADRE_ROLES, Role
 # A7.1, A7.6: the people of the school who answer for a student
 SCHOOL_STAFF = frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD})
 SCHOOL_LEADERS = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})
-# Who reports an absence (issue 3): class teachers (their classes), principals and leads.
+# Who reports an absence: class teachers (their classes), principals and leads.
 REPORTERS = SCHOOL_STAFF
 # Who confirms a return (A7.6): the class teacher or the school.
 RETURN_CONFIRMERS = SCHOOL_STAFF

@@ -4,7 +4,7 @@ Pure: the sweep loads a :class:`Directory` snapshot (people by unit, class teach
 department units) and the :class:`CasePlace` of each case in a few batched queries, and the
 rules here answer without I/O.
 
-The rules (issue 3, A3-A6):
+The rules (A3-A6):
 
 - class teacher: the teacher of the student's class;
 - principal: of the student's school; school lead (控辍专干): of the school, else the
@@ -14,7 +14,7 @@ The rules (issue 3, A3-A6):
 - township leader: of the household's township, else of the school's township;
 - 三包 chain (A5.1): a township cadre covers a village (else is attached to the township), a
   village cadre a group (else the village), a group cadre the households of a group; when
-  nobody of a cadre role can be told, the next level of the chain stands in (issue 4);
+  nobody of a cadre role can be told, the next level of the chain stands in;
 - department liaison: of the department unit whose ``code`` is the task's department, in the
   student's district (else any unit with that code).
 
@@ -136,7 +136,7 @@ def holders_of(
     return []
 
 
-# A5.1 (issue 4): when nobody of a 三包 role can be told (revoked, never joined, blocked, or
+# A5.1: when nobody of a 三包 role can be told (revoked, never joined, blocked, or
 # none on the roster), the next level of the household's chain stands in until someone is
 # assigned; only above the township cadre does the task go to the township leader.
 CHAIN_STAND_INS: dict[str, str] = {

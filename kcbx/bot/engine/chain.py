@@ -15,12 +15,12 @@ from html import escape
 
 from kcbx.bot.domain.caseactions import reminder_buttons
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder import Task
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.roles import ROLE_LABELS
 from kcbx.bot.domain.schoolcal import SchoolCalendar
-from kcbx.bot.engine.hooks import DueTask
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.referrals import case_lines, need_to_know
 from kcbx.bot.services.visits import latest_records, record_line

@@ -1,4 +1,4 @@
-"""Delivering the outbox: retried until delivered, never doubled, polite to Telegram (issue 3).
+"""Delivering the outbox: retried until delivered, never doubled, polite to Telegram.
 
 Rate limits are PTB's AIORateLimiter's job (30 a second overall, 20 a minute a group, and
 `retry_after` on a 429). What the limiter gives up on comes back here and is scheduled again:

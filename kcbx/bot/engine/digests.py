@@ -1,4 +1,4 @@
-"""What the leaders get without asking (issue 5): the weekly summary, the schools' monthly
+"""What the leaders get without asking: the weekly summary, the schools' monthly
 reports to the bureau, the A8 month-end freeze and the A8 warnings.
 
 One repeating job (:func:`reports_job`, registered in the composition root) runs

@@ -1,4 +1,4 @@
-"""How the notices plug into the sweep and the case card (A7.4, A7.5; issue 6).
+"""How the notices plug into the sweep and the case card (A7.4, A7.5).
 
 * ``A7.4-notice`` (day 15; the bureau, cc the township): the reminder comes with the notice,
   numbered, as a PDF (for phones) and a .docx (for the office), and the buttons "Issued" and
@@ -20,11 +20,11 @@ from __future__ import annotations
 from html import escape
 
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.domain.model import Case, Notice
-from kcbx.bot.engine.hooks import DueTask, TaskHooks
-from kcbx.bot.runtime.services import Services
+from kcbx.bot.runtime.services import Services, TaskHooks
 from kcbx.bot.services.notices import (
     CORRECTION,
     KIND_NAMES,

@@ -1,6 +1,6 @@
 """The sweep: walks the open cases, finds what is due and for whom, and queues the reminders.
 
-Issue 3, rules A7.1-A7.6 and A5/A6/A9 through the ladder. The sweep holds no state: the
+Rules A7.1-A7.6 and A5/A6/A9 through the ladder. The sweep holds no state: the
 ladder (:mod:`kcbx.bot.domain.ladder`) says which tasks are due from the recorded actions, the
 reminder history (migration 0007) says what was already sent, the reminder plan
 (:mod:`kcbx.bot.domain.reminders`) says what to do now, and :mod:`kcbx.bot.domain.recipients`
@@ -52,6 +52,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
+from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.ladder import LadderState, Task, ladder_state
 from kcbx.bot.domain.model import Action, Case, Person
@@ -76,7 +77,6 @@ from kcbx.bot.domain.reminders import (
     quiet_hours_next_send,
 )
 from kcbx.bot.engine.delivery import HoldHook, UnreachableHook
-from kcbx.bot.engine.hooks import DueTask
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.cases import action_facts, case_facts
 from kcbx.bot.texts.reminders import (

@@ -10,13 +10,13 @@ from kcbx.bot.services import referrals
 def register_features(services: Services) -> None:
     """Called once by the composition root and by the offline CLI after opening services."""
     hooks = services.task_hooks
-    # Issue 4: the 三包 chain's day-7 task (A5.1), the departments' referrals (A6, A9).
+    # the 三包 chain's day-7 task (A5.1), the departments' referrals (A6, A9).
     hooks.renderer("A5-", chain.render_chain_task)
     hooks.renderer("A6-", referrals.render_department_task)
     hooks.renderer("A9-", referrals.render_department_task)
     hooks.first_due("A6-", referrals.open_referral)
     hooks.first_due("A9-", referrals.open_referral)
     hooks.card_section(referrals.card_section)
-    # Issue 6: the notice (A7.4) and the order to correct (A7.5) with their documents.
+    # the notice (A7.4) and the order to correct (A7.5) with their documents.
     notice_tasks.register(hooks)
     del hooks  # features register here, e.g. notices.register(hooks)

@@ -1,4 +1,4 @@
-"""Cases as people work them (issue 3): reporting an absence, recording what was done from a
+"""Cases as people work them: reporting an absence, recording what was done from a
 reminder's buttons, confirming a return (A7.6), and the cases a person sees.
 
 Handlers call one function here and render its result; nothing here talks to Telegram.
@@ -480,7 +480,7 @@ async def record_task(
 
 
 async def record_visit(services: Services, person: Person, case_id: int) -> ButtonResult:
-    """``vis:`` until the visits feature (issue 4) asks for details: a plain home visit."""
+    """``vis:`` until the visits feature asks for details: a plain home visit."""
     found = await _open_case(services, person, case_id)
     if isinstance(found, ButtonResult):
         return found

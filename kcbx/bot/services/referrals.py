@@ -28,13 +28,13 @@ from html import escape
 
 from kcbx.bot.domain.caseactions import case_data, reminder_buttons, visit_data, without
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import N_, Translate, translator
 from kcbx.bot.domain.ladder import Task
 from kcbx.bot.domain.model import Case, Guardian, Person, Student
 from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
-from kcbx.bot.engine.hooks import DueTask
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.texts.reminders import buttons_for, heading, language_of
 from kcbx.storage.outbox import OutgoingMessage

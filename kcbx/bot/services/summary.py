@@ -1,4 +1,4 @@
-"""The leaders' picture (issue 5): the summary of a scope, its drill-down, its chart.
+"""The leaders' picture: the summary of a scope, its drill-down, its chart.
 
 ``/summary`` answers with :func:`summary_view`; a press on its buttons with
 :func:`summary_view` (another unit or page), :func:`school_cases_view` (a school's open
@@ -13,7 +13,7 @@ ladder's rules, the stage of each open case and the tasks overdue, comes from th
 (:func:`kcbx.bot.domain.ladder.ladder_state`) run once per *open case* of the scope, with all their
 actions read in one chunked query. Nothing here walks the students.
 
-Stage buckets (issue 5): the ladder's stages: day 0-2 (A7.1), day 3-6 (A7.2), dropout (A7.3,
+Stage buckets: the ladder's stages: day 0-2 (A7.1), day 3-6 (A7.2), dropout (A7.3,
 from day 7), notice to enrol (A7.4, from day 15 or the notice), reprimanded and ordered to
 correct (A7.5); the day numbers come from the policy.
 """

@@ -1,5 +1,5 @@
 """The texts of cases, pure: a report's summary and the steps ahead, a line of /cases, the
-case card, and the line a button press adds to a reminder (issue 3).
+case card, and the line a button press adds to a reminder.
 
 Every function takes the person's ``gettext`` and language; user-supplied text (names, notes,
 guardians) is escaped here, case numbers and names are bold (STYLE). Long texts are cut into

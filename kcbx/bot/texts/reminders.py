@@ -1,5 +1,5 @@
 """What a reminder says: the generic reminder, the escalation, the hand-over, the morning
-digest (issue 3; rules A7.1-A7.6).
+digest (rules A7.1-A7.6).
 
 Every reminder names the student (escaped), the case number (bold), the rule, the task and
 its deadline (``3月5日（周二） 18:00``), with the buttons of :mod:`kcbx.bot.domain.caseactions`:
@@ -27,12 +27,12 @@ from kcbx.bot.domain.caseactions import (
     reminder_buttons,
 )
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate, normalize_language
 from kcbx.bot.domain.ladder import Task
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.policy import DEPARTMENTS, Policy
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
-from kcbx.bot.engine.hooks import DueTask
 from kcbx.storage.outbox import OutgoingMessage
 
 MAX_TEXT = 4096  # Telegram's limit for a message text
@@ -178,7 +178,7 @@ def told_message(
     t: Translate,
     lang: str,
 ) -> OutgoingMessage:
-    """To the holder of the role: the task went to their supervisor (issue 3)."""
+    """To the holder of the role: the task went to their supervisor."""
     s = subject(due, school_name, policy, t, lang)
     names = t(", ").join(f"<b>{escape(p.name)}</b>" for p in to)
     text = (

@@ -1,4 +1,4 @@
-"""/exempt and /transfer: close a case other than by a return (issue 4). Telegram glue only:
+"""/exempt and /transfer: close a case other than by a return. Telegram glue only:
 the rules are in kcbx/bot/services/closures.py.
 
 Exempt (A3, bureau staff): case → evidence (a document or photo; at least one) → a note (the
@@ -40,11 +40,11 @@ from kcbx.bot.services.closures import (
     read_school,
 )
 from kcbx.bot.services.visits import NOTE_MAX, VisitProblem, read_text
-from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import callback_data, deny, inline, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
-from kcbx.handlers.conversation import Drafts
-from kcbx.handlers.evidence import receive_evidence
+from kcbx.handlers.conversations import flow
+from kcbx.handlers.conversations.evidence import receive_evidence
+from kcbx.handlers.conversations.flow import Drafts
 
 CASE, SCHOOL, EVIDENCE, NOTE, CONFIRM = range(5)
 TIMEOUT = timedelta(minutes=30)

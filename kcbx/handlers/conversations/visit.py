@@ -1,4 +1,4 @@
-"""/visit: record what was done on a case (issue 4: A7.1, A7.2, A5.1, A6). Telegram glue
+"""/visit: record what was done on a case (A7.1, A7.2, A5.1, A6). Telegram glue
 only: the rules are in kcbx/bot/services/visits.py.
 
 Case (or a ``vis:{case_id}`` button on a reminder or a case card) → kind (phone call, home
@@ -60,7 +60,6 @@ from kcbx.bot.services.visits import (
     visit_date_problem,
     visit_target,
 )
-from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import (
     callback_data,
     deny,
@@ -71,8 +70,9 @@ from kcbx.handlers.common import (
     require_person,
 )
 from kcbx.handlers.context import KcbxContext
-from kcbx.handlers.conversation import Drafts
-from kcbx.handlers.evidence import receive_evidence
+from kcbx.handlers.conversations import flow
+from kcbx.handlers.conversations.evidence import receive_evidence
+from kcbx.handlers.conversations.flow import Drafts
 from kcbx.handlers.jobs import kick_delivery
 
 CASE, KIND, WHEN, MET_, OUTCOME, RETURN_ON, PLACE, CAUSE, LOCATION, PHOTOS, NOTE, CONFIRM = range(

@@ -1,5 +1,5 @@
 """/report: a class teacher (their classes) or the school (its students) reports an absence
-(issue 3, A7.1). Telegram glue only: the rules are in kcbx/bot/services/cases.py.
+(A7.1). Telegram glue only: the rules are in kcbx/bot/services/cases.py.
 
 Student (class buttons, paged, or a typed name / pinyin initials) → since when → reason (A6
 causes) → what the guardians said when phoned → optional note → summary → confirm. Nothing
@@ -55,10 +55,10 @@ from kcbx.bot.texts.cases import (
     report_summary,
     student_label,
 )
-from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import inline, is_private, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
-from kcbx.handlers.conversation import Drafts
+from kcbx.handlers.conversations import flow
+from kcbx.handlers.conversations.flow import Drafts
 
 STUDENT, SINCE, CAUSE, CONTACT, NOTE, CONFIRM = range(6)
 TIMEOUT = timedelta(minutes=30)

@@ -1,4 +1,4 @@
-"""/notices and the notices' buttons (issue 6: A7.4, A7.5). Telegram glue only: the rules are
+"""/notices and the notices' buttons (A7.4, A7.5). Telegram glue only: the rules are
 in kcbx/bot/services/notices.py.
 
 Buttons (callback data, forgeable: every press re-checks the person's scope):
@@ -74,11 +74,11 @@ from kcbx.bot.services.notices import (
     start_delivery,
 )
 from kcbx.bot.services.visits import VisitProblem
-from kcbx.handlers import conversation as flow
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
-from kcbx.handlers.conversation import Drafts
-from kcbx.handlers.evidence import receive_evidence
+from kcbx.handlers.conversations import flow
+from kcbx.handlers.conversations.evidence import receive_evidence
+from kcbx.handlers.conversations.flow import Drafts
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO, CONFIRM = range(4)
@@ -722,7 +722,7 @@ async def _notices_page(update: Update, context: KcbxContext, page: int) -> None
 
 
 def register(app: Application) -> None:
-    """/notices, the notices' buttons and the delivery conversation (issue 6)."""
+    """/notices, the notices' buttons and the delivery conversation."""
     inputs = flow.inputs()
     keyboard, text, other = inputs.keyboard, inputs.text, inputs.other
     with warnings.catch_warnings():
