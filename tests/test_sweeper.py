@@ -14,7 +14,8 @@ from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.ladder import ActionKind
 from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.policy import default_policy
-from kcbx.bot.engine.sweep import Sweeper, forecast, next_tick
+from kcbx.bot.engine.forecast import forecast
+from kcbx.bot.engine.sweep import Sweeper, next_tick
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.testing.seed import T0, District, small_district
@@ -141,7 +142,12 @@ async def test_the_dry_run_writes_nothing_and_foresees_the_sweep(world: World) -
     steps = await forecast(world.s, at(4, 9), days=3)
     assert await world.queued() == [] and await world.s.reminder_history.of_cases([1, 2]) == {}
     seen = [
-        (s.at.astimezone(SH), s.case.number, s.task.code, [n.due.recipient.name for n in s.notices])
+        (
+            s.at.astimezone(SH),
+            s.case.number,
+            s.task.code,
+            [n.due.recipient.name for n in s.notifications],
+        )
         for s in steps
     ]
     assert seen[:3] == [
@@ -157,5 +163,5 @@ async def test_the_dry_run_writes_nothing_and_foresees_the_sweep(world: World) -
         report = await sweeper.run(moment)
         fired += [(moment, s.case.number, s.task.code) for s in report.steps]
         moment += timedelta(minutes=30)
-    foreseen = [(s.at.astimezone(SH), s.case.number, s.task.code) for s in steps if s.notices]
+    foreseen = [(s.at.astimezone(SH), s.case.number, s.task.code) for s in steps if s.notifications]
     assert fired == foreseen

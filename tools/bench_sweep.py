@@ -1,36 +1,45 @@
-"""Time the sweep (issue 3) on a generated district and province.
+"""Time the sweep at 10,000 and 100,000 open cases, beside a raw SQLite anchor.
 
-    python tools/bench_sweep.py [--only district|province] [--bare] [--keep DIR]
+    python tools/bench_sweep.py [--sizes 10000,100000] [--bare] [--cache DIR]
+                                [--bare-catchup-above N]
 
-Builds, with executemany into a fresh SQLite file (the real migrations):
-- a district of 50,000 students with about 500 open cases;
-- a province of 1,000,000 students (20 districts) with about 10,000 open cases;
-every staff member bound to Telegram, cases spread over the last five weeks with some
-actions recorded. Then it times, at 08:00 on a Monday:
-1. the first sweep: every task due since the reports at once (first-due hooks, reminders,
-   escalations, digests, one transaction of outbox rows);
-2. an idle sweep a minute later, where nothing new is due (the cost of each minute: the
-   sweeper skips the cases that have not changed and where nothing can be due yet);
-3. the same with the outbox drained (rows marked sent), as in steady running;
-4. an idle *full* sweep (a new sweeper looks at every case: after a restart, and every
-   30 minutes, staggered).
-``--bare`` leaves the features' hooks out (issue 4's referrals and 三包 chain, issue 6's
-notices with their documents): the sweep's own cost.
+For each size, a province is generated with executemany into a SQLite file (the real
+migrations; cached under ``--cache`` and copied for each run, since 100,000 open cases take a
+while to build): 25,000 students per district, every staff member bound to Telegram, the open
+cases spread over the last five weeks with some actions recorded. Then, at 08:00 on a Monday:
+
+1. catch-up: the first sweep, everything due since the reports at once (first-due hooks,
+   reminders, escalations, digests, notices): the time until the first message is queued,
+   and the whole sweep;
+2. idle: a minute later, the outbox drained, nothing new due (the cost of each minute);
+3. 10 changed: an action recorded on each of 10 cases, then the next minute's sweep;
+4. restart: the services closed and opened again and a new sweeper (as after ``kcbx run``
+   restarts), the next minute.
+
+The anchor is a raw sqlite3 query over the same tables, in the same run: every open case with
+its actions, read once. Each figure is also given as a ratio to it, so that runs on different
+machines (or main against a branch) compare. ``--bare`` leaves the features' hooks out (the
+referrals and the 三包 chain, the notices): the sweep's own cost. ``--bare-catchup-above N``
+runs the catch-up of larger sizes without the features (they are on again from the idle
+sweep), where rendering every notice inside the sweep would take hours.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import logging
 import random
+import shutil
 import sqlite3
 import sys
-import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,68 +205,183 @@ async def _migrate(path: Path) -> None:
     await db.close()
 
 
-async def measure(path: Path, bare: bool) -> dict[str, str]:
-    clock = FakeClock(NOW)
-    services = await Services.open(Config(db_path=str(path)), clock)
-    if not bare:
-        register_features(services)
-    sweeper = Sweeper(services)  # as the bot's job keeps one
-
-    async def timed(label: str, sweeper: Sweeper) -> None:
-        started = time.perf_counter()
-        report = await sweeper.run(clock.now())
-        seconds = time.perf_counter() - started
-        figures[label] = f"{seconds:.2f} s ({report.summary()}; {report.skipped} skipped)"
-
-    try:
-        figures: dict[str, str] = {}
-        await timed("first sweep (everything due at once)", sweeper)
-        clock.advance(timedelta(minutes=1))
-        await timed("idle sweep a minute later", sweeper)
-        async with services.db.transaction():
-            await services.db.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ? WHERE status = 'pending'",
-                (to_iso(clock.now()),),
-            )
-        clock.advance(timedelta(minutes=1))
-        await timed("idle sweep, outbox drained", sweeper)
-        clock.advance(timedelta(minutes=1))
-        await timed("idle full sweep (as after a restart)", Sweeper(services))
-        return figures
-    finally:
-        await services.close()
+def migrations_digest() -> str:
+    folder = ROOT / "kcbx" / "storage" / "migrations"
+    names = "\n".join(sorted(p.name for p in folder.glob("*.sql")))
+    return hashlib.sha256(names.encode()).hexdigest()[:10]
 
 
-def run(name: str, districts: int, per_district: int, cases: int, args: argparse.Namespace) -> None:
-    folder = Path(args.keep or tempfile.mkdtemp(prefix="kcbx-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.db"
-    path.unlink(missing_ok=True)
-    built = build(path, districts, per_district, cases)
-    print(
-        f"{name}: {built.students:,} students, {built.cases:,} open cases, "
-        f"{built.people:,} people; generated in {built.seconds:.1f} s ({path})"
+def cached_province(cache: Path, size: int) -> tuple[Path, str]:
+    """The generated province with ``size`` open cases, built once per schema."""
+    cache.mkdir(parents=True, exist_ok=True)
+    districts = max(1, size // 2_500)
+    path = cache / f"province-{size}-{migrations_digest()}.db"
+    if path.exists():
+        return path, f"cached {path}"
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    built = build(partial, districts, 25_000, size)
+    partial.rename(path)
+    return path, (
+        f"{built.students:,} students, {built.cases:,} open cases, {built.people:,} people; "
+        f"built in {built.seconds:.0f} s ({path})"
     )
-    figures = asyncio.run(measure(path, args.bare))
-    for label, value in figures.items():
-        print(f"  {label}: {value}")
-    if not args.keep:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def anchor(path: Path) -> float:
+    """Seconds to read every open case with its actions in raw sqlite3 (best of three)."""
+    best = float("inf")
+    for _ in range(3):
+        conn = sqlite3.connect(path)
+        started = time.perf_counter()
+        conn.execute(
+            "SELECT c.id, c.student_id, c.absent_since, c.reported_at, c.cause, c.status,"
+            " a.kind, a.at FROM cases c LEFT JOIN actions a ON a.case_id = c.id"
+            " WHERE c.status = 'open'"
+        ).fetchall()
+        best = min(best, time.perf_counter() - started)
+        conn.close()
+    return best
+
+
+@dataclass
+class Figure:
+    seconds: float
+    note: str
+
+
+class Bench:
+    """One province: the sweeps in order, on a copy of the cached file."""
+
+    def __init__(self, path: Path, *, bare: bool, bare_catchup: bool) -> None:
+        self.path, self.bare, self.bare_catchup = path, bare, bare_catchup
+        self.clock = FakeClock(NOW)
+        self.figures: dict[str, Figure] = {}
+
+    async def open(self, features: bool) -> Services:
+        services = await Services.open(Config(db_path=str(self.path)), self.clock)
+        if features:
+            register_features(services)
+        return services
+
+    async def timed(self, label: str, sweeper: Sweeper, first: list[float] | None = None) -> None:
+        started = time.perf_counter()
+        report = await sweeper.run(self.clock.now())
+        seconds = time.perf_counter() - started
+        note = f"{report.summary()}; {report.skipped} skipped"
+        self.figures[label] = Figure(seconds, note)
+        if first is not None:
+            to_first = (first[0] - started) if first else seconds
+            self.figures["catch-up: until the first message is queued"] = Figure(to_first, "")
+
+    async def run(self) -> dict[str, Figure]:
+        features = not self.bare
+        services = await self.open(features and not self.bare_catchup)
+        first: list[float] = []
+        spy_first_enqueue(services, first)
+        await self.timed("catch-up: the whole sweep", Sweeper(services), first)
+        await drain(services, self.clock.now())
+        if self.bare_catchup and features:
+            await services.close()
+            services = await self.open(True)
+        sweeper = Sweeper(services)  # as the bot's job keeps one
+        self.clock.advance(timedelta(minutes=1))
+        await sweeper.run(self.clock.now())  # settles what the catch-up's writes changed
+        await drain(services, self.clock.now())
+        self.clock.advance(timedelta(minutes=1))
+        await self.timed("idle minute sweep", sweeper)
+        await change_cases(services, self.clock.now(), 10)
+        self.clock.advance(timedelta(minutes=1))
+        await self.timed("sweep with 10 changed cases", sweeper)
+        await drain(services, self.clock.now())
+        await services.close()
+        services = await self.open(features)
+        self.clock.advance(timedelta(minutes=1))
+        await self.timed("restart sweep", Sweeper(services))
+        await services.close()
+        return self.figures
+
+
+def spy_first_enqueue(services: Services, first: list[float]) -> None:
+    """Note when the first outbox row is written (the catch-up's first message)."""
+    original: Callable[..., Awaitable[int]] = services.outbox.enqueue_many
+
+    async def enqueue_many(items: Any, *, now: datetime) -> int:
+        count = await original(items, now=now)
+        if count and not first:
+            first.append(time.perf_counter())
+        return count
+
+    services.outbox.enqueue_many = enqueue_many  # type: ignore[method-assign]
+
+
+async def drain(services: Services, now: datetime) -> None:
+    """Everything queued counts as sent, as in steady running."""
+    async with services.db.transaction():
+        await services.db.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ? WHERE status = 'pending'",
+            (to_iso(now),),
+        )
+
+
+async def change_cases(services: Services, now: datetime, count: int) -> None:
+    """A phone call recorded on ``count`` open cases, as teachers do through the bot."""
+    cases = await services.cases.open_cases()
+    for case in random.Random(5).sample(cases, count):
+        await services.cases.record_action(
+            case.id, kind="phone_call", actor_id=None, at=now, now=now
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("district", "province"))
+    parser.add_argument("--sizes", default="10000,100000", help="open cases, comma-separated")
     parser.add_argument("--bare", action="store_true", help="without the features' hooks")
-    parser.add_argument("--keep", help="keep the databases in this folder")
+    parser.add_argument("--cache", default="/tmp/kcbx-bench-cache", help="built databases")
+    parser.add_argument("--bare-catchup-above", type=int, default=None, metavar="N")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    sizes = [int(s) for s in args.sizes.split(",")]
     print(f"sweep at {NOW:%Y-%m-%d %H:%M} (Asia/Shanghai), features {'off' if args.bare else 'on'}")
-    if args.only in (None, "district"):
-        run("district", 1, 50_000, 500, args)
-    if args.only in (None, "province"):
-        run("province", 20, 50_000, 10_000, args)
+    cache = Path(args.cache)
+    results: dict[int, dict[str, Figure]] = {}
+    anchors: dict[int, float] = {}
+    for size in sizes:
+        source, how = cached_province(cache, size)
+        print(f"{size:,} open cases: {how}", flush=True)
+        work = cache / f"work-{size}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(work) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(source, work)
+        anchors[size] = anchor(work)
+        bare_catchup = args.bare_catchup_above is not None and size > args.bare_catchup_above
+        results[size] = asyncio.run(Bench(work, bare=args.bare, bare_catchup=bare_catchup).run())
+        for label, figure in results[size].items():
+            print(f"  {label}: {figure.seconds * 1000:,.1f} ms  {figure.note}", flush=True)
+        if bare_catchup:
+            print("  (catch-up without the features' hooks)")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(work) + suffix).unlink(missing_ok=True)
+    print_table(sizes, results, anchors)
+
+
+def print_table(
+    sizes: list[int], results: dict[int, dict[str, Figure]], anchors: dict[int, float]
+) -> None:
+    labels = list(results[sizes[0]])
+    width = max(len(label) for label in labels) + 2
+    print()
+    print("".ljust(width) + "".join(f"{s:>14,} open {'(x anchor)':>11}" for s in sizes))
+    print(
+        "anchor: raw read".ljust(width)
+        + "".join(f"{anchors[s] * 1000:>14,.1f} ms{'':>11}" for s in sizes)
+    )
+    for label in labels:
+        cells = ""
+        for s in sizes:
+            figure = results[s][label]
+            cells += f"{figure.seconds * 1000:>14,.1f} ms {figure.seconds / anchors[s]:>9.2f}x"
+        print(label.ljust(width) + cells)
 
 
 if __name__ == "__main__":

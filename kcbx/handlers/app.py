@@ -13,7 +13,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from kcbx.bot.domain.clock import Clock
 from kcbx.bot.engine.delivery import Delivery
 from kcbx.bot.engine.digests import reports_job
-from kcbx.bot.engine.sweep import quiet_hold, sweep_job, unreachable_hook
+from kcbx.bot.engine.handover import quiet_hold, unreachable_hook
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
@@ -33,7 +33,7 @@ from kcbx.handlers import summary as summary_handlers
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
 from kcbx.handlers.conversations import closing, report, visit
 from kcbx.handlers.conversations import notices as notice_handlers
-from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job
+from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job, sweep_job
 from kcbx.handlers.menu import publish_default_menus
 
 log = logging.getLogger(__name__)

@@ -97,7 +97,7 @@ class BotHarness:
 
     async def sweep(self, *, deliver: bool = True) -> Any:
         """One sweep at the clock's time, then (by default) drain the outbox."""
-        from kcbx.bot.engine.sweep import sweep_now
+        from kcbx.handlers.jobs import sweep_now
 
         result = await sweep_now(self.app)
         if deliver:

@@ -16,7 +16,9 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.engine.delivery import Delivery
-from kcbx.bot.engine.sweep import forecast, quiet_hold, sweep, unreachable_hook
+from kcbx.bot.engine.forecast import forecast
+from kcbx.bot.engine.handover import quiet_hold, unreachable_hook
+from kcbx.bot.engine.sweep import sweep
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 

@@ -1,0 +1,203 @@
+"""Turning what the sweep decided into outbox messages, and writing it all in one transaction.
+
+The morning digest. When one sweep releases several reminders to one person (what fell due
+overnight waits for 08:00; day 7 brings the school two tasks at once), they go as one message
+listing them, paged under 4096 characters, with buttons for each; it is one outbox row (a
+page each), written in the same transaction as the rounds it carries, so it is exactly-once
+like any reminder. A task whose feature has its own renderer (e.g. a notice) keeps its own
+message.
+
+Exactly once. Everything one sweep decides (the outbox rows, the rounds, the escalations and
+who was told what) is written in **one transaction**: either a round is queued and recorded,
+or neither, and the next sweep does it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from kcbx.bot.domain.i18n import Translate, translator
+from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.recipients import CasePlace
+from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.engine.keys import digest_key
+from kcbx.bot.engine.planning import Notification, TaskStep
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.texts.reminders import (
+    DigestEntry,
+    digest_messages,
+    language_of,
+    reminder_message,
+    told_message,
+)
+from kcbx.storage import reminder_history as kinds
+from kcbx.storage.outbox import OutgoingMessage, Queued
+from kcbx.storage.reminder_history import Escalation, SendRow
+
+log = logging.getLogger(__name__)
+
+YIELD_EVERY = 200  # cases (or recipients) between yields to the event loop
+
+
+@dataclass
+class Outgoing:
+    """One outbox message and the notifications it carries (none for a follow-up)."""
+
+    key: str
+    person: Person
+    case_id: int | None
+    message: OutgoingMessage
+    notifications: list[Notification]
+    digest: bool = False
+
+
+def _school_name(place: CasePlace | None) -> str:
+    if place is None:
+        return ""
+    school = place.school_unit("school")
+    return school.name if school else ""
+
+
+async def render_messages(
+    services: Services, notifications: Sequence[Notification], places: dict[int, CasePlace]
+) -> list[Outgoing]:
+    """The outbox messages for these notifications: a digest per person when several are
+    plain (no feature renders them)."""
+    by_person: dict[int, list[Notification]] = {}
+    for n in notifications:
+        by_person.setdefault(n.due.recipient.id, []).append(n)
+    out: list[Outgoing] = []
+    for index, group in enumerate(by_person.values()):
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # let the handlers answer people during a long sweep
+        out += await _messages_of_person(services, group, places)
+    return out
+
+
+async def _messages_of_person(
+    services: Services, group: list[Notification], places: dict[int, CasePlace]
+) -> list[Outgoing]:
+    person = group[0].due.recipient
+    lang = language_of(person, services.config.default_language)
+    t = translator(lang)
+    out: list[Outgoing] = []
+    plain: list[Notification] = []
+    for n in group:
+        rendered = await _rendered(services, n, t)
+        if not rendered:
+            plain.append(n)
+            continue
+        for i, message in enumerate(rendered):
+            key = n.key if i == 0 else f"{n.key}:{i}"
+            out.append(Outgoing(key, person, n.due.case.id, message, [n] if i == 0 else []))
+    school = {n.key: _school_name(places.get(n.due.student.id)) for n in plain}
+    policy = services.policy
+    if len(plain) == 1:
+        n = plain[0]
+        message = _plain(n, school[n.key], policy, lang)
+        out.append(Outgoing(n.key, person, n.due.case.id, message, [n]))
+    elif plain:
+        entries = [
+            DigestEntry(n.due, school[n.key], n.told_to, n.told_role, n.kind == kinds.CC)
+            for n in plain
+        ]
+        keys = [n.key for n in plain]
+        cases = {n.due.case.id for n in plain}
+        case_id = next(iter(cases)) if len(cases) == 1 else None
+        for page, message in enumerate(digest_messages(entries, policy, t, lang), start=1):
+            carried = plain if page == 1 else []
+            key = digest_key(person.id, keys, page)
+            out.append(Outgoing(key, person, case_id, message, carried, digest=True))
+    return out
+
+
+async def _rendered(services: Services, n: Notification, t: Translate) -> list[OutgoingMessage]:
+    """A feature's own messages for this notification; none for the generic reminder."""
+    if n.kind == kinds.TOLD:
+        return []
+    renderer = services.task_hooks.renderer_for(n.due.task.code)
+    if renderer is None:
+        return []
+    try:
+        return await renderer(services, n.due, t)
+    except Exception:  # a feature's renderer failed: the generic reminder still goes
+        log.exception("renderer for %s failed; sending the generic reminder", n.key)
+        return []
+
+
+def _plain(n: Notification, school: str, policy: Policy, lang: str) -> OutgoingMessage:
+    t = translator(lang)
+    if n.kind == kinds.TOLD:
+        assert n.told_role is not None
+        return told_message(n.due, n.told_to, n.told_role, school, policy, t, lang)
+    return reminder_message(n.due, school, policy, t, lang, cc=n.kind == kinds.CC)
+
+
+def _rows(outgoing: Sequence[Outgoing], not_before: datetime) -> tuple[list[Queued], list[SendRow]]:
+    queued: list[Queued] = []
+    sends: list[SendRow] = []
+    for item in outgoing:
+        assert item.person.chat_id is not None  # routes choose reachable people only
+        queued.append(
+            Queued(
+                item.key,
+                item.person.chat_id,
+                item.message,
+                person_id=item.person.id,
+                case_id=item.case_id,
+                not_before=not_before,
+            )
+        )
+        for n in item.notifications:
+            due = n.due
+            source = due.escalated_from.id if due.escalated_from else None
+            sends.append(
+                SendRow(
+                    *(due.case.id, due.task.key, due.task.code, n.round, n.kind),
+                    *(due.recipient.id, n.role, source, item.key),
+                )
+            )
+    return queued, sends
+
+
+async def write_sweep(
+    services: Services,
+    steps: Sequence[TaskStep],
+    outgoing: Sequence[Outgoing],
+    now: datetime,
+    first_due: Sequence[tuple[int, str, str]] = (),
+) -> int:
+    """Queue the messages and record first-due marks, rounds, escalations and who was told
+    what: one transaction, a few batched statements, all or nothing. Returns rows queued."""
+    if not (steps or outgoing or first_due):
+        return 0
+    queued, sends = _rows(outgoing, quiet_hours_next_send(now, services.policy))
+    history = services.reminder_history
+    async with services.db.transaction():
+        await history.save_sweep(
+            now=now,
+            first_due=first_due,
+            rounds=[(s.case.id, s.task.key, s.round) for s in steps if s.round is not None],
+            escalations=[
+                Escalation(s.case.id, s.task.key, s.escalate_to, s.reason)
+                for s in steps
+                if s.escalate_to is not None
+            ],
+        )
+        count = await services.outbox.enqueue_many(queued, now=now)
+        await history.save_sweep(now=now, sends=sends)
+        if count:
+            await history.record_sweep(
+                now=now,
+                detail={
+                    "queued": count,
+                    "tasks": len(steps),
+                    "escalations": sum(1 for s in steps if s.escalate_to is not None),
+                },
+            )
+    return count
