@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.case_plans import mark_changed
 from kcbx.storage.db import Database
 from kcbx.storage.students import scope_clause
 
@@ -104,6 +106,7 @@ class CaseRepo:
                     carried_days,
                 ),
             )
+            await mark_changed(self.db, [case_id])
             await self.audit.record(
                 at=now,
                 actor=actor,
@@ -149,6 +152,18 @@ class CaseRepo:
             "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
         )
         return [_case(r) for r in rows]
+
+    async def by_ids(self, case_ids: Iterable[int]) -> dict[int, Case]:
+        """Many cases by id, in a few queries (the sweep)."""
+        out: dict[int, Case] = {}
+        ids = sorted(set(case_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in await self.db.fetchall(f"SELECT * FROM cases WHERE id IN ({marks})", chunk):
+                case = _case(row)
+                out[case.id] = case
+        return out
 
     async def open_cases(self) -> list[Case]:
         """Every open case (the sweep walks them; open cases are few even in a province)."""
@@ -204,6 +219,7 @@ class CaseRepo:
                     corrects_id,
                 ),
             )
+            await mark_changed(self.db, [case_id])
             await self.audit.record(
                 at=now,
                 actor=f"person:{actor_id}" if actor_id is not None else "system",
@@ -237,6 +253,7 @@ class CaseRepo:
     async def set_cause(self, case_id: int, cause: str, *, actor: str, now: datetime) -> None:
         async with self.db.transaction():
             await self.db.execute("UPDATE cases SET cause = ? WHERE id = ?", (cause, case_id))
+            await mark_changed(self.db, [case_id])
             await self.audit.record(
                 at=now,
                 actor=actor,
@@ -256,6 +273,7 @@ class CaseRepo:
                 (status, to_iso(now), case_id),
             )
             if changed:
+                await mark_changed(self.db, [case_id])
                 await self.audit.record(
                     at=now,
                     actor=actor,

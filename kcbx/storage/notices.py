@@ -16,10 +16,12 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.case_plans import mark_changed_of
 from kcbx.storage.db import Database
 from kcbx.storage.students import scope_clause
 
 KINDS = ("notice", "correction")
+_CASE_OF = "SELECT case_id FROM notices WHERE id = ?"
 
 
 def _day(text: str | None) -> date | None:
@@ -246,6 +248,7 @@ class NoticeRepo:
                 (person_id, to_iso(now), notice_id),
             )
             if changed:
+                await mark_changed_of(self.db, _CASE_OF, (notice_id,))
                 await self.audit.record(
                     at=now,
                     actor=f"person:{person_id}",
@@ -293,6 +296,7 @@ class NoticeRepo:
                 ),
             )
             if changed:
+                await mark_changed_of(self.db, _CASE_OF, (notice_id,))
                 await self.audit.record(
                     at=now,
                     actor=f"person:{person_id}",

@@ -8,6 +8,7 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.case_plans import mark_waiting_changed
 from kcbx.storage.db import Database
 
 
@@ -63,6 +64,7 @@ class PeopleRepo:
                 " VALUES (?, ?, ?, ?, ?)",
                 (name, phone, role.value, unit_id, to_iso(now)),
             )
+            await mark_waiting_changed(self.db)  # someone may now be told of a waiting task
             await self.audit.record(
                 at=now,
                 actor=actor,
@@ -91,6 +93,7 @@ class PeopleRepo:
                 " WHERE id = ?",
                 (telegram_id, chat_id, lang, name, person_id),
             )
+            await mark_waiting_changed(self.db)
             await self.audit.record(
                 at=now,
                 actor=f"person:{person_id}",
@@ -145,6 +148,7 @@ class PeopleRepo:
             await self.db.execute(
                 "UPDATE people SET unreachable_at = NULL WHERE id = ?", (person_id,)
             )
+            await mark_waiting_changed(self.db)
 
     async def in_units(self, unit_ids: list[int], roles: list[Role]) -> list[Person]:
         """Active people holding one of the roles in one of the units."""

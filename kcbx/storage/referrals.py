@@ -12,9 +12,11 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.case_plans import mark_changed, mark_changed_of
 from kcbx.storage.db import Database
 
 OPEN, ACCEPTED, CLOSED, WITHDRAWN = "open", "accepted", "closed", "withdrawn"
+_CASE_OF = "SELECT case_id FROM referrals WHERE id = ?"
 STANDING = (OPEN, ACCEPTED)  # a referral the department still has to act on
 
 
@@ -146,6 +148,7 @@ class ReferralRepo:
                 (person_id, to_iso(now), to_iso(now), referral_id),
             )
             if changed:
+                await mark_changed_of(self.db, _CASE_OF, (referral_id,))
                 await self.audit.record(
                     at=now,
                     actor=f"person:{person_id}",
@@ -164,6 +167,7 @@ class ReferralRepo:
                 (to_iso(now), case_id),
             )
             if changed:
+                await mark_changed(self.db, [case_id])
                 await self.audit.record(
                     at=now,
                     actor=actor,
@@ -184,6 +188,7 @@ class ReferralRepo:
                 (status, to_iso(now), referral_id),
             )
             if changed:
+                await mark_changed_of(self.db, _CASE_OF, (referral_id,))
                 await self.audit.record(
                     at=now,
                     actor=actor,

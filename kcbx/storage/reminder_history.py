@@ -266,6 +266,19 @@ class ReminderHistoryRepo:
                 [f"{p}%" for p in REMINDER_KEY_PREFIXES],
             )
 
+    async def withdraw_for_cases(self, case_ids: Sequence[int]) -> int:
+        """Cancel the reminders still waiting in the outbox for these (closed) cases."""
+        like = " OR ".join("dedup_key LIKE ?" for _ in REMINDER_KEY_PREFIXES)
+        count = 0
+        async with self.db.transaction():
+            for chunk in _chunks(case_ids):
+                count += await self.db.execute(
+                    "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending'"
+                    f" AND ({like}) AND case_id IN ({_marks(chunk)})",
+                    [*(f"{p}%" for p in REMINDER_KEY_PREFIXES), *chunk],
+                )
+        return count
+
     async def record_sweep(self, *, now: datetime, detail: dict[str, Any]) -> None:
         """One audit entry per sweep that queued anything (counts; the rows say the rest)."""
         await self.audit.record(

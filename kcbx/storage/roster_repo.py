@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 
 UnitKey = tuple[tuple[str, str], ...]
@@ -196,6 +197,9 @@ class RosterRepo:
             await self._link_teachers(plan.staff, unit_ids, class_ids, teachers, person_ids, tally)
             advance(len(plan.staff))
             await self._upsert_students(plan.students, unit_ids, class_ids, now, tally, advance)
+            # what is owed on their open cases, and who can be told, may have changed
+            await mark_students_changed(self.db, tally.updated["students"])
+            await mark_waiting_changed(self.db)
             detail = {**source, **tally.detail()}
             await self.db.execute(
                 "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail)"

@@ -14,6 +14,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action
 from kcbx.storage.audit import AuditRepo, actor_of
+from kcbx.storage.case_plans import mark_students_changed
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
 from kcbx.storage.outbox import OutboxRepo
@@ -137,6 +138,7 @@ class VisitRepo:
                     "UPDATE students SET exempt = 1, updated_at = ? WHERE id = ?",
                     (to_iso(now), case.student_id),
                 )
+                await mark_students_changed(self.db, [case.student_id])
                 await self.audit.record(
                     at=now,
                     actor=actor,

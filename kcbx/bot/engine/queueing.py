@@ -36,6 +36,7 @@ from kcbx.bot.texts.reminders import (
     told_message,
 )
 from kcbx.storage import reminder_history as kinds
+from kcbx.storage.case_plans import PlanMark
 from kcbx.storage.outbox import OutgoingMessage, Queued
 from kcbx.storage.reminder_history import Escalation, SendRow
 
@@ -171,10 +172,13 @@ async def write_sweep(
     outgoing: Sequence[Outgoing],
     now: datetime,
     first_due: Sequence[tuple[int, str, str]] = (),
+    plans: Sequence[PlanMark] = (),
+    closed: Sequence[int] = (),
 ) -> int:
-    """Queue the messages and record first-due marks, rounds, escalations and who was told
-    what: one transaction, a few batched statements, all or nothing. Returns rows queued."""
-    if not (steps or outgoing or first_due):
+    """Queue the messages and record first-due marks, rounds, escalations, who was told
+    what, and when to look at each case again (``plans``; ``closed`` cases leave the plan):
+    one transaction, a few batched statements, all or nothing. Returns rows queued."""
+    if not (steps or outgoing or first_due or plans or closed):
         return 0
     queued, sends = _rows(outgoing, quiet_hours_next_send(now, services.policy))
     history = services.reminder_history
@@ -189,8 +193,10 @@ async def write_sweep(
                 if s.escalate_to is not None
             ],
         )
-        count = await services.outbox.enqueue_many(queued, now=now)
+        count = await services.outbox.enqueue_many(queued, now=now) if queued else 0
         await history.save_sweep(now=now, sends=sends)
+        await services.case_plans.save(plans, now=now)
+        await services.case_plans.forget(closed)
         if count:
             await history.record_sweep(
                 now=now,

@@ -12,8 +12,10 @@ Exactly once. Everything one sweep decides is written in one transaction
 (:mod:`kcbx.bot.engine.keys`), so the outbox sends each at most once and retries it until
 delivered (:mod:`kcbx.bot.engine.delivery`).
 
-Scale. The job keeps one :class:`Sweeper`, which looks again only at the cases that changed
-or whose next event has come; a province's idle minute costs two queries and a loop.
+Scale. Each open case has a row in the plan index (migration 0011): the next instant anything
+about it can change, and whether it was written since the sweep last looked. A minute's sweep
+reads only the cases whose instant has come or which changed, so an idle minute costs two
+indexed queries whatever the number of open cases, and a restart reads the same index.
 
 Features plug in through ``services.task_hooks``: a renderer per task-code prefix (default:
 :mod:`kcbx.bot.texts.reminders`), and first-due hooks that run once per (case, task key), in
@@ -40,8 +42,10 @@ from kcbx.bot.domain.reminders import (
 from kcbx.bot.engine.loading import CaseFiles, history_of, load_case_files, load_places
 from kcbx.bot.engine.planning import ESCALATED, TaskStep, history_after, plan_task
 from kcbx.bot.engine.queueing import YIELD_EVERY, render_messages, write_sweep
+from kcbx.bot.engine.wake import PROBE, appearing, next_recorded, rules_fingerprint
 from kcbx.bot.runtime.services import Services
 from kcbx.storage import reminder_history as kinds
+from kcbx.storage.case_plans import PlanMark
 from kcbx.storage.directory import Enrolled
 
 log = logging.getLogger(__name__)
@@ -114,14 +118,6 @@ def next_tick(now: datetime, policy: Policy) -> datetime:
 
 
 @dataclass
-class _Watch:
-    """What the sweeper knew of a case when it last looked, and when to look again."""
-
-    case: Case
-    wake: datetime
-
-
-@dataclass
 class _Due:
     """A task owed now, with its reminder history and what the plan says to do."""
 
@@ -142,59 +138,65 @@ class _Pass:
     files: CaseFiles
     due: list[_Due] = field(default_factory=list)
     marks: list[tuple[int, str, str]] = field(default_factory=list)  # first due, no hooks
-    wakes: dict[int, datetime] = field(default_factory=dict)
+    wakes: dict[int, datetime | None] = field(default_factory=dict)
+    waiting: set[int] = field(default_factory=set)  # a task due with nobody to tell
+
+    def wake(self, case_id: int, instant: datetime) -> None:
+        current = self.wakes.get(case_id)
+        self.wakes[case_id] = instant if current is None else min(current, instant)
 
 
 class Sweeper:
     """Sweeps one database again and again (the job keeps one per application).
 
-    Each pass reads the open cases (one query) and which of them have new actions (one
-    query). A case is looked at again when it changed, when its next event has come (the
-    earliest of: a task falls due, a reminder plan's next step, the next tick of
-    :func:`next_tick`), and in any case after ``RECHECK`` (staggered by case), so that a
-    change the sweeper cannot see (a student's A9 flags from a roster import) is not missed
-    for long. A new sweeper (a restart, an operator's sweep) looks at every case.
+    Each pass reads, from the plan index (:mod:`kcbx.storage.case_plans`), the cases whose
+    next instant has come or which were written since they were last looked at: two indexed
+    queries, whatever the number of open cases. What a case's next instant is:
+    :mod:`kcbx.bot.engine.wake`. A restart reads the same index; it looks at every open case
+    once only when the rules or the policy changed since the plans were written. ``full``
+    looks at every open case at each pass (operators' sweeps; the clock going back).
     """
 
-    RECHECK = timedelta(minutes=30)
-
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, full: bool = False) -> None:
         self.services = services
-        self._watch: dict[int, _Watch] = {}
-        self._action_mark = 0
+        self.full = full
+        self._started = False
         self._last: datetime | None = None
 
     async def run(self, now: datetime) -> SweepReport:
-        services = self.services
+        services, plans = self.services, self.services.case_plans
         report = SweepReport(now)
-        if self._last is not None and now < self._last:
-            self._watch.clear()  # the clock went back (an operator, a test): look at all
+        full = self.full or (self._last is not None and now < self._last)
         self._last = now
-        report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
-        cases = await services.cases.open_cases()
-        report.cases = len(cases)
-        acted, self._action_mark = await services.reminder_history.cases_acted_on_since(
-            self._action_mark
-        )
-        look = [c for c in cases if self._changed(c, now, acted)]
-        report.skipped = len(cases) - len(look)
-        open_ids = {c.id for c in cases}
-        self._watch = {k: w for k, w in self._watch.items() if k in open_ids}
-        for case in look:
-            self._watch.pop(case.id, None)  # kept again only once its sweep is written
-        if look:
-            await self._sweep(look, now, report)
+        fingerprint = rules_fingerprint(services.policy)
+        if not self._started:
+            # Once per process: cases written around the repositories, reminders of cases
+            # closed meanwhile, and plans written under other rules.
+            await plans.adopt_missing()
+            report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
+            full = full or await plans.fingerprint() != fingerprint
+        seen = await plans.all_open() if full else await plans.to_look_at(now)
+        found = await services.cases.by_ids(seen)
+        cases = [c for c in found.values() if c.is_open]
+        closed = [i for i in seen if i not in found or not found[i].is_open]
+        report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
+        report.cases = await plans.count() - len(closed)
+        report.skipped = report.cases - len(cases)
+        await self._sweep(cases, seen, closed, now, report)
+        if not self._started:
+            if full:
+                await plans.set_fingerprint(fingerprint)
+            self._started = True
         return report
 
-    def _changed(self, case: Case, now: datetime, acted: set[int]) -> bool:
-        watch = self._watch.get(case.id)
-        return watch is None or watch.case != case or case.id in acted or now >= watch.wake
-
-    def _recheck(self, case: Case, now: datetime) -> datetime:
-        """Between half of RECHECK and all of it, spread by case id."""
-        return now + self.RECHECK * (16 + case.id % 16) / 32
-
-    async def _sweep(self, cases: list[Case], now: datetime, report: SweepReport) -> None:
+    async def _sweep(
+        self,
+        cases: list[Case],
+        seen: dict[int, int],
+        closed: list[int],
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
         services = self.services
         sweep = _Pass(report, await load_case_files(services, cases))
         for index, case in enumerate(cases):
@@ -208,15 +210,14 @@ class Sweeper:
             step = plan_task(
                 d.case, d.enrolled, d.state, d.task, d.decision, d.history, place, directory, now
             )
-            if step is None:  # nobody at all to tell: try again at every sweep
+            if step is None:  # nobody at all to tell: again when the people change
                 report.unassigned.append(f"{d.case.number} {d.task.code}")
-                sweep.wakes[d.case.id] = now
+                sweep.waiting.add(d.case.id)
                 continue
             report.steps.append(step)
             following = plan(d.task, history_after(d.history, step, now), services.policy)
             if following is not None:
-                wake = max(following.at, quiet_end)
-                sweep.wakes[d.case.id] = min(sweep.wakes[d.case.id], wake)
+                sweep.wake(d.case.id, max(following.at, quiet_end))
         if report.unassigned:
             log.warning(
                 "nobody to tell about %d due tasks: %s",
@@ -226,62 +227,79 @@ class Sweeper:
         notifications = [n for s in report.steps for n in s.notifications]
         outgoing = await render_messages(services, notifications, places)
         report.digests = sum(1 for o in outgoing if o.digest)
-        report.queued = await write_sweep(services, report.steps, outgoing, now, sweep.marks)
-        for case in cases:  # written: remember when to look at each case again
-            if case.id in sweep.wakes and sweep.wakes[case.id] > now:
-                self._watch[case.id] = _Watch(case, sweep.wakes[case.id])
+        marks = [
+            PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id]) for c in cases
+        ]
+        report.queued = await write_sweep(
+            services, report.steps, outgoing, now, sweep.marks, marks, closed
+        )
 
     async def _look_at(self, sweep: _Pass, case: Case, now: datetime) -> None:
         """The due tasks of one case, and when to look at it again."""
         services, policy, report = self.services, self.services.policy, sweep.report
         enrolled = sweep.files.enrolled.get(case.student_id)
+        sweep.wake(case.id, now + PROBE)
         if enrolled is None:
             return
         try:
             state = sweep.files.state(case, services, now)
+            later = sweep.files.state(case, services, now + PROBE)
         except Exception as exc:  # one bad case must not stop the others' reminders
             log.exception("ladder of case %s failed", case.number)
             report.errors.append(f"{case.number}: {exc}")
             return
+        for instant in (
+            appearing(state, later),
+            next_recorded(sweep.files.actions.get(case.id, ()), now),
+        ):
+            if instant is not None:
+                sweep.wake(case.id, instant)
         quiet = in_quiet_hours(now, policy)
         quiet_end = quiet_hours_next_send(now, policy)
-        wake = min(next_tick(now, policy), self._recheck(case, now))
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}
         for task in state.open_tasks:
             if not task.is_due(now):
-                wake = min(wake, task.due_at)
+                sweep.wake(case.id, task.due_at)
                 continue
             report.due += 1
             key = task.key
             if key not in plans:
-                if services.task_hooks.first_due_for(task.code):
-                    try:
-                        await _first_due(services, case, enrolled, task, now)
-                        report.hooks_run += 1
-                    except Exception as exc:  # tried again at the next sweep
-                        log.exception("first-due hooks of %s %s failed", case.number, key)
-                        report.errors.append(f"{case.number} {task.code}: {exc}")
-                        wake = now
-                        continue
-                else:
-                    sweep.marks.append((case.id, key, task.code))
+                if not await self._first_seen(sweep, case, enrolled, task, now):
+                    continue
                 plans[key] = ReminderHistory()
             upcoming = plan(task, plans[key], policy)  # reminders.decide, and what next
             if upcoming is None:
                 continue
             if upcoming.at <= now and not quiet:
-                sweep.due.append(
-                    _Due(case, enrolled, state, task, key, plans[key], upcoming.decision)
-                )
+                decision = upcoming.decision
+                sweep.due.append(_Due(case, enrolled, state, task, key, plans[key], decision))
             else:
-                wake = min(wake, max(upcoming.at, quiet_end))
-        sweep.wakes[case.id] = wake
+                sweep.wake(case.id, max(upcoming.at, quiet_end))
+
+    async def _first_seen(
+        self, sweep: _Pass, case: Case, enrolled: Enrolled, task: Task, now: datetime
+    ) -> bool:
+        """A task due for the first time: its first-due hooks run now (or it is marked with
+        the sweep's writes). False if the hooks failed: tried again at the next sweep."""
+        services = self.services
+        if not services.task_hooks.first_due_for(task.code):
+            sweep.marks.append((case.id, task.key, task.code))
+            return True
+        try:
+            await _first_due(services, case, enrolled, task, now)
+        except Exception as exc:
+            log.exception("first-due hooks of %s %s failed", case.number, task.key)
+            sweep.report.errors.append(f"{case.number} {task.code}: {exc}")
+            sweep.wake(case.id, now)
+            return False
+        sweep.report.hooks_run += 1
+        return True
 
 
 async def sweep(services: Services, now: datetime) -> SweepReport:
     """One full pass over the open cases at ``now`` (operators, tests): first-due hooks,
     then everything due queued in one transaction."""
-    return await Sweeper(services).run(now)
+    return await Sweeper(services, full=True).run(now)
 
 
 __all__ = ["SweepReport", "Sweeper", "next_tick", "sweep"]

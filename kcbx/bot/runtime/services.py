@@ -1,8 +1,9 @@
 """The services handlers and jobs share: config, database, repositories, clock, and the plug-in
 points through which features join the sweep and the case card.
 
-The sweep (kcbx/bot/engine/sweep.py) walks the open cases, asks the pure ladder which tasks are due,
-finds who must act, and queues reminders through the outbox. Features add to that here:
+The sweep (kcbx/bot/engine/sweep.py) looks at the open cases whose next instant has come,
+asks the pure ladder which tasks are due, finds who must act, and queues reminders through
+the outbox. Features add to that here:
 
 - a *renderer* turns a due task into the messages for one recipient (the default renderer
   writes the generic reminder; the notice feature attaches the documents to A7.4-notice; the
@@ -31,6 +32,7 @@ from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.runtime.config import Config
 from kcbx.storage.accountability_repo import AccountabilityRepo
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.case_plans import CasePlanRepo
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
@@ -99,6 +101,7 @@ class Services:
     reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
+    case_plans: CasePlanRepo  # when the sweep looks at each open case again
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -128,6 +131,7 @@ class Services:
             reminder_history=ReminderHistoryRepo(db, audit),
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
+            case_plans=CasePlanRepo(db),
         )
 
     async def close(self) -> None:

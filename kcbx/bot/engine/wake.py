@@ -1,0 +1,60 @@
+"""When the sweep must look at a case again: the next instant anything about it can change.
+
+Without anyone acting, a case's ladder changes only as time passes: an open task falls due
+(``Task.due_at``), a reminder plan's next step comes (a re-reminder, an escalation, the end
+of the quiet hours), a new task appears (a stage is reached at midnight, a deadline passes
+at the end of its business day), or an action recorded ahead of time takes effect. The first
+two the sweep reads off the tasks it has; the third it finds by asking the ladder where the
+case will stand at ``now + PROBE``: the tasks that have appeared by then say when they
+appear (``Task.opens_at``), because the ladder only ever adds tasks as time passes. A case
+with nothing foreseen within ``PROBE`` is looked at again then, and probed further.
+
+Whatever else can change a case (an action, a visit, a referral, a notice, an import) is a
+write, and every such write marks the case changed in its own transaction
+(:mod:`kcbx.storage.case_plans`).
+
+The rules' fingerprint: the wake instants are computed by the ladder and the reminder plan
+under one policy; a restart under other rules (a new release, an edited policy) looks at
+every open case once (:func:`rules_fingerprint`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from kcbx.bot.domain import ladder, reminders
+from kcbx.bot.domain.ladder import LadderState
+from kcbx.bot.domain.model import Action
+from kcbx.bot.domain.policy import Policy
+
+PROBE = timedelta(days=60)
+
+
+def appearing(state: LadderState, later: LadderState) -> datetime | None:
+    """The first instant after ``state.now`` at which a task of ``later`` appears that
+    ``state`` does not have yet (or falls due, if it says it appeared already)."""
+    now = state.now
+    known = {t.key for t in state.tasks}
+    instants = [
+        t.opens_at if t.opens_at > now else t.due_at for t in later.tasks if t.key not in known
+    ]
+    return min((i for i in instants if i > now), default=None)
+
+
+def next_recorded(actions: Iterable[Action], now: datetime) -> datetime | None:
+    """The first action recorded ahead of time that takes effect after ``now``."""
+    return min((a.at for a in actions if a.at > now), default=None)
+
+
+def rules_fingerprint(policy: Policy) -> str:
+    """What the wake instants depend on besides the database: the ladder's and the reminder
+    plan's code, this module's, and the policy."""
+    digest = hashlib.sha256()
+    for module in (ladder, reminders):
+        digest.update(inspect.getsource(module).encode())
+    digest.update(inspect.getsource(appearing).encode())
+    digest.update(repr(policy).encode())
+    return digest.hexdigest()[:32]
