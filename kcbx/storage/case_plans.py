@@ -86,14 +86,11 @@ class CasePlanRepo:
                 found[int(row[0])] = int(row[1])
         return found
 
-    async def all_open(self) -> dict[int, int]:
-        """Every open case (a full pass), with the ``changed`` value seen; rows are added
-        for open cases that had none (written around the repositories)."""
+    async def every_case(self) -> dict[int, int]:
+        """Every case in the plan (a full pass: the open ones, and those closed since the
+        last sweep), with the ``changed`` value seen; open cases without a row get one."""
         await self.adopt_missing()
-        rows = await self.db.fetchall(
-            "SELECT p.case_id, p.changed FROM case_plans p JOIN cases c ON c.id = p.case_id"
-            " WHERE c.status = 'open'"
-        )
+        rows = await self.db.fetchall("SELECT case_id, changed FROM case_plans")
         return {int(r[0]): int(r[1]) for r in rows}
 
     async def adopt_missing(self) -> None:

@@ -175,7 +175,7 @@ class Sweeper:
             await plans.adopt_missing()
             report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
             full = full or await plans.fingerprint() != fingerprint
-        seen = await plans.all_open() if full else await plans.to_look_at(now)
+        seen = await plans.every_case() if full else await plans.to_look_at(now)
         found = await services.cases.by_ids(seen)
         cases = [c for c in found.values() if c.is_open]
         closed = [i for i in seen if i not in found or not found[i].is_open]
