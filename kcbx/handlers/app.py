@@ -14,6 +14,7 @@ from kcbx.bot.domain.clock import Clock
 from kcbx.bot.engine.delivery import Delivery
 from kcbx.bot.engine.digests import reports_job
 from kcbx.bot.engine.handover import quiet_hold, unreachable_hook
+from kcbx.bot.engine.notice_files import NoticeFileWorker
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
@@ -33,7 +34,13 @@ from kcbx.handlers import summary as summary_handlers
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
 from kcbx.handlers.conversations import closing, report, visit
 from kcbx.handlers.conversations import notices as notice_handlers
-from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job, sweep_job
+from kcbx.handlers.jobs import (
+    DELIVERY_KEY,
+    NOTICE_FILES_KEY,
+    delivery_job,
+    kick_delivery,
+    sweep_job,
+)
 from kcbx.handlers.menu import publish_default_menus
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,9 @@ def build_application(
         app.bot_data[DELIVERY_KEY] = Delivery(
             opened, on_unreachable=unreachable_hook(opened), hold=quiet_hold(opened)
         )
+        # The notices' documents are rendered off the sweep; their files follow the reminder.
+        files = NoticeFileWorker(opened, on_queued=lambda: kick_delivery(app))
+        app.bot_data[NOTICE_FILES_KEY] = files
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:
@@ -72,8 +82,12 @@ def build_application(
             app.job_queue.run_repeating(
                 reports_job, interval=config.sweep_seconds, first=5, name="reports"
             )
+            files.start()
 
     async def post_shutdown(app: KcbxApplication) -> None:
+        files: NoticeFileWorker | None = app.bot_data.pop(NOTICE_FILES_KEY, None)
+        if files is not None:
+            await files.stop()
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
         if opened is not None and services is None:
             await opened.close()

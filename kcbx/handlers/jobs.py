@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext
 
 from kcbx.bot.engine.delivery import Delivery, DrainReport
+from kcbx.bot.engine.notice_files import NoticeFileWorker
 from kcbx.bot.engine.sweep import Sweeper, SweepReport
 from kcbx.bot.runtime.services import Services
 from kcbx.handlers.context import SERVICES_KEY
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 DELIVERY_KEY = "kcbx.delivery"
 SWEEP_LOCK_KEY = "kcbx.sweep_lock"
 SWEEPER_KEY = "kcbx.sweeper"
+NOTICE_FILES_KEY = "kcbx.notice_files"
 
 
 def delivery_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Delivery:
@@ -29,6 +31,16 @@ def delivery_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Delivery:
 async def deliver_now(app: Application[Any, Any, Any, Any, Any, Any]) -> DrainReport:
     """Drain the outbox once (jobs, handlers after enqueueing, tests and the demo call this)."""
     return await delivery_of(app).drain(app.bot)
+
+
+def notice_files_of(app: Application[Any, Any, Any, Any, Any, Any]) -> NoticeFileWorker:
+    worker: NoticeFileWorker = app.bot_data[NOTICE_FILES_KEY]
+    return worker
+
+
+async def notice_files_now(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Render and queue every notice file owed now (the harness, before it delivers)."""
+    return await notice_files_of(app).drain()
 
 
 async def delivery_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
@@ -69,4 +81,5 @@ async def sweep_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
         return
     if report.queued or report.errors or report.unassigned:
         log.info("sweep: %s", report.summary())
+    notice_files_of(context.application).kick()  # the notices' files, off the sweep
     await deliver_now(context.application)

@@ -97,9 +97,10 @@ class BotHarness:
 
     async def sweep(self, *, deliver: bool = True) -> Any:
         """One sweep at the clock's time, then (by default) drain the outbox."""
-        from kcbx.handlers.jobs import sweep_now
+        from kcbx.handlers.jobs import notice_files_now, sweep_now
 
         result = await sweep_now(self.app)
+        await notice_files_now(self.app)  # the notices' files, rendered off the sweep
         if deliver:
             await self.deliver()
         return result

@@ -18,6 +18,7 @@ from kcbx.bot.domain.policy import Policy
 from kcbx.bot.engine.delivery import Delivery
 from kcbx.bot.engine.forecast import forecast
 from kcbx.bot.engine.handover import quiet_hold, unreachable_hook
+from kcbx.bot.engine.notice_files import NoticeFileWorker
 from kcbx.bot.engine.sweep import sweep
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
@@ -44,8 +45,11 @@ async def run_sweep(services: Services, config: Config, out: Print) -> int:
     """One sweep at the services' clock; deliver only if the config has a token."""
     now = services.clock.now()
     report = await sweep(services, now)
+    files = await NoticeFileWorker(services).drain()  # the notices' files it recorded
     local = now.astimezone(services.policy.time.tz)
     out(f"sweep at {local:%Y-%m-%d %H:%M %Z}: {report.summary()}")
+    if files:
+        out(f"  {files} notice files rendered and queued")
     for step in report.steps:
         out("  " + step.describe(services.policy))
     for item in report.unassigned:

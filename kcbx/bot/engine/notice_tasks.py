@@ -24,6 +24,7 @@ from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.domain.model import Case, Notice
+from kcbx.bot.engine.notice_files import FileToRender
 from kcbx.bot.runtime.services import Services, TaskHooks
 from kcbx.bot.services.notices import (
     CORRECTION,
@@ -31,9 +32,7 @@ from kcbx.bot.services.notices import (
     NOTICE,
     deadline_days,
     may_handle_notices,
-    prepare_document,
-    record_export,
-    render_documents,
+    number_document,
 )
 from kcbx.bot.texts.reminders import language_of, reminder_message
 from kcbx.storage.outbox import OutgoingMessage
@@ -80,23 +79,28 @@ def notice_buttons(
     return tuple(row)
 
 
-def document_messages(notice: Notice, student_name: str, t: Translate) -> list[OutgoingMessage]:
-    """The PDF and the .docx as document messages, with short captions."""
+def document_files(notice: Notice, student_name: str, t: Translate) -> list[OutgoingMessage]:
+    """The PDF and the .docx owed, with short captions (rendered off the sweep)."""
     title = t(KIND_NAMES[notice.kind])
-    out = []
-    for blob_id, what in (
-        (notice.pdf_blob_id, t("PDF, to read on the phone and print")),
-        (notice.docx_blob_id, t("Word, for the office to edit and print")),
+    out: list[OutgoingMessage] = []
+    for file_format, what in (
+        ("pdf", t("PDF, to read on the phone and print")),
+        ("docx", t("Word, for the office to edit and print")),
     ):
-        if blob_id is None:
-            continue
         caption = t("{title} <b>{number}</b>, {student}: {what}").format(
             title=title,
             number=escape(notice.number),
             student=escape(student_name),
             what=what,
         )
-        out.append(OutgoingMessage(text=caption[:MAX_CAPTION], blob_id=blob_id, kind="document"))
+        out.append(
+            FileToRender(
+                text=caption[:MAX_CAPTION],
+                kind="document",
+                notice_id=notice.id,
+                file_format=file_format,
+            )
+        )
     return out
 
 
@@ -124,10 +128,10 @@ async def render_notice_task(
         current = await services.notices.current(due.case.id, NOTICE)
         if current is None or current.delivered:
             return []
-        notice = await render_documents(services, current)
+        notice = current
     else:
         kind = NOTICE if code == TaskCode.NOTICE else CORRECTION
-        prepared = await prepare_document(services, due.case, kind, task=code)
+        prepared = await number_document(services, due.case, kind, task=code)
         if prepared is None:
             return []
         notice = prepared
@@ -165,10 +169,9 @@ async def render_notice_task(
     )
     buttons = (notice_buttons(notice, t, files=not with_files), *reminder.buttons)
     messages = [OutgoingMessage(text=reminder.text + "\n\n" + paragraph, buttons=buttons)]
-    if with_files:
-        files = document_messages(notice, due.student.name, t)
+    if with_files:  # rendered and queued off the sweep (kcbx.bot.engine.notice_files)
+        files = document_files(notice, due.student.name, t)
         messages += files[:1] if code == TaskCode.DELIVER else files
-        await record_export(services, notice, due.recipient, "sweep")
     return messages
 
 

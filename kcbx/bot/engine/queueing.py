@@ -26,6 +26,7 @@ from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.recipients import CasePlace
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.engine.keys import digest_key
+from kcbx.bot.engine.notice_files import FileToRender
 from kcbx.bot.engine.planning import Notification, TaskStep
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.texts.reminders import (
@@ -37,6 +38,7 @@ from kcbx.bot.texts.reminders import (
 )
 from kcbx.storage import reminder_history as kinds
 from kcbx.storage.case_plans import PlanMark
+from kcbx.storage.notice_files import NoticeFile
 from kcbx.storage.outbox import OutgoingMessage, Queued
 from kcbx.storage.reminder_history import Escalation, SendRow
 
@@ -139,11 +141,23 @@ def _plain(n: Notification, school: str, policy: Policy, lang: str) -> OutgoingM
     return reminder_message(n.due, school, policy, t, lang, cc=n.kind == kinds.CC)
 
 
-def _rows(outgoing: Sequence[Outgoing], not_before: datetime) -> tuple[list[Queued], list[SendRow]]:
+def _rows(
+    outgoing: Sequence[Outgoing], not_before: datetime
+) -> tuple[list[Queued], list[SendRow], list[NoticeFile]]:
     queued: list[Queued] = []
     sends: list[SendRow] = []
+    files: list[NoticeFile] = []
     for item in outgoing:
         assert item.person.chat_id is not None  # routes choose reachable people only
+        if isinstance(item.message, FileToRender):  # rendered and queued off the sweep
+            m = item.message
+            files.append(
+                NoticeFile(
+                    *(item.key, m.notice_id, m.file_format, item.person.id),
+                    *(item.person.chat_id, item.case_id, m.text),
+                )
+            )
+            continue
         queued.append(
             Queued(
                 item.key,
@@ -163,7 +177,7 @@ def _rows(outgoing: Sequence[Outgoing], not_before: datetime) -> tuple[list[Queu
                     *(due.recipient.id, n.role, source, item.key),
                 )
             )
-    return queued, sends
+    return queued, sends, files
 
 
 async def write_sweep(
@@ -180,7 +194,7 @@ async def write_sweep(
     one transaction, a few batched statements, all or nothing. Returns rows queued."""
     if not (steps or outgoing or first_due or plans or closed):
         return 0
-    queued, sends = _rows(outgoing, quiet_hours_next_send(now, services.policy))
+    queued, sends, files = _rows(outgoing, quiet_hours_next_send(now, services.policy))
     history = services.reminder_history
     async with services.db.transaction():
         await history.save_sweep(
@@ -194,6 +208,7 @@ async def write_sweep(
             ],
         )
         count = await services.outbox.enqueue_many(queued, now=now) if queued else 0
+        count += await services.notice_files.add_many(files, now=now)
         await history.save_sweep(now=now, sends=sends)
         await services.case_plans.save(plans, now=now)
         await services.case_plans.forget(closed)

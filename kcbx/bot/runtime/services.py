@@ -38,6 +38,7 @@ from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
 from kcbx.storage.invites import InviteRepo
+from kcbx.storage.notice_files import NoticeFileRepo
 from kcbx.storage.notices import NoticeRepo
 from kcbx.storage.outbox import OutboxRepo, OutgoingMessage
 from kcbx.storage.people import PeopleRepo
@@ -102,6 +103,7 @@ class Services:
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
     case_plans: CasePlanRepo  # when the sweep looks at each open case again
+    notice_files: NoticeFileRepo  # the notices' files owed, rendered off the sweep
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -132,6 +134,7 @@ class Services:
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
             case_plans=CasePlanRepo(db),
+            notice_files=NoticeFileRepo(db),
         )
 
     async def close(self) -> None:

@@ -1,7 +1,8 @@
 """The notice to enrol by a deadline (A7.4) and the order to correct (A7.5): the service.
 
 What a bureau clerk expects: when a case reaches day 15 the bot numbers the notice and hands
-over the document, ready to print, sign and stamp (:func:`prepare_document`); pressing
+over the document, ready to print, sign and stamp (:func:`number_document`, the files
+rendered off the sweep by :mod:`kcbx.bot.engine.notice_files`); pressing
 "Issued" records that it went out (:func:`issue`, action ``notice_issued``); whoever hands it
 to the guardians records the delivery with a photo of the signed receipt
 (:func:`record_delivery`, action ``notice_delivered``), and the deadline runs from that day.
@@ -240,10 +241,11 @@ def _numbering(services: Services, kind: str, year: int) -> Callable[[int], str]
     return lambda seq: services.policy.notice.number(year, seq, kind)
 
 
-async def prepare_document(
+async def number_document(
     services: Services, case: Case, kind: str, *, task: str | None = None
 ) -> Notice | None:
-    """The case's current document of ``kind``, numbered and rendered (the sweep calls this).
+    """The case's current document of ``kind``, numbered (the sweep calls this; the files
+    are rendered later, off the sweep, when someone needs them).
 
     The notice (A7.4) is made once per case. An order to correct (A7.5) is made when none is
     pending: a renewed order, after the previous one's deadline passed, gets a new number.
@@ -268,7 +270,15 @@ async def prepare_document(
         now=now,
         actor="system",
     )
-    return await render_documents(services, notice)
+    return notice
+
+
+async def prepare_document(
+    services: Services, case: Case, kind: str, *, task: str | None = None
+) -> Notice | None:
+    """The case's current document of ``kind``, numbered and rendered."""
+    notice = await number_document(services, case, kind, task=task)
+    return None if notice is None else await render_documents(services, notice)
 
 
 async def record_export(services: Services, notice: Notice, person: Person, how: str) -> None:

@@ -33,7 +33,7 @@ CREATE TABLE notice_files (
     person_id   INTEGER NOT NULL REFERENCES people(id),
     chat_id     INTEGER NOT NULL,
     case_id     INTEGER REFERENCES cases(id),
-    lang        TEXT NOT NULL,
+    caption     TEXT NOT NULL,                     -- in the person's language
     created_at  TEXT NOT NULL,
     queued_at   TEXT                               -- the file went into the outbox (UTC)
 );
