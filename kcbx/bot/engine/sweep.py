@@ -155,7 +155,14 @@ class Sweeper:
     :mod:`kcbx.bot.engine.wake`. A restart reads the same index; it looks at every open case
     once only when the rules or the policy changed since the plans were written. ``full``
     looks at every open case at each pass (operators' sweeps; the clock going back).
+
+    Many cases due at once (a catch-up after an outage) are swept ``CHUNK`` cases at a time,
+    a school's cases together, each chunk written in its own transaction, so that the first
+    reminders are queued within seconds; a person with cases in several chunks then gets a
+    digest per chunk.
     """
+
+    CHUNK = 500  # cases per transaction (and per digest) in a catch-up
 
     def __init__(self, services: Services, *, full: bool = False) -> None:
         self.services = services
@@ -182,7 +189,12 @@ class Sweeper:
         report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
         report.cases = await plans.count() - len(closed)
         report.skipped = report.cases - len(cases)
-        await self._sweep(cases, seen, closed, now, report)
+        # A catch-up goes out in chunks of cases (a school's together), each written in its
+        # own transaction: the first reminders leave before the last cases are read.
+        ordered = sorted(cases, key=lambda c: (c.student_id, c.id))
+        for start in range(0, max(len(ordered), 1), self.CHUNK):
+            chunk = ordered[start : start + self.CHUNK]
+            await self._sweep(chunk, seen, closed if start == 0 else [], now, report)
         if not self._started:
             if full:
                 await plans.set_fingerprint(fingerprint)
@@ -226,11 +238,11 @@ class Sweeper:
             )
         notifications = [n for s in report.steps for n in s.notifications]
         outgoing = await render_messages(services, notifications, places)
-        report.digests = sum(1 for o in outgoing if o.digest)
+        report.digests += sum(1 for o in outgoing if o.digest)
         marks = [
             PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id]) for c in cases
         ]
-        report.queued = await write_sweep(
+        report.queued += await write_sweep(
             services, report.steps, outgoing, now, sweep.marks, marks, closed
         )
 
