@@ -13,7 +13,14 @@ purpose: a bare `&` in HTML text (usually unescaped user input) is rejected.
 from __future__ import annotations
 
 from kcbx.testing.fakebot.html import parse_html, utf16_len
-from kcbx.testing.fakebot.limits import ApiError
+from kcbx.testing.fakebot.limits import (
+    MAX_BUTTONS,
+    MAX_CALLBACK_ANSWER,
+    MAX_CALLBACK_DATA,
+    MAX_CAPTION,
+    MAX_TEXT,
+    ApiError,
+)
 from kcbx.testing.fakebot.people import FakeGroup, FakeUser
 from kcbx.testing.fakebot.records import (
     CallbackAnswer,
@@ -25,6 +32,11 @@ from kcbx.testing.fakebot.records import (
 from kcbx.testing.fakebot.server import FakeBotApi
 
 __all__ = [
+    "MAX_BUTTONS",
+    "MAX_CALLBACK_ANSWER",
+    "MAX_CALLBACK_DATA",
+    "MAX_CAPTION",
+    "MAX_TEXT",
     "ApiError",
     "CallbackAnswer",
     "FakeBotApi",
