@@ -25,6 +25,7 @@ from kcbx.handlers import (
     gate,
     help,
     inbox,
+    records,
     start,
 )
 from kcbx.handlers import cases as case_handlers
@@ -72,9 +73,13 @@ def build_application(
             app.job_queue.run_repeating(
                 reports_job, interval=config.sweep_seconds, first=5, name="reports"
             )
+            # the read audit's batches, export passwords deleted, retention once a day
+            records.start_jobs(app)
 
     async def post_shutdown(app: KcbxApplication) -> None:
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if opened is not None:
+            await opened.audit.flush()  # the reads noted since the last batch
         if opened is not None and services is None:
             await opened.close()
 
@@ -121,6 +126,8 @@ def build_application(
     summary_handlers.register(app)
     export_handlers.register(app)
     accountability_handlers.register(app)
+    # /audit: who did or saw what of one student (administrators).
+    records.register(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app
