@@ -764,6 +764,7 @@ def register(app: Application) -> None:
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="notice_delivery",
         )
     app.add_handler(conversation)
