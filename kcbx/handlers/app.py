@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
-from kcbx.bot.domain.clock import Clock
+from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.engine.delivery import Delivery
 from kcbx.bot.engine.digests import reports_job
 from kcbx.bot.engine.handover import quiet_hold, unreachable_hook
@@ -18,6 +18,7 @@ from kcbx.bot.engine.notice_files import NoticeFileWorker
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.unfinished import tell
 from kcbx.handlers import accountability as accountability_handlers
 from kcbx.handlers import (
     admin,
@@ -26,6 +27,7 @@ from kcbx.handlers import (
     gate,
     help,
     inbox,
+    records,
     start,
 )
 from kcbx.handlers import cases as case_handlers
@@ -42,6 +44,7 @@ from kcbx.handlers.jobs import (
     sweep_job,
 )
 from kcbx.handlers.menu import publish_default_menus
+from kcbx.handlers.persistence import DatabasePersistence
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ def build_application(
         # The notices' documents are rendered off the sweep; their files follow the reminder.
         files = NoticeFileWorker(opened, on_queued=lambda: kick_delivery(app))
         app.bot_data[NOTICE_FILES_KEY] = files
+        await tell_unfinished(app, opened)
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:
@@ -82,6 +86,8 @@ def build_application(
             app.job_queue.run_repeating(
                 reports_job, interval=config.sweep_seconds, first=5, name="reports"
             )
+            # the read audit's batches, export passwords deleted, retention once a day
+            records.start_jobs(app)
             files.start()
 
     async def post_shutdown(app: KcbxApplication) -> None:
@@ -89,6 +95,8 @@ def build_application(
         if files is not None:
             await files.stop()
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if opened is not None:
+            await opened.audit.flush()  # the reads noted since the last batch
         if opened is not None and services is None:
             await opened.close()
 
@@ -105,6 +113,8 @@ def build_application(
                 max_retries=config.max_retries,
             )
         )
+        # conversations in progress survive a restart (their step and draft in the database)
+        .persistence(DatabasePersistence(config, clock or SystemClock(), max_age=TIMEOUT))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -135,9 +145,38 @@ def build_application(
     summary_handlers.register(app)
     export_handlers.register(app)
     accountability_handlers.register(app)
+    # /audit: who did or saw what of one student (administrators).
+    records.register(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app
+
+
+# A conversation's name -> what the person is told it was (kcbx.bot.services.unfinished).
+_UNFINISHED = {"report": "report", "visit": "visit", "closing": "closing"}
+_UNFINISHED["notice_delivery"] = "delivery"
+TIMEOUT = max(report.TIMEOUT, visit.TIMEOUT, closing.TIMEOUT, notice_handlers.TIMEOUT)
+
+
+async def tell_unfinished(app: KcbxApplication, services: Services) -> None:
+    """After a restart: each conversation brought back is offered to go on; one too old to
+    come back is closed, and its person told that nothing was saved."""
+    persistence = app.persistence
+    if not isinstance(persistence, DatabasePersistence):
+        return
+    told = False
+    for kept, items in ((True, persistence.resumed), (False, persistence.expired)):
+        for item in items:
+            if not kept:  # its draft went stale with it
+                app.drop_user_data(item.telegram_id)
+                await persistence.drop_user_data(item.telegram_id)
+            what = _UNFINISHED.get(item.conversation)
+            if what is not None:
+                told |= await tell(services, item.telegram_id, what, kept=kept)
+    persistence.resumed.clear()
+    persistence.expired.clear()
+    if told:
+        kick_delivery(app)
 
 
 def services_of(app: KcbxApplication) -> Services:

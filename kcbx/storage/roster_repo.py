@@ -8,13 +8,13 @@ compares with what is stored and writes only the differences, with bulk reads an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 
@@ -160,8 +160,9 @@ def unit_keys(units: Iterable[ExistingUnit]) -> dict[int, UnitKey]:
 
 
 class RosterRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditRepo | None = None) -> None:
         self.db = db
+        self.audit = audit or AuditRepo(db)
 
     async def units(self) -> list[ExistingUnit]:
         """Every unit, for resolving the names in a roster file."""
@@ -201,10 +202,8 @@ class RosterRepo:
             await mark_students_changed(self.db, tally.updated["students"])
             await mark_waiting_changed(self.db)
             detail = {**source, **tally.detail()}
-            await self.db.execute(
-                "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail)"
-                " VALUES (?, ?, 'import', 'roster', NULL, ?)",
-                (to_iso(now), actor, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+            await self.audit.record(
+                at=now, actor=actor, action="import", entity="roster", detail=detail
             )
         return tally.counts()
 

@@ -37,6 +37,7 @@ from kcbx.storage.cases import CaseRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
+from kcbx.storage.ephemeral import EphemeralRepo
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.notice_files import NoticeFileRepo
 from kcbx.storage.notices import NoticeRepo
@@ -104,6 +105,7 @@ class Services:
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
     case_plans: CasePlanRepo  # when the sweep looks at each open case again
     notice_files: NoticeFileRepo  # the notices' files owed, rendered off the sweep
+    ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -111,7 +113,9 @@ class Services:
         """Open the database (applying migrations) and wire the repositories."""
         policy = load_policy(Path(config.policy_path) if config.policy_path else None)
         db = await Database.open(config.db_path)
+        db.audit_key = config.audit_key
         audit = AuditRepo(db)
+        await audit.seal()  # rows from before the chain existed, once
         return cls(
             config=config,
             db=db,
@@ -135,6 +139,7 @@ class Services:
             a8=AccountabilityRepo(db, audit),
             case_plans=CasePlanRepo(db),
             notice_files=NoticeFileRepo(db),
+            ephemeral=EphemeralRepo(db),
         )
 
     async def close(self) -> None:
