@@ -15,6 +15,9 @@ import pytest
 
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.importer import ImportReport, SkippedRow, import_roster
+from kcbx.storage.audit import AuditRepo
+from kcbx.storage.case_plans import CasePlanRepo, PlanMark
+from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
 from kcbx.storage.roster_repo import Counts
 
@@ -354,3 +357,36 @@ async def test_a_blank_department_code_keeps_the_stored_one(db: Database) -> Non
     assert report.counts["units"] == Counts(unchanged=10)
     code = await db.fetchval("SELECT code FROM units WHERE name = '民政局'")
     assert code == "civil_affairs"
+
+
+async def test_an_import_that_changes_a_student_marks_the_open_case_for_the_sweep(
+    db: Database,
+) -> None:
+    """The sweep reads only the cases marked changed (migration 0011): an import that
+    changes a student (here the A9 flags) marks the student's open case, one that changes
+    nothing marks nothing, and any import marks the cases that wait for someone to tell."""
+    await run(db, workbook())
+    audit = AuditRepo(db)
+    cases, plans = CaseRepo(db, audit), CasePlanRepo(db)
+    student = await db.fetchval("SELECT id FROM students WHERE registry_no = 'L640502201201011234'")
+    case = await cases.open_case(
+        student_id=student, reported_by=None, absent_since=date(2024, 3, 1), cause="unknown",
+        guardian_contact=None, note=None, now=T0, year=2024, actor="cli:test",
+    )  # fmt: skip
+
+    async def settle(waiting: bool = False) -> None:
+        seen = await plans.to_look_at(T0)
+        async with db.transaction():
+            await plans.save([PlanMark(case.id, None, waiting, seen[case.id])], now=T0)
+        assert await plans.to_look_at(T0) == {}
+
+    await settle()
+    await run(db, workbook())  # the same file again: nothing changed
+    assert await plans.to_look_at(T0) == {}
+    changed = [list(r) for r in STUDENTS]
+    changed[2][13] = "孤儿、留守儿童"  # 马小军 is now also left behind (A9)
+    await run(db, workbook(changed))
+    assert set(await plans.to_look_at(T0)) == {case.id}
+    await settle(waiting=True)
+    await run(db, workbook(changed))  # nothing changed, but the case waits for people
+    assert set(await plans.to_look_at(T0)) == {case.id}
