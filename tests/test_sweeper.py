@@ -170,3 +170,15 @@ async def test_the_dry_run_writes_nothing_and_foresees_the_sweep(world: World) -
         moment += timedelta(minutes=30)
     foreseen = [(s.at.astimezone(SH), s.case.number, s.task.code) for s in steps if s.notifications]
     assert fired == foreseen
+
+
+async def test_a_restart_under_other_rules_looks_at_every_case_once(world: World) -> None:
+    await world.open("张三")
+    await world.open("赵六")
+    await Sweeper(world.s).run(at(4, 9, 1))
+    assert (await Sweeper(world.s).run(at(4, 9, 2))).skipped == 2  # a restart: the index
+    await world.s.case_plans.set_fingerprint("plans of another release or policy")
+    restarted = Sweeper(world.s)
+    assert (await restarted.run(at(4, 9, 3))).skipped == 0  # every open case, re-planned
+    assert (await restarted.run(at(4, 9, 4))).skipped == 2
+    assert (await Sweeper(world.s).run(at(4, 9, 5))).skipped == 2

@@ -175,8 +175,9 @@ class Sweeper:
         report = SweepReport(now)
         full = self.full or (self._last is not None and now < self._last)
         self._last = now
-        fingerprint = rules_fingerprint(services.policy)
+        fingerprint = ""
         if not self._started:
+            fingerprint = rules_fingerprint(services.policy)
             # Once per process: cases written around the repositories, reminders of cases
             # closed meanwhile, and plans written under other rules.
             await plans.adopt_missing()
@@ -195,7 +196,7 @@ class Sweeper:
         for start in range(0, max(len(ordered), 1), self.CHUNK):
             chunk = ordered[start : start + self.CHUNK]
             await self._sweep(chunk, seen, closed if start == 0 else [], now, report)
-        if not self._started:
+        if fingerprint:
             if full:
                 await plans.set_fingerprint(fingerprint)
             self._started = True
