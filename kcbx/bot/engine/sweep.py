@@ -187,15 +187,18 @@ class Sweeper:
         found = await services.cases.by_ids(seen)
         cases = [c for c in found.values() if c.is_open]
         closed = [i for i in seen if i not in found or not found[i].is_open]
-        report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
+        if closed:
+            report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
         report.cases = await plans.count() - len(closed)
         report.skipped = report.cases - len(cases)
         # A catch-up goes out in chunks of cases (a school's together), each written in its
         # own transaction: the first reminders leave before the last cases are read.
         ordered = sorted(cases, key=lambda c: (c.student_id, c.id))
-        for start in range(0, max(len(ordered), 1), self.CHUNK):
-            chunk = ordered[start : start + self.CHUNK]
-            await self._sweep(chunk, seen, closed if start == 0 else [], now, report)
+        chunks = [ordered[i : i + self.CHUNK] for i in range(0, len(ordered), self.CHUNK)]
+        if closed and not chunks:
+            chunks = [[]]  # only closed cases to forget
+        for index, chunk in enumerate(chunks):
+            await self._sweep(chunk, seen, closed if index == 0 else [], now, report)
         if fingerprint:
             if full:
                 await plans.set_fingerprint(fingerprint)
