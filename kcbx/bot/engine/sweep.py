@@ -50,6 +50,8 @@ from kcbx.storage.directory import Enrolled
 
 log = logging.getLogger(__name__)
 
+RETRY = timedelta(hours=1)  # a case whose ladder failed is tried again (the error is logged)
+
 
 @dataclass
 class SweepReport:
@@ -263,6 +265,7 @@ class Sweeper:
         except Exception as exc:  # one bad case must not stop the others' reminders
             log.exception("ladder of case %s failed", case.number)
             report.errors.append(f"{case.number}: {exc}")
+            sweep.wake(case.id, now + RETRY)
             return
         for instant in (
             appearing(state, later),
