@@ -27,7 +27,7 @@ from kcbx.bot.domain.model import Notice
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.notices import record_export, render_documents
-from kcbx.storage.notice_files import NoticeFile
+from kcbx.storage.notices import NoticeFile
 from kcbx.storage.outbox import OutgoingMessage, Queued
 
 log = logging.getLogger(__name__)

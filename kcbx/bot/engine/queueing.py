@@ -38,7 +38,7 @@ from kcbx.bot.texts.reminders import (
 )
 from kcbx.storage import reminder_history as kinds
 from kcbx.storage.case_plans import PlanMark
-from kcbx.storage.notice_files import NoticeFile
+from kcbx.storage.notices import NoticeFile
 from kcbx.storage.outbox import OutgoingMessage, Queued
 from kcbx.storage.reminder_history import Escalation, SendRow
 

@@ -39,8 +39,7 @@ from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
 from kcbx.storage.ephemeral import EphemeralRepo
 from kcbx.storage.invites import InviteRepo
-from kcbx.storage.notice_files import NoticeFileRepo
-from kcbx.storage.notices import NoticeRepo
+from kcbx.storage.notices import NoticeFileRepo, NoticeRepo
 from kcbx.storage.outbox import OutboxRepo, OutgoingMessage
 from kcbx.storage.people import PeopleRepo
 from kcbx.storage.referrals import ReferralRepo
