@@ -24,8 +24,8 @@ from kcbx.bot.clock import FakeClock  # noqa: E402
 from kcbx.bot.config import Config  # noqa: E402
 from kcbx.bot.coverage import coverage_of, render_coverage  # noqa: E402
 from kcbx.bot.i18n import translator  # noqa: E402
-from kcbx.bot.importer import import_roster  # noqa: E402
 from kcbx.bot.paging import pages  # noqa: E402
+from kcbx.bot.roster.importer import import_roster  # noqa: E402
 from kcbx.bot.services import Services  # noqa: E402
 from kcbx.demo.roster import build_roster  # noqa: E402
 

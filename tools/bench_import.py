@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kcbx.bot.clock import FakeClock  # noqa: E402
-from kcbx.bot.importer import import_roster  # noqa: E402
-from kcbx.bot.roster import A9_FLAGS  # noqa: E402
+from kcbx.bot.roster.importer import import_roster  # noqa: E402
+from kcbx.bot.roster.vocabulary import A9_FLAGS  # noqa: E402
 from kcbx.storage.db import Database  # noqa: E402
 
 TOWNSHIPS = ["滨河镇", "文昌镇", "东园镇", "柔远镇", "镇罗镇", "宣和镇", "永康镇", "常乐镇"]

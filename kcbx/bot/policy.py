@@ -159,6 +159,11 @@ class DepartmentPolicy:
         table = dict(self.routing)
         return table.get(cause, table.get("unknown", ()))
 
+    def routed(self) -> tuple[str, ...]:
+        """Every department a case may be referred to (A6 routing and A9 relief), once each."""
+        codes = [*self.a9_relief, *(d for _, departments in self.routing for d in departments)]
+        return tuple(dict.fromkeys(codes))
+
 
 @dataclass(frozen=True)
 class AccountabilityPolicy:
@@ -648,6 +653,7 @@ def policy_from_data(data: Mapping[str, Any], source: str = DEFAULTS) -> Policy:
         cadres=_read_cadres(root),
         source=source,
     )
+    root.used.add("vocabulary")  # the roster's words: kcbx.bot.roster.vocabulary reads them
     root.finish()
     if problems:
         raise PolicyError(source, problems)

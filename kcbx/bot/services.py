@@ -8,6 +8,7 @@ from pathlib import Path
 from kcbx.bot.clock import Clock, SystemClock
 from kcbx.bot.config import Config
 from kcbx.bot.policy import Policy, load_policy
+from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.schoolcal import SchoolCalendar
 from kcbx.bot.taskhooks import TaskHooks
 from kcbx.storage.accountability_repo import AccountabilityRepo
@@ -51,11 +52,14 @@ class Services:
     reports: ReportsRepo  # summaries, charts, ledgers, digests (issue 5)
     a8: AccountabilityRepo  # the frozen A8 flags, month by month (issue 5)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
         """Open the database (applying migrations) and wire the repositories."""
-        policy = load_policy(Path(config.policy_path) if config.policy_path else None)
+        policy_path = Path(config.policy_path) if config.policy_path else None
+        policy = load_policy(policy_path)
+        vocabulary = load_vocabulary(policy_path)
         db = await Database.open(config.db_path)
         audit = AuditRepo(db)
         return cls(
@@ -79,6 +83,7 @@ class Services:
             reminder_history=ReminderHistoryRepo(db, audit),
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
+            vocabulary=vocabulary,
         )
 
     async def close(self) -> None:

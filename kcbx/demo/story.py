@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 
 from kcbx.bot.access import create_invitation
 from kcbx.bot.i18n import translator
-from kcbx.bot.importer import import_roster, render_report
 from kcbx.bot.roles import Role
+from kcbx.bot.roster.importer import import_roster
+from kcbx.bot.roster.report import render_report
 from kcbx.demo.roster import build_roster
 from kcbx.demo.transcript import Progress, Transcript
 from kcbx.storage.cases import Case
