@@ -88,10 +88,12 @@ def department_warnings(
         if any(n.key in liaisons for n in units):
             continue
         for node in units:
-            problem = N_("{unit}: no liaison; its A6/A9 referrals will go to the {role}")
-            row = declared.get(node.name)
-            if row is not None:
-                warnings.append(row.origin.error("name", problem, unit=node.name, role=stands_in))
-            else:
-                warnings.append(file_error(problem, roster.file, unit=node.name, role=stands_in))
+            warnings.append(
+                file_error(
+                    N_("{unit}: no liaison; its A6/A9 referrals will go to the {role}"),
+                    roster.file,
+                    unit=node.name,
+                    role=stands_in,
+                )
+            )
     return warnings

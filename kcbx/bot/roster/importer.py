@@ -91,6 +91,7 @@ async def import_roster(
         if progress is not None:
             loop.call_soon_threadsafe(progress, done, 2 * estimate)
 
+    vocabulary = vocabulary or default_vocabulary()
     today = clock.now().astimezone(timezone or ZoneInfo("Asia/Shanghai")).date()
     # openpyxl is CPU-bound: read in a worker thread so the bot keeps answering meanwhile
     roster = await asyncio.to_thread(
@@ -100,14 +101,16 @@ async def import_roster(
         today=today,
         max_bytes=max_bytes,
         progress=reading if progress is not None else None,
-        vocabulary=vocabulary or default_vocabulary(),
+        vocabulary=vocabulary,
     )
     report.rows = roster.rows
     report.errors.extend(roster.errors)
     if roster.fatal:
         return report
     with contextlib.suppress(_RollBack):  # a check ends by undoing what it wrote
-        await _write(db, roster, report, data, actor, skip_invalid, clock, progress, policy)
+        await _write(
+            db, roster, report, data, actor, skip_invalid, clock, progress, policy, vocabulary
+        )
     return report
 
 
@@ -121,18 +124,20 @@ async def _write(
     clock: Clock,
     progress: Progress | None,
     policy: Policy | None,
+    vocabulary: Vocabulary,
 ) -> None:
     """Resolve the names and write the plan, in one transaction (rolled back for a check)."""
     repo = RosterRepo(db)
     async with db.transaction():
         people = await repo.people()
-        resolution = resolve(roster, await repo.units(), people)
+        resolution = resolve(roster, await repo.units(), people, vocabulary)
         report.errors.extend(resolution.errors)
         report.errors.sort(key=_error_order(roster))
-        report.warnings = department_warnings(
-            roster, resolution.tree, people, resolution.plan, policy or default_policy()
-        )
         bad = roster.bad_rows | resolution.bad_rows
+        if report.checked or not report.errors or skip_invalid:  # what the import leaves
+            report.warnings = department_warnings(
+                roster, resolution.tree, people, resolution.plan, policy or default_policy()
+            )
         if report.errors and not skip_invalid:
             return
         report.skipped = [SkippedRow(sheet, row) for sheet, row in sorted(bad)]

@@ -35,7 +35,11 @@ class ProblemGroup:
     rows: list[int] = field(default_factory=list)
     count: int = 0
 
-    def render(self, gettext: Translate) -> str:
+    def render(self, gettext: Translate, bare: bool = False) -> str:
+        """The group as one line; ``bare``: a problem of the file as a whole says no more
+        than what it is (a warning about the district, not about a place in the file)."""
+        if bare and self.first.sheet is None and self.first.row is None:
+            return self.first.describe(gettext)
         if self.count == 1 or not self.rows:
             return self.first.render(gettext)
         t = gettext
@@ -115,8 +119,8 @@ def _heading(report: ImportReport, t: Translate) -> list[str]:
     ]
 
 
-def _section(groups: Sequence[ProblemGroup], t: Translate) -> list[str]:
-    return [g.render(t) for g in groups]
+def _section(groups: Sequence[ProblemGroup], t: Translate, bare: bool = False) -> list[str]:
+    return [g.render(t, bare) for g in groups]
 
 
 def _more(groups: Sequence[ProblemGroup], t: Translate) -> str:
@@ -140,7 +144,7 @@ def render_report(
     warnings = group_problems(report.warnings)
     if warnings:
         lines.append(t("Warnings (the import is not stopped by these):"))
-        lines += _section(warnings[:cap], t)
+        lines += _section(warnings[:cap], t, bare=True)
         if len(warnings) > cap:
             lines.append(_more(warnings[cap:], t))
     return lines
@@ -161,7 +165,7 @@ def render_message(report: ImportReport, gettext: Translate, limit: int = MESSAG
         if title is not None:
             parts.append(escape(title))
         for i, group in enumerate(groups):
-            line = escape(group.render(t))
+            line = escape(group.render(t, bare=title is not None))
             rest = escape(_more(groups[i + 1 :], t)) if i + 1 < len(groups) else ""
             size = len("\n".join([*head, *parts, line, rest]))
             if size > limit:

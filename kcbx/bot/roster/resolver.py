@@ -28,7 +28,7 @@ from kcbx.bot.roster.tree import (
     Node,
     UnitTree,
 )
-from kcbx.bot.roster.vocabulary import STAFF, closest
+from kcbx.bot.roster.vocabulary import STAFF, Vocabulary, closest, default_vocabulary
 from kcbx.storage.roster_repo import (
     ClassKey,
     ExistingPerson,
@@ -55,17 +55,21 @@ class Resolution:
 
 
 def resolve(
-    roster: Roster, units: Iterable[ExistingUnit], people: Iterable[ExistingPerson] = ()
+    roster: Roster,
+    units: Iterable[ExistingUnit],
+    people: Iterable[ExistingPerson] = (),
+    vocabulary: Vocabulary | None = None,
 ) -> Resolution:
     """Check the names the records use and build the plan of what to write."""
     tree = UnitTree(units)
-    return _Resolver(tree, CadreBook(tree, people)).run(roster)
+    return _Resolver(tree, CadreBook(tree, people), vocabulary or default_vocabulary()).run(roster)
 
 
 class _Resolver:
-    def __init__(self, tree: UnitTree, cadres: CadreBook) -> None:
+    def __init__(self, tree: UnitTree, cadres: CadreBook, vocabulary: Vocabulary) -> None:
         self.tree = tree
         self.cadres = cadres
+        self.vocabulary = vocabulary
         self.errors: list[RosterError] = []
         self.bad: set[tuple[str, int]] = set()
         self.cache: dict[tuple[Any, ...], Node | Invalid] = {}
@@ -77,6 +81,7 @@ class _Resolver:
             upsert = self._unit(unit, declared)
             if upsert is not None:
                 plan.units.append(upsert)
+        plan.units.extend(self._link_departments(declared))
         classes: dict[ClassKey, Origin] = {}
         for person in roster.staff:
             staff = self._staff(person, classes)
@@ -128,7 +133,7 @@ class _Resolver:
     def _find_uncached(self, path: Sequence[str], kinds: Sequence[str], what: str) -> Node:
         found = self.tree.find(path)
         if not found:
-            near = self.tree.near(path[-1], kinds)
+            near = self.tree.near(path, kinds)
             raise Invalid(what, **({SUGGESTION: near} if near else {}))
         fitting = [n for n in found if n.kind in kinds]
         if not fitting:
@@ -185,6 +190,17 @@ class _Resolver:
         # a blank section or code leaves the stored one alone
         fields = frozenset(f for f, v in (("section", unit.section), ("code", code)) if v)
         return UnitUpsert(key, unit.section, code, fields)
+
+    def _link_departments(self, declared: dict[UnitKey, Origin]) -> list[UnitUpsert]:
+        """Stored departments without an A6/A9 role get the one their name gives (an older
+        import left them without, and their referrals reached nobody)."""
+        linked = []
+        for node in self.tree.by_id.values():
+            if node.kind == "department" and node.code is None and node.key not in declared:
+                node.code = self.vocabulary.department_of(node.name)
+                if node.code is not None:
+                    linked.append(UnitUpsert(node.key, None, node.code, frozenset({"code"})))
+        return linked
 
     def _staff_unit(self, origin: Origin, path: Sequence[str], role: Role | None) -> Node | None:
         """The unit a staff member belongs to, of a kind that fits the role (A3-A6)."""
@@ -285,8 +301,16 @@ class _Resolver:
     def _student(self, s: StudentRecord) -> StudentUpsert | None:
         school = self._school(s.origin, s.school, s.grade)
         ok, household = self._household(s.origin, s.household)
-        if ok and household is not None and s.cadres:
-            ok = self.cadres.named(s.origin, household, s.cadres, self._fail)
+        if ok and s.cadres:
+            if household is None:
+                self._fail(
+                    s.origin,
+                    s.cadres[0].field,
+                    N_("The 三包 cadres are given but the household's village is empty"),
+                )
+                ok = False
+            else:
+                ok = self.cadres.named(s.origin, household, s.cadres, self._fail)
         if school is None or not ok:
             return None
         return StudentUpsert(

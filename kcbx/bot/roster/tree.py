@@ -181,10 +181,13 @@ class UnitTree:
                 return joined
         return []
 
-    def near(self, text: str, kinds: Sequence[str]) -> str | None:
-        """The name of a unit of ``kinds`` most like ``text`` (a near miss), or None."""
-        names = {n.name for n in self.nodes() if n.kind in kinds}
-        return closest(text, names)
+    def near(self, path: Sequence[str], kinds: Sequence[str]) -> str | None:
+        """The name (or path, as long as ``path``) of a unit of ``kinds`` most like ``path``,
+        for a near miss: 三到湖村 -> 三道湖村, 三到湖村/1组 -> 三道湖村/1组."""
+        names = {
+            "/".join(n.path().split("/")[-len(path) :]) for n in self.nodes() if n.kind in kinds
+        }
+        return closest("/".join(path), names)
 
 
 def _splits(text: str) -> Iterator[tuple[str, str]]:
