@@ -4,8 +4,10 @@ suggestion, and nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,15 +16,18 @@ from typing import Any
 import openpyxl
 import pytest
 
+from kcbx.bot.cli import main
 from kcbx.bot.clock import FakeClock
 from kcbx.bot.i18n import translator
-from kcbx.bot.policy import default_policy
+from kcbx.bot.policy import PolicyError, default_policy
+from kcbx.bot.roles import Role
 from kcbx.bot.roster.importer import ImportReport, import_roster
 from kcbx.bot.roster.report import render_message, render_report
 from kcbx.bot.roster.vocabulary import vocabulary_from_data
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 from kcbx.storage.people import PeopleRepo
+from kcbx.storage.units import UnitRepo
 
 T0 = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)
 ZH = translator("zh_CN")
@@ -217,8 +222,6 @@ async def test_bureau_staff_stay_findable_under_their_department(db: Database) -
     bureau = await db.fetchval("SELECT id FROM units WHERE name = '区教育局'")
     district = await db.fetchval("SELECT id FROM units WHERE kind = 'district'")
     people = PeopleRepo(db, AuditRepo(db))
-    from kcbx.bot.roles import Role
-
     found = await people.in_units([bureau], [Role.ADMIN, Role.BUREAU_STAFF])
     assert [(p.name, p.unit_id, p.office_id) for p in found] == [
         ("周管理", district, bureau),
@@ -429,8 +432,6 @@ def test_the_built_in_vocabulary_has_the_measures_words() -> None:
 
 
 def test_a_county_vocabulary_with_mistakes_is_refused_with_each_one() -> None:
-    from kcbx.bot.policy import PolicyError
-
     with pytest.raises(PolicyError) as caught:
         vocabulary_from_data(
             {"roles": {"janitor": ["校工"], "village_cadre": ["组干部", 3]},
@@ -449,8 +450,6 @@ def test_a_county_vocabulary_with_mistakes_is_refused_with_each_one() -> None:
 
 
 def test_policy_check_validates_the_vocabulary(tmp_path: Path, capsys: Any) -> None:
-    from kcbx.bot.cli import main
-
     good = tmp_path / "county.toml"
     good.write_text('[vocabulary.roles]\ntownship_cadre = ["包片干部"]\n', encoding="utf-8")
     assert main(["policy", "check", str(good)]) == 0
@@ -463,10 +462,6 @@ def test_policy_check_validates_the_vocabulary(tmp_path: Path, capsys: Any) -> N
 
 
 async def test_cli_import_check_writes_nothing(tmp_path: Path, capsys: Any) -> None:
-    import asyncio
-
-    from kcbx.bot.cli import main
-
     path = tmp_path / "滨河镇花名册.xlsx"
     path.write_bytes(township_workbook())
     db_path = tmp_path / "cli.db"
@@ -478,3 +473,26 @@ async def test_cli_import_check_writes_nothing(tmp_path: Path, capsys: Any) -> N
     finally:
         await database.close()
     assert path.name in capsys.readouterr().out
+
+
+async def test_an_import_links_stored_departments_an_older_import_left_without_a_role(
+    db: Database,
+) -> None:
+    """A6: an older import stored 区民政局 without a code, so its referrals reached nobody;
+    the next import, of any sheet, links it by its name (and says so in the counts)."""
+    units = UnitRepo(db)
+    district = await units.add("district", "沙坡头区")
+    await units.add("department", "区民政局", district)
+    await units.add("department", "区公安分局", district, code="public_security")
+    township = await units.add("township", "滨河镇", district)
+    await units.add("school", "三道湖小学", township, section="primary")
+    data = "姓名,手机,角色,单位\n郑校长,13900000020,校长,三道湖小学\n".encode("gbk")
+
+    report = await run(db, data, "人员.csv")
+
+    assert report.errors == [] and report.written
+    assert report.counts["units"].updated == 1
+    codes = await rows(db, "SELECT name, code FROM units WHERE kind = 'department' ORDER BY id")
+    assert codes == [("区民政局", "civil_affairs"), ("区公安分局", "public_security")]
+    audit = json.loads(await db.fetchval("SELECT detail FROM audit_log WHERE action = 'import'"))
+    assert list(audit["updated"]["units"].values()) == [["code"]]

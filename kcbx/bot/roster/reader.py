@@ -301,7 +301,7 @@ class _Reader:
         household = tuple(c.unit_name_text(cells.text(f)) for f in ("township", "village", "group"))
         guardians = self._guardians(cells)
         flags = cells.parse("flags", self.fields.flags, memo=()) or ()
-        cadres = self._cadres(cells, household)
+        cadres = self._cadres(cells)
         note = cells.text("note") or None
         if registry_no is not None:
             self._unique(self.registry_rows, registry_no, cells, "registry_no")
@@ -370,7 +370,7 @@ class _Reader:
             for i, name in enumerate(names)
         )
 
-    def _cadres(self, cells: Cells, household: tuple[str, ...]) -> tuple[Cadre, ...]:
+    def _cadres(self, cells: Cells) -> tuple[Cadre, ...]:
         """The 三包 cadres the row names for its household (A5), each with its phone."""
         found: list[Cadre] = []
         for field in CADRE_FIELDS:
@@ -385,12 +385,6 @@ class _Reader:
                     )
                 continue
             found.append(Cadre(_CADRE_ROLES[field], named[0], phone or named[1], field))
-        if found and not household[1]:
-            cells.errors.append(
-                cells.origin.error(
-                    "village", N_("The 三包 cadres are given but the household's village is empty")
-                )
-            )
         return tuple(found)
 
 
