@@ -22,11 +22,15 @@ from kcbx.bot.i18n import translator
 from kcbx.bot.policy import PolicyError, default_policy
 from kcbx.bot.roles import Role
 from kcbx.bot.roster.importer import ImportReport, import_roster
+from kcbx.bot.roster.reader import read_roster
 from kcbx.bot.roster.report import render_message, render_report
+from kcbx.bot.roster.resolver import resolve
+from kcbx.bot.roster.tree import UnitTree
 from kcbx.bot.roster.vocabulary import vocabulary_from_data
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 from kcbx.storage.people import PeopleRepo
+from kcbx.storage.roster_repo import ExistingUnit
 from kcbx.storage.units import UnitRepo
 
 T0 = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)
@@ -136,23 +140,23 @@ def township_workbook() -> bytes:
     ):
         staff.append([n, row[0], int(row[1]), *row[2:]])
     pupils = book.create_sheet("学生")
-    titled(pupils, "滨河镇2024年春季学期义务教育阶段学生花名册", 17)
+    titled(pupils, "滨河镇2024年春季学期义务教育阶段学生花名册", 18)
     merged_header(
         pupils,
         ["学籍号", "姓名", "性别", "出生日期", "学校", "年级", "班级", "家庭住址", None, None,
-         "监护人", None, None, "三包责任人", None, None, "困难类别"],
+         "监护人", None, None, None, "三包责任人", None, None, "困难类别"],
         [None, None, None, None, None, None, None, "乡镇", "村", "组",
-         "姓名", "关系", "联系电话", "包村干部", "包组干部", "包户干部", None],
+         "姓名", "关系", "联系电话", "身份证号", "包村干部", "包组干部", "包户干部", None],
     )  # fmt: skip
     for row in [
         ["G640502201503051234", "王小明", "男", date(2015, 3, 5), "三道湖小学", "三年级", "(2)班",
-         "滨河镇", "三道湖村", "1组", "王大", "爸爸", "13800001111",
+         "滨河镇", "三道湖村", "1组", "王大", "爸爸", "13800001111", "640502198001011234",
          "赵包村", "钱包组", "孙包户", "服刑人员未成年子女"],
         ["G640502201506071234", "李小红", "女", date(2015, 6, 7), "三道湖小学", "三年级", "2班",
-         "滨河镇", "三道湖村", "一组", "李奶奶", "奶奶", "13800002222",
+         "滨河镇", "三道湖村", "一组", "李奶奶", "奶奶", "13800002222", None,
          None, None, None, "农村低保户家庭学生、留守儿童"],
         ["L640502201201011234", "马小军", "男", "2011.1.1", "滨河中学", "初二", "1班",
-         "滨河镇", "枣园村", "2队", "马大", "父子", "13800003333",
+         "滨河镇", "枣园村", "2队", "马大", "父子", "13800003333", None,
          None, None, "陈新户 13900000015", "残疾儿童少年"],
     ]:  # fmt: skip
         pupils.append(row)
@@ -496,3 +500,48 @@ async def test_an_import_links_stored_departments_an_older_import_left_without_a
     assert codes == [("区民政局", "civil_affairs"), ("区公安分局", "public_security")]
     audit = json.loads(await db.fetchval("SELECT detail FROM audit_log WHERE action = 'import'"))
     assert list(audit["updated"]["units"].values()) == [["code"]]
+
+
+TREE = [
+    ExistingUnit(1, "district", "沙坡头区", None, None, None),
+    ExistingUnit(2, "township", "滨河镇", 1, None, None),
+    ExistingUnit(3, "village", "三道湖村", 2, None, None),
+    ExistingUnit(4, "group", "1组", 3, None, None),
+    ExistingUnit(5, "village", "枣园村", 2, None, None),
+    ExistingUnit(6, "group", "一队", 5, None, None),
+    ExistingUnit(7, "group", "枣园村二队", 5, None, None),  # declared with its village's name
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("三道湖村/1组", "滨河镇/三道湖村/1组"),
+        ("三道湖村1组", "滨河镇/三道湖村/1组"),
+        ("三道湖村一组", "滨河镇/三道湖村/1组"),
+        ("三道湖1组", "滨河镇/三道湖村/1组"),
+        ("三道湖村/第一组", "滨河镇/三道湖村/1组"),
+        ("滨河镇/三道湖村1组", "滨河镇/三道湖村/1组"),
+        ("枣园村1队", "滨河镇/枣园村/一队"),
+        ("枣园/1组", "滨河镇/枣园村/一队"),
+        ("枣园村/2队", "滨河镇/枣园村/枣园村二队"),
+        ("滨河/三道湖", "滨河镇/三道湖村"),
+    ],
+)
+def test_units_are_found_as_offices_write_them(text: str, found: str) -> None:
+    tree = UnitTree(TREE)
+    assert [n.path() for n in tree.find(tuple(text.split("/")))] == [found]
+
+
+def test_an_ambiguous_group_says_which_units_it_may_mean() -> None:
+    data = io.BytesIO()
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "手机", "角色", "单位"])
+    book.active.append(["甲", "13900000001", "包户干部", "1组"])
+    book.save(data)
+    roster = read_roster(data.getvalue(), "x.xlsx", today=date(2024, 3, 1))
+    [error] = resolve(roster, TREE).errors
+    assert error.render(ZH).endswith(
+        "名为“1组”的单位有2个（滨河镇/三道湖村/1组、滨河镇/枣园村/一队），"
+        "请写明路径，如 滨河镇/三道湖村/1组"
+    )

@@ -206,17 +206,19 @@ def find_header(
 def under_header(
     sheet: Sheet, upper: Sequence[Any], row: Sequence[Any], vocabulary: Vocabulary
 ) -> Sheet | None:
-    """The two-row layout, if ``row`` (just below the header) is the lower row of the
-    header: each of its cells a header of this kind of sheet, alone or under its merged cell."""
-    if not any(cell_text(v) for v in row):
+    """The two-row layout, if ``row`` (just below the header) is the lower row of the header:
+    text only, empty below the required columns (merged down over both rows), and naming at
+    least one column of this kind of sheet under its merged cell (监护人 over 姓名)."""
+    texts = [v for v in row if cell_text(v)]
+    if not texts or not all(isinstance(v, str) for v in texts):
         return None
+    for name in REQUIRED[sheet.kind]:
+        column = sheet.columns[name][0]
+        if column < len(row) and cell_text(row[column]):
+            return None  # a data row: the first row of the table
     candidates = _stacked(upper, row)
-    aliases = vocabulary.headers(sheet.kind)
-    for value, texts in zip(row, candidates, strict=False):
-        if cell_text(value) and (not isinstance(value, str) or _field(aliases, texts) is None):
-            return None
     found = _layout(candidates, sheet.kind, vocabulary)
-    if found is None:
+    if found is None or len(found[1]) <= len(sheet.columns):
         return None
     return _sheet(sheet.file, sheet.name, sheet.header_row + 1, candidates, found)
 

@@ -76,6 +76,7 @@ class Node:
                 for prefix in (parent.name, parent.stem):
                     if prefix and self.name.startswith(prefix):
                         self.number = group_number(self.name[len(prefix) :])
+                        break
 
     def broken_row(self) -> Origin | None:
         """The row with errors that declares this unit or one of its ancestors, if any."""
@@ -147,30 +148,29 @@ class UnitTree:
         return iter(self.by_key.values())
 
     def find(self, path: Sequence[str]) -> list[Node]:
-        """The units ``path`` may name: its last part names the unit (by name, stem, number,
-        or joined names), and the parts before it name the unit's nearest ancestors."""
-        found: dict[UnitKey, Node] = {}
-        for node, top in self._named(path[-1]):
-            ancestor = top.parent
-            for name in reversed(path[:-1]):
-                if ancestor is None or not ancestor.called(name):
-                    break
-                ancestor = ancestor.parent
-            else:
-                found.setdefault(node.key, node)
-        return list(found.values())
+        """The units ``path`` may name: its last part names the unit (by name, stem or group
+        number, else by joined names), and the parts before it the unit's nearest ancestors."""
+        last, above = path[-1], path[:-1]
+        for named in (self._direct, self._joined):
+            found: dict[UnitKey, Node] = {}
+            for node, top in named(last):
+                if _below(top, above):
+                    found.setdefault(node.key, node)
+            if found:
+                return list(found.values())
+        return []
 
-    def _named(self, text: str) -> list[tuple[Node, Node]]:
-        """(unit, the topmost unit the text names on the way): 三道湖村1组 -> (1组, 三道湖村)."""
-        exact = self.by_name.get(text)
-        if exact:
-            return [(n, n) for n in exact]
+    def _direct(self, text: str) -> list[tuple[Node, Node]]:
+        """(unit, unit) for the units called ``text``: by name, stem, or as a group's number
+        (1组 is every group numbered 1, whatever its name: 一组, 1队, 三道湖村1组)."""
+        nodes = [*self.by_name.get(text, ()), *self.by_stem.get(text, ())]
         number = group_number(text)
-        if number is not None and number in self.by_number:
-            return [(n, n) for n in self.by_number[number]]
-        stems = self.by_stem.get(text)
-        if stems:
-            return [(n, n) for n in stems]
+        if number is not None:
+            nodes += self.by_number.get(number, ())
+        return [(n, n) for n in nodes]
+
+    def _joined(self, text: str) -> list[tuple[Node, Node]]:
+        """(unit, the topmost unit the text names on the way): 三道湖村1组 -> (1组, 三道湖村)."""
         for head, tail in _splits(text):
             joined = [
                 (child, top)
@@ -188,6 +188,16 @@ class UnitTree:
             "/".join(n.path().split("/")[-len(path) :]) for n in self.nodes() if n.kind in kinds
         }
         return closest("/".join(path), names)
+
+
+def _below(top: Node, names: Sequence[str]) -> bool:
+    """Whether the units just above ``top`` are called ``names`` (nearest last)."""
+    ancestor = top.parent
+    for name in reversed(names):
+        if ancestor is None or not ancestor.called(name):
+            return False
+        ancestor = ancestor.parent
+    return True
 
 
 def _splits(text: str) -> Iterator[tuple[str, str]]:
