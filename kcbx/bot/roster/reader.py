@@ -343,24 +343,12 @@ class _Reader:
                     )
                 )
             return ()
-        if len(relations) > len(names):
-            cells.errors.append(
-                origin.error(
-                    "relation",
-                    N_("{count} relations for {names} guardians"),
-                    count=len(relations),
-                    names=len(names),
-                )
-            )
-        if len(phones) > len(names):
-            cells.errors.append(
-                origin.error(
-                    "guardian_phone",
-                    N_("{count} phone numbers for {names} guardians"),
-                    count=len(phones),
-                    names=len(names),
-                )
-            )
+        for name, found, problem in (
+            ("relation", relations, N_("{count} relations for {names} guardians")),
+            ("guardian_phone", phones, N_("{count} phone numbers for {names} guardians")),
+        ):
+            if len(found) > len(names):
+                cells.errors.append(origin.error(name, problem, count=len(found), names=len(names)))
         return tuple(
             GuardianUpsert(
                 name,

@@ -10,7 +10,7 @@ as staff of the household's village or group (A5, see ``cadres``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,16 +116,23 @@ class _Resolver:
         """An error that leaves the row's own record fine (a cadre it names cannot be placed)."""
         self.errors.append(origin.error(name, problem, **params))
 
-    def _find(self, path: Sequence[str], kinds: Sequence[str], what: str) -> Node:
-        """The one unit of one of ``kinds`` at ``path``, or raise Invalid saying why not."""
-        cache_key = (tuple(path), tuple(kinds))
-        hit = self.cache.get(cache_key)
+    def _cached(self, key: tuple[Any, ...], find: Callable[[], Node]) -> Node | Invalid:
+        """``find()``'s unit or its Invalid, remembered: a column of 50,000 rows names a few
+        hundred units."""
+        hit = self.cache.get(key)
         if hit is None:
             try:
-                hit = self._find_uncached(path, kinds, what)
+                hit = find()
             except Invalid as bad:
                 hit = bad
-            self.cache[cache_key] = hit
+            self.cache[key] = hit
+        return hit
+
+    def _find(self, path: Sequence[str], kinds: Sequence[str], what: str) -> Node:
+        """The one unit of one of ``kinds`` at ``path``, or raise Invalid saying why not."""
+        hit = self._cached(
+            (tuple(path), tuple(kinds)), lambda: self._find_uncached(path, kinds, what)
+        )
         if isinstance(hit, Invalid):
             raise hit.copy()
         return hit
@@ -333,14 +340,9 @@ class _Resolver:
         township, village, group = where
         if not (township or village or group):
             return True, None
-        cache_key = ("household", *where)
-        hit = self.cache.get(cache_key)
-        if hit is None:
-            try:
-                hit = self._household_uncached(township, village, group)
-            except Invalid as bad:
-                hit = bad
-            self.cache[cache_key] = hit
+        hit = self._cached(
+            ("household", *where), lambda: self._household_uncached(township, village, group)
+        )
         if isinstance(hit, Invalid):
             params = dict(hit.params)
             column = params.pop("column")

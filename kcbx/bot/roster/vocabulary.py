@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.policy import CAUSES, DEFAULTS, DEPARTMENTS, PolicyError, PolicyProblem
+from kcbx.bot.policy import (
+    CAUSES,
+    DEFAULTS,
+    DEPARTMENTS,
+    PolicyError,
+    PolicyProblem,
+    read_policy_file,
+)
 from kcbx.bot.roles import Role
 from kcbx.bot.roster.cells import cell_text, header_key, word_key
 
@@ -267,15 +274,7 @@ def load_vocabulary(path: Path | None) -> Vocabulary:
     ``path`` (if any). Raises PolicyError as :func:`kcbx.bot.policy.load_policy` does."""
     if path is None:
         return default_vocabulary()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        error = exc.strerror or str(exc)
-        problem = PolicyProblem("", N_("cannot read the file: {error}"), (("error", error),))
-        raise PolicyError(str(path), [problem], unreadable=True) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problem = PolicyProblem("", N_("not valid TOML: {error}"), (("error", str(exc)),))
-        raise PolicyError(str(path), [problem], unreadable=True) from exc
+    data = read_policy_file(path)
     if "vocabulary" not in data:
         return default_vocabulary()
     return vocabulary_from_data(data["vocabulary"], str(path))
