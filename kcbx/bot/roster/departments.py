@@ -16,7 +16,7 @@ from kcbx.bot.ladder import department_actor
 from kcbx.bot.policy import DEPARTMENTS, Policy
 from kcbx.bot.reminders import supervisor_role
 from kcbx.bot.roles import ROLE_LABELS, Role
-from kcbx.bot.roster.errors import Msg, RosterError, file_error
+from kcbx.bot.roster.errors import Listed, Msg, RosterError, file_error
 from kcbx.bot.roster.records import Roster
 from kcbx.bot.roster.tree import UnitTree
 from kcbx.storage.roster_repo import ExistingPerson, RosterPlan, UnitKey
@@ -68,32 +68,30 @@ def department_warnings(
     stands_in = Msg(
         ROLE_LABELS[Role(supervisor_role(Role.DEPARTMENT_LIAISON) or Role.BUREAU_STAFF)]
     )
+    missing: list[Msg] = []
     for code in policy.departments.routed():
         if department_actor(code) != Role.DEPARTMENT_LIAISON:
             continue  # the school, the township or the bureau acts itself
         units = [n for n in tree.nodes() if n.kind == "department" and n.code == code]
         if not units:
-            warnings.append(
-                file_error(
-                    N_(
-                        "{department}: no department unit has this role; its A6/A9 referrals "
-                        "will go to the {role}"
-                    ),
-                    roster.file,
-                    department=Msg(DEPARTMENTS[code]),
-                    role=stands_in,
-                )
-            )
-            continue
-        if any(n.key in liaisons for n in units):
-            continue
-        for node in units:
-            warnings.append(
+            missing.append(Msg(DEPARTMENTS[code]))
+        elif not any(n.key in liaisons for n in units):
+            warnings.extend(
                 file_error(
                     N_("{unit}: no liaison; its A6/A9 referrals will go to the {role}"),
                     roster.file,
                     unit=node.name,
                     role=stands_in,
                 )
+                for node in units
             )
+    if missing:
+        warnings.append(
+            file_error(
+                N_("Not on the roster: {departments}; their A6/A9 referrals will go to the {role}"),
+                roster.file,
+                departments=Listed(missing),
+                role=stands_in,
+            )
+        )
     return warnings

@@ -22,6 +22,12 @@ class Msg(str):
     __slots__ = ()
 
 
+class Listed(tuple[Any, ...]):
+    """A format parameter that is a list, rendered as the language lists (a、b、c; a, b, c)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class RosterError:
     """One problem in a roster file, where it is and what is wrong; rendered per language."""
@@ -70,6 +76,8 @@ class RosterError:
 def render_param(value: Any, gettext: Translate) -> Any:
     if isinstance(value, Msg):
         return gettext(value)
+    if isinstance(value, Listed):
+        return gettext(", ").join(str(render_param(v, gettext)) for v in value)
     if isinstance(value, tuple):
         return " / ".join(str(render_param(v, gettext)) for v in value)
     return value
