@@ -185,7 +185,7 @@ def load_policy_of(config: Config) -> Policy:
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    """Issue 2: import a roster file, or with --check only check it (nothing is written)."""
+    """`kcbx import FILE`: import a roster file, or with --check only check it (writes nothing)."""
     from kcbx.bot.roster.importer import import_roster
     from kcbx.bot.roster.report import render_report
 

@@ -175,7 +175,7 @@ async def _import_and_answer(
     if update.effective_chat is not None:
         await context.bot.send_message(
             update.effective_chat.id,
-            render_message(report, t),
+            render_message(report, t, escape=escape),
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )

@@ -7,9 +7,8 @@ short and says how much is left out. :func:`render_message` fits it all in one c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from html import escape
 
 from kcbx.bot.i18n import N_, Translate
 from kcbx.bot.roster.errors import RosterError
@@ -150,27 +149,42 @@ def render_report(
     return lines
 
 
-def render_message(report: ImportReport, gettext: Translate, limit: int = MESSAGE_LIMIT) -> str:
-    """The outcome as one HTML chat message of at most ``limit`` characters: as many groups
-    of problems (then warnings) as fit, and a count of the rest."""
+def _same(text: str) -> str:
+    return text
+
+
+def render_message(
+    report: ImportReport,
+    gettext: Translate,
+    limit: int = MESSAGE_LIMIT,
+    escape: Callable[[str], str] = _same,
+) -> str:
+    """The outcome as one chat message of at most ``limit`` characters once each line is
+    passed through ``escape`` (the channel's, e.g. HTML): as many groups of problems (then
+    warnings) as fit, and a count of the rest."""
     t = gettext
-    head = [escape(line) for line in _heading(report, t)]
-    parts: list[str] = []
+
+    def size(lines: Sequence[str]) -> int:
+        return len("\n".join(lines))
+
+    shown = [escape(line) for line in _heading(report, t)]
     for groups, title in (
         (group_problems(report.errors), None),
         (group_problems(report.warnings), t("Warnings (the import is not stopped by these):")),
     ):
-        if not groups:
-            continue
-        if title is not None:
-            parts.append(escape(title))
+        block = [escape(title)] if title is not None and groups else []
+        count = 0
         for i, group in enumerate(groups):
             line = escape(group.render(t, bare=title is not None))
-            rest = escape(_more(groups[i + 1 :], t)) if i + 1 < len(groups) else ""
-            size = len("\n".join([*head, *parts, line, rest]))
-            if size > limit:
-                parts.append(escape(_more(groups[i:], t)))
+            rest = [escape(_more(groups[i + 1 :], t))] if i + 1 < len(groups) else []
+            if size([*shown, *block, line, *rest]) > limit:
                 break
-            parts.append(line)
-    text = "\n".join([*head, *parts])
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+            block.append(line)
+            count = i + 1
+        if count < len(groups):
+            block.append(escape(_more(groups[count:], t)))
+        if size([*shown, *block]) <= limit:
+            shown += block
+    while size(shown) > limit and len(shown) > 1:
+        shown.pop()
+    return "\n".join(shown)
