@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.importer import ImportReport, SkippedRow, import_roster
+from kcbx.bot.roster.importer import ImportReport, SkippedRow, import_roster
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import CasePlanRepo, PlanMark
 from kcbx.storage.cases import CaseRepo

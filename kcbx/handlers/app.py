@@ -24,6 +24,7 @@ from kcbx.handlers import (
     admin,
     coverage,
     fallback,
+    find,
     gate,
     help,
     inbox,
@@ -141,6 +142,8 @@ def build_application(
     # vis: records a plain home visit, until a visits feature registered above
     # answers it first (the first matching handler of a group wins).
     case_handlers.register_visit_fallback(app)
+    # /find: a student or case by name, pinyin initials or number, within one's scope.
+    find.register(app)
     # /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
     summary_handlers.register(app)
     export_handlers.register(app)

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import getpass
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
@@ -40,7 +42,25 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(config)
-    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    updates = ["message", "callback_query", "my_chat_member"]
+    if not args.webhook:
+        app.run_polling(allowed_updates=updates)
+        return 0
+    # Behind a reverse proxy: Telegram posts to the public https URL, the proxy passes the
+    # request to the listener; the secret token proves that a request came from Telegram.
+    url = urlsplit(args.webhook)
+    host, _, port = (args.listen or "127.0.0.1:8443").rpartition(":")
+    if url.scheme != "https" or not port.isdigit():
+        print("kcbx: --webhook takes an https URL and --listen HOST:PORT", file=sys.stderr)
+        return EXIT_USAGE
+    app.run_webhook(
+        listen=host or "127.0.0.1",
+        port=int(port),
+        url_path=url.path.lstrip("/"),
+        webhook_url=args.webhook,
+        secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+        allowed_updates=updates,
+    )
     return 0
 
 
@@ -143,8 +163,15 @@ def _sweep(args: argparse.Namespace, config: Config) -> int:
 
 def _policy(args: argparse.Namespace, config: Config) -> int:
     """`kcbx policy check FILE` prints the effective ladder, or every bad value."""
-    code, text = check_policy_file(Path(args.file), translator(config.default_language))
+    from kcbx.bot.roster.vocabulary import check_vocabulary_file
+
+    t = translator(config.default_language)
+    code, text = check_policy_file(Path(args.file), t)
     print(text)
+    if code != 2:  # a file that cannot be read has said so once
+        words_code, words = check_vocabulary_file(Path(args.file), t)
+        print(words)
+        code = max(code, words_code)
     return code
 
 
@@ -191,7 +218,9 @@ def load_policy_of(config: Config) -> Policy:
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    from kcbx.bot.importer import import_roster, render_report
+    """`kcbx import FILE`: import a roster file, or with --check only check it (writes nothing)."""
+    from kcbx.bot.roster.importer import import_roster
+    from kcbx.bot.roster.report import render_report
 
     path = Path(args.file)
     if not path.is_file():
@@ -206,15 +235,18 @@ def _import(args: argparse.Namespace, config: Config) -> int:
             path.name,
             actor=cli_actor(),
             skip_invalid=args.skip_invalid,
+            check=args.check,
             progress=bar,
             clock=services.clock,
             timezone=config.tz,
             max_bytes=config.max_upload_bytes,
+            vocabulary=services.vocabulary,
+            policy=services.policy,
         )
         bar.finish()
         for line in render_report(report, translator(config.default_language)):
             print(line)
-        return 0 if report.written and not report.errors else 1
+        return 0 if (report.written or report.checked) and not report.errors else 1
 
     return asyncio.run(_with_services(config, work))
 
@@ -294,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
     parser.add_argument("--db", help="database file (default $KCBX_DB or ./kcbx.db)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p = sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p.add_argument("--webhook", help="receive updates at this https URL instead of polling")
+    p.add_argument("--listen", help="with --webhook: the local HOST:PORT (default 127.0.0.1:8443)")
     p = sub.add_parser("invite", help="make a one-time invitation link")
     p.add_argument("--role", required=True, help="role code, e.g. class_teacher")
     p.add_argument("--unit", help="unit name or path, e.g. 滨河镇/新墩村")
@@ -304,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows, list the others"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the file and say what it would change; write nothing",
     )
     p = sub.add_parser("demo", help="play a district's month offline, in about a minute")
     p.add_argument("--lang", default="zh_CN", help="zh_CN (default) or en")
