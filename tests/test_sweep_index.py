@@ -9,6 +9,8 @@ both reminder histories must be the same, row for row.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -152,3 +154,38 @@ async def test_the_indexed_sweep_sends_what_the_full_sweep_sends(copies: tuple[C
     kinds = {key.split(":")[0] for key, *_ in sent}
     assert len(sent) > 60 and {"r", "e", "d"} <= kinds  # reminders, escalations, digests
     assert skipped > 10 * looked  # and it did so reading a fraction of the cases
+
+
+async def test_a_catch_up_in_chunks_tells_each_person_each_thing_once(
+    copies: tuple[Copy, Copy],
+) -> None:
+    """A catch-up sweeps a few cases at a time, each chunk in its own transaction: every
+    notification goes in exactly one message, and the chunks together send what one
+    sweep sends, only in more messages."""
+    chunked, whole = copies
+    chunked.sweeper.CHUNK = 1
+    for copy in (chunked, whole):
+        for name in ("张三", "李四", "赵六", "王五"):
+            await copy.report(name, date(2024, 3, 4), local(0, 9))
+    late = local(12, 9)  # everything due over twelve days, at once
+    report = await chunked.sweeper.run(late)
+    assert report.queued == len(await chunked.outbox())
+    told = await chunked.told()
+    assert len(told) == len({row[:5] for row in told})  # nobody told one thing twice
+    carried = {row[5] for row in told}
+    first_pages = {key for key, *_ in await chunked.outbox() if not key.startswith("d:")}
+    first_pages |= {key for key, *_ in await chunked.outbox() if key.endswith(":1")}
+    assert carried == first_pages  # and no message repeats what another one said
+    await whole.sweeper.run(late)
+    assert [row[:5] for row in told] == [row[:5] for row in await whole.told()]
+    # each person reads of each case as often as from the one sweep: nothing said twice
+    assert await mentions(chunked) == await mentions(whole)
+
+
+async def mentions(copy: Copy) -> Counter[tuple[object, str]]:
+    """How often each chat reads each case number, over all its messages."""
+    return Counter(
+        (chat, number)
+        for _key, chat, _kind, payload, *_ in await copy.outbox()
+        for number in re.findall(r"KC-\d{4}-\d{4}", str(payload))
+    )

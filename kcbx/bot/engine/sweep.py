@@ -223,6 +223,7 @@ class Sweeper:
             await self._look_at(sweep, case, now)
         places, directory = await load_places(services, (d.enrolled for d in sweep.due))
         quiet_end = quiet_hours_next_send(now, services.policy)
+        steps: list[TaskStep] = []  # this chunk's
         for d in sweep.due:
             place = places[d.enrolled.student.id]
             step = plan_task(
@@ -232,7 +233,7 @@ class Sweeper:
                 report.unassigned.append(f"{d.case.number} {d.task.code}")
                 sweep.waiting.add(d.case.id)
                 continue
-            report.steps.append(step)
+            steps.append(step)
             following = plan(d.task, history_after(d.history, step, now), services.policy)
             if following is not None:
                 sweep.wake(d.case.id, max(following.at, quiet_end))
@@ -242,14 +243,15 @@ class Sweeper:
                 len(report.unassigned),
                 ", ".join(report.unassigned[:20]),
             )
-        notifications = [n for s in report.steps for n in s.notifications]
+        report.steps += steps
+        notifications = [n for s in steps for n in s.notifications]
         outgoing = await render_messages(services, notifications, places)
         report.digests += sum(1 for o in outgoing if o.digest)
         marks = [
             PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id]) for c in cases
         ]
         report.queued += await write_sweep(
-            services, report.steps, outgoing, now, sweep.marks, marks, closed
+            services, steps, outgoing, now, sweep.marks, marks, closed
         )
 
     async def _look_at(self, sweep: _Pass, case: Case, now: datetime) -> None:
