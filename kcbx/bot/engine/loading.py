@@ -59,6 +59,8 @@ async def load_places(
 ) -> tuple[dict[int, CasePlace], Directory]:
     """Where each student belongs, and who holds which role around them."""
     enrolled = list(enrolled)
+    if not enrolled:  # nothing due: not even the departments need reading
+        return {}, Directory([])
     units = {e.student.school_id for e in enrolled}
     units |= {e.student.household_unit_id for e in enrolled if e.student.household_unit_id}
     lineages = await services.directory.lineages(units)
