@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from kcbx.bot.domain.capabilities import may
 from kcbx.bot.domain.i18n import LANGUAGES, translator
 from kcbx.bot.domain.roles import ROLE_LABELS, Role, parse_role
 from kcbx.bot.importer import import_roster, render_report
@@ -33,7 +34,7 @@ def role_from_text(text: str) -> Role | None:
 async def invite(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
-    if person.role != Role.ADMIN or not is_private(update):
+    if not may(person.role, "invite") or not is_private(update):
         await deny(update, context)
         return
     args = context.args or []
@@ -77,7 +78,7 @@ async def invite(update: Update, context: KcbxContext) -> None:
 async def revoke(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
-    if person.role != Role.ADMIN or not is_private(update):
+    if not may(person.role, "revoke") or not is_private(update):
         await deny(update, context)
         return
     if not context.args:
@@ -97,7 +98,7 @@ async def revoke(update: Update, context: KcbxContext) -> None:
 
 async def import_help(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
-    if person.role != Role.ADMIN or not is_private(update):
+    if not may(person.role, "import") or not is_private(update):
         await deny(update, context)
         return
     await reply(
@@ -111,7 +112,7 @@ async def roster_file(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
     message = update.effective_message
-    if person.role != Role.ADMIN or not is_private(update) or message is None:
+    if not may(person.role, "import") or not is_private(update) or message is None:
         await deny(update, context)
         return
     document = message.document
@@ -136,7 +137,7 @@ async def import_valid_rows(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     query = update.callback_query
     assert query is not None
-    if person.role != Role.ADMIN:
+    if not may(person.role, "import"):
         await deny(update, context)
         return
     pending = (context.chat_data or {}).pop(PENDING_IMPORT, None)

@@ -31,20 +31,18 @@ from kcbx.bot.domain.caseactions import (
     parse_callback,
     return_data,
 )
-from kcbx.bot.services.cases import (
+from kcbx.bot.services.case_buttons import (
     ButtonResult,
     Outcome,
     acknowledge,
-    case_card,
     confirm_return,
-    count_open_cases,
-    open_cases_page,
     record_task,
     record_visit,
 )
+from kcbx.bot.services.cases import case_card, count_open_cases, open_cases_page
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, pairs, reply, require_person
+from kcbx.handlers.common import Rows, deny, inline, is_private, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -53,8 +51,6 @@ log = logging.getLogger(__name__)
 PER_PAGE = 8
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-
-Rows = list[list[tuple[str, str]]]
 
 
 # --- /cases ----------------------------------------------------------------------------------

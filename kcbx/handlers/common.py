@@ -17,6 +17,8 @@ from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.handlers.context import KcbxContext
 
+Rows = list[list[tuple[str, str]]]  # an inline keyboard as rows of (label, callback_data)
+
 
 async def reply(update: Update, text: str, markup: object = None) -> None:
     """Answer in the chat the update came from (HTML; callers escape user text)."""

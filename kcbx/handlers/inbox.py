@@ -12,13 +12,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.capabilities import button_labels, may
 from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.domain.policy import CAUSES
-from kcbx.bot.domain.roles import Role
 from kcbx.bot.services.referrals import (
-    CASE_STATUS_NAMES,
-    STATUS_NAMES,
     ReferralRefused,
     accept_data,
     accept_referral,
@@ -27,6 +24,7 @@ from kcbx.bot.services.referrals import (
     page_data,
     referral_card,
 )
+from kcbx.bot.texts.referrals import CASE_STATUS_NAMES, STATUS_NAMES
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
@@ -48,7 +46,7 @@ async def page_button(update: Update, context: KcbxContext) -> None:
 async def _page(update: Update, context: KcbxContext, offset: int) -> None:
     person = require_person(context)
     t = context.gettext
-    if person.role != Role.DEPARTMENT_LIAISON or not is_private(update):
+    if not may(person.role, "inbox") or not is_private(update):
         await deny(update, context)
         return
     try:

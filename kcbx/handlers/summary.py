@@ -22,9 +22,8 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.capabilities import button_labels, may
 from kcbx.bot.services.summary import (
-    SUMMARY_ROLES,
     Reply,
     school_cases_view,
     summary_chart,
@@ -39,7 +38,7 @@ CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
 async def summary(update: Update, context: KcbxContext) -> None:
     """/summary (and the "Summary" button): the asker's scope at a glance."""
     person = require_person(context)
-    if person.role not in SUMMARY_ROLES:
+    if not may(person.role, "summary"):
         await deny(update, context)
         return
     view = await summary_view(

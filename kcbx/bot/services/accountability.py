@@ -38,13 +38,14 @@ from kcbx.bot.domain.accountability import (
     period_of,
     warnings,
 )
+from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate, translator
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.recipients import Directory, holders_of, reachable
 from kcbx.bot.domain.reminders import quiet_hours_next_send
-from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.summary import (
     CaseView,
@@ -60,7 +61,7 @@ from kcbx.storage.accountability_repo import FrozenFlag, FrozenMonth
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.storage.reports_repo import unit_scope
 
-ACCOUNTABILITY_ROLES = DISTRICT_ROLES
+ACCOUNTABILITY_ROLES = roles_of("accountability")
 CATCH_UP_MONTHS = 24  # a freeze looks back at most this far
 CASES_SHOWN = 5  # case numbers listed in one line of text
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kcbx.bot.domain.caseactions import SCHOOL_LEADERS, SCHOOL_STAFF
+from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import DETAIL_ACTOR_ROLE, ActionKind
 from kcbx.bot.domain.model import Action, Case, Person, Student
@@ -28,8 +28,8 @@ from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 
 EXEMPT, TRANSFERRED = "exempt", "transferred"
 CLOSERS: dict[str, frozenset[Role]] = {
-    EXEMPT: frozenset({Role.BUREAU_STAFF}),  # A3
-    TRANSFERRED: frozenset({Role.BUREAU_STAFF}) | SCHOOL_STAFF | SCHOOL_LEADERS,
+    EXEMPT: roles_of("exempt"),  # A3
+    TRANSFERRED: roles_of("transfer"),
 }
 KIND_OF = {EXEMPT: ActionKind.EXEMPTED, TRANSFERRED: ActionKind.TRANSFERRED}
 RULE_OF = {EXEMPT: "A3", TRANSFERRED: None}

@@ -17,7 +17,6 @@ repositories.
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -29,8 +28,9 @@ from kcbx.bot.documents.notice import (
     render_notice_docx,
     render_notice_pdf,
 )
-from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
-from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.capabilities import roles_of
+from kcbx.bot.domain.dates import DateError, parse_user_date
+from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import DETAIL_DEADLINE, DETAIL_DELIVERED_ON, DETAIL_NUMBER, ActionKind
 from kcbx.bot.domain.model import Case, Notice, Person, Student
 from kcbx.bot.domain.policy import Policy
@@ -43,7 +43,7 @@ from kcbx.storage.audit import actor_of
 NOTICE: Final = "notice"
 CORRECTION: Final = "correction"
 
-ISSUER_ROLES = frozenset({Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_CADRE})
+ISSUER_ROLES = roles_of("notices")
 RULE_OF_KIND = {NOTICE: "A7.4", CORRECTION: "A7.5"}
 ACTION_OF_KIND = {NOTICE: ActionKind.NOTICE_DELIVERED, CORRECTION: ActionKind.CORRECTION_ORDERED}
 KIND_NAMES = {
@@ -122,14 +122,6 @@ class NoticeError(Exception):
         super().__init__(message)
         self.message = message
         self.params = params
-
-    def render(self, gettext: Translate, lang: str) -> str:
-        """The translated message, dates written as people read them, fields HTML-escaped."""
-        fields = {
-            k: format_date(v, gettext, lang) if isinstance(v, date) else html.escape(str(v))
-            for k, v in self.params.items()
-        }
-        return gettext(self.message).format(**fields)
 
 
 class NoticeDenied(NoticeError):

@@ -36,6 +36,7 @@ from kcbx.bot.domain.accountability import (
     Warning,
     section_of,
 )
+from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
@@ -63,7 +64,7 @@ from kcbx.storage.reports_repo import (
 )
 
 # Who may ask for a summary, an export or a chart: leaders of a district, township or school.
-SUMMARY_ROLES = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER, Role.PRINCIPAL, Role.SCHOOL_LEAD}
+SUMMARY_ROLES = roles_of("summary")
 
 STAGE_KEYS = (Stage.DAY0, Stage.PERSUASION, Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION)
 DROPOUT_STAGES = frozenset({Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION})

@@ -31,6 +31,7 @@ from kcbx.bot.domain.ladder import (
 from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, Policy
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
+from kcbx.bot.services.reporting import EXEMPT_PROBLEM, ReportProblem
 from kcbx.bot.services.visits import OUTCOMES as VISIT_OUTCOMES
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ def student_label(student: Student, t: Translate) -> str:
     label = class_label(student, t)
     name = f"<b>{escape(student.name)}</b>"
     return t("{name} ({detail})").format(name=name, detail=label) if label else name
+
+
+def case_heading(case: Case, student: Student, t: Translate) -> str:
+    """``Case <b>KC-2024-0001</b>: <b>张三</b>``."""
+    return t("Case <b>{number}</b>: <b>{name}</b>").format(
+        number=escape(case.number), name=escape(student.name)
+    )
 
 
 def cause_name(code: str, t: Translate) -> str:
@@ -129,6 +137,17 @@ def report_summary(
             ),
         ]
     return "\n".join(lines)
+
+
+def report_problem(problem: ReportProblem, t: Translate, lang: str) -> str:
+    """What the reporter must know or correct (an exempt student is named, escaped)."""
+    name = problem.params.get("name") if problem.message == EXEMPT_PROBLEM else None
+    if name is not None:
+        return t(
+            "<b>{name}</b> is exempt from attendance (A3): no case is opened. "
+            "Please contact the education bureau if this has changed."
+        ).format(name=escape(str(name)))
+    return problem.render(t, lang)
 
 
 def steps_ahead(steps: Sequence[Step], today: date, t: Translate, lang: str) -> list[str]:

@@ -8,24 +8,17 @@ new school → evidence → a note → summary → save. Nothing is written befo
 
 from __future__ import annotations
 
-import warnings
-from contextlib import suppress
-from datetime import timedelta
 from html import escape
 
-from telegram import Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Person
@@ -40,26 +33,37 @@ from kcbx.bot.services.closures import (
     read_school,
 )
 from kcbx.bot.services.visits import NOTE_MAX, VisitProblem, read_text
-from kcbx.handlers.common import callback_data, deny, inline, is_private, reply, require_person
+from kcbx.bot.texts.cases import case_heading
+from kcbx.bot.texts.paging import page_buttons
+from kcbx.handlers.common import (
+    Rows,
+    callback_data,
+    deny,
+    inline,
+    is_private,
+    reply,
+    require_person,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import receive_evidence
-from kcbx.handlers.conversations.flow import Drafts
+from kcbx.handlers.conversations.flow import CONFIRM, NOTE, Conversation, Drafts
 
-CASE, SCHOOL, EVIDENCE, NOTE, CONFIRM = range(5)
-TIMEOUT = timedelta(minutes=30)
-DRAFT = "kcbx.closing.draft"
+CASE, SCHOOL, EVIDENCE = range(3)
 PER_PAGE = 6
 HOW = {"e": EXEMPT, "t": TRANSFERRED}
 LETTER = {EXEMPT: "e", TRANSFERRED: "t"}
-_OVER = N_("This closing is no longer open; nothing was saved from it. Please start again.")
 
-Rows = list[list[tuple[str, str]]]
-
-
-_drafts = Drafts(DRAFT, ClosureDraft)
-_draft = _drafts.get
-_forget = _drafts.forget
+CLOSING = Conversation(
+    name="closing",
+    key="cl",
+    buttons=r"^(cl|clsp):",
+    drafts=Drafts("kcbx.closing.draft", ClosureDraft),
+    what="closing",
+    over=N_("This closing is no longer open; nothing was saved from it. Please start again."),
+    stopped=N_("Closing the case was stopped; nothing was saved. Please send your command again."),
+)
+_drafts = CLOSING.drafts
 
 
 async def _problem(update: Update, context: KcbxContext, problem: VisitProblem) -> None:
@@ -72,14 +76,14 @@ async def _problem(update: Update, context: KcbxContext, problem: VisitProblem) 
 async def _current(update: Update, context: KcbxContext) -> ClosureDraft | None:
     """The draft, its case checked again (scope, role, still open); None: it is over."""
     person = require_person(context)
-    draft = _draft(context)
+    draft = _drafts.get(context)
     if draft is None:
-        await _lost(update, context)
+        await CLOSING.lost(update, context)
         return None
     try:
         await closure_target(context.services, person, draft.case_id, draft.how)
     except VisitProblem as exc:
-        _forget(context)
+        _drafts.forget(context)
         await _problem(update, context, exc)
         return None
     return draft
@@ -105,7 +109,7 @@ async def _start(update: Update, context: KcbxContext, how: str) -> int:
     if not may_close(person.role, how):
         await deny(update, context)
         return ConversationHandler.END
-    _forget(context)
+    _drafts.forget(context)
     if context.args:
         case = await context.services.cases.by_number(context.args[0].strip().upper())
         return await _begin(update, context, how, case.id if case is not None else 0)
@@ -134,28 +138,16 @@ async def _cases_page(
                 )
             ]
         )
-    nav = []
-    if offset > 0:
-        nav.append((t("‹ Previous"), f"clsp:{LETTER[how]}:{max(0, offset - PER_PAGE)}"))
-    if offset + PER_PAGE < total:
-        nav.append((t("Next ›"), f"clsp:{LETTER[how]}:{offset + PER_PAGE}"))
-    if nav:
-        rows.append(nav)
-    rows.append(flow.cancel_row(t, "cl:x"))
+    more = offset + PER_PAGE < total
+    nav = page_buttons(t, f"clsp:{LETTER[how]}:{{}}", offset, more, PER_PAGE)
+    rows += [nav] if nav else []
+    rows.append(CLOSING.cancel_row(t))
     text = (
         t("Which child is exempt (A3)?")
         if how == EXEMPT
         else t("Which child is enrolled at another school?")
     )
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        await query.answer()
-        with suppress(BadRequest):
-            await query.message.edit_text(
-                text, parse_mode=ParseMode.HTML, reply_markup=inline(rows)
-            )
-        return CASE
-    await reply(update, text, inline(rows))
+    await flow.ask(update, text, rows)
     return CASE
 
 
@@ -173,7 +165,7 @@ async def pick(update: Update, context: KcbxContext) -> int:
     if not is_private(update) or not may_close(person.role, HOW[letter]):
         await deny(update, context)
         return ConversationHandler.END
-    _forget(context)
+    _drafts.forget(context)
     return await _begin(update, context, HOW[letter], int(case_id))
 
 
@@ -187,8 +179,7 @@ async def _begin(update: Update, context: KcbxContext, how: str, case_id: int) -
         return ConversationHandler.END
     if update.callback_query is not None:
         await update.callback_query.answer()
-    assert context.user_data is not None
-    context.user_data[DRAFT] = ClosureDraft(case_id=target.case.id, how=how)
+    _drafts.keep(context, ClosureDraft(case_id=target.case.id, how=how))
     head = t("Case <b>{number}</b>: <b>{name}</b>.").format(
         number=escape(target.case.number), name=escape(target.student.name)
     )
@@ -196,7 +187,7 @@ async def _begin(update: Update, context: KcbxContext, how: str, case_id: int) -
         await reply(
             update,
             head + "\n" + t("Which school is the child enrolled at now? Please type its name."),
-            inline([flow.cancel_row(t, "cl:x")]),
+            inline([CLOSING.cancel_row(t)]),
         )
         return SCHOOL
     await reply(update, head + "\n" + _evidence_question(t, how))
@@ -257,7 +248,7 @@ async def evidence(update: Update, context: KcbxContext) -> int:
     await reply(
         update,
         t("Evidence {number} received. Send more, or press Done.").format(number=len(draft.files)),
-        inline([[(t("Done"), "cl:s")], flow.cancel_row(t, "cl:x")]),
+        inline([[(t("Done"), "cl:s")], CLOSING.cancel_row(t)]),
     )
     return EVIDENCE
 
@@ -279,7 +270,7 @@ async def evidence_done(update: Update, context: KcbxContext) -> int:
         t("Add a note (e.g. the condition and who reviewed it), or press Skip.")
         if draft.how == EXEMPT
         else t("Add a note, or press Skip."),
-        inline([[(t("Skip"), "cl:n")], flow.cancel_row(t, "cl:x")]),
+        inline(CLOSING.note_rows(t)),
     )
     return NOTE
 
@@ -290,25 +281,19 @@ async def evidence_hint(update: Update, context: KcbxContext) -> None:
     )
 
 
-async def note_text(update: Update, context: KcbxContext) -> int:
+async def take_note(update: Update, context: KcbxContext, text: str | None) -> int:
     draft = await _current(update, context)
     if draft is None:
         return ConversationHandler.END
-    message = update.effective_message
+    if text is None:
+        assert update.callback_query is not None
+        await flow.settle(update.callback_query, escape(context.gettext("Skip")))
+        return await _summary(update, context, draft)
     try:
-        draft.note = read_text((message.text or "") if message else "", NOTE_MAX)
+        draft.note = read_text(text, NOTE_MAX)
     except VisitProblem as exc:
         await _problem(update, context, exc)
         return NOTE
-    return await _summary(update, context, draft)
-
-
-async def skip_note(update: Update, context: KcbxContext) -> int:
-    draft = await _current(update, context)
-    if draft is None:
-        return ConversationHandler.END
-    assert update.callback_query is not None
-    await flow.settle(update.callback_query, escape(context.gettext("Skip")))
     return await _summary(update, context, draft)
 
 
@@ -317,12 +302,10 @@ async def _summary(update: Update, context: KcbxContext, draft: ClosureDraft) ->
     case = await context.services.cases.get(draft.case_id)
     student = await context.services.students.get(case.student_id) if case else None
     if case is None or student is None:
-        return await _lost(update, context)
+        return await CLOSING.lost(update, context)
     lines = [
         t("Please check and save:"),
-        t("Case <b>{number}</b>: <b>{name}</b>").format(
-            number=escape(case.number), name=escape(student.name)
-        ),
+        case_heading(case, student, t),
         t("Closes as: exempt (A3): not a dropout, counted apart")
         if draft.how == EXEMPT
         else t("Closes as: transferred"),
@@ -332,25 +315,23 @@ async def _summary(update: Update, context: KcbxContext, draft: ClosureDraft) ->
     lines.append(t("Evidence: {count} files").format(count=len(draft.files)))
     if draft.note:
         lines.append(t("Note: {note}").format(note=escape(draft.note)))
-    await reply(
-        update, "\n".join(lines), inline([[(t("Save"), "cl:ok")], flow.cancel_row(t, "cl:x")])
-    )
+    await reply(update, "\n".join(lines), inline(CLOSING.confirm_rows(t, N_("Save"))))
     return CONFIRM
 
 
 async def save(update: Update, context: KcbxContext) -> int:
     person = require_person(context)
-    draft = _draft(context)
+    draft = _drafts.get(context)
     t = context.gettext
     if draft is None:
-        return await _lost(update, context)
+        return await CLOSING.lost(update, context)
     try:
         await close_case(context.services, person, draft)
     except VisitProblem as exc:
-        _forget(context)
+        _drafts.forget(context)
         await _problem(update, context, exc)
         return ConversationHandler.END
-    _forget(context)
+    _drafts.forget(context)
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
     await flow.settle(update.callback_query, escape(t("Saved")))
@@ -368,71 +349,28 @@ async def save(update: Update, context: KcbxContext) -> int:
     return ConversationHandler.END
 
 
-# --- leaving -------------------------------------------------------------------------------
-
-
-async def cancel(update: Update, context: KcbxContext) -> int:
-    _forget(context)
-    t = context.gettext
-    if update.callback_query is not None:
-        await flow.settle(update.callback_query, escape(t("Cancel")))
-    await reply(update, t("Cancelled. Nothing was saved."))
-    return ConversationHandler.END
-
-
-_lost = flow.lost(_drafts, _OVER)
-
-
-leave = flow.leave(
-    _drafts,
-    N_("Closing the case was stopped; nothing was saved. Please send your command again."),
-)
-timed_out = flow.timed_out(_drafts, "closing")
-hint = flow.hint_buttons
-old_button = flow.old_button
-closing_over = flow.over(_OVER)
-
-
 def register(app: Application) -> None:
-    inputs = flow.inputs()
-    keyboard, text, other = inputs.keyboard, inputs.text, inputs.other
-    with warnings.catch_warnings():
-        # per_message=False is what we want (a closing spans several messages).
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[
-                CommandHandler("exempt", start_exempt),
-                CommandHandler("transfer", start_transfer),
-                CallbackQueryHandler(pick, pattern=r"^cls:[et]:\d{1,12}$"),
+    """The closing conversation, then an answer for its buttons once it is over."""
+    text, other = CLOSING.inputs.text, CLOSING.inputs.other
+    conversation = CLOSING.handler(
+        [
+            CommandHandler("exempt", start_exempt),
+            CommandHandler("transfer", start_transfer),
+            CallbackQueryHandler(pick, pattern=r"^cls:[et]:\d{1,12}$"),
+        ],
+        {
+            CASE: [CallbackQueryHandler(page, pattern=r"^clsp:[et]:\d{1,6}$")],
+            SCHOOL: [MessageHandler(text, school_text)],
+            EVIDENCE: [
+                MessageHandler(filters.PHOTO | filters.Document.ALL, evidence),
+                CallbackQueryHandler(evidence_done, pattern=r"^cl:s$"),
+                MessageHandler(other, evidence_hint),
             ],
-            states={
-                CASE: [CallbackQueryHandler(page, pattern=r"^clsp:[et]:\d{1,6}$")],
-                SCHOOL: [MessageHandler(text, school_text)],
-                EVIDENCE: [
-                    MessageHandler(filters.PHOTO | filters.Document.ALL, evidence),
-                    CallbackQueryHandler(evidence_done, pattern=r"^cl:s$"),
-                    MessageHandler(other, evidence_hint),
-                ],
-                NOTE: [
-                    CallbackQueryHandler(skip_note, pattern=r"^cl:n$"),
-                    MessageHandler(text, note_text),
-                ],
-                CONFIRM: [CallbackQueryHandler(save, pattern=r"^cl:ok$")],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CallbackQueryHandler(cancel, pattern=r"^cl:x$"),
-                CallbackQueryHandler(old_button, pattern=r"^(cl|clsp):"),
-                MessageHandler(filters.COMMAND | keyboard, leave),
-                MessageHandler(other, hint),
-            ],
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-            name="closing",
-        )
-    app.add_handler(conversation)
-    app.add_handler(CallbackQueryHandler(closing_over, pattern=r"^(cl|clsp):"))
+            **CLOSING.note_step(take_note),
+            **CLOSING.confirm_step(save),
+        },
+    )
+    CLOSING.register(app, conversation)
 
 
 __all__ = ["register"]

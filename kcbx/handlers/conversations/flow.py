@@ -1,30 +1,54 @@
-"""What every multi-step conversation (report, visit, closing, delivery) shares: the draft
-kept in user_data until "Save", and the ways out — /cancel, another command, a timeout, a
-button of an earlier step or of a conversation that is over, text where a button was asked.
-Nothing is written before "Save", so every way out leaves nothing half-written."""
+"""What every multi-step conversation (report, visit, closing, delivery) shares, and the one
+builder they are made with (:class:`Conversation`): the draft kept in user_data until "Save";
+the ways out — /cancel and the Cancel button, another command, a timeout, a button of an
+earlier step or of a conversation that is over, text where a button was asked; the optional
+note step; the confirm step. Nothing is written before "Save", so every way out leaves
+nothing half-written.
+
+Each conversation's callback data starts with its ``key``: ``{key}:x`` cancels, ``{key}:n``
+skips the note, ``{key}:ok`` saves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import warnings
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.unfinished import tell_left_unfinished
-from kcbx.handlers.common import reply
+from kcbx.handlers.common import Rows, inline, reply
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
 T = TypeVar("T")
 Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
+NoteTaker = Callable[[Update, KcbxContext, str | None], Coroutine[Any, Any, int]]
+States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
+
+TIMEOUT = timedelta(minutes=30)  # a draft untouched this long is dropped (and the person told)
+NOTE, CONFIRM = 100, 101  # the states of the shared steps (a conversation's own are 0, 1, ...)
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,7 @@ class Inputs:
     other: filters.BaseFilter
 
 
+@cache
 def inputs() -> Inputs:
     keyboard = filters.Text(
         [label for c in COMMANDS if c.button for label in button_labels(c.name)]
@@ -149,3 +174,144 @@ async def old_button(update: Update, context: KcbxContext) -> None:
     query = update.callback_query
     if query is not None:
         await query.answer(context.gettext("Please answer the latest question."))
+
+
+def typed_text(update: Update) -> str:
+    """The text of the message that came ("" for anything else)."""
+    message = update.effective_message
+    return (message.text or "") if message else ""
+
+
+async def ask(update: Update, text: str, rows: Rows | None = None) -> None:
+    """The next question (or the last word). After a button press the message with the
+    button becomes the next question, so the chat keeps one live question and no stale
+    buttons, at one edit instead of two sends (Telegram allows about one message a second
+    in a chat); after typed text it is sent as a new message."""
+    markup = inline(rows) if rows else None
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message) and query.message.text:
+        await query.answer()
+        try:
+            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():  # the same page pressed twice
+                return
+    await reply(update, text, markup)
+
+
+@dataclass(frozen=True)
+class Conversation(Generic[T]):
+    """One conversation's shared parts, from which its ConversationHandler is built.
+
+    ``in_place``: each question replaces the one whose button was pressed (:func:`ask`);
+    otherwise questions come as new messages and an answered one is settled (:func:`settle`).
+    ``stopped``: what another command or keyboard button says when it stops the
+    conversation; None lets them pass by with the conversation still open.
+    """
+
+    name: str  # of the ConversationHandler
+    key: str  # the callback data prefix of its steps
+    buttons: str  # a regex of all its buttons (stale ones are answered)
+    drafts: Drafts[T]
+    what: str  # the timeout's word for it (kcbx.bot.services.unfinished)
+    over: str  # msgid: the conversation is over, nothing was saved
+    stopped: str | None = None
+    in_place: bool = False
+
+    @property
+    def inputs(self) -> Inputs:
+        return inputs()
+
+    def cancel_row(self, t: Translate) -> list[tuple[str, str]]:
+        return cancel_row(t, f"{self.key}:x")
+
+    def note_rows(self, t: Translate) -> Rows:
+        """Under the note question: Skip, then Cancel."""
+        return [[(t("Skip"), f"{self.key}:n")], self.cancel_row(t)]
+
+    def confirm_rows(self, t: Translate, label: str) -> Rows:
+        """Under the summary: ``label`` (Confirm, Save) and Cancel."""
+        return [[(t(label), f"{self.key}:ok"), (t("Cancel"), f"{self.key}:x")]]
+
+    async def say(self, update: Update, text: str, rows: Rows | None = None) -> None:
+        """The next question or the last word, the way this conversation shows them."""
+        if self.in_place:
+            await ask(update, text, rows)
+        else:
+            await reply(update, text, inline(rows) if rows else None)
+
+    async def cancel(self, update: Update, context: KcbxContext) -> int:
+        """/cancel or the Cancel button: nothing was saved."""
+        self.drafts.forget(context)
+        t = context.gettext
+        if not self.in_place and update.callback_query is not None:
+            await settle(update.callback_query, t("Cancel"))
+        await self.say(update, t("Cancelled. Nothing was saved."))
+        return ConversationHandler.END
+
+    async def lost(self, update: Update, context: KcbxContext) -> int:
+        """The draft is gone (a restart, a timeout) while the conversation goes on."""
+        self.drafts.forget(context)
+        text = context.gettext(self.over)
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        else:
+            await reply(update, text)
+        return ConversationHandler.END
+
+    def note_step(self, take: NoteTaker) -> States:
+        """The optional note: typed text, or Skip (``take`` gets None)."""
+
+        async def typed(update: Update, context: KcbxContext) -> int:
+            return await take(update, context, typed_text(update))
+
+        async def skipped(update: Update, context: KcbxContext) -> int:
+            return await take(update, context, None)
+
+        return {
+            NOTE: [
+                CallbackQueryHandler(skipped, pattern=f"^{self.key}:n$"),
+                MessageHandler(self.inputs.text, typed),
+            ]
+        }
+
+    def confirm_step(self, save: StepHandler) -> States:
+        return {CONFIRM: [CallbackQueryHandler(save, pattern=f"^{self.key}:ok$")]}
+
+    def handler(
+        self, entry_points: Sequence[BaseHandler[Update, KcbxContext, Any]], states: States
+    ) -> ConversationHandler[KcbxContext]:
+        """The ConversationHandler: ``states`` and the shared ways out."""
+        fallbacks: list[BaseHandler[Update, KcbxContext, Any]] = [
+            CommandHandler("cancel", self.cancel),
+            CallbackQueryHandler(self.cancel, pattern=f"^{self.key}:x$"),
+            CallbackQueryHandler(old_button, pattern=self.buttons),
+        ]
+        if self.stopped is not None:
+            fallbacks.append(
+                MessageHandler(
+                    filters.COMMAND | self.inputs.keyboard, leave(self.drafts, self.stopped)
+                )
+            )
+        fallbacks.append(MessageHandler(self.inputs.other, hint_buttons))
+        timeout = {
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out(self.drafts, self.what))]
+        }
+        with warnings.catch_warnings():
+            # per_message=False is what we want (a conversation spans several messages); PTB
+            # warns that CallbackQueryHandlers are then tracked per chat and user: the point.
+            warnings.simplefilter("ignore", PTBUserWarning)
+            return ConversationHandler(
+                entry_points=list(entry_points),
+                states={**states, **timeout},  # type: ignore[dict-item]
+                fallbacks=fallbacks,
+                allow_reentry=True,
+                conversation_timeout=TIMEOUT,
+                name=self.name,
+            )
+
+    def register(self, app: Application, handler: ConversationHandler[KcbxContext]) -> None:
+        """The conversation, then an answer for its buttons once it is over."""
+        app.add_handler(handler)
+        app.add_handler(CallbackQueryHandler(over(self.over), pattern=self.buttons))

@@ -1,0 +1,316 @@
+"""/visit, from the cause found on: the cause, for a visit a location pin and photos (the
+evidence), a note, the summary and saving. The conversation's spec (:data:`VISIT`) and the
+check every step makes are here too; the first steps are in
+kcbx/handlers/conversations/visit.py.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from kcbx.bot.domain.caseactions import case_data
+from kcbx.bot.domain.i18n import N_
+from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.services.visits import (
+    MAX_PHOTOS,
+    NOTE_MAX,
+    ON_SITE,
+    VisitDraft,
+    VisitProblem,
+    VisitTarget,
+    read_text,
+    record_visit,
+    visit_target,
+)
+from kcbx.bot.texts.visits import saved_text, summary_lines, with_progress
+from kcbx.handlers.common import Rows, callback_data, inline, pairs, reply, require_person
+from kcbx.handlers.context import KcbxContext
+from kcbx.handlers.conversations import flow
+from kcbx.handlers.conversations.evidence import receive_evidence
+from kcbx.handlers.conversations.flow import CONFIRM, NOTE, Conversation, Drafts, States
+from kcbx.handlers.jobs import kick_delivery
+
+CAUSE, LOCATION, PHOTOS = 20, 21, 22  # the first steps are 0, 1, ...
+
+VISIT = Conversation(
+    name="visit",
+    key="vv",
+    buttons=r"^(vv|visp):",
+    drafts=Drafts("kcbx.visit.draft", VisitDraft),
+    what="visit",
+    over=N_(
+        "This record is no longer open; nothing was saved from it. Send /visit to start again."
+    ),
+    stopped=N_("The visit record was stopped; nothing was saved. Please send your command again."),
+    in_place=True,
+)
+_drafts = VISIT.drafts
+
+
+async def step(
+    update: Update, context: KcbxContext, draft: VisitDraft, question: str, rows: Rows
+) -> None:
+    """Ask the next question under the answers so far."""
+    await flow.ask(update, with_progress(draft, question, context.gettext, context.lang), rows)
+
+
+async def checked_draft(
+    update: Update, context: KcbxContext
+) -> tuple[VisitDraft, VisitTarget] | None:
+    """The draft, with its case checked again (scope, chain, still open); None: it is over."""
+    person = require_person(context)
+    draft = _drafts.get(context)
+    if draft is None:
+        await VISIT.lost(update, context)
+        return None
+    try:
+        target = await visit_target(context.services, person, draft.case_id)
+    except VisitProblem as exc:
+        _drafts.forget(context)
+        await visit_problem(update, context, exc)
+        return None
+    return draft, target
+
+
+async def visit_problem(update: Update, context: KcbxContext, found: VisitProblem) -> None:
+    """A pressed button gets an alert; a typed answer gets a reply."""
+    text = found.render(context.gettext)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:190], show_alert=True)
+    else:
+        await reply(update, escape(text))
+
+
+# --- step 6: the cause found ----------------------------------------------------------------
+
+
+async def ask_cause(update: Update, context: KcbxContext, draft: VisitDraft) -> int:
+    t = context.gettext
+    case = await context.services.cases.get(draft.case_id)
+    known = case.cause if case is not None else "unknown"
+    rows = [[(t("Unchanged: {cause}").format(cause=t(CAUSES[known])), "vv:c:=")]]
+    rows += pairs([(t(text), f"vv:c:{code}") for code, text in CAUSES.items() if code != known])
+    rows.append(VISIT.cancel_row(t))
+    await step(
+        update,
+        context,
+        draft,
+        t("What is the cause of the absence, as far as you found out?"),
+        rows,
+    )
+    return CAUSE
+
+
+async def cause_button(update: Update, context: KcbxContext) -> int:
+    current = await checked_draft(update, context)
+    if current is None:
+        return ConversationHandler.END
+    draft, target = current
+    t = context.gettext
+    code = callback_data(update).split(":", 2)[2]
+    if code == "=":
+        code = target.case.cause
+    if code not in CAUSES:
+        return CAUSE
+    draft.cause = code
+    if draft.kind in ON_SITE:
+        await step(
+            update,
+            context,
+            draft,
+            t(
+                "Please share the location of the visit (📎 → Location), or press Skip. "
+                "Photos come next."
+            ),
+            [[(t("Skip"), "vv:s")], VISIT.cancel_row(t)],
+        )
+        return LOCATION
+    return await ask_note(update, context, draft)
+
+
+# --- step 7: a location pin; step 8: photos -------------------------------------------------
+
+
+async def location(update: Update, context: KcbxContext) -> int:
+    current = await checked_draft(update, context)
+    if current is None:
+        return ConversationHandler.END
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    current[0].location = (message.location.latitude, message.location.longitude)
+    return await ask_photos(update, context, current[0])
+
+
+async def skip_location(update: Update, context: KcbxContext) -> int:
+    current = await checked_draft(update, context)
+    if current is None:
+        return ConversationHandler.END
+    return await ask_photos(update, context, current[0])
+
+
+async def photo_at_location(update: Update, context: KcbxContext) -> int:
+    """A photo sent instead of the location: the location is skipped, the photo is taken."""
+    return await photo(update, context)
+
+
+async def ask_photos(update: Update, context: KcbxContext, draft: VisitDraft) -> int:
+    t = context.gettext
+    text = t("Send photos as evidence (at most {count}), then press Done.").format(count=MAX_PHOTOS)
+    await step(update, context, draft, text, [[(t("Done"), "vv:p")], VISIT.cancel_row(t)])
+    return PHOTOS
+
+
+async def photo(update: Update, context: KcbxContext) -> int:
+    current = await checked_draft(update, context)
+    if current is None:
+        return ConversationHandler.END
+    draft = current[0]
+    t = context.gettext
+    message = update.effective_message
+    assert message is not None
+    done = inline([[(t("Done"), "vv:p")], VISIT.cancel_row(t)])
+    if len(draft.photos) >= MAX_PHOTOS:
+        await reply(
+            update,
+            t("That makes more than {count} photos; this one was not added. Press Done.").format(
+                count=MAX_PHOTOS
+            ),
+            done,
+        )
+        return PHOTOS
+    try:
+        evidence = await receive_evidence(message, context, documents=True)
+    except VisitProblem as exc:
+        await reply(update, escape(exc.render(t)), done)
+        return PHOTOS
+    draft.photos.append(evidence)
+    await reply(
+        update,
+        t("Photo {number} received. Send more, or press Done.").format(number=len(draft.photos)),
+        done,
+    )
+    return PHOTOS
+
+
+async def location_at_photos(update: Update, context: KcbxContext) -> int:
+    """A location where a photo was asked: said so, nothing taken."""
+    t = context.gettext
+    await reply(
+        update,
+        t(
+            "That is a location, but this step takes photos. The location was not added. "
+            "Please send photos, or press Done."
+        ),
+        inline([[(t("Done"), "vv:p")], VISIT.cancel_row(t)]),
+    )
+    return PHOTOS
+
+
+async def photos_done(update: Update, context: KcbxContext) -> int:
+    current = await checked_draft(update, context)
+    if current is None:
+        return ConversationHandler.END
+    return await ask_note(update, context, current[0])
+
+
+# --- step 9: a note; step 10: confirm -------------------------------------------------------
+
+
+async def ask_note(update: Update, context: KcbxContext, draft: VisitDraft) -> int:
+    t = context.gettext
+    await step(
+        update,
+        context,
+        draft,
+        t("Add a note (what was said, what was agreed), or press Skip."),
+        VISIT.note_rows(t),
+    )
+    return NOTE
+
+
+async def take_note(update: Update, context: KcbxContext, text: str | None) -> int:
+    current = await checked_draft(update, context)
+    if current is None:
+        return ConversationHandler.END
+    if text is not None:
+        try:
+            current[0].note = read_text(text, NOTE_MAX)
+        except VisitProblem as exc:
+            await visit_problem(update, context, exc)
+            return NOTE
+    return await _summary(update, context, *current)
+
+
+async def _summary(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    t = context.gettext
+    lines = summary_lines(draft, target.case, target.student, t, context.lang)
+    await flow.ask(
+        update,
+        t("Please check and save:") + "\n" + "\n".join(lines),
+        VISIT.confirm_rows(t, N_("Save")),
+    )
+    return CONFIRM
+
+
+async def save(update: Update, context: KcbxContext) -> int:
+    person = require_person(context)
+    draft = _drafts.get(context)
+    t = context.gettext
+    if draft is None:
+        return await VISIT.lost(update, context)
+    query = update.callback_query
+    assert query is not None
+    try:
+        result = await record_visit(context.services, person, draft)
+    except VisitProblem as exc:
+        _drafts.forget(context)
+        await query.answer()
+        await reply(update, escape(exc.render(t)))
+        return ConversationHandler.END
+    _drafts.forget(context)
+    record = summary_lines(draft, result.case, result.student, t, context.lang)[1:]
+    await flow.ask(
+        update,
+        "\n".join([saved_text(result, t, context.lang), "", *record]),
+        [[(t("Open the case"), case_data(result.case.id))]],
+    )
+    kick_delivery(context.application)
+    return ConversationHandler.END
+
+
+async def hint_location(update: Update, context: KcbxContext) -> None:
+    await reply(
+        update,
+        context.gettext("Please share a location (📎 → Location), or press Skip."),
+    )
+
+
+async def hint_photo(update: Update, context: KcbxContext) -> None:
+    await reply(update, context.gettext("Please send a photo, or press Done."))
+
+
+def later_states() -> States:
+    """The states from the cause found on: the evidence, the note, the summary."""
+    other = VISIT.inputs.other
+    return {
+        CAUSE: [CallbackQueryHandler(cause_button, pattern=r"^vv:c:([a-z_]+|=)$")],
+        LOCATION: [
+            MessageHandler(filters.LOCATION, location),
+            MessageHandler(filters.PHOTO | filters.Document.ALL, photo_at_location),
+            CallbackQueryHandler(skip_location, pattern=r"^vv:s$"),
+            MessageHandler(other, hint_location),
+        ],
+        PHOTOS: [
+            MessageHandler(filters.PHOTO | filters.Document.ALL, photo),
+            MessageHandler(filters.LOCATION, location_at_photos),
+            CallbackQueryHandler(photos_done, pattern=r"^vv:p$"),
+            MessageHandler(other, hint_photo),
+        ],
+        **VISIT.note_step(take_note),
+        **VISIT.confirm_step(save),
+    }
