@@ -4,9 +4,9 @@ need to act and no more, and following the cause when a visit finds a different 
 Routing, as the ladder emits it (``kcbx.bot.domain.ladder``) and the policy file sets it:
 
 * A6: at A7.3 (day 7) the departments that own the case's cause
-  (``[departments.routing]``) get task ``A6-<code>``;
+  (``[departments.routing]``) get task ``A6-{code}``;
 * A9: a student with A9 flags brings in ``[departments.a9_relief]`` from day 0
-  (task ``A9-<code>``).
+  (task ``A9-{code}``).
 
 The sweep calls :func:`open_referral` the first time such a task is due (a first-due hook),
 so the referral row exists (and the liaison may see the case) before the message is sent;
@@ -175,7 +175,7 @@ async def follow_cause(
 
     Departments no longer concerned have their referral withdrawn and are told; a department
     concerned again gets its withdrawn referral back and the referral message. Departments
-    never referred get theirs from the sweep: the ladder now owes ``A6-<code>`` tasks for the
+    never referred get theirs from the sweep: the ladder now owes ``A6-{code}`` tasks for the
     new cause, and their first-due hook opens the referral. Call inside the transaction that
     records the finding.
     """

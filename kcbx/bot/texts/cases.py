@@ -277,6 +277,19 @@ def history_line(
     return t("{when} {who}: {what}").format(when=when(at, t, lang, policy), who=who, what=what)
 
 
+def _guardians_line(card: CaseCard, t: Translate) -> str:
+    """The guardians with their relation (and phone, unless ``card.restricted``)."""
+    names = []
+    for g in card.guardians:
+        name = escape(g.name)
+        if g.relation:
+            name = t("{name} ({role})").format(name=name, role=escape(g.relation))
+        if g.phone and not card.restricted:
+            name += " " + escape(g.phone)
+        names.append(name)
+    return t("Guardians: {contact}").format(contact="；".join(names))
+
+
 def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
     """The case card: the student, the case, where it stands, the tasks and the history.
 
@@ -295,15 +308,7 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     if card.household:
         lines.append(t("Household: {place}").format(place=escape(card.household)))
     if card.guardians:
-        names = []
-        for g in card.guardians:
-            name = escape(g.name)
-            if g.relation:
-                name = t("{name} ({role})").format(name=name, role=escape(g.relation))
-            if g.phone and not card.restricted:
-                name += " " + escape(g.phone)
-            names.append(name)
-        lines.append(t("Guardians: {contact}").format(contact="；".join(names)))
+        lines.append(_guardians_line(card, t))
     if student.a9_flags:
         flags = "、".join(
             t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in student.a9_flags

@@ -27,6 +27,7 @@ from kcbx.bot.services.closures import (
     MAX_FILES,
     TRANSFERRED,
     ClosureDraft,
+    ClosureTarget,
     close_case,
     closure_target,
     may_close,
@@ -73,20 +74,13 @@ async def _problem(update: Update, context: KcbxContext, problem: VisitProblem) 
     await reply(update, text)
 
 
-async def _current(update: Update, context: KcbxContext) -> ClosureDraft | None:
-    """The draft, its case checked again (scope, role, still open); None: it is over."""
+async def _target(context: KcbxContext, draft: ClosureDraft) -> ClosureTarget:
+    """The draft's case, checked again (scope, role, still open)."""
     person = require_person(context)
-    draft = _drafts.get(context)
-    if draft is None:
-        await CLOSING.lost(update, context)
-        return None
-    try:
-        await closure_target(context.services, person, draft.case_id, draft.how)
-    except VisitProblem as exc:
-        _drafts.forget(context)
-        await _problem(update, context, exc)
-        return None
-    return draft
+    return await closure_target(context.services, person, draft.case_id, draft.how)
+
+
+rechecked = CLOSING.rechecked(_target, VisitProblem, _problem)
 
 
 # --- the case -------------------------------------------------------------------------------
@@ -206,13 +200,12 @@ def _evidence_question(t: Translate, how: str) -> str:
     )
 
 
-async def school_text(update: Update, context: KcbxContext) -> int:
-    draft = await _current(update, context)
-    if draft is None:
-        return ConversationHandler.END
-    message = update.effective_message
+@rechecked
+async def school_text(
+    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+) -> int:
     try:
-        draft.new_school = read_school((message.text or "") if message else "")
+        draft.new_school = read_school(flow.typed_text(update))
     except VisitProblem as exc:
         await _problem(update, context, exc)
         return SCHOOL
@@ -223,10 +216,10 @@ async def school_text(update: Update, context: KcbxContext) -> int:
 # --- evidence, note, confirm ----------------------------------------------------------------
 
 
-async def evidence(update: Update, context: KcbxContext) -> int:
-    draft = await _current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@rechecked
+async def evidence(
+    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+) -> int:
     t = context.gettext
     message = update.effective_message
     assert message is not None
@@ -253,10 +246,10 @@ async def evidence(update: Update, context: KcbxContext) -> int:
     return EVIDENCE
 
 
-async def evidence_done(update: Update, context: KcbxContext) -> int:
-    draft = await _current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@rechecked
+async def evidence_done(
+    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+) -> int:
     t = context.gettext
     assert update.callback_query is not None
     if not draft.files:
@@ -281,31 +274,30 @@ async def evidence_hint(update: Update, context: KcbxContext) -> None:
     )
 
 
-async def take_note(update: Update, context: KcbxContext, text: str | None) -> int:
-    draft = await _current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@rechecked
+async def take_note(
+    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+) -> int:
+    text = flow.note_of(update)
     if text is None:
         assert update.callback_query is not None
         await flow.settle(update.callback_query, escape(context.gettext("Skip")))
-        return await _summary(update, context, draft)
+        return await _summary(update, context, draft, target)
     try:
         draft.note = read_text(text, NOTE_MAX)
     except VisitProblem as exc:
         await _problem(update, context, exc)
         return NOTE
-    return await _summary(update, context, draft)
+    return await _summary(update, context, draft, target)
 
 
-async def _summary(update: Update, context: KcbxContext, draft: ClosureDraft) -> int:
+async def _summary(
+    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+) -> int:
     t = context.gettext
-    case = await context.services.cases.get(draft.case_id)
-    student = await context.services.students.get(case.student_id) if case else None
-    if case is None or student is None:
-        return await CLOSING.lost(update, context)
     lines = [
         t("Please check and save:"),
-        case_heading(case, student, t),
+        case_heading(target.case, target.student, t),
         t("Closes as: exempt (A3): not a dropout, counted apart")
         if draft.how == EXEMPT
         else t("Closes as: transferred"),

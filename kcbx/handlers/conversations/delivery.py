@@ -149,29 +149,18 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
     return DATE
 
 
-async def _current(
-    update: Update, context: KcbxContext
-) -> tuple[DeliveryDraft, DeliveryStart] | None:
-    """The draft, with its notice checked again (scope, case open, not yet delivered)."""
-    person = require_person(context)
-    draft = _drafts.get(context)
-    if draft is None:
-        await DELIVERY.lost(update, context)
-        return None
-    try:
-        start = await start_delivery(context.services, person, draft.notice_id)
-    except NoticeError as problem:
-        _drafts.forget(context)
-        await notice_problem(update, context, problem)
-        return None
-    return draft, start
+async def _start(context: KcbxContext, draft: DeliveryDraft) -> DeliveryStart:
+    """The draft's notice, checked again (scope, case open, not yet delivered)."""
+    return await start_delivery(context.services, require_person(context), draft.notice_id)
 
 
-async def date_button(update: Update, context: KcbxContext) -> int:
-    current = await _current(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, start = current
+rechecked = DELIVERY.rechecked(_start, NoticeError, notice_problem)
+
+
+@rechecked
+async def date_button(
+    update: Update, context: KcbxContext, draft: DeliveryDraft, start: DeliveryStart
+) -> int:
     back = pressed_id(update, r"^ntc:dt:([01])$") or 0
     try:
         day = checked_delivery_date(
@@ -186,11 +175,10 @@ async def date_button(update: Update, context: KcbxContext) -> int:
     return await _ask_who(update, context, replace(draft, delivered_on=day))
 
 
-async def date_text(update: Update, context: KcbxContext) -> int:
-    current = await _current(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, start = current
+@rechecked
+async def date_text(
+    update: Update, context: KcbxContext, draft: DeliveryDraft, start: DeliveryStart
+) -> int:
     try:
         day = read_delivery_date(flow.typed_text(update), start.view.notice, start.today)
     except NoticeError as problem:
@@ -215,11 +203,10 @@ async def _ask_who(update: Update, context: KcbxContext, draft: DeliveryDraft) -
     return WHO
 
 
-async def who_button(update: Update, context: KcbxContext) -> int:
-    current = await _current(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, _start = current
+@rechecked
+async def who_button(
+    update: Update, context: KcbxContext, draft: DeliveryDraft, start: DeliveryStart
+) -> int:
     index = pressed_id(update, r"^ntc:to:(\d)$")
     if index is None or index >= len(draft.guardians):
         return await DELIVERY.lost(update, context)
@@ -230,11 +217,10 @@ async def who_button(update: Update, context: KcbxContext) -> int:
     return await _ask_photo(update, context, replace(draft, delivered_to=name))
 
 
-async def who_text(update: Update, context: KcbxContext) -> int:
-    current = await _current(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, _start = current
+@rechecked
+async def who_text(
+    update: Update, context: KcbxContext, draft: DeliveryDraft, start: DeliveryStart
+) -> int:
     name = clean_receiver(flow.typed_text(update))
     if name is None:
         await reply(
@@ -263,11 +249,10 @@ async def _ask_photo(update: Update, context: KcbxContext, draft: DeliveryDraft)
     return PHOTO
 
 
-async def photo(update: Update, context: KcbxContext) -> int:
-    current = await _current(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, start = current
+@rechecked
+async def photo(
+    update: Update, context: KcbxContext, draft: DeliveryDraft, start: DeliveryStart
+) -> int:
     message = update.effective_message
     assert message is not None
     try:

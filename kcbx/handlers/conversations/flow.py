@@ -12,7 +12,7 @@ skips the note, ``{key}:ok`` saves.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,9 +42,11 @@ from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
 T = TypeVar("T")
+U = TypeVar("U")
+E = TypeVar("E", bound=Exception)
 Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
-NoteTaker = Callable[[Update, KcbxContext, str | None], Coroutine[Any, Any, int]]
+DraftStep = Callable[[Update, KcbxContext, T, U], Coroutine[Any, Any, int]]
 States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
 
 TIMEOUT = timedelta(minutes=30)  # a draft untouched this long is dropped (and the person told)
@@ -176,6 +178,18 @@ async def old_button(update: Update, context: KcbxContext) -> None:
         await query.answer(context.gettext("Please answer the latest question."))
 
 
+def pressed_code(update: Update) -> str:
+    """What follows ``{key}:{step}:`` in the pressed button's data."""
+    query = update.callback_query
+    parts = ((query.data or "") if query else "").split(":", 2)
+    return parts[2] if len(parts) == 3 else ""
+
+
+def note_of(update: Update) -> str | None:
+    """The note typed at the note step; None when Skip was pressed."""
+    return None if update.callback_query is not None else typed_text(update)
+
+
 def typed_text(update: Update) -> str:
     """The text of the message that came ("" for anything else)."""
     message = update.effective_message
@@ -260,19 +274,39 @@ class Conversation(Generic[T]):
             await reply(update, text)
         return ConversationHandler.END
 
-    def note_step(self, take: NoteTaker) -> States:
-        """The optional note: typed text, or Skip (``take`` gets None)."""
+    def rechecked(
+        self,
+        check: Callable[[KcbxContext, T], Awaitable[U]],
+        problem: type[E],
+        answer: Callable[[Update, KcbxContext, E], Awaitable[None]],
+    ) -> Callable[[DraftStep[T, U]], StepHandler]:
+        """A decorator for the steps after the first: each gets the draft and what ``check``
+        finds again (the person's scope or the case may have changed since the last step).
+        A missing draft, or ``problem`` from the check (told with ``answer``), ends it."""
 
-        async def typed(update: Update, context: KcbxContext) -> int:
-            return await take(update, context, typed_text(update))
+        def wrap(step: DraftStep[T, U]) -> StepHandler:
+            async def handler(update: Update, context: KcbxContext) -> int:
+                draft = self.drafts.get(context)
+                if draft is None:
+                    return await self.lost(update, context)
+                try:
+                    found = await check(context, draft)
+                except problem as exc:
+                    self.drafts.forget(context)
+                    await answer(update, context, exc)
+                    return ConversationHandler.END
+                return await step(update, context, draft, found)
 
-        async def skipped(update: Update, context: KcbxContext) -> int:
-            return await take(update, context, None)
+            return handler
 
+        return wrap
+
+    def note_step(self, take: StepHandler) -> States:
+        """The optional note: typed text, or Skip; ``take`` reads it with :func:`note_of`."""
         return {
             NOTE: [
-                CallbackQueryHandler(skipped, pattern=f"^{self.key}:n$"),
-                MessageHandler(self.inputs.text, typed),
+                CallbackQueryHandler(take, pattern=f"^{self.key}:n$"),
+                MessageHandler(self.inputs.text, take),
             ]
         }
 

@@ -323,7 +323,8 @@ async def contact_button(update: Update, context: KcbxContext) -> int:
     return NOTE
 
 
-async def take_note(update: Update, context: KcbxContext, text: str | None) -> int:
+async def take_note(update: Update, context: KcbxContext) -> int:
+    text = flow.note_of(update)
     draft = _drafts.get(context)
     if draft is None:
         return await REPORT.lost(update, context)

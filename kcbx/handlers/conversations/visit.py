@@ -63,8 +63,8 @@ from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.visit_evidence import (
     VISIT,
     ask_cause,
-    checked_draft,
     later_states,
+    rechecked,
     step,
     visit_problem,
 )
@@ -166,13 +166,12 @@ def _kind_question(
 # --- step 2: the kind, or a correction ------------------------------------------------------
 
 
-async def kind_button(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, target = current
+@rechecked
+async def kind_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     t = context.gettext
-    kind = callback_data(update).split(":", 2)[2]
+    kind = flow.pressed_code(update)
     if kind not in target.kinds:
         await visit_problem(
             update, context, VisitProblem(N_("Your role does not record this kind of action."))
@@ -189,12 +188,11 @@ async def kind_button(update: Update, context: KcbxContext) -> int:
     return WHEN
 
 
-async def fix_button(update: Update, context: KcbxContext) -> int:
+@rechecked
+async def fix_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     """Correct my last record: a new record that points at it (nothing is overwritten)."""
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, target = current
     if target.last_own is None:
         await visit_problem(
             update, context, VisitProblem(N_("You have no record on this case to correct."))
@@ -209,26 +207,24 @@ async def fix_button(update: Update, context: KcbxContext) -> int:
 # --- step 3: when ----------------------------------------------------------------------------
 
 
-async def when_button(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    back = int(callback_data(update)[-1])
-    day = today_of(context.services) - timedelta(days=back)
-    return await _when(update, context, *current, day)
+@rechecked
+async def when_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    day = today_of(context.services) - timedelta(days=int(callback_data(update)[-1]))
+    return await _when(update, context, draft, target, day)
 
 
-async def when_text(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    message = update.effective_message
+@rechecked
+async def when_text(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     try:
-        day = parse_user_date((message.text or "") if message else "", today_of(context.services))
+        day = parse_user_date(flow.typed_text(update), today_of(context.services))
     except DateError as exc:
         await reply(update, context.gettext(exc.message))
         return WHEN
-    return await _when(update, context, *current, day)
+    return await _when(update, context, draft, target, day)
 
 
 async def _when(
@@ -255,36 +251,26 @@ def _choices(t: Translate, prefix: str, names: Mapping[str, str]) -> Rows:
     return rows
 
 
-async def _chosen(
-    update: Update, context: KcbxContext, names: Mapping[str, str], state: int
-) -> tuple[VisitDraft, str] | int:
-    """The draft and the code of the choice pressed; else the state to stay in (``state``
-    for an unknown code, END when the record is over)."""
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    code = callback_data(update).split(":", 2)[2]
-    if code not in names:
-        return state
-    return current[0], code
-
-
-async def met_button(update: Update, context: KcbxContext) -> int:
-    chosen = await _chosen(update, context, MET, MET_)
-    if isinstance(chosen, int):
-        return chosen
-    draft, code = chosen
+@rechecked
+async def met_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    code = flow.pressed_code(update)
+    if code not in MET:
+        return MET_
     t = context.gettext
     draft.met = code
     await step(update, context, draft, t("What came of it?"), _choices(t, "vv:o", OUTCOMES))
     return OUTCOME
 
 
-async def outcome_button(update: Update, context: KcbxContext) -> int:
-    chosen = await _chosen(update, context, OUTCOMES, OUTCOME)
-    if isinstance(chosen, int):
-        return chosen
-    draft, code = chosen
+@rechecked
+async def outcome_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    code = flow.pressed_code(update)
+    if code not in OUTCOMES:
+        return OUTCOME
     t = context.gettext
     draft.outcome = code
     draft.return_on = draft.place = None
@@ -311,25 +297,24 @@ async def outcome_button(update: Update, context: KcbxContext) -> int:
     return await ask_cause(update, context, draft)
 
 
-async def return_button(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
+@rechecked
+async def return_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     day = today_of(context.services) + timedelta(days=int(callback_data(update)[-1]))
-    return await _return_on(update, context, current[0], day)
+    return await _return_on(update, context, draft, day)
 
 
-async def return_text(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    message = update.effective_message
+@rechecked
+async def return_text(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     try:
-        day = read_return_date((message.text or "") if message else "", today_of(context.services))
+        day = read_return_date(flow.typed_text(update), today_of(context.services))
     except DateError as exc:
         await reply(update, context.gettext(exc.message))
         return RETURN_ON
-    return await _return_on(update, context, current[0], day)
+    return await _return_on(update, context, draft, day)
 
 
 async def _return_on(update: Update, context: KcbxContext, draft: VisitDraft, day: date) -> int:
@@ -341,17 +326,16 @@ async def _return_on(update: Update, context: KcbxContext, draft: VisitDraft, da
     return await ask_cause(update, context, draft)
 
 
-async def place_text(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    message = update.effective_message
+@rechecked
+async def place_text(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     try:
-        current[0].place = read_text((message.text or "") if message else "", PLACE_MAX)
+        draft.place = read_text(flow.typed_text(update), PLACE_MAX)
     except VisitProblem as exc:
         await visit_problem(update, context, exc)
         return PLACE
-    return await ask_cause(update, context, current[0])
+    return await ask_cause(update, context, draft)
 
 
 # --- "Not back" on a return check -----------------------------------------------------------

@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from kcbx.bot.domain.caseactions import case_data
-from kcbx.bot.domain.i18n import N_
+from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.services.visits import (
     MAX_PHOTOS,
@@ -26,7 +26,7 @@ from kcbx.bot.services.visits import (
     visit_target,
 )
 from kcbx.bot.texts.visits import saved_text, summary_lines, with_progress
-from kcbx.handlers.common import Rows, callback_data, inline, pairs, reply, require_person
+from kcbx.handlers.common import Rows, inline, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import receive_evidence
@@ -57,24 +57,6 @@ async def step(
     await flow.ask(update, with_progress(draft, question, context.gettext, context.lang), rows)
 
 
-async def checked_draft(
-    update: Update, context: KcbxContext
-) -> tuple[VisitDraft, VisitTarget] | None:
-    """The draft, with its case checked again (scope, chain, still open); None: it is over."""
-    person = require_person(context)
-    draft = _drafts.get(context)
-    if draft is None:
-        await VISIT.lost(update, context)
-        return None
-    try:
-        target = await visit_target(context.services, person, draft.case_id)
-    except VisitProblem as exc:
-        _drafts.forget(context)
-        await visit_problem(update, context, exc)
-        return None
-    return draft, target
-
-
 async def visit_problem(update: Update, context: KcbxContext, found: VisitProblem) -> None:
     """A pressed button gets an alert; a typed answer gets a reply."""
     text = found.render(context.gettext)
@@ -82,6 +64,14 @@ async def visit_problem(update: Update, context: KcbxContext, found: VisitProble
         await update.callback_query.answer(text[:190], show_alert=True)
     else:
         await reply(update, escape(text))
+
+
+async def _target(context: KcbxContext, draft: VisitDraft) -> VisitTarget:
+    """The draft's case, checked again (scope, chain, still open)."""
+    return await visit_target(context.services, require_person(context), draft.case_id)
+
+
+rechecked = VISIT.rechecked(_target, VisitProblem, visit_problem)
 
 
 # --- step 6: the cause found ----------------------------------------------------------------
@@ -104,13 +94,12 @@ async def ask_cause(update: Update, context: KcbxContext, draft: VisitDraft) -> 
     return CAUSE
 
 
-async def cause_button(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft, target = current
+@rechecked
+async def cause_button(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     t = context.gettext
-    code = callback_data(update).split(":", 2)[2]
+    code = flow.pressed_code(update)
     if code == "=":
         code = target.case.cause
     if code not in CAUSES:
@@ -134,21 +123,21 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
 # --- step 7: a location pin; step 8: photos -------------------------------------------------
 
 
-async def location(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
+@rechecked
+async def location(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     message = update.effective_message
     assert message is not None and message.location is not None
-    current[0].location = (message.location.latitude, message.location.longitude)
-    return await ask_photos(update, context, current[0])
+    draft.location = (message.location.latitude, message.location.longitude)
+    return await ask_photos(update, context, draft)
 
 
-async def skip_location(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    return await ask_photos(update, context, current[0])
+@rechecked
+async def skip_location(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    return await ask_photos(update, context, draft)
 
 
 async def photo_at_location(update: Update, context: KcbxContext) -> int:
@@ -159,19 +148,22 @@ async def photo_at_location(update: Update, context: KcbxContext) -> int:
 async def ask_photos(update: Update, context: KcbxContext, draft: VisitDraft) -> int:
     t = context.gettext
     text = t("Send photos as evidence (at most {count}), then press Done.").format(count=MAX_PHOTOS)
-    await step(update, context, draft, text, [[(t("Done"), "vv:p")], VISIT.cancel_row(t)])
+    await step(update, context, draft, text, _done_rows(t))
     return PHOTOS
 
 
-async def photo(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    draft = current[0]
+def _done_rows(t: Translate) -> Rows:
+    return [[(t("Done"), "vv:p")], VISIT.cancel_row(t)]
+
+
+@rechecked
+async def photo(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
     t = context.gettext
     message = update.effective_message
     assert message is not None
-    done = inline([[(t("Done"), "vv:p")], VISIT.cancel_row(t)])
+    done = inline(_done_rows(t))
     if len(draft.photos) >= MAX_PHOTOS:
         await reply(
             update,
@@ -204,16 +196,16 @@ async def location_at_photos(update: Update, context: KcbxContext) -> int:
             "That is a location, but this step takes photos. The location was not added. "
             "Please send photos, or press Done."
         ),
-        inline([[(t("Done"), "vv:p")], VISIT.cancel_row(t)]),
+        inline(_done_rows(t)),
     )
     return PHOTOS
 
 
-async def photos_done(update: Update, context: KcbxContext) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
-    return await ask_note(update, context, current[0])
+@rechecked
+async def photos_done(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    return await ask_note(update, context, draft)
 
 
 # --- step 9: a note; step 10: confirm -------------------------------------------------------
@@ -231,17 +223,18 @@ async def ask_note(update: Update, context: KcbxContext, draft: VisitDraft) -> i
     return NOTE
 
 
-async def take_note(update: Update, context: KcbxContext, text: str | None) -> int:
-    current = await checked_draft(update, context)
-    if current is None:
-        return ConversationHandler.END
+@rechecked
+async def take_note(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    text = flow.note_of(update)
     if text is not None:
         try:
-            current[0].note = read_text(text, NOTE_MAX)
+            draft.note = read_text(text, NOTE_MAX)
         except VisitProblem as exc:
             await visit_problem(update, context, exc)
             return NOTE
-    return await _summary(update, context, *current)
+    return await _summary(update, context, draft, target)
 
 
 async def _summary(
