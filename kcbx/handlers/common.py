@@ -77,11 +77,14 @@ def require_person(context: KcbxContext) -> Person:
     return person
 
 
-async def deny(update: Update, context: KcbxContext) -> None:
-    """The same short refusal for anything out of a person's scope: it reveals nothing."""
-    t = context.gettext
-    text = t("This is not available to you.")
+async def tell(update: Update, text: str) -> None:
+    """An alert on a pressed button (its message stays as it was), else a reply."""
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     else:
         await reply(update, text)
+
+
+async def deny(update: Update, context: KcbxContext) -> None:
+    """The same short refusal for anything out of a person's scope: it reveals nothing."""
+    await tell(update, context.gettext("This is not available to you."))

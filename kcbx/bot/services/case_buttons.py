@@ -27,7 +27,7 @@ from kcbx.bot.domain.ladder import (
 from kcbx.bot.domain.model import Action, Case, Person, Student
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import case_in_scope, ladder_of, name_of, unit_department
+from kcbx.bot.services.cases import case_in_scope, ladder_of, name_of, record_now, unit_department
 from kcbx.bot.texts.notifications import case_closed_message
 from kcbx.storage.audit import actor_of
 
@@ -120,10 +120,7 @@ async def record_task(
     department = department_of(task_code)
     if department is not None:
         detail[DETAIL_DEPARTMENT] = department
-    now = services.clock.now()
-    await services.cases.record_action(
-        case.id, kind=kind, actor_id=person.id, at=now, now=now, rule=task.rule, detail=detail
-    )
+    now = await record_now(services, case.id, kind, person, task.rule, detail)
     return ButtonResult(
         Outcome.RECORDED, case, student, kind=kind, by=person.name, at=now, task=task
     )
@@ -137,16 +134,8 @@ async def record_visit(services: Services, person: Person, case_id: int) -> Butt
     case, student = found
     if not may_record(person.role, TaskCode.VISIT):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student)
-    now = services.clock.now()
-    await services.cases.record_action(
-        case.id,
-        kind=ActionKind.HOME_VISIT,
-        actor_id=person.id,
-        at=now,
-        now=now,
-        rule="A7.1",
-        detail={"via": "button"},
-    )
+    detail: dict[str, object] = {"via": "button"}
+    now = await record_now(services, case.id, ActionKind.HOME_VISIT, person, "A7.1", detail)
     return ButtonResult(
         Outcome.RECORDED, case, student, kind=ActionKind.HOME_VISIT, by=person.name, at=now
     )
@@ -184,14 +173,8 @@ async def acknowledge(
                 at=action.at,
                 task=task,
             )
-    await services.cases.record_action(
-        case.id,
-        kind=ActionKind.ACKNOWLEDGED,
-        actor_id=person.id,
-        at=now,
-        now=now,
-        rule=task.rule,
-        detail={DETAIL_TASK: task_code},
+    await record_now(
+        services, case.id, ActionKind.ACKNOWLEDGED, person, task.rule, {DETAIL_TASK: task_code}, now
     )
     return ButtonResult(
         Outcome.RECORDED,
@@ -234,14 +217,8 @@ async def confirm_return(
         return ButtonResult(Outcome.CONFIRM, case, student)
     now = services.clock.now()
     async with services.db.transaction():
-        await services.cases.record_action(
-            case.id,
-            kind=ActionKind.RETURNED,
-            actor_id=person.id,
-            at=now,
-            now=now,
-            rule="A7.6",
-            detail={"via": "button"},
+        await record_now(
+            services, case.id, ActionKind.RETURNED, person, "A7.6", {"via": "button"}, now
         )
         await services.cases.close(case.id, status="returned", now=now, actor=actor_of(person.id))
         await services.outbox.cancel_for_case(case.id)

@@ -11,7 +11,8 @@ be forged), and answers a case that does not exist exactly as one out of scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from kcbx.bot.domain.caseactions import may_confirm_return, may_record, one_press_action
 from kcbx.bot.domain.i18n import Translate
@@ -32,6 +33,24 @@ async def ladder_of(
         case, student, actions, services.policy, services.calendar, services.clock.now()
     )
     return state, actions
+
+
+async def record_now(
+    services: Services,
+    case_id: int,
+    kind: str,
+    person: Person,
+    rule: str | None,
+    detail: dict[str, Any],
+    now: datetime | None = None,
+) -> datetime:
+    """Record that ``person`` did ``kind`` on a case just now (``now``: the instant of the
+    transaction it belongs to); returns when."""
+    at = now or services.clock.now()
+    await services.cases.record_action(
+        case_id, kind=kind, actor_id=person.id, at=at, now=at, rule=rule, detail=detail
+    )
+    return at
 
 
 def today(services: Services) -> date:

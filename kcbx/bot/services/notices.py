@@ -38,6 +38,8 @@ from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.domain.scope import StudentPlace, Viewer, can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.cases import record_now
+from kcbx.bot.services.problems import Problem
 from kcbx.storage.audit import actor_of
 
 NOTICE: Final = "notice"
@@ -115,13 +117,8 @@ def grade_class(grade: int | None, class_name: str | None) -> str:
 # --- errors ----------------------------------------------------------------------------------
 
 
-class NoticeError(Exception):
+class NoticeError(Problem):
     """A request the person must correct; ``message`` is a msgid, ``params`` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
 
 
 class NoticeDenied(NoticeError):
@@ -334,15 +331,9 @@ async def issue(services: Services, person: Person, notice_id: int) -> Issued:
         if not await services.notices.mark_issued(notice.id, person_id=person.id, now=now):
             return Issued(view, True, None)
         if notice.kind == NOTICE:
-            await services.cases.record_action(
-                notice.case_id,
-                kind=ActionKind.NOTICE_ISSUED,
-                actor_id=person.id,
-                at=now,
-                now=now,
-                rule="A7.4",
-                detail={DETAIL_NUMBER: notice.number, "notice_id": notice.id},
-            )
+            detail = {DETAIL_NUMBER: notice.number, "notice_id": notice.id}
+            kind = ActionKind.NOTICE_ISSUED
+            await record_now(services, notice.case_id, kind, person, "A7.4", detail, now)
     refreshed = await load_for(services, person, notice_id)
     today = services.policy.time.local_date(now)
     deliver_by = services.calendar.add_days(today, ladder.notice_delivery_days)

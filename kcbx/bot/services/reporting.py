@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from kcbx.bot.domain.caseactions import REACHED, may_report
-from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
-from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.dates import DateError, parse_user_date
+from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import (
     ActionKind,
     LadderState,
@@ -26,7 +26,8 @@ from kcbx.bot.domain.model import Case, Person, Student
 from kcbx.bot.domain.names import matches
 from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import ladder_of, student_in_scope, today
+from kcbx.bot.services.cases import ladder_of, record_now, student_in_scope, today
+from kcbx.bot.services.problems import Problem
 from kcbx.storage.audit import actor_of
 from kcbx.storage.cases import CaseExists
 
@@ -37,20 +38,8 @@ NOTE_MAX = 500  # characters of a report's note
 SEARCH_MAX = 16  # students listed for a typed name
 
 
-class ReportProblem(Exception):
+class ReportProblem(Problem):
     """Something the reporter must correct; ``message`` is a msgid, ``params`` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    def render(self, gettext: Translate, lang: str = "zh_CN") -> str:
-        params = {
-            k: format_date(v, gettext, lang) if isinstance(v, date) else v
-            for k, v in self.params.items()
-        }
-        return gettext(self.message).format(**params)
 
 
 @dataclass
@@ -246,14 +235,9 @@ async def report_absence(services: Services, person: Person, draft: ReportDraft)
                 actor=actor_of(person.id),
             )
             if draft.contact in REACHED:
-                await services.cases.record_action(
-                    case.id,
-                    kind=ActionKind.PHONE_CALL,
-                    actor_id=person.id,
-                    at=now,
-                    now=now,
-                    rule="A7.1",
-                    detail={"outcome": draft.contact, "via": "report"},
+                detail = {"outcome": draft.contact, "via": "report"}
+                await record_now(
+                    services, case.id, ActionKind.PHONE_CALL, person, "A7.1", detail, now
                 )
     except CaseExists as exc:  # reported a moment ago by someone else
         state, _ = await ladder_of(services, exc.case, student)

@@ -22,7 +22,7 @@ from typing import Any
 
 from kcbx.bot.domain.capabilities import LIAISONS, roles_of
 from kcbx.bot.domain.dates import parse_user_date
-from kcbx.bot.domain.i18n import N_, Translate, translator
+from kcbx.bot.domain.i18n import N_, translator
 from kcbx.bot.domain.ladder import (
     CHAIN_ROLES,
     DETAIL_ACTOR_ROLE,
@@ -33,6 +33,8 @@ from kcbx.bot.domain.model import Action, Case, Person, Student
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.cases import record_now
+from kcbx.bot.services.problems import Problem
 from kcbx.bot.services.referrals import Rerouted, follow_cause
 from kcbx.bot.texts.notifications import return_check_message
 from kcbx.storage.audit import actor_of
@@ -82,16 +84,8 @@ RETURN_WITHIN_DAYS = 60  # an agreed return further ahead is probably a typing m
 RECORD_HOUR = time(12, 0)  # the time given to a record dated before today
 
 
-class VisitProblem(Exception):
+class VisitProblem(Problem):
     """Something the person must correct; ``message`` is a msgid, ``params`` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    def render(self, gettext: Translate) -> str:
-        return gettext(self.message).format(**self.params)
 
 
 # --- pure rules -------------------------------------------------------------------------------
@@ -443,14 +437,6 @@ async def note_not_back(services: Services, person: Person, case_id: int) -> Not
             and action.at.astimezone(tz).date() == today
         ):
             return NotBack(case, student, recorded=False)
-    now = services.clock.now()
-    await services.cases.record_action(
-        case.id,
-        kind=ActionKind.NOTE,
-        actor_id=person.id,
-        at=now,
-        now=now,
-        rule="A7.6",
-        detail={"return_check": "not_back", DETAIL_ACTOR_ROLE: person.role.value},
-    )
+    detail = {"return_check": "not_back", DETAIL_ACTOR_ROLE: person.role.value}
+    await record_now(services, case.id, ActionKind.NOTE, person, "A7.6", detail)
     return NotBack(case, student, recorded=True)

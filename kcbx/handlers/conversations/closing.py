@@ -55,16 +55,10 @@ PER_PAGE = 6
 HOW = {"e": EXEMPT, "t": TRANSFERRED}
 LETTER = {EXEMPT: "e", TRANSFERRED: "t"}
 
-CLOSING = Conversation(
-    name="closing",
-    key="cl",
-    buttons=r"^(cl|clsp):",
-    drafts=Drafts("kcbx.closing.draft", ClosureDraft),
-    what="closing",
-    over=N_("This closing is no longer open; nothing was saved from it. Please start again."),
-    stopped=N_("Closing the case was stopped; nothing was saved. Please send your command again."),
-)
-_drafts = CLOSING.drafts
+_OVER = N_("This closing is no longer open; nothing was saved from it. Please start again.")
+_STOPPED = N_("Closing the case was stopped; nothing was saved. Please send your command again.")
+_drafts = Drafts("kcbx.closing.draft", ClosureDraft)
+CLOSING = Conversation("closing", "cl", _drafts, _OVER, _STOPPED, buttons=r"^(cl|clsp):")
 
 
 async def _problem(update: Update, context: KcbxContext, problem: VisitProblem) -> None:

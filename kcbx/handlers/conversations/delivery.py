@@ -35,7 +35,7 @@ from kcbx.bot.services.notices import (
 )
 from kcbx.bot.services.visits import VisitProblem
 from kcbx.bot.texts.notices import delivery_saved, delivery_summary, notice_title, problem_text
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import receive_evidence
@@ -56,21 +56,13 @@ class DeliveryDraft:
     receipt: EvidenceFile | None = None
 
 
-DELIVERY = Conversation(
-    name="notice_delivery",
-    key="ntc",
-    buttons=r"^ntc:(dt|to|ok|x)",
-    drafts=Drafts("kcbx.notice.delivery", DeliveryDraft),
-    what="delivery",
-    over=N_(
-        "This delivery record is no longer open; nothing was saved from it. Press “Record "
-        "delivery” again to start over."
-    ),
-    stopped=N_(
-        "The delivery record was stopped; nothing was saved. Please send your command again."
-    ),
+_OVER = N_(
+    "This delivery record is no longer open; nothing was saved from it. Press “Record "
+    "delivery” again to start over."
 )
-_drafts = DELIVERY.drafts
+_STOPPED = N_("The delivery record was stopped; nothing was saved. Please send your command again.")
+_drafts = Drafts("kcbx.notice.delivery", DeliveryDraft)
+DELIVERY = Conversation("delivery", "ntc", _drafts, _OVER, _STOPPED, buttons=r"^ntc:(dt|to|ok|x)")
 
 
 def pressed_id(update: Update, pattern: str) -> int | None:
@@ -96,11 +88,7 @@ async def private_only(update: Update, context: KcbxContext) -> bool:
     """Groups get counts, never a child's name: notices are handled in a private chat."""
     if is_private(update):
         return True
-    text = context.gettext("Please handle notices in a private chat with me.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    else:
-        await reply(update, text)
+    await tell(update, context.gettext("Please handle notices in a private chat with me."))
     return False
 
 

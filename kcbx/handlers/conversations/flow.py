@@ -37,7 +37,7 @@ from telegram.warnings import PTBUserWarning
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.unfinished import tell_left_unfinished
-from kcbx.handlers.common import Rows, inline, reply
+from kcbx.handlers.common import Rows, inline, reply, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -127,20 +127,6 @@ def leave(drafts: Drafts[T], stopped: str) -> StepHandler:
     return handler
 
 
-def lost(drafts: Drafts[T], over: str) -> StepHandler:
-    """The draft is gone (a restart, a timeout) while its conversation goes on: say that
-    nothing was saved, end."""
-
-    async def handler(update: Update, context: KcbxContext) -> int:
-        drafts.forget(context)
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        await reply(update, context.gettext(over))
-        return ConversationHandler.END
-
-    return handler
-
-
 def timed_out(drafts: Drafts[T], what: str) -> Handler:
     """conversation_timeout: drop the draft and tell the person through the outbox."""
 
@@ -224,14 +210,17 @@ class Conversation(Generic[T]):
     conversation; None lets them pass by with the conversation still open.
     """
 
-    name: str  # of the ConversationHandler
+    name: str  # of the ConversationHandler, and the timeout's word for it (services.unfinished)
     key: str  # the callback data prefix of its steps
-    buttons: str  # a regex of all its buttons (stale ones are answered)
     drafts: Drafts[T]
-    what: str  # the timeout's word for it (kcbx.bot.services.unfinished)
     over: str  # msgid: the conversation is over, nothing was saved
     stopped: str | None = None
     in_place: bool = False
+    buttons: str = ""  # a regex of all its buttons (stale ones are answered); ^{key}: if ""
+
+    @property
+    def pattern(self) -> str:
+        return self.buttons or f"^{self.key}:"
 
     @property
     def inputs(self) -> Inputs:
@@ -267,11 +256,7 @@ class Conversation(Generic[T]):
     async def lost(self, update: Update, context: KcbxContext) -> int:
         """The draft is gone (a restart, a timeout) while the conversation goes on."""
         self.drafts.forget(context)
-        text = context.gettext(self.over)
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        else:
-            await reply(update, text)
+        await tell(update, context.gettext(self.over))
         return ConversationHandler.END
 
     def rechecked(
@@ -320,7 +305,7 @@ class Conversation(Generic[T]):
         fallbacks: list[BaseHandler[Update, KcbxContext, Any]] = [
             CommandHandler("cancel", self.cancel),
             CallbackQueryHandler(self.cancel, pattern=f"^{self.key}:x$"),
-            CallbackQueryHandler(old_button, pattern=self.buttons),
+            CallbackQueryHandler(old_button, pattern=self.pattern),
         ]
         if self.stopped is not None:
             fallbacks.append(
@@ -330,7 +315,7 @@ class Conversation(Generic[T]):
             )
         fallbacks.append(MessageHandler(self.inputs.other, hint_buttons))
         timeout = {
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out(self.drafts, self.what))]
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out(self.drafts, self.name))]
         }
         with warnings.catch_warnings():
             # per_message=False is what we want (a conversation spans several messages); PTB
@@ -348,4 +333,4 @@ class Conversation(Generic[T]):
     def register(self, app: Application, handler: ConversationHandler[KcbxContext]) -> None:
         """The conversation, then an answer for its buttons once it is over."""
         app.add_handler(handler)
-        app.add_handler(CallbackQueryHandler(over(self.over), pattern=self.buttons))
+        app.add_handler(CallbackQueryHandler(over(self.over), pattern=self.pattern))

@@ -60,18 +60,9 @@ from kcbx.handlers.conversations.flow import CONFIRM, NOTE, Conversation, Drafts
 STUDENT, SINCE, CAUSE, CONTACT = range(4)
 PER_PAGE = 10  # students or classes a page (two a row)
 
-REPORT = Conversation(
-    name="report",
-    key="rep",
-    buttons=r"^rep:",
-    drafts=Drafts("kcbx.report.draft", ReportDraft),
-    what="report",
-    over=N_(
-        "This report is no longer open; nothing was saved from it. Send /report to start again."
-    ),
-    in_place=True,
-)
-_drafts = REPORT.drafts
+_OVER = N_("This report is no longer open; nothing was saved from it. Send /report to start again.")
+_drafts = Drafts("kcbx.report.draft", ReportDraft)
+REPORT = Conversation("report", "rep", _drafts, _OVER, in_place=True)
 
 
 async def _problem(update: Update, context: KcbxContext, problem: ReportProblem) -> int:

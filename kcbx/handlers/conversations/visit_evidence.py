@@ -35,19 +35,10 @@ from kcbx.handlers.jobs import kick_delivery
 
 CAUSE, LOCATION, PHOTOS = 20, 21, 22  # the first steps are 0, 1, ...
 
-VISIT = Conversation(
-    name="visit",
-    key="vv",
-    buttons=r"^(vv|visp):",
-    drafts=Drafts("kcbx.visit.draft", VisitDraft),
-    what="visit",
-    over=N_(
-        "This record is no longer open; nothing was saved from it. Send /visit to start again."
-    ),
-    stopped=N_("The visit record was stopped; nothing was saved. Please send your command again."),
-    in_place=True,
-)
-_drafts = VISIT.drafts
+_OVER = N_("This record is no longer open; nothing was saved from it. Send /visit to start again.")
+_STOPPED = N_("The visit record was stopped; nothing was saved. Please send your command again.")
+_drafts = Drafts("kcbx.visit.draft", VisitDraft)
+VISIT = Conversation("visit", "vv", _drafts, _OVER, _STOPPED, in_place=True, buttons=r"^(vv|visp):")
 
 
 async def step(
