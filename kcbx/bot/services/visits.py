@@ -23,12 +23,7 @@ from typing import Any
 from kcbx.bot.domain.capabilities import LIAISONS, roles_of
 from kcbx.bot.domain.dates import parse_user_date
 from kcbx.bot.domain.i18n import N_, translator
-from kcbx.bot.domain.ladder import (
-    CHAIN_ROLES,
-    DETAIL_ACTOR_ROLE,
-    DETAIL_DEPARTMENT,
-    ActionKind,
-)
+from kcbx.bot.domain.ladder import CHAIN_ROLES, DETAIL_ACTOR_ROLE, DETAIL_DEPARTMENT, ActionKind
 from kcbx.bot.domain.model import Action, Case, Person, Student
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student

@@ -11,14 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Person
@@ -47,8 +40,8 @@ from kcbx.handlers.common import (
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.evidence import receive_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, NOTE, Conversation, Drafts
+from kcbx.handlers.conversations.evidence import add_evidence
+from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
 
 CASE, SCHOOL, EVIDENCE = range(3)
 PER_PAGE = 6
@@ -90,14 +83,11 @@ async def start_transfer(update: Update, context: KcbxContext) -> int:
 
 async def _start(update: Update, context: KcbxContext, how: str) -> int:
     person = require_person(context)
-    t = context.gettext
-    if not is_private(update):
-        await reply(update, t("Please do this in a private chat with me."))
-        return ConversationHandler.END
-    if not may_close(person.role, how):
-        await deny(update, context)
-        return ConversationHandler.END
-    _drafts.forget(context)
+    private = N_("Please do this in a private chat with me.")
+    if not await CLOSING.opens(
+        update, context, private=private, allowed=may_close(person.role, how)
+    ):
+        return END
     if context.args:
         case = await context.services.cases.by_number(context.args[0].strip().upper())
         return await _begin(update, context, how, case.id if case is not None else 0)
@@ -113,7 +103,7 @@ async def _cases_page(
     cases = await services.cases.visible(person, limit=PER_PAGE, offset=offset)
     if not cases:
         await reply(update, t("You have no open cases."))
-        return ConversationHandler.END
+        return END
     rows: Rows = []
     for case in cases:
         student = await services.students.get(case.student_id)
@@ -152,7 +142,7 @@ async def pick(update: Update, context: KcbxContext) -> int:
     _, letter, case_id = callback_data(update).split(":")
     if not is_private(update) or not may_close(person.role, HOW[letter]):
         await deny(update, context)
-        return ConversationHandler.END
+        return END
     _drafts.forget(context)
     return await _begin(update, context, HOW[letter], int(case_id))
 
@@ -164,7 +154,7 @@ async def _begin(update: Update, context: KcbxContext, how: str, case_id: int) -
         target = await closure_target(context.services, person, case_id, how)
     except VisitProblem as exc:
         await _problem(update, context, exc)
-        return ConversationHandler.END
+        return END
     if update.callback_query is not None:
         await update.callback_query.answer()
     _drafts.keep(context, ClosureDraft(case_id=target.case.id, how=how))
@@ -215,27 +205,16 @@ async def evidence(
     update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
 ) -> int:
     t = context.gettext
-    message = update.effective_message
-    assert message is not None
-    if len(draft.files) >= MAX_FILES:
-        await reply(
-            update,
-            t("That makes more than {count} files; this one was not added. Press Done.").format(
-                count=MAX_FILES
-            ),
-            inline([[(t("Done"), "cl:s")]]),
-        )
-        return EVIDENCE
-    try:
-        item = await receive_evidence(message, context, documents=True)
-    except VisitProblem as exc:
-        await reply(update, escape(exc.render(t)))
-        return EVIDENCE
-    draft.evidence = [*draft.files, item]
-    await reply(
+    if draft.evidence is None:
+        draft.evidence = []
+    await add_evidence(
         update,
-        t("Evidence {number} received. Send more, or press Done.").format(number=len(draft.files)),
+        context,
+        draft.evidence,
+        MAX_FILES,
         inline([[(t("Done"), "cl:s")], CLOSING.cancel_row(t)]),
+        too_many=N_("That makes more than {count} files; this one was not added. Press Done."),
+        received=N_("Evidence {number} received. Send more, or press Done."),
     )
     return EVIDENCE
 
@@ -316,7 +295,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     except VisitProblem as exc:
         _drafts.forget(context)
         await _problem(update, context, exc)
-        return ConversationHandler.END
+        return END
     _drafts.forget(context)
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
@@ -332,7 +311,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     await reply(
         update, text.format(number=escape(case.number), school=escape(draft.new_school or ""))
     )
-    return ConversationHandler.END
+    return END
 
 
 def register(app: Application) -> None:

@@ -12,13 +12,7 @@ from datetime import date, timedelta
 from html import escape
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_
@@ -33,13 +27,12 @@ from kcbx.bot.services.notices import (
     record_delivery,
     start_delivery,
 )
-from kcbx.bot.services.visits import VisitProblem
 from kcbx.bot.texts.notices import delivery_saved, delivery_summary, notice_title, problem_text
 from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.evidence import receive_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, Conversation, Drafts
+from kcbx.handlers.conversations.evidence import take_evidence
+from kcbx.handlers.conversations.flow import CONFIRM, END, Conversation, Drafts
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO = range(3)
@@ -99,13 +92,13 @@ async def begin_delivery(update: Update, context: KcbxContext) -> int:
     if notice_id is None:
         return await DELIVERY.lost(update, context)
     if not await private_only(update, context):
-        return ConversationHandler.END
+        return END
     _drafts.forget(context)
     try:
         start = await start_delivery(context.services, person, notice_id)
     except NoticeError as problem:
         await notice_problem(update, context, problem)
-        return ConversationHandler.END
+        return END
     query = update.callback_query
     if query is not None:
         await query.answer()
@@ -241,12 +234,8 @@ async def _ask_photo(update: Update, context: KcbxContext, draft: DeliveryDraft)
 async def photo(
     update: Update, context: KcbxContext, draft: DeliveryDraft, start: DeliveryStart
 ) -> int:
-    message = update.effective_message
-    assert message is not None
-    try:
-        receipt = await receive_evidence(message, context, documents=True)
-    except VisitProblem as problem:
-        await reply(update, escape(problem.render(context.gettext)))
+    receipt = await take_evidence(update, context)
+    if receipt is None:
         return PHOTO
     draft = replace(draft, receipt=receipt)
     _drafts.keep(context, draft)
@@ -284,11 +273,11 @@ async def save(update: Update, context: KcbxContext) -> int:
     except NoticeError as problem:
         _drafts.forget(context)
         await notice_problem(update, context, problem)
-        return ConversationHandler.END
+        return END
     _drafts.forget(context)
     await flow.settle(query, t("Save"))
     await reply(update, delivery_saved(result, draft.delivered_on, t, context.lang))
-    return ConversationHandler.END
+    return END
 
 
 async def hint_date(update: Update, context: KcbxContext) -> None:

@@ -37,7 +37,7 @@ from telegram.warnings import PTBUserWarning
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.unfinished import tell_left_unfinished
-from kcbx.handlers.common import Rows, inline, reply, tell
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -49,6 +49,7 @@ StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
 DraftStep = Callable[[Update, KcbxContext, T, U], Coroutine[Any, Any, int]]
 States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
 
+END = ConversationHandler.END
 TIMEOUT = timedelta(minutes=30)  # a draft untouched this long is dropped (and the person told)
 NOTE, CONFIRM = 100, 101  # the states of the shared steps (a conversation's own are 0, 1, ...)
 
@@ -243,6 +244,30 @@ class Conversation(Generic[T]):
             await ask(update, text, rows)
         else:
             await reply(update, text, inline(rows) if rows else None)
+
+    async def opens(
+        self,
+        update: Update,
+        context: KcbxContext,
+        *,
+        private: str,
+        allowed: bool,
+        refused: str | None = None,
+    ) -> bool:
+        """Whether the conversation may start: in a private chat (else ``private`` is said)
+        and for someone ``allowed`` (else ``refused``, or the refusal that reveals nothing).
+        When it starts, a draft left from before is dropped."""
+        if not is_private(update):
+            await reply(update, context.gettext(private))
+            return False
+        if not allowed:
+            if refused is None:
+                await deny(update, context)
+            else:
+                await reply(update, context.gettext(refused))
+            return False
+        self.drafts.forget(context)
+        return True
 
     async def cancel(self, update: Update, context: KcbxContext) -> int:
         """/cancel or the Cancel button: nothing was saved."""

@@ -12,14 +12,7 @@ from datetime import date, timedelta
 from html import escape
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
@@ -52,10 +45,10 @@ from kcbx.bot.texts.cases import (
     student_label,
 )
 from kcbx.bot.texts.paging import page_buttons
-from kcbx.handlers.common import Rows, inline, is_private, pairs, reply, require_person
+from kcbx.handlers.common import Rows, inline, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.flow import CONFIRM, NOTE, Conversation, Drafts
+from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
 
 STUDENT, SINCE, CAUSE, CONTACT = range(4)
 PER_PAGE = 10  # students or classes a page (two a row)
@@ -69,7 +62,7 @@ async def _problem(update: Update, context: KcbxContext, problem: ReportProblem)
     """The report cannot go on: say why, end."""
     await flow.ask(update, report_problem(problem, context.gettext, context.lang))
     _drafts.forget(context)
-    return ConversationHandler.END
+    return END
 
 
 def _student_buttons(students: list[Student], t: Translate, with_class: bool) -> Rows:
@@ -88,20 +81,20 @@ def _student_buttons(students: list[Student], t: Translate, with_class: bool) ->
 async def start(update: Update, context: KcbxContext) -> int:
     person = require_person(context)
     t = context.gettext
-    if not is_private(update):
-        await reply(update, t("Please report absences in a private chat with me."))
-        return ConversationHandler.END
-    if not may_report(person.role):
-        await reply(
-            update,
-            t("Only class teachers, principals and school dropout-control leads report absences."),
-        )
-        return ConversationHandler.END
-    _drafts.forget(context)
+    if not await REPORT.opens(
+        update,
+        context,
+        private=N_("Please report absences in a private chat with me."),
+        allowed=may_report(person.role),
+        refused=N_(
+            "Only class teachers, principals and school dropout-control leads report absences."
+        ),
+    ):
+        return END
     classes = await report_classes(context.services, person)
     if not classes:
         await reply(update, t("You have no students to report."))
-        return ConversationHandler.END
+        return END
     if len(classes) == 1:
         await _students_page(update, context, classes[0].id, 0, back=False)
     else:
@@ -214,7 +207,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
             [[(t("Open the case"), case_data(choice.open_case.id))]],
         )
         _drafts.forget(context)
-        return ConversationHandler.END
+        return END
     _drafts.keep(context, ReportDraft(student_id=student.id))
     await flow.ask(
         update,
@@ -381,7 +374,7 @@ async def confirm(update: Update, context: KcbxContext) -> int:
             result.case, result.student, result.steps, today(context.services), t, context.lang
         )
     await flow.ask(update, text, button)
-    return ConversationHandler.END
+    return END
 
 
 def register(app: Application) -> None:

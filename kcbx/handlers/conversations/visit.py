@@ -15,14 +15,7 @@ from datetime import date, timedelta
 from html import escape
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
@@ -60,6 +53,7 @@ from kcbx.handlers.common import (
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
+from kcbx.handlers.conversations.flow import END
 from kcbx.handlers.conversations.visit_evidence import (
     VISIT,
     ask_cause,
@@ -78,14 +72,11 @@ PER_PAGE = 6
 async def start(update: Update, context: KcbxContext) -> int:
     """/visit [KC-2024-0001], or the keyboard button."""
     person = require_person(context)
-    t = context.gettext
-    if not is_private(update):
-        await reply(update, t("Please record visits in a private chat with me."))
-        return ConversationHandler.END
-    if not kinds_for(person.role):
-        await deny(update, context)
-        return ConversationHandler.END
-    VISIT.drafts.forget(context)
+    private = N_("Please record visits in a private chat with me.")
+    if not await VISIT.opens(
+        update, context, private=private, allowed=bool(kinds_for(person.role))
+    ):
+        return END
     if context.args:
         case = await context.services.cases.by_number(context.args[0].strip().upper())
         return await _begin(update, context, case.id if case is not None else 0)
@@ -98,7 +89,7 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
     cases, total = await visit_cases(context.services, person, offset, PER_PAGE)
     if not cases:
         await reply(update, t("You have no open cases to record on."))
-        return ConversationHandler.END
+        return END
     rows: Rows = [
         [(t("{number} {name}").format(number=c.number, name=s.name), f"vis:{c.id}")]
         for c, s in cases
@@ -122,7 +113,7 @@ async def pick(update: Update, context: KcbxContext) -> int:
     require_person(context)
     if not is_private(update):
         await deny(update, context)
-        return ConversationHandler.END
+        return END
     VISIT.drafts.forget(context)
     return await _begin(update, context, int(callback_data(update).split(":")[1]))
 
@@ -133,7 +124,7 @@ async def _begin(update: Update, context: KcbxContext, case_id: int) -> int:
         target = await visit_target(context.services, person, case_id)
     except VisitProblem as exc:
         await visit_problem(update, context, exc)
-        return ConversationHandler.END
+        return END
     draft = VisitDraft(case_id=target.case.id)
     VISIT.drafts.keep(context, draft)
     # A reminder's own buttons stay: the questions start in a new message.

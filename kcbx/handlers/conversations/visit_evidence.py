@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
@@ -29,8 +29,8 @@ from kcbx.bot.texts.visits import saved_text, summary_lines, with_progress
 from kcbx.handlers.common import Rows, inline, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.evidence import receive_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, NOTE, Conversation, Drafts, States
+from kcbx.handlers.conversations.evidence import add_evidence
+from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts, States
 from kcbx.handlers.jobs import kick_delivery
 
 CAUSE, LOCATION, PHOTOS = 20, 21, 22  # the first steps are 0, 1, ...
@@ -151,29 +151,14 @@ def _done_rows(t: Translate) -> Rows:
 async def photo(
     update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
 ) -> int:
-    t = context.gettext
-    message = update.effective_message
-    assert message is not None
-    done = inline(_done_rows(t))
-    if len(draft.photos) >= MAX_PHOTOS:
-        await reply(
-            update,
-            t("That makes more than {count} photos; this one was not added. Press Done.").format(
-                count=MAX_PHOTOS
-            ),
-            done,
-        )
-        return PHOTOS
-    try:
-        evidence = await receive_evidence(message, context, documents=True)
-    except VisitProblem as exc:
-        await reply(update, escape(exc.render(t)), done)
-        return PHOTOS
-    draft.photos.append(evidence)
-    await reply(
+    await add_evidence(
         update,
-        t("Photo {number} received. Send more, or press Done.").format(number=len(draft.photos)),
-        done,
+        context,
+        draft.photos,
+        MAX_PHOTOS,
+        inline(_done_rows(context.gettext)),
+        too_many=N_("That makes more than {count} photos; this one was not added. Press Done."),
+        received=N_("Photo {number} received. Send more, or press Done."),
     )
     return PHOTOS
 
@@ -255,7 +240,7 @@ async def save(update: Update, context: KcbxContext) -> int:
         _drafts.forget(context)
         await query.answer()
         await reply(update, escape(exc.render(t)))
-        return ConversationHandler.END
+        return END
     _drafts.forget(context)
     record = summary_lines(draft, result.case, result.student, t, context.lang)[1:]
     await flow.ask(
@@ -264,7 +249,7 @@ async def save(update: Update, context: KcbxContext) -> int:
         [[(t("Open the case"), case_data(result.case.id))]],
     )
     kick_delivery(context.application)
-    return ConversationHandler.END
+    return END
 
 
 async def hint_location(update: Update, context: KcbxContext) -> None:
