@@ -1,11 +1,19 @@
-"""Small helpers shared by the handlers: replying in HTML, keyboards, the person check."""
+"""Small helpers shared by the handlers: replying in HTML (or in place of the pressed
+message), keyboards, the pressed button's data, the person check, refusals."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from kcbx.bot.domain.capabilities import keyboard_rows
 from kcbx.bot.domain.model import Person
@@ -53,6 +61,11 @@ def pairs(buttons: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
 
 
+def pressed_number(update: Update) -> int:
+    """The number that ends the pressed button's data (forgeable: check what it names)."""
+    return int(callback_data(update).rsplit(":", 1)[1])
+
+
 def callback_data(update: Update) -> str:
     """The pressed button's callback_data ("" for anything else); forgeable: check it."""
     query = update.callback_query
@@ -83,3 +96,21 @@ async def tell(update: Update, text: str) -> None:
 async def deny(update: Update, context: KcbxContext) -> None:
     """The same short refusal for anything out of a person's scope: it reveals nothing."""
     await tell(update, context.gettext("This is not available to you."))
+
+
+async def show(update: Update, text: str, rows: Rows | None = None) -> None:
+    """The next question (or the last word). After a button press the message with the
+    button becomes the next question (or page), so the chat keeps one live question and no stale
+    buttons, at one edit instead of two sends (Telegram allows about one message a second
+    in a chat); after typed text it is sent as a new message."""
+    markup = inline(rows) if rows else None
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message) and query.message.text:
+        await query.answer()
+        try:
+            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():  # the same page pressed twice
+                return
+    await reply(update, text, markup)

@@ -35,6 +35,7 @@ from kcbx.bot.runtime.services import Services
 from kcbx.bot.texts.notifications import referral_withdrawn_message
 from kcbx.bot.texts.referrals import (
     NeedToKnow,
+    accept_data,
     department_name,
     joint_persuasion_heading,
     referral_card_text,
@@ -51,18 +52,6 @@ log = logging.getLogger(__name__)
 
 A9_REASON = "a9"
 # What a department is asked to do (the ladder's texts of its A6/A9 tasks).
-
-
-def accept_data(referral_id: int) -> str:
-    return f"ref:a:{referral_id}"
-
-
-def detail_data(referral_id: int) -> str:
-    return f"ref:d:{referral_id}"
-
-
-def page_data(offset: int) -> str:
-    return f"ref:p:{offset}"
 
 
 def first_guardian(guardians: list[Guardian]) -> Guardian | None:

@@ -8,6 +8,7 @@ functions here write it (user text escaped). Nothing here imports a service.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -17,6 +18,8 @@ from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Guardian
 from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
+from kcbx.bot.texts.paging import page_buttons
+from kcbx.storage.referrals import InboxItem
 
 DEPARTMENT_TASKS: dict[str, str] = {
     "A6": N_(
@@ -156,3 +159,43 @@ def referred_to_line(referrals: list[tuple[str, str]], t: Translate) -> str:
         for code, status in referrals
     )
     return t("Referred to: {departments}").format(departments=names)
+
+
+def inbox_text(
+    items: Sequence[InboxItem], offset: int, total: int, per_page: int, t: Translate
+) -> tuple[str, list[list[tuple[str, str]]]]:
+    """A page of a department's referrals: a numbered line each, its buttons, the pages."""
+    lines = [
+        t("<b>Referrals to your department</b> ({first}-{last} of {total})").format(
+            first=offset + 1, last=offset + len(items), total=total
+        )
+    ]
+    rows: list[list[tuple[str, str]]] = []
+    for number, item in enumerate(items, start=1):
+        referral = item.referral
+        lines.append(
+            t("{n}. <b>{number}</b> {name}: {cause}; {status}; case {case_status}").format(
+                n=number,
+                number=escape(item.case_number),
+                name=escape(item.student_name),
+                cause=t(CAUSES.get(item.cause, CAUSES["other"])),
+                status=t(STATUS_NAMES[referral.status]),
+                case_status=t(CASE_STATUS_NAMES.get(item.case_status, item.case_status)),
+            )
+        )
+        row = [(t("{n}. Details").format(n=number), detail_data(referral.id))]
+        if referral.status == "open":
+            row.append((t("{n}. Accept").format(n=number), accept_data(referral.id)))
+        if item.case_status == "open" and referral.status != "closed":
+            row.append((t("{n}. Record").format(n=number), visit_data(referral.case_id)))
+        rows.append(row)
+    nav = page_buttons(t, "ref:p:{}", offset, offset + per_page < total, per_page)
+    return "\n".join(lines), rows + ([nav] if nav else [])
+
+
+def accept_data(referral_id: int) -> str:
+    return f"ref:a:{referral_id}"
+
+
+def detail_data(referral_id: int) -> str:
+    return f"ref:d:{referral_id}"

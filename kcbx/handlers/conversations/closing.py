@@ -37,6 +37,7 @@ from kcbx.handlers.common import (
     is_private,
     reply,
     require_person,
+    show,
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
@@ -125,7 +126,7 @@ async def _cases_page(
         if how == EXEMPT
         else t("Which child is enrolled at another school?")
     )
-    await flow.ask(update, text, rows)
+    await show(update, text, rows)
     return CASE
 
 

@@ -37,7 +37,7 @@ from telegram.warnings import PTBUserWarning
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.unfinished import tell_left_unfinished
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, tell
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, show, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -183,29 +183,11 @@ def typed_text(update: Update) -> str:
     return (message.text or "") if message else ""
 
 
-async def ask(update: Update, text: str, rows: Rows | None = None) -> None:
-    """The next question (or the last word). After a button press the message with the
-    button becomes the next question, so the chat keeps one live question and no stale
-    buttons, at one edit instead of two sends (Telegram allows about one message a second
-    in a chat); after typed text it is sent as a new message."""
-    markup = inline(rows) if rows else None
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message) and query.message.text:
-        await query.answer()
-        try:
-            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-            return
-        except BadRequest as exc:
-            if "not modified" in str(exc).lower():  # the same page pressed twice
-                return
-    await reply(update, text, markup)
-
-
 @dataclass(frozen=True)
 class Conversation(Generic[T]):
     """One conversation's shared parts, from which its ConversationHandler is built.
 
-    ``in_place``: each question replaces the one whose button was pressed (:func:`ask`);
+    ``in_place``: each question replaces the one whose button was pressed (``common.show``);
     otherwise questions come as new messages and an answered one is settled (:func:`settle`).
     ``stopped``: what another command or keyboard button says when it stops the
     conversation; None lets them pass by with the conversation still open.
@@ -241,7 +223,7 @@ class Conversation(Generic[T]):
     async def say(self, update: Update, text: str, rows: Rows | None = None) -> None:
         """The next question or the last word, the way this conversation shows them."""
         if self.in_place:
-            await ask(update, text, rows)
+            await show(update, text, rows)
         else:
             await reply(update, text, inline(rows) if rows else None)
 

@@ -45,7 +45,7 @@ from kcbx.bot.texts.notices import (
     reissue_question,
     reissued_text,
 )
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, show
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import delivery, flow
 from kcbx.handlers.conversations.delivery import notice_problem, pressed_id, private_only
@@ -191,16 +191,7 @@ async def reissue_button(update: Update, context: KcbxContext) -> None:
 
 async def list_notices(update: Update, context: KcbxContext) -> None:
     """/notices: the documents awaiting issue or delivery, then those whose deadline runs."""
-    person = require_person(context)
-    try:
-        found = await overview(context.services, person)
-    except NoticeDenied:
-        await deny(update, context)
-        return
-    if not is_private(update):
-        await reply(update, notices_in_groups(found, context.gettext))
-        return
-    await _notices_page(update, context, 0)
+    await _notices_page(update, context, None)
 
 
 async def page_button(update: Update, context: KcbxContext) -> None:
@@ -210,22 +201,19 @@ async def page_button(update: Update, context: KcbxContext) -> None:
     await _notices_page(update, context, page)
 
 
-async def _notices_page(update: Update, context: KcbxContext, page: int) -> None:
+async def _notices_page(update: Update, context: KcbxContext, page: int | None) -> None:
+    """A page of /notices (``page`` None: /notices itself, which a group gets as counts)."""
     person = require_person(context)
     try:
         found = await overview(context.services, person)
     except NoticeDenied:
         await deny(update, context)
         return
-    text, rows = notices_page(found, page, PER_PAGE, context.gettext, context.lang)
-    query = update.callback_query
-    markup = inline(rows) if rows else None
-    if query is not None and isinstance(query.message, Message):
-        await query.answer()
-        with suppress(BadRequest):  # unchanged: the same page again
-            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    if page is None and not is_private(update):
+        await reply(update, notices_in_groups(found, context.gettext))
         return
-    await reply(update, text, markup)
+    text, rows = notices_page(found, page or 0, PER_PAGE, context.gettext, context.lang)
+    await show(update, text, rows)
 
 
 def register(app: Application) -> None:

@@ -8,6 +8,7 @@ is written before "Confirm": /cancel, a timeout or a restart leave nothing half-
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from html import escape
 
@@ -45,7 +46,7 @@ from kcbx.bot.texts.cases import (
     student_label,
 )
 from kcbx.bot.texts.paging import page_buttons
-from kcbx.handlers.common import Rows, inline, pairs, reply, require_person
+from kcbx.handlers.common import Rows, inline, pairs, pressed_number, reply, require_person, show
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
@@ -60,7 +61,7 @@ REPORT = Conversation("report", "rep", _drafts, _OVER, in_place=True)
 
 async def _problem(update: Update, context: KcbxContext, problem: ReportProblem) -> int:
     """The report cannot go on: say why, end."""
-    await flow.ask(update, report_problem(problem, context.gettext, context.lang))
+    await show(update, report_problem(problem, context.gettext, context.lang))
     _drafts.forget(context)
     return END
 
@@ -119,7 +120,7 @@ async def _classes_page(
         "Which student is absent without reason? Pick a class, or type part of the name or "
         "its pinyin initials (e.g. zs for 张三)."
     )
-    await flow.ask(update, text, rows)
+    await show(update, text, rows)
 
 
 async def _students_page(
@@ -141,7 +142,7 @@ async def _students_page(
         "Which student is absent without reason? Pick from the list, or type part of the name "
         "or its pinyin initials (e.g. zs for 张三)."
     )
-    await flow.ask(update, text, rows)
+    await show(update, text, rows)
 
 
 async def browse(update: Update, context: KcbxContext) -> int:
@@ -189,7 +190,7 @@ async def search(update: Update, context: KcbxContext) -> int:
 async def pick(update: Update, context: KcbxContext) -> int:
     query = update.callback_query
     assert query is not None
-    return await _picked(update, context, int((query.data or "").rsplit(":", 1)[1]))
+    return await _picked(update, context, pressed_number(update))
 
 
 async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
@@ -201,7 +202,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
         return await _problem(update, context, exc)
     student = choice.student
     if choice.open_case is not None and choice.state is not None:
-        await flow.ask(
+        await show(
             update,
             open_case_instead(choice.open_case, student, choice.state, t, context.lang),
             [[(t("Open the case"), case_data(choice.open_case.id))]],
@@ -209,7 +210,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
         _drafts.forget(context)
         return END
     _drafts.keep(context, ReportDraft(student_id=student.id))
-    await flow.ask(
+    await show(
         update,
         t(
             "Since when has {student} been absent without reason? Choose, or type a date such "
@@ -254,7 +255,7 @@ async def _since(update: Update, context: KcbxContext, day: date) -> int:
     buttons = [(t(name), f"rep:r:{code}") for code, name in CAUSES.items()]
     rows = pairs(buttons)
     rows.append(REPORT.cancel_row(t))
-    await flow.ask(
+    await show(
         update,
         t("Absent since {date}. Do you know the reason?").format(
             date=format_date(day, t, context.lang)
@@ -267,18 +268,25 @@ async def _since(update: Update, context: KcbxContext, day: date) -> int:
 # --- steps 3-5: reason, guardians, note ----------------------------------------------------
 
 
+def _chosen(
+    update: Update, context: KcbxContext, names: Mapping[str, str]
+) -> tuple[ReportDraft, str] | None:
+    """The draft and the code of the choice pressed (None: the draft is gone, or the code
+    is not one of ``names``)."""
+    draft, code = _drafts.get(context), flow.pressed_code(update)
+    return (draft, code) if draft is not None and code in names else None
+
+
 async def cause_button(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    t = context.gettext
-    draft = _drafts.get(context)
-    code = (query.data or "").split(":", 2)[2]
-    if draft is None or code not in CAUSES:
+    chosen = _chosen(update, context, CAUSES)
+    if chosen is None:
         return await REPORT.lost(update, context)
+    draft, code = chosen
     draft.cause = code
+    t = context.gettext
     rows = [[(t(label), f"rep:g:{code}")] for code, label in CONTACTS.items()]
     rows.append(REPORT.cancel_row(t))
-    await flow.ask(
+    await show(
         update,
         t("Reason: {cause}").format(cause=t(CAUSES[code]))
         + "\n"
@@ -289,15 +297,13 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
 
 
 async def contact_button(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    t = context.gettext
-    draft = _drafts.get(context)
-    code = (query.data or "").split(":", 2)[2]
-    if draft is None or code not in CONTACTS:
+    chosen = _chosen(update, context, CONTACTS)
+    if chosen is None:
         return await REPORT.lost(update, context)
+    draft, code = chosen
     draft.contact = code
-    await flow.ask(
+    t = context.gettext
+    await show(
         update,
         t(CONTACTS[code])
         + "\n"
@@ -351,7 +357,7 @@ async def _summary(update: Update, context: KcbxContext, draft: ReportDraft) -> 
         t=t,
         lang=context.lang,
     )
-    await flow.ask(update, text, REPORT.confirm_rows(t, N_("Confirm")))
+    await show(update, text, REPORT.confirm_rows(t, N_("Confirm")))
     return CONFIRM
 
 
@@ -373,7 +379,7 @@ async def confirm(update: Update, context: KcbxContext) -> int:
         text = report_done(
             result.case, result.student, result.steps, today(context.services), t, context.lang
         )
-    await flow.ask(update, text, button)
+    await show(update, text, button)
     return END
 
 

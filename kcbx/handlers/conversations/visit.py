@@ -48,8 +48,10 @@ from kcbx.handlers.common import (
     inline,
     is_private,
     pairs,
+    pressed_number,
     reply,
     require_person,
+    show,
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
@@ -98,14 +100,14 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
     rows += [nav] if nav else []
     rows.append(VISIT.cancel_row(t))
     text = t("Which case did you act on? ({total} open cases)").format(total=total)
-    await flow.ask(update, text, rows)
+    await show(update, text, rows)
     return CASE
 
 
 async def page(update: Update, context: KcbxContext) -> int:
     """visp:{offset}"""
     require_person(context)
-    return await _cases_page(update, context, int(callback_data(update).split(":")[1]))
+    return await _cases_page(update, context, pressed_number(update))
 
 
 async def pick(update: Update, context: KcbxContext) -> int:
@@ -115,7 +117,7 @@ async def pick(update: Update, context: KcbxContext) -> int:
         await deny(update, context)
         return END
     VISIT.drafts.forget(context)
-    return await _begin(update, context, int(callback_data(update).split(":")[1]))
+    return await _begin(update, context, pressed_number(update))
 
 
 async def _begin(update: Update, context: KcbxContext, case_id: int) -> int:
@@ -191,7 +193,7 @@ async def fix_button(
         return KIND
     draft.corrects_id = target.last_own.id
     text, rows = _kind_question(context, draft, target, offer_fix=False)
-    await flow.ask(update, text, rows)
+    await show(update, text, rows)
     return KIND
 
 
@@ -339,9 +341,7 @@ async def not_back(update: Update, context: KcbxContext) -> None:
     query = update.callback_query
     assert query is not None
     try:
-        result = await note_not_back(
-            context.services, person, int(callback_data(update).split(":")[1])
-        )
+        result = await note_not_back(context.services, person, pressed_number(update))
     except VisitProblem as exc:
         await query.answer(escape(exc.render(t))[:190], show_alert=True)
         return

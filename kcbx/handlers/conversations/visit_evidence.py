@@ -26,7 +26,7 @@ from kcbx.bot.services.visits import (
     visit_target,
 )
 from kcbx.bot.texts.visits import saved_text, summary_lines, with_progress
-from kcbx.handlers.common import Rows, inline, pairs, reply, require_person
+from kcbx.handlers.common import Rows, inline, pairs, reply, require_person, show
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
@@ -45,7 +45,7 @@ async def step(
     update: Update, context: KcbxContext, draft: VisitDraft, question: str, rows: Rows
 ) -> None:
     """Ask the next question under the answers so far."""
-    await flow.ask(update, with_progress(draft, question, context.gettext, context.lang), rows)
+    await show(update, with_progress(draft, question, context.gettext, context.lang), rows)
 
 
 async def visit_problem(update: Update, context: KcbxContext, found: VisitProblem) -> None:
@@ -218,7 +218,7 @@ async def _summary(
 ) -> int:
     t = context.gettext
     lines = summary_lines(draft, target.case, target.student, t, context.lang)
-    await flow.ask(
+    await show(
         update,
         t("Please check and save:") + "\n" + "\n".join(lines),
         VISIT.confirm_rows(t, N_("Save")),
@@ -243,7 +243,7 @@ async def save(update: Update, context: KcbxContext) -> int:
         return END
     _drafts.forget(context)
     record = summary_lines(draft, result.case, result.student, t, context.lang)[1:]
-    await flow.ask(
+    await show(
         update,
         "\n".join([saved_text(result, t, context.lang), "", *record]),
         [[(t("Open the case"), case_data(result.case.id))]],
