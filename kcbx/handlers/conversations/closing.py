@@ -248,21 +248,19 @@ async def evidence_hint(update: Update, context: KcbxContext) -> None:
     )
 
 
-@rechecked
-async def take_note(
-    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+async def noted(
+    update: Update,
+    context: KcbxContext,
+    draft: ClosureDraft,
+    target: ClosureTarget,
+    note: str | None,
 ) -> int:
-    text = flow.note_of(update)
-    if text is None:
-        assert update.callback_query is not None
-        await flow.settle(update.callback_query, escape(context.gettext("Skip")))
-        return await _summary(update, context, draft, target)
-    try:
-        draft.note = read_text(text, NOTE_MAX)
-    except VisitProblem as exc:
-        await _problem(update, context, exc)
-        return NOTE
+    draft.note = note
     return await _summary(update, context, draft, target)
+
+
+def _read_note(text: str) -> str:
+    return read_text(text, NOTE_MAX)
 
 
 async def _summary(
@@ -332,7 +330,7 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(evidence_done, pattern=r"^cl:s$"),
                 MessageHandler(other, evidence_hint),
             ],
-            **CLOSING.note_step(take_note),
+            **CLOSING.note_step(rechecked, _read_note, VisitProblem, _problem, noted),
             **CLOSING.confirm_step(save),
         },
     )

@@ -17,6 +17,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from html import escape
 from typing import Any, Generic, TypeVar
 
 from telegram import CallbackQuery, Message, Update
@@ -47,6 +48,7 @@ E = TypeVar("E", bound=Exception)
 Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
 DraftStep = Callable[[Update, KcbxContext, T, U], Coroutine[Any, Any, int]]
+NoteStep = Callable[[Update, KcbxContext, T, U, str | None], Coroutine[Any, Any, int]]
 States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
 
 END = ConversationHandler.END
@@ -293,8 +295,32 @@ class Conversation(Generic[T]):
 
         return wrap
 
-    def note_step(self, take: StepHandler) -> States:
-        """The optional note: typed text, or Skip; ``take`` reads it with :func:`note_of`."""
+    def note_step(
+        self,
+        rechecked: Callable[[DraftStep[T, U]], StepHandler],
+        read: Callable[[str], str],
+        problem: type[E],
+        answer: Callable[[Update, KcbxContext, E], Awaitable[None]],
+        then: NoteStep[T, U],
+    ) -> States:
+        """The optional note: typed text, which ``read`` checks (``problem`` is told with
+        ``answer`` and the note asked again), or Skip. ``then`` gets the note (None: skipped)
+        with the draft and what the recheck found."""
+
+        @rechecked
+        async def take(update: Update, context: KcbxContext, draft: T, found: U) -> int:
+            text = note_of(update)
+            if text is None:
+                if not self.in_place and update.callback_query is not None:
+                    await settle(update.callback_query, escape(context.gettext("Skip")))
+                return await then(update, context, draft, found, None)
+            try:
+                note = read(text)
+            except problem as exc:
+                await answer(update, context, exc)
+                return NOTE
+            return await then(update, context, draft, found, note)
+
         return {
             NOTE: [
                 CallbackQueryHandler(take, pattern=f"^{self.key}:n$"),

@@ -313,16 +313,18 @@ async def contact_button(update: Update, context: KcbxContext) -> int:
     return NOTE
 
 
-async def take_note(update: Update, context: KcbxContext) -> int:
-    text = flow.note_of(update)
-    draft = _drafts.get(context)
-    if draft is None:
-        return await REPORT.lost(update, context)
-    try:
-        draft.note = read_note(text) if text is not None else None
-    except ReportProblem as exc:
-        await reply(update, report_problem(exc, context.gettext, context.lang))
-        return NOTE
+async def _unchecked(context: KcbxContext, draft: ReportDraft) -> None:
+    """A report is checked again as a whole at its summary and when it is confirmed."""
+
+
+async def _tell(update: Update, context: KcbxContext, problem: ReportProblem) -> None:
+    await reply(update, report_problem(problem, context.gettext, context.lang))
+
+
+async def noted(
+    update: Update, context: KcbxContext, draft: ReportDraft, _: None, note: str | None
+) -> int:
+    draft.note = note
     return await _summary(update, context, draft)
 
 
@@ -401,7 +403,13 @@ def register(app: Application) -> None:
             ],
             CAUSE: [CallbackQueryHandler(cause_button, pattern=r"^rep:r:[a-z_]+$")],
             CONTACT: [CallbackQueryHandler(contact_button, pattern=r"^rep:g:[a-z]+$")],
-            **REPORT.note_step(take_note),
+            **REPORT.note_step(
+                REPORT.rechecked(_unchecked, ReportProblem, _tell),
+                read_note,
+                ReportProblem,
+                _tell,
+                noted,
+            ),
             **REPORT.confirm_step(confirm),
         },
     )

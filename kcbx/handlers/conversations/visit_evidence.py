@@ -199,18 +199,15 @@ async def ask_note(update: Update, context: KcbxContext, draft: VisitDraft) -> i
     return NOTE
 
 
-@rechecked
-async def take_note(
-    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+async def noted(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget, note: str | None
 ) -> int:
-    text = flow.note_of(update)
-    if text is not None:
-        try:
-            draft.note = read_text(text, NOTE_MAX)
-        except VisitProblem as exc:
-            await visit_problem(update, context, exc)
-            return NOTE
+    draft.note = note
     return await _summary(update, context, draft, target)
+
+
+def _read_note(text: str) -> str:
+    return read_text(text, NOTE_MAX)
 
 
 async def _summary(
@@ -280,6 +277,6 @@ def later_states() -> States:
             CallbackQueryHandler(photos_done, pattern=r"^vv:p$"),
             MessageHandler(other, hint_photo),
         ],
-        **VISIT.note_step(take_note),
+        **VISIT.note_step(rechecked, _read_note, VisitProblem, visit_problem, noted),
         **VISIT.confirm_step(save),
     }
