@@ -232,7 +232,7 @@ async def _answer(
         await query.answer()
         student = result.student
         assert student is not None
-        await _reply_to(
+        await reply(
             update,
             t(
                 "Confirm that {student} is back at school? This closes case <b>{number}</b> "
@@ -246,6 +246,7 @@ async def _answer(
                     ]
                 ]
             ),
+            quote=True,
         )
         return
     policy = context.services.policy
@@ -272,21 +273,6 @@ async def _answer(
         await _edit(query, line, lambda data: data in done)
     if result.queued:
         kick_delivery(context.application)
-
-
-async def _reply_to(update: Update, text: str, markup: object) -> None:
-    """Reply quoting the pressed message (the confirmation of a return edits it later)."""
-    query = update.callback_query
-    message = query.message if query is not None else None
-    if not isinstance(message, Message):
-        await reply(update, text, markup)
-        return
-    await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,  # type: ignore[arg-type]
-        do_quote=True,
-    )
 
 
 async def _edit(

@@ -23,8 +23,9 @@ from kcbx.handlers.context import KcbxContext
 Rows = list[list[tuple[str, str]]]  # an inline keyboard as rows of (label, callback_data)
 
 
-async def reply(update: Update, text: str, markup: object = None) -> None:
-    """Answer in the chat the update came from (HTML; callers escape user text)."""
+async def reply(update: Update, text: str, markup: object = None, *, quote: bool = False) -> None:
+    """Answer in the chat the update came from (HTML; callers escape user text); ``quote``
+    quotes the message answered (a pressed one: its buttons may be edited later)."""
     message = update.effective_message
     if message is None:
         return
@@ -33,6 +34,7 @@ async def reply(update: Update, text: str, markup: object = None) -> None:
         parse_mode=ParseMode.HTML,
         reply_markup=markup,  # type: ignore[arg-type]
         disable_web_page_preview=True,
+        do_quote=quote or None,
     )
 
 

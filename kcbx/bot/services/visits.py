@@ -157,6 +157,11 @@ def read_text(text: str, limit: int) -> str:
     return value
 
 
+def read_note(text: str) -> str:
+    """A record's note (a visit's or a closing's), as :func:`read_text` reads it."""
+    return read_text(text, NOTE_MAX)
+
+
 @dataclass
 class VisitDraft:
     """What a visit record has collected so far; nothing is written until it is confirmed."""

@@ -26,7 +26,7 @@ from kcbx.bot.services.closures import (
     may_close,
     read_school,
 )
-from kcbx.bot.services.visits import NOTE_MAX, VisitProblem, read_text
+from kcbx.bot.services.visits import VisitProblem, read_note
 from kcbx.bot.texts.cases import case_heading
 from kcbx.bot.texts.paging import page_buttons
 from kcbx.handlers.common import (
@@ -248,24 +248,15 @@ async def evidence_hint(update: Update, context: KcbxContext) -> None:
     )
 
 
-async def noted(
+async def _summary(
     update: Update,
     context: KcbxContext,
     draft: ClosureDraft,
     target: ClosureTarget,
     note: str | None,
 ) -> int:
+    """After the note (None: skipped): the closing to check and save."""
     draft.note = note
-    return await _summary(update, context, draft, target)
-
-
-def _read_note(text: str) -> str:
-    return read_text(text, NOTE_MAX)
-
-
-async def _summary(
-    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
-) -> int:
     t = context.gettext
     lines = [
         t("Please check and save:"),
@@ -330,7 +321,7 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(evidence_done, pattern=r"^cl:s$"),
                 MessageHandler(other, evidence_hint),
             ],
-            **CLOSING.note_step(rechecked, _read_note, VisitProblem, _problem, noted),
+            **CLOSING.note_step(rechecked, read_note, VisitProblem, _problem, _summary),
             **CLOSING.confirm_step(save),
         },
     )

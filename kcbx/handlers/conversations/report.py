@@ -321,17 +321,14 @@ async def _tell(update: Update, context: KcbxContext, problem: ReportProblem) ->
     await reply(update, report_problem(problem, context.gettext, context.lang))
 
 
-async def noted(
-    update: Update, context: KcbxContext, draft: ReportDraft, _: None, note: str | None
-) -> int:
-    draft.note = note
-    return await _summary(update, context, draft)
-
-
 # --- step 6: confirm ----------------------------------------------------------------------
 
 
-async def _summary(update: Update, context: KcbxContext, draft: ReportDraft) -> int:
+async def _summary(
+    update: Update, context: KcbxContext, draft: ReportDraft, _: None, note: str | None
+) -> int:
+    """After the note (None: skipped): the report to confirm."""
+    draft.note = note
     person = require_person(context)
     t = context.gettext
     try:
@@ -408,7 +405,7 @@ def register(app: Application) -> None:
                 read_note,
                 ReportProblem,
                 _tell,
-                noted,
+                _summary,
             ),
             **REPORT.confirm_step(confirm),
         },

@@ -16,12 +16,11 @@ from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.services.visits import (
     MAX_PHOTOS,
-    NOTE_MAX,
     ON_SITE,
     VisitDraft,
     VisitProblem,
     VisitTarget,
-    read_text,
+    read_note,
     record_visit,
     visit_target,
 )
@@ -199,20 +198,11 @@ async def ask_note(update: Update, context: KcbxContext, draft: VisitDraft) -> i
     return NOTE
 
 
-async def noted(
+async def _summary(
     update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget, note: str | None
 ) -> int:
+    """After the note (None: skipped): the record to check and save."""
     draft.note = note
-    return await _summary(update, context, draft, target)
-
-
-def _read_note(text: str) -> str:
-    return read_text(text, NOTE_MAX)
-
-
-async def _summary(
-    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
-) -> int:
     t = context.gettext
     lines = summary_lines(draft, target.case, target.student, t, context.lang)
     await show(
@@ -277,6 +267,6 @@ def later_states() -> States:
             CallbackQueryHandler(photos_done, pattern=r"^vv:p$"),
             MessageHandler(other, hint_photo),
         ],
-        **VISIT.note_step(rechecked, _read_note, VisitProblem, visit_problem, noted),
+        **VISIT.note_step(rechecked, read_note, VisitProblem, visit_problem, _summary),
         **VISIT.confirm_step(save),
     }
