@@ -7,15 +7,19 @@ Telegram glue only: the rules are in kcbx/bot/services/notices.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from html import escape
+from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_
+from kcbx.bot.domain.model import Person
+from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.notices import (
     DeliveryStart,
     NoticeDenied,
@@ -36,6 +40,7 @@ from kcbx.handlers.conversations.flow import CONFIRM, END, Conversation, Drafts
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO = range(3)
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,24 +90,35 @@ async def private_only(update: Update, context: KcbxContext) -> bool:
     return False
 
 
-async def begin_delivery(update: Update, context: KcbxContext) -> int:
-    """ntc:d:{id}: step 1, the date of delivery."""
+async def pressed_notice(
+    update: Update,
+    context: KcbxContext,
+    pattern: str,
+    act: Callable[[Services, Person, int], Awaitable[T]],
+) -> T | None:
+    """A notice's button: its id from ``pattern``, a private chat, then ``act`` on the notice;
+    a problem is answered here, else the press is. None: nothing more to do."""
     person = require_person(context)
-    notice_id = pressed_id(update, r"^ntc:d:(\d{1,12})$")
-    if notice_id is None:
-        return await DELIVERY.lost(update, context)
-    if not await private_only(update, context):
-        return END
-    _drafts.forget(context)
+    notice_id = pressed_id(update, pattern)
+    if notice_id is None or not await private_only(update, context):
+        return None
     try:
-        start = await start_delivery(context.services, person, notice_id)
+        result = await act(context.services, person, notice_id)
     except NoticeError as problem:
         await notice_problem(update, context, problem)
-        return END
+        return None
     query = update.callback_query
-    if query is not None:
-        await query.answer()
-    _drafts.keep(context, DeliveryDraft(notice_id, guardians=start.guardians))
+    assert query is not None
+    await query.answer()
+    return result
+
+
+async def begin_delivery(update: Update, context: KcbxContext) -> int:
+    """ntc:d:{id}: step 1, the date of delivery."""
+    start = await pressed_notice(update, context, r"^ntc:d:(\d{1,12})$", start_delivery)
+    if start is None:
+        return END
+    _drafts.keep(context, DeliveryDraft(start.view.notice.id, guardians=start.guardians))
     return await _ask_date(update, context, start)
 
 

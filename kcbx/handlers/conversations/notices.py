@@ -13,17 +13,14 @@ Buttons (callback data, forgeable: every press re-checks the person's scope):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from typing import TypeVar
 
 from telegram import InputFile, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from kcbx.bot.domain.model import Person
-from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.notices import (
     DocumentFile,
     NoticeDenied,
@@ -48,33 +45,14 @@ from kcbx.bot.texts.notices import (
 from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, show
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import delivery, flow
-from kcbx.handlers.conversations.delivery import notice_problem, pressed_id, private_only
+from kcbx.handlers.conversations.delivery import (
+    notice_problem,
+    pressed_id,
+    pressed_notice,
+    private_only,
+)
 
 PER_PAGE = 6
-T = TypeVar("T")
-
-
-async def _pressed(
-    update: Update,
-    context: KcbxContext,
-    pattern: str,
-    act: Callable[[Services, Person, int], Awaitable[T]],
-) -> T | None:
-    """A notice's button: its id from ``pattern``, a private chat, then ``act`` on the notice;
-    a problem is answered here, else the press is. None: nothing more to do."""
-    person = require_person(context)
-    notice_id = pressed_id(update, pattern)
-    if notice_id is None or not await private_only(update, context):
-        return None
-    try:
-        result = await act(context.services, person, notice_id)
-    except NoticeError as problem:
-        await notice_problem(update, context, problem)
-        return None
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    return result
 
 
 async def _send_files(update: Update, files: Sequence[DocumentFile], caption: str) -> None:
@@ -92,7 +70,7 @@ async def _send_files(update: Update, files: Sequence[DocumentFile], caption: st
 async def issued_button(update: Update, context: KcbxContext) -> None:
     """ntc:i:{id}: the printed notice was signed and stamped."""
     t = context.gettext
-    result = await _pressed(update, context, r"^ntc:i:(\d{1,12})$", issue)
+    result = await pressed_notice(update, context, r"^ntc:i:(\d{1,12})$", issue)
     if result is None:
         return
     query = update.callback_query
@@ -130,7 +108,7 @@ def _rows_of(message: Message) -> Rows:
 
 async def files_button(update: Update, context: KcbxContext) -> None:
     """ntc:f:{id}: the PDF and the .docx again."""
-    found = await _pressed(update, context, r"^ntc:f:(\d{1,12})$", documents_for)
+    found = await pressed_notice(update, context, r"^ntc:f:(\d{1,12})$", documents_for)
     if found is None:
         return
     view, files = found
@@ -140,7 +118,7 @@ async def files_button(update: Update, context: KcbxContext) -> None:
 async def receipt_button(update: Update, context: KcbxContext) -> None:
     """ntc:v:{id}: the photo of the signed receipt."""
     t = context.gettext
-    found = await _pressed(update, context, r"^ntc:v:(\d{1,12})$", receipt_of)
+    found = await pressed_notice(update, context, r"^ntc:v:(\d{1,12})$", receipt_of)
     if found is None:
         return
     view, file = found
