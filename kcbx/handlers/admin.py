@@ -14,7 +14,7 @@ from kcbx.bot.domain.roles import ROLE_LABELS, Role, parse_role
 from kcbx.bot.importer import import_roster, render_report
 from kcbx.bot.services.access import AccessError, create_invitation, revoke_person
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, pressed, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 PENDING_IMPORT = "kcbx.pending_import"
@@ -135,8 +135,7 @@ async def roster_file(update: Update, context: KcbxContext) -> None:
 async def import_valid_rows(update: Update, context: KcbxContext) -> None:
     """The button under a refused import: import the valid rows and list the others."""
     person = require_person(context)
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not may(person.role, "import"):
         await deny(update, context)
         return

@@ -42,7 +42,16 @@ from kcbx.bot.services.case_buttons import (
 from kcbx.bot.services.cases import case_card, count_open_cases, open_cases_page
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import Rows, deny, inline, is_private, pairs, reply, require_person
+from kcbx.handlers.common import (
+    Rows,
+    deny,
+    inline,
+    is_private,
+    pairs,
+    pressed,
+    reply,
+    require_person,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -74,8 +83,7 @@ async def list_cases(update: Update, context: KcbxContext) -> None:
 
 
 async def cases_page_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not is_private(update):
         await query.answer(context.gettext("Please open cases in a private chat with me."))
         return
@@ -158,8 +166,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
 
 async def case_button(update: Update, context: KcbxContext) -> None:
     """ack:/do:/ret:/case: (see kcbx/bot/domain/caseactions.py)."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     person = require_person(context)
     t = context.gettext
     press = parse_callback(query.data)
@@ -190,8 +197,7 @@ async def case_button(update: Update, context: KcbxContext) -> None:
 
 async def visit_button(update: Update, context: KcbxContext) -> None:
     """vis: until the visits feature handles it: record a plain home visit (A7.1)."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     person = require_person(context)
     press = parse_callback(query.data)
     if press is None or not is_private(update):
@@ -205,8 +211,7 @@ async def _answer(
     update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
 ) -> None:
     """Answer the press and bring the message it was on up to date."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     t = context.gettext
     outcome, case = result.outcome, result.case
     if outcome is Outcome.DENIED or case is None:

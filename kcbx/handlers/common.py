@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -61,6 +62,14 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 def pairs(buttons: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """Buttons two a row (the last row may hold one)."""
     return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def pressed(update: Update) -> CallbackQuery:
+    """The press of a button (for handlers that only buttons reach)."""
+    query = update.callback_query
+    if query is None:
+        raise TypeError("a button's handler got an update without a callback query")
+    return query
 
 
 def pressed_number(update: Update) -> int:

@@ -15,6 +15,7 @@ from kcbx.handlers.common import (
     deny,
     inline,
     is_private,
+    pressed,
     pressed_number,
     reply,
     require_person,
@@ -57,8 +58,7 @@ async def accept_button(update: Update, context: KcbxContext) -> None:
     """ref:a:{referral_id}: the department takes the case on (checked: its own referral)."""
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     try:
         accepted = await accept_referral(context.services, person, pressed_number(update))
     except ReferralRefused:
@@ -74,8 +74,7 @@ async def detail_button(update: Update, context: KcbxContext) -> None:
     """ref:d:{referral_id}: what the department needs to know (and nothing more)."""
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not is_private(update):
         await deny(update, context)
         return

@@ -32,7 +32,16 @@ from kcbx.bot.services.notices import (
     start_delivery,
 )
 from kcbx.bot.texts.notices import delivery_saved, delivery_summary, notice_title, problem_text
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, tell
+from kcbx.handlers.common import (
+    Rows,
+    deny,
+    inline,
+    is_private,
+    pressed,
+    reply,
+    require_person,
+    tell,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import take_evidence
@@ -107,8 +116,7 @@ async def pressed_notice(
     except NoticeError as problem:
         await notice_problem(update, context, problem)
         return None
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     await query.answer()
     return result
 
@@ -166,8 +174,7 @@ async def date_button(
     except NoticeError as problem:
         await notice_problem(update, context, problem)
         return DATE
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     await flow.settle(query, format_date(day, context.gettext, context.lang))
     return await _ask_who(update, context, replace(draft, delivered_on=day))
 
@@ -208,8 +215,7 @@ async def who_button(
     if index is None or index >= len(draft.guardians):
         return await DELIVERY.lost(update, context)
     name = draft.guardians[index]
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     await flow.settle(query, escape(name))
     return await _ask_photo(update, context, replace(draft, delivered_to=name))
 
@@ -270,8 +276,7 @@ async def photo(
 async def save(update: Update, context: KcbxContext) -> int:
     person = require_person(context)
     draft = _drafts.get(context)
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if draft is None or draft.receipt is None or draft.delivered_on is None:
         return await DELIVERY.lost(update, context)
     t = context.gettext

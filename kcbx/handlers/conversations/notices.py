@@ -42,7 +42,16 @@ from kcbx.bot.texts.notices import (
     reissue_question,
     reissued_text,
 )
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, show
+from kcbx.handlers.common import (
+    Rows,
+    deny,
+    inline,
+    is_private,
+    pressed,
+    reply,
+    require_person,
+    show,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import delivery, flow
 from kcbx.handlers.conversations.delivery import (
@@ -73,8 +82,7 @@ async def issued_button(update: Update, context: KcbxContext) -> None:
     result = await pressed_notice(update, context, r"^ntc:i:(\d{1,12})$", issue)
     if result is None:
         return
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     notice_id = result.view.notice.id
     if isinstance(query.message, Message):  # the button goes; a second press does nothing
         with suppress(BadRequest):
@@ -133,8 +141,7 @@ async def reissue_button(update: Update, context: KcbxContext) -> None:
     """ntc:r:{id} asks; ntc:ry:{id} re-issues under a new number."""
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not await private_only(update, context):
         return
     asked = pressed_id(update, r"^ntc:r:(\d{1,12})$")

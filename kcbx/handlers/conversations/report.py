@@ -46,7 +46,16 @@ from kcbx.bot.texts.cases import (
     student_label,
 )
 from kcbx.bot.texts.paging import page_buttons
-from kcbx.handlers.common import Rows, inline, pairs, pressed_number, reply, require_person, show
+from kcbx.handlers.common import (
+    Rows,
+    inline,
+    pairs,
+    pressed,
+    pressed_number,
+    reply,
+    require_person,
+    show,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
@@ -188,8 +197,7 @@ async def search(update: Update, context: KcbxContext) -> int:
 
 
 async def pick(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
+    """rep:s:{student_id}"""
     return await _picked(update, context, pressed_number(update))
 
 
@@ -225,8 +233,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
 
 
 async def since_button(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     day = today(context.services) - timedelta(days=int((query.data or "0")[-1]))
     try:
         check_absence_date(context.services, day)

@@ -48,6 +48,7 @@ from kcbx.handlers.common import (
     inline,
     is_private,
     pairs,
+    pressed,
     pressed_number,
     reply,
     require_person,
@@ -338,8 +339,7 @@ async def not_back(update: Update, context: KcbxContext) -> None:
     """rck:{case_id}: the child did not come back on the agreed day (a note; the ladder goes on)."""
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     try:
         result = await note_not_back(context.services, person, pressed_number(update))
     except VisitProblem as exc:

@@ -25,7 +25,7 @@ from kcbx.bot.services.visits import (
     visit_target,
 )
 from kcbx.bot.texts.visits import saved_text, summary_lines, with_progress
-from kcbx.handlers.common import Rows, inline, pairs, reply, require_person, show
+from kcbx.handlers.common import Rows, inline, pairs, pressed, reply, require_person, show
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
@@ -219,8 +219,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     t = context.gettext
     if draft is None:
         return await VISIT.lost(update, context)
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     try:
         result = await record_visit(context.services, person, draft)
     except VisitProblem as exc:
