@@ -14,7 +14,7 @@ from kcbx.bot.domain.roles import ROLE_LABELS, Role, parse_role
 from kcbx.bot.importer import import_roster, render_report
 from kcbx.bot.services.access import AccessError, create_invitation, revoke_person
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, pressed, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, permitted, pressed, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 PENDING_IMPORT = "kcbx.pending_import"
@@ -32,10 +32,9 @@ def role_from_text(text: str) -> Role | None:
 
 
 async def invite(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
     t = context.gettext
-    if not may(person.role, "invite") or not is_private(update):
-        await deny(update, context)
+    person = await permitted(update, context, "invite")
+    if person is None:
         return
     args = context.args or []
     if len(args) < 2:
@@ -76,10 +75,9 @@ async def invite(update: Update, context: KcbxContext) -> None:
 
 
 async def revoke(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
     t = context.gettext
-    if not may(person.role, "revoke") or not is_private(update):
-        await deny(update, context)
+    person = await permitted(update, context, "revoke")
+    if person is None:
         return
     if not context.args:
         await reply(update, t("Usage: /revoke PHONE"))
@@ -97,9 +95,7 @@ async def revoke(update: Update, context: KcbxContext) -> None:
 
 
 async def import_help(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
-    if not may(person.role, "import") or not is_private(update):
-        await deny(update, context)
+    if await permitted(update, context, "import") is None:
         return
     await reply(
         update,
@@ -134,10 +130,9 @@ async def roster_file(update: Update, context: KcbxContext) -> None:
 
 async def import_valid_rows(update: Update, context: KcbxContext) -> None:
     """The button under a refused import: import the valid rows and list the others."""
-    person = require_person(context)
     query = pressed(update)
-    if not may(person.role, "import"):
-        await deny(update, context)
+    person = await permitted(update, context, "import", private=False)
+    if person is None:
         return
     pending = (context.chat_data or {}).pop(PENDING_IMPORT, None)
     if pending is None:

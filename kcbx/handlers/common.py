@@ -16,7 +16,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from kcbx.bot.domain.capabilities import keyboard_rows
+from kcbx.bot.domain.capabilities import keyboard_rows, may
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.handlers.context import KcbxContext
@@ -102,6 +102,18 @@ async def tell(update: Update, text: str) -> None:
         await update.callback_query.answer(text, show_alert=True)
     else:
         await reply(update, text)
+
+
+async def permitted(
+    update: Update, context: KcbxContext, command: str, *, private: bool = True
+) -> Person | None:
+    """The person, if the capability table lets them use ``command`` (and, if ``private``,
+    this is a private chat); else the refusal that reveals nothing, and None."""
+    person = require_person(context)
+    if may(person.role, command) and (is_private(update) or not private):
+        return person
+    await deny(update, context)
+    return None
 
 
 async def deny(update: Update, context: KcbxContext) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.domain.capabilities import button_labels, may
+from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.services.referrals import ReferralRefused, accept_referral, inbox_page, referral_card
 from kcbx.bot.texts.referrals import accept_data, inbox_text
@@ -15,6 +15,7 @@ from kcbx.handlers.common import (
     deny,
     inline,
     is_private,
+    permitted,
     pressed,
     pressed_number,
     reply,
@@ -37,10 +38,9 @@ async def page_button(update: Update, context: KcbxContext) -> None:
 
 
 async def _page(update: Update, context: KcbxContext, offset: int) -> None:
-    person = require_person(context)
     t = context.gettext
-    if not may(person.role, "inbox") or not is_private(update):
-        await deny(update, context)
+    person = await permitted(update, context, "inbox")
+    if person is None:
         return
     try:
         found = await inbox_page(context.services, person, offset, PER_PAGE)

@@ -88,15 +88,23 @@ async def _already(
 ) -> ButtonResult:
     """ALREADY: ``task`` is done; who did it and how (``kind`` when no action says)."""
     doer = _doer(state, task, actions)
-    return ButtonResult(
-        Outcome.ALREADY,
-        case,
-        student,
-        kind=doer.kind if doer else kind,
-        by=await name_of(services, doer.actor_id if doer else None),
-        at=task.done_at,
-        task=task,
-    )
+    return await _standing(services, Outcome.ALREADY, case, student, doer, task.done_at, kind, task)
+
+
+async def _standing(
+    services: Services,
+    outcome: Outcome,
+    case: Case,
+    student: Student,
+    action: Action | None,
+    at: datetime | None,
+    kind: str | None = None,
+    task: Task | None = None,
+) -> ButtonResult:
+    """``outcome``, with what stands recorded: ``action``'s kind (else ``kind``) and who."""
+    by = await name_of(services, action.actor_id if action else None)
+    kind = action.kind if action else kind
+    return ButtonResult(outcome, case, student, kind=kind, by=by, at=at, task=task)
 
 
 async def record_task(
@@ -164,14 +172,8 @@ async def acknowledge(
             and action.detail.get(DETAIL_TASK) == task_code
             and now - action.at < window
         ):
-            return ButtonResult(
-                Outcome.ALREADY,
-                case,
-                student,
-                kind=ActionKind.ACKNOWLEDGED,
-                by=await name_of(services, action.actor_id),
-                at=action.at,
-                task=task,
+            return await _standing(
+                services, Outcome.ALREADY, case, student, action, action.at, task=task
             )
     await record_now(
         services, case.id, ActionKind.ACKNOWLEDGED, person, task.rule, {DETAIL_TASK: task_code}, now
@@ -203,14 +205,7 @@ async def confirm_return(
     if not case.is_open:
         actions = await services.cases.actions(case.id)
         closing = next((a for a in reversed(actions) if a.kind == ActionKind.RETURNED), None)
-        return ButtonResult(
-            Outcome.CLOSED,
-            case,
-            student,
-            kind=closing.kind if closing else None,
-            by=await name_of(services, closing.actor_id if closing else None),
-            at=case.closed_at,
-        )
+        return await _standing(services, Outcome.CLOSED, case, student, closing, case.closed_at)
     if not may_confirm_return(person.role):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student)
     if not confirmed:
