@@ -204,7 +204,7 @@ def parse_callback(data: str | None) -> CaseCallback | None:
     return CaseCallback(verb, int(case_id), arg)
 
 
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # an inline keyboard: rows of (label, data)
 
 
 def action_button(case_id: int, task_code: str, gettext: Translate) -> tuple[str, str] | None:

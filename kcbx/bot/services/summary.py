@@ -37,7 +37,7 @@ from kcbx.bot.domain.accountability import (
     section_of,
 )
 from kcbx.bot.domain.capabilities import roles_of
-from kcbx.bot.domain.caseactions import case_data
+from kcbx.bot.domain.caseactions import Buttons, case_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import (
@@ -77,8 +77,6 @@ WARNING_LINES = 5
 ATTENTION_LINES = 5
 TREND_WEEKS = 8
 CHART_ROWS = 14  # townships or schools drawn; the rest are summed into one bar
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 @dataclass(frozen=True)
