@@ -15,6 +15,7 @@ from kcbx.handlers.common import (
     deny,
     inline,
     is_private,
+    note_read,
     permitted,
     pressed,
     pressed_number,
@@ -85,6 +86,7 @@ async def detail_button(update: Update, context: KcbxContext) -> None:
     except ReferralRefused:
         await deny(update, context)
         return
+    await note_read(update, context, "card", "case", referral.case_id)
     await query.answer()
     row = []
     if referral.status == "open":

@@ -52,6 +52,7 @@ COMMANDS: list[Command] = [
     Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), ADMINS),
     Command("revoke", N_("Revoke a person: /revoke PHONE"), ADMINS),
     Command("import", N_("Import a roster: send the .xlsx or .csv file"), ADMINS),
+    Command("audit", N_("Who did or saw what of a student: /audit ID"), ADMINS),
     Command(
         "report",
         N_("Report a student absent without reason"),
@@ -59,6 +60,7 @@ COMMANDS: list[Command] = [
         button=N_("Report absence"),
     ),
     Command("cases", N_("My open cases and their deadlines"), button=N_("My cases")),
+    Command("find", N_("Find a student or case: /find NAME, initials or case number")),
     Command(  # A7.4, A7.5
         "notices",
         N_("Notices to enrol and orders to correct: issue, delivery, documents"),

@@ -69,7 +69,15 @@ _OVER = N_(
 )
 _STOPPED = N_("The delivery record was stopped; nothing was saved. Please send your command again.")
 _drafts = Drafts("kcbx.notice.delivery", DeliveryDraft)
-DELIVERY = Conversation("delivery", "ntc", _drafts, _OVER, _STOPPED, buttons=r"^ntc:(dt|to|ok|x)")
+DELIVERY = Conversation(
+    "notice_delivery",
+    "ntc",
+    _drafts,
+    _OVER,
+    _STOPPED,
+    buttons=r"^ntc:(dt|to|ok|x)",
+    what="delivery",
+)
 
 
 def pressed_id(update: Update, pattern: str) -> int | None:

@@ -195,13 +195,18 @@ class Conversation(Generic[T]):
     conversation; None lets them pass by with the conversation still open.
     """
 
-    name: str  # of the ConversationHandler, and the timeout's word for it (services.unfinished)
+    name: str  # of the ConversationHandler (its persisted state is kept under it)
     key: str  # the callback data prefix of its steps
     drafts: Drafts[T]
     over: str  # msgid: the conversation is over, nothing was saved
     stopped: str | None = None
     in_place: bool = False
     buttons: str = ""  # a regex of all its buttons (stale ones are answered); ^{key}: if ""
+    what: str = ""  # the word for it in what the person is told (services.unfinished); name if ""
+
+    @property
+    def told_as(self) -> str:
+        return self.what or self.name
 
     @property
     def pattern(self) -> str:
@@ -348,7 +353,7 @@ class Conversation(Generic[T]):
             )
         fallbacks.append(MessageHandler(self.inputs.other, hint_buttons))
         timeout = {
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out(self.drafts, self.name))]
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out(self.drafts, self.told_as))]
         }
         with warnings.catch_warnings():
             # per_message=False is what we want (a conversation spans several messages); PTB
@@ -360,6 +365,7 @@ class Conversation(Generic[T]):
                 fallbacks=fallbacks,
                 allow_reentry=True,
                 conversation_timeout=TIMEOUT,
+                persistent=True,  # a restart keeps the step and the draft (handlers.persistence)
                 name=self.name,
             )
 

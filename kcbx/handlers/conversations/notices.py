@@ -47,6 +47,7 @@ from kcbx.handlers.common import (
     deny,
     inline,
     is_private,
+    note_read,
     pressed,
     reply,
     require_person,
@@ -120,6 +121,9 @@ async def files_button(update: Update, context: KcbxContext) -> None:
     if found is None:
         return
     view, files = found
+    await note_read(
+        update, context, "documents", "notice", view.notice.id, student_id=view.student.id
+    )
     await _send_files(update, files, notice_title(view, context.gettext))
 
 
@@ -134,6 +138,7 @@ async def receipt_button(update: Update, context: KcbxContext) -> None:
     if file is None:
         await reply(update, t("No receipt photo is kept for {title}.").format(title=title))
         return
+    await note_read(update, context, "photos", "notice", view.notice.id, student_id=view.student.id)
     await _send_files(update, [file], t("Signed receipt of {title}").format(title=title))
 
 
