@@ -178,15 +178,8 @@ async def acknowledge(
     await record_now(
         services, case.id, ActionKind.ACKNOWLEDGED, person, task.rule, {DETAIL_TASK: task_code}, now
     )
-    return ButtonResult(
-        Outcome.RECORDED,
-        case,
-        student,
-        kind=ActionKind.ACKNOWLEDGED,
-        by=person.name,
-        at=now,
-        task=task,
-    )
+    kind = ActionKind.ACKNOWLEDGED
+    return ButtonResult(Outcome.RECORDED, case, student, kind, person.name, now, task)
 
 
 async def confirm_return(
@@ -220,15 +213,8 @@ async def confirm_return(
     closed = await services.cases.get(case.id)
     assert closed is not None
     queued = await _tell_closed(services, closed, student, person)
-    return ButtonResult(
-        Outcome.RECORDED,
-        closed,
-        student,
-        kind=ActionKind.RETURNED,
-        by=person.name,
-        at=now,
-        queued=queued,
-    )
+    kind = ActionKind.RETURNED
+    return ButtonResult(Outcome.RECORDED, closed, student, kind, person.name, now, queued=queued)
 
 
 async def _tell_closed(services: Services, case: Case, student: Student, by: Person) -> int:
