@@ -57,6 +57,16 @@ def today(services: Services) -> date:
     return services.policy.time.local_date(services.clock.now())
 
 
+async def open_cases_with_students(
+    services: Services, person: Person, offset: int, limit: int
+) -> tuple[list[tuple[Case, Student]], int]:
+    """A page of the open cases in the person's scope with their students, and how many."""
+    total = await services.cases.count_visible(person)
+    cases = await services.cases.visible(person, limit=limit, offset=offset)
+    found = [(case, await services.students.get(case.student_id)) for case in cases]
+    return [(case, student) for case, student in found if student is not None], total
+
+
 async def student_in_scope(services: Services, person: Person, student_id: int) -> Student | None:
     """The student if the person may see them (None for a stranger's or unknown student)."""
     place = await services.students.place(student_id)

@@ -28,7 +28,7 @@ from kcbx.bot.domain.model import Action, Case, Person, Student
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import record_now
+from kcbx.bot.services.cases import open_cases_with_students, record_now
 from kcbx.bot.services.problems import Problem
 from kcbx.bot.services.referrals import Rerouted, follow_cause
 from kcbx.bot.texts.notifications import return_check_message
@@ -270,14 +270,7 @@ async def visit_cases(
     """A page of the open cases the person may record on, and how many there are."""
     if not kinds_for(person.role):
         return [], 0
-    total = await services.cases.count_visible(person)
-    cases = await services.cases.visible(person, limit=per_page, offset=offset)
-    out = []
-    for case in cases:
-        student = await services.students.get(case.student_id)
-        if student is not None:
-            out.append((case, student))
-    return out, total
+    return await open_cases_with_students(services, person, offset, per_page)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ pages of whole lines by :func:`kcbx.bot.texts.paging.pages` so that no message r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
@@ -82,6 +82,16 @@ def case_heading(case: Case, student: Student, t: Translate) -> str:
     return t("Case <b>{number}</b>: <b>{name}</b>").format(
         number=escape(case.number), name=escape(student.name)
     )
+
+
+def case_choices(
+    cases: Sequence[tuple[Case, Student]], data: Callable[[Case], str], t: Translate
+) -> list[list[tuple[str, str]]]:
+    """A button a case (``KC-2024-0001 张三``), one a row, to pick the case to act on."""
+    return [
+        [(t("{number} {name}").format(number=case.number, name=student.name), data(case))]
+        for case, student in cases
+    ]
 
 
 def cause_name(code: str, t: Translate) -> str:

@@ -13,8 +13,9 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.model import Person
+from kcbx.bot.services.cases import open_cases_with_students
 from kcbx.bot.services.closures import (
     EXEMPT,
     MAX_FILES,
@@ -27,10 +28,17 @@ from kcbx.bot.services.closures import (
     read_school,
 )
 from kcbx.bot.services.visits import VisitProblem, read_note
-from kcbx.bot.texts.cases import case_heading
+from kcbx.bot.texts.cases import case_choices
+from kcbx.bot.texts.closures import (
+    closing_saved,
+    closing_summary,
+    evidence_question,
+    first_question,
+    note_question,
+    which_case,
+)
 from kcbx.bot.texts.paging import page_buttons
 from kcbx.handlers.common import (
-    Rows,
     callback_data,
     deny,
     inline,
@@ -98,35 +106,17 @@ async def _start(update: Update, context: KcbxContext, how: str) -> int:
 async def _cases_page(
     update: Update, context: KcbxContext, person: Person, how: str, offset: int
 ) -> int:
-    t = context.gettext
-    services = context.services
-    total = await services.cases.count_visible(person)
-    cases = await services.cases.visible(person, limit=PER_PAGE, offset=offset)
+    t, letter = context.gettext, LETTER[how]
+    cases, total = await open_cases_with_students(context.services, person, offset, PER_PAGE)
     if not cases:
         await reply(update, t("You have no open cases."))
         return END
-    rows: Rows = []
-    for case in cases:
-        student = await services.students.get(case.student_id)
-        name = student.name if student is not None else ""
-        rows.append(
-            [
-                (
-                    t("{number} {name}").format(number=case.number, name=name),
-                    f"cls:{LETTER[how]}:{case.id}",
-                )
-            ]
-        )
+    rows = case_choices(cases, lambda case: f"cls:{letter}:{case.id}", t)
     more = offset + PER_PAGE < total
-    nav = page_buttons(t, f"clsp:{LETTER[how]}:{{}}", offset, more, PER_PAGE)
+    nav = page_buttons(t, f"clsp:{letter}:{{}}", offset, more, PER_PAGE)
     rows += [nav] if nav else []
     rows.append(CLOSING.cancel_row(t))
-    text = (
-        t("Which child is exempt (A3)?")
-        if how == EXEMPT
-        else t("Which child is enrolled at another school?")
-    )
-    await show(update, text, rows)
+    await show(update, which_case(how, t), rows)
     return CASE
 
 
@@ -159,30 +149,12 @@ async def _begin(update: Update, context: KcbxContext, how: str, case_id: int) -
     if update.callback_query is not None:
         await update.callback_query.answer()
     _drafts.keep(context, ClosureDraft(case_id=target.case.id, how=how))
-    head = t("Case <b>{number}</b>: <b>{name}</b>.").format(
-        number=escape(target.case.number), name=escape(target.student.name)
-    )
+    text = first_question(target.case, target.student, how, t)
     if how == TRANSFERRED:
-        await reply(
-            update,
-            head + "\n" + t("Which school is the child enrolled at now? Please type its name."),
-            inline([CLOSING.cancel_row(t)]),
-        )
+        await reply(update, text, inline([CLOSING.cancel_row(t)]))
         return SCHOOL
-    await reply(update, head + "\n" + _evidence_question(t, how))
+    await reply(update, text)
     return EVIDENCE
-
-
-def _evidence_question(t: Translate, how: str) -> str:
-    if how == EXEMPT:
-        return t(
-            "Please send the evidence of the exemption (A3): the medical or review document, "
-            "as a file or a photo."
-        )
-    return t(
-        "Please send the evidence of the enrolment: the receiving school's letter or a "
-        "screenshot of the student registry, as a file or a photo."
-    )
 
 
 @rechecked
@@ -194,7 +166,7 @@ async def school_text(
     except VisitProblem as exc:
         await _problem(update, context, exc)
         return SCHOOL
-    await reply(update, _evidence_question(context.gettext, draft.how))
+    await reply(update, evidence_question(draft.how, context.gettext))
     return EVIDENCE
 
 
@@ -234,9 +206,7 @@ async def evidence_done(
     await flow.settle(update.callback_query, escape(t("Done")))
     await reply(
         update,
-        t("Add a note (e.g. the condition and who reviewed it), or press Skip.")
-        if draft.how == EXEMPT
-        else t("Add a note, or press Skip."),
+        note_question(draft.how, t),
         inline(CLOSING.note_rows(t)),
     )
     return NOTE
@@ -258,19 +228,8 @@ async def _summary(
     """After the note (None: skipped): the closing to check and save."""
     draft.note = note
     t = context.gettext
-    lines = [
-        t("Please check and save:"),
-        case_heading(target.case, target.student, t),
-        t("Closes as: exempt (A3): not a dropout, counted apart")
-        if draft.how == EXEMPT
-        else t("Closes as: transferred"),
-    ]
-    if draft.new_school:
-        lines.append(t("Now enrolled at: {school}").format(school=escape(draft.new_school)))
-    lines.append(t("Evidence: {count} files").format(count=len(draft.files)))
-    if draft.note:
-        lines.append(t("Note: {note}").format(note=escape(draft.note)))
-    await reply(update, "\n".join(lines), inline(CLOSING.confirm_rows(t, N_("Save"))))
+    text = closing_summary(draft, target.case, target.student, t)
+    await reply(update, text, inline(CLOSING.confirm_rows(t, N_("Save"))))
     return CONFIRM
 
 
@@ -290,17 +249,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
     await flow.settle(update.callback_query, escape(t("Saved")))
-    text = (
-        t("Case <b>{number}</b> is closed: the child is exempt (A3). The evidence is kept.")
-        if draft.how == EXEMPT
-        else t(
-            "Case <b>{number}</b> is closed: the child is enrolled at {school}. "
-            "The evidence is kept."
-        )
-    )
-    await reply(
-        update, text.format(number=escape(case.number), school=escape(draft.new_school or ""))
-    )
+    await reply(update, closing_saved(draft, case, t))
     return END
 
 

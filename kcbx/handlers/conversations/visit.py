@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.services.visits import (
@@ -39,6 +40,7 @@ from kcbx.bot.services.visits import (
     visit_date_problem,
     visit_target,
 )
+from kcbx.bot.texts.cases import case_choices
 from kcbx.bot.texts.paging import page_buttons
 from kcbx.bot.texts.visits import kind_question, not_back_noted
 from kcbx.handlers.common import (
@@ -93,10 +95,7 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
     if not cases:
         await reply(update, t("You have no open cases to record on."))
         return END
-    rows: Rows = [
-        [(t("{number} {name}").format(number=c.number, name=s.name), f"vis:{c.id}")]
-        for c, s in cases
-    ]
+    rows = case_choices(cases, lambda case: visit_data(case.id), t)
     nav = page_buttons(t, "visp:{}", offset, offset + PER_PAGE < total, PER_PAGE)
     rows += [nav] if nav else []
     rows.append(VISIT.cancel_row(t))
@@ -349,7 +348,7 @@ async def not_back(update: Update, context: KcbxContext) -> None:
     await reply(
         update,
         not_back_noted(result.case, result.student, t),
-        inline([[(t("Record a visit"), f"vis:{result.case.id}")]]),
+        inline([[(t("Record a visit"), visit_data(result.case.id))]]),
     )
 
 
