@@ -26,7 +26,8 @@ from kcbx.bot.documents.protect import decrypt
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.model import Case, Person, Student
 from kcbx.bot.domain.roles import Role
-from kcbx.bot.importer import import_roster, render_report
+from kcbx.bot.roster.importer import import_roster
+from kcbx.bot.roster.report import render_report
 from kcbx.bot.services.access import create_invitation
 from kcbx.demo.roster import build_roster
 from kcbx.demo.transcript import Progress, Transcript

@@ -164,8 +164,15 @@ def _sweep(args: argparse.Namespace, config: Config) -> int:
 
 def _policy(args: argparse.Namespace, config: Config) -> int:
     """`kcbx policy check FILE` prints the effective ladder, or every bad value."""
-    code, text = check_policy_file(Path(args.file), translator(config.default_language))
+    from kcbx.bot.roster.vocabulary import check_vocabulary_file
+
+    t = translator(config.default_language)
+    code, text = check_policy_file(Path(args.file), t)
     print(text)
+    if code != 2:  # a file that cannot be read has said so once
+        words_code, words = check_vocabulary_file(Path(args.file), t)
+        print(words)
+        code = max(code, words_code)
     return code
 
 
@@ -212,7 +219,9 @@ def load_policy_of(config: Config) -> Policy:
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    from kcbx.bot.importer import import_roster, render_report
+    """`kcbx import FILE`: import a roster file, or with --check only check it (writes nothing)."""
+    from kcbx.bot.roster.importer import import_roster
+    from kcbx.bot.roster.report import render_report
 
     path = Path(args.file)
     if not path.is_file():
@@ -227,15 +236,18 @@ def _import(args: argparse.Namespace, config: Config) -> int:
             path.name,
             actor=cli_actor(),
             skip_invalid=args.skip_invalid,
+            check=args.check,
             progress=bar,
             clock=services.clock,
             timezone=config.tz,
             max_bytes=config.max_upload_bytes,
+            vocabulary=services.vocabulary,
+            policy=services.policy,
         )
         bar.finish()
         for line in render_report(report, translator(config.default_language)):
             print(line)
-        return 0 if report.written and not report.errors else 1
+        return 0 if (report.written or report.checked) and not report.errors else 1
 
     return asyncio.run(_with_services(config, work))
 
@@ -327,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows, list the others"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the file and say what it would change; write nothing",
     )
     p = sub.add_parser("demo", help="play a district's month offline, in about a minute")
     p.add_argument("--lang", default="zh_CN", help="zh_CN (default) or en")

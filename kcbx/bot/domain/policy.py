@@ -159,6 +159,11 @@ class DepartmentPolicy:
         table = dict(self.routing)
         return table.get(cause, table.get("unknown", ()))
 
+    def routed(self) -> tuple[str, ...]:
+        """Every department a case may be referred to (A6 routing and A9 relief), once each."""
+        codes = [*self.a9_relief, *(d for _, departments in self.routing for d in departments)]
+        return tuple(dict.fromkeys(codes))
+
 
 @dataclass(frozen=True)
 class AccountabilityPolicy:
@@ -673,6 +678,7 @@ def policy_from_data(data: Mapping[str, Any], source: str = DEFAULTS) -> Policy:
         retention=_read_retention(root),
         source=source,
     )
+    root.used.add("vocabulary")  # the roster's words: kcbx.bot.roster.vocabulary reads them
     root.finish()
     if problems:
         raise PolicyError(source, problems)
@@ -685,6 +691,19 @@ def default_policy() -> Policy:
     return policy_from_data({})
 
 
+def read_policy_file(path: Path) -> dict[str, Any]:
+    """A policy file's TOML data; PolicyError (unreadable) if it cannot be read or parsed."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        error = exc.strerror or str(exc)
+        problem = PolicyProblem("", N_("cannot read the file: {error}"), (("error", error),))
+        raise PolicyError(str(path), [problem], unreadable=True) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problem = PolicyProblem("", N_("not valid TOML: {error}"), (("error", str(exc)),))
+        raise PolicyError(str(path), [problem], unreadable=True) from exc
+
+
 def load_policy(path: Path | None) -> Policy:
     """The defaults, with the TOML file at ``path`` (if any) merged over them.
 
@@ -693,16 +712,7 @@ def load_policy(path: Path | None) -> Policy:
     """
     if path is None:
         return default_policy()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        error = exc.strerror or str(exc)
-        problem = PolicyProblem("", N_("cannot read the file: {error}"), (("error", error),))
-        raise PolicyError(str(path), [problem], unreadable=True) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problem = PolicyProblem("", N_("not valid TOML: {error}"), (("error", str(exc)),))
-        raise PolicyError(str(path), [problem], unreadable=True) from exc
-    return policy_from_data(data, str(path))
+    return policy_from_data(read_policy_file(path), str(path))
 
 
 # --- showing ---------------------------------------------------------------------------------
@@ -861,5 +871,6 @@ __all__ = [
     "default_policy",
     "load_policy",
     "policy_from_data",
+    "read_policy_file",
     "render_policy",
 ]

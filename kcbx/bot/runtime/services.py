@@ -28,6 +28,7 @@ from kcbx.bot.domain.ladder import Task
 from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy import Policy, load_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
+from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config
 from kcbx.storage.accountability_repo import AccountabilityRepo
 from kcbx.storage.audit import AuditRepo
@@ -102,11 +103,14 @@ class Services:
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
     ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
         """Open the database (applying migrations) and wire the repositories."""
-        policy = load_policy(Path(config.policy_path) if config.policy_path else None)
+        policy_path = Path(config.policy_path) if config.policy_path else None
+        policy = load_policy(policy_path)
+        vocabulary = load_vocabulary(policy_path)
         db = await Database.open(config.db_path)
         db.audit_key = config.audit_key
         audit = AuditRepo(db)
@@ -133,6 +137,7 @@ class Services:
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
             ephemeral=EphemeralRepo(db),
+            vocabulary=vocabulary,
         )
 
     async def close(self) -> None:
