@@ -31,14 +31,20 @@ def cli_actor() -> str:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
+    from kcbx.bot.cli.run import Refused, take_database
     from kcbx.handlers.app import build_application
 
     config.require_token()
+    try:
+        holder = asyncio.run(take_database(config))
+    except Refused as exc:
+        print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_application(config)
+    app = build_application(config, holder=holder)
     app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
     return 0
 

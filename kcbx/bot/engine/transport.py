@@ -1,0 +1,85 @@
+"""The way out, whatever the channel: what delivery needs of a messenger.
+
+Delivery (:mod:`kcbx.bot.engine.delivery`) sends through a :class:`Transport` and reads only
+the neutral outcomes below, so a second channel (WeCom 企业微信, DingTalk 钉钉) is one more
+implementation of this port and touches neither the outbox nor the services. The Bot API
+implementation is :class:`kcbx.handlers.transport.TelegramTransport`, the one place that
+knows Telegram's errors and keyboards.
+
+Texts arrive as the texts layer writes them (Telegram's small HTML subset: <b>, <i>, <a>,
+<code>); a channel without it converts or strips the tags. Buttons are rows of
+(label, callback data), callback data at most 64 bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+# rows of (label, callback data)
+ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The channel accepted the message; its id there (to edit it later)."""
+
+    message_id: int
+
+
+class TransportError(Exception):
+    """The channel did not take the message; the subclass says what to do about it."""
+
+
+class RetryLater(TransportError):
+    """Flood control: try this message again after ``seconds`` (Telegram's 429)."""
+
+    def __init__(self, seconds: float, detail: str = "") -> None:
+        super().__init__(detail or f"retry after {seconds:g} s")
+        self.seconds = seconds
+
+
+class Unreachable(TransportError):
+    """The recipient cannot be written to: blocked the bot, deactivated, never started it,
+    or the chat no longer exists. Retrying will not help; someone else must act (A7)."""
+
+
+class Transient(TransportError):
+    """The channel or the network failed (timeouts, 5xx, a lost connection): try again
+    after a back-off; the message itself is fine."""
+
+
+class BadMessage(TransportError):
+    """The channel refused this message for what it is (malformed text or buttons, a file
+    it will not take). Sending it again gives the same answer."""
+
+
+class Transport(Protocol):
+    """Send and edit messages in one channel. Each call either returns or raises one of
+    the :class:`TransportError` subclasses above; nothing channel-specific escapes."""
+
+    async def send_text(self, chat_id: int, text: str, buttons: ButtonRows = ()) -> Sent: ...
+
+    async def send_document(
+        self, chat_id: int, data: bytes, filename: str, caption: str = "", buttons: ButtonRows = ()
+    ) -> Sent: ...
+
+    async def send_photo(
+        self, chat_id: int, data: bytes, filename: str, caption: str = "", buttons: ButtonRows = ()
+    ) -> Sent: ...
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, buttons: ButtonRows = ()
+    ) -> None: ...
+
+
+__all__ = [
+    "BadMessage",
+    "ButtonRows",
+    "RetryLater",
+    "Sent",
+    "Transient",
+    "Transport",
+    "TransportError",
+    "Unreachable",
+]
