@@ -83,6 +83,7 @@ def build_application(
             on_unreachable=unreachable_hook(opened),
             hold=quiet_hold(opened),
             holder=lease.holder,
+            concurrency=config.delivery_concurrency,
         )
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).

@@ -15,9 +15,10 @@ retried is one WARNING line, without the traceback the rate limiter would print.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
@@ -27,6 +28,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from kcbx.bot.engine.transport import (
     BadMessage,
     ButtonRows,
+    Dispatching,
     RetryLater,
     Sent,
     Transient,
@@ -36,6 +38,7 @@ from kcbx.bot.runtime.config import Config
 from kcbx.handlers.common import inline
 
 RATE_LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
+_Answer = bool | dict[str, Any] | list[dict[str, Any]]  # what the Bot API returns, as JSON
 
 
 def _markup(buttons: ButtonRows) -> InlineKeyboardMarkup | None:
@@ -67,14 +70,66 @@ async def _call(send: Callable[[], Awaitable[Message]]) -> Sent:
     return Sent(message.message_id)
 
 
+class _Dispatch:
+    """Rides in ``rate_limit_args`` to :class:`DeliveryRateLimiter`: the hook to await once
+    the limiter lets the request go."""
+
+    def __init__(self, hook: Dispatching) -> None:
+        self.hook = hook
+
+
+class DeliveryRateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter that, for delivery's sends, awaits the ``dispatching`` hook
+    after the wait for a slot, right before the request leaves."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, _Answer]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any,
+    ) -> _Answer:
+        if not isinstance(rate_limit_args, _Dispatch):
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        hook = rate_limit_args.hook
+
+        async def dispatching(*a: Any, **k: Any) -> _Answer:
+            await hook()
+            return await callback(*a, **k)
+
+        return await super().process_request(dispatching, args, kwargs, endpoint, data, None)
+
+
 class TelegramTransport:
     """Sends through a PTB ``Bot`` (rate limited by its AIORateLimiter), in HTML."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send_text(self, chat_id: int, text: str, buttons: ButtonRows = ()) -> Sent:
+    async def _limited(self, dispatching: Dispatching | None) -> dict[str, Any]:
+        """The keyword that hands ``dispatching`` to the rate limiter (or awaits it now,
+        when the bot has no limiter that could)."""
+        if dispatching is None:
+            return {}
+        if isinstance(getattr(self.bot, "rate_limiter", None), DeliveryRateLimiter):
+            return {"rate_limit_args": _Dispatch(dispatching)}
+        await dispatching()
+        return {}
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: ButtonRows = (),
+        *,
+        dispatching: Dispatching | None = None,
+    ) -> Sent:
         markup = _markup(buttons)
+        extra = await self._limited(dispatching)
         return await _call(
             lambda: self.bot.send_message(
                 chat_id,
@@ -82,13 +137,22 @@ class TelegramTransport:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 disable_web_page_preview=True,
+                **extra,
             )
         )
 
     async def send_document(
-        self, chat_id: int, data: bytes, filename: str, caption: str = "", buttons: ButtonRows = ()
+        self,
+        chat_id: int,
+        data: bytes,
+        filename: str,
+        caption: str = "",
+        buttons: ButtonRows = (),
+        *,
+        dispatching: Dispatching | None = None,
     ) -> Sent:
         markup = _markup(buttons)
+        extra = await self._limited(dispatching)
         return await _call(
             lambda: self.bot.send_document(
                 chat_id,
@@ -96,13 +160,22 @@ class TelegramTransport:
                 caption=caption or None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
+                **extra,
             )
         )
 
     async def send_photo(
-        self, chat_id: int, data: bytes, filename: str, caption: str = "", buttons: ButtonRows = ()
+        self,
+        chat_id: int,
+        data: bytes,
+        filename: str,
+        caption: str = "",
+        buttons: ButtonRows = (),
+        *,
+        dispatching: Dispatching | None = None,
     ) -> Sent:
         markup = _markup(buttons)
+        extra = await self._limited(dispatching)
         return await _call(
             lambda: self.bot.send_photo(
                 chat_id,
@@ -110,6 +183,7 @@ class TelegramTransport:
                 caption=caption or None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
+                **extra,
             )
         )
 
@@ -138,9 +212,9 @@ class TelegramTransport:
         await _call(edit)
 
 
-def rate_limiter(config: Config) -> AIORateLimiter:
+def rate_limiter(config: Config) -> DeliveryRateLimiter:
     """Telegram's limits: about 30 messages a second overall, 20 a minute a group."""
-    return AIORateLimiter(
+    return DeliveryRateLimiter(
         overall_max_rate=config.overall_max_rate,
         group_max_rate=config.group_max_rate,
         max_retries=config.max_retries,
@@ -187,6 +261,7 @@ def is_transient(error: BaseException | None) -> bool:
 
 
 __all__ = [
+    "DeliveryRateLimiter",
     "TelegramTransport",
     "is_transient",
     "quiet_retries",

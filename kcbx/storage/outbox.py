@@ -163,13 +163,15 @@ class OutboxRepo:
         return [_item(r) for r in rows]
 
     async def claim(self, item_id: int, *, holder: str, now: datetime) -> bool:
-        """Take one pending row to send it now; False if it is no longer pending (withdrawn,
-        or taken by another sender). Checked by row count, so two senders never share one."""
+        """Take one pending row as its request leaves (again, if the channel retries it);
+        False if it is no longer pending (withdrawn, or taken by another sender). Checked by
+        row count, so two senders never share one."""
         async with self.db.transaction():
             claimed = await self.db.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ?,"
-                " claimed_at = ? WHERE id = ? AND status = 'pending'",
-                (holder, to_iso(now), item_id),
+                "UPDATE outbox SET attempts = attempts + CASE WHEN status = 'pending' THEN 1"
+                " ELSE 0 END, status = 'sending', claimed_by = ?, claimed_at = ? WHERE id = ?"
+                " AND (status = 'pending' OR (status = 'sending' AND claimed_by = ?))",
+                (holder, to_iso(now), item_id, holder),
             )
         return claimed == 1
 

@@ -94,6 +94,7 @@ async def _deliver(services: Services, config: Config, lease: InstanceLease) -> 
             on_unreachable=unreachable_hook(services),
             hold=quiet_hold(services),
             holder=lease.holder,
+            concurrency=config.delivery_concurrency,
         )
         return await delivery.drain()
 

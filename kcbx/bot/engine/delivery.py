@@ -1,9 +1,10 @@
 """Delivering the outbox: retried until delivered, at most the in-flight message twice.
 
-A few workers (:data:`CONCURRENCY`) drain the due rows, at most one message in flight per
-chat, so a chat's messages keep their order. Each worker claims one row (an UPDATE checked
-by its row count), sends it through the channel's :class:`~kcbx.bot.engine.transport.
-Transport`, and records the answer in its own transaction as soon as it comes: what can be
+Workers (``Config.delivery_concurrency``, one unless configured) drain the due rows, at most
+one message in flight per chat, so a chat's messages keep their order. Each worker sends one
+row through the channel's :class:`~kcbx.bot.engine.transport.Transport`, claims the row (an
+UPDATE checked by its row count) at the moment the request leaves, after any wait for the
+rate limit, and records the answer in its own transaction as soon as it comes: what can be
 out but not recorded when the process dies is at most one message per worker.
 
 A row still 'sending' when a drain starts was in flight when its sender died: it may or
@@ -32,6 +33,7 @@ from datetime import datetime, timedelta
 
 from kcbx.bot.engine.transport import (
     BadMessage,
+    Dispatching,
     RetryLater,
     Sent,
     Transient,
@@ -48,13 +50,17 @@ BACKOFF_START = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 # Messages in flight at once, overall: enough to keep up with Telegram's 30 a second at
 # ~130 ms a call, few enough that a crash repeats at most this many.
-CONCURRENCY = 4
+CONCURRENCY = 2
 ROUND = 300  # due rows read at a time
 
 UnreachableHook = Callable[[OutboxItem], Awaitable[None]]
 # Until when a due row must wait instead of going now (None: send it). The sweep holds its
 # reminders in the quiet hours, even when a retry or a restart makes them due at night.
 HoldHook = Callable[[OutboxItem, datetime], datetime | None]
+
+
+class Withdrawn(Exception):
+    """The row was no longer pending when its turn came: nothing was sent."""
 
 
 @dataclass
@@ -156,10 +162,15 @@ class Delivery:
             await outbox.retry_later(item.id, when=until, error="held (quiet hours)")
             report.held += 1
             return "held"
-        if not await outbox.claim(item.id, holder=self.holder, now=now()):
-            return "skipped"  # withdrawn meanwhile (a closed case)
+
+        async def claim() -> None:
+            if not await outbox.claim(item.id, holder=self.holder, now=now()):
+                raise Withdrawn(item.dedup_key)
+
         try:
-            sent = await self._send(item)
+            sent = await self._send(item, claim)
+        except Withdrawn:
+            return "skipped"  # withdrawn meanwhile (a closed case), or taken by another
         except RetryLater as exc:
             log.warning("outbox %s: flood control, again in %g s", item.dedup_key, exc.seconds)
             when = now() + timedelta(seconds=exc.seconds)
@@ -243,10 +254,12 @@ class Delivery:
         if self.on_unreachable is not None:
             await self.on_unreachable(item)
 
-    async def _send(self, item: OutboxItem) -> Sent:
+    async def _send(self, item: OutboxItem, claim: Dispatching) -> Sent:
         message, transport = item.message, self.transport
         if message.kind == "text":
-            return await transport.send_text(item.chat_id, message.text, message.buttons)
+            return await transport.send_text(
+                item.chat_id, message.text, message.buttons, dispatching=claim
+            )
         if message.blob_id is None:
             raise BadMessage("outbox row has no file")
         blob = await self.services.outbox.blob(message.blob_id)
@@ -254,7 +267,9 @@ class Delivery:
             raise BadMessage("outbox file is missing")
         data, filename, _mime = blob
         send = transport.send_photo if message.kind == "photo" else transport.send_document
-        return await send(item.chat_id, data, filename, message.text, message.buttons)
+        return await send(
+            item.chat_id, data, filename, message.text, message.buttons, dispatching=claim
+        )
 
 
 __all__ = ["CONCURRENCY", "Delivery", "DrainReport", "HoldHook", "UnreachableHook", "backoff"]

@@ -13,11 +13,17 @@ Texts arrive as the texts layer writes them (Telegram's small HTML subset: <b>, 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 # rows of (label, callback data)
 ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
+# Awaited right before the message leaves, after any wait for the rate limit (again before
+# each retry): delivery claims its outbox row here, so that a crash can only leave a row
+# 'sending' whose request may really have gone out. If it raises, nothing is sent and the
+# exception propagates.
+Dispatching = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,14 +64,35 @@ class Transport(Protocol):
     """Send and edit messages in one channel. Each call either returns or raises one of
     the :class:`TransportError` subclasses above; nothing channel-specific escapes."""
 
-    async def send_text(self, chat_id: int, text: str, buttons: ButtonRows = ()) -> Sent: ...
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: ButtonRows = (),
+        *,
+        dispatching: Dispatching | None = None,
+    ) -> Sent: ...
 
     async def send_document(
-        self, chat_id: int, data: bytes, filename: str, caption: str = "", buttons: ButtonRows = ()
+        self,
+        chat_id: int,
+        data: bytes,
+        filename: str,
+        caption: str = "",
+        buttons: ButtonRows = (),
+        *,
+        dispatching: Dispatching | None = None,
     ) -> Sent: ...
 
     async def send_photo(
-        self, chat_id: int, data: bytes, filename: str, caption: str = "", buttons: ButtonRows = ()
+        self,
+        chat_id: int,
+        data: bytes,
+        filename: str,
+        caption: str = "",
+        buttons: ButtonRows = (),
+        *,
+        dispatching: Dispatching | None = None,
     ) -> Sent: ...
 
     async def edit_text(
@@ -76,6 +103,7 @@ class Transport(Protocol):
 __all__ = [
     "BadMessage",
     "ButtonRows",
+    "Dispatching",
     "RetryLater",
     "Sent",
     "Transient",
