@@ -334,6 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from kcbx.bot.cli.run import unwritable_line
+        from kcbx.storage.db import cannot_write
+
+        if not cannot_write(exc):
+            raise
+        print(f"kcbx: {unwritable_line(config.db_path, exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
