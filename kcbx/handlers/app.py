@@ -12,7 +12,7 @@ from telegram.ext import Application, ContextTypes
 
 from kcbx.bot.domain.clock import Clock
 from kcbx.bot.engine.delivery import Delivery
-from kcbx.bot.engine.sweep import quiet_hold, unreachable_hook
+from kcbx.bot.engine.sweep import quiet_hold, sweep_now, unreachable_hook
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.health import WriteAlarm
@@ -41,7 +41,7 @@ from kcbx.handlers.jobs import (
     delivery_job,
     heartbeat_job,
     reports_job,
-    sweep_job,
+    sweep_job_of,
 )
 from kcbx.handlers.menu import publish_default_menus
 from kcbx.handlers.transport import TelegramTransport, quiet_retries, rate_limiter
@@ -68,41 +68,11 @@ def build_application(
         register_features(opened)
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
-        # One instance per database: a second bot would send everything twice.
-        lease = InstanceLease.of_this_process(opened.db, holder=holder)
-        await lease.acquire()
-        app.bot_data[LEASE_KEY] = lease
-        transport = TelegramTransport(app.bot)
-        # A database that cannot be written is said loudly: the log, the administrators.
-        app.bot_data[ALARM_KEY] = WriteAlarm(opened, notify=transport.notify)
-        # A 403 marks the person unreachable; their tasks go to the supervisor.
-        # Reminders due at night (a retry, a restart) wait for the morning.
-        app.bot_data[DELIVERY_KEY] = Delivery(
-            opened,
-            transport,
-            on_unreachable=unreachable_hook(opened),
-            hold=quiet_hold(opened),
-            holder=lease.holder,
-            concurrency=config.delivery_concurrency,
-        )
+        await _start_delivery(app, opened, holder)
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:
-            app.bot_data["kcbx.jobs_enabled"] = True
-            app.job_queue.run_repeating(
-                heartbeat_job, interval=HEARTBEAT_SECONDS, first=HEARTBEAT_SECONDS, name="lease"
-            )
-            app.job_queue.run_repeating(
-                delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
-            )
-            # The sweep: what is due, for whom; then it drains the outbox.
-            app.job_queue.run_repeating(
-                sweep_job, interval=config.sweep_seconds, first=2, name="sweep"
-            )
-            # weekly and monthly digests, the A8 month-end freeze and warnings.
-            app.job_queue.run_repeating(
-                reports_job, interval=config.sweep_seconds, first=5, name="reports"
-            )
+            _schedule_jobs(app, config)
 
     async def post_shutdown(app: KcbxApplication) -> None:
         lease: InstanceLease | None = app.bot_data.pop(LEASE_KEY, None)
@@ -155,6 +125,45 @@ def build_application(
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app
+
+
+async def _start_delivery(app: KcbxApplication, services: Services, holder: str | None) -> None:
+    # One instance per database: a second bot would send everything twice.
+    lease = InstanceLease.of_this_process(services.db, holder=holder)
+    await lease.acquire()
+    app.bot_data[LEASE_KEY] = lease
+    transport = TelegramTransport(app.bot)
+    # A database that cannot be written is said loudly: the log, the administrators.
+    app.bot_data[ALARM_KEY] = WriteAlarm(services, notify=transport.notify)
+    # A 403 marks the person unreachable; their tasks go to the supervisor.
+    # Reminders due at night (a retry, a restart) wait for the morning.
+    app.bot_data[DELIVERY_KEY] = Delivery(
+        services,
+        transport,
+        on_unreachable=unreachable_hook(services),
+        hold=quiet_hold(services),
+        holder=lease.holder,
+        concurrency=services.config.delivery_concurrency,
+    )
+
+
+def _schedule_jobs(app: KcbxApplication, config: Config) -> None:
+    assert app.job_queue is not None
+    app.bot_data["kcbx.jobs_enabled"] = True
+    # The lease's heartbeat, which also notices when a database that could not be written
+    # works again.
+    app.job_queue.run_repeating(
+        heartbeat_job, interval=HEARTBEAT_SECONDS, first=HEARTBEAT_SECONDS, name="lease"
+    )
+    app.job_queue.run_repeating(
+        delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
+    )
+    # The sweep: what is due, for whom; then it drains the outbox.
+    app.job_queue.run_repeating(
+        sweep_job_of(sweep_now), interval=config.sweep_seconds, first=2, name="sweep"
+    )
+    # weekly and monthly digests, the A8 month-end freeze and warnings.
+    app.job_queue.run_repeating(reports_job, interval=config.sweep_seconds, first=5, name="reports")
 
 
 def services_of(app: KcbxApplication) -> Services:

@@ -14,7 +14,7 @@ once); anything else is logged as an ERROR with its traceback, and the next run 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram.ext import Application, CallbackContext
@@ -32,6 +32,7 @@ ALARM_KEY = "kcbx.write_alarm"
 LEASE_KEY = "kcbx.lease"
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+Job = Callable[[CallbackContext[Any, Any, Any, Any]], Coroutine[Any, Any, None]]
 
 
 def delivery_of(app: AnyApplication) -> Delivery:
@@ -79,19 +80,22 @@ async def delivery_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     await guarded(context.application, "delivery", work)
 
 
-async def sweep_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """The sweep: what is due, for whom; then drain the outbox."""
-    from kcbx.bot.engine.sweep import sweep_now
+def sweep_job_of(sweep_now: Callable[[AnyApplication], Awaitable[Any]]) -> Job:
+    """The repeating sweep job: ``sweep_now(app)`` (what is due, for whom), then a drain.
+    (The composition root hands the engine's sweep in.)"""
 
-    app = context.application
+    async def sweep_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+        app = context.application
 
-    async def work() -> None:
-        report = await sweep_now(app)
-        if report.queued or report.errors or report.unassigned:
-            log.info("sweep: %s", report.summary())
+        async def work() -> None:
+            report = await sweep_now(app)
+            if report.queued or report.errors or report.unassigned:
+                log.info("sweep: %s", report.summary())
 
-    if await guarded(app, "sweep", work):
-        await guarded(app, "delivery", lambda: _drain(app))
+        if await guarded(app, "sweep", work):
+            await guarded(app, "delivery", lambda: _drain(app))
+
+    return sweep_job
 
 
 async def reports_job(context: CallbackContext[Any, Any, Any, Any]) -> None:

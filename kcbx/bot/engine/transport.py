@@ -6,8 +6,8 @@ implementation of this port and touches neither the outbox nor the services. The
 implementation is :class:`kcbx.handlers.transport.TelegramTransport`, the one place that
 knows Telegram's errors and keyboards.
 
-Texts arrive as the texts layer writes them (Telegram's small HTML subset: <b>, <i>, <a>,
-<code>); a channel without it converts or strips the tags. Buttons are rows of
+Texts arrive as the texts layer writes them (Telegram's small HTML subset: bold, italic,
+links, code); a channel without it converts or strips the tags. Buttons are rows of
 (label, callback data), callback data at most 64 bytes.
 """
 
