@@ -61,6 +61,38 @@ async def test_a_lease_is_one_holder_s_until_it_expires(tmp_path: Path) -> None:
         assert f"pid {os.getpid()}" in held.value.line() and "kcbx run" in held.value.line()
         await first.release()
         await second.acquire()
+        await second.release()
+    finally:
+        await db.close()
+
+
+async def test_a_dead_holder_s_lease_is_taken_over(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "kcbx.db")
+    try:
+        clock = [datetime.now(UTC)]
+        elsewhere = InstanceLease.of_this_process(db)
+        elsewhere.host = "another-host"  # its death cannot be seen from here: wait for expiry
+        await elsewhere.acquire()
+        here = InstanceLease.of_this_process(db)
+        here.clock = lambda: clock[0]
+        with pytest.raises(LeaseHeld):
+            await here.acquire()
+        clock[0] += timedelta(seconds=31)  # no heartbeat for longer than the lease
+        await here.acquire()
+        assert not await elsewhere.renew()  # the old holder has lost it, and knows
+
+        # a holder on this machine whose process has gone: taken over at once
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        gone = InstanceLease.of_this_process(db)
+        gone.pid = dead.pid
+        gone.holder = f"run@{gone.host}:{dead.pid}:dead"
+        await here.release()
+        await gone.acquire()
+        successor = InstanceLease.of_this_process(db)
+        await successor.acquire()
+        lease = await LeaseRepo(db).get("bot")
+        assert lease is not None and lease.holder == successor.holder
     finally:
         await db.close()
 

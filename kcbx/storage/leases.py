@@ -53,6 +53,28 @@ class LeaseRepo:
             )
             return await self._holder(name) == holder
 
+    async def take_over(
+        self,
+        name: str,
+        *,
+        holder: str,
+        host: str,
+        pid: int,
+        stale: str,
+        now: datetime,
+        until: datetime,
+    ) -> bool:
+        """Take the lease from ``stale``, a holder known to be dead; False if it has changed
+        hands meanwhile."""
+        stamp = to_iso(now)
+        async with self.db.transaction():
+            taken = await self.db.execute(
+                "UPDATE leases SET holder = ?, host = ?, pid = ?, acquired_at = ?,"
+                " heartbeat_at = ?, expires_at = ? WHERE name = ? AND holder = ?",
+                (holder, host, pid, stamp, stamp, to_iso(until), name, stale),
+            )
+        return taken == 1
+
     async def renew(self, name: str, *, holder: str, now: datetime, until: datetime) -> bool:
         """Push our lease's expiry forward; False if it is no longer ours."""
         async with self.db.transaction():

@@ -4,8 +4,9 @@ Two bots on one database would both poll Telegram and both deliver, so every mes
 arrive twice. `kcbx run` therefore takes the database's lease before it starts and renews it
 every :data:`HEARTBEAT_SECONDS`; a second `kcbx run` finds it held and stops with one line.
 When the holder dies without a word, its lease expires after :data:`LEASE_SECONDS` and the
-next instance takes over. `kcbx sweep` takes it only for the moment it delivers; beside a
-running bot it queues and leaves the sending to the bot.
+next instance takes over (at once, if the dead holder ran on the same machine). `kcbx sweep`
+takes it only for the moment it delivers; beside a running bot it queues and leaves the
+sending to the bot.
 
 Times are the wall clock of the machine, whatever clock the services run on (`kcbx sweep
 --now` sweeps as if at another time, yet must see a live bot as live).
@@ -51,6 +52,17 @@ class LeaseHeld(Exception):
         )
 
 
+def _alive(pid: int) -> bool:
+    """Is a process with this id running on this machine?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def describe_holder(holder: str) -> str:
     """'kcbx run' from a holder id such as 'run@host:123:ab12cd'."""
     return "kcbx " + holder.partition("@")[0]
@@ -89,6 +101,22 @@ class InstanceLease:
         lease = await self.repo.get(LEASE_NAME)
         if lease is None:  # released between our two statements: try once more
             return await self.acquire()
+        # a holder on this machine whose process is gone (killed, crashed): no need to wait
+        if (
+            lease.host == self.host
+            and not _alive(lease.pid)
+            and await self.repo.take_over(
+                LEASE_NAME,
+                holder=self.holder,
+                host=self.host,
+                pid=self.pid,
+                stale=lease.holder,
+                now=now,
+                until=until,
+            )
+        ):
+            self.held = True
+            return
         raise LeaseHeld(lease, now)
 
     async def try_acquire(self) -> Lease | None:
@@ -100,11 +128,17 @@ class InstanceLease:
         return None
 
     async def renew(self) -> bool:
-        """The heartbeat; False if the lease is no longer ours (another took it over)."""
+        """The heartbeat; False if another instance has taken the lease over. (A lease that
+        merely lapsed, say while the database could not be written, is taken again.)"""
         now = self.clock()
         self.held = await self.repo.renew(
             LEASE_NAME, holder=self.holder, now=now, until=now + timedelta(seconds=self.seconds)
         )
+        if not self.held:
+            try:
+                await self.acquire()
+            except LeaseHeld:
+                return False
         return self.held
 
     async def release(self) -> None:
