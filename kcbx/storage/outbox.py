@@ -219,7 +219,7 @@ class OutboxRepo:
         async with self.db.transaction():
             await self.db.execute(
                 "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND status IN ('pending', 'sending')",
                 (to_iso(when), error[:500], item_id),
             )
 
