@@ -58,11 +58,8 @@ class KillableTransport:
     async def send_text(self, chat_id: int, text: str, buttons: ButtonRows = (), **kw: Any) -> Sent:
         return await self._around(lambda: self.inner.send_text(chat_id, text, buttons, **kw))
 
-    async def send_document(self, *args: Any, **kwargs: Any) -> Sent:
-        return await self._around(lambda: self.inner.send_document(*args, **kwargs))
-
-    async def send_photo(self, *args: Any, **kwargs: Any) -> Sent:
-        return await self._around(lambda: self.inner.send_photo(*args, **kwargs))
+    async def send_file(self, *args: Any, **kwargs: Any) -> Sent:
+        return await self._around(lambda: self.inner.send_file(*args, **kwargs))
 
     async def edit_text(self, *args: Any, **kwargs: Any) -> None:
         self.killer.step()

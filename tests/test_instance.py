@@ -82,8 +82,8 @@ async def test_a_dead_holder_s_lease_is_taken_over(tmp_path: Path) -> None:
         assert not await elsewhere.renew()  # the old holder has lost it, and knows
 
         # a holder on this machine whose process has gone: taken over at once
-        dead = subprocess.Popen([sys.executable, "-c", "pass"])
-        dead.wait()
+        dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+        await dead.wait()
         gone = InstanceLease.of_this_process(db)
         gone.pid = dead.pid
         gone.holder = f"run@{gone.host}:{dead.pid}:dead"

@@ -29,6 +29,7 @@ from kcbx.bot.engine.transport import (
     BadMessage,
     ButtonRows,
     Dispatching,
+    FileKind,
     RetryLater,
     Sent,
     Transient,
@@ -141,9 +142,10 @@ class TelegramTransport:
             )
         )
 
-    async def send_document(
+    async def send_file(
         self,
         chat_id: int,
+        kind: FileKind,
         data: bytes,
         filename: str,
         caption: str = "",
@@ -153,31 +155,9 @@ class TelegramTransport:
     ) -> Sent:
         markup = _markup(buttons)
         extra = await self._limited(dispatching)
+        send = self.bot.send_photo if kind == "photo" else self.bot.send_document
         return await _call(
-            lambda: self.bot.send_document(
-                chat_id,
-                InputFile(data, filename=filename),
-                caption=caption or None,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                **extra,
-            )
-        )
-
-    async def send_photo(
-        self,
-        chat_id: int,
-        data: bytes,
-        filename: str,
-        caption: str = "",
-        buttons: ButtonRows = (),
-        *,
-        dispatching: Dispatching | None = None,
-    ) -> Sent:
-        markup = _markup(buttons)
-        extra = await self._limited(dispatching)
-        return await _call(
-            lambda: self.bot.send_photo(
+            lambda: send(
                 chat_id,
                 InputFile(data, filename=filename),
                 caption=caption or None,

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from kcbx.bot.engine.transport import (
     BadMessage,
     Dispatching,
+    FileKind,
     RetryLater,
     Sent,
     Transient,
@@ -266,9 +267,9 @@ class Delivery:
         if blob is None:
             raise BadMessage("outbox file is missing")
         data, filename, _mime = blob
-        send = transport.send_photo if message.kind == "photo" else transport.send_document
-        return await send(
-            item.chat_id, data, filename, message.text, message.buttons, dispatching=claim
+        kind: FileKind = "photo" if message.kind == "photo" else "document"
+        return await transport.send_file(
+            item.chat_id, kind, data, filename, message.text, message.buttons, dispatching=claim
         )
 
 

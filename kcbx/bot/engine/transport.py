@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 # rows of (label, callback data)
 ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
+FileKind = Literal["document", "photo"]
 # Awaited right before the message leaves, after any wait for the rate limit (again before
 # each retry): delivery claims its outbox row here, so that a crash can only leave a row
 # 'sending' whose request may really have gone out. If it raises, nothing is sent and the
@@ -61,8 +62,9 @@ class BadMessage(TransportError):
 
 
 class Transport(Protocol):
-    """Send and edit messages in one channel. Each call either returns or raises one of
-    the :class:`TransportError` subclasses above; nothing channel-specific escapes."""
+    """Send and edit messages in one channel: a text with button rows, a file. Each call
+    either returns or raises one of the :class:`TransportError` subclasses above; nothing
+    channel-specific escapes."""
 
     async def send_text(
         self,
@@ -73,27 +75,19 @@ class Transport(Protocol):
         dispatching: Dispatching | None = None,
     ) -> Sent: ...
 
-    async def send_document(
+    async def send_file(
         self,
         chat_id: int,
+        kind: FileKind,
         data: bytes,
         filename: str,
         caption: str = "",
         buttons: ButtonRows = (),
         *,
         dispatching: Dispatching | None = None,
-    ) -> Sent: ...
-
-    async def send_photo(
-        self,
-        chat_id: int,
-        data: bytes,
-        filename: str,
-        caption: str = "",
-        buttons: ButtonRows = (),
-        *,
-        dispatching: Dispatching | None = None,
-    ) -> Sent: ...
+    ) -> Sent:
+        """A document (any file, e.g. the A7.4 notice's PDF), or a photo (a chart)."""
+        ...
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: ButtonRows = ()
@@ -104,6 +98,7 @@ __all__ = [
     "BadMessage",
     "ButtonRows",
     "Dispatching",
+    "FileKind",
     "RetryLater",
     "Sent",
     "Transient",
