@@ -34,14 +34,20 @@ def cli_actor() -> str:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
+    from kcbx.bot.cli.run import Refused, take_database
     from kcbx.handlers.app import build_application
 
     config.require_token()
+    try:
+        holder = asyncio.run(take_database(config))
+    except Refused as exc:
+        print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_application(config)
+    app = build_application(config, holder=holder)
     updates = ["message", "callback_query", "my_chat_member"]
     if not args.webhook:
         app.run_polling(allowed_updates=updates)
@@ -390,6 +396,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from kcbx.bot.cli.run import unwritable_line
+        from kcbx.storage.db import cannot_write
+
+        if not cannot_write(exc):
+            raise
+        print(f"kcbx: {unwritable_line(config.db_path, exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What the leaders get without asking: the weekly summary, the schools' monthly
 reports to the bureau, the A8 month-end freeze and the A8 warnings.
 
-One repeating job (:func:`reports_job`, registered in the composition root) runs
+One repeating job (``reports_job`` in :mod:`kcbx.handlers.jobs`) runs
 :func:`run_digests`. It only sweeps the database, so it is idempotent and catches up after
 downtime:
 
@@ -27,9 +27,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from html import escape
-from typing import Any
-
-from telegram.ext import CallbackContext
 
 from kcbx.bot.domain.accountability import month_end, month_start, period_of
 from kcbx.bot.domain.dates import format_date
@@ -263,29 +260,6 @@ def school_month_text(
     return fit(lines)
 
 
-async def reports_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """The repeating job: one :func:`run_digests` pass, then drain the outbox if it queued."""
-    from kcbx.handlers.context import SERVICES_KEY
-    from kcbx.handlers.jobs import deliver_now
-
-    app = context.application
-    state = app.bot_data.setdefault(STATE_KEY, DigestState())
-    try:
-        report = await run_digests(app.bot_data[SERVICES_KEY], state)
-    except Exception:  # nothing half-written: each freeze and each row is one transaction
-        log.exception("digests failed")
-        return
-    if report.queued or report.frozen:
-        log.info(
-            "digests: %d weekly, %d monthly, %d A8 warnings; frozen %s",
-            report.weekly,
-            report.monthly,
-            report.warnings,
-            ", ".join(report.frozen) or "-",
-        )
-        await deliver_now(app)
-
-
 __all__ = [
     "MONTHLY_ROLES",
     "WEEKLY_ROLES",
@@ -293,7 +267,6 @@ __all__ = [
     "DigestState",
     "queue_monthly",
     "queue_weekly",
-    "reports_job",
     "run_digests",
     "school_month_text",
     "week_key",

@@ -36,6 +36,9 @@ class Config:
     overall_max_rate: float = 30.0
     group_max_rate: float = 20.0
     max_retries: int = 3
+    # Outbox messages in flight at once (one per chat at most). Each is one message a crash
+    # may repeat; one keeps up with Telegram's 30 a second while a call takes under 33 ms.
+    delivery_concurrency: int = 1
     # The key of the audit log's hash chain (an HMAC key): keep it outside the database, so
     # that whoever can write the database file cannot forge a consistent log.
     audit_key: str = ""
@@ -130,3 +133,7 @@ def _validate(config: Config) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be a whole number >= 0, not {value!r}")
+    if not isinstance(config.delivery_concurrency, int) or config.delivery_concurrency < 1:
+        raise ConfigError(
+            f"delivery_concurrency must be a whole number >= 1, not {config.delivery_concurrency!r}"
+        )
