@@ -189,9 +189,10 @@ async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> Non
     assert document.filename is not None and document.filename.endswith(".xlsx")
     assert document.document is not None
     book = openpyxl.load_workbook(io.BytesIO(document.document))
-    assert book.sheetnames[:2] == ["辍学学生台账", "疑似辍学学生台账"]
-    dropouts = [row[2] for row in book["辍学学生台账"].iter_rows(min_row=2, values_only=True)]
-    suspected = [row[2] for row in book["疑似辍学学生台账"].iter_rows(min_row=2, values_only=True)]
+    assert book.sheetnames[:2] == ["控辍保学台账", "劝返处置记录"]
+    rows = list(book["控辍保学台账"].iter_rows(min_row=2, values_only=True))
+    dropouts = [row[5] for row in rows if row[21] == "辍学"]
+    suspected = [row[5] for row in rows if row[21] == "疑似辍学"]
     assert dropouts == ["张三"] and sorted(suspected) == ["王五", "钱七"]  # not 孙八: other school
     entries = await harness.s.audit.entries(action="export")
     principal_id = harness.s.people and (await harness.s.people.by_phone("13900000020"))

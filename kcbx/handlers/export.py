@@ -1,5 +1,5 @@
 """/export: the ledger (台账) of the asker's scope as an Excel document. Telegram
-glue only: the workbook is kcbx/bot/documents/ledger.py, which also writes the audit entry."""
+glue only: the workbook is kcbx/bot/services/ledger.py, which also writes the audit entry."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from telegram import InputFile, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import Application, CommandHandler
 
-from kcbx.bot.documents.ledger import export_for_person
+from kcbx.bot.services.ledger import export_for_person
 from kcbx.bot.services.summary import SUMMARY_ROLES
 from kcbx.handlers.common import deny, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext

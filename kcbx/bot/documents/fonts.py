@@ -318,6 +318,16 @@ def _source_face(serif: bool = False) -> TTFont:
     return face
 
 
+def _kept_names(source: TTFont) -> dict[int | str, str]:
+    """Copyright, version, trademark, makers, URLs and the licence, as in the original."""
+    kept: dict[int | str, str] = {}
+    for name_id in (0, 5, 7, 8, 9, 11, 12, 13, 14):
+        record = source["name"].getDebugName(name_id)
+        if record:
+            kept[name_id] = record
+    return kept
+
+
 def _build_truetype(
     codepoints: Iterable[int], *, ps_name: str = SOURCE_PS_NAME, serif: bool = False
 ) -> bytes:
@@ -345,12 +355,7 @@ def _build_truetype(
             glyphs[glyph_name] = pen.glyph()
         advances = {name: source["hmtx"][name][0] for name in order}
         head, hhea, os2, post = source["head"], source["hhea"], source["OS/2"], source["post"]
-        # Copyright, version, trademark, makers, URLs and the licence stay as in the original.
-        kept: dict[int | str, str] = {}
-        for name_id in (0, 5, 7, 8, 9, 11, 12, 13, 14):
-            record = source["name"].getDebugName(name_id)
-            if record:
-                kept[name_id] = record
+        kept = _kept_names(source)
 
     builder = FontBuilder(head.unitsPerEm, isTTF=True)
     builder.font.recalcTimestamp = False

@@ -24,6 +24,11 @@ _HAS_GRADE = re.compile(r"(年级|^初[一二三123]|^[一二三四五六七八�
 _CLASS_NUMBER = re.compile(r"^[（(]?\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[)）]?\s*班?$")
 
 
+def grade_style(text: str) -> GradeStyle:
+    """A setting's text as a style: ``junior``, else ``year``."""
+    return "junior" if text == "junior" else "year"
+
+
 def grade_name(grade: int | None, style: GradeStyle = "year") -> str:
     """``八年级`` (or ``初二`` in the junior style) from 8; empty when unknown or out of 1-9."""
     if grade is None or not 1 <= grade <= len(NUMERALS):

@@ -30,7 +30,7 @@ from kcbx.bot.documents.notice import (
     render_notice_pdf,
 )
 from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
-from kcbx.bot.domain.grades import GradeStyle
+from kcbx.bot.domain.grades import GradeStyle, grade_style
 from kcbx.bot.domain.grades import grade_class as school_grade_class
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import DETAIL_DEADLINE, DETAIL_DELIVERED_ON, DETAIL_NUMBER, ActionKind
@@ -187,7 +187,9 @@ async def notice_data(
         student=student.name,
         gender=_GENDERS.get(student.gender or "", ""),
         school=school.name if school else "",
-        grade_class=grade_class(student.grade, student.class_name, _grade_style(services)),
+        grade_class=grade_class(
+            student.grade, student.class_name, grade_style(services.config.grade_style)
+        ),
         address=(await units.path_name(student.household_unit_id)).replace("/", ""),
         absent_since=case.absent_since,
         days_absent=max(0, services.calendar.days_between(case.absent_since, today)),
@@ -203,10 +205,6 @@ async def notice_data(
         if previous_deadline is not None and previous_deadline < notice.issue_date
         else None,
     )
-
-
-def _grade_style(services: Services) -> GradeStyle:
-    return "junior" if services.config.grade_style == "junior" else "year"
 
 
 def issue_date_of(kind: str, today: date, cites: Notice | None) -> date:
