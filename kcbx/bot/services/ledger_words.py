@@ -113,7 +113,7 @@ def detail_text(detail: dict[str, Any], t: Translate) -> str:
         parts.append(t("{outcome}: {place}").format(outcome=outcome, place=place))
     elif outcome:
         parts.append(outcome)
-    cause = _named(CAUSES, detail.get("cause"), t)
+    cause = _named(CAUSES, detail.get("cause"), t) if detail.get("cause") != "unknown" else ""
     if cause:
         parts.append(t("cause found: {cause}").format(cause=cause))
     for key, msgid in (
