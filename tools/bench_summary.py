@@ -245,7 +245,7 @@ async def measure(path: Path, ids: dict[str, int]) -> list[tuple[str, float, str
         async def ledger() -> None:
             made = await export_for_person(services, principal, gettext=ZH)
             assert made is not None
-            ledger_rows[:] = [f"{made.dropouts + made.suspected} cases"]
+            ledger_rows[:] = [f"{made.cases} cases"]
 
         out.append(("/export (school)", await best(ledger, 1), ledger_rows[0]))
 
@@ -253,7 +253,7 @@ async def measure(path: Path, ids: dict[str, int]) -> list[tuple[str, float, str
             made = await export_for_person(services, leader, gettext=ZH)
             assert made is not None
             ledger_rows[:] = [
-                f"{made.dropouts + made.suspected} cases, {len(made.data) // 1024} KiB"
+                f"{made.cases} cases, {len(made.data) // 1024} KiB"
             ]
 
         out.append(("/export (district)", await best(district_ledger, 1), ledger_rows[0]))

@@ -196,12 +196,9 @@ class _People:
 
 async def _people(services: Services, cases: Sequence[LedgerCase], tree: UnitTree) -> _People:
     student_ids = sorted({c.row.student_id for c in cases})
-    students, guardians = {}, {}
-    for student_id in student_ids:
-        student = await services.students.get(student_id)
-        if student is not None:
-            students[student_id] = student
-        guardians[student_id] = await services.students.guardians(student_id)
+    enrolled = await services.directory.students(student_ids)
+    students = {student_id: found.student for student_id, found in enrolled.items()}
+    guardians = {i: await services.students.guardians(i) for i in student_ids}
     teacher_ids = {c.row.teacher_id for c in cases if c.row.teacher_id is not None}
     teachers = await services.directory.people(teacher_ids)
     units = {u.id for c in cases for u in tree.ancestors(c.row.household_unit_id)}
@@ -332,7 +329,7 @@ def _document_text(notice: Notice, t: Translate) -> str:
     if notice.delivered_on:
         parts.append(t("delivered {date}").format(date=day_text(notice.delivered_on, t)))
     if notice.deadline:
-        parts.append(t("deadline {date}").format(date=day_text(notice.deadline, t)))
+        parts.append(t("due {date}").format(date=day_text(notice.deadline, t)))
     return t(", ").join(parts)
 
 

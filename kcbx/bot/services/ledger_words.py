@@ -119,7 +119,7 @@ def detail_text(detail: dict[str, Any], t: Translate) -> str:
     for key, msgid in (
         ("return_on", N_("return agreed for {date}")),
         ("delivered_on", N_("delivered {date}")),
-        ("deadline", N_("deadline {date}")),
+        ("deadline", N_("due {date}")),
     ):
         value = detail.get(key)
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
