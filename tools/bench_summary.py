@@ -252,9 +252,7 @@ async def measure(path: Path, ids: dict[str, int]) -> list[tuple[str, float, str
         async def district_ledger() -> None:
             made = await export_for_person(services, leader, gettext=ZH)
             assert made is not None
-            ledger_rows[:] = [
-                f"{made.cases} cases, {len(made.data) // 1024} KiB"
-            ]
+            ledger_rows[:] = [f"{made.cases} cases, {len(made.data) // 1024} KiB"]
 
         out.append(("/export (district)", await best(district_ledger, 1), ledger_rows[0]))
         tree = await unit_tree(services)
