@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -15,6 +16,7 @@ import openpyxl
 import pytest
 
 from kcbx.bot.cli.main import main
+from kcbx.bot.documents.protect import decrypt
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.runtime.config import Config
@@ -257,10 +259,14 @@ async def test_kcbx_export_writes_the_file_and_audits_it(tmp_path: Path) -> None
     target = tmp_path / "台账.xlsx"
     # the CLI runs its own event loop: give it a thread
     assert (
-        await asyncio.to_thread(main, ["--db", db, "export", str(target), "--scope", "滨河小学"])
+        await asyncio.to_thread(
+            main, ["--db", db, "export", str(target), "--scope", "滨河小学", "--password", "pw"]
+        )
         == 0
     )
-    book = openpyxl.load_workbook(target)
+    with pytest.raises(zipfile.BadZipFile):  # encrypted: it opens only with the password
+        openpyxl.load_workbook(target)
+    book = openpyxl.load_workbook(io.BytesIO(decrypt(target.read_bytes(), "pw")))
     # the CLI runs on the real clock: school years after March 2024, the open cases are
     # dropouts and the cases closed in 2024 belong to an earlier year's ledger
     rows = list(book["控辍保学台账"].iter_rows(min_row=2, values_only=True))

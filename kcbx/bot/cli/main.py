@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import getpass
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.policy import Policy, PolicyError, check_policy_file, load_policy
@@ -39,7 +42,25 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(config)
-    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    updates = ["message", "callback_query", "my_chat_member"]
+    if not args.webhook:
+        app.run_polling(allowed_updates=updates)
+        return 0
+    # Behind a reverse proxy: Telegram posts to the public https URL, the proxy passes the
+    # request to the listener; the secret token proves that a request came from Telegram.
+    url = urlsplit(args.webhook)
+    host, _, port = (args.listen or "127.0.0.1:8443").rpartition(":")
+    if url.scheme != "https" or not port.isdigit():
+        print("kcbx: --webhook takes an https URL and --listen HOST:PORT", file=sys.stderr)
+        return EXIT_USAGE
+    app.run_webhook(
+        listen=host or "127.0.0.1",
+        port=int(port),
+        url_path=url.path.lstrip("/"),
+        webhook_url=args.webhook,
+        secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+        allowed_updates=updates,
+    )
     return 0
 
 
@@ -149,27 +170,39 @@ def _policy(args: argparse.Namespace, config: Config) -> int:
 
 def _export(args: argparse.Namespace, config: Config) -> int:
     """the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
+    from kcbx.bot.services.exports import ProtectedLedger, protect_ledger
     from kcbx.bot.services.ledger import Ledger, UnknownScope, export_for_unit
 
     t = translator(config.default_language)
-    made: list[Ledger] = []
+    made: list[tuple[Ledger, ProtectedLedger]] = []
 
     async def work(services: Services) -> int:
         try:
-            made.append(await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t))
+            ledger = await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t)
         except UnknownScope:
             print(f"kcbx: no single district, township or school called {args.scope!r}")
             return 1
+        protected = await protect_ledger(
+            services,
+            ledger,
+            cli_actor(),
+            gettext=t,
+            lang=config.default_language,
+            password=args.password,
+        )
+        made.append((ledger, protected))
         return 0
 
     code = asyncio.run(_with_services(config, work))
     if code == 0:
-        ledger = made[0]
-        Path(args.file).write_bytes(ledger.data)
+        ledger, protected = made[0]
+        Path(args.file).write_bytes(protected.data)
         print(
             f"{args.file}: {ledger.dropouts} dropouts, {ledger.suspected} suspected, "
             f"{ledger.actions} actions, {ledger.flags} A8 flags (recorded in the audit log)"
         )
+        if not args.password:
+            print(f"password: {protected.password}  (give it apart from the file)")
     return code
 
 
@@ -269,12 +302,21 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 }
 
 
+def _records(args: argparse.Namespace, config: Config) -> int:
+    return records.dispatch(args, config, lambda c, work: asyncio.run(_with_services(c, work)))
+
+
+COMMANDS.update(dict.fromkeys(records.COMMANDS, _records))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="kcbx 控辍保学 bot")
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
     parser.add_argument("--db", help="database file (default $KCBX_DB or ./kcbx.db)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p = sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p.add_argument("--webhook", help="receive updates at this https URL instead of polling")
+    p.add_argument("--listen", help="with --webhook: the local HOST:PORT (default 127.0.0.1:8443)")
     p = sub.add_parser("invite", help="make a one-time invitation link")
     p.add_argument("--role", required=True, help="role code, e.g. class_teacher")
     p.add_argument("--unit", help="unit name or path, e.g. 滨河镇/新墩村")
@@ -303,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="the dropout ledger (台账) as an Excel file")
     p.add_argument("file", help="the .xlsx file to write")
     p.add_argument("--scope", help="a district, township or school (name or path)")
+    p.add_argument("--password", help="encrypt with this password (default: a new one, printed)")
+    records.add_parsers(sub)
     p = sub.add_parser("policy", help="the policy file (the ladder's numbers)")
     p.add_subparsers(dest="policy_command", required=True).add_parser(
         "check", help="validate FILE and print the effective ladder"

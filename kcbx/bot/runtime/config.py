@@ -94,6 +94,13 @@ class Config:
     organs: Organs = field(default_factory=Organs)
     # how grades and classes are printed: "year" (八年级2班) or "junior" (初二(2)班)
     grade_style: str = "year"
+    # The key of the audit log's hash chain (an HMAC key): keep it outside the database, so
+    # that whoever can write the database file cannot forge a consistent log.
+    audit_key: str = ""
+    # The password of a protected export is deleted from the chat after this many seconds.
+    export_password_seconds: int = 600
+    # Webhook mode: the secret Telegram sends with each update (a new one each start if empty).
+    webhook_secret: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -131,6 +138,8 @@ _ENV = {
     "KCBX_TIMEZONE": "timezone",
     "KCBX_LANGUAGE": "default_language",
     "KCBX_POLICY": "policy_path",
+    "KCBX_AUDIT_KEY": "audit_key",
+    "KCBX_WEBHOOK_SECRET": "webhook_secret",
 }
 
 
@@ -171,7 +180,13 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"default_language must be zh_CN or en, not {config.default_language!r}")
     if config.grade_style not in GRADE_STYLES:
         raise ConfigError(f"grade_style must be year or junior, not {config.grade_style!r}")
-    for name in ("invite_days", "max_upload_bytes", "sweep_seconds", "max_retries"):
+    for name in (
+        "invite_days",
+        "max_upload_bytes",
+        "sweep_seconds",
+        "max_retries",
+        "export_password_seconds",
+    ):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be a whole number >= 0, not {value!r}")

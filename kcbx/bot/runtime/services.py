@@ -35,6 +35,7 @@ from kcbx.storage.cases import CaseRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
+from kcbx.storage.ephemeral import EphemeralRepo
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.notices import NoticeRepo
 from kcbx.storage.outbox import OutboxRepo, OutgoingMessage
@@ -99,6 +100,7 @@ class Services:
     reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
+    ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -106,7 +108,9 @@ class Services:
         """Open the database (applying migrations) and wire the repositories."""
         policy = load_policy(Path(config.policy_path) if config.policy_path else None)
         db = await Database.open(config.db_path)
+        db.audit_key = config.audit_key
         audit = AuditRepo(db)
+        await audit.seal()  # rows from before the chain existed, once
         return cls(
             config=config,
             db=db,
@@ -128,6 +132,7 @@ class Services:
             reminder_history=ReminderHistoryRepo(db, audit),
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
+            ephemeral=EphemeralRepo(db),
         )
 
     async def close(self) -> None:
