@@ -1,6 +1,6 @@
 """/export: the ledger (台账) of the asker's scope as an encrypted Excel document, and its
 one-time password in a second message that the bot deletes after a while. Telegram glue only:
-the workbook is kcbx/bot/documents/ledger.py (which writes the audit entry), the protection
+the workbook is kcbx/bot/services/ledger.py (which writes the audit entry), the protection
 kcbx/bot/services/exports.py."""
 
 from __future__ import annotations

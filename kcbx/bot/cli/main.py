@@ -184,8 +184,8 @@ def _policy(args: argparse.Namespace, config: Config) -> int:
 
 def _export(args: argparse.Namespace, config: Config) -> int:
     """the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
-    from kcbx.bot.documents.ledger import Ledger, UnknownScope, export_for_unit
     from kcbx.bot.services.exports import ProtectedLedger, protect_ledger
+    from kcbx.bot.services.ledger import Ledger, UnknownScope, export_for_unit
 
     t = translator(config.default_language)
     made: list[tuple[Ledger, ProtectedLedger]] = []

@@ -85,7 +85,7 @@ def problem_text(problem: NoticeError, t: Translate, lang: str) -> str:
 
 
 def notice_title(view: NoticeView, t: Translate) -> str:
-    """``限期入学通知书 <b>沙教控辍〔2024〕第001号</b>（<b>张三</b>）``."""
+    """``限期入学通知书 <b>沙教控辍〔2024〕1号</b>（<b>张三</b>）``."""
     return t("{title} {number} ({student})").format(
         title=t(KIND_NAMES[view.notice.kind]),
         number=f"<b>{escape(view.notice.number)}</b>",
