@@ -110,6 +110,7 @@ class ActionRecord:
     rule: str | None
     detail: dict[str, Any] = field(default_factory=dict)
     corrects_id: int | None = None
+    actor_unit_id: int | None = None  # where the actor sits (whose measure it is, A8)
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,8 @@ class ReportsRepo:
         out: dict[int, list[ActionRecord]] = {}
         for chunk in _chunks(case_ids):
             sql = (
-                "SELECT a.*, p.name AS actor_name, p.role AS actor_role FROM actions a"
+                "SELECT a.*, p.name AS actor_name, p.role AS actor_role,"
+                " p.unit_id AS actor_unit_id FROM actions a"
                 f" LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({_marks(chunk)})"
             )
             params: list[object] = [*chunk]
@@ -306,6 +308,7 @@ class ReportsRepo:
                         rule=r["rule"],
                         detail=json.loads(r["detail"] or "{}"),
                         corrects_id=r["corrects_id"],
+                        actor_unit_id=r["actor_unit_id"],
                     )
                 )
         return out

@@ -29,14 +29,13 @@ from kcbx.bot.domain.accountability import (
     CaseA8,
     Flag,
     Rule,
-    Warning,
     add_months,
     evaluate,
     month_end,
     next_period,
     period_of,
-    warnings,
 )
+from kcbx.bot.domain.accountability_warnings import Warning, warnings
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.recipients import Directory, holders_of, reachable
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
@@ -64,6 +63,7 @@ async def a8_cases(
     departments = await services.reports.referred_departments(
         [v.row.id for v in views], until=as_of
     )
+    await tree.ensure(services, {a.actor_unit_id for v in views for a in v.actions})
     return [a8_case(v, tree, services, departments.get(v.row.id, ())) for v in views]
 
 

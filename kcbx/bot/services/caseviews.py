@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from kcbx.bot.domain.accountability import PERSUADING_KINDS, CaseA8, Persuasion, section_of
 from kcbx.bot.domain.ladder import (
+    DETAIL_ACTOR_ROLE,
     ActionFact,
     CaseFacts,
     LadderState,
@@ -199,12 +200,15 @@ def a8_case(
         day = calendar.add_days(state.ladder_start, n)
         return max(datetime.combine(day, time(0), tzinfo=policy.time.tz), row.reported_at)
 
-    names = {a.id: a.actor_name for a in view.actions}
-    persuasion = tuple(
-        Persuasion(a.kind, a.at, names.get(a.id, ""))
-        for a in standing_actions(action_facts_of(view.actions), state.now)
-        if a.kind in PERSUADING_KINDS
-    )
+    records = {a.id: a for a in view.actions}
+    persuasion = []
+    for fact in standing_actions(action_facts_of(view.actions), state.now):
+        if fact.kind not in PERSUADING_KINDS:
+            continue
+        record = records[fact.id]
+        units = tuple(u.id for u in tree.ancestors(record.actor_unit_id))
+        role = record.detail.get(DETAIL_ACTOR_ROLE) or record.actor_role
+        persuasion.append(Persuasion(fact.kind, fact.at, record.actor_name, role, units))
     school = tree.get(row.school_id)
     township = tree.nearest(row.school_id, "township")
     return CaseA8(
@@ -214,7 +218,7 @@ def a8_case(
         section=section_of(school.section if school else None, row.grade),
         township_id=township.id if township else None,
         marked_at=marked_at,
-        persuasion=persuasion,
+        persuasion=tuple(persuasion),
         departments=tuple(departments),
         mark_due=None if marked_at else day_begins(policy.ladder.dropout_day),
         warn_from=None if marked_at else day_begins(policy.ladder.persuasion_day),

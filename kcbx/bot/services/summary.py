@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from kcbx.bot.domain.accountability import Flag, Warning
+from kcbx.bot.domain.accountability import Flag
+from kcbx.bot.domain.accountability_warnings import Warning
 from kcbx.bot.domain.ladder import Stage, Task, ladder_state
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.recipients import CasePlace, Directory, holders_of

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from kcbx.bot.domain.accountability import LEVEL_NAMES, Flag, Level, Rule, Warning, WarningKind
+from kcbx.bot.domain.accountability import LEVEL_NAMES, Flag, Level, Rule
+from kcbx.bot.domain.accountability_warnings import Warning, WarningKind
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.policy import Policy
