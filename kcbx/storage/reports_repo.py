@@ -333,6 +333,35 @@ class ReportsRepo:
 
     # --- counts -----------------------------------------------------------------------------
 
+    async def district_enrolment(self, district_id: int) -> tuple[int, int]:
+        """A district's students (its schools' pupils): (not exempt, exempt), A8.1."""
+        row = await self.db.fetchone(
+            f"{SUBTREE_CTE} SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.exempt <> 0 THEN 1"
+            " ELSE 0 END), 0) FROM students s WHERE s.school_id IN (SELECT id FROM subtree)",
+            (district_id,),
+        )
+        total, exempt = (int(row[0]), int(row[1])) if row else (0, 0)
+        return total - exempt, exempt
+
+    async def exempted_since(self, district_id: int, since: datetime) -> int:
+        """Cases of a district's pupils closed as exempt (A3) since an instant."""
+        value = await self.db.fetchval(
+            f"{SUBTREE_CTE} SELECT COUNT(DISTINCT c.student_id) FROM cases c"
+            " JOIN students s ON s.id = c.student_id"
+            " WHERE c.status = 'exempt' AND c.closed_at >= ?"
+            " AND s.school_id IN (SELECT id FROM subtree)",
+            (district_id, to_iso(since)),
+        )
+        return int(value or 0)
+
+    async def closed_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """The instants cases were closed in ``[start, end)``."""
+        rows = await self.db.fetchall(
+            "SELECT closed_at FROM cases WHERE closed_at >= ? AND closed_at < ?",
+            (to_iso(start), to_iso(end)),
+        )
+        return [from_iso(r[0]) for r in rows]
+
     async def enrolled_by_school(self, scope: ReportScope) -> dict[int, int]:
         """Students of the scope per school.
 

@@ -34,14 +34,16 @@ from kcbx.bot.domain.accountability import (
     month_end,
     next_period,
     period_of,
+    qualifies_at,
 )
 from kcbx.bot.domain.accountability_warnings import Warning, warnings
 from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.recipients import Directory, holders_of, reachable
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.caseviews import CaseView, UnitTree, a8_case, case_views, unit_tree
-from kcbx.storage.accountability_repo import FrozenFlag, FrozenMonth
+from kcbx.storage.accountability_repo import FrozenFlag, FrozenMonth, YearFinding
 from kcbx.storage.reports_repo import unit_scope
 
 ACCOUNTABILITY_ROLES = DISTRICT_ROLES
@@ -76,29 +78,60 @@ async def live_a8(
 ) -> tuple[list[Flag], list[Warning]]:
     """The flags earned now and the warnings due now, district by district.
 
-    ``enrolled``: students per district (A8.1's denominator); a district without it is not
-    evaluated under A8.1 (a township's summary does not need it).
+    ``enrolled``: A8.1's denominator per district (:func:`year_enrolment`); a district
+    without it is not evaluated under A8.1 (a township's summary does not need it).
     """
     now = services.clock.now()
     facts = await a8_cases(services, views, tree)
-    by_district: dict[int, list[CaseA8]] = defaultdict(list)
-    for view, case in zip(views, facts, strict=True):
-        district = tree.nearest(view.row.school_id, "district")
-        by_district[district.id if district else 0].append(case)
     flags: list[Flag] = []
     warns: list[Warning] = []
-    for district_id, cases in sorted(by_district.items()):
+    for district_id, cases in sorted(_by_district(views, facts, tree).items()):
         count = (enrolled or {}).get(district_id, 0)
         flags += evaluate(cases, services.policy, now, district_id=district_id, enrolled=count)
         warns += warnings(cases, services.policy, now, district_id=district_id, enrolled=count)
     return flags, warns
 
 
-async def _district_enrolled(services: Services, tree: UnitTree) -> dict[int, int]:
+def _by_district(
+    views: Sequence[CaseView], facts: Sequence[CaseA8], tree: UnitTree
+) -> dict[int, list[CaseA8]]:
+    by_district: dict[int, list[CaseA8]] = defaultdict(list)
+    for view, case in zip(views, facts, strict=True):
+        district = tree.nearest(view.row.school_id, "district")
+        by_district[district.id if district else 0].append(case)
+    return by_district
+
+
+def school_year_of(services: Services, at: datetime) -> int:
+    """The school year an instant belongs to (an instant that ends a month: the month's)."""
+    tz = services.policy.time.tz
+    start, _ = services.policy.accountability.school_year(
+        (at - timedelta(microseconds=1)).astimezone(tz).date()
+    )
+    return start.year
+
+
+async def year_enrolment(services: Services, tree: UnitTree, school_year: int) -> dict[int, int]:
+    """A8.1's denominator per district: the students enrolled when the school year began
+    (taken on the year's first pass, its first day or first import), exempt children out,
+    including those exempted since (they leave the dropouts too, A3)."""
+    now = services.clock.now()
+    current = school_year_of(services, now + timedelta(microseconds=1)) == school_year
+    taken = await services.a8.enrolment(school_year=school_year)
     out: dict[int, int] = {}
     for district in (u for u in tree.units.values() if u.kind == "district"):
-        counts = await services.reports.enrolled_by_school(unit_scope(district))
-        out[district.id] = sum(counts.values())
+        snapshot = taken.get(district.id)
+        if snapshot is not None:
+            enrolled, since = snapshot.enrolled, snapshot.taken_at
+        else:
+            enrolled, exempt = await services.reports.district_enrolment(district.id)
+            since = now
+            if current and enrolled + exempt:
+                await services.a8.take_enrolment(
+                    school_year, district.id, enrolled=enrolled, exempt=exempt, now=now
+                )
+        later = await services.reports.exempted_since(district.id, since)
+        out[district.id] = max(enrolled - later, 0)
     return out
 
 
@@ -179,55 +212,110 @@ async def freeze_due_months(services: Services) -> list[str]:
 
 
 async def freeze_month(services: Services, period: str, tree: UnitTree) -> bool:
-    """Evaluate one month as of its last instant and freeze it (False: frozen already)."""
-    tz = services.policy.time.tz
-    as_of = month_end(period, tz)
-    year_start, _ = services.policy.accountability.school_year(
-        (as_of - timedelta(seconds=1)).astimezone(tz).date()
-    )
-    views = await district_views(services, tree, as_of=as_of)
-    facts = await a8_cases(services, views, tree, as_of=as_of)
-    enrolled = await _baseline_enrolled(services, tree, year_start.year)
-    by_district: dict[int, list[CaseA8]] = defaultdict(list)
-    for view, case in zip(views, facts, strict=True):
-        district = tree.nearest(view.row.school_id, "district")
-        by_district[district.id if district else 0].append(case)
-    flags: list[Flag] = []
-    for district_id in sorted(set(by_district) | set(enrolled)):
-        flags += evaluate(
-            by_district.get(district_id, []),
-            services.policy,
-            as_of,
-            district_id=district_id,
-            enrolled=enrolled.get(district_id, 0),
-        )
+    """Evaluate one month as of its last instant and freeze it (False: frozen already).
+    Its flags join the school year's record too, if it does not hold them yet."""
+    as_of = month_end(period, services.policy.time.tz)
+    school_year = school_year_of(services, as_of)
+    flags, facts, enrolled = await district_flags(services, tree, as_of=as_of)
     frozen = [
         FrozenFlag(f.rule, f.unit_id, f.level, evidence_of(f, tree, services, as_of))
         for f in flags
         if f.unit_id
     ]
-    return await services.a8.freeze_month(
+    done = await services.a8.freeze_month(
         period=period,
-        school_year=year_start.year,
+        school_year=school_year,
         as_of=as_of,
         enrolled=sum(enrolled.values()),
         dropouts=sum(1 for c in facts if c.is_dropout(as_of)),
         flags=frozen,
         now=services.clock.now(),
     )
+    if done:
+        await services.a8.record_findings(
+            findings_of(flags, tree, services, as_of), now=services.clock.now()
+        )
+    return done
 
 
-async def _baseline_enrolled(
-    services: Services, tree: UnitTree, school_year: int
-) -> dict[int, int]:
-    """A8.1's denominator: students enrolled at the start of the school year. The roster has
-    no history, so the first frozen month of the year keeps the count it saw; before that,
-    today's count stands in."""
-    counts = await _district_enrolled(services, tree)
-    months = await services.a8.months(school_year=school_year)
-    if months and len(counts) == 1 and months[0].enrolled:
-        return {next(iter(counts)): months[0].enrolled}
-    return counts
+async def district_flags(
+    services: Services, tree: UnitTree, *, as_of: datetime | None = None
+) -> tuple[list[Flag], list[CaseA8], dict[int, int]]:
+    """Every district's flags now or as they stood at ``as_of``, with the facts and the
+    year-start enrolment they were counted against."""
+    at = as_of or services.clock.now()
+    views = await district_views(services, tree, as_of=as_of)
+    facts = await a8_cases(services, views, tree, as_of=as_of)
+    enrolled = await year_enrolment(services, tree, school_year_of(services, at))
+    by_district = _by_district(views, facts, tree)
+    flags: list[Flag] = []
+    for district_id in sorted(set(by_district) | set(enrolled)):
+        flags += evaluate(
+            by_district.get(district_id, []),
+            services.policy,
+            at,
+            district_id=district_id,
+            enrolled=enrolled.get(district_id, 0),
+        )
+    return flags, facts, enrolled
+
+
+# --- the school year's record ----------------------------------------------------------------
+
+
+def earned_at(flag: Flag, policy: Policy, at: datetime) -> datetime:
+    """When a flag was earned: A8.2/A8.3 the last dropout mark that made the count; A8.4/A8.5
+    the instant the step's count passed the threshold; A8.1 the instant evaluated."""
+    if flag.rule in (Rule.PRIMARY, Rule.JUNIOR):
+        marks = sorted(c.marked_at for c in flag.cases if c.marked_at is not None)
+        return marks[int(flag.threshold) - 1] if len(marks) >= flag.threshold else at
+    if flag.rule in (Rule.TOWNSHIP, Rule.DEPARTMENT):
+        times = sorted(
+            when
+            for c in flag.cases
+            if (when := qualifies_at(c, flag.level, policy, flag.rule, flag.unit_id)) is not None
+        )
+        over = int(flag.threshold)
+        return times[over] if len(times) > over else at
+    return at
+
+
+def findings_of(
+    flags: Sequence[Flag], tree: UnitTree, services: Services, at: datetime
+) -> list[YearFinding]:
+    school_year = school_year_of(services, at)
+    out = []
+    for flag in flags:
+        if not flag.unit_id:
+            continue
+        evidence = evidence_of(flag, tree, services, at)
+        evidence["case_ids"] = [c.case_id for c in flag.cases]
+        when = earned_at(flag, services.policy, at)
+        out.append(YearFinding(school_year, flag.rule, flag.unit_id, flag.level, when, evidence))
+    return out
+
+
+YEAR_CHECK = "a8_year"
+
+
+async def record_year(services: Services) -> list[YearFinding]:
+    """Add to the school year's record every finding earned since the last pass: now, and
+    just before each case closed since then (a child back before the pass keeps the finding
+    the case carried). The findings recorded (new only)."""
+    now = services.clock.now()
+    last = await services.a8.checked_until(YEAR_CHECK)
+    instants: list[datetime | None] = [None]
+    if last is not None:
+        closed = await services.reports.closed_between(last, now)
+        instants += sorted({c - timedelta(microseconds=1) for c in closed})
+    tree = await unit_tree(services)
+    new: list[YearFinding] = []
+    for as_of in instants:
+        flags, _facts, _enrolled = await district_flags(services, tree, as_of=as_of)
+        found = findings_of(flags, tree, services, as_of or now)
+        new += await services.a8.record_findings(found, now=now)
+    await services.a8.set_checked(YEAR_CHECK, now)
+    return new
 
 
 # --- warnings to the responsible leaders -----------------------------------------------------
@@ -279,7 +367,7 @@ async def warnings_due(services: Services) -> WarningsDue:
     now = services.clock.now()
     tree = await unit_tree(services)
     views = await district_views(services, tree)
-    enrolled = await _district_enrolled(services, tree)
+    enrolled = await year_enrolment(services, tree, school_year_of(services, now))
     _flags, warns = await live_a8(services, views, tree, enrolled=enrolled)
     names = {u.id: u.name for u in tree.units.values()}
     if not warns:
@@ -327,9 +415,8 @@ async def accountability_view(services: Services, person: Person) -> Accountabil
     months = await services.a8.months(school_year=year_start.year)
     tree = await unit_tree(services)
     views = await district_views(services, tree)
-    flags, _warns = await live_a8(
-        services, views, tree, enrolled=await _district_enrolled(services, tree)
-    )
+    enrolled = await year_enrolment(services, tree, year_start.year)
+    flags, _warns = await live_a8(services, views, tree, enrolled=enrolled)
     names = {u.id: u.name for u in tree.units.values()}
     return AccountabilityView(year_start, year_end, tuple(months), now, tuple(flags), names)
 

@@ -33,7 +33,7 @@ from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.recipients import CasePlace, Directory, holders_of
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.accountability import live_a8
+from kcbx.bot.services.accountability import live_a8, school_year_of, year_enrolment
 from kcbx.bot.services.caseviews import (
     DROPOUT_STAGES,
     CaseView,
@@ -192,12 +192,11 @@ async def build_summary(
     await _count_cases(services, summary, views, list(enrolled), tree)
     longest = sorted(views, key=lambda v: (-v.state.day, v.row.id))[:ATTENTION_LINES]
     summary.attention = [_case_line(v, tree) for v in longest]
-    flags, warns = await live_a8(
-        services,
-        views,
-        tree,
-        enrolled={unit.id: summary.enrolled} if unit.kind == "district" else None,
-    )
+    enrolled_then = None
+    if unit.kind == "district":  # A8.1: the year-start enrolment, exempt children out
+        year = await year_enrolment(services, tree, school_year_of(services, now))
+        enrolled_then = {unit.id: year.get(unit.id, 0)}
+    flags, warns = await live_a8(services, views, tree, enrolled=enrolled_then)
     summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
     summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
     summary.unit_names = {u.id: u.name for u in tree.units.values()}
