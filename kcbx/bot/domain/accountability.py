@@ -3,9 +3,9 @@ instant, and who is about to.
 
 No I/O here: :mod:`kcbx.bot.services.accountability` loads the facts as they stood at the
 instant (cases, their dropout marks, the persuasion recorded, referrals), calls
-:func:`evaluate` and the warnings
-(:mod:`kcbx.bot.domain.accountability_warnings`), freezes the flags at each month's end,
-keeps the school year's record and sends the warnings through the outbox. Tests walk a school through three months in microseconds.
+:func:`evaluate` and the warnings (:mod:`kcbx.bot.domain.accountability_warnings`),
+freezes the flags at each month's end, keeps the school year's record and sends the
+warnings through the outbox. Tests walk a school through three months in microseconds.
 
 Definitions (RULES.md, the defaults under A8; the numbers are ``[accountability]`` of the
 policy):

@@ -14,8 +14,10 @@ downtime:
   or open at its end) has its report queued for each bureau staff member,
   ``mo:{school}:{yyyy-mm}:{person}``. Schools with nothing to report send nothing;
 * **A8**: every month that has ended is frozen (:func:`freeze_due_months`), before the
-  monthly reports that quote it; the warnings (:func:`queue_warnings`) are computed at most
-  once an hour (each is queued once per key anyway).
+  monthly reports that quote it; the school year's record takes the findings earned since
+  the last pass and tells the leaders they name (:func:`record_and_tell`), and the warnings
+  (:func:`queue_warnings`) are computed, both at most once an hour (each message is queued
+  once per key anyway; a return between two passes is evaluated as the case stood before).
 
 Nothing is sent in the quiet hours: what is queued then waits for the morning.
 """
@@ -35,7 +37,7 @@ from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
-from kcbx.bot.engine.a8_warnings import queue_warnings
+from kcbx.bot.engine.a8_warnings import queue_warnings, record_and_tell
 from kcbx.bot.engine.validity import queue_validity_warnings
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import district_views, freeze_due_months
@@ -67,10 +69,11 @@ class DigestReport:
     weekly: int = 0
     monthly: int = 0
     warnings: int = 0
+    findings: int = 0  # messages about new findings of the school year's record
 
     @property
     def queued(self) -> int:
-        return self.weekly + self.monthly + self.warnings
+        return self.weekly + self.monthly + self.warnings + self.findings
 
 
 def week_key(local: datetime) -> str:
@@ -89,6 +92,7 @@ async def run_digests(services: Services, state: DigestState | None = None) -> D
     now = services.clock.now().astimezone(services.policy.time.tz)
     hour = now.strftime("%Y-%m-%dT%H")
     if state.warned_hour != hour:
+        report.findings = await record_and_tell(services)
         report.warnings = await queue_warnings(services)
         report.warnings += await queue_validity_warnings(services)
         state.warned_hour = hour

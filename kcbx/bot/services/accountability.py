@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kcbx.bot.domain.accountability import (
+    STEP_RANKS,
     CaseA8,
     Flag,
     Rule,
@@ -42,6 +43,7 @@ from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.recipients import Directory, holders_of, reachable
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.a8year import LEADER_ROLES, YearRecord, by_rank, year_record
 from kcbx.bot.services.caseviews import CaseView, UnitTree, a8_case, case_views, unit_tree
 from kcbx.storage.accountability_repo import FrozenFlag, FrozenMonth, YearFinding
 from kcbx.storage.reports_repo import unit_scope
@@ -322,9 +324,14 @@ async def record_year(services: Services) -> list[YearFinding]:
 
 
 def _recipients(
-    warning: Warning, views: Mapping[int, CaseView], tree: UnitTree, directory: Directory
+    warning: Warning,
+    views: Mapping[int, CaseView],
+    tree: UnitTree,
+    directory: Directory,
+    ranks: dict[int, str],
 ) -> list[Person]:
-    """Who answers for the flag a warning is about (A8's "responsible leaders")."""
+    """Who answers for the flag a warning is about: the school's principal, lead and class
+    teacher (A8.2/A8.3), or the leader the coming step names (分管 or 主要, :func:`by_rank`)."""
     people: list[Person] = []
     if warning.rule in (Rule.PRIMARY, Rule.JUNIOR):
         for case in warning.cases:
@@ -334,13 +341,12 @@ def _recipients(
             place = tree.place(view.row)
             for role in (Role.PRINCIPAL, Role.SCHOOL_LEAD, Role.CLASS_TEACHER):
                 people += holders_of(role, place, directory)
-    elif warning.rule == Rule.TOWNSHIP:
-        people += directory.holders(Role.TOWNSHIP_LEADER, tree.get(warning.unit_id))
-    elif warning.rule == Rule.DEPARTMENT:
-        people += directory.holders(Role.DEPARTMENT_LIAISON, tree.get(warning.unit_id))
     else:
-        for role in (Role.DISTRICT_LEADER, Role.BUREAU_STAFF):
-            people += directory.holders(role, tree.get(warning.unit_id))
+        leaders: list[Person] = []
+        for role in LEADER_ROLES[warning.rule]:
+            leaders += directory.holders(role, tree.get(warning.unit_id))
+        wanted = STEP_RANKS.get((warning.rule, warning.level), ())
+        people = [a.person for a in by_rank(leaders, ranks, wanted)]
     unique = {p.id: p for p in people if reachable(p)}
     return [unique[k] for k in sorted(unique)]
 
@@ -386,7 +392,8 @@ async def warnings_due(services: Services) -> WarningsDue:
     people = await services.reports.people_in_units(unit_ids)
     people += list((await services.reports.people_by_id(teachers)).values())
     directory = Directory(people, tree.departments())
-    out = tuple((w, tuple(_recipients(w, by_id, tree, directory))) for w in warns)
+    ranks = await services.a8.leader_ranks(p.id for p in people)
+    out = tuple((w, tuple(_recipients(w, by_id, tree, directory, ranks))) for w in warns)
     return WarningsDue(now, out, names)
 
 
@@ -403,6 +410,7 @@ class AccountabilityView:
     now: datetime
     flags: tuple[Flag, ...]
     unit_names: dict[int, str]
+    record: YearRecord | None = None  # the year's findings (for 年终考核)
 
 
 async def accountability_view(services: Services, person: Person) -> AccountabilityView | None:
@@ -418,7 +426,8 @@ async def accountability_view(services: Services, person: Person) -> Accountabil
     enrolled = await year_enrolment(services, tree, year_start.year)
     flags, _warns = await live_a8(services, views, tree, enrolled=enrolled)
     names = {u.id: u.name for u in tree.units.values()}
-    return AccountabilityView(year_start, year_end, tuple(months), now, tuple(flags), names)
+    record = await year_record(services, year_start.year, tree=tree)
+    return AccountabilityView(year_start, year_end, tuple(months), now, tuple(flags), names, record)
 
 
 __all__ = [

@@ -10,11 +10,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from kcbx.bot.domain.accountability import LEVEL_NAMES, Flag, Level, Rule
+from kcbx.bot.domain.accountability import (
+    CHIEF,
+    CONSEQUENCES,
+    DEPUTY,
+    LEVEL_NAMES,
+    Flag,
+    Level,
+    Rule,
+)
 from kcbx.bot.domain.accountability_warnings import Warning, WarningKind
+from kcbx.bot.domain.caseactions import ACTION_NAMES
 from kcbx.bot.domain.dates import format_date
-from kcbx.bot.domain.i18n import Translate
+from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy import Policy
+from kcbx.bot.services.a8year import Addressee, FindingLine, YearRecord
 from kcbx.bot.services.accountability import AccountabilityView
 from kcbx.bot.texts.reply import Reply, fit, format_when, nav_row
 from kcbx.storage.accountability_repo import FrozenFlag, FrozenMonth
@@ -172,13 +182,91 @@ def warning_message(
     )
 
 
+# --- the school year's record ---------------------------------------------------------------
+
+
+RANK_NAMES = {CHIEF: N_("main leader"), DEPUTY: N_("leader in charge")}
+CLOSED_NAMES = {
+    "returned": N_("back at school"),
+    "exempt": N_("exempt (A3)"),
+    "transferred": N_("transferred"),
+}
+
+
+def named_text(named: tuple[Addressee, ...], t: Translate) -> str:
+    """'leader in charge 张三, main leader 李四' (names escaped)."""
+    parts = []
+    for a in named:
+        name = f"<b>{escape(a.person.name)}</b>"
+        parts.append(
+            t("{rank} {name}").format(rank=t(RANK_NAMES[a.rank]), name=name) if a.rank else name
+        )
+    return t(", ").join(parts)
+
+
+def finding_lines(line: FindingLine, policy: Policy, t: Translate, lang: str) -> list[str]:
+    """One finding: when, the clause, the unit, what it brings, whom it names, and what
+    happened to its cases afterwards."""
+    f = line.finding
+    tz = policy.time.tz
+    earned = format_date(f.earned_at.astimezone(tz).date(), t, lang)
+    body = frozen_flag_text(FrozenFlag(f.rule, f.unit_id, f.level, f.evidence), t)
+    out = [
+        t("{date}: {finding}").format(date=earned, finding=body),
+        "   " + t(CONSEQUENCES[(Rule(f.rule), Level(f.level))]),
+    ]
+    if line.named:
+        out.append("   " + t("Named: {people}").format(people=named_text(line.named, t)))
+    for note in line.notes:
+        day = format_date(note.at.astimezone(tz).date(), t, lang)
+        if note.what in CLOSED_NAMES:
+            what = t(CLOSED_NAMES[note.what])
+        else:
+            what = t("{action} recorded later").format(
+                action=t(ACTION_NAMES.get(note.what, note.what))
+            )
+        out.append(
+            "   ↳ "
+            + t("{date}: case {number} {what} (the finding stands)").format(
+                date=day, number=f"<b>{escape(note.number)}</b>", what=what
+            )
+        )
+    return out
+
+
+def year_lines(record: YearRecord, policy: Policy, t: Translate, lang: str) -> list[str]:
+    """The year's list, heading first."""
+    lines = [
+        t(
+            "<b>A8 findings of the school year {start}–{end}</b> (for the year-end review): {count}"
+        ).format(start=record.start.year, end=record.end.year, count=len(record.lines)),
+        t("Each is kept as earned; a later return or measure is noted beside it."),
+    ]
+    if not record.lines:
+        lines.append(t("No finding this school year."))
+    for line in record.lines:
+        lines += [
+            " · " + text if i == 0 else text
+            for i, text in enumerate(finding_lines(line, policy, t, lang))
+        ]
+    return lines
+
+
+def finding_message(line: FindingLine, policy: Policy, t: Translate, lang: str) -> str:
+    """The message a new finding sends to the people it names."""
+    return "\n".join(
+        [t("<b>Accountability finding (A8)</b>"), *finding_lines(line, policy, t, lang)]
+    )
+
+
 # --- /accountability -------------------------------------------------------------------------
 
 
 def render_accountability(
     view: AccountabilityView, page: int, policy: Policy, t: Translate, lang: str
 ) -> Reply:
-    """The school year so far: each frozen month's flags, then this month (not frozen)."""
+    """The school year so far: its findings (the year's record), each frozen month's flags,
+    then this month (not frozen)."""
     tz = policy.time.tz
     lines = [
         t("<b>Accountability (A8), school year {start}–{end}</b>").format(
@@ -186,6 +274,8 @@ def render_accountability(
         ),
         t("Frozen at each month's end with their evidence; they cannot be changed."),
     ]
+    if view.record is not None:
+        lines += ["", *year_lines(view.record, policy, t, lang)]
     for month in view.months:
         lines.append("")
         lines.append(
@@ -231,9 +321,15 @@ def _pages(lines: Sequence[str], limit: int = 3800) -> list[str]:
 
 __all__ = [
     "CASES_SHOWN",
+    "CLOSED_NAMES",
+    "RANK_NAMES",
+    "finding_lines",
+    "finding_message",
     "flag_text",
     "frozen_flag_text",
+    "named_text",
     "render_accountability",
     "warning_message",
     "warning_text",
+    "year_lines",
 ]
