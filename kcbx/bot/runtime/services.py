@@ -32,6 +32,7 @@ from kcbx.bot.runtime.config import Config
 from kcbx.storage.accountability_repo import AccountabilityRepo
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
+from kcbx.storage.closure_reviews import ClosureReviewRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
@@ -99,6 +100,7 @@ class Services:
     reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
+    closure_reviews: ClosureReviewRepo  # transfers and exemptions awaiting a second person
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -128,6 +130,7 @@ class Services:
             reminder_history=ReminderHistoryRepo(db, audit),
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
+            closure_reviews=ClosureReviewRepo(db, audit),
         )
 
     async def close(self) -> None:

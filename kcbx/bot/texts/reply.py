@@ -3,6 +3,8 @@ text shares: whole lines under Telegram's limit, a local time, page buttons."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,4 +52,9 @@ def nav_row(t: Translate, page: int, pages: int, prefix: str) -> tuple[tuple[str
     return tuple(nav)
 
 
-__all__ = ["MESSAGE_LIMIT", "Buttons", "Reply", "fit", "format_when", "nav_row"]
+def plain(text: str) -> str:
+    """What a chat shows of an HTML message: tags dropped, entities read (for a terminal)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+__all__ = ["MESSAGE_LIMIT", "Buttons", "Reply", "fit", "format_when", "nav_row", "plain"]
