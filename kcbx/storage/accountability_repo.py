@@ -296,6 +296,27 @@ class AccountabilityRepo:
             (name, to_iso(at)),
         )
 
+    async def warned(self, keys: Iterable[str]) -> set[str]:
+        """Which of these warning keys were told in a digest already."""
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = await self.db.fetchall(
+                "SELECT warning_key FROM a8_warned"
+                f" WHERE warning_key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found |= {r[0] for r in rows}
+        return found
+
+    async def mark_warned(self, keys: Iterable[str], person_id: int, *, now: datetime) -> None:
+        await self.db.executemany(
+            "INSERT INTO a8_warned (warning_key, person_id, told_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (warning_key) DO NOTHING",
+            [(k, person_id, to_iso(now)) for k in sorted(set(keys))],
+        )
+
     # --- leaders: main (chief) and in charge (deputy) ----------------------------------------
 
     async def leader_ranks(self, person_ids: Iterable[int]) -> dict[int, str]:

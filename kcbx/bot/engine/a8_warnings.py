@@ -1,51 +1,84 @@
-"""A8 through the outbox: the warnings to the responsible leaders, once per case (or unit),
-rule and period (key ``a8:{rule}:{kind}:{subject}:{period}:{person}``), and each new finding
-of the school year's record to the leaders it names and the bureau (``a8f:{finding}:{person}``).
+"""A8 through the outbox: the warnings to the responsible leaders as one digest per person
+(``a8w:{person}:{iso-week}`` on Mondays, ``a8w:{person}:{date}`` when a warning not told yet
+cannot wait for the next week; each warning, ``a8:{rule}:{kind}:{subject}:{period}:{person}``,
+is remembered as told), and each new finding of the school year's record to the leaders it
+names and the bureau (``a8f:{finding}:{person}``).
 """
 
 from __future__ import annotations
 
-from kcbx.bot.domain.caseactions import case_data
+from datetime import datetime, timedelta
+
+from kcbx.bot.domain.accountability_warnings import Warning
 from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.a8year import addressed, finding_views, reachable_of
 from kcbx.bot.services.accountability import record_year, warning_key, warnings_due
 from kcbx.bot.services.caseviews import unit_tree
-from kcbx.bot.texts.accountability import finding_message, warning_message
+from kcbx.bot.texts.accountability import finding_message, warning_digest
 from kcbx.storage.outbox import OutgoingMessage
 
 
 async def queue_warnings(services: Services) -> int:
-    """Queue the warnings due now (each once per key); how many were queued."""
+    """One digest per responsible person: the week's from Monday's business-day start
+    (every warning that stands), and between two weeks one a day at most, only when a
+    warning not told yet falls due before the next week's. How many digests were queued."""
     due = await warnings_due(services)
+    if not due.warnings:
+        return 0
     now = due.now
-    not_before = quiet_hours_next_send(now, services.policy)
     tz = services.policy.time.tz
-    queued = 0
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    slot = datetime.combine(monday, services.policy.time.business_day_start, tzinfo=tz)
+    week = f"{local.isocalendar()[0]}-W{local.isocalendar()[1]:02d}"
+    mine: dict[int, tuple[Person, list[Warning]]] = {}
     for warning, people in due.warnings:
         for person in people:
-            key = warning_key(warning, person.id, tz, now)
-            if await services.outbox.has_key(key):
-                continue
-            lang = person.lang or services.config.default_language
-            t = translator(lang)
-            text = warning_message(warning, due.unit_names, t, lang, services.policy)
-            subject = warning.case
-            buttons = (((t("Open the case"), case_data(subject.case_id)),),) if subject else ()
-            assert person.chat_id is not None
-            if await services.outbox.enqueue(
-                key=key,
-                chat_id=person.chat_id,
-                message=OutgoingMessage(text=text, buttons=buttons),
-                now=now,
-                not_before=not_before,
-                person_id=person.id,
-                case_id=subject.case_id if subject else None,
-            ):
-                queued += 1
+            mine.setdefault(person.id, (person, []))[1].append(warning)
+    queued = 0
+    for person, warns in mine.values():
+        keys = {warning_key(w, person.id, tz, now): w for w in warns}
+        new = set(keys) - await services.a8.warned(keys)
+        weekly = f"a8w:{person.id}:{week}"
+        if local >= slot and not await services.outbox.has_key(weekly):
+            key = weekly
+        elif any(_before(keys[k], slot + timedelta(weeks=1)) for k in new):
+            key = f"a8w:{person.id}:{local.date().isoformat()}"
+        else:
+            continue
+        if await _send_digest(services, person, key, warns, due.unit_names, now):
+            await services.a8.mark_warned(keys, person.id, now=now)
+            queued += 1
     return queued
+
+
+def _before(warning: Warning, instant: datetime) -> bool:
+    return warning.deadline is None or warning.deadline <= instant
+
+
+async def _send_digest(
+    services: Services,
+    person: Person,
+    key: str,
+    warns: list[Warning],
+    names: dict[int, str],
+    now: datetime,
+) -> bool:
+    lang = person.lang or services.config.default_language
+    message = warning_digest(warns, names, translator(lang), lang, services.policy)
+    assert person.chat_id is not None
+    return await services.outbox.enqueue(
+        key=key,
+        chat_id=person.chat_id,
+        message=OutgoingMessage(text=message.text, buttons=message.buttons),
+        now=now,
+        not_before=quiet_hours_next_send(now, services.policy),
+        person_id=person.id,
+    )
 
 
 async def record_and_tell(services: Services) -> int:

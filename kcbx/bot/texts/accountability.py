@@ -20,7 +20,7 @@ from kcbx.bot.domain.accountability import (
     Rule,
 )
 from kcbx.bot.domain.accountability_warnings import Warning, WarningKind
-from kcbx.bot.domain.caseactions import ACTION_NAMES
+from kcbx.bot.domain.caseactions import ACTION_NAMES, case_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy import Policy
@@ -171,15 +171,34 @@ def frozen_flag_text(flag: FrozenFlag, t: Translate) -> str:
     return t("{rule} {unit}: {body}").format(rule=flag.rule, unit=unit, body=body)
 
 
-def warning_message(
-    warning: Warning, unit_names: Mapping[int, str], t: Translate, lang: str, policy: Policy
-) -> str:
-    """A warning as a message of its own."""
-    return (
-        t("<b>Accountability warning</b>")
-        + "\n"
-        + warning_text(warning, unit_names, t, lang, policy)
+DIGEST_BUTTONS = 8  # case cards offered under a digest
+
+
+def warning_digest(
+    warns: Sequence[Warning], unit_names: Mapping[int, str], t: Translate, lang: str, policy: Policy
+) -> Reply:
+    """A person's warnings as one message, unit by unit, with a button per case."""
+    lines = [t("<b>Accountability warnings</b>: {count}").format(count=len(warns))]
+    ordered = sorted(
+        warns,
+        key=lambda w: (
+            w.rule,
+            w.unit_id,
+            w.deadline or datetime.max.replace(tzinfo=policy.time.tz),
+        ),
     )
+    unit = None
+    for warning in ordered:
+        if (warning.rule, warning.unit_id) != unit:
+            unit = (warning.rule, warning.unit_id)
+            lines.append("")
+        lines.append(" · " + warning_text(warning, unit_names, t, lang, policy))
+    cases = {c.case_id: c.number for w in ordered for c in w.cases if w.case is not None}
+    buttons = tuple(
+        ((t("Open {number}").format(number=number), case_data(case_id)),)
+        for case_id, number in list(cases.items())[:DIGEST_BUTTONS]
+    )
+    return Reply(fit(lines), buttons)
 
 
 # --- the school year's record ---------------------------------------------------------------
@@ -329,7 +348,7 @@ __all__ = [
     "frozen_flag_text",
     "named_text",
     "render_accountability",
-    "warning_message",
+    "warning_digest",
     "warning_text",
     "year_lines",
 ]

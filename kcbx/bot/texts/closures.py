@@ -55,7 +55,10 @@ def review_request(
         )
     )
     buttons: Buttons = (
-        ((t("Confirm"), f"clr:ok:{review.id}"), (t("Reject"), f"clr:no:{review.id}")),
+        (
+            (t("Confirm the closing"), f"clr:ok:{review.id}"),
+            (t("Do not confirm"), f"clr:no:{review.id}"),
+        ),
     )
     return Reply("\n".join(lines), buttons)
 

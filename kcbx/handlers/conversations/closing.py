@@ -426,7 +426,9 @@ async def review_button(update: Update, context: KcbxContext) -> None:
     except VisitProblem as exc:
         await query.answer(exc.render(t)[:190], show_alert=True)
         return
-    await flow.settle(query, escape(t("Confirm") if decision.confirmed else t("Reject")))
+    await flow.settle(
+        query, escape(t("Confirm the closing") if decision.confirmed else t("Do not confirm"))
+    )
     await reply(update, decision_text(decision, person.name, t))
     if await queue_decision(context.services, decision, person.name):
         await deliver_now(context.application)

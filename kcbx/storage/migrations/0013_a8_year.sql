@@ -35,6 +35,14 @@ CREATE TABLE a8_checks (
     at    TEXT NOT NULL
 );
 
+-- Which warnings each person was told in a digest (one a week, or one a day when something
+-- falls due before the next week's), so a digest lists what is new.
+CREATE TABLE a8_warned (
+    warning_key TEXT PRIMARY KEY,              -- a8:{rule}:{kind}:{subject}:{period}:{person}
+    person_id   INTEGER NOT NULL REFERENCES people(id),
+    told_at     TEXT NOT NULL
+);
+
 -- 'chief' (主要领导/主要负责人) or 'deputy' (分管领导/分管负责人) on a leader role.
 ALTER TABLE people ADD COLUMN leader_rank TEXT;
 
