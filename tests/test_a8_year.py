@@ -21,6 +21,9 @@ from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.a8year import year_record
 from kcbx.bot.services.accountability import district_flags, freeze_due_months
 from kcbx.bot.services.caseviews import unit_tree
+from kcbx.bot.services.closures import EXEMPT, TRANSFERRED, ClosureDraft, close_case, decide_review
+from kcbx.bot.services.visits import VisitProblem
+from kcbx.storage.visits import EvidenceFile
 from kcbx.testing.seed import T0, District, small_district
 
 
@@ -196,3 +199,51 @@ async def test_the_talk_goes_to_the_leader_in_charge_and_month_3_names_the_main_
     told = await queued(services, f"a8f:{sanction.finding.id}:")
     assert {p for p, _t in told} == {deputy, chief}
     assert all("滨河镇长" in text and "主要领导" in text for _p, text in told)
+
+
+async def test_a_transfer_within_the_district_is_confirmed_by_the_receiving_school(
+    world: tuple[Services, FakeClock, District],
+) -> None:
+    """The flag's people do not clear it alone: a transfer to one of the district's schools
+    is confirmed by that school's principal or lead (or the bureau), never by the proposer;
+    an exemption records its condition, evidence and reviewer."""
+    services, _clock, district = world
+    receiving = await services.units.add(
+        "school", "文昌小学", district.units["wenchang"], "primary"
+    )
+    head = await services.db.execute(
+        "INSERT INTO people (name, phone, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        ("文昌小学校长", "13900000032", "principal", receiving, to_iso(T0)),
+    )
+    teacher = await services.people.get(district.people["13900000022"])
+    principal = await services.people.get(head)
+    bureau = await services.people.get(district.people["13900000003"])
+    assert teacher is not None and principal is not None and bureau is not None
+    case = await report(services, district.students["张三"], date(2024, 2, 26))
+    photo = EvidenceFile("photo", b"\xff\xd8letter", "letter.jpg", "image/jpeg")
+    draft = ClosureDraft(case.id, TRANSFERRED, new_school="文昌小学", evidence=[photo])
+    outcome = await close_case(services, teacher, draft)
+    assert outcome.review is not None and outcome.review.reviewer_unit == receiving
+    assert {p.id for p in outcome.reviewers} == {bureau.id, head}
+    with pytest.raises(VisitProblem):
+        await decide_review(services, teacher, outcome.review.id, confirm=True)
+    decision = await decide_review(services, principal, outcome.review.id, confirm=True)
+    assert decision.confirmed and decision.action is not None
+    assert decision.action.detail["reviewer"] == head
+    closed = await services.cases.get(case.id)
+    assert closed is not None and closed.status == "transferred"
+
+    # A school's exemption waits for the bureau, with its condition and evidence.
+    school_lead = await services.people.get(district.people["13900000021"])
+    assert school_lead is not None
+    other = await report(services, district.students["李四"], date(2024, 3, 4))
+    draft = ClosureDraft(other.id, EXEMPT, evidence=[photo], condition="illness")
+    outcome = await close_case(services, school_lead, draft)
+    assert outcome.review is not None and [p.id for p in outcome.reviewers] == [bureau.id]
+    decision = await decide_review(services, bureau, outcome.review.id, confirm=True)
+    assert decision.action is not None
+    assert decision.action.detail["condition"] == "illness"
+    assert decision.action.detail["reviewer"] == bureau.id
+    assert decision.action.detail["evidence"] == 1
+    exempt = await services.students.get(district.students["李四"])
+    assert exempt is not None and exempt.exempt
