@@ -10,21 +10,24 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
-from kcbx.bot.domain.clock import Clock
+from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.engine.delivery import Delivery
 from kcbx.bot.engine.digests import reports_job
 from kcbx.bot.engine.sweep import quiet_hold, sweep_job, unreachable_hook
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.unfinished import tell
 from kcbx.handlers import accountability as accountability_handlers
 from kcbx.handlers import (
     admin,
     coverage,
     fallback,
+    find,
     gate,
     help,
     inbox,
+    records,
     start,
 )
 from kcbx.handlers import cases as case_handlers
@@ -33,8 +36,9 @@ from kcbx.handlers import summary as summary_handlers
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
 from kcbx.handlers.conversations import closing, report, visit
 from kcbx.handlers.conversations import notices as notice_handlers
-from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job
+from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job, kick_delivery
 from kcbx.handlers.menu import publish_default_menus
+from kcbx.handlers.persistence import DatabasePersistence
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ def build_application(
         app.bot_data[DELIVERY_KEY] = Delivery(
             opened, on_unreachable=unreachable_hook(opened), hold=quiet_hold(opened)
         )
+        await tell_unfinished(app, opened)
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:
@@ -72,9 +77,13 @@ def build_application(
             app.job_queue.run_repeating(
                 reports_job, interval=config.sweep_seconds, first=5, name="reports"
             )
+            # the read audit's batches, export passwords deleted, retention once a day
+            records.start_jobs(app)
 
     async def post_shutdown(app: KcbxApplication) -> None:
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if opened is not None:
+            await opened.audit.flush()  # the reads noted since the last batch
         if opened is not None and services is None:
             await opened.close()
 
@@ -91,6 +100,8 @@ def build_application(
                 max_retries=config.max_retries,
             )
         )
+        # conversations in progress survive a restart (their step and draft in the database)
+        .persistence(DatabasePersistence(config, clock or SystemClock(), max_age=TIMEOUT))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -117,13 +128,44 @@ def build_application(
     # vis: records a plain home visit, until a visits feature registered above
     # answers it first (the first matching handler of a group wins).
     case_handlers.register_visit_fallback(app)
+    # /find: a student or case by name, pinyin initials or number, within one's scope.
+    find.register(app)
     # /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
     summary_handlers.register(app)
     export_handlers.register(app)
     accountability_handlers.register(app)
+    # /audit: who did or saw what of one student (administrators).
+    records.register(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app
+
+
+# A conversation's name -> what the person is told it was (kcbx.bot.services.unfinished).
+_UNFINISHED = {"report": "report", "visit": "visit", "closing": "closing"}
+_UNFINISHED["notice_delivery"] = "delivery"
+TIMEOUT = max(report.TIMEOUT, visit.TIMEOUT, closing.TIMEOUT, notice_handlers.TIMEOUT)
+
+
+async def tell_unfinished(app: KcbxApplication, services: Services) -> None:
+    """After a restart: each conversation brought back is offered to go on; one too old to
+    come back is closed, and its person told that nothing was saved."""
+    persistence = app.persistence
+    if not isinstance(persistence, DatabasePersistence):
+        return
+    told = False
+    for kept, items in ((True, persistence.resumed), (False, persistence.expired)):
+        for item in items:
+            if not kept:  # its draft went stale with it
+                app.drop_user_data(item.telegram_id)
+                await persistence.drop_user_data(item.telegram_id)
+            what = _UNFINISHED.get(item.conversation)
+            if what is not None:
+                told |= await tell(services, item.telegram_id, what, kept=kept)
+    persistence.resumed.clear()
+    persistence.expired.clear()
+    if told:
+        kick_delivery(app)
 
 
 def services_of(app: KcbxApplication) -> Services:

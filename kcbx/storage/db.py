@@ -45,6 +45,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self.audit_key = ""  # the audit chain's HMAC key (config), see kcbx.storage.audit
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.policy import Policy, PolicyError, check_policy_file, load_policy
@@ -150,26 +151,38 @@ def _policy(args: argparse.Namespace, config: Config) -> int:
 def _export(args: argparse.Namespace, config: Config) -> int:
     """the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
     from kcbx.bot.documents.ledger import Ledger, UnknownScope, export_for_unit
+    from kcbx.bot.services.exports import ProtectedLedger, protect_ledger
 
     t = translator(config.default_language)
-    made: list[Ledger] = []
+    made: list[tuple[Ledger, ProtectedLedger]] = []
 
     async def work(services: Services) -> int:
         try:
-            made.append(await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t))
+            ledger = await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t)
         except UnknownScope:
             print(f"kcbx: no single district, township or school called {args.scope!r}")
             return 1
+        protected = await protect_ledger(
+            services,
+            ledger,
+            cli_actor(),
+            gettext=t,
+            lang=config.default_language,
+            password=args.password,
+        )
+        made.append((ledger, protected))
         return 0
 
     code = asyncio.run(_with_services(config, work))
     if code == 0:
-        ledger = made[0]
-        Path(args.file).write_bytes(ledger.data)
+        ledger, protected = made[0]
+        Path(args.file).write_bytes(protected.data)
         print(
             f"{args.file}: {ledger.dropouts} dropouts, {ledger.suspected} suspected, "
             f"{ledger.actions} actions, {ledger.flags} A8 flags (recorded in the audit log)"
         )
+        if not args.password:
+            print(f"password: {protected.password}  (give it apart from the file)")
     return code
 
 
@@ -288,6 +301,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 }
 
 
+def _records(args: argparse.Namespace, config: Config) -> int:
+    return records.dispatch(args, config, lambda c, work: asyncio.run(_with_services(c, work)))
+
+
+COMMANDS.update(dict.fromkeys(records.COMMANDS, _records))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="kcbx 控辍保学 bot")
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
@@ -322,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="the dropout ledger (台账) as an Excel file")
     p.add_argument("file", help="the .xlsx file to write")
     p.add_argument("--scope", help="a district, township or school (name or path)")
+    p.add_argument("--password", help="encrypt with this password (default: a new one, printed)")
+    records.add_parsers(sub)
     p = sub.add_parser("accountability", help="the school year's A8 findings (年终考核)")
     p.add_argument("--year", help="the school year, e.g. 2023-2024 (default: this one)")
     p = sub.add_parser("leader-rank", help="main leader (chief) or leader in charge (deputy)")

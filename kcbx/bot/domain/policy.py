@@ -233,6 +233,17 @@ class CadrePolicy:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long a closed case keeps its personal details (PIPL art. 19, 28: no longer than
+    needed); the counts that summaries and A8 need are never reduced."""
+
+    photos_months: int  # visit photos and evidence files, after the case closed
+    documents_years: int  # the notices, orders to correct and their receipts
+    details_years: int  # the guardians' words, notes, places and locations of the records
+    run_at: time  # the daily pass, local time
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the ladder, the reminders and the reports need to know about the rules."""
 
@@ -245,6 +256,7 @@ class Policy:
     validity: ValidityPolicy
     notice: NoticePolicy
     cadres: CadrePolicy
+    retention: RetentionPolicy
     source: str = field(default=DEFAULTS, compare=False)
 
 
@@ -646,6 +658,18 @@ def _read_cadres(root: _Table) -> CadrePolicy:
     return cadres
 
 
+def _read_retention(root: _Table) -> RetentionPolicy:
+    t = root.table("retention")
+    retention = RetentionPolicy(
+        photos_months=t.integer("photos_months", minimum=1, fallback=12),
+        documents_years=t.integer("documents_years", minimum=1, fallback=3),
+        details_years=t.integer("details_years", minimum=1, fallback=3),
+        run_at=t.clock_time("run_at"),
+    )
+    t.finish()
+    return retention
+
+
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Tables merge key by key; anything else in ``over`` replaces what ``base`` has."""
     merged = dict(base)
@@ -676,6 +700,7 @@ def policy_from_data(data: Mapping[str, Any], source: str = DEFAULTS) -> Policy:
         validity=_read_validity(root),
         notice=_read_notice(root),
         cadres=_read_cadres(root),
+        retention=_read_retention(root),
         source=source,
     )
     root.finish()

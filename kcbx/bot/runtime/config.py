@@ -36,6 +36,11 @@ class Config:
     overall_max_rate: float = 30.0
     group_max_rate: float = 20.0
     max_retries: int = 3
+    # The key of the audit log's hash chain (an HMAC key): keep it outside the database, so
+    # that whoever can write the database file cannot forge a consistent log.
+    audit_key: str = ""
+    # The password of a protected export is deleted from the chat after this many seconds.
+    export_password_seconds: int = 600
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,6 +78,7 @@ _ENV = {
     "KCBX_TIMEZONE": "timezone",
     "KCBX_LANGUAGE": "default_language",
     "KCBX_POLICY": "policy_path",
+    "KCBX_AUDIT_KEY": "audit_key",
 }
 
 
@@ -111,7 +117,13 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"timezone {config.timezone!r} is not a known time zone") from exc
     if config.default_language not in ("zh_CN", "en"):
         raise ConfigError(f"default_language must be zh_CN or en, not {config.default_language!r}")
-    for name in ("invite_days", "max_upload_bytes", "sweep_seconds", "max_retries"):
+    for name in (
+        "invite_days",
+        "max_upload_bytes",
+        "sweep_seconds",
+        "max_retries",
+        "export_password_seconds",
+    ):
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be a whole number >= 0, not {value!r}")

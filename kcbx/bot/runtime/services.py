@@ -29,13 +29,13 @@ from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy import Policy, load_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.runtime.config import Config
-from kcbx.storage.accountability_repo import AccountabilityRepo
+from kcbx.storage.accountability_repo import AccountabilityRepo, ClosureReviewRepo
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
-from kcbx.storage.closure_reviews import ClosureReviewRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
+from kcbx.storage.ephemeral import EphemeralRepo
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.notices import NoticeRepo
 from kcbx.storage.outbox import OutboxRepo, OutgoingMessage
@@ -101,6 +101,7 @@ class Services:
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
     closure_reviews: ClosureReviewRepo  # transfers and exemptions awaiting a second person
+    ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
 
     @classmethod
@@ -108,7 +109,9 @@ class Services:
         """Open the database (applying migrations) and wire the repositories."""
         policy = load_policy(Path(config.policy_path) if config.policy_path else None)
         db = await Database.open(config.db_path)
+        db.audit_key = config.audit_key
         audit = AuditRepo(db)
+        await audit.seal()  # rows from before the chain existed, once
         return cls(
             config=config,
             db=db,
@@ -131,6 +134,7 @@ class Services:
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
             closure_reviews=ClosureReviewRepo(db, audit),
+            ephemeral=EphemeralRepo(db),
         )
 
     async def close(self) -> None:

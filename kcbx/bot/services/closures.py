@@ -31,14 +31,14 @@ from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.visits import VisitProblem, read_text
-from kcbx.storage.audit import actor_of
-from kcbx.storage.closure_reviews import (
+from kcbx.storage.accountability_repo import (
     CONFIRMED,
     PENDING,
     REJECTED,
     ClosureReview,
     ReviewTaken,
 )
+from kcbx.storage.audit import actor_of
 from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 
 EXEMPT, TRANSFERRED = "exempt", "transferred"

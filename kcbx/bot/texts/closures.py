@@ -8,7 +8,7 @@ from html import escape
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.closures import EXEMPT, EXEMPT_CONDITIONS, ReviewDecision
 from kcbx.bot.texts.reply import Buttons, Reply
-from kcbx.storage.closure_reviews import ClosureReview
+from kcbx.storage.accountability_repo import ClosureReview
 
 
 def condition_buttons(t: Translate) -> list[list[tuple[str, str]]]:

@@ -496,6 +496,7 @@ def register(app: Application) -> None:
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="closing",
         )
     app.add_handler(conversation)

@@ -74,7 +74,7 @@ from kcbx.bot.services.notices import (
     start_delivery,
 )
 from kcbx.bot.services.visits import VisitProblem
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import receive_evidence
@@ -538,6 +538,9 @@ async def files_button(update: Update, context: KcbxContext) -> None:
     view, files = found
     message = update.effective_message
     assert message is not None
+    await note_read(
+        update, context, "documents", "notice", view.notice.id, student_id=view.student.id
+    )
     caption = _title(view, context.gettext)
     for file in files:
         await message.reply_document(
@@ -559,6 +562,7 @@ async def receipt_button(update: Update, context: KcbxContext) -> None:
             update, t("No receipt photo is kept for {title}.").format(title=_title(view, t))
         )
         return
+    await note_read(update, context, "photos", "notice", view.notice.id, student_id=view.student.id)
     await message.reply_document(
         InputFile(file.data, filename=file.filename),
         caption=t("Signed receipt of {title}").format(title=_title(view, t)),
@@ -760,6 +764,7 @@ def register(app: Application) -> None:
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="notice_delivery",
         )
     app.add_handler(conversation)
