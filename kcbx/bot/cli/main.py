@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import getpass
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
@@ -40,7 +42,25 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(config)
-    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    updates = ["message", "callback_query", "my_chat_member"]
+    if not args.webhook:
+        app.run_polling(allowed_updates=updates)
+        return 0
+    # Behind a reverse proxy: Telegram posts to the public https URL, the proxy passes the
+    # request to the listener; the secret token proves that a request came from Telegram.
+    url = urlsplit(args.webhook)
+    host, _, port = (args.listen or "127.0.0.1:8443").rpartition(":")
+    if url.scheme != "https" or not port.isdigit():
+        print("kcbx: --webhook takes an https URL and --listen HOST:PORT", file=sys.stderr)
+        return EXIT_USAGE
+    app.run_webhook(
+        listen=host or "127.0.0.1",
+        port=int(port),
+        url_path=url.path.lstrip("/"),
+        webhook_url=args.webhook,
+        secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+        allowed_updates=updates,
+    )
     return 0
 
 
@@ -313,7 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
     parser.add_argument("--db", help="database file (default $KCBX_DB or ./kcbx.db)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p = sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p.add_argument("--webhook", help="receive updates at this https URL instead of polling")
+    p.add_argument("--listen", help="with --webhook: the local HOST:PORT (default 127.0.0.1:8443)")
     p = sub.add_parser("invite", help="make a one-time invitation link")
     p.add_argument("--role", required=True, help="role code, e.g. class_teacher")
     p.add_argument("--unit", help="unit name or path, e.g. 滨河镇/新墩村")

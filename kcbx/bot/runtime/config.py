@@ -41,6 +41,8 @@ class Config:
     audit_key: str = ""
     # The password of a protected export is deleted from the chat after this many seconds.
     export_password_seconds: int = 600
+    # Webhook mode: the secret Telegram sends with each update (a new one each start if empty).
+    webhook_secret: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -79,6 +81,7 @@ _ENV = {
     "KCBX_LANGUAGE": "default_language",
     "KCBX_POLICY": "policy_path",
     "KCBX_AUDIT_KEY": "audit_key",
+    "KCBX_WEBHOOK_SECRET": "webhook_secret",
 }
 
 

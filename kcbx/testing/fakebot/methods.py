@@ -41,10 +41,10 @@ from kcbx.testing.fakebot.records import (
     _image_size,
     _StoredFile,
 )
-from kcbx.testing.fakebot.state import FakeState
+from kcbx.testing.fakebot.webhook import WebhookMethods
 
 
-class BotApiMethods(FakeState):
+class BotApiMethods(WebhookMethods):
     """The Bot API methods the bot calls, each as strict as Telegram."""
 
     async def _ok(self, p: _Params) -> bool:
@@ -60,19 +60,8 @@ class BotApiMethods(FakeState):
             "has_main_web_app": False,
         }
 
-    async def _delete_webhook(self, p: _Params) -> bool:
-        if p.flag("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    async def _get_webhook_info(self, p: _Params) -> JSONDict:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-
     async def _get_updates(self, p: _Params) -> list[JSONDict]:
+        self._refuse_polling_with_webhook()
         offset = p.integer("offset", "invalid offset specified") or 0
         limit = min(max(p.integer("limit", "invalid limit specified") or 100, 1), 100)
         timeout = max(p.number("timeout") or 0.0, 0.0)

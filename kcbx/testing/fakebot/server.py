@@ -69,12 +69,14 @@ class FakeBotApi(BotApiMethods):
             group_per_minute=group_per_minute,
             now=now,
         )
+        self._init_webhook()
         self._methods: dict[str, tuple[str, Callable[[_Params], Any]]] = {
             name.lower(): (name, handler)
             for name, handler in {
                 "getMe": self._get_me,
                 "logOut": self._ok,
                 "close": self._ok,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "getUpdates": self._get_updates,
@@ -123,6 +125,7 @@ class FakeBotApi(BotApiMethods):
         """Answer pending long polls with no updates, then close the server."""
         self._stopping = True
         await self._notify()
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
