@@ -66,7 +66,7 @@ async def test_a_teachers_transfer_of_a_flagged_case_waits_for_the_bureau(
     await teacher.press("cl:n")
     await teacher.wait_for(lambda m: "cl:ok" in m.button_data.values())
     await teacher.press("cl:ok")
-    proposed = await teacher.wait_for(lambda m: case.number in m.plain and "A8" in m.plain)
+    proposed = await teacher.wait_for(lambda m: case.number in m.plain and "等待" in m.plain)
     assert not proposed.buttons
 
     # Until confirmed: open, counted, flagged; the evidence is kept on the proposal.
