@@ -26,6 +26,7 @@ from kcbx.bot.services.cases import ReportDraft, confirm_return, report_absence
 from kcbx.bot.services.retention import apply_retention
 from kcbx.bot.services.summary import summary_view
 from kcbx.bot.services.visits import VisitDraft, record_visit
+from kcbx.bot.texts.summary import render_summary
 from kcbx.storage.backup import BackupError, backup_async, check, restore_copy
 from kcbx.storage.visits import EvidenceFile
 from kcbx.testing.harness import BotHarness
@@ -194,9 +195,9 @@ async def _closed_case_with_a_visit(services: Services, clock: FakeClock) -> tup
 
 async def _summary(services: Services) -> str:
     leader = await _person(services, LEADER)
-    view = await summary_view(services, leader, None, in_group=False, gettext=ZH, lang="zh_CN")
-    assert view is not None
-    return view.text
+    found = await summary_view(services, leader, None)
+    assert found is not None
+    return render_summary(found.summary, services.policy, ZH, "zh_CN", in_group=False).text
 
 
 async def test_retention_removes_what_the_policy_says_and_keeps_the_counts(
