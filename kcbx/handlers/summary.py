@@ -26,7 +26,7 @@ from kcbx.bot.documents.summary_chart import summary_chart
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.services.summary import SUMMARY_ROLES, school_cases_view, summary_view
 from kcbx.bot.texts.summary import Reply, render_school_cases, render_summary
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
@@ -76,6 +76,8 @@ async def summary_button(update: Update, context: KcbxContext) -> None:
             return
         cases = await school_cases_view(services, person, number, page)
         view = render_school_cases(cases, t) if cases is not None else None
+        for line in cases.lines if cases is not None else ():
+            await note_read(update, context, "list", "case", line.case_id)
     elif (found := await summary_view(services, person, number)) is not None:
         view = render_summary(
             found.summary,
