@@ -308,6 +308,23 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _accountability(args: argparse.Namespace, config: Config) -> int:
+    """the school year's A8 findings (年终考核)."""
+    from kcbx.bot.cli.accountability import print_year
+
+    lang = config.default_language
+    return asyncio.run(_with_services(config, lambda s: print_year(s, args.year, lang)))
+
+
+def _leader_rank(args: argparse.Namespace, config: Config) -> int:
+    """a leader's rank: chief (主要领导) or deputy (分管领导), A8."""
+    from kcbx.bot.cli.accountability import set_rank
+
+    return asyncio.run(
+        _with_services(config, lambda s: set_rank(s, args.phone, args.rank, cli_actor()))
+    )
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
@@ -318,6 +335,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "sweep": _sweep,
     "policy": _policy,
     "export": _export,
+    "accountability": _accountability,
+    "leader-rank": _leader_rank,
 }
 
 
@@ -371,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", help="a district, township or school (name or path)")
     p.add_argument("--password", help="encrypt with this password (default: a new one, printed)")
     records.add_parsers(sub)
+    p = sub.add_parser("accountability", help="the school year's A8 findings (年终考核)")
+    p.add_argument("--year", help="the school year, e.g. 2023-2024 (default: this one)")
+    p = sub.add_parser("leader-rank", help="main leader (chief) or leader in charge (deputy)")
+    p.add_argument("phone", help="the leader's phone")
+    p.add_argument("rank", help="chief, deputy or none")
     p = sub.add_parser("policy", help="the policy file (the ladder's numbers)")
     p.add_subparsers(dest="policy_command", required=True).add_parser(
         "check", help="validate FILE and print the effective ladder"

@@ -30,7 +30,8 @@ VISIT_RECORDERS = SCHOOL_STAFF | {
 }
 LIAISONS = frozenset({Role.DEPARTMENT_LIAISON})
 COVERAGE_VIEWERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER}
-EXEMPTERS = frozenset({Role.BUREAU_STAFF})  # A3
+# A3: the school proposes an exemption, the bureau confirms it (or records it itself).
+EXEMPTERS = frozenset({Role.BUREAU_STAFF, Role.PRINCIPAL, Role.SCHOOL_LEAD})
 TRANSFERRERS = frozenset({Role.BUREAU_STAFF}) | SCHOOL_STAFF
 # Leaders of a district, township or school: the summary and the ledger of their scope.
 LEADERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER, Role.PRINCIPAL, Role.SCHOOL_LEAD}

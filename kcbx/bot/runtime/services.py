@@ -30,7 +30,7 @@ from kcbx.bot.domain.policy import Policy, load_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config
-from kcbx.storage.accountability_repo import AccountabilityRepo
+from kcbx.storage.accountability_repo import AccountabilityRepo, ClosureReviewRepo
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.coverage import CoverageRepo
@@ -101,6 +101,7 @@ class Services:
     reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
+    closure_reviews: ClosureReviewRepo  # transfers and exemptions awaiting a second person
     ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
     vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
@@ -136,6 +137,7 @@ class Services:
             reminder_history=ReminderHistoryRepo(db, audit),
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
+            closure_reviews=ClosureReviewRepo(db, audit),
             ephemeral=EphemeralRepo(db),
             vocabulary=vocabulary,
         )

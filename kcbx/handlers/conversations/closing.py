@@ -1,9 +1,12 @@
 """/exempt and /transfer: close a case other than by a return. Telegram glue only:
 the rules are in kcbx/bot/services/closures.py.
 
-Exempt (A3, bureau staff): case → evidence (a document or photo; at least one) → a note (the
-condition, the review) → summary → save. Transferred (the school or the bureau): case → the
-new school → evidence → a note → summary → save. Nothing is written before "Save".
+Exempt (A3, the school's principal or lead, or bureau staff): case → evidence (a document or
+photo; at least one) → the condition (a category) → a note (the review) → summary → save.
+Transferred (the school or the bureau): case → the new school → evidence → a note → summary →
+save. Nothing is written before "Save". From A7.2 (and for a school's exemption always)
+"Save" proposes the closing; the reviewers get ``clr:ok:{review}`` / ``clr:no:{review}``
+buttons (bureau staff, or the receiving school's lead), handled here too.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.model import Person
+from kcbx.bot.engine.closure_reviews import queue_decision, queue_review_requests
 from kcbx.bot.services.cases import open_cases_with_students
 from kcbx.bot.services.closures import (
     EXEMPT,
+    EXEMPT_CONDITIONS,
     MAX_FILES,
     TRANSFERRED,
     ClosureDraft,
     ClosureTarget,
     close_case,
     closure_target,
+    decide_review,
     may_close,
     read_school,
 )
@@ -32,9 +38,12 @@ from kcbx.bot.texts.cases import case_choices
 from kcbx.bot.texts.closures import (
     closing_saved,
     closing_summary,
+    condition_buttons,
+    decision_text,
     evidence_question,
     first_question,
     note_question,
+    proposed_text,
     which_case,
 )
 from kcbx.bot.texts.paging import page_buttons
@@ -43,6 +52,7 @@ from kcbx.handlers.common import (
     deny,
     inline,
     is_private,
+    pressed,
     reply,
     require_person,
     show,
@@ -51,8 +61,9 @@ from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
 from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
+from kcbx.handlers.jobs import deliver_now
 
-CASE, SCHOOL, EVIDENCE = range(3)
+CASE, SCHOOL, EVIDENCE, CONDITION = range(4)
 PER_PAGE = 6
 HOW = {"e": EXEMPT, "t": TRANSFERRED}
 LETTER = {EXEMPT: "e", TRANSFERRED: "t"}
@@ -60,7 +71,7 @@ LETTER = {EXEMPT: "e", TRANSFERRED: "t"}
 _OVER = N_("This closing is no longer open; nothing was saved from it. Please start again.")
 _STOPPED = N_("Closing the case was stopped; nothing was saved. Please send your command again.")
 _drafts = Drafts("kcbx.closing.draft", ClosureDraft)
-CLOSING = Conversation("closing", "cl", _drafts, _OVER, _STOPPED, buttons=r"^(cl|clsp):")
+CLOSING = Conversation("closing", "cl", _drafts, _OVER, _STOPPED, buttons=r"^(cl|clsp|clc):")
 
 
 async def _problem(update: Update, context: KcbxContext, problem: VisitProblem) -> None:
@@ -204,12 +215,34 @@ async def evidence_done(
         )
         return EVIDENCE
     await flow.settle(update.callback_query, escape(t("Done")))
-    await reply(
-        update,
-        note_question(draft.how, t),
-        inline(CLOSING.note_rows(t)),
-    )
+    if draft.how == EXEMPT:
+        await reply(
+            update,
+            t("Which condition makes learning impossible (A3)?"),
+            inline([*condition_buttons(t), CLOSING.cancel_row(t)]),
+        )
+        return CONDITION
+    return await _ask_note(update, context, draft)
+
+
+async def _ask_note(update: Update, context: KcbxContext, draft: ClosureDraft) -> int:
+    t = context.gettext
+    await reply(update, note_question(draft.how, t), inline(CLOSING.note_rows(t)))
     return NOTE
+
+
+@rechecked
+async def condition(
+    update: Update, context: KcbxContext, draft: ClosureDraft, target: ClosureTarget
+) -> int:
+    """clc:{code}: the exemption's condition (A3)."""
+    code = callback_data(update).split(":")[1]
+    if code not in EXEMPT_CONDITIONS:
+        return CONDITION
+    draft.condition = code
+    query = pressed(update)
+    await flow.settle(query, escape(context.gettext(EXEMPT_CONDITIONS[code])))
+    return await _ask_note(update, context, draft)
 
 
 async def evidence_hint(update: Update, context: KcbxContext) -> None:
@@ -240,7 +273,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     if draft is None:
         return await CLOSING.lost(update, context)
     try:
-        await close_case(context.services, person, draft)
+        outcome = await close_case(context.services, person, draft)
     except VisitProblem as exc:
         _drafts.forget(context)
         await _problem(update, context, exc)
@@ -249,8 +282,35 @@ async def save(update: Update, context: KcbxContext) -> int:
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
     await flow.settle(update.callback_query, escape(t("Saved")))
+    if outcome.review is not None:
+        await reply(update, proposed_text(outcome.review, case.number, t))
+        if await queue_review_requests(context.services, outcome):
+            await deliver_now(context.application)
+        return END
     await reply(update, closing_saved(draft, case, t))
     return END
+
+
+# --- the second person ------------------------------------------------------------------------
+
+
+async def review_button(update: Update, context: KcbxContext) -> None:
+    """clr:{ok|no}:{review}: a reviewer confirms or rejects a proposed closing."""
+    query = pressed(update)
+    person = require_person(context)
+    t = context.gettext
+    _, verb, number = callback_data(update).split(":")
+    try:
+        decision = await decide_review(context.services, person, int(number), confirm=verb == "ok")
+    except VisitProblem as exc:
+        await query.answer(exc.render(t)[:190], show_alert=True)
+        return
+    await flow.settle(
+        query, escape(t("Confirm the closing") if decision.confirmed else t("Do not confirm"))
+    )
+    await reply(update, decision_text(decision, person.name, t))
+    if await queue_decision(context.services, decision, person.name):
+        await deliver_now(context.application)
 
 
 def register(app: Application) -> None:
@@ -270,11 +330,13 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(evidence_done, pattern=r"^cl:s$"),
                 MessageHandler(other, evidence_hint),
             ],
+            CONDITION: [CallbackQueryHandler(condition, pattern=r"^clc:[a-z]{1,20}$")],
             **CLOSING.note_step(rechecked, read_note, VisitProblem, _problem, _summary),
             **CLOSING.confirm_step(save),
         },
     )
     CLOSING.register(app, conversation)
+    app.add_handler(CallbackQueryHandler(review_button, pattern=r"^clr:(ok|no):\d{1,12}$"))
 
 
 __all__ = ["register"]
