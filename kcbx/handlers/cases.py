@@ -31,15 +31,17 @@ from kcbx.bot.domain.caseactions import (
     parse_callback,
     return_data,
 )
-from kcbx.bot.services.case_buttons import (
+from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
     acknowledge,
+    case_card,
     confirm_return,
+    count_open_cases,
+    open_cases_page,
     record_task,
     record_visit,
 )
-from kcbx.bot.services.cases import case_card, count_open_cases, open_cases_page
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import (

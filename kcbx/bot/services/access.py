@@ -11,7 +11,7 @@ from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import ROLE_UNIT_KINDS, Role
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.problems import Problem
+from kcbx.bot.services import Problem
 from kcbx.storage.invites import InviteResult
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

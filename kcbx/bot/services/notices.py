@@ -40,8 +40,8 @@ from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.domain.scope import StudentPlace, Viewer, can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services import Problem
 from kcbx.bot.services.cases import record_now
-from kcbx.bot.services.problems import Problem
 from kcbx.bot.services.visits import action_time
 from kcbx.storage.audit import actor_of
 

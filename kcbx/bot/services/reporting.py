@@ -26,8 +26,8 @@ from kcbx.bot.domain.model import Case, Person, Student
 from kcbx.bot.domain.names import matches
 from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services import Problem
 from kcbx.bot.services.cases import ladder_of, record_now, student_in_scope, today
-from kcbx.bot.services.problems import Problem
 from kcbx.storage.audit import actor_of
 from kcbx.storage.cases import CaseExists
 

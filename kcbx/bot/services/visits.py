@@ -28,8 +28,8 @@ from kcbx.bot.domain.model import Action, Case, Person, Student
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services import Problem
 from kcbx.bot.services.cases import open_cases_with_students, record_now
-from kcbx.bot.services.problems import Problem
 from kcbx.bot.services.referrals import Rerouted, follow_cause
 from kcbx.bot.texts.notifications import return_check_message
 from kcbx.storage.audit import actor_of
