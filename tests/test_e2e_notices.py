@@ -118,7 +118,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     # Day 15, 08:00 (A7.4): the bureau and the household's township get the notice, numbered,
     # as a PDF and a .docx, with "Issued" and "Record delivery".
     await harness.set_time(at(3, 19, 8))
-    number = "沙教控辍〔2024〕第001号"
+    number = "沙教控辍〔2024〕1号"
     reminders = {}
     for user in (bureau, township):
         reminders[user.id] = reminder = await notice_reminder(user, number)
@@ -142,11 +142,12 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
             "自本通知书送达之日起7日内送张三到滨河小学报到复学",  # runs from delivery
             "中华人民共和国义务教育法",
             "沙坡头区教育局",
-            "滨河镇人民政府",
+            "沙坡头区滨河镇人民政府",  # the township's government in full (no [organs] given)
             "2024年3月19日",
-            "回执",
+            "送达回证",
         ):
             assert expected in text, expected
+        assert text.count("（盖章）") == 2  # room for both seals
     assert len(await s.notices.of_case(case.id)) == 1  # one number for both issuers
     assert await s.audit.entries(action="notice:send")  # each export is in the audit log
 
@@ -224,7 +225,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
 
     # The deadline passes at the end of 27 March; not a minute before.
     await harness.set_time(at(3, 27, 17, 59))
-    correction = "沙教控辍改〔2024〕第001号"
+    correction = "沙教控辍改〔2024〕1号"
     assert not any(correction in m.plain for m in bureau.messages)
     await harness.set_time(at(3, 27, 18))
     orders = {}
@@ -235,8 +236,10 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
         assert files["pdf"].filename == f"责令限期改正通知书_张三_{correction}.pdf"
         text = pdf_text(files["pdf"].document or b"")
         assert "批评教育，责令限期改正通知书" in text
-        assert f"此前已向你们送达{number}《限期入学通知书》" in text
+        assert f"此前已向你送达{number}《限期入学通知书》" in text  # one guardian: 你
         assert "自本通知书送达之日起7日内" in text
+        # made as the deadline's day ends, the order is dated after it (A7.5)
+        assert "责令于2024年3月27日前送其复学" in text and "2024年3月28日" in text
 
     # 28 March: the bureau reprimands the guardians in person and records the order's delivery.
     harness.clock.set(at(3, 28, 10))
@@ -276,12 +279,12 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
 
     # The order's deadline passes too (end of 4 April): a renewed order, under a new number.
     await harness.set_time(at(4, 4, 18))
-    again = await notice_reminder(bureau, "沙教控辍改〔2024〕第002号")
+    again = await notice_reminder(bureau, "沙教控辍改〔2024〕2号")
     assert "A7.5" in again.plain and "记录送达" in again.buttons
     assert [n.number for n in await s.notices.of_case(case.id)] == [
         number,
         correction,
-        "沙教控辍改〔2024〕第002号",
+        "沙教控辍改〔2024〕2号",
     ]
 
     # Every write is in the audit log.
@@ -315,7 +318,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await s.people.set_language(leader.id, "en", at(3, 4, 9))
 
     await harness.set_time(at(3, 19, 8))
-    number = "沙教控辍〔2024〕第001号"
+    number = "沙教控辍〔2024〕1号"
     english = await township.wait_for(lambda m: number in m.plain and bool(m.buttons))
     assert "notice to enrol by a deadline is ready" in english.plain
     assert {"Issued (signed and stamped)", "Record delivery"} <= set(english.buttons)
@@ -349,7 +352,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await bureau.press("1. 重新出具（新文号）", listing)
     ask = await bureau.wait_for(lambda m: "是否以新文号重新出具" in m.plain)
     await bureau.press("重新出具", ask)
-    new_number = "沙教控辍〔2024〕第002号"
+    new_number = "沙教控辍〔2024〕2号"
     done = await bureau.wait_for(lambda m: "已重新出具" in m.plain)
     assert new_number in done.plain and number in done.plain
     reissued = await bureau.wait_for(lambda m: (m.filename or "").endswith(f"{new_number}.pdf"))

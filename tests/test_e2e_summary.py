@@ -203,7 +203,7 @@ async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> Non
     with pytest.raises(msoffcrypto.exceptions.InvalidKeyError):
         decrypt(document.document, "WRONG" + password.group(1))
     book = openpyxl.load_workbook(io.BytesIO(decrypt(document.document, password.group(1))))
-    assert book.sheetnames[:2] == ["辍学学生台账", "疑似辍学学生台账"]
+    assert book.sheetnames[:2] == ["控辍保学台账", "劝返处置记录"]
     # every sheet's printed header names who exported it; the footer says it is confidential
     for sheet in book.worksheets:
         assert "王校长" in (sheet.oddHeader.center.text or "")
@@ -213,8 +213,9 @@ async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> Non
     assert await delete_due_messages(harness.app, s) == 0 and not secret.deleted
     harness.clock.advance(timedelta(seconds=s.config.export_password_seconds + 1))
     assert await delete_due_messages(harness.app, s) == 1 and secret.deleted
-    dropouts = [row[2] for row in book["辍学学生台账"].iter_rows(min_row=2, values_only=True)]
-    suspected = [row[2] for row in book["疑似辍学学生台账"].iter_rows(min_row=2, values_only=True)]
+    rows = list(book["控辍保学台账"].iter_rows(min_row=2, values_only=True))
+    dropouts = [row[5] for row in rows if row[21] == "辍学"]
+    suspected = [row[5] for row in rows if row[21] == "疑似辍学"]
     assert dropouts == ["张三"] and sorted(suspected) == ["王五", "钱七"]  # not 孙八: other school
     entries = await harness.s.audit.entries(action="export")
     principal_id = harness.s.people and (await harness.s.people.by_phone("13900000020"))

@@ -34,14 +34,20 @@ def cli_actor() -> str:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
+    from kcbx.bot.cli.run import Refused, take_database
     from kcbx.handlers.app import build_application
 
     config.require_token()
+    try:
+        holder = asyncio.run(take_database(config))
+    except Refused as exc:
+        print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_application(config)
+    app = build_application(config, holder=holder)
     updates = ["message", "callback_query", "my_chat_member"]
     if not args.webhook:
         app.run_polling(allowed_updates=updates)
@@ -121,7 +127,8 @@ def _revoke(args: argparse.Namespace, config: Config) -> int:
 
 def _coverage(args: argparse.Namespace, config: Config) -> int:
     """households with a gap in the 三包 chain, cadres over the limit (A5.1)."""
-    from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root, render_coverage
+    from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root
+    from kcbx.bot.texts.coverage import render_coverage
 
     t = translator(config.default_language)
 
@@ -177,8 +184,8 @@ def _policy(args: argparse.Namespace, config: Config) -> int:
 
 def _export(args: argparse.Namespace, config: Config) -> int:
     """the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
-    from kcbx.bot.documents.ledger import Ledger, UnknownScope, export_for_unit
     from kcbx.bot.services.exports import ProtectedLedger, protect_ledger
+    from kcbx.bot.services.ledger import Ledger, UnknownScope, export_for_unit
 
     t = translator(config.default_language)
     made: list[tuple[Ledger, ProtectedLedger]] = []
@@ -301,6 +308,23 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _accountability(args: argparse.Namespace, config: Config) -> int:
+    """the school year's A8 findings (年终考核)."""
+    from kcbx.bot.cli.accountability import print_year
+
+    lang = config.default_language
+    return asyncio.run(_with_services(config, lambda s: print_year(s, args.year, lang)))
+
+
+def _leader_rank(args: argparse.Namespace, config: Config) -> int:
+    """a leader's rank: chief (主要领导) or deputy (分管领导), A8."""
+    from kcbx.bot.cli.accountability import set_rank
+
+    return asyncio.run(
+        _with_services(config, lambda s: set_rank(s, args.phone, args.rank, cli_actor()))
+    )
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
@@ -311,6 +335,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "sweep": _sweep,
     "policy": _policy,
     "export": _export,
+    "accountability": _accountability,
+    "leader-rank": _leader_rank,
 }
 
 
@@ -364,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", help="a district, township or school (name or path)")
     p.add_argument("--password", help="encrypt with this password (default: a new one, printed)")
     records.add_parsers(sub)
+    p = sub.add_parser("accountability", help="the school year's A8 findings (年终考核)")
+    p.add_argument("--year", help="the school year, e.g. 2023-2024 (default: this one)")
+    p = sub.add_parser("leader-rank", help="main leader (chief) or leader in charge (deputy)")
+    p.add_argument("phone", help="the leader's phone")
+    p.add_argument("rank", help="chief, deputy or none")
     p = sub.add_parser("policy", help="the policy file (the ladder's numbers)")
     p.add_subparsers(dest="policy_command", required=True).add_parser(
         "check", help="validate FILE and print the effective ladder"
@@ -389,6 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from kcbx.bot.cli.run import unwritable_line
+        from kcbx.storage.db import cannot_write
+
+        if not cannot_write(exc):
+            raise
+        print(f"kcbx: {unwritable_line(config.db_path, exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
@@ -180,6 +180,11 @@ class AccountabilityPolicy:
     sanction_after_months: int
     warn_days_ahead: int = 7  # ours: how long before a flag the leaders are warned
     attrition_warn_share: float = 0.8  # ours: A8.1 warning at this share of the threshold
+    # The readings where 第八条 is open (each argued in default.toml and docs/reports.md):
+    measures_count: str = "own"  # "own": only the answering body's people; "any": anyone's
+    measure_window: str = "mark"  # A8.4/A8.5 month 1 counts measures from: "mark" | "report"
+    still_not_back: str = "away"  # months 2-3: "away" (not back) | "unpersuaded" (and no measure)
+    review_from_day: int = 3  # a transfer or exemption from this ladder day needs a second person
 
     def school_year(self, day: date) -> tuple[date, date]:
         """The first and last day of the school year that contains ``day``."""
@@ -575,6 +580,7 @@ def _read_accountability(root: _Table) -> AccountabilityPolicy:
     )
     if not 0 < accountability.attrition_warn_share <= 1:
         t.problem("attrition_warn_share", N_("must be a share between 0 and 1"))
+    accountability = _read_a8_readings(t, accountability)
     t.increasing(
         ("talk_after_months", accountability.talk_after_months),
         ("reprimand_after_months", accountability.reprimand_after_months),
@@ -582,6 +588,30 @@ def _read_accountability(root: _Table) -> AccountabilityPolicy:
     )
     t.finish()
     return accountability
+
+
+A8_READINGS = {
+    "measures_count": ("own", "any"),
+    "measure_window": ("mark", "report"),
+    "still_not_back": ("away", "unpersuaded"),
+}
+
+
+def _read_a8_readings(t: _Table, acc: AccountabilityPolicy) -> AccountabilityPolicy:
+    """The open readings of A8; a policy file written before they were settings keeps the
+    defaults (they are optional keys)."""
+    chosen: dict[str, object] = {}
+    for key, choices in A8_READINGS.items():
+        if key not in t.data:
+            continue
+        value = t.text(key, choices[0])
+        if value not in choices:
+            t.problem(key, N_("must be one of: {choices}"), choices=", ".join(choices))
+            continue
+        chosen[key] = value
+    if "review_from_day" in t.data:
+        chosen["review_from_day"] = t.integer("review_from_day", fallback=acc.review_from_day)
+    return replace(acc, **chosen)  # type: ignore[arg-type]
 
 
 def _read_validity(root: _Table) -> ValidityPolicy:

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from kcbx.bot.domain.ladder import LadderState, ladder_state
+from kcbx.bot.domain.ladder import LadderState
+from kcbx.bot.domain.ladder_input import stored_case_state
 from kcbx.bot.domain.model import Action, Case
 from kcbx.bot.domain.recipients import CasePlace, Directory
 from kcbx.bot.domain.reminders import ReminderHistory
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import action_facts, case_facts
 from kcbx.storage.directory import Enrolled
 from kcbx.storage.reminder_history import TaskHistory
 
@@ -31,12 +31,14 @@ class CaseFiles:
 
     def state(self, case: Case, services: Services, now: datetime) -> LadderState:
         enrolled = self.enrolled.get(case.student_id)
-        return ladder_state(
-            case_facts(case, enrolled.student if enrolled else None),
-            action_facts(self.actions.get(case.id, []), self.roles),
+        return stored_case_state(
+            case,
+            enrolled.student if enrolled else None,
+            self.actions.get(case.id, []),
             services.policy,
             services.calendar,
             now,
+            self.roles,
         )
 
 

@@ -31,7 +31,7 @@ from kcbx.bot.domain.policy import Policy, load_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config
-from kcbx.storage.accountability_repo import AccountabilityRepo
+from kcbx.storage.accountability_repo import AccountabilityRepo, ClosureReviewRepo
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import CasePlanRepo
 from kcbx.storage.cases import CaseRepo
@@ -105,6 +105,7 @@ class Services:
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
     case_plans: CasePlanRepo  # when the sweep looks at each open case again
     notice_files: NoticeFileRepo  # the notices' files owed, rendered off the sweep
+    closure_reviews: ClosureReviewRepo  # transfers and exemptions awaiting a second person
     ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
     vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
@@ -142,6 +143,7 @@ class Services:
             a8=AccountabilityRepo(db, audit),
             case_plans=CasePlanRepo(db),
             notice_files=NoticeFileRepo(db),
+            closure_reviews=ClosureReviewRepo(db, audit),
             ephemeral=EphemeralRepo(db),
             vocabulary=vocabulary,
         )

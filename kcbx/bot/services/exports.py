@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from kcbx.bot.documents.ledger import Ledger, export_for_person
 from kcbx.bot.documents.protect import one_time_password, protect
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.model import Person
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.ledger import Ledger, export_for_person
 
 
 @dataclass(frozen=True)
