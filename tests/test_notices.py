@@ -18,7 +18,7 @@ from test_documents import assert_distinct_glyphs, glyph_crops, pdf_text, render
 
 from kcbx.bot.documents.notice import compose_notice
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.domain.model import Guardian
+from kcbx.bot.domain.model import Case, Guardian, Notice
 from kcbx.bot.domain.policy import PolicyError, default_policy, policy_from_data
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
@@ -34,7 +34,8 @@ from kcbx.bot.services.notices import (
     grade_class,
     may_handle_notices,
     notice_data,
-    prepare_document,
+    number_document,
+    render_documents,
 )
 from kcbx.testing.seed import small_district
 
@@ -250,3 +251,11 @@ async def test_the_organs_come_from_the_config_in_full_and_the_order_follows_the
     order_data = await notice_data(services, order, case, student)
     assert order_data.previous_deadline == deadline
     await services.close()
+
+
+async def prepare_document(
+    services: Services, case: Case, kind: str, *, task: str | None = None
+) -> Notice | None:
+    """The document numbered (as the sweep does) and rendered (as the worker does)."""
+    notice = await number_document(services, case, kind, task=task)
+    return None if notice is None else await render_documents(services, notice)

@@ -89,9 +89,7 @@ def build_application(
             _schedule_jobs(app, config)
 
     async def post_shutdown(app: KcbxApplication) -> None:
-        files: NoticeFileWorker | None = app.bot_data.pop(NOTICE_FILES_KEY, None)
-        if files is not None:
-            await files.stop()
+        await _stop_notice_files(app)
         lease: InstanceLease | None = app.bot_data.pop(LEASE_KEY, None)
         if lease is not None:
             try:
@@ -174,6 +172,12 @@ async def _start_delivery(app: KcbxApplication, services: Services, holder: str 
     app.bot_data[NOTICE_FILES_KEY] = NoticeFileWorker(
         services, on_queued=lambda: kick_delivery(app)
     )
+
+
+async def _stop_notice_files(app: KcbxApplication) -> None:
+    files: NoticeFileWorker | None = app.bot_data.pop(NOTICE_FILES_KEY, None)
+    if files is not None:
+        await files.stop()
 
 
 def _schedule_jobs(app: KcbxApplication, config: Config) -> None:

@@ -247,8 +247,7 @@ def _numbering(services: Services, kind: str, year: int) -> Callable[[int], str]
 async def number_document(
     services: Services, case: Case, kind: str, *, task: str | None = None
 ) -> Notice | None:
-    """The case's current document of ``kind``, numbered (the sweep calls this; the files
-    are rendered later, off the sweep, when someone needs them).
+    """The case's current document of ``kind``, numbered; rendered later, off the sweep.
 
     The notice (A7.4) is made once per case. An order to correct (A7.5) is made when none is
     pending: a renewed order, after the previous one's deadline passed, gets a new number.
@@ -274,14 +273,6 @@ async def number_document(
         actor="system",
     )
     return notice
-
-
-async def prepare_document(
-    services: Services, case: Case, kind: str, *, task: str | None = None
-) -> Notice | None:
-    """The case's current document of ``kind``, numbered and rendered."""
-    notice = await number_document(services, case, kind, task=task)
-    return None if notice is None else await render_documents(services, notice)
 
 
 async def record_export(services: Services, notice: Notice, person: Person, how: str) -> None:
