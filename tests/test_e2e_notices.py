@@ -130,6 +130,11 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
         assert pdf is not None and pdf.startswith(b"%PDF") and docx is not None
         assert docx.startswith(b"PK")  # a Word (OOXML) package
         assert files["pdf"].filename == f"限期入学通知书_张三_{number}.pdf"
+        # the caption is rendered like a message: parse mode set, the number bold, escaped once
+        for file in files.values():
+            assert file.parse_mode is not None and file.parse_mode.lower() == "html"
+            assert "<b>" not in file.plain and "&lt;" not in file.plain
+            assert f"限期入学通知书{number}" in file.plain or number in file.plain
         text = pdf_text(pdf)
         for expected in (
             "限期入学通知书",

@@ -273,9 +273,7 @@ async def test_one_page_says_no_page_and_empty_townships_are_one_line(
     district = await seed(harness)
     for n, name in enumerate(("东园镇", "兴仁镇", "宣和镇")):  # after the seed's two
         township = await harness.s.units.add("township", name, district.units["district"])
-        school = await harness.s.units.add(
-            "school", f"{name}中心小学", township, section="primary"
-        )
+        school = await harness.s.units.add("school", f"{name}中心小学", township, section="primary")
         async with harness.s.db.transaction():
             await harness.s.db.execute(
                 "INSERT INTO students (registry_no, name, school_id, grade, updated_at)"

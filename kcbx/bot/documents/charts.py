@@ -302,6 +302,8 @@ def _draw_stages(
         bars.append((0.26, [row.returned for row in rows]))
     for offset, totals in bars:
         for position, total in zip(positions, totals, strict=True):
+            if not total:
+                continue
             axes.text(
                 total,
                 float(position) + offset,
