@@ -22,7 +22,8 @@ from kcbx.bot.domain.retention import months_before
 from kcbx.bot.engine.sweep import sweep
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import ReportDraft, confirm_return, report_absence
+from kcbx.bot.services.cases import confirm_return
+from kcbx.bot.services.reporting import ReportDraft, report_absence
 from kcbx.bot.services.retention import apply_retention
 from kcbx.bot.services.summary import summary_view
 from kcbx.bot.services.visits import VisitDraft, record_visit
@@ -313,3 +314,22 @@ async def test_the_operators_commands(tmp_path: Path, capsys: pytest.CaptureFixt
     assert await asyncio.to_thread(main, ["--db", str(fresh), "restore", str(copy)]) == 0
     assert await asyncio.to_thread(kcbx, "retention", "--dry-run") == 0
     assert "photos: would reduce 0 closed cases" in capsys.readouterr().out
+
+
+async def test_a_summary_drilled_down_to_names_is_audited(harness: BotHarness) -> None:
+    s = harness.s
+    d = await small_district(s, T0)
+    case_id = await _report(s, d, "张三")
+    await harness.bind_quietly(971, phone=LEADER)
+    leader = harness.fake.user(971)
+    await leader.send("/summary")
+    summary = await leader.next_message()
+    await s.audit.flush()
+    assert [
+        e for e in await s.audit.of_student(d.students["张三"]) if e["action"] == "view:list"
+    ] == []
+    await leader.press_data(f"sum:c:{d.units['binhe_primary']}:0", summary)
+    await leader.wait_for(lambda m: "张三" in m.plain)
+    await s.audit.flush()
+    seen = [e for e in await s.audit.of_student(d.students["张三"]) if e["action"] == "view:list"]
+    assert [(e["entity_id"], e["chat_id"]) for e in seen] == [(str(case_id), 971)]
