@@ -25,7 +25,7 @@ from kcbx.bot.domain.accountability import (
     section_of,
     warnings,
 )
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 
 POLICY = default_policy()
 TZ = ZoneInfo("Asia/Shanghai")

@@ -20,7 +20,8 @@ from kcbx.bot.domain.ladder import (
     relapse_carry,
     stage_for_day,
 )
-from kcbx.bot.domain.policy import DayCounting, Policy, default_policy
+from kcbx.bot.domain.policy import DayCounting, Policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 SH = ZoneInfo("Asia/Shanghai")

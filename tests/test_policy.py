@@ -8,17 +8,9 @@ from pathlib import Path
 import pytest
 
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy import (
-    CAUSES,
-    DEPARTMENTS,
-    DayCounting,
-    PolicyError,
-    check_policy_file,
-    default_policy,
-    load_policy,
-    policy_from_data,
-    render_policy,
-)
+from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, DayCounting
+from kcbx.bot.domain.policy_file import PolicyError, default_policy, load_policy, policy_from_data
+from kcbx.bot.domain.policy_text import check_policy_file, render_policy
 
 EN = translator("en")
 ZH = translator("zh_CN")

@@ -12,7 +12,7 @@ from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.ladder import CaseFacts, Task, TaskCode, ladder_state
 from kcbx.bot.domain.model import Case, Person, Student
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.texts.reminders import DigestEntry, digest_messages, reminder_message, told_message

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kcbx.bot.domain.ladder import Task, TaskCode
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.reminders import (
     Escalate,
     ReminderHistory,

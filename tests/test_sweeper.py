@@ -13,7 +13,7 @@ import pytest
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.ladder import ActionKind
 from kcbx.bot.domain.model import Case
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.engine.sweep import Sweeper, forecast, next_tick
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
