@@ -14,6 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.i18n import N_
+from kcbx.bot.domain.tasks import Requirement
 
 DEFAULTS = "defaults"  # Policy.source of the built-in policy
 
@@ -219,6 +220,28 @@ class CadrePolicy:
 
 
 @dataclass(frozen=True)
+class TaskPolicy:
+    """The tasks of the ladder: what satisfies each, and their lead times (``[tasks]``).
+
+    Every interval here and in :class:`ReminderPolicy` is counted in working hours (the
+    business day, on working days: :meth:`SchoolCalendar.add_working_hours`).
+    """
+
+    satisfied_by: tuple[tuple[str, tuple[Requirement, ...]], ...]
+    call_lead_hours: float = 1.0  # A7.1: the call's first notice, this long before it is due
+    notify_day_before: time = time(16, 0)  # a step due at a day's end: told the day before
+    department_accept_days: int = 1  # A6/A9: accept (or act) within this many working days
+    department_action_days: int = 5  # then record the department's action within these
+    snooze_limit: int = 2  # "remind me later" per task
+    snooze_hours: float = 2.0
+    follow_up_days: tuple[int, ...] = (7, 30)  # A4.2: check-ins after a return
+
+    @property
+    def rules(self) -> dict[str, tuple[Requirement, ...]]:
+        return dict(self.satisfied_by)
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the ladder, the reminders and the reports need to know about the rules."""
 
@@ -231,6 +254,7 @@ class Policy:
     validity: ValidityPolicy
     notice: NoticePolicy
     cadres: CadrePolicy
+    tasks: TaskPolicy
     source: str = field(default=DEFAULTS, compare=False)
 
 
@@ -247,6 +271,7 @@ __all__ = [
     "Policy",
     "ReminderPolicy",
     "SchoolPolicy",
+    "TaskPolicy",
     "TimePolicy",
     "Vacation",
     "ValidityPolicy",

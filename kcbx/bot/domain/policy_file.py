@@ -33,10 +33,12 @@ from kcbx.bot.domain.policy import (
     Policy,
     ReminderPolicy,
     SchoolPolicy,
+    TaskPolicy,
     TimePolicy,
     Vacation,
     ValidityPolicy,
 )
+from kcbx.bot.domain.tasks import Requirement, parse_requirement
 
 
 @dataclass(frozen=True)
@@ -412,6 +414,36 @@ def _read_cadres(root: _Table) -> CadrePolicy:
     return cadres
 
 
+def _read_tasks(root: _Table) -> TaskPolicy:
+    t = root.table("tasks")
+    s = t.table("satisfied_by")
+    rules: list[tuple[str, tuple[Requirement, ...]]] = []
+    for code in s.data:
+        requirements = []
+        for i, value in enumerate(s.items(code)):
+            try:
+                requirements.append(parse_requirement(str(value)))
+            except ValueError as exc:
+                s.problem(f"{code}[{i}]", N_("not a requirement: {error}"), error=str(exc))
+        rules.append((code, tuple(requirements)))
+    s.finish()
+    follow_up = tuple(
+        v for v in t.items("follow_up_days") if isinstance(v, int) and not isinstance(v, bool)
+    )
+    tasks = TaskPolicy(
+        satisfied_by=tuple(rules),
+        call_lead_hours=t.number("call_lead_hours", above=-0.001, fallback=1.0),
+        notify_day_before=t.clock_time("notify_day_before"),
+        department_accept_days=t.integer("department_accept_days", minimum=0, fallback=1),
+        department_action_days=t.integer("department_action_days", minimum=1, fallback=5),
+        snooze_limit=t.integer("snooze_limit", fallback=2),
+        snooze_hours=t.number("snooze_hours", fallback=2.0),
+        follow_up_days=tuple(sorted(follow_up)),
+    )
+    t.finish()
+    return tasks
+
+
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Tables merge key by key; anything else in ``over`` replaces what ``base`` has."""
     merged = dict(base)
@@ -442,6 +474,7 @@ def policy_from_data(data: Mapping[str, Any], source: str = DEFAULTS) -> Policy:
         validity=_read_validity(root),
         notice=_read_notice(root),
         cadres=_read_cadres(root),
+        tasks=_read_tasks(root),
         source=source,
     )
     root.finish()

@@ -22,11 +22,13 @@ def _hm(value: time) -> str:
 
 def render_policy(policy: Policy, gettext: Translate) -> str:
     """The effective ladder and tables, one fact a line, for ``kcbx policy check``."""
+    return "\n".join([*_ladder_lines(policy, gettext), *_table_lines(policy, gettext)])
+
+
+def _ladder_lines(policy: Policy, gettext: Translate) -> list[str]:
     t = gettext
-    sep = t(", ")
     ladder, reminders, times = policy.ladder, policy.reminders, policy.time
-    acc, validity = policy.accountability, policy.validity
-    lines = [
+    return [
         t("Policy: {source}").format(
             source=t(N_("built-in defaults")) if policy.source == DEFAULTS else policy.source
         ),
@@ -74,8 +76,14 @@ def render_policy(policy: Policy, gettext: Translate) -> str:
             again=number_text(reminders.re_remind_hours),
             escalate=number_text(reminders.escalate_hours),
         ),
-        t("A6 causes and the departments brought in at A7.3:"),
     ]
+
+
+def _table_lines(policy: Policy, gettext: Translate) -> list[str]:
+    t = gettext
+    sep = t(", ")
+    acc, validity = policy.accountability, policy.validity
+    lines = [t("A6 causes and the departments brought in at A7.3:")]
     for cause, departments in policy.departments.routing:
         names = sep.join(t(DEPARTMENTS[d]) for d in departments)
         lines.append(
@@ -127,7 +135,7 @@ def render_policy(policy: Policy, gettext: Translate) -> str:
         f"  {v.start.isoformat()} - {v.end.isoformat()} {v.name}".rstrip()
         for v in policy.school.vacations
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def check_policy_file(path: Path, gettext: Translate) -> tuple[int, str]:
