@@ -277,9 +277,11 @@ class Builder:
         what: str | None = None,
         department: str | None = None,
         cc: tuple[str, ...] = (),
+        by_rules: bool = True,
     ) -> None:
-        """A task; done by ``done_by``, else by the work ``[tasks.satisfied_by]`` names."""
-        if done_by is None:
+        """A task; done by ``done_by``, else by the work ``[tasks.satisfied_by]`` names
+        (``by_rules=False``: only by ``done_by``)."""
+        if done_by is None and by_rules:
             done_by = satisfying_action(code, self.acts.all, self.rules, department)
         first = self.cal.working_instant(notify or opens)
         snoozed_until, snoozes = self.acts.snoozed(code, opens)
@@ -420,8 +422,9 @@ class Builder:
                 Role.BUREAU_STAFF,
                 lapses,
                 again_due,
-                done_by=following,
+                done_by=following,  # a new order after the deadline passed, nothing else
                 cc=cc,
+                by_rules=False,
             )
         return deadline
 
