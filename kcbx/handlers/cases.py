@@ -21,16 +21,19 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import (
+    CALL_QUESTION,
     CALLBACK_PATTERN,
     RETURN_LABEL,
     CaseCallback,
     ack_data,
     action_button,
+    call_buttons,
     case_data,
     do_data,
     parse_callback,
     return_data,
 )
+from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
@@ -180,6 +183,14 @@ async def case_button(update: Update, context: KcbxContext) -> None:
     if press.verb == "ack":
         assert press.arg is not None
         result = await acknowledge(services, person, press.case_id, press.arg)
+    elif press.verb == "do" and press.arg == TaskCode.CALL:  # ask what the call came to
+        await query.answer()
+        await _reply_to(update, t(CALL_QUESTION), inline(call_buttons(press.case_id, t)))
+        return
+    elif press.verb == "cal":
+        result = await record_task(
+            services, person, press.case_id, TaskCode.CALL, outcome=press.arg
+        )
     elif press.verb == "do":
         assert press.arg is not None
         result = await record_task(services, person, press.case_id, press.arg)
@@ -269,8 +280,10 @@ async def _answer(
         if original is not None:
             await _edit_message(original, line, keep_case_only)
     else:
-        code = press.arg or ""
+        code = TaskCode.CALL if press.verb == "cal" else press.arg or ""
         done = {ack_data(case.id, code), do_data(case.id, code), f"vis:{case.id}"}
+        if press.verb == "cal":  # the question is answered: none of its buttons stays
+            done |= {data for row in call_buttons(case.id, t) for _, data in row}
         if press.verb == "ack" and result.kind == "acknowledged":
             done = {ack_data(case.id, code)}
         await _edit(query, line, lambda data: data in done)

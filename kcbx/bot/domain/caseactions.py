@@ -9,6 +9,8 @@ Callback data (always < 64 bytes, and forgeable: every handler re-checks scope):
 
 * ``ack:{case_id}:{task_code}``: "Received" (an ``acknowledged`` action, detail task=code);
 * ``do:{case_id}:{task_code}``: the task's one-press action (:func:`one_press_action`);
+* ``cal:{case_id}:{outcome}``: the phone call, with what it came to (reached and agreed,
+  refused or undecided; not reached): the one question that makes a call evidence (A7.1);
 * ``vis:{case_id}``: record a home visit (A7.1; the visits feature asks for the details);
 * ``ret:{case_id}``: "Back at school" (A7.6); ``ret:{case_id}:y`` confirms it, ``:n`` not;
 * ``case:{case_id}``: open the case card.
@@ -102,9 +104,20 @@ CONTACTS: dict[str, str] = {
 }
 REACHED = frozenset({"agreed", "refused"})  # a phone call that counts for A7.1
 
+Buttons = tuple[tuple[tuple[str, str], ...], ...]
+
+# What a phone call came to (the ``cal:`` buttons; ``actions.detail.outcome``), one tap each.
+CALL_OUTCOMES: dict[str, str] = {
+    "agreed": N_("Reached: they will send the child back"),
+    "refused": N_("Reached: they refuse"),
+    "undecided": N_("Reached: not decided yet"),
+    "unreached": N_("Not reached"),
+}
+CALL_QUESTION = N_("Did you reach the guardians? What did they say?")
+
 _CODE = r"[A-Za-z0-9._-]{1,40}"
-_CALLBACK = re.compile(rf"^(ack|do|vis|ret|case):(\d{{1,12}})(?::({_CODE}))?$")
-CALLBACK_PATTERN = r"^(ack|do|ret|case):"  # what kcbx/handlers/cases.py answers
+_CALLBACK = re.compile(rf"^(ack|do|cal|vis|ret|case):(\d{{1,12}})(?::({_CODE}))?$")
+CALLBACK_PATTERN = r"^(ack|do|cal|ret|case):"  # what kcbx/handlers/cases.py answers
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,17 @@ def do_data(case_id: int, task_code: str) -> str:
     return _data("do", case_id, task_code)
 
 
+def call_data(case_id: int, outcome: str) -> str:
+    return _data("cal", case_id, outcome)
+
+
+def call_buttons(case_id: int, gettext: Translate) -> Buttons:
+    """The answers to :data:`CALL_QUESTION`, one a row."""
+    return tuple(
+        ((gettext(label), call_data(case_id, code)),) for code, label in CALL_OUTCOMES.items()
+    )
+
+
 def visit_data(case_id: int) -> str:
     return _data("vis", case_id)
 
@@ -193,14 +217,13 @@ def parse_callback(data: str | None) -> CaseCallback | None:
     verb, case_id, arg = match.groups()
     if verb in ("ack", "do") and arg is None:
         return None
+    if verb == "cal" and arg not in CALL_OUTCOMES:
+        return None
     if verb in ("vis", "case") and arg is not None:
         return None
     if verb == "ret" and arg not in (None, "y", "n"):
         return None
     return CaseCallback(verb, int(case_id), arg)
-
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 def action_button(case_id: int, task_code: str, gettext: Translate) -> tuple[str, str] | None:
@@ -241,12 +264,16 @@ def without(rows: Sequence[Sequence[tuple[str, str]]], *drop: str) -> Buttons:
 __all__ = [
     "ACTION_NAMES",
     "CALLBACK_PATTERN",
+    "CALL_OUTCOMES",
+    "CALL_QUESTION",
     "CONTACTS",
     "DO_LABELS",
     "REACHED",
     "CaseCallback",
     "ack_data",
     "action_button",
+    "call_buttons",
+    "call_data",
     "case_data",
     "department_of",
     "do_data",

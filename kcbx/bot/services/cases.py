@@ -451,7 +451,11 @@ async def _already(
 
 
 async def record_task(
-    services: Services, person: Person, case_id: int, task_code: str
+    services: Services,
+    person: Person,
+    case_id: int,
+    task_code: str,
+    outcome: str | None = None,
 ) -> ButtonResult:
     """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9)."""
     found = await _open_case(services, person, case_id)
@@ -468,6 +472,8 @@ async def record_task(
     if task.done:
         return await _already(services, case, student, state, task, actions, kind)
     detail: dict[str, object] = {DETAIL_TASK: task_code, "via": "button"}
+    if outcome is not None:  # a call: what it came to (A7.1 evidence)
+        detail["outcome"] = outcome
     department = department_of(task_code)
     if department is not None:
         detail[DETAIL_DEPARTMENT] = department
@@ -721,6 +727,7 @@ class CaseCard:
     can_return: bool = False
     recordable: tuple[str, ...] = ()  # open, appeared task codes the person may record
     previous_number: str | None = None
+    actor_names: dict[int, str] = field(default_factory=dict)  # who did the done tasks
 
 
 async def case_card(
@@ -771,4 +778,5 @@ async def case_card(
         can_return=case.is_open and may_confirm_return(person.role),
         recordable=recordable,
         previous_number=previous.number if previous else None,
+        actor_names={pid: p.name for pid, p in people.items() if p is not None},
     )
