@@ -12,6 +12,8 @@ Callback data (always < 64 bytes, and forgeable: every handler re-checks scope):
 * ``cal:{case_id}:{outcome}``: the phone call, with what it came to (reached and agreed,
   refused or undecided; not reached): the one question that makes a call evidence (A7.1);
 * ``vis:{case_id}``: record a home visit (A7.1; the visits feature asks for the details);
+* ``snz:{case_id}:{task_code}:{l|m}``: "remind me later" (two working hours, or the next
+  working morning), limited per task;
 * ``ret:{case_id}``: "Back at school" (A7.6); ``ret:{case_id}:y`` confirms it, ``:n`` not;
 * ``case:{case_id}``: open the case card.
 """
@@ -117,7 +119,13 @@ CALL_QUESTION = N_("Did you reach the guardians? What did they say?")
 
 _CODE = r"[A-Za-z0-9._-]{1,40}"
 _CALLBACK = re.compile(rf"^(ack|do|cal|vis|ret|case):(\d{{1,12}})(?::({_CODE}))?$")
-CALLBACK_PATTERN = r"^(ack|do|cal|ret|case):"  # what kcbx/handlers/cases.py answers
+_SNOOZE = re.compile(rf"^snz:(\d{{1,12}}):({_CODE}):([lm])$")
+CALLBACK_PATTERN = r"^(ack|do|cal|snz|ret|case):"  # what kcbx/handlers/cases.py answers
+SNOOZE_LATER, SNOOZE_MORNING = "l", "m"  # in two working hours; the next working morning
+SNOOZE_LABELS = {
+    SNOOZE_LATER: N_("Remind me in 2 hours"),
+    SNOOZE_MORNING: N_("Remind me tomorrow morning"),
+}
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,7 @@ class CaseCallback:
     verb: str
     case_id: int
     arg: str | None = None
+    option: str | None = None  # snz: SNOOZE_LATER or SNOOZE_MORNING
 
 
 def department_of(task_code: str) -> str | None:
@@ -196,6 +205,18 @@ def call_buttons(case_id: int, gettext: Translate) -> Buttons:
     )
 
 
+def snooze_data(case_id: int, task_code: str, option: str) -> str:
+    return _data("snz", case_id, task_code, option)
+
+
+def snooze_row(case_id: int, task_code: str, gettext: Translate) -> tuple[tuple[str, str], ...]:
+    """The "remind me later" buttons of a reminder (offered while the limit allows)."""
+    return tuple(
+        (gettext(label), snooze_data(case_id, task_code, option))
+        for option, label in SNOOZE_LABELS.items()
+    )
+
+
 def visit_data(case_id: int) -> str:
     return _data("vis", case_id)
 
@@ -211,6 +232,9 @@ def case_data(case_id: int) -> str:
 
 def parse_callback(data: str | None) -> CaseCallback | None:
     """Read a case button's data; None for anything malformed (a forged or stale press)."""
+    snoozed = _SNOOZE.match(data or "")
+    if snoozed is not None:
+        return CaseCallback("snz", int(snoozed.group(1)), snoozed.group(2), snoozed.group(3))
     match = _CALLBACK.match(data or "")
     if match is None:
         return None
@@ -269,6 +293,8 @@ __all__ = [
     "CONTACTS",
     "DO_LABELS",
     "REACHED",
+    "SNOOZE_LATER",
+    "SNOOZE_MORNING",
     "CaseCallback",
     "ack_data",
     "action_button",
@@ -284,6 +310,8 @@ __all__ = [
     "parse_callback",
     "reminder_buttons",
     "return_data",
+    "snooze_data",
+    "snooze_row",
     "visit_data",
     "without",
 ]

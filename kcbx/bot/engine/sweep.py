@@ -494,6 +494,27 @@ def _defer(steps: Sequence[TaskStep], budgets: dict[int, int]) -> list[TaskStep]
     return deferred
 
 
+async def _budgeted(
+    services: Services,
+    report: SweepReport,
+    places: dict[int, CasePlace],
+    directory: Directory,
+    wakes: dict[int, datetime],
+) -> list[_Outgoing]:
+    """The messages of this sweep within each person's budget; what is over the day's budget
+    is taken out of the report and waits for the next working morning."""
+    now = report.now
+    budgets = await _budgets(services, report.steps, now)
+    for step in _defer(report.steps, budgets):
+        report.steps.remove(step)
+        report.deferred += 1
+        morning = services.calendar.next_working_morning(now)
+        wakes[step.case.id] = min(wakes.get(step.case.id, morning), morning)
+    notices = [n for s in report.steps for n in s.notices]
+    outgoing = await _render(services, notices, places, budgets)
+    return outgoing + _liaison_gaps(services, report.steps, places, directory, now)
+
+
 def _liaison_gaps(
     services: Services,
     steps: Sequence[TaskStep],
@@ -768,15 +789,7 @@ class Sweeper:
                 len(report.unassigned),
                 ", ".join(report.unassigned[:20]),
             )
-        budgets = await _budgets(services, report.steps, now)
-        for step in _defer(report.steps, budgets):  # over the day's budget: next morning
-            report.steps.remove(step)
-            report.deferred += 1
-            morning = services.calendar.next_working_morning(now)
-            wakes[step.case.id] = min(wakes.get(step.case.id, morning), morning)
-        notices = [n for s in report.steps for n in s.notices]
-        outgoing = await _render(services, notices, places, budgets)
-        outgoing += _liaison_gaps(services, report.steps, places, directory, now)
+        outgoing = await _budgeted(services, report, places, directory, wakes)
         report.digests = sum(1 for o in outgoing if o.digest)
         report.queued = await _write(services, report.steps, outgoing, now, marks)
         for case in cases:  # written: remember when to look at each case again

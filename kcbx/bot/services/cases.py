@@ -471,6 +471,8 @@ async def record_task(
         return ButtonResult(Outcome.NOT_ALLOWED, case, student, task=task)
     if task.done:
         return await _already(services, case, student, state, task, actions, kind)
+    if task_code == TaskCode.CALL and outcome is None:  # first: what did the call come to?
+        return ButtonResult(Outcome.CONFIRM, case, student, task=task)
     detail: dict[str, object] = {DETAIL_TASK: task_code, "via": "button"}
     if outcome is not None:  # a call: what it came to (A7.1 evidence)
         detail["outcome"] = outcome

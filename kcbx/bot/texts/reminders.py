@@ -25,6 +25,7 @@ from kcbx.bot.domain.caseactions import (
     action_button,
     case_data,
     reminder_buttons,
+    snooze_row,
 )
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.due import DueTask
@@ -155,14 +156,18 @@ def body(s: Subject, t: Translate) -> str:
     )
 
 
-def buttons_for(due: DueTask, t: Translate, *, cc: bool = False) -> Buttons:
-    """The reminder's buttons; a copy for information has "Received" and the case only."""
+def buttons_for(due: DueTask, t: Translate, *, cc: bool = False, snooze_limit: int = 0) -> Buttons:
+    """The reminder's buttons; a copy for information has "Received" and the case only. The
+    owner's own reminder offers "remind me later" while ``snooze_limit`` allows."""
     case_id, code = due.case.id, due.task.code
     if cc:
         return (
             ((t(RECEIVED_LABEL), ack_data(case_id, code)), (t(CASE_LABEL), case_data(case_id))),
         )
-    return reminder_buttons(case_id, code, t, can_return=due.recipient.role in RETURN_CONFIRMERS)
+    rows = reminder_buttons(case_id, code, t, can_return=due.recipient.role in RETURN_CONFIRMERS)
+    if not due.reason and due.task.snoozes < snooze_limit:
+        rows = (*rows, snooze_row(case_id, code, t))
+    return rows
 
 
 def language_of(person: Person, default: str) -> str:
@@ -175,7 +180,8 @@ def reminder_message(
     """One reminder (or escalation, or hand-over, or copy) about one task, for one person."""
     s = subject(due, school_name, policy, t, lang)
     text = heading(due, policy, t, lang, cc=cc) + "\n\n" + body(s, t)
-    return OutgoingMessage(text=_fit(text), buttons=buttons_for(due, t, cc=cc))
+    limit = policy.tasks.snooze_limit
+    return OutgoingMessage(text=_fit(text), buttons=buttons_for(due, t, cc=cc, snooze_limit=limit))
 
 
 def told_message(
