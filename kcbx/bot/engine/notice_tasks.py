@@ -1,10 +1,9 @@
 """How the notices plug into the sweep and the case card (A7.4, A7.5).
 
-* ``A7.4-notice`` (day 15; the bureau, cc the township): the reminder comes with the notice,
-  numbered, as a PDF (for phones) and a .docx (for the office), and the buttons "Issued" and
-  "Record delivery".
-* ``A7.4-deliver`` (after issue; the township cadre, cc the bureau): an undelivered notice is
-  a task of its own; the reminder carries "Record delivery" (and the PDF for the cadre).
+* ``A7.4-notice`` (day 15; the bureau issues, 签发): the reminder comes with the notice,
+  numbered, as a PDF (for phones) and a .docx (for the office), and the button "Issued".
+* ``A7.4-deliver`` (once issued; the township cadre delivers, 送达): a task of its own; the
+  reminder carries "Record delivery" (and the PDF for the cadre). One owner per step.
 * ``A7.5`` and ``A7.5-again`` (the deadline passed, the child still away): the order to
   correct, in its own number series, with the same buttons.
 
@@ -68,13 +67,16 @@ def reissue_data(notice_id: int) -> str:
 
 
 def notice_buttons(
-    notice: Notice, t: Translate, *, files: bool = False
+    notice: Notice, t: Translate, *, files: bool = False, step: str | None = None
 ) -> tuple[tuple[str, str], ...]:
-    """The buttons of a pending document: "Issued" (a draft notice), "Record delivery"."""
+    """The buttons of a pending document: "Issued" (a draft notice), "Record delivery".
+    One owner per step (A7.4): the bureau's ``A7.4-notice`` has "Issued" only, the township
+    cadre's ``A7.4-deliver`` "Record delivery" only."""
     row: list[tuple[str, str]] = []
-    if notice.kind == NOTICE and notice.status == "drafted":
+    if notice.kind == NOTICE and notice.status == "drafted" and step != TaskCode.DELIVER:
         row.append((t(ISSUED_LABEL), issue_data(notice.id)))
-    row.append((t(DELIVER_LABEL), deliver_data(notice.id)))
+    if step != TaskCode.NOTICE:
+        row.append((t(DELIVER_LABEL), deliver_data(notice.id)))
     if files:
         row.append((t(FILES_LABEL), files_data(notice.id)))
     return tuple(row)
@@ -142,9 +144,8 @@ async def render_notice_task(
         paragraph = t(
             "📄 The notice to enrol by a deadline is ready: {number}. Please print it, sign "
             "it and stamp it with the seals of the education bureau and of the {township} "
-            "government, then press “Issued”. When the guardians have received it, press "
-            "“Record delivery” and send a photo of the signed receipt: the {days}-day "
-            "deadline runs from the day of delivery."
+            "government, then press “Issued”: the township cadre then delivers it to the "
+            "guardians, and the {days}-day deadline runs from the day of delivery."
         ).format(number=number, township=escape(await _township_name(services, due)), days=days)
     elif code == TaskCode.DELIVER:
         paragraph = t(
@@ -163,7 +164,8 @@ async def render_notice_task(
     with_files = _first_for_person(due) and (
         code != TaskCode.DELIVER or due.recipient.role == due.task.role
     )
-    buttons = (notice_buttons(notice, t, files=not with_files), *reminder.buttons)
+    files_button = not with_files
+    buttons = (notice_buttons(notice, t, files=files_button, step=code), *reminder.buttons)
     messages = [OutgoingMessage(text=reminder.text + "\n\n" + paragraph, buttons=buttons)]
     if with_files:
         files = document_messages(notice, due.student.name, t)
