@@ -417,7 +417,9 @@ async def _render(
         t = translator(lang)
         plain: list[Notice] = []
         room = (budgets or {}).get(person.id, MAX_PAGES)
-        own_messages = len(group) == 1 and room >= MAX_PAGES  # else one numbered list
+        own_messages = room >= MAX_PAGES and (  # else one numbered list
+            len(group) == 1 or (len(group) <= MAX_PAGES and not any(_with_files(n) for n in group))
+        )
         for n in group:
             renderer = (
                 None
@@ -541,6 +543,11 @@ def _liaison_gaps(
         message = liaison_gap_message(sorted(departments), t)
         out.append(_Outgoing(f"liaison:{admin.id}:{day}", admin, None, message, []))
     return out
+
+
+def _with_files(n: Notice) -> bool:
+    """A task whose own message may bring documents (A7.4, A7.5: up to three messages)."""
+    return n.due.task.code.startswith(("A7.4", "A7.5"))
 
 
 def _plain(n: Notice, school: str, policy: Policy, lang: str) -> OutgoingMessage:
