@@ -18,6 +18,7 @@ from kcbx.bot.domain.model import Case
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import accountability_view, freeze_due_months
+from kcbx.bot.texts.accountability import render_accountability
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")
@@ -149,8 +150,9 @@ async def test_accountability_shows_the_frozen_months_and_this_month(
     leader = await services.people.by_phone("13900000002")
     teacher = await services.people.by_phone("13900000022")
     assert leader is not None and teacher is not None
-    view = await accountability_view(services, leader, 0, gettext=ZH, lang="zh_CN")
-    assert view is not None
+    found = await accountability_view(services, leader)
+    assert found is not None
+    view = render_accountability(found, 0, services.policy, ZH, "zh_CN")
     assert "2024年3月" in view.text and "A8.2" in view.text and case.number in view.text
     assert "本月至今" in view.text
-    assert await accountability_view(services, teacher, 0, gettext=ZH, lang="zh_CN") is None
+    assert await accountability_view(services, teacher) is None

@@ -15,16 +15,14 @@ from kcbx.bot.domain.accountability import (
     Level,
     Persuasion,
     Rule,
-    Warning,
-    WarningKind,
     add_months,
     evaluate,
     month_end,
     next_period,
     period_of,
     section_of,
-    warnings,
 )
+from kcbx.bot.domain.accountability_warnings import Warning, WarningKind, warnings
 from kcbx.bot.domain.policy_file import default_policy
 
 POLICY = default_policy()
@@ -47,8 +45,13 @@ def dropout(
     *,
     marked: datetime | None = MARK,
     persuaded: datetime | None = None,
+    by: str = "class_teacher",
     departments: tuple[int, ...] = (),
 ) -> CaseA8:
+    """A dropout; ``persuaded``: a home visit then by ``by`` (a class teacher of the school,
+    or a township cadre of a village of the township)."""
+    units = (school, TOWNSHIP, DISTRICT) if by == "class_teacher" else (1001, TOWNSHIP, DISTRICT)
+    visit = Persuasion("home_visit", persuaded, "李老师", by, units) if persuaded else None
     return CaseA8(
         case_id=n,
         number=f"KC-2024-{n:04d}",
@@ -56,7 +59,7 @@ def dropout(
         section=section,
         township_id=TOWNSHIP,
         marked_at=marked,
-        persuasion=(Persuasion("home_visit", persuaded, "李老师"),) if persuaded else (),
+        persuasion=(visit,) if visit else (),
         departments=departments,
     )
 
@@ -183,7 +186,10 @@ def test_a8_4_two_dropouts_are_not_more_than_two() -> None:
 
 
 def test_a8_4_persuasion_in_the_first_month_avoids_the_talk_but_not_month_2() -> None:
-    cases = [*three_dropouts()[:2], dropout(3, OTHER_SCHOOL, persuaded=local(2024, 3, 20))]
+    cases = [
+        *three_dropouts()[:2],
+        dropout(3, OTHER_SCHOOL, persuaded=local(2024, 3, 20), by="township_cadre"),
+    ]
     assert township_level(cases, local(2024, 4, 10)) is None
     # month 2: still not back, persuaded or not -> public reprimand
     assert township_level(cases, local(2024, 5, 4)) == "reprimand"

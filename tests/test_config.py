@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.runtime.config import ConfigError, load_config
+from kcbx.bot.runtime.config import Config, ConfigError, load_config
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
@@ -53,3 +53,23 @@ def test_run_without_a_good_token_is_one_line_and_exit_2(tmp_path: Path, token: 
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "KCBX_TELEGRAM_TOKEN" in result.stderr
+
+
+def test_organs_give_the_issuing_bodies_full_names(tmp_path: Path) -> None:
+    path = tmp_path / "kcbx.toml"
+    path.write_text(
+        '[organs]\nprefix = "中卫市"\n'
+        '[organs.townships]\n"宣和镇" = "中卫市沙坡头区宣和镇人民政府"\n',
+        encoding="utf-8",
+    )
+    organs = load_config(path, env={}).organs
+    assert organs.bureau_name("沙坡头区") == "中卫市沙坡头区教育局"
+    assert organs.township_name("宣和镇", "沙坡头区") == "中卫市沙坡头区宣和镇人民政府"
+    assert organs.township_name("滨河镇", "沙坡头区") == "中卫市沙坡头区滨河镇人民政府"
+    assert Config().organs.bureau_name("沙坡头区") == "沙坡头区教育局"  # no [organs]
+    path.write_text('[organs]\nseal = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"organs\.seal"):
+        load_config(path, env={})
+    path.write_text('grade_style = "初中"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="grade_style"):
+        load_config(path, env={})

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import re
 import subprocess
 import sys
 import textwrap
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from docx import Document
+from docx.enum.text import WD_LINE_SPACING
+from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph as DocxParagraph
 from fontTools.ttLib import TTFont
+from lxml import etree
 from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont as ReportlabTTFont
@@ -36,11 +43,13 @@ from kcbx.bot.documents.notice import (
     render_notice_docx,
     render_notice_pdf,
 )
+from kcbx.bot.domain.model import Guardian, Notice
+from kcbx.bot.services.notices import issue_date_of
 
 NOTICE = NoticeData(
     kind="notice",
-    number="沙教控辍〔2024〕第007号",
-    guardians=["王建国", "马玉兰"],
+    number="沙教控辍〔2024〕7号",
+    guardians=[Guardian("王建国", "父亲", "13900000001"), Guardian("马玉兰", "母亲", None)],
     student="王玥婧",  # 玥 and 婧 are outside GB2312: the per-document font must carry them
     gender="女",
     school="中卫市沙坡头区滨河镇中心小学",
@@ -49,19 +58,21 @@ NOTICE = NoticeData(
     absent_since=date(2024, 3, 4),
     days_absent=16,
     deadline=date(2024, 3, 27),
-    issuers=["中卫市沙坡头区教育局", "滨河镇人民政府"],
+    issuers=["中卫市沙坡头区教育局", "中卫市沙坡头区滨河镇人民政府"],
     issue_date=date(2024, 3, 20),
     contact="滨河镇中心小学 张老师 0955-1234567",
 )
 CORRECTION = replace(
     NOTICE,
     kind="correction",
-    number="沙教控辍〔2024〕第011号",
-    previous_number="沙教控辍〔2024〕第007号",
+    number="沙教控辍改〔2024〕11号",
+    previous_number="沙教控辍〔2024〕7号",
+    previous_deadline=date(2024, 3, 27),
     days_absent=24,
     issue_date=date(2024, 3, 28),
     deadline=date(2024, 4, 4),
 )
+GRANDMOTHER = replace(NOTICE, guardians=[Guardian("马桂花", "奶奶", None)])
 SCALE = 2.0  # pixels per PDF point when rendering
 
 
@@ -121,50 +132,107 @@ def assert_distinct_glyphs(crops: list[np.ndarray]) -> None:
 # --- the documents ---------------------------------------------------------------------------
 
 
-def test_notice_pdf_carries_the_chinese_text() -> None:
-    text = pdf_text(render_notice_pdf(NOTICE))
-    for expected in (
-        "限期入学通知书",
-        "沙教控辍〔2024〕第007号",
-        "王建国、马玉兰：",
-        "王玥婧（女）",
-        "五年级（2）班",
-        "滨河镇黄湾村三组",
-        "2024年3月4日起无故未到校上学，至今已16天",
-        "请于2024年3月27日前送王玥婧到中卫市沙坡头区滨河镇中心小学报到复学",
-        "应当依法保证其按时入学接受并完成义务教育",  # the guardians' duty
-        "《沙坡头区义务教育控辍保学管理办法》第七条",  # A7.4, the basis of this notice
-        "第五十八条",  # the consequence: reprimand and order to correct
-        "中卫市沙坡头区教育局",
-        "滨河镇人民政府",
-        "2024年3月20日",
-        "回执",
-        "监护人（签名）",
-        "沿此线剪下",
-        "0955-1234567",
-    ):
-        assert expected in text, expected
+def first_page_text(pdf: bytes) -> str:
+    return squeeze(PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
 
 
-def test_notice_pdf_embeds_a_truetype_chinese_font_and_fits_one_page() -> None:
-    for data in (NOTICE, CORRECTION, replace(NOTICE, previous_number="沙教控辍〔2024〕第003号")):
+def docx_text(data: bytes) -> str:
+    """Every paragraph's text, the tables' cells included, one line each."""
+    document = Document(io.BytesIO(data))
+    lines = [paragraph.text for paragraph in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            seen: list[object] = []
+            for cell in row.cells:  # a merged cell is listed once per column it spans
+                if cell._tc not in seen:
+                    seen.append(cell._tc)
+                    lines.append(cell.text)
+    return "\n".join(lines)
+
+
+# What both the PDF and the .docx of the notice must say (GB/T 9704-2012 practice, A7.4).
+NOTICE_FIELDS = (
+    "限期入学通知书",
+    "沙教控辍〔2024〕7号",
+    "王建国、马玉兰：",  # every guardian named
+    "你们的子女王玥婧（女）",  # two parents: 你们, 子女
+    "五年级（2）班",
+    "滨河镇黄湾村三组",
+    "2024年3月4日起无故未到校上学，至今已16天",
+    "请于2024年3月27日前送王玥婧到中卫市沙坡头区滨河镇中心小学报到复学",
+    "应当依法保证其按时入学接受并完成义务教育",  # the guardians' duty
+    "《沙坡头区义务教育控辍保学管理办法》第七条",  # A7.4, the basis of this notice
+    "第五十八条",  # the consequence: reprimand and order to correct
+    "中卫市沙坡头区教育局",
+    "中卫市沙坡头区滨河镇人民政府",
+    "2024年3月20日",
+    "0955-1234567",
+)
+RECEIPT_FIELDS = (
+    "送达回证",
+    "《限期入学通知书》沙教控辍〔2024〕7号",
+    "王建国（父亲）、马玉兰（母亲）",
+    "受送达人（签名）",
+    "送达人（签名）",
+    "见证人（签名）",
+)
+
+
+def assert_official_number(text: str) -> None:
+    """GB/T 9704-2012: 〔year〕 then the number, without 第 and without leading zeros."""
+    numbers = re.findall(r"〔\d{4}〕\S{0,3}?\d+号", text)
+    assert numbers, text[:200]
+    for number in numbers:
+        assert re.fullmatch(r"〔\d{4}〕[1-9]\d*号", number), number
+
+
+def test_notice_pdf_carries_the_text_and_the_receipt_on_page_one() -> None:
+    pdf = render_notice_pdf(NOTICE)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = first_page_text(pdf)
+    for expected in (*NOTICE_FIELDS, *RECEIPT_FIELDS, "沿此线剪下"):
+        assert expected in squeeze(expected) and squeeze(expected) in text, expected
+    assert_official_number(text)
+    assert text.count("（盖章）") == 2  # one seal for each organ (two-organ 落款)
+    signature = text[text.rindex("第五十八条") :]
+    assert signature.index("中卫市沙坡头区教育局") < signature.index("2024年3月20日")
+    assert "你们" in text and "你的" not in text
+
+
+def test_a_grandmother_alone_is_you_and_the_child_her_granddaughter() -> None:
+    text = pdf_text(render_notice_pdf(GRANDMOTHER))
+    assert "马桂花：" in text
+    assert "你的孙女王玥婧（女）" in text
+    assert "你作为监护人" in text and "责令你限期送其入学" in text
+    assert "你们" not in text
+    boy = compose_notice(replace(GRANDMOTHER, gender="男")).paragraphs[0]
+    assert boy.startswith("你的孙子王玥婧（男）")
+    uncle = compose_notice(replace(NOTICE, guardians=[Guardian("王建军", "叔叔", None)]))
+    assert uncle.paragraphs[0].startswith("你监护的王玥婧")
+    assert "王建军（叔叔）" in dict(row[:2] for row in uncle.receipt_rows)["受送达人"]
+
+
+def test_notice_pdf_embeds_truetype_serif_and_sans_faces_and_fits_one_page() -> None:
+    for data in (NOTICE, CORRECTION, replace(NOTICE, previous_number="沙教控辍〔2024〕3号")):
         reader = PdfReader(io.BytesIO(render_notice_pdf(data)))
         assert len(reader.pages) == 1
         resources = reader.pages[0]["/Resources"]["/Font"]
         embedded = [font.get_object() for font in resources.values()]
-        cjk = [font for font in embedded if "NotoSansCJKsc" in str(font["/BaseFont"])]
-        assert cjk, [font["/BaseFont"] for font in embedded]
-        assert all("/FontFile2" in font["/FontDescriptor"] for font in cjk)  # TrueType outlines
+        names = [str(font["/BaseFont"]) for font in embedded]
+        serif = [f for f in embedded if "NotoSerifSC" in str(f["/BaseFont"])]
+        sans = [f for f in embedded if "NotoSansCJKsc" in str(f["/BaseFont"])]
+        assert serif and sans, names  # 宋体-like body, 黑体-like title
+        assert all("/FontFile2" in font["/FontDescriptor"] for font in serif + sans)
 
 
 def test_notice_first_page_is_drawn_with_real_chinese_glyphs() -> None:
     grey, characters = render_first_page(render_notice_pdf(NOTICE))
     assert (grey < 128).mean() > 0.02, "the page is (nearly) blank"
-
-    title = "限期入学通知书"
-    start = "".join(char for char, _box in characters).index(title)
-    boxes = [box for _char, box in characters[start : start + len(title)]]
-    assert_distinct_glyphs(glyph_crops(grey, boxes))
+    drawn = "".join(char for char, _box in characters)
+    for word in ("限期入学通知书", "中卫市沙坡头区教育局"):  # the sans title, the serif body
+        start = drawn.index(word)
+        boxes = [box for _char, box in characters[start : start + len(word)]]
+        assert_distinct_glyphs(glyph_crops(grey, boxes[:7]))
 
 
 def test_the_glyph_check_catches_missing_glyph_boxes(tmp_path: Path) -> None:
@@ -201,15 +269,53 @@ def test_the_glyph_check_catches_missing_glyph_boxes(tmp_path: Path) -> None:
 def test_correction_cites_the_notice_whose_deadline_passed() -> None:
     text = pdf_text(render_notice_pdf(CORRECTION))
     assert "批评教育，责令限期改正通知书" in text
-    assert "沙教控辍〔2024〕第011号" in text
-    assert "此前已向你们送达沙教控辍〔2024〕第007号《限期入学通知书》" in text
+    assert "沙教控辍改〔2024〕11号" in text
+    assert "此前已向你们送达沙教控辍〔2024〕7号《限期入学通知书》，责令于2024年3月27日前" in text
     assert "现对你们提出批评教育，并责令你们限期改正" in text
     assert "请于2024年4月4日前送王玥婧" in text
+    assert_official_number(text)
+
+
+def test_an_order_to_correct_is_dated_after_the_deadline_it_follows() -> None:
+    with pytest.raises(ValueError, match="after the deadline"):
+        replace(CORRECTION, issue_date=date(2024, 3, 27))
+    cited = replace(_notice_row(), deadline=date(2024, 3, 27))
+    assert issue_date_of("correction", date(2024, 3, 27), cited) == date(2024, 3, 28)
+    assert issue_date_of("correction", date(2024, 3, 30), cited) == date(2024, 3, 30)
+    assert issue_date_of("notice", date(2024, 3, 27), None) == date(2024, 3, 27)
+
+
+def _notice_row() -> Notice:
+    return Notice(
+        id=1,
+        case_id=1,
+        kind="notice",
+        year=2024,
+        seq=7,
+        number="沙教控辍〔2024〕7号",
+        replaces_id=None,
+        cites_id=None,
+        task=None,
+        status="delivered",
+        created_at=datetime(2024, 3, 19, tzinfo=UTC),
+        created_by="system",
+        issue_date=date(2024, 3, 19),
+        issued_by=None,
+        issued_at=None,
+        deadline=None,
+        delivered_on=date(2024, 3, 20),
+        delivered_to="王建国",
+        delivered_by=None,
+        receipt_blob_id=None,
+        pdf_blob_id=None,
+        docx_blob_id=None,
+        action_id=None,
+    )
 
 
 def test_a_reissued_notice_says_which_notice_it_replaces() -> None:
-    reissued = replace(NOTICE, previous_number="沙教控辍〔2024〕第003号")
-    assert "本通知书替代沙教控辍〔2024〕第003号《限期入学通知书》" in pdf_text(
+    reissued = replace(NOTICE, previous_number="沙教控辍〔2024〕3号")
+    assert "本通知书替代沙教控辍〔2024〕3号《限期入学通知书》" in pdf_text(
         render_notice_pdf(reissued)
     )
     assert "替代" not in pdf_text(render_notice_pdf(NOTICE))
@@ -243,33 +349,92 @@ def test_a_character_the_font_lacks_is_logged(caplog: pytest.LogCaptureFixture) 
     assert "ก" in caplog.text
 
 
-def test_docx_opens_and_carries_the_fields_with_an_east_asian_font() -> None:
-    document = Document(io.BytesIO(render_notice_docx(CORRECTION)))
-    text = "\n".join(paragraph.text for paragraph in document.paragraphs)
-    for expected in (
-        "批评教育，责令限期改正通知书",
-        "沙教控辍〔2024〕第011号",
-        "王建国、马玉兰：",
-        "王玥婧（女）",
-        "中卫市沙坡头区滨河镇中心小学五年级（2）班",
-        "滨河镇黄湾村三组",
-        "2024年4月4日",
-        "沙教控辍〔2024〕第007号",
-        "中卫市沙坡头区教育局",
-        "2024年3月28日",
-        "回　执",
-        "监护人（签名）",
-    ):
-        assert expected in text, expected
+def test_docx_holds_the_same_text_seals_and_receipt() -> None:
+    text = squeeze(docx_text(render_notice_docx(NOTICE)))
+    for expected in (*NOTICE_FIELDS, *RECEIPT_FIELDS):
+        assert squeeze(expected) in text, expected
+    assert text.count("（盖章）") == 2
+    assert_official_number(text)
+    grandmother = squeeze(docx_text(render_notice_docx(GRANDMOTHER)))
+    assert "你的孙女王玥婧" in grandmother and "你们" not in grandmother
+    correction = squeeze(docx_text(render_notice_docx(CORRECTION)))
+    for expected in ("批评教育，责令限期改正通知书", "沙教控辍改〔2024〕11号", "2024年3月28日"):
+        assert expected in correction, expected
 
+
+def test_docx_names_east_asian_fonts_with_fallbacks_and_exact_line_heights() -> None:
+    document = Document(io.BytesIO(render_notice_docx(CORRECTION)))
     normal_fonts = document.styles["Normal"].element.rPr.rFonts
     assert normal_fonts.get(qn("w:eastAsia")) == "宋体"
-    for paragraph in document.paragraphs:
+    paragraphs = list(document.paragraphs) + [
+        p for table in document.tables for cell in table._cells for p in cell.paragraphs
+    ]
+    for paragraph in paragraphs:
+        assert paragraph.paragraph_format.line_spacing_rule == WD_LINE_SPACING.EXACTLY
         for run in paragraph.runs:
             assert run._r.rPr.rFonts.get(qn("w:eastAsia")) in ("宋体", "黑体")
+    # where 宋体/黑体 are missing, the font table says what to substitute them by
+    part = document.part.part_related_by(RELATIONSHIP_TYPE.FONT_TABLE)
+    table = etree.fromstring(part.blob)
+    declared = {
+        font.get(qn("w:name")): font.find(qn("w:charset")).get(qn("w:val"))
+        for font in table.iter(qn("w:font"))
+    }
+    assert declared["宋体"] == "86" and declared["黑体"] == "86"  # GB2312
     section = document.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
     assert document.core_properties.language == "zh-CN"
+
+
+def docx_height(data: bytes) -> float:
+    """The height in points the document's content takes, whatever font draws it.
+
+    Every line has an exact height and every Chinese character is one em wide in any CJK
+    font, so the number of lines of a paragraph is its characters times its size over the
+    width, and its height that many exact lines: a missing 宋体 cannot change it.
+    """
+    document = Document(io.BytesIO(data))
+    section = document.sections[0]
+    width = (section.page_width - section.left_margin - section.right_margin) / 12700
+
+    def lines(paragraph: Any, available: float) -> int:
+        size = max((run.font.size.pt for run in paragraph.runs if run.font.size), default=12)
+        indent = paragraph.paragraph_format.first_line_indent
+        ems = sum(1 if ord(c) > 0x2E80 else 0.55 for c in paragraph.text)
+        ems += indent.pt / size if indent else 0
+        return max(1, math.ceil(ems * size / available))
+
+    total = 0.0
+    body = document.element.body
+    for child in body.iterchildren():
+        if child.tag == qn("w:p"):
+            paragraph = DocxParagraph(child, document)
+            spacing = paragraph.paragraph_format
+            total += lines(paragraph, width) * spacing.line_spacing.pt
+            total += (spacing.space_after.pt if spacing.space_after else 0) + (
+                spacing.space_before.pt if spacing.space_before else 0
+            )
+        elif child.tag == qn("w:tbl"):
+            for height in child.iter(qn("w:trHeight")):
+                assert height.get(qn("w:hRule")) == "exact"
+                total += int(height.get(qn("w:val"))) / 20
+    return total
+
+
+def test_the_docx_receipt_fits_on_page_one_whatever_font_draws_it() -> None:
+    long = replace(
+        CORRECTION,
+        school="中卫市沙坡头区迎水桥镇九年一贯制学校",
+        guardians=[Guardian("欧阳建国", "爷爷", None), Guardian("马玉兰", "奶奶", None)],
+    )
+    for data in (NOTICE, CORRECTION, long):
+        document = Document(io.BytesIO(render_notice_docx(data)))
+        section = document.sections[0]
+        page = (section.page_height - section.top_margin - section.bottom_margin) / 12700
+        assert docx_height(render_notice_docx(data)) < page - 12, data.kind
+    # the receipt's rows cannot grow: a cell's text fits in its width at its size
+    for row in compose_notice(long).receipt_rows:
+        assert all(len(value) * 10.5 < 12.9 * 28.35 for value in row[1::2]), row
 
 
 def test_notice_data_is_checked() -> None:
@@ -284,7 +449,7 @@ def test_notice_data_is_checked() -> None:
 
 
 def test_file_names_are_safe_and_say_what_the_file_is() -> None:
-    assert notice_filename(NOTICE, "pdf") == "限期入学通知书_王玥婧_沙教控辍〔2024〕第007号.pdf"
+    assert notice_filename(NOTICE, "pdf") == "限期入学通知书_王玥婧_沙教控辍〔2024〕7号.pdf"
     assert notice_filename(CORRECTION, "docx").startswith("责令限期改正通知书_王玥婧_")
     odd = notice_filename(replace(NOTICE, student='a/b\\c:"d"<e>|?*'), "pdf")
     assert not set('/\\:"<>|?*') & set(odd.removesuffix(".pdf"))

@@ -118,7 +118,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     # Day 15, 08:00 (A7.4): the bureau, who issues it (one owner), gets the notice, numbered,
     # as a PDF and a .docx, with "Issued"; the delivery is the township cadre's step.
     await harness.set_time(at(3, 19, 8))
-    number = "沙教控辍〔2024〕第001号"
+    number = "沙教控辍〔2024〕1号"
     reminders = {}
     for user in (bureau,):
         reminders[user.id] = reminder = await notice_reminder(user, number)
@@ -143,11 +143,12 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
             "自本通知书送达之日起7日内送张三到滨河小学报到复学",  # runs from delivery
             "中华人民共和国义务教育法",
             "沙坡头区教育局",
-            "滨河镇人民政府",
+            "沙坡头区滨河镇人民政府",  # the township's government in full (no [organs] given)
             "2024年3月19日",
-            "回执",
+            "送达回证",
         ):
             assert expected in text, expected
+        assert text.count("（盖章）") == 2  # room for both seals
     assert not any(number in m.plain for m in township.messages)  # not the issuer
     assert len(await s.notices.of_case(case.id)) == 1
     assert await s.audit.entries(action="notice:send")  # each export is in the audit log
@@ -226,7 +227,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
 
     # The guardians have the whole of 27 March; the order comes the next working morning.
     await harness.set_time(at(3, 27, 18))
-    correction = "沙教控辍改〔2024〕第001号"
+    correction = "沙教控辍改〔2024〕1号"
     assert not any(correction in m.plain for m in bureau.messages)
     await harness.set_time(at(3, 28, 8))
     orders = {}
@@ -237,8 +238,10 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
         assert files["pdf"].filename == f"责令限期改正通知书_张三_{correction}.pdf"
         text = pdf_text(files["pdf"].document or b"")
         assert "批评教育，责令限期改正通知书" in text
-        assert f"此前已向你们送达{number}《限期入学通知书》" in text
+        assert f"此前已向你送达{number}《限期入学通知书》" in text  # one guardian: 你
         assert "自本通知书送达之日起7日内" in text
+        # made as the deadline's day ends, the order is dated after it (A7.5)
+        assert "责令于2024年3月27日前送其复学" in text and "2024年3月28日" in text
 
     # 28 March: the bureau reprimands the guardians in person and records the order's delivery.
     harness.clock.set(at(3, 28, 10))
@@ -279,14 +282,14 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     # The order's deadline (4 April, a holiday) passes too: a renewed order, under a new
     # number, on the next working morning (Sunday 7 April, a swapped working day).
     await harness.set_time(at(4, 4, 18))
-    assert not any("第002号" in m.plain for m in bureau.messages)
+    assert not any("2号" in m.plain and "A7.5" in m.plain for m in bureau.messages)
     await harness.set_time(at(4, 7, 8))
-    again = await notice_reminder(bureau, "沙教控辍改〔2024〕第002号")
+    again = await notice_reminder(bureau, "沙教控辍改〔2024〕2号")
     assert "A7.5" in again.plain and "记录送达" in again.buttons
     assert [n.number for n in await s.notices.of_case(case.id)] == [
         number,
         correction,
-        "沙教控辍改〔2024〕第002号",
+        "沙教控辍改〔2024〕2号",
     ]
 
     # Every write is in the audit log.
@@ -320,7 +323,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await s.people.set_language(clerk.id, "en", at(3, 4, 9))
 
     await harness.set_time(at(3, 19, 8))
-    number = "沙教控辍〔2024〕第001号"
+    number = "沙教控辍〔2024〕1号"
     english = await bureau.wait_for(lambda m: number in m.plain and bool(m.buttons))
     assert "notice to enrol by a deadline is ready" in english.plain
     assert "Issued (signed and stamped)" in english.buttons
@@ -355,7 +358,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await bureau.press("1. 重新出具（新文号）", listing)
     ask = await bureau.wait_for(lambda m: "是否以新文号重新出具" in m.plain)
     await bureau.press("重新出具", ask)
-    new_number = "沙教控辍〔2024〕第002号"
+    new_number = "沙教控辍〔2024〕2号"
     done = await bureau.wait_for(lambda m: "已重新出具" in m.plain)
     assert new_number in done.plain and number in done.plain
     reissued = await bureau.wait_for(lambda m: (m.filename or "").endswith(f"{new_number}.pdf"))

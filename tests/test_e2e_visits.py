@@ -320,6 +320,8 @@ async def test_exemption_and_transfer_close_apart_and_keep_their_evidence(
     await bureau.send_document(b"%PDF-1.4 review", "鉴定书.pdf", "application/pdf")
     await bureau.wait_for(has("cl:s"))
     await bureau.press("cl:s")
+    await bureau.wait_for(has("clc:disability"))  # A3: the condition, from the vocabulary
+    await bureau.press("clc:disability")
     await bureau.wait_for(has("cl:n"))
     await bureau.send("重度残疾，经区残联鉴定无法就学")
     await bureau.wait_for(has("cl:ok"))
@@ -332,6 +334,8 @@ async def test_exemption_and_transfer_close_apart_and_keep_their_evidence(
     assert student is not None and student.exempt
     actions = await s.cases.actions(exempt.id)
     assert actions[-1].kind == ActionKind.EXEMPTED and actions[-1].rule == "A3"
+    assert actions[-1].detail["condition"] == "disability"
+    assert actions[-1].detail["reviewer"] == d.people[BUREAU]
     evidence = await s.visits.evidence_of_case(exempt.id)
     assert [(e.kind, e.filename) for e in evidence] == [("document", "鉴定书.pdf")]
     kept = await s.outbox.blob(evidence[0].blob_id)

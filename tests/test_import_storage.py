@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.importer import ImportReport, SkippedRow, import_roster
+from kcbx.bot.roster.importer import ImportReport, SkippedRow, import_roster
 from kcbx.storage.db import Database
 from kcbx.storage.roster_repo import Counts
 

@@ -9,19 +9,21 @@ series (a policy setting); and the document made from the database's facts, draw
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_documents import assert_distinct_glyphs, glyph_crops, pdf_text, render_first_page
 
 from kcbx.bot.documents.notice import compose_notice
 from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.model import Guardian
 from kcbx.bot.domain.policy_file import PolicyError, default_policy, policy_from_data
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.domain.scope import StudentPlace
-from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.config import Config, Organs
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.notices import (
     CORRECTION,
@@ -127,12 +129,10 @@ def test_grade_and_class_read_as_on_the_roster() -> None:
 
 def test_orders_to_correct_have_their_own_number_format() -> None:
     notice = default_policy().notice
-    assert notice.number(2024, 7) == "沙教控辍〔2024〕第007号"
-    assert notice.number(2024, 7, "correction") == "沙教控辍改〔2024〕第007号"
+    assert notice.number(2024, 7) == "沙教控辍〔2024〕7号"
+    assert notice.number(2024, 7, "correction") == "沙教控辍改〔2024〕7号"
     with pytest.raises(PolicyError) as problem:
-        policy_from_data(
-            {"notice": {"correction_number_format": "沙教控辍〔{year}〕第{seq:03d}号"}}
-        )
+        policy_from_data({"notice": {"correction_number_format": "沙教控辍〔{year}〕{seq}号"}})
     assert "notice.correction_number_format" in problem.value.render()
 
 
@@ -141,8 +141,8 @@ def test_orders_to_correct_have_their_own_number_format() -> None:
 T = datetime(2024, 3, 19, 0, 30, tzinfo=UTC)  # day 15 of 张三's absence, 08:30 in Shanghai
 
 
-async def _case_services(tmp_path: Path) -> tuple[Services, int]:
-    services = await Services.open(Config(db_path=str(tmp_path / "k.db")), FakeClock(T))
+async def _case_services(tmp_path: Path, **config: Any) -> tuple[Services, int]:
+    services = await Services.open(Config(db_path=str(tmp_path / "k.db"), **config), FakeClock(T))
     district = await small_district(services, T)
     case = await services.cases.open_case(
         student_id=district.students["<小明>"],  # a name with markup characters
@@ -164,18 +164,18 @@ async def test_the_service_s_notice_is_drawn_in_chinese(tmp_path: Path) -> None:
     assert case is not None
     notice = await prepare_document(services, case, NOTICE, task="A7.4-notice")
     assert notice is not None and notice.has_documents
-    assert notice.number == "沙教控辍〔2024〕第001号"
+    assert notice.number == "沙教控辍〔2024〕1号"
     blob = await services.outbox.blob(notice.pdf_blob_id or 0)
     assert blob is not None
     pdf, filename, mime = blob
     assert (filename, mime) == (
-        "限期入学通知书__小明__沙教控辍〔2024〕第001号.pdf",
+        "限期入学通知书__小明__沙教控辍〔2024〕1号.pdf",
         "application/pdf",
     )
 
     text = pdf_text(pdf)
     for expected in (
-        "沙教控辍〔2024〕第001号",
+        "沙教控辍〔2024〕1号",
         "<父：",
         "<小明>（男）",
         "滨河小学三年级1班",
@@ -211,7 +211,7 @@ async def test_an_order_cites_the_notice_and_a_guardianless_roster_leaves_a_blan
     notice = await prepare_document(services, case, NOTICE)
     order = await prepare_document(services, case, CORRECTION, task="A7.5")
     assert notice is not None and order is not None
-    assert (order.number, order.cites_id) == ("沙教控辍改〔2024〕第001号", notice.id)
+    assert (order.number, order.cites_id) == ("沙教控辍改〔2024〕1号", notice.id)
     student = await services.students.get(case.student_id)
     assert student is not None
     async with services.db.transaction():
@@ -220,4 +220,33 @@ async def test_an_order_cites_the_notice_and_a_guardianless_roster_leaves_a_blan
     text = compose_notice(data)
     assert text.salutation.startswith("＿")  # to be filled in by hand
     assert f"此前已向你们送达{notice.number}《限期入学通知书》" in text.paragraphs[0]
+    await services.close()
+
+
+async def test_the_organs_come_from_the_config_in_full_and_the_order_follows_the_deadline(
+    tmp_path: Path,
+) -> None:
+    organs = Organs(prefix="中卫市", townships={"滨河镇": "中卫市沙坡头区滨河镇人民政府"})
+    services, case_id = await _case_services(tmp_path, organs=organs)
+    case = await services.cases.get(case_id)
+    student = await services.students.get(case.student_id) if case else None
+    assert case is not None and student is not None
+    notice = await prepare_document(services, case, NOTICE)
+    assert notice is not None
+    data = await notice_data(services, notice, case, student)
+    assert list(data.issuers) == ["中卫市沙坡头区教育局", "中卫市沙坡头区滨河镇人民政府"]
+    assert all(isinstance(g, Guardian) for g in data.guardians)  # with their relations
+    # A7.5: prepared on the notice's deadline day, the order is dated the day after it
+    deadline = services.policy.time.local_date(T) + timedelta(days=7)
+    async with services.db.transaction():
+        await services.db.execute(
+            "UPDATE notices SET status = 'delivered', deadline = ? WHERE id = ?",
+            (deadline.isoformat(), notice.id),
+        )
+    assert isinstance(services.clock, FakeClock)
+    services.clock.set(datetime.combine(deadline, time(10), tzinfo=services.policy.time.tz))
+    order = await prepare_document(services, case, CORRECTION, task="A7.5")
+    assert order is not None and order.issue_date == deadline + timedelta(days=1)
+    order_data = await notice_data(services, order, case, student)
+    assert order_data.previous_deadline == deadline
     await services.close()

@@ -13,11 +13,9 @@ import pytest
 
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.roles import Role
-from kcbx.bot.roster import (
-    Roster,
-    read_roster,
-    resolve,
-)
+from kcbx.bot.roster.reader import read_roster
+from kcbx.bot.roster.records import Roster
+from kcbx.bot.roster.resolver import resolve
 from kcbx.storage.roster_repo import ExistingUnit
 
 TODAY = date(2024, 3, 1)

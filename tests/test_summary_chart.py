@@ -17,11 +17,13 @@ from matplotlib.font_manager import FontProperties
 from PIL import Image
 
 from kcbx.bot.documents import charts, fonts
+from kcbx.bot.documents.summary_chart import summary_chart
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.summary import chart_labels, summary_chart, unit_tree
+from kcbx.bot.services.summary import unit_tree
+from kcbx.bot.texts.summary import chart_labels
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")
@@ -84,7 +86,9 @@ async def test_the_summary_chart_draws_its_chinese_labels(
     # The labels the chart carries are Chinese, and the bundled font has a distinct glyph for
     # each of their characters (an empty box would look the same for all).
     tree = await unit_tree(services)
-    labels = chart_labels(services, ZH, "zh_CN", tree.units[district.units["district"]])
+    labels = chart_labels(
+        services.policy, services.clock.now(), ZH, "zh_CN", tree.units[district.units["district"]]
+    )
     text = "".join(labels.stages.values()) + labels.stage_panel + labels.trend_panel
     characters = sorted({c for c in text + "滨河镇文昌" if "\u4e00" <= c <= "\u9fff"})
     assert len(characters) >= 15

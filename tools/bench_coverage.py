@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from kcbx.bot.domain.clock import FakeClock  # noqa: E402
 from kcbx.bot.domain.i18n import translator  # noqa: E402
-from kcbx.bot.importer import import_roster  # noqa: E402
+from kcbx.bot.roster.importer import import_roster  # noqa: E402
 from kcbx.bot.runtime.config import Config  # noqa: E402
 from kcbx.bot.runtime.services import Services  # noqa: E402
 from kcbx.bot.services.coverage import coverage_of, render_coverage  # noqa: E402

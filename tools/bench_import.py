@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kcbx.bot.domain.clock import FakeClock  # noqa: E402
-from kcbx.bot.importer import import_roster  # noqa: E402
-from kcbx.bot.roster import A9_FLAGS  # noqa: E402
+from kcbx.bot.roster.cells import column_letter  # noqa: E402
+from kcbx.bot.roster.importer import import_roster  # noqa: E402
+from kcbx.bot.roster.vocabulary import A9_FLAGS  # noqa: E402
 from kcbx.storage.db import Database  # noqa: E402
 
 TOWNSHIPS = ["滨河镇", "文昌镇", "东园镇", "柔远镇", "镇罗镇", "宣和镇", "永康镇", "常乐镇"]
@@ -225,13 +226,7 @@ _STYLES = (
 )
 
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+_letter = column_letter  # as the importer names columns
 
 
 async def run(path: Path, db_path: Path) -> list[tuple[str, float, float, object]]:

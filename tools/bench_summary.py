@@ -31,13 +31,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.documents.ledger import export_for_person  # noqa: E402
+from kcbx.bot.documents.summary_chart import summary_chart  # noqa: E402
 from kcbx.bot.domain.clock import FakeClock, to_iso  # noqa: E402
 from kcbx.bot.domain.i18n import translator  # noqa: E402
+from kcbx.bot.engine.a8_warnings import queue_warnings  # noqa: E402
 from kcbx.bot.runtime.config import Config  # noqa: E402
 from kcbx.bot.runtime.services import Services  # noqa: E402
-from kcbx.bot.services.accountability import freeze_month, queue_warnings  # noqa: E402
-from kcbx.bot.services.summary import summary_chart, summary_view, unit_tree  # noqa: E402
+from kcbx.bot.services.accountability import freeze_month  # noqa: E402
+from kcbx.bot.services.ledger import export_for_person  # noqa: E402
+from kcbx.bot.services.summary import summary_view, unit_tree  # noqa: E402
+from kcbx.bot.texts.summary import render_summary  # noqa: E402
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)  # Wednesday 20 March 2024, 09:00 in Shanghai
 SURNAMES = "王李张刘陈杨马赵黄周吴徐孙胡朱高林何郭罗"
@@ -222,10 +225,10 @@ async def measure(path: Path, ids: dict[str, int]) -> list[tuple[str, float, str
             holder: list[Any] = []
 
             async def summary(person: Any = person, holder: list[Any] = holder) -> None:
+                found = await summary_view(services, person, None)
+                assert found is not None
                 holder[:] = [
-                    await summary_view(
-                        services, person, None, in_group=False, gettext=ZH, lang="zh_CN"
-                    )
+                    render_summary(found.summary, services.policy, ZH, "zh_CN", in_group=False)
                 ]
 
             seconds = await best(summary)
@@ -245,16 +248,14 @@ async def measure(path: Path, ids: dict[str, int]) -> list[tuple[str, float, str
         async def ledger() -> None:
             made = await export_for_person(services, principal, gettext=ZH)
             assert made is not None
-            ledger_rows[:] = [f"{made.dropouts + made.suspected} cases"]
+            ledger_rows[:] = [f"{made.cases} cases"]
 
         out.append(("/export (school)", await best(ledger, 1), ledger_rows[0]))
 
         async def district_ledger() -> None:
             made = await export_for_person(services, leader, gettext=ZH)
             assert made is not None
-            ledger_rows[:] = [
-                f"{made.dropouts + made.suspected} cases, {len(made.data) // 1024} KiB"
-            ]
+            ledger_rows[:] = [f"{made.cases} cases, {len(made.data) // 1024} KiB"]
 
         out.append(("/export (district)", await best(district_ledger, 1), ledger_rows[0]))
         tree = await unit_tree(services)

@@ -1,10 +1,13 @@
-"""Render the sample pictures kept in docs/: a notice's first page and a summary chart.
+"""Render the sample pictures kept in docs/: a notice's first page, the ledger's first rows
+and a summary chart.
 
     python tools/render_samples.py [--out DIR]
 
-Writes ``notice-first-page.png`` (the 限期入学通知书 PDF, page 1, rendered with pdfium) and
-``summary-chart.png`` (open cases by stage and the weekly trend, zh_CN), and prints how long
-each step took. The data are made up.
+Writes ``notice-first-page.png`` (the 限期入学通知书 PDF, page 1, rendered with pdfium),
+``ledger-first-rows.png`` (the 控辍保学台账 workbook as written, read back with openpyxl and
+its first rows drawn with matplotlib, in two bands of columns) and ``summary-chart.png`` (open
+cases by stage and the weekly trend, zh_CN), and prints how long each step took. The data are
+made up.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import pypdfium2 as pdfium
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ledger_sample import ledger_png  # noqa: E402
+
 from kcbx.bot.documents.charts import ChartLabels, StageRow, render_summary_chart  # noqa: E402
 from kcbx.bot.documents.notice import NoticeData, render_notice_docx, render_notice_pdf  # noqa: E402
+from kcbx.bot.domain.model import Guardian  # noqa: E402
 
 NOTICE = NoticeData(
     kind="notice",
-    number="沙教控辍〔2024〕第007号",
-    guardians=["王建国", "马玉兰"],
+    number="沙教控辍〔2024〕7号",
+    guardians=[Guardian("王建国", "父亲", None), Guardian("马玉兰", "母亲", None)],
     student="王玥婧",
     gender="女",
     school="中卫市沙坡头区滨河镇中心小学",
@@ -36,7 +42,7 @@ NOTICE = NoticeData(
     days_absent=16,
     deadline=None,  # A7.4: it runs from delivery, so the notice says 自送达之日起7日内
     deadline_days=7,
-    issuers=["中卫市沙坡头区教育局", "滨河镇人民政府"],
+    issuers=["中卫市沙坡头区教育局", "中卫市沙坡头区滨河镇人民政府"],
     issue_date=date(2024, 3, 20),
     contact="滨河镇中心小学 张老师 0955-1234567",
 )
@@ -95,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     notice_png = out / "notice-first-page.png"
     image.save(notice_png, optimize=True)
     print(f"wrote {notice_png} ({notice_png.stat().st_size // 1024} KB)")
+
+    started = time.perf_counter()
+    ledger = ledger_png()
+    ledger_path = out / "ledger-first-rows.png"
+    ledger_path.write_bytes(ledger)
+    print(f"ledger rows  {time.perf_counter() - started:6.2f} s")
+    print(f"wrote {ledger_path} ({len(ledger) // 1024} KB)")
 
     started = time.perf_counter()
     chart = render_summary_chart(ROWS, WEEKS, "沙坡头区控辍保学周报", LABELS)

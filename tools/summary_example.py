@@ -22,11 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kcbx.bot.documents.summary_chart import summary_chart  # noqa: E402
 from kcbx.bot.domain.clock import FakeClock  # noqa: E402
 from kcbx.bot.domain.i18n import translator  # noqa: E402
 from kcbx.bot.runtime.config import Config  # noqa: E402
 from kcbx.bot.runtime.services import Services  # noqa: E402
-from kcbx.bot.services.summary import summary_chart, summary_view  # noqa: E402
+from kcbx.bot.services.summary import summary_view  # noqa: E402
+from kcbx.bot.texts.summary import render_summary  # noqa: E402
 from kcbx.testing.seed import small_district  # noqa: E402
 
 NOW = datetime(2024, 3, 28, 0, 30, tzinfo=UTC)  # Thursday 28 March 2024, 08:30 in Shanghai
@@ -90,8 +92,9 @@ async def main(lang: str) -> tuple[bytes, str]:
         leader = await services.people.by_phone("13900000002")
         assert leader is not None and leader.unit_id is not None
         t = translator(lang)
-        view = await summary_view(services, leader, None, in_group=False, gettext=t, lang=lang)
-        assert view is not None
+        found = await summary_view(services, leader, None)
+        assert found is not None
+        view = render_summary(found.summary, services.policy, t, lang, in_group=False)
         print(plain(view.text))
         print()
         print("buttons:", " | ".join(label for row in view.buttons for label, _data in row))

@@ -15,17 +15,25 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from kcbx.bot.services.accountability import accountability_view
+from kcbx.bot.texts.accountability import render_accountability
+from kcbx.bot.texts.reply import Reply
 from kcbx.handlers.common import deny, inline, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 CALLBACK = re.compile(r"^acc:(\d{1,4})$")
 
 
-async def accountability(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
-    view = await accountability_view(
-        context.services, person, 0, gettext=context.gettext, lang=context.lang
+async def _view(context: KcbxContext, page: int) -> Reply | None:
+    found = await accountability_view(context.services, require_person(context))
+    if found is None:
+        return None
+    return render_accountability(
+        found, page, context.services.policy, context.gettext, context.lang
     )
+
+
+async def accountability(update: Update, context: KcbxContext) -> None:
+    view = await _view(context, 0)
     if view is None:
         await deny(update, context)
         return
@@ -35,14 +43,11 @@ async def accountability(update: Update, context: KcbxContext) -> None:
 async def accountability_page(update: Update, context: KcbxContext) -> None:
     query = update.callback_query
     assert query is not None
-    person = require_person(context)
     match = CALLBACK.match(query.data or "")
     if match is None:
         await query.answer(context.gettext("This button is no longer valid."), show_alert=True)
         return
-    view = await accountability_view(
-        context.services, person, int(match.group(1)), gettext=context.gettext, lang=context.lang
-    )
+    view = await _view(context, int(match.group(1)))
     if view is None:
         await deny(update, context)
         return

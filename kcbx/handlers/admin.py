@@ -10,9 +10,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from kcbx.bot.domain.i18n import LANGUAGES, translator
 from kcbx.bot.domain.roles import ROLE_LABELS, Role, parse_role
-from kcbx.bot.importer import import_roster, render_report
+from kcbx.bot.roster.importer import import_roster
+from kcbx.bot.roster.report import render_message
 from kcbx.bot.services.access import AccessError, create_invitation, revoke_person
-from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
@@ -163,22 +163,22 @@ async def _import_and_answer(
         clock=services.clock,
         timezone=services.config.tz,
         max_bytes=services.config.max_upload_bytes,
+        vocabulary=services.vocabulary,
+        policy=services.policy,
     )
     if report.written:
         services.units.invalidate()
-    texts = pages(escape(line) for line in render_report(report, t))
     offer = not report.written and report.rows > 0 and context.chat_data is not None
     if offer:
         context.chat_data[PENDING_IMPORT] = (filename, data)  # type: ignore[index]
-    for index, text in enumerate(texts):
-        last = index == len(texts) - 1
-        markup = (
-            inline([[(t("Import the valid rows only"), "imp:skip")]]) if offer and last else None
+    markup = inline([[(t("Import the valid rows only"), "imp:skip")]]) if offer else None
+    if update.effective_chat is not None:
+        await context.bot.send_message(
+            update.effective_chat.id,
+            render_message(report, t, escape=escape),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
         )
-        if update.effective_chat is not None:
-            await context.bot.send_message(
-                update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
 
 
 def register(app: Application) -> None:

@@ -8,23 +8,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import Application, ContextTypes
 
-from kcbx.bot.domain.clock import Clock
+from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.engine.delivery import Delivery
-from kcbx.bot.engine.digests import reports_job
-from kcbx.bot.engine.sweep import quiet_hold, sweep_job, unreachable_hook
+from kcbx.bot.engine.sweep import quiet_hold, sweep_now, unreachable_hook
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.health import WriteAlarm
+from kcbx.bot.runtime.instance import HEARTBEAT_SECONDS, InstanceLease
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.unfinished import tell
 from kcbx.handlers import accountability as accountability_handlers
 from kcbx.handlers import (
     admin,
     coverage,
     fallback,
+    find,
     gate,
     help,
     inbox,
+    records,
     start,
 )
 from kcbx.handlers import cases as case_handlers
@@ -33,8 +37,19 @@ from kcbx.handlers import summary as summary_handlers
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
 from kcbx.handlers.conversations import closing, report, visit
 from kcbx.handlers.conversations import notices as notice_handlers
-from kcbx.handlers.jobs import DELIVERY_KEY, delivery_job
+from kcbx.handlers.jobs import (
+    ALARM_KEY,
+    DELIVERY_KEY,
+    LEASE_KEY,
+    delivery_job,
+    heartbeat_job,
+    kick_delivery,
+    reports_job,
+    sweep_job_of,
+)
 from kcbx.handlers.menu import publish_default_menus
+from kcbx.handlers.persistence import DatabasePersistence
+from kcbx.handlers.transport import TelegramTransport, quiet_retries, rate_limiter
 
 log = logging.getLogger(__name__)
 
@@ -42,39 +57,39 @@ KcbxApplication = Application[Any, KcbxContext, Any, Any, Any, Any]
 
 
 def build_application(
-    config: Config, *, clock: Clock | None = None, services: Services | None = None
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    services: Services | None = None,
+    holder: str | None = None,
 ) -> KcbxApplication:
-    """Build the bot. Services (database, repositories) open in post_init unless given."""
+    """Build the bot. Services (database, repositories) open in post_init unless given;
+    post_init takes the database's lease (as ``holder``, if `kcbx run` took it already)."""
     token = config.require_token()
+    quiet_retries()
 
     async def post_init(app: KcbxApplication) -> None:
         opened = services or await Services.open(config, clock)
         register_features(opened)
         app.bot_data[SERVICES_KEY] = opened
         app.bot_data["kcbx.default_language"] = config.default_language
-        # A 403 marks the person unreachable; their tasks go to the supervisor.
-        # Reminders due at night (a retry, a restart) wait for the morning.
-        app.bot_data[DELIVERY_KEY] = Delivery(
-            opened, on_unreachable=unreachable_hook(opened), hold=quiet_hold(opened)
-        )
+        await _start_delivery(app, opened, holder)
+        await tell_unfinished(app, opened)
         await publish_default_menus(app.bot)
         # Jobs only sweep the database; sweep_seconds = 0 leaves them off (tests drive them).
         if config.sweep_seconds and app.job_queue is not None:
-            app.bot_data["kcbx.jobs_enabled"] = True
-            app.job_queue.run_repeating(
-                delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
-            )
-            # The sweep: what is due, for whom; then it drains the outbox.
-            app.job_queue.run_repeating(
-                sweep_job, interval=config.sweep_seconds, first=2, name="sweep"
-            )
-            # weekly and monthly digests, the A8 month-end freeze and warnings.
-            app.job_queue.run_repeating(
-                reports_job, interval=config.sweep_seconds, first=5, name="reports"
-            )
+            _schedule_jobs(app, config)
 
     async def post_shutdown(app: KcbxApplication) -> None:
+        lease: InstanceLease | None = app.bot_data.pop(LEASE_KEY, None)
+        if lease is not None:
+            try:
+                await lease.release()  # the next instance need not wait for it to expire
+            except Exception as exc:  # it expires by itself
+                log.warning("could not release the database's lease: %s", exc)
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if opened is not None:
+            await opened.audit.flush()  # the reads noted since the last batch
         if opened is not None and services is None:
             await opened.close()
 
@@ -84,13 +99,9 @@ def build_application(
         .base_url(config.telegram_api_url)
         .base_file_url(config.file_url)
         .context_types(ContextTypes(context=KcbxContext))
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=config.overall_max_rate,
-                group_max_rate=config.group_max_rate,
-                max_retries=config.max_retries,
-            )
-        )
+        .rate_limiter(rate_limiter(config))
+        # conversations in progress survive a restart (their step and draft in the database)
+        .persistence(DatabasePersistence(config, clock or SystemClock(), max_age=TIMEOUT))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -117,13 +128,85 @@ def build_application(
     # vis: records a plain home visit, until a visits feature registered above
     # answers it first (the first matching handler of a group wins).
     case_handlers.register_visit_fallback(app)
+    # /find: a student or case by name, pinyin initials or number, within one's scope.
+    find.register(app)
     # /summary (drill-down sum: buttons, chart), /export (the ledger), /accountability.
     summary_handlers.register(app)
     export_handlers.register(app)
     accountability_handlers.register(app)
+    # /audit: who did or saw what of one student (administrators).
+    records.register(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
     return app
+
+
+async def _start_delivery(app: KcbxApplication, services: Services, holder: str | None) -> None:
+    # One instance per database: a second bot would send everything twice.
+    lease = InstanceLease.of_this_process(services.db, holder=holder)
+    await lease.acquire()
+    app.bot_data[LEASE_KEY] = lease
+    transport = TelegramTransport(app.bot)
+    # A database that cannot be written is said loudly: the log, the administrators.
+    app.bot_data[ALARM_KEY] = WriteAlarm(services, notify=transport.notify)
+    # A 403 marks the person unreachable; their tasks go to the supervisor.
+    # Reminders due at night (a retry, a restart) wait for the morning.
+    app.bot_data[DELIVERY_KEY] = Delivery(
+        services,
+        transport,
+        on_unreachable=unreachable_hook(services),
+        hold=quiet_hold(services),
+        holder=lease.holder,
+        concurrency=services.config.delivery_concurrency,
+    )
+
+
+def _schedule_jobs(app: KcbxApplication, config: Config) -> None:
+    assert app.job_queue is not None
+    app.bot_data["kcbx.jobs_enabled"] = True
+    # The lease's heartbeat, which also notices when a database that could not be written
+    # works again.
+    app.job_queue.run_repeating(
+        heartbeat_job, interval=HEARTBEAT_SECONDS, first=HEARTBEAT_SECONDS, name="lease"
+    )
+    app.job_queue.run_repeating(
+        delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
+    )
+    # The sweep: what is due, for whom; then it drains the outbox.
+    app.job_queue.run_repeating(
+        sweep_job_of(sweep_now), interval=config.sweep_seconds, first=2, name="sweep"
+    )
+    # weekly and monthly digests, the A8 month-end freeze and warnings.
+    app.job_queue.run_repeating(reports_job, interval=config.sweep_seconds, first=5, name="reports")
+    # the read audit's batches, export passwords deleted, retention once a day
+    records.start_jobs(app)
+
+
+# A conversation's name -> what the person is told it was (kcbx.bot.services.unfinished).
+_UNFINISHED = {"report": "report", "visit": "visit", "closing": "closing"}
+_UNFINISHED["notice_delivery"] = "delivery"
+TIMEOUT = max(report.TIMEOUT, visit.TIMEOUT, closing.TIMEOUT, notice_handlers.TIMEOUT)
+
+
+async def tell_unfinished(app: KcbxApplication, services: Services) -> None:
+    """After a restart: each conversation brought back is offered to go on; one too old to
+    come back is closed, and its person told that nothing was saved."""
+    persistence = app.persistence
+    if not isinstance(persistence, DatabasePersistence):
+        return
+    told = False
+    for kept, items in ((True, persistence.resumed), (False, persistence.expired)):
+        for item in items:
+            if not kept:  # its draft went stale with it
+                app.drop_user_data(item.telegram_id)
+                await persistence.drop_user_data(item.telegram_id)
+            what = _UNFINISHED.get(item.conversation)
+            if what is not None:
+                told |= await tell(services, item.telegram_id, what, kept=kept)
+    persistence.resumed.clear()
+    persistence.expired.clear()
+    if told:
+        kick_delivery(app)
 
 
 def services_of(app: KcbxApplication) -> Services:

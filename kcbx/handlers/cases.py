@@ -49,7 +49,7 @@ from kcbx.bot.services.cases import (
 from kcbx.bot.services.snooze import snooze
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, pairs, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -113,6 +113,9 @@ async def _cases_page(update: Update, context: KcbxContext, page: int) -> None:
                 )
             )
             rows.append([(f"{line.case.number} {line.student.name}", case_data(line.case.id))])
+            await note_read(
+                update, context, "list", "case", line.case.id, student_id=line.student.id
+            )
         if result.pages > 1:
             lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=result.pages)]
             nav = []
@@ -144,6 +147,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
     if card is None:
         await deny(update, context)
         return
+    await note_read(update, context, "card", "case", card.case.id, student_id=card.student.id)
     if query is not None:
         await query.answer()
     rows: Rows = []

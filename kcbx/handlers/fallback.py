@@ -10,6 +10,8 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from kcbx.handlers.common import is_private, reply
 from kcbx.handlers.context import KcbxContext
+from kcbx.handlers.jobs import alarm_of
+from kcbx.handlers.transport import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,16 @@ async def on_error(update: object, context: KcbxContext) -> None:
             except TelegramError:
                 log.debug("could not answer a repeated press", exc_info=True)
         return
-    log.error("error while handling %r", update, exc_info=context.error)
+    error = context.error
+    alarm = alarm_of(context.application)
+    if update is None and is_transient(error):
+        # polling Telegram failed (an outage, a flood wait): PTB retries; one line, no traceback
+        log.warning("polling Telegram: %s: %s (retrying)", type(error).__name__, error)
+        return
+    if alarm is not None and error is not None and alarm.concerns(error):
+        await alarm.failed(error, where="a handler")  # the log once a minute, the admins once
+    else:
+        log.error("error while handling %r", update, exc_info=error)
     if not isinstance(update, Update):
         return
     try:

@@ -27,7 +27,7 @@ from kcbx.bot.services.referrals import (
     page_data,
     referral_card,
 )
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 PER_PAGE = 5
@@ -135,6 +135,7 @@ async def detail_button(update: Update, context: KcbxContext) -> None:
     except ReferralRefused:
         await deny(update, context)
         return
+    await note_read(update, context, "card", "case", referral.case_id)
     await query.answer()
     row = []
     if referral.status == "open":

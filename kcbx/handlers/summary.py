@@ -22,15 +22,11 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from kcbx.bot.documents.summary_chart import summary_chart
 from kcbx.bot.domain.capabilities import button_labels
-from kcbx.bot.services.summary import (
-    SUMMARY_ROLES,
-    Reply,
-    school_cases_view,
-    summary_chart,
-    summary_view,
-)
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.bot.services.summary import SUMMARY_ROLES, school_cases_view, summary_view
+from kcbx.bot.texts.summary import Reply, render_school_cases, render_summary
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
@@ -42,17 +38,18 @@ async def summary(update: Update, context: KcbxContext) -> None:
     if person.role not in SUMMARY_ROLES:
         await deny(update, context)
         return
-    view = await summary_view(
-        context.services,
-        person,
-        None,
-        in_group=not is_private(update),
-        gettext=context.gettext,
-        lang=context.lang,
-    )
-    if view is None:
+    found = await summary_view(context.services, person, None)
+    if found is None:
         await deny(update, context)
         return
+    view = render_summary(
+        found.summary,
+        context.services.policy,
+        context.gettext,
+        context.lang,
+        in_group=not is_private(update),
+        parent_id=found.parent_id,
+    )
     await reply(update, view.text, inline(view.buttons) if view.buttons else None)
 
 
@@ -69,7 +66,7 @@ async def summary_button(update: Update, context: KcbxContext) -> None:
     page = int(page_text) if page_text else 0
     in_group = not is_private(update)
     services, lang = context.services, context.lang
-    view: Reply | None
+    view: Reply | None = None
     if verb == "g":
         await _send_chart(update, context, number)
         return
@@ -77,10 +74,19 @@ async def summary_button(update: Update, context: KcbxContext) -> None:
         if in_group:  # a list of cases names children: never in a group
             await query.answer(t("Ask for the list of cases in a private chat with me."))
             return
-        view = await school_cases_view(services, person, number, page, gettext=t, lang=lang)
-    else:
-        view = await summary_view(
-            services, person, number, page=page, in_group=in_group, gettext=t, lang=lang
+        cases = await school_cases_view(services, person, number, page)
+        view = render_school_cases(cases, t) if cases is not None else None
+        for line in cases.lines if cases is not None else ():
+            await note_read(update, context, "list", "case", line.case_id)
+    elif (found := await summary_view(services, person, number)) is not None:
+        view = render_summary(
+            found.summary,
+            services.policy,
+            t,
+            lang,
+            page=page,
+            in_group=in_group,
+            parent_id=found.parent_id,
         )
     if view is None:
         await deny(update, context)

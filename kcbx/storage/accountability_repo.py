@@ -1,4 +1,6 @@
-"""The frozen A8 ledger (0005): each month's accountability flags with their evidence.
+"""The A8 ledger: each month's flags frozen with their evidence (0005), the school year's
+record of findings, its year-start enrolment, the leaders' ranks and the transfers and
+exemptions waiting for a second person (0013).
 
 Insert-only. A month is frozen once, in one transaction with its audit entry; there is no
 method to change or remove a frozen month or flag. Each month's digest is the SHA-256 of its
@@ -10,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.audit import AuditRepo
+from kcbx.storage.audit import AuditRepo, actor_of
 from kcbx.storage.db import Database
 
 
@@ -40,6 +42,31 @@ class FrozenMonth:
     dropouts: int
     digest: str
     flags: tuple[FrozenFlag, ...] = ()
+
+
+@dataclass(frozen=True)
+class YearFinding:
+    """A finding of the school year's record: earned once, kept whatever happens later."""
+
+    school_year: int
+    rule: str
+    unit_id: int
+    level: str
+    earned_at: datetime
+    evidence: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class YearEnrolment:
+    """A8.1's denominator: a district's students when the school year began."""
+
+    school_year: int
+    district_id: int
+    enrolled: int  # not exempt
+    exempt: int
+    taken_at: datetime
 
 
 def _canonical(value: object) -> str:
@@ -166,6 +193,163 @@ class AccountabilityRepo:
             for r in rows
         ]
 
+    # --- the school year's record (0013) ---------------------------------------------------
+
+    async def record_findings(
+        self, findings: Sequence[YearFinding], *, now: datetime, actor: str = "system"
+    ) -> list[YearFinding]:
+        """Write the findings not recorded yet (one per year, rule, unit and level); the new."""
+        new: list[YearFinding] = []
+        async with self.db.transaction():
+            for f in findings:
+                key = (f.school_year, f.rule, f.unit_id, f.level)
+                if await self.db.fetchval(
+                    "SELECT 1 FROM a8_findings WHERE school_year = ? AND rule = ?"
+                    " AND unit_id = ? AND level = ?",
+                    key,
+                ):
+                    continue
+                row_id = await self.db.execute(
+                    "INSERT INTO a8_findings (school_year, rule, unit_id, level, earned_at,"
+                    " recorded_at, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*key, to_iso(f.earned_at), to_iso(now), _canonical(f.evidence)),
+                )
+                new.append(replace(f, id=int(row_id), recorded_at=now))
+            if new:
+                await self.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="a8_finding",
+                    entity="a8_year",
+                    entity_id=str(new[0].school_year),
+                    detail={"findings": [[f.id, f.rule, f.unit_id, f.level] for f in new]},
+                )
+        return new
+
+    async def findings(self, *, school_year: int) -> list[YearFinding]:
+        """The school year's findings, in the order they were earned."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM a8_findings WHERE school_year = ? ORDER BY earned_at, rule, unit_id",
+            (school_year,),
+        )
+        return [
+            YearFinding(
+                school_year=r["school_year"],
+                rule=r["rule"],
+                unit_id=r["unit_id"],
+                level=r["level"],
+                earned_at=from_iso(r["earned_at"]),
+                evidence=json.loads(r["evidence"]),
+                id=r["id"],
+                recorded_at=from_iso(r["recorded_at"]),
+            )
+            for r in rows
+        ]
+
+    async def enrolment(self, *, school_year: int) -> dict[int, YearEnrolment]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM a8_enrolment WHERE school_year = ?", (school_year,)
+        )
+        return {
+            r["district_id"]: YearEnrolment(
+                r["school_year"],
+                r["district_id"],
+                r["enrolled"],
+                r["exempt"],
+                from_iso(r["taken_at"]),
+            )
+            for r in rows
+        }
+
+    async def take_enrolment(
+        self, school_year: int, district_id: int, *, enrolled: int, exempt: int, now: datetime
+    ) -> bool:
+        """Keep a district's year-start enrolment once (False: taken already)."""
+        async with self.db.transaction():
+            taken = not await self.db.fetchval(
+                "SELECT 1 FROM a8_enrolment WHERE school_year = ? AND district_id = ?",
+                (school_year, district_id),
+            )
+            if taken:
+                await self.db.execute(
+                    "INSERT INTO a8_enrolment (school_year, district_id, enrolled, exempt,"
+                    " taken_at) VALUES (?, ?, ?, ?, ?)",
+                    (school_year, district_id, enrolled, exempt, to_iso(now)),
+                )
+                await self.audit.record(
+                    at=now,
+                    actor="system",
+                    action="a8_enrolment",
+                    entity="unit",
+                    entity_id=district_id,
+                    detail={"school_year": school_year, "enrolled": enrolled, "exempt": exempt},
+                )
+        return taken
+
+    async def checked_until(self, name: str) -> datetime | None:
+        value = await self.db.fetchval("SELECT at FROM a8_checks WHERE name = ?", (name,))
+        return from_iso(value) if value else None
+
+    async def set_checked(self, name: str, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO a8_checks (name, at) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET at = excluded.at",
+            (name, to_iso(at)),
+        )
+
+    async def warned(self, keys: Iterable[str]) -> set[str]:
+        """Which of these warning keys were told in a digest already."""
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = await self.db.fetchall(
+                "SELECT warning_key FROM a8_warned"
+                f" WHERE warning_key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found |= {r[0] for r in rows}
+        return found
+
+    async def mark_warned(self, keys: Iterable[str], person_id: int, *, now: datetime) -> None:
+        await self.db.executemany(
+            "INSERT INTO a8_warned (warning_key, person_id, told_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (warning_key) DO NOTHING",
+            [(k, person_id, to_iso(now)) for k in sorted(set(keys))],
+        )
+
+    # --- leaders: main (chief) and in charge (deputy) ----------------------------------------
+
+    async def leader_ranks(self, person_ids: Iterable[int]) -> dict[int, str]:
+        ids = sorted(set(person_ids))
+        if not ids:
+            return {}
+        rows = await self.db.fetchall(
+            f"SELECT id, leader_rank FROM people WHERE id IN ({','.join('?' * len(ids))})"
+            " AND leader_rank IS NOT NULL",
+            ids,
+        )
+        return {r["id"]: r["leader_rank"] for r in rows}
+
+    async def set_leader_rank(
+        self, person_id: int, rank: str | None, *, actor: str, now: datetime
+    ) -> bool:
+        """Mark a leader as the main one ('chief') or the one in charge ('deputy')."""
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE people SET leader_rank = ? WHERE id = ?", (rank, person_id)
+            )
+            if changed:
+                await self.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="leader_rank",
+                    entity="person",
+                    entity_id=person_id,
+                    detail={"rank": rank},
+                )
+        return bool(changed)
+
     async def verify(self) -> list[str]:
         """The periods whose stored digest does not match their rows (empty: all intact)."""
         broken: list[str] = []
@@ -185,4 +369,133 @@ class AccountabilityRepo:
         return broken
 
 
-__all__ = ["AccountabilityRepo", "FrozenFlag", "FrozenMonth", "month_digest"]
+# --- closings awaiting a second person (0013 closure_reviews) --------------------------------
+# A proposal is written with its evidence on a note action of the case (the case stays open);
+# it is decided once, confirmed or rejected, by someone other than the proposer.
+
+PENDING, CONFIRMED, REJECTED = "pending", "confirmed", "rejected"
+
+
+class ReviewTaken(Exception):
+    """The case already has a proposal waiting, or the proposal was decided already."""
+
+
+@dataclass(frozen=True)
+class ClosureReview:
+    id: int
+    case_id: int
+    how: str  # exempt | transferred
+    proposed_by: int
+    proposed_at: datetime
+    action_id: int  # the proposal's note action (its evidence hangs on it)
+    detail: dict[str, Any] = field(default_factory=dict)
+    reviewer_unit: int | None = None  # the receiving school, which may confirm a transfer
+    status: str = PENDING
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+
+
+def _review(row: Any) -> ClosureReview:
+    return ClosureReview(
+        id=row["id"],
+        case_id=row["case_id"],
+        how=row["how"],
+        proposed_by=row["proposed_by"],
+        proposed_at=from_iso(row["proposed_at"]),
+        action_id=row["action_id"],
+        detail=json.loads(row["detail"] or "{}"),
+        reviewer_unit=row["reviewer_unit"],
+        status=row["status"],
+        decided_by=row["decided_by"],
+        decided_at=from_iso(row["decided_at"]) if row["decided_at"] else None,
+    )
+
+
+class ClosureReviewRepo:
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        self.db = db
+        self.audit = audit
+
+    async def propose(
+        self,
+        *,
+        case_id: int,
+        how: str,
+        proposed_by: int,
+        action_id: int,
+        detail: dict[str, Any],
+        reviewer_unit: int | None,
+        now: datetime,
+    ) -> ClosureReview:
+        """Write a proposal (call inside the transaction that recorded its action)."""
+        if await self.pending_of_case(case_id) is not None:
+            raise ReviewTaken(case_id)
+        review_id = await self.db.execute(
+            "INSERT INTO closure_reviews (case_id, how, proposed_by, proposed_at, action_id,"
+            " detail, reviewer_unit) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                how,
+                proposed_by,
+                to_iso(now),
+                action_id,
+                json.dumps(detail, ensure_ascii=False),
+                reviewer_unit,
+            ),
+        )
+        await self.audit.record(
+            at=now,
+            actor=actor_of(proposed_by),
+            action=f"propose:{how}",
+            entity="case",
+            entity_id=case_id,
+            detail={"review": review_id, "action_id": action_id},
+        )
+        found = await self.get(review_id)
+        assert found is not None
+        return found
+
+    async def get(self, review_id: int) -> ClosureReview | None:
+        row = await self.db.fetchone("SELECT * FROM closure_reviews WHERE id = ?", (review_id,))
+        return _review(row) if row else None
+
+    async def pending_of_case(self, case_id: int) -> ClosureReview | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM closure_reviews WHERE case_id = ? AND status = 'pending'", (case_id,)
+        )
+        return _review(row) if row else None
+
+    async def decide(self, review_id: int, status: str, *, by: int, now: datetime) -> None:
+        """Confirm or reject a pending proposal once (ReviewTaken if decided already)."""
+        async with self.db.transaction():
+            changed = await self.db.execute(
+                "UPDATE closure_reviews SET status = ?, decided_by = ?, decided_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (status, by, to_iso(now), review_id),
+            )
+            if not changed:
+                raise ReviewTaken(review_id)
+            await self.audit.record(
+                at=now,
+                actor=actor_of(by),
+                action=f"review:{status}",
+                entity="closure_review",
+                entity_id=review_id,
+                detail={},
+            )
+
+
+__all__ = [
+    "CONFIRMED",
+    "PENDING",
+    "REJECTED",
+    "AccountabilityRepo",
+    "ClosureReview",
+    "ClosureReviewRepo",
+    "FrozenFlag",
+    "FrozenMonth",
+    "ReviewTaken",
+    "YearEnrolment",
+    "YearFinding",
+    "month_digest",
+]

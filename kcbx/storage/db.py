@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -45,6 +46,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self.audit_key = ""  # the audit chain's HMAC key (config), see kcbx.storage.audit
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -137,3 +139,22 @@ def _split_sql(sql: str) -> list[str]:
     """Split a migration into statements (no semicolons inside our string literals)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+# What SQLite says when it cannot write at all (as opposed to a busy lock or a bad statement).
+_UNWRITABLE = (
+    "readonly database",
+    "read-only",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+)
+
+
+def cannot_write(error: BaseException) -> bool:
+    """Is ``error`` the database refusing writes: a read-only file or folder, a full disk,
+    an I/O error? (The bot says so loudly instead of retrying in silence.)"""
+    if not isinstance(error, sqlite3.Error):
+        return False
+    text = str(error).lower()
+    return any(phrase in text for phrase in _UNWRITABLE)

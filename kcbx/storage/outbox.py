@@ -63,6 +63,7 @@ class OutboxItem:
     message: OutgoingMessage
     attempts: int
     status: str
+    interrupted: int = 0  # times a crash left it in flight (sent again once, never twice)
 
 
 def _item(row: Any) -> OutboxItem:
@@ -75,6 +76,7 @@ def _item(row: Any) -> OutboxItem:
         message=OutgoingMessage.from_row(row["kind"], row["payload"]),
         attempts=row["attempts"],
         status=row["status"],
+        interrupted=row["interrupted"],
     )
 
 
@@ -150,21 +152,60 @@ class OutboxRepo:
         return bool(await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,)))
 
     async def due(self, now: datetime, limit: int = 200) -> list[OutboxItem]:
-        """Pending messages whose time has come, oldest first. After a crash, rows left in
-        'sending' are due again: the one in flight may be sent twice, nothing is lost."""
+        """Pending messages whose time has come: first those a crash interrupted in flight
+        (in the order they were claimed, the newest claim last), then the oldest first."""
         rows = await self.db.fetchall(
-            "SELECT * FROM outbox WHERE status IN ('pending', 'sending')"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY interrupted DESC, CASE WHEN interrupted > 0 THEN claimed_at END,"
+            " next_attempt_at, id LIMIT ?",
             (to_iso(now), limit),
         )
         return [_item(r) for r in rows]
 
+    async def claim(self, item_id: int, *, holder: str, now: datetime) -> bool:
+        """Take one pending row as its request leaves (again, if the channel retries it);
+        False if it is no longer pending (withdrawn, or taken by another sender). Checked by
+        row count, so two senders never share one."""
+        async with self.db.transaction():
+            claimed = await self.db.execute(
+                "UPDATE outbox SET attempts = attempts + CASE WHEN status = 'pending' THEN 1"
+                " ELSE 0 END, status = 'sending', claimed_by = ?, claimed_at = ? WHERE id = ?"
+                " AND (status = 'pending' OR (status = 'sending' AND claimed_by = ?))",
+                (holder, to_iso(now), item_id, holder),
+            )
+        return claimed == 1
+
     async def mark_sending(self, item_id: int) -> None:
+        """A claim by nobody in particular (as a sender that then died would leave it)."""
         async with self.db.transaction():
             await self.db.execute(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
                 (item_id,),
             )
+
+    async def in_flight(self) -> list[OutboxItem]:
+        """Rows left 'sending': claimed by a sender that did not record what happened."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM outbox WHERE status = 'sending' ORDER BY claimed_at, id"
+        )
+        return [_item(r) for r in rows]
+
+    async def recover(self, item_id: int, *, resend: bool, error: str) -> None:
+        """A row a crash interrupted in flight: pending again (once), or closed as 'failed'
+        when it was interrupted before (it may have gone out twice already)."""
+        async with self.db.transaction():
+            if resend:
+                await self.db.execute(
+                    "UPDATE outbox SET status = 'pending', interrupted = interrupted + 1,"
+                    " last_error = ? WHERE id = ? AND status = 'sending'",
+                    (error[:500], item_id),
+                )
+            else:
+                await self.db.execute(
+                    "UPDATE outbox SET status = 'failed', interrupted = interrupted + 1,"
+                    " last_error = ? WHERE id = ? AND status = 'sending'",
+                    (error[:500], item_id),
+                )
 
     async def mark_sent(self, item_id: int, *, message_id: int, now: datetime) -> None:
         async with self.db.transaction():
@@ -178,7 +219,7 @@ class OutboxRepo:
         async with self.db.transaction():
             await self.db.execute(
                 "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND status IN ('pending', 'sending')",
                 (to_iso(when), error[:500], item_id),
             )
 

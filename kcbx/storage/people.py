@@ -24,6 +24,7 @@ def _person(row: object) -> Person:
         lang=r["lang"],
         status=r["status"],
         unreachable_at=r["unreachable_at"],
+        office_id=r.get("office_id"),
     )
 
 
@@ -147,15 +148,17 @@ class PeopleRepo:
             )
 
     async def in_units(self, unit_ids: list[int], roles: list[Role]) -> list[Person]:
-        """Active people holding one of the roles in one of the units."""
+        """Active people holding one of the roles in one of the units, or working in one of
+        them (the bureau staff of 区教育局 belong to the district, A3)."""
         if not unit_ids or not roles:
             return []
         marks_u = ",".join("?" * len(unit_ids))
         marks_r = ",".join("?" * len(roles))
         rows = await self.db.fetchall(
-            f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({marks_u})"
+            f"SELECT * FROM people WHERE status = 'active'"
+            f" AND (unit_id IN ({marks_u}) OR office_id IN ({marks_u}))"
             f" AND role IN ({marks_r}) ORDER BY id",
-            [*unit_ids, *[r.value for r in roles]],
+            [*unit_ids, *unit_ids, *[r.value for r in roles]],
         )
         return [_person(r) for r in rows]
 

@@ -110,6 +110,7 @@ class ActionRecord:
     rule: str | None
     detail: dict[str, Any] = field(default_factory=dict)
     corrects_id: int | None = None
+    actor_unit_id: int | None = None  # where the actor sits (whose measure it is, A8)
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,8 @@ class ReportsRepo:
         out: dict[int, list[ActionRecord]] = {}
         for chunk in _chunks(case_ids):
             sql = (
-                "SELECT a.*, p.name AS actor_name, p.role AS actor_role FROM actions a"
+                "SELECT a.*, p.name AS actor_name, p.role AS actor_role,"
+                " p.unit_id AS actor_unit_id FROM actions a"
                 f" LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({_marks(chunk)})"
             )
             params: list[object] = [*chunk]
@@ -306,6 +308,7 @@ class ReportsRepo:
                         rule=r["rule"],
                         detail=json.loads(r["detail"] or "{}"),
                         corrects_id=r["corrects_id"],
+                        actor_unit_id=r["actor_unit_id"],
                     )
                 )
         return out
@@ -329,6 +332,35 @@ class ReportsRepo:
         return out
 
     # --- counts -----------------------------------------------------------------------------
+
+    async def district_enrolment(self, district_id: int) -> tuple[int, int]:
+        """A district's students (its schools' pupils): (not exempt, exempt), A8.1."""
+        row = await self.db.fetchone(
+            f"{SUBTREE_CTE} SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.exempt <> 0 THEN 1"
+            " ELSE 0 END), 0) FROM students s WHERE s.school_id IN (SELECT id FROM subtree)",
+            (district_id,),
+        )
+        total, exempt = (int(row[0]), int(row[1])) if row else (0, 0)
+        return total - exempt, exempt
+
+    async def exempted_since(self, district_id: int, since: datetime) -> int:
+        """Cases of a district's pupils closed as exempt (A3) since an instant."""
+        value = await self.db.fetchval(
+            f"{SUBTREE_CTE} SELECT COUNT(DISTINCT c.student_id) FROM cases c"
+            " JOIN students s ON s.id = c.student_id"
+            " WHERE c.status = 'exempt' AND c.closed_at >= ?"
+            " AND s.school_id IN (SELECT id FROM subtree)",
+            (district_id, to_iso(since)),
+        )
+        return int(value or 0)
+
+    async def closed_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """The instants cases were closed in ``[start, end)``."""
+        rows = await self.db.fetchall(
+            "SELECT closed_at FROM cases WHERE closed_at >= ? AND closed_at < ?",
+            (to_iso(start), to_iso(end)),
+        )
+        return [from_iso(r[0]) for r in rows]
 
     async def enrolled_by_school(self, scope: ReportScope) -> dict[int, int]:
         """Students of the scope per school.

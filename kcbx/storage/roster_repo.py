@@ -1,20 +1,20 @@
 """Roster upsert: units, staff, classes, students and guardians in one transaction.
 
-The caller hands over a resolved plan (``kcbx.bot.roster.resolve``) in which units are named by
-their key, the path of (kind, name) pairs from the root; this module turns keys into ids,
-compares with what is stored and writes only the differences, with bulk reads and
+The caller hands over a resolved plan (``kcbx.bot.roster.resolver.resolve``) in which units
+are named by their key, the path of (kind, name) pairs from the root; this module turns keys
+into ids, compares with what is stored and writes only the differences, with bulk reads and
 ``executemany``, and one summary row in ``audit_log`` for the whole import.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 
 UnitKey = tuple[tuple[str, str], ...]
@@ -39,6 +39,21 @@ class ExistingUnit:
 
 
 @dataclass(frozen=True)
+class ExistingPerson:
+    """A stored staff member, as the roster's 三包 columns may name them (A5)."""
+
+    phone: str | None
+    name: str
+    role: str
+    unit_id: int | None
+    status: str = "active"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
 class UnitUpsert:
     key: UnitKey
     section: str | None = None
@@ -53,6 +68,7 @@ class StaffUpsert:
     role: str
     unit: UnitKey
     classes: tuple[ClassKey, ...] | None = None  # None: the file says nothing about classes
+    office: UnitKey | None = None  # the department a district role works in (区教育局, A3)
 
 
 @dataclass(frozen=True)
@@ -159,8 +175,9 @@ def unit_keys(units: Iterable[ExistingUnit]) -> dict[int, UnitKey]:
 
 
 class RosterRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditRepo | None = None) -> None:
         self.db = db
+        self.audit = audit or AuditRepo(db)
 
     async def units(self) -> list[ExistingUnit]:
         """Every unit, for resolving the names in a roster file."""
@@ -168,6 +185,13 @@ class RosterRepo:
             "SELECT id, kind, name, parent_id, section, code FROM units ORDER BY id"
         )
         return [ExistingUnit(*tuple(r)) for r in rows]
+
+    async def people(self) -> list[ExistingPerson]:
+        """Every staff member, for the names a roster's 三包 columns use (A5)."""
+        rows = await self.db.fetchall(
+            "SELECT phone, name, role, unit_id, status FROM people ORDER BY id"
+        )
+        return [ExistingPerson(*tuple(r)) for r in rows]
 
     async def apply(
         self,
@@ -197,10 +221,8 @@ class RosterRepo:
             advance(len(plan.staff))
             await self._upsert_students(plan.students, unit_ids, class_ids, now, tally, advance)
             detail = {**source, **tally.detail()}
-            await self.db.execute(
-                "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail)"
-                " VALUES (?, ?, 'import', 'roster', NULL, ?)",
-                (to_iso(now), actor, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+            await self.audit.record(
+                at=now, actor=actor, action="import", entity="roster", detail=detail
             )
         return tally.counts()
 
@@ -277,21 +299,20 @@ class RosterRepo:
         """Staff keyed by phone; an update never touches the Telegram binding or the status."""
         ids = await self._people_by_phone()
         rows = await self.db.fetchall(
-            "SELECT id, name, role, unit_id FROM people WHERE phone IS NOT NULL"
+            "SELECT id, name, role, unit_id, office_id FROM people WHERE phone IS NOT NULL"
         )
-        current = {r["id"]: (r["name"], r["role"], r["unit_id"]) for r in rows}
+        current = {r["id"]: (r["name"], r["role"], r["unit_id"], r["office_id"]) for r in rows}
         new: list[tuple[object, ...]] = []
         changed: list[tuple[object, ...]] = []
         for person in staff:
-            wanted = (person.name, person.role, unit_ids[person.unit])
+            office = unit_ids[person.office] if person.office is not None else None
+            wanted = (person.name, person.role, unit_ids[person.unit], office)
             pid = ids.get(person.phone)
             if pid is None:
-                new.append((person.name, person.phone, person.role, wanted[2], to_iso(now)))
+                new.append((person.name, person.phone, person.role, *wanted[2:], to_iso(now)))
                 continue
             fields = [
-                f
-                for f, a, b in zip(("name", "role", "unit"), wanted, current[pid], strict=True)
-                if a != b
+                f for f, a, b in zip(_STAFF_FIELDS, wanted, current[pid], strict=True) if a != b
             ]
             if fields:
                 changed.append((*wanted, pid))
@@ -300,12 +321,13 @@ class RosterRepo:
                 tally.unchanged["staff"] += 1
         if changed:
             await self.db.executemany(
-                "UPDATE people SET name = ?, role = ?, unit_id = ? WHERE id = ?", changed
+                "UPDATE people SET name = ?, role = ?, unit_id = ?, office_id = ? WHERE id = ?",
+                changed,
             )
         if new:
             await self.db.executemany(
-                "INSERT INTO people (name, phone, role, unit_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO people (name, phone, role, unit_id, office_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 new,
             )
             ids = await self._people_by_phone()
@@ -440,6 +462,8 @@ class RosterRepo:
                 rows,
             )
 
+
+_STAFF_FIELDS = ("name", "role", "unit", "office")
 
 _STUDENT_COLUMNS = (
     "name",

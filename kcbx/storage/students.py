@@ -137,6 +137,32 @@ class StudentRepo:
         rows = await self.db.fetchall(sql, [*params, limit, offset])
         return [_student(r) for r in rows]
 
+    async def named_in_scope(
+        self, person: Person, fragment: str, *, limit: int = 20
+    ) -> list[Student]:
+        """Students a person may see whose name contains `fragment`, by name."""
+        clause, params = scope_clause(person)
+        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self.db.fetchall(
+            _SELECT
+            + f" WHERE {clause} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name, s.id LIMIT ?",
+            [*params, f"%{escaped}%", limit],
+        )
+        return [_student(r) for r in rows]
+
+    async def names_in_scope(self, person: Person) -> list[tuple[int, str]]:
+        """(id, name) of every student a person may see: the small rows a pinyin search reads."""
+        clause, params = scope_clause(person)
+        rows = await self.db.fetchall(f"SELECT s.id, s.name FROM students s WHERE {clause}", params)
+        return [(int(r[0]), r[1]) for r in rows]
+
+    async def many(self, ids: list[int]) -> list[Student]:
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = await self.db.fetchall(_SELECT + f" WHERE s.id IN ({marks})", ids)
+        return [_student(r) for r in rows]
+
     async def count_visible(self, person: Person) -> int:
         clause, params = scope_clause(person)
         return int(

@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import getpass
 import logging
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.policy import Policy
@@ -33,15 +36,39 @@ def cli_actor() -> str:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
+    from kcbx.bot.cli.run import Refused, take_database
     from kcbx.handlers.app import build_application
 
     config.require_token()
+    try:
+        holder = asyncio.run(take_database(config))
+    except Refused as exc:
+        print(f"kcbx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_application(config)
-    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    app = build_application(config, holder=holder)
+    updates = ["message", "callback_query", "my_chat_member"]
+    if not args.webhook:
+        app.run_polling(allowed_updates=updates)
+        return 0
+    # Behind a reverse proxy: Telegram posts to the public https URL, the proxy passes the
+    # request to the listener; the secret token proves that a request came from Telegram.
+    url = urlsplit(args.webhook)
+    host, _, port = (args.listen or "127.0.0.1:8443").rpartition(":")
+    if url.scheme != "https" or not port.isdigit():
+        print("kcbx: --webhook takes an https URL and --listen HOST:PORT", file=sys.stderr)
+        return EXIT_USAGE
+    app.run_webhook(
+        listen=host or "127.0.0.1",
+        port=int(port),
+        url_path=url.path.lstrip("/"),
+        webhook_url=args.webhook,
+        secret_token=config.webhook_secret or secrets.token_urlsafe(32),
+        allowed_updates=updates,
+    )
     return 0
 
 
@@ -144,34 +171,53 @@ def _sweep(args: argparse.Namespace, config: Config) -> int:
 
 def _policy(args: argparse.Namespace, config: Config) -> int:
     """`kcbx policy check FILE` prints the effective ladder, or every bad value."""
-    code, text = check_policy_file(Path(args.file), translator(config.default_language))
+    from kcbx.bot.roster.vocabulary import check_vocabulary_file
+
+    t = translator(config.default_language)
+    code, text = check_policy_file(Path(args.file), t)
     print(text)
+    if code != 2:  # a file that cannot be read has said so once
+        words_code, words = check_vocabulary_file(Path(args.file), t)
+        print(words)
+        code = max(code, words_code)
     return code
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
     """the ledger (台账) of the district, or of --scope UNIT, as FILE.xlsx."""
-    from kcbx.bot.documents.ledger import Ledger, UnknownScope, export_for_unit
+    from kcbx.bot.services.exports import ProtectedLedger, protect_ledger
+    from kcbx.bot.services.ledger import Ledger, UnknownScope, export_for_unit
 
     t = translator(config.default_language)
-    made: list[Ledger] = []
+    made: list[tuple[Ledger, ProtectedLedger]] = []
 
     async def work(services: Services) -> int:
         try:
-            made.append(await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t))
+            ledger = await export_for_unit(services, args.scope, actor=cli_actor(), gettext=t)
         except UnknownScope:
             print(f"kcbx: no single district, township or school called {args.scope!r}")
             return 1
+        protected = await protect_ledger(
+            services,
+            ledger,
+            cli_actor(),
+            gettext=t,
+            lang=config.default_language,
+            password=args.password,
+        )
+        made.append((ledger, protected))
         return 0
 
     code = asyncio.run(_with_services(config, work))
     if code == 0:
-        ledger = made[0]
-        Path(args.file).write_bytes(ledger.data)
+        ledger, protected = made[0]
+        Path(args.file).write_bytes(protected.data)
         print(
             f"{args.file}: {ledger.dropouts} dropouts, {ledger.suspected} suspected, "
             f"{ledger.actions} actions, {ledger.flags} A8 flags (recorded in the audit log)"
         )
+        if not args.password:
+            print(f"password: {protected.password}  (give it apart from the file)")
     return code
 
 
@@ -180,7 +226,9 @@ def load_policy_of(config: Config) -> Policy:
 
 
 def _import(args: argparse.Namespace, config: Config) -> int:
-    from kcbx.bot.importer import import_roster, render_report
+    """`kcbx import FILE`: import a roster file, or with --check only check it (writes nothing)."""
+    from kcbx.bot.roster.importer import import_roster
+    from kcbx.bot.roster.report import render_report
 
     path = Path(args.file)
     if not path.is_file():
@@ -195,15 +243,18 @@ def _import(args: argparse.Namespace, config: Config) -> int:
             path.name,
             actor=cli_actor(),
             skip_invalid=args.skip_invalid,
+            check=args.check,
             progress=bar,
             clock=services.clock,
             timezone=config.tz,
             max_bytes=config.max_upload_bytes,
+            vocabulary=services.vocabulary,
+            policy=services.policy,
         )
         bar.finish()
         for line in render_report(report, translator(config.default_language)):
             print(line)
-        return 0 if report.written and not report.errors else 1
+        return 0 if (report.written or report.checked) and not report.errors else 1
 
     return asyncio.run(_with_services(config, work))
 
@@ -258,6 +309,23 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _accountability(args: argparse.Namespace, config: Config) -> int:
+    """the school year's A8 findings (年终考核)."""
+    from kcbx.bot.cli.accountability import print_year
+
+    lang = config.default_language
+    return asyncio.run(_with_services(config, lambda s: print_year(s, args.year, lang)))
+
+
+def _leader_rank(args: argparse.Namespace, config: Config) -> int:
+    """a leader's rank: chief (主要领导) or deputy (分管领导), A8."""
+    from kcbx.bot.cli.accountability import set_rank
+
+    return asyncio.run(
+        _with_services(config, lambda s: set_rank(s, args.phone, args.rank, cli_actor()))
+    )
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
@@ -268,7 +336,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "sweep": _sweep,
     "policy": _policy,
     "export": _export,
+    "accountability": _accountability,
+    "leader-rank": _leader_rank,
 }
+
+
+def _records(args: argparse.Namespace, config: Config) -> int:
+    return records.dispatch(args, config, lambda c, work: asyncio.run(_with_services(c, work)))
+
+
+COMMANDS.update(dict.fromkeys(records.COMMANDS, _records))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
     parser.add_argument("--db", help="database file (default $KCBX_DB or ./kcbx.db)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p = sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
+    p.add_argument("--webhook", help="receive updates at this https URL instead of polling")
+    p.add_argument("--listen", help="with --webhook: the local HOST:PORT (default 127.0.0.1:8443)")
     p = sub.add_parser("invite", help="make a one-time invitation link")
     p.add_argument("--role", required=True, help="role code, e.g. class_teacher")
     p.add_argument("--unit", help="unit name or path, e.g. 滨河镇/新墩村")
@@ -286,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows, list the others"
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the file and say what it would change; write nothing",
     )
     p = sub.add_parser("demo", help="play a district's month offline, in about a minute")
     p.add_argument("--lang", default="zh_CN", help="zh_CN (default) or en")
@@ -305,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="the dropout ledger (台账) as an Excel file")
     p.add_argument("file", help="the .xlsx file to write")
     p.add_argument("--scope", help="a district, township or school (name or path)")
+    p.add_argument("--password", help="encrypt with this password (default: a new one, printed)")
+    records.add_parsers(sub)
+    p = sub.add_parser("accountability", help="the school year's A8 findings (年终考核)")
+    p.add_argument("--year", help="the school year, e.g. 2023-2024 (default: this one)")
+    p = sub.add_parser("leader-rank", help="main leader (chief) or leader in charge (deputy)")
+    p.add_argument("phone", help="the leader's phone")
+    p.add_argument("rank", help="chief, deputy or none")
     p = sub.add_parser("policy", help="the policy file (the ladder's numbers)")
     p.add_subparsers(dest="policy_command", required=True).add_parser(
         "check", help="validate FILE and print the effective ladder"
@@ -330,6 +421,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from kcbx.bot.cli.run import unwritable_line
+        from kcbx.storage.db import cannot_write
+
+        if not cannot_write(exc):
+            raise
+        print(f"kcbx: {unwritable_line(config.db_path, exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

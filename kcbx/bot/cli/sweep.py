@@ -1,8 +1,9 @@
 """The operators' sweep commands, called by ``kcbx sweep`` in :mod:`kcbx.bot.cli.main`.
 
 ``kcbx sweep --now 2024-03-12T09:00`` runs one sweep as if it were that time (a time without
-a zone is in the policy's zone). With a bot token it then delivers what is due; offline it
-only queues, and prints what it queued (``kcbx run`` delivers it later).
+a zone is in the policy's zone). With a bot token it then delivers what is due, holding the
+database's lease meanwhile; beside a running ``kcbx run`` (which holds the lease) or offline
+it only queues, and prints what it queued (``kcbx run`` delivers it).
 ``kcbx sweep --dry-run --days 7`` prints what will fire in the next 7 days and to whom,
 writing nothing.
 """
@@ -12,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from telegram.ext import AIORateLimiter, ExtBot
-
 from kcbx.bot.domain.policy import Policy
-from kcbx.bot.engine.delivery import Delivery
-from kcbx.bot.engine.sweep import forecast, quiet_hold, sweep, unreachable_hook
+from kcbx.bot.engine.delivery import Delivery, DrainReport
+from kcbx.bot.engine.sweep import SweepReport, forecast, quiet_hold, sweep, unreachable_hook
 from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.instance import InstanceLease, describe_holder
 from kcbx.bot.runtime.services import Services
+from kcbx.handlers.transport import telegram_transport
 
 Print = Callable[[str], None]
 
@@ -39,10 +40,43 @@ def parse_instant(text: str, policy: Policy) -> datetime:
 
 
 async def run_sweep(services: Services, config: Config, out: Print) -> int:
-    """One sweep at the services' clock; deliver only if the config has a token."""
-    now = services.clock.now()
-    report = await sweep(services, now)
-    local = now.astimezone(services.policy.time.tz)
+    """One sweep at the services' clock; deliver only with a token and the lease."""
+    lease: InstanceLease | None = None
+    if config.telegram_token:
+        config.require_token()
+        lease = InstanceLease.of_this_process(services.db, "sweep")
+        running = await lease.try_acquire()
+        if running is not None:
+            lease = None
+            out(
+                f"{describe_holder(running.holder)} is running on {running.host} "
+                f"(pid {running.pid}): this sweep only queues, the bot delivers"
+            )
+    try:
+        report = await sweep(services, services.clock.now())
+        _print_sweep(services, report, out)
+        if lease is None:
+            counts = await services.outbox.counts()
+            where = (
+                "`kcbx run` delivers them"
+                if config.telegram_token
+                else ("offline (no KCBX_TELEGRAM_TOKEN): `kcbx run` delivers them")
+            )
+            out(f"{counts.get('pending', 0)} messages wait in the outbox; {where}")
+            return 1 if report.errors else 0
+        drained = await _deliver(services, config, lease)
+    finally:
+        if lease is not None:
+            await lease.release()
+    out(
+        f"delivered: {drained.sent} sent, {drained.retried} to retry, {drained.failed} failed, "
+        f"{drained.unreachable} unreachable, {drained.held} held for the morning"
+    )
+    return 1 if report.errors or drained.failed else 0
+
+
+def _print_sweep(services: Services, report: SweepReport, out: Print) -> None:
+    local = services.clock.now().astimezone(services.policy.time.tz)
     out(f"sweep at {local:%Y-%m-%d %H:%M %Z}: {report.summary()}")
     for step in report.steps:
         out("  " + step.describe(services.policy))
@@ -50,34 +84,19 @@ async def run_sweep(services: Services, config: Config, out: Print) -> int:
         out(f"  nobody to tell: {item}")
     for error in report.errors:
         out(f"  error: {error}")
-    if not config.telegram_token:
-        counts = await services.outbox.counts()
-        out(
-            f"offline (no KCBX_TELEGRAM_TOKEN): {counts.get('pending', 0)} messages wait in "
-            "the outbox; `kcbx run` delivers them"
-        )
-        return 1 if report.errors else 0
-    config.require_token()
-    bot: ExtBot[int] = ExtBot(
-        token=config.telegram_token,
-        base_url=config.telegram_api_url,
-        base_file_url=config.file_url,
-        rate_limiter=AIORateLimiter(
-            overall_max_rate=config.overall_max_rate,
-            group_max_rate=config.group_max_rate,
-            max_retries=config.max_retries,
-        ),
-    )
-    async with bot:
+
+
+async def _deliver(services: Services, config: Config, lease: InstanceLease) -> DrainReport:
+    async with telegram_transport(config) as transport:
         delivery = Delivery(
-            services, on_unreachable=unreachable_hook(services), hold=quiet_hold(services)
+            services,
+            transport,
+            on_unreachable=unreachable_hook(services),
+            hold=quiet_hold(services),
+            holder=lease.holder,
+            concurrency=config.delivery_concurrency,
         )
-        drained = await delivery.drain(bot)
-    out(
-        f"delivered: {drained.sent} sent, {drained.retried} to retry, {drained.failed} failed, "
-        f"{drained.unreachable} unreachable, {drained.held} held for the morning"
-    )
-    return 1 if report.errors or drained.failed else 0
+        return await delivery.drain()
 
 
 async def run_dry_run(services: Services, days: float, out: Print) -> int:

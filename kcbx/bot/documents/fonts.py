@@ -1,8 +1,15 @@
-"""A Simplified-Chinese font for the documents and the charts, from the installed collection only.
+"""Simplified-Chinese fonts for the documents and the charts, from installed packages only.
 
-The only CJK font the project may rely on is the one pyproject declares: the
-``noto-cjk-sans-otc`` package's ``NotoSansCJK-Regular.ttc``, a collection of CFF-outline faces
-(JP, KR, SC, TC, HK and their Mono variants). Nothing else is assumed to be installed.
+The only CJK fonts the project may rely on are the ones pyproject declares:
+
+- a sans (黑体-like) face: the ``noto-cjk-sans-otc`` package's ``NotoSansCJK-Regular.ttc``, a
+  collection of CFF-outline faces (JP, KR, SC, TC, HK and their Mono variants), used by the
+  charts and the ledger's picture;
+- a serif (宋体-like) face for the body of official documents (GB/T 9704-2012 sets them in
+  宋体/仿宋): the ``pylopdf-fonts-zh-cn`` package's ``NotoSerifSC-Regular.otf`` (Noto Serif
+  SC, CFF outlines, SIL Open Font License), see :data:`SERIF_FAMILY`.
+
+Nothing else is assumed to be installed.
 
 - **matplotlib** (3.11 and later) reads a face of a collection directly, so the charts use the
   "Noto Sans CJK SC" face of the collection as it is: nothing is built, every character of the
@@ -43,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import noto_cjk_sans_otc
+import pylopdf_fonts_zh_cn
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -59,6 +67,11 @@ FAMILY = "Noto Sans CJK SC"
 SOURCE_PS_NAME = "NotoSansCJKsc-Regular"
 REPORTLAB_NAME = "NotoSansCJKsc"
 """The reportlab name of the cached base font; per-text fonts get a suffix."""
+
+SERIF_FAMILY = "Noto Serif SC"
+"""The serif face of official documents' body (宋体 in GB/T 9704-2012 terms)."""
+SERIF_PS_NAME = "NotoSerifSC-Regular"
+SERIF_REPORTLAB_NAME = "NotoSerifSC"
 
 BASE_DESCRIPTION = "GB2312, ASCII, Latin-1, general and CJK punctuation, full-width forms"
 
@@ -112,24 +125,29 @@ def cjk_font_path() -> Path:
     return _cached_font(f"NotoSansCJKsc-base-{_source_fingerprint()}.ttf", base_codepoints())
 
 
-def subset_font(text: str) -> bytes:
+def subset_font(text: str, *, serif: bool = False) -> bytes:
     """A TrueType font with the characters of ``text`` (and printable ASCII), in memory.
 
     Args:
         text: everything the font will be asked to draw.
+        serif: the serif face (:data:`SERIF_FAMILY`) instead of the sans one.
 
     Returns:
         The ``.ttf`` file's bytes.
     """
     codepoints = {ord(c) for c in text} | set(range(0x20, 0x7F))
     # reportlab takes fonts with one PostScript name for one font: each subset needs its own.
-    return _build_truetype(codepoints, ps_name=f"{REPORTLAB_NAME}-{_text_digest(text)}")
+    return _build_truetype(codepoints, ps_name=_subset_name(text, serif), serif=serif)
 
 
-def missing_characters(text: str) -> str:
-    """The printable characters of ``text`` the SC face has no glyph for, in order, once each."""
+def _subset_name(text: str, serif: bool) -> str:
+    return f"{SERIF_REPORTLAB_NAME if serif else REPORTLAB_NAME}-{_text_digest(text)}"
+
+
+def missing_characters(text: str, *, serif: bool = False) -> str:
+    """The printable characters of ``text`` the face has no glyph for, in order, once each."""
     with _lock:
-        cmap = _source_face().getBestCmap()
+        cmap = _source_face(serif).getBestCmap()
     seen: dict[str, None] = {}
     for char in text:
         if char.isprintable() and ord(char) not in cmap:
@@ -137,14 +155,15 @@ def missing_characters(text: str) -> str:
     return "".join(seen)
 
 
-def register_reportlab_font(text: str | None = None) -> str:
+def register_reportlab_font(text: str | None = None, *, serif: bool = False) -> str:
     """Register a Chinese TrueType font with reportlab and return its name.
 
     Args:
         text: all the text the document will draw. Given, a small font with exactly these
             characters is built in memory (fast, and covers characters outside GB2312);
             fonts are registered once per distinct set of characters. ``None`` registers the
-            cached base font (slow the very first time, see :func:`cjk_font_path`).
+            cached base font (slow the very first time, see :func:`cjk_font_path`; sans only).
+        serif: a subset of the serif face (:data:`SERIF_FAMILY`), for documents' body text.
 
     Returns:
         The font name to use in reportlab styles and ``<font name=...>`` markup.
@@ -153,17 +172,19 @@ def register_reportlab_font(text: str | None = None) -> str:
     from reportlab.pdfbase.ttfonts import TTFont as ReportlabTTFont
 
     if text is None:
+        if serif:
+            raise ValueError("the serif face is built per text only")
         name: str = REPORTLAB_NAME
         source: Any = str(cjk_font_path())
     else:
-        name = f"{REPORTLAB_NAME}-{_text_digest(text)}"
+        name = _subset_name(text, serif)
         source = None
     with _lock:
         if name in _reportlab_names:
             return name
     if source is None:
         assert text is not None
-        source = io.BytesIO(subset_font(text))
+        source = io.BytesIO(subset_font(text, serif=serif))
     font = ReportlabTTFont(name, source)
     with _lock:
         if name not in _reportlab_names:
@@ -281,15 +302,35 @@ def _source_face_index() -> int:
     raise LookupError(f"{SOURCE_PS_NAME} is not in {collection_path()}")
 
 
+def serif_path() -> Path:
+    """The installed Noto Serif SC font (``.otf``, CFF outlines)."""
+    return Path(str(pylopdf_fonts_zh_cn.serif_path()))
+
+
 @cache
-def _source_face() -> TTFont:
-    """The SC face, loaded lazily and kept open; use only while holding ``_lock``."""
-    face = TTFont(str(collection_path()), fontNumber=_source_face_index(), lazy=True)
+def _source_face(serif: bool = False) -> TTFont:
+    """The SC face (sans or serif), loaded lazily and kept open; use only holding ``_lock``."""
+    if serif:
+        face = TTFont(str(serif_path()), lazy=True)
+    else:
+        face = TTFont(str(collection_path()), fontNumber=_source_face_index(), lazy=True)
     atexit.register(face.close)
     return face
 
 
-def _build_truetype(codepoints: Iterable[int], *, ps_name: str = SOURCE_PS_NAME) -> bytes:
+def _kept_names(source: TTFont) -> dict[int | str, str]:
+    """Copyright, version, trademark, makers, URLs and the licence, as in the original."""
+    kept: dict[int | str, str] = {}
+    for name_id in (0, 5, 7, 8, 9, 11, 12, 13, 14):
+        record = source["name"].getDebugName(name_id)
+        if record:
+            kept[name_id] = record
+    return kept
+
+
+def _build_truetype(
+    codepoints: Iterable[int], *, ps_name: str = SOURCE_PS_NAME, serif: bool = False
+) -> bytes:
     """Convert the SC face's glyphs for ``codepoints`` to a TrueType font file.
 
     Args:
@@ -297,9 +338,11 @@ def _build_truetype(codepoints: Iterable[int], *, ps_name: str = SOURCE_PS_NAME)
         ps_name: the PostScript name. reportlab registers one font per PostScript name and
             hands out the first font for any later one with the same name, so fonts with
             different characters must have different names.
+        serif: convert the serif face instead of the sans one.
     """
+    family = SERIF_FAMILY if serif else FAMILY
     with _lock:
-        source = _source_face()
+        source = _source_face(serif)
         cmap = source.getBestCmap()
         mapping = {point: cmap[point] for point in sorted(set(codepoints)) if point in cmap}
         # Glyphs in code point order keep the cmap's format 4 segments few.
@@ -312,12 +355,7 @@ def _build_truetype(codepoints: Iterable[int], *, ps_name: str = SOURCE_PS_NAME)
             glyphs[glyph_name] = pen.glyph()
         advances = {name: source["hmtx"][name][0] for name in order}
         head, hhea, os2, post = source["head"], source["hhea"], source["OS/2"], source["post"]
-        # Copyright, version, trademark, makers, URLs and the licence stay as in the original.
-        kept: dict[int | str, str] = {}
-        for name_id in (0, 5, 7, 8, 9, 11, 12, 13, 14):
-            record = source["name"].getDebugName(name_id)
-            if record:
-                kept[name_id] = record
+        kept = _kept_names(source)
 
     builder = FontBuilder(head.unitsPerEm, isTTF=True)
     builder.font.recalcTimestamp = False
@@ -332,12 +370,12 @@ def _build_truetype(codepoints: Iterable[int], *, ps_name: str = SOURCE_PS_NAME)
     builder.setupNameTable(
         {
             **kept,
-            "familyName": FAMILY,
+            "familyName": family,
             "styleName": "Regular",
             "uniqueFontIdentifier": f"{ps_name};kcbx-truetype-{_BUILD_VERSION}",
-            "fullName": FAMILY,
+            "fullName": family,
             "psName": ps_name,
-            "description": "Noto Sans CJK SC, a subset with TrueType outlines made by kcbx",
+            "description": f"{family}, a subset with TrueType outlines made by kcbx",
         }
     )
     builder.setupOS2(

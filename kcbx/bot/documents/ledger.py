@@ -1,102 +1,162 @@
-"""The ledger (台账) the offices file, as an Excel workbook: ``/export`` in chat and
-``kcbx export FILE.xlsx [--scope UNIT]``.
+"""The ledger (控辍保学台账) as an Excel workbook: rows in, the file's bytes out.
 
-Sheets, scoped like ``/summary``:
+The rows are view models, gathered and translated by kcbx/bot/services/ledger.py; nothing
+here reads the database. Sheets:
 
-1. the dropout ledger: every case of the school year that reached A7.3 (open, or closed since
-   the school year began, with how it closed);
-2. the suspected-dropout ledger: open cases before day 7 (A7.1, A7.2);
-3. the record of actions: every action on those cases, when, what, who recorded it;
-4. the A8 flags: this month's (live) and the frozen months' of the school year;
-5. notes: scope, time, who exported, the definitions.
+1. the ledger: one row per child per case, every case of the school year from its report
+   (suspected, dropout, back at school, closed otherwise), with the guardians, the class
+   teacher and the three 三包 cadres by name, the notices' numbers, delivery dates and
+   deadlines, the return date, the whereabouts and the follow-up after the return;
+2. the record of actions: every action on those cases, when, what, who, under which article;
+3. the A8 flags of the school year (frozen months, then this month's);
+4. notes: scope, time, who exported, the definitions.
 
-Each case row carries its student, school, household, cause, stage, dates, its recorded
-actions with who recorded them, and its A8 flags. Chinese headers (the reader's language),
-frozen header row, column widths, real dates with a date format, A4 landscape, one page wide,
-the header row repeated on every printed page. Every export is written to the audit log (who,
-when, what scope, how many rows).
+Printable as offices print their ledgers: A4 landscape, one page wide, the header row
+repeated on every page and frozen on screen, wrapped top-aligned cells, dates as dates shown
+the reader's way (2024年3月4日), an auto-filter on the header.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
-import re
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from kcbx.bot.domain.accountability import CONSEQUENCES, LEVEL_NAMES, Level, Rule
-from kcbx.bot.domain.caseactions import ACTION_NAMES
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import STAGE_NAMES, ActionKind, Stage, TaskCode, ladder_state
-from kcbx.bot.domain.model import Person, Unit
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
-from kcbx.bot.domain.roles import ROLE_LABELS
-from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.accountability import live_a8
-from kcbx.bot.services.summary import (
-    DROPOUT_STAGES,
-    SUMMARY_ROLES,
-    CaseView,
-    UnitTree,
-    action_facts_of,
-    case_facts_of,
-    periods,
-    summary_scope,
-    unit_tree,
-)
-from kcbx.bot.texts.cases import A9_FLAG_NAMES, CASE_STATUS
-from kcbx.storage.reports_repo import ActionRecord, CaseRow, ReportScope, unit_scope
 
 MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DATE_FORMAT = "yyyy-mm-dd"
+DATE_FORMAT = N_("yyyy-mm-dd")  # zh_CN: yyyy"年"m"月"d"日"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
 CELL_LIMIT = 32000  # Excel holds 32,767 characters in a cell
 
-# (msgid of the header, column width in characters)
-CASE_COLUMNS: tuple[tuple[str, float], ...] = (
-    (N_("No."), 5),
-    (N_("Case number"), 14),
-    (N_("Student"), 9),
-    (N_("Sex"), 5),
-    (N_("Registry number"), 21),
-    (N_("School"), 14),
-    (N_("Grade and class"), 10),
-    (N_("Household"), 18),
-    (N_("Vulnerable (A9)"), 12),
-    (N_("Cause of absence"), 14),
-    (N_("Stage"), 14),
-    (N_("Status"), 12),
-    (N_("Absent since"), 11),
-    (N_("Reported on"), 11),
-    (N_("Dropout mark"), 11),
-    (N_("Closed on"), 11),
-    (N_("Days"), 6),
-    (N_("Actions recorded (when, what, who)"), 48),
-    (N_("A8 flags"), 22),
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One child's case as the ledger prints it: every value already in the reader's words."""
+
+    case_number: str
+    township: str
+    school: str
+    grade_class: str
+    student: str
+    sex: str
+    birth_date: date | None
+    registry_no: str
+    household: str
+    guardians: str  # one a line, in the order of the next two columns
+    relations: str
+    phones: str
+    class_teacher: str
+    township_cadre: str  # 包村干部 (A5.1)
+    village_cadre: str  # 包组干部
+    group_cadre: str  # 包户干部
+    vulnerable: str  # A9 categories
+    cause: str
+    absent_since: date
+    reported_on: date
+    category: str  # suspected dropout / dropout
+    status: str  # where the case stands, or how it closed
+    marked_on: date | None
+    persuasion: str  # the actions, one a line: date, what, who, outcome
+    notice_number: str
+    notice_delivered: date | None
+    notice_deadline: date | None
+    correction: str  # the order to correct: number, delivery, deadline
+    returned_on: date | None
+    whereabouts: str
+    follow_up: str
+    flags: str  # A8
+
+
+# (msgid of the header, width in characters, the LedgerRow field)
+COLUMNS: tuple[tuple[str, float, str], ...] = (
+    (N_("No."), 5, ""),
+    (N_("Case number"), 13, "case_number"),
+    (N_("Township"), 9, "township"),
+    (N_("School"), 14, "school"),
+    (N_("Grade and class"), 10, "grade_class"),
+    (N_("Student"), 8, "student"),
+    (N_("Sex"), 5, "sex"),
+    (N_("Date of birth"), 12, "birth_date"),
+    (N_("Registry number (ID number)"), 20, "registry_no"),
+    (N_("Household address"), 16, "household"),
+    (N_("Guardian"), 9, "guardians"),
+    (N_("Relation to the child"), 7, "relations"),
+    (N_("Guardian's phone"), 13, "phones"),
+    (N_("Class teacher"), 10, "class_teacher"),
+    (N_("Township cadre (covers the village)"), 9, "township_cadre"),
+    (N_("Village cadre (covers the group)"), 9, "village_cadre"),
+    (N_("Group cadre (covers the household)"), 9, "group_cadre"),
+    (N_("Vulnerable group (Article 9)"), 12, "vulnerable"),
+    (N_("Cause of absence"), 13, "cause"),
+    (N_("Absent since"), 12, "absent_since"),
+    (N_("Reported on"), 12, "reported_on"),
+    (N_("Category"), 8, "category"),
+    (N_("Status"), 14, "status"),
+    (N_("Dropout mark"), 12, "marked_on"),
+    (N_("Persuasion and measures (date, what, who, outcome)"), 46, "persuasion"),
+    (N_("Notice to enrol: number"), 15, "notice_number"),
+    (N_("Notice to enrol: delivered on"), 12, "notice_delivered"),
+    (N_("Notice to enrol: deadline"), 12, "notice_deadline"),
+    (N_("Order to correct (number, delivered, deadline)"), 20, "correction"),
+    (N_("Back at school on"), 12, "returned_on"),
+    (N_("Whereabouts"), 14, "whereabouts"),
+    (N_("Follow-up after return"), 20, "follow_up"),
+    (N_("Accountability (Article 8)"), 18, "flags"),
 )
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    case_number: str
+    student: str
+    school: str
+    at: datetime  # local time, naive
+    action: str
+    article: str  # 第七条
+    actor: str
+    role: str
+    recorded_at: datetime
+    details: str
+
+
 ACTION_COLUMNS: tuple[tuple[str, float], ...] = (
-    (N_("Case number"), 14),
+    (N_("Case number"), 13),
     (N_("Student"), 9),
     (N_("School"), 14),
     (N_("When"), 16),
     (N_("Action"), 22),
-    (N_("Rule"), 7),
+    (N_("Article"), 8),
     (N_("Recorded by"), 10),
     (N_("Role"), 14),
     (N_("Recorded at"), 16),
-    (N_("Details"), 40),
+    (N_("Details"), 44),
 )
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    """An A8 flag as printed: its month ("" for this month's, live), article and words."""
+
+    period: str
+    article: str
+    rule: str  # the A8 rule's words
+    unit: str
+    level: str
+    consequence: str
+    cases: str
+
+
 FLAG_COLUMNS: tuple[tuple[str, float], ...] = (
     (N_("Month"), 12),
-    (N_("Rule"), 7),
+    (N_("Article"), 8),
+    (N_("Rule"), 24),
     (N_("Unit"), 16),
     (N_("Level"), 12),
     (N_("Consequence"), 40),
@@ -105,132 +165,69 @@ FLAG_COLUMNS: tuple[tuple[str, float], ...] = (
 
 
 @dataclass(frozen=True)
-class Ledger:
-    """An exported workbook and what it holds."""
+class LedgerBook:
+    """Everything the workbook shows."""
 
-    data: bytes
-    filename: str
-    dropouts: int
-    suspected: int
-    actions: int
-    flags: int
-
-
-@dataclass(frozen=True)
-class FlagRow:
-    """A flag in the ledger: frozen (its month) or this month's, live (period "")."""
-
-    period: str
-    rule: Rule
-    unit: str
-    level: Level
-    cases: tuple[str, ...]
+    place: str  # the scope, e.g. 沙坡头区/滨河镇
+    rows: Sequence[LedgerRow]
+    actions: Sequence[ActionRow]
+    flags: Sequence[FlagLine]
+    notes: Sequence[tuple[str, str | datetime]]
 
 
-@dataclass(frozen=True)
-class LedgerCase:
-    row: CaseRow
-    actions: tuple[ActionRecord, ...]
-    stage: Stage  # now, or when it closed
-    day: int
-    marked_on: date | None
-    flags: tuple[str, ...]  # "A8.2", "A8.4 (2024-03)" ...
+def render_workbook(book: LedgerBook, *, t: Translate) -> bytes:
+    """The workbook's bytes (pure: the rows are already gathered and translated)."""
+    workbook = Workbook()
+    assert workbook.active is not None
+    workbook.remove(workbook.active)
+    _add_styles(workbook, t)
+    title = t("Dropout-control ledger")
+    heading = t("{place} {title}").format(place=book.place, title=title)
+    sheet = _sheet(workbook, title, [(m, w) for m, w, _ in COLUMNS], t, heading)
+    for number, row in enumerate(book.rows, start=1):
+        sheet.append([number, *(_cell(getattr(row, f)) for _m, _w, f in COLUMNS[1:])])
+    dates = [i for i, (_m, _w, f) in enumerate(COLUMNS, start=1) if f in _DATE_FIELDS]
+    _finish_rows(sheet, date_columns=dates, time_columns=())
+
+    sheet = _sheet(workbook, t("Actions recorded"), ACTION_COLUMNS, t, t("Actions recorded"))
+    for action in book.actions:
+        sheet.append([_cell(value) for value in _values(action)])
+    _finish_rows(sheet, date_columns=(), time_columns=(4, 9))
+
+    sheet = _sheet(workbook, t("A8 flags"), FLAG_COLUMNS, t, t("Accountability (A8)"))
+    for flag in book.flags:
+        line = _values(flag)
+        sheet.append([line[0] or t("this month (not frozen)"), *line[1:]])
+    _finish_rows(sheet, date_columns=(), time_columns=())
+
+    notes = workbook.create_sheet(t("Notes")[:31])
+    notes.column_dimensions["A"].width = 18
+    notes.column_dimensions["B"].width = 90
+    for key, value in book.notes:
+        notes.append([key, value])
+        if isinstance(value, datetime):
+            notes.cell(row=notes.max_row, column=2).number_format = TIME_FORMAT
+    for cells in notes.iter_rows():
+        cells[0].font = Font(bold=True)
+        cells[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
-# --- gathering -------------------------------------------------------------------------------
+_DATE_FIELDS = frozenset(
+    f for f, kind in LedgerRow.__annotations__.items() if kind in ("date", "date | None")
+)
 
 
-async def gather(
-    services: Services, scope: ReportScope, tree: UnitTree
-) -> tuple[list[LedgerCase], list[FlagRow]]:
-    """The cases of the ledger with their stage and flags, and the flags of the school year
-    (frozen months, then this month's)."""
-    now = services.clock.now()
-    p = periods(services, now)
-    tz = services.policy.time.tz
-    rows = await services.reports.ledger_cases(scope, closed_since=p.year)
-    await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
-    actions = await services.reports.actions_of([r.id for r in rows])
-    cases: list[LedgerCase] = []
-    open_views = []
-    for row in rows:
-        records = tuple(actions.get(row.id, ()))
-        facts = action_facts_of(records)
-        if row.status == "open":
-            state = ladder_state(
-                case_facts_of(row, tree), facts, services.policy, services.calendar, now
-            )
-            open_views.append(CaseView(row, records, state))
-        else:
-            closed = row.closed_at or now
-            state = ladder_state(
-                case_facts_of(row, tree, as_open=True),
-                facts,
-                services.policy,
-                services.calendar,
-                closed - timedelta(seconds=1),
-            )
-        mark = state.task(TaskCode.MARK)
-        marked_on = (
-            mark.opens_at.astimezone(tz).date()
-            if mark is not None and state.stage in DROPOUT_STAGES
-            else None
-        )
-        cases.append(LedgerCase(row, records, state.stage, state.day, marked_on, ()))
-    top = tree.get(scope.unit_id)
-    enrolled = None
-    if top is not None and top.kind == "district":  # A8.1 is the district's
-        enrolled = {top.id: sum((await services.reports.enrolled_by_school(scope)).values())}
-    live, _warnings = await live_a8(services, open_views, tree, enrolled=enrolled)
-    year_start, _ = services.policy.accountability.school_year(now.astimezone(tz).date())
-    months = await services.a8.months(school_year=year_start.year)
-    by_number: dict[str, list[str]] = defaultdict(list)
-    flag_rows: list[FlagRow] = []
-    for month in months:
-        for frozen in month.flags:
-            if not _flag_in_scope(frozen.unit_id, scope.unit_id, tree):
-                continue
-            numbers = tuple(str(c.get("number", "")) for c in frozen.evidence.get("cases", []))
-            flag_rows.append(
-                FlagRow(
-                    month.period,
-                    Rule(frozen.rule),
-                    str(frozen.evidence.get("unit", "")),
-                    Level(frozen.level),
-                    numbers,
-                )
-            )
-            for number in numbers:
-                by_number[number].append(f"{frozen.rule} ({month.period})")
-    for flag in live:
-        if not _flag_in_scope(flag.unit_id, scope.unit_id, tree):
-            continue
-        unit = tree.get(flag.unit_id)
-        numbers = tuple(c.number for c in flag.cases)
-        flag_rows.append(FlagRow("", flag.rule, unit.name if unit else "", flag.level, numbers))
-        for number in numbers:
-            by_number[number].append(flag.rule.value)
-    cases = [
-        LedgerCase(c.row, c.actions, c.stage, c.day, c.marked_on, tuple(by_number[c.row.number]))
-        for c in cases
-    ]
-    return cases, flag_rows
+def _values(item: ActionRow | FlagLine) -> list[object]:
+    return [getattr(item, name) for name in type(item).__dataclass_fields__]
 
 
-def _flag_in_scope(unit_id: int, scope_unit: int, tree: UnitTree) -> bool:
-    unit, top = tree.get(unit_id), tree.get(scope_unit)
-    if unit is None or top is None:
-        return False
-    if unit.kind in ("district", "department"):
-        return top.kind == "district"
-    return tree.within(unit_id, scope_unit)
-
-
-def _reached_dropout(case: LedgerCase) -> bool:
-    return case.stage in DROPOUT_STAGES or case.marked_on is not None
-
-
-# --- the workbook ----------------------------------------------------------------------------
+def _cell(value: object) -> object:
+    if isinstance(value, str):
+        return value[:CELL_LIMIT]
+    return value
 
 
 def _sheet(
@@ -267,11 +264,11 @@ def _sheet(
 CELL_STYLE, DATE_STYLE, TIME_STYLE = "kcbx-cell", "kcbx-date", "kcbx-time"
 
 
-def _add_styles(book: Workbook) -> None:
+def _add_styles(book: Workbook, t: Translate) -> None:
     top = Alignment(vertical="top", wrap_text=True)
     for name, number_format in (
         (CELL_STYLE, "General"),
-        (DATE_STYLE, DATE_FORMAT),
+        (DATE_STYLE, t(DATE_FORMAT)),
         (TIME_STYLE, TIME_FORMAT),
     ):
         book.add_named_style(NamedStyle(name=name, alignment=top, number_format=number_format))
@@ -292,293 +289,12 @@ def _finish_rows(
         sheet.auto_filter.ref = f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row}"
 
 
-def _local(instant: datetime | None, services: Services) -> datetime | None:
-    if instant is None:
-        return None
-    return instant.astimezone(services.policy.time.tz).replace(tzinfo=None, second=0)
-
-
-def _detail_text(record: ActionRecord, t: Translate) -> str:
-    parts: list[str] = []
-    department = record.detail.get("department")
-    if isinstance(department, str):
-        parts.append(t(DEPARTMENTS.get(department, department)))
-    for key in ("outcome", "met", "cause", "deadline", "delivered_on", "number"):
-        value = record.detail.get(key)
-        if isinstance(value, str | int) and value != "":
-            parts.append(f"{value}")
-    note = record.detail.get("note") or record.detail.get("text")
-    if isinstance(note, str) and note:
-        parts.append(note[:500])
-    return "; ".join(parts)
-
-
-def _role(role: str | None, t: Translate) -> str:
-    if not role:
-        return ""
-    label = ROLE_LABELS.get(role)  # type: ignore[call-overload]
-    return t(label) if label else role
-
-
-def render_workbook(
-    cases: Sequence[LedgerCase],
-    flag_rows: Sequence[FlagRow],
-    *,
-    services: Services,
-    tree: UnitTree,
-    unit: Unit,
-    exported_by: str,
-    t: Translate,
-) -> bytes:
-    """The workbook's bytes (pure apart from reading the units and the policy)."""
-    now = services.clock.now()
-    local_now = _local(now, services)
-    place = tree.path(unit.id) or unit.name
-    book = Workbook()
-    assert book.active is not None
-    book.remove(book.active)
-    _add_styles(book)
-    dropouts = [c for c in cases if _reached_dropout(c)]
-    suspected = [c for c in cases if c.row.status == "open" and not _reached_dropout(c)]
-    titles = (
-        (t("Dropout ledger"), dropouts),
-        (t("Suspected dropout ledger"), suspected),
-    )
-    for title, chosen in titles:
-        heading = t("{place} {title}").format(place=place, title=title)
-        sheet = _sheet(book, title, CASE_COLUMNS, t, heading)
-        for number, case in enumerate(chosen, start=1):
-            sheet.append(_case_cells(number, case, services, tree, t))
-        _finish_rows(sheet, date_columns=(13, 14, 15, 16), time_columns=())
-    sheet = _sheet(book, t("Actions recorded"), ACTION_COLUMNS, t, t("Actions recorded"))
-    action_count = 0
-    for case in (*dropouts, *suspected):
-        school = tree.get(case.row.school_id)
-        for record in case.actions:
-            sheet.append(
-                [
-                    case.row.number,
-                    case.row.student_name,
-                    school.name if school else "",
-                    _local(record.at, services),
-                    t(ACTION_NAMES.get(record.kind, record.kind)),
-                    record.rule or "",
-                    record.actor_name,
-                    _role(record.actor_role, t),
-                    _local(record.recorded_at, services),
-                    _detail_text(record, t),
-                ]
-            )
-            action_count += 1
-    _finish_rows(sheet, date_columns=(), time_columns=(4, 9))
-    sheet = _sheet(book, t("A8 flags"), FLAG_COLUMNS, t, t("Accountability (A8)"))
-    for flag_row in flag_rows:
-        sheet.append(
-            [
-                flag_row.period or t("this month (not frozen)"),
-                flag_row.rule.value,
-                flag_row.unit,
-                t(LEVEL_NAMES[flag_row.level]),
-                t(CONSEQUENCES[(flag_row.rule, flag_row.level)]),
-                ", ".join(flag_row.cases)[:CELL_LIMIT],
-            ]
-        )
-    _finish_rows(sheet, date_columns=(), time_columns=())
-    notes = book.create_sheet(t("Notes")[:31])
-    notes.column_dimensions["A"].width = 18
-    notes.column_dimensions["B"].width = 90
-    ladder = services.policy.ladder
-    for key, value in (
-        (t("Scope"), place),
-        (t("Exported at"), local_now),
-        (t("Exported by"), exported_by),
-        (t("Dropouts"), len(dropouts)),
-        (t("Suspected dropouts"), len(suspected)),
-        (
-            t("Dropout"),
-            t(
-                "a case past day {day} (A7.3); the ledger lists those of this school year, "
-                "open or closed"
-            ).format(day=ladder.dropout_day),
-        ),
-        (
-            t("Suspected dropout"),
-            t("an open case before day {day} (A7.1, A7.2)").format(day=ladder.dropout_day),
-        ),
-    ):
-        notes.append([key, value])
-    notes["B2"].number_format = TIME_FORMAT
-    for row in notes.iter_rows():
-        row[0].font = Font(bold=True)
-        row[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _case_cells(
-    number: int, case: LedgerCase, services: Services, tree: UnitTree, t: Translate
-) -> list[object]:
-    row = case.row
-    school = tree.get(row.school_id)
-    grade = ""
-    if row.grade is not None:
-        grade = t("grade {grade} {name}").format(grade=row.grade, name=row.class_name or "")
-    flags = ", ".join(t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in row.a9_flags)
-    tz = services.policy.time.tz
-    history = []
-    for record in case.actions:
-        if record.kind == ActionKind.ACKNOWLEDGED:
-            continue
-        local = record.at.astimezone(tz)
-        history.append(
-            t("{when} {what} ({who})").format(
-                when=local.strftime("%Y-%m-%d %H:%M"),
-                what=t(ACTION_NAMES.get(record.kind, record.kind)),
-                who=record.actor_name or "—",
-            )
-        )
-    sex = {"M": t("male"), "F": t("female")}.get(row.gender or "", "")
-    stage = t(STAGE_NAMES[case.stage]) if case.stage != Stage.CLOSED else ""
-    return [
-        number,
-        row.number,
-        row.student_name,
-        sex,
-        row.registry_no,
-        school.name if school else "",
-        grade,
-        tree.path(row.household_unit_id),
-        flags,
-        t(CAUSES.get(row.cause, row.cause)),
-        stage,
-        t(CASE_STATUS.get(row.status, row.status)),
-        row.absent_since,
-        row.reported_at.astimezone(tz).date(),
-        case.marked_on,
-        row.closed_at.astimezone(tz).date() if row.closed_at else None,
-        case.day,
-        "\n".join(history)[:CELL_LIMIT],
-        ", ".join(case.flags),
-    ]
-
-
-# --- exporting -------------------------------------------------------------------------------
-
-
-def ledger_filename(unit: Unit, when: datetime, t: Translate) -> str:
-    safe = re.sub(r"[\\/:*?\"<>|\s]+", "_", unit.name).strip("_") or "kcbx"
-    title = t("Dropout-control ledger")
-    return f"{title}-{safe}-{when.strftime('%Y%m%d')}.xlsx"
-
-
-async def build_ledger(
-    services: Services,
-    scope: ReportScope,
-    unit: Unit,
-    tree: UnitTree,
-    *,
-    actor: str,
-    exported_by: str,
-    gettext: Translate,
-    via: str,
-) -> Ledger:
-    """Gather, write the workbook, and record the export in the audit log."""
-    cases, flag_rows = await gather(services, scope, tree)
-    data = await asyncio.to_thread(
-        render_workbook,
-        cases,
-        flag_rows,
-        services=services,
-        tree=tree,
-        unit=unit,
-        exported_by=exported_by,
-        t=gettext,
-    )
-    now = services.clock.now()
-    dropouts = sum(1 for c in cases if _reached_dropout(c))
-    suspected = sum(1 for c in cases if c.row.status == "open" and not _reached_dropout(c))
-    actions = sum(len(c.actions) for c in cases)
-    filename = ledger_filename(unit, now.astimezone(services.policy.time.tz), gettext)
-    await services.audit.record(
-        at=now,
-        actor=actor,
-        action="export",
-        entity="ledger",
-        entity_id=unit.id,
-        detail={
-            "scope": tree.path(unit.id) or unit.name,
-            "unit_kind": unit.kind,
-            "via": via,
-            "dropouts": dropouts,
-            "suspected": suspected,
-            "actions": actions,
-            "flags": len(flag_rows),
-            "file": filename,
-        },
-    )
-    return Ledger(data, filename, dropouts, suspected, actions, len(flag_rows))
-
-
-async def export_for_person(
-    services: Services, person: Person, *, gettext: Translate
-) -> Ledger | None:
-    """The ledger of a leader's scope (None for anyone else)."""
-    if not person.active or person.role not in SUMMARY_ROLES or person.unit_id is None:
-        return None
-    tree = await unit_tree(services, person.unit_id)
-    unit = tree.get(person.unit_id)
-    if unit is None:
-        return None
-    return await build_ledger(
-        services,
-        summary_scope(person, unit, tree),
-        unit,
-        tree,
-        actor=f"person:{person.id}",
-        exported_by=person.name,
-        gettext=gettext,
-        via="chat",
-    )
-
-
-class UnknownScope(Exception):
-    """``--scope`` names no district, township or school (or more than one)."""
-
-
-async def export_for_unit(
-    services: Services, unit_text: str | None, *, actor: str, gettext: Translate
-) -> Ledger:
-    """The ledger of a unit (the district when none is given), for the CLI."""
-    tree = await unit_tree(services)
-    kinds = ("district", "township", "school")
-    if unit_text:
-        found = await services.units.find(unit_text, kinds)
-    else:
-        found = [u for u in tree.units.values() if u.kind == "district"]
-    if len(found) != 1:
-        raise UnknownScope(unit_text or "")
-    unit = found[0]
-    return await build_ledger(
-        services,
-        unit_scope(unit),
-        unit,
-        tree,
-        actor=actor,
-        exported_by=actor,
-        gettext=gettext,
-        via="cli",
-    )
-
-
 __all__ = [
+    "COLUMNS",
     "MIME",
-    "Ledger",
-    "UnknownScope",
-    "build_ledger",
-    "export_for_person",
-    "export_for_unit",
-    "gather",
-    "ledger_filename",
+    "ActionRow",
+    "FlagLine",
+    "LedgerBook",
+    "LedgerRow",
     "render_workbook",
 ]

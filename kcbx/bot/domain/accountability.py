@@ -3,7 +3,8 @@ instant, and who is about to.
 
 No I/O here: :mod:`kcbx.bot.services.accountability` loads the facts as they stood at the
 instant (cases, their dropout marks, the persuasion recorded, referrals), calls
-:func:`evaluate` and :func:`warnings`, freezes the flags at each month's end and sends the
+:func:`evaluate` and the warnings (:mod:`kcbx.bot.domain.accountability_warnings`),
+freezes the flags at each month's end, keeps the school year's record and sends the
 warnings through the outbox. Tests walk a school through three months in microseconds.
 
 Definitions (RULES.md, the defaults under A8; the numbers are ``[accountability]`` of the
@@ -11,9 +12,12 @@ policy):
 
 * a *dropout* is a case past A7.3 (its dropout mark, the moment the ladder reached the
   dropout stage) and not closed at the instant;
-* *persuasion recorded* is at least one standing action of a persuading kind
-  (:data:`PERSUADING_KINDS`: phone call, home visit, school persuasion, joint persuasion,
-  department action) on the case;
+* a *measure* is a standing action of a persuading kind (:data:`PERSUADING_KINDS`: phone
+  call, home visit, school persuasion, joint persuasion, department action) on the case; it
+  counts for a clause when the body that clause holds to account took it (policy
+  ``measures_count``, :func:`answers_for`): A8.2/A8.3 the school's class teacher, lead or
+  principal; A8.4 the township's leaders and its 三包 chain; A8.5 the department's liaison;
+  A8.1 has no measure clause (its trigger is the attrition itself);
 * months are counted from the dropout mark, in the policy's time zone (the 3rd of March to
   the 3rd of April is one month; the 31st of January to the 29th of February too).
 
@@ -27,8 +31,9 @@ The rules:
 * **A8.4** a township: a school in its area has more than ``township_dropouts_over`` (2)
   dropouts that went their first month without persuasion → admonitory talk; more than that
   many not back two months after the mark → public reprimand; three months → proposal of a
-  sanction. The text's "第二个月仍未劝返" is read as "still not back" (the talk's condition,
-  no persuasion, is not required again), and each step counts the school's dropouts that meet
+  sanction. Month 1 counts the township's measures from the mark (``measure_window``); "第二
+  个月仍未劝返" is read as "still not back" (``still_not_back = "away"``: the talk's condition,
+  no measure, is not required again), and each step counts the school's dropouts that meet
   it. **A8.5** a department: the same ladder over the dropouts of the cases referred to it.
 """
 
@@ -38,13 +43,14 @@ import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import ActionKind
 from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.roles import Role
 
 PERSUADING_KINDS = frozenset(
     {
@@ -80,6 +86,33 @@ class Level(StrEnum):
 
 
 LADDER = (Level.TALK, Level.REPRIMAND, Level.SANCTION)
+
+# Whose measure counts for each clause (measures_count = "own"): the people of the body the
+# clause holds to account. A8.1 has no measure clause; the bureau's measures are listed in
+# its evidence only.
+ANSWERING_ROLES: dict[Rule, frozenset[str]] = {
+    Rule.ATTRITION: frozenset({Role.BUREAU_STAFF, Role.DISTRICT_LEADER}),
+    Rule.PRIMARY: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_LEAD, Role.PRINCIPAL}),
+    Rule.JUNIOR: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_LEAD, Role.PRINCIPAL}),
+    Rule.TOWNSHIP: frozenset(
+        {Role.TOWNSHIP_LEADER, Role.TOWNSHIP_CADRE, Role.VILLAGE_CADRE, Role.GROUP_CADRE}
+    ),
+    Rule.DEPARTMENT: frozenset({Role.DEPARTMENT_LIAISON}),
+}
+
+CHIEF, DEPUTY = "chief", "deputy"  # 主要领导 / 分管领导 (people.leader_rank)
+# Whom each step names: A8.4/A8.5 talk and reprimand the leader in charge (分管领导); month 3
+# proposes a sanction for them and holds the main leader (主要领导) accountable; A8.1 holds
+# the bureau's main leader accountable and sanctions its leader in charge.
+STEP_RANKS: dict[tuple[Rule, Level], tuple[str, ...]] = {
+    (Rule.ATTRITION, Level.FLAGGED): (CHIEF, DEPUTY),
+    (Rule.TOWNSHIP, Level.TALK): (DEPUTY,),
+    (Rule.TOWNSHIP, Level.REPRIMAND): (DEPUTY,),
+    (Rule.TOWNSHIP, Level.SANCTION): (DEPUTY, CHIEF),
+    (Rule.DEPARTMENT, Level.TALK): (DEPUTY,),
+    (Rule.DEPARTMENT, Level.REPRIMAND): (DEPUTY,),
+    (Rule.DEPARTMENT, Level.SANCTION): (DEPUTY, CHIEF),
+}
 
 RULE_UNITS: dict[Rule, str] = {
     Rule.ATTRITION: "district",
@@ -125,11 +158,14 @@ LEVEL_NAMES: dict[Level, str] = {
 
 @dataclass(frozen=True)
 class Persuasion:
-    """One recorded persuading action: what, when, by whom (a display name)."""
+    """One recorded persuading action: what, when, by whom (a display name, the role they
+    held, and their unit with the units above it)."""
 
     kind: str
     at: datetime
     actor: str = ""
+    role: str | None = None
+    units: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,9 +191,6 @@ class CaseA8:
     def is_dropout(self, at: datetime) -> bool:
         return self.marked_at is not None and self.marked_at <= at
 
-    def persuaded_by(self, until: datetime) -> bool:
-        return any(p.at <= until for p in self.persuasion)
-
 
 @dataclass(frozen=True)
 class Flag:
@@ -176,32 +209,6 @@ class Flag:
     @property
     def consequence(self) -> str:
         return CONSEQUENCES[(self.rule, self.level)]
-
-
-class WarningKind(StrEnum):
-    BEFORE = "before"  # the flag will be earned at ``deadline`` unless something is done
-    FREEZE = "freeze"  # the flag is earned now and is frozen at ``deadline`` (month's end)
-    NEAR = "near"  # A8.1: attrition close to the threshold
-
-
-@dataclass(frozen=True)
-class Warning:
-    """A flag about to be earned (or to be frozen), to tell the responsible leaders."""
-
-    rule: Rule
-    unit_id: int
-    level: Level
-    kind: WarningKind
-    cases: tuple[CaseA8, ...]
-    deadline: datetime | None
-    count: int
-    threshold: float
-    percent: float = 0.0
-
-    @property
-    def case(self) -> CaseA8 | None:
-        """The case a per-case warning is about (A8.2/A8.3)."""
-        return self.cases[0] if len(self.cases) == 1 else None
 
 
 # --- time ------------------------------------------------------------------------------------
@@ -247,6 +254,37 @@ def section_of(school_section: str | None, grade: int | None) -> str:
     return "junior" if grade is not None and grade >= 7 else "primary"
 
 
+# --- whose measure counts --------------------------------------------------------------------
+
+
+def answers_for(measure: Persuasion, rule: Rule, unit_id: int, policy: Policy) -> bool:
+    """Whether a measure is the answering body's own (A8.2-A8.5 ask what *it* did)."""
+    if policy.accountability.measures_count == "any":
+        return True
+    return measure.role in ANSWERING_ROLES[rule] and unit_id in measure.units
+
+
+def measured(
+    case: CaseA8,
+    rule: Rule,
+    unit_id: int,
+    policy: Policy,
+    until: datetime,
+    since: datetime | None = None,
+) -> bool:
+    """A measure by the answering body on the case, taken in ``[since, until]``."""
+    return any(
+        p.at <= until and (since is None or p.at >= since) and answers_for(p, rule, unit_id, policy)
+        for p in case.persuasion
+    )
+
+
+def school_measured(case: CaseA8, policy: Policy, until: datetime) -> bool:
+    """A8.2/A8.3: the school took a measure by ``until`` (any time since the report)."""
+    rule, _threshold = school_rule(case.section, policy)
+    return measured(case, rule, case.school_id, policy, until)
+
+
 # --- flags -----------------------------------------------------------------------------------
 
 
@@ -258,84 +296,125 @@ def evaluate(
     district_id: int,
     enrolled: int,
 ) -> list[Flag]:
-    """Every A8 flag earned at ``at`` by the open cases given (as they stood at ``at``)."""
-    acc = policy.accountability
+    """Every A8 flag earned at ``at`` by the open cases given (as they stood at ``at``).
+
+    ``enrolled``: A8.1's denominator, the students enrolled at the start of the school year
+    (exempt children left out, as they are of the dropouts)."""
     dropouts = [c for c in cases if c.is_dropout(at)]
-    flags: list[Flag] = []
-    # A8.1: dropouts not returned / students enrolled
-    percent = 100.0 * len(dropouts) / enrolled if enrolled else 0.0
-    if percent > acc.attrition_percent:
-        flags.append(
-            Flag(
-                Rule.ATTRITION,
-                district_id,
-                Level.FLAGGED,
-                tuple(dropouts),
-                len(dropouts),
-                acc.attrition_percent,
-                enrolled=enrolled,
-                percent=percent,
-            )
+    flags = _attrition_flags(dropouts, policy, district_id, enrolled)
+    flags += _school_flags(dropouts, policy, at)
+    flags += _township_flags(dropouts, policy, at)
+    flags += _department_flags(dropouts, policy, at)
+    return flags
+
+
+def attrition_percent(dropouts: int, enrolled: int) -> float:
+    return 100.0 * dropouts / enrolled if enrolled else 0.0
+
+
+def _attrition_flags(
+    dropouts: Sequence[CaseA8], policy: Policy, district_id: int, enrolled: int
+) -> list[Flag]:
+    """A8.1: dropouts not returned / students enrolled at the start of the year."""
+    acc = policy.accountability
+    percent = attrition_percent(len(dropouts), enrolled)
+    if percent <= acc.attrition_percent:
+        return []
+    return [
+        Flag(
+            Rule.ATTRITION,
+            district_id,
+            Level.FLAGGED,
+            tuple(dropouts),
+            len(dropouts),
+            acc.attrition_percent,
+            enrolled=enrolled,
+            percent=percent,
         )
-    # A8.2 / A8.3: dropouts without persuasion, per school and section
-    unpersuaded: dict[tuple[int, str], list[CaseA8]] = defaultdict(list)
+    ]
+
+
+def unmeasured_by_school(
+    dropouts: Iterable[CaseA8], policy: Policy, at: datetime
+) -> dict[tuple[int, str], list[CaseA8]]:
+    found: dict[tuple[int, str], list[CaseA8]] = defaultdict(list)
     for case in dropouts:
-        if not case.persuaded_by(at):
-            unpersuaded[(case.school_id, case.section)].append(case)
-    for (school_id, section), found in sorted(unpersuaded.items()):
-        rule, threshold = _school_rule(section, policy)
+        if not school_measured(case, policy, at):
+            found[(case.school_id, case.section)].append(case)
+    return found
+
+
+def _school_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+    """A8.2 / A8.3: dropouts without the school's measure, per school and section."""
+    flags = []
+    for (school_id, section), found in sorted(unmeasured_by_school(dropouts, policy, at).items()):
+        rule, threshold = school_rule(section, policy)
         if len(found) >= threshold:
             flags.append(Flag(rule, school_id, Level.FLAGGED, tuple(found), len(found), threshold))
-    # A8.4: per township, the worst of its schools; A8.5: per department
+    return flags
+
+
+def per_school(dropouts: Iterable[CaseA8]) -> list[tuple[int, int, list[CaseA8]]]:
+    """(township, school, its dropouts) for the schools in a township's area (A8.4)."""
     by_school: dict[int, list[CaseA8]] = defaultdict(list)
     township_of: dict[int, int] = {}
     for case in dropouts:
         if case.township_id is not None:
             by_school[case.school_id].append(case)
             township_of[case.school_id] = case.township_id
+    return [(township_of[s], s, found) for s, found in sorted(by_school.items())]
+
+
+def per_department(dropouts: Iterable[CaseA8]) -> list[tuple[int, list[CaseA8]]]:
+    """(department, the dropouts of the cases referred to it) (A8.5)."""
+    by_department: dict[int, list[CaseA8]] = defaultdict(list)
+    for case in dropouts:
+        for department in case.departments:
+            by_department[department].append(case)
+    return sorted(by_department.items())
+
+
+def _township_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+    """A8.4: per township, the highest step any school of its area reaches."""
+    over = policy.accountability.township_dropouts_over
     per_township: dict[int, list[tuple[int, Level, list[CaseA8]]]] = defaultdict(list)
-    for school_id, found in by_school.items():
-        step = _month_ladder(found, acc.township_dropouts_over, policy, at)
+    for township_id, school_id, found in per_school(dropouts):
+        step = _month_ladder(found, over, policy, at, Rule.TOWNSHIP, township_id)
         if step is not None:
-            per_township[township_of[school_id]].append((school_id, *step))
+            per_township[township_id].append((school_id, *step))
+    flags = []
     for township_id, steps in sorted(per_township.items()):
-        worst = max(LADDER.index(level) for _school, level, _cases in steps)
-        level = LADDER[worst]
+        level = LADDER[max(LADDER.index(level) for _school, level, _cases in steps)]
         chosen = [(s, c) for s, lv, c in steps if lv == level]
-        evidence = tuple(case for _s, found in chosen for case in found)
         flags.append(
             Flag(
                 Rule.TOWNSHIP,
                 township_id,
                 level,
-                evidence,
+                tuple(case for _s, found in chosen for case in found),
                 max(len(found) for _s, found in chosen),
-                acc.township_dropouts_over,
+                over,
                 schools=tuple(sorted(s for s, _c in chosen)),
             )
         )
-    by_department: dict[int, list[CaseA8]] = defaultdict(list)
-    for case in dropouts:
-        for department in case.departments:
-            by_department[department].append(case)
-    for department, found in sorted(by_department.items()):
-        step = _month_ladder(found, acc.department_dropouts_over, policy, at)
+    return flags
+
+
+def _department_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+    """A8.5: the same ladder over each department's referred dropouts."""
+    over = policy.accountability.department_dropouts_over
+    flags = []
+    for department, found in per_department(dropouts):
+        step = _month_ladder(found, over, policy, at, Rule.DEPARTMENT, department)
         if step is not None:
-            level, evidence_cases = step
+            level, evidence = step
             flags.append(
-                Flag(
-                    Rule.DEPARTMENT,
-                    department,
-                    level,
-                    tuple(evidence_cases),
-                    len(evidence_cases),
-                    acc.department_dropouts_over,
-                )
+                Flag(Rule.DEPARTMENT, department, level, tuple(evidence), len(evidence), over)
             )
     return flags
 
 
-def _school_rule(section: str, policy: Policy) -> tuple[Rule, int]:
+def school_rule(section: str, policy: Policy) -> tuple[Rule, int]:
     acc = policy.accountability
     if section == "junior":
         return Rule.JUNIOR, acc.junior_dropouts
@@ -351,23 +430,38 @@ def _months_for(level: Level, policy: Policy) -> int:
     }[level]
 
 
-def qualifies_at(case: CaseA8, level: Level, policy: Policy) -> datetime | None:
+def qualifies_at(
+    case: CaseA8,
+    level: Level,
+    policy: Policy,
+    rule: Rule = Rule.TOWNSHIP,
+    unit_id: int | None = None,
+) -> datetime | None:
     """When a dropout counts towards a step of the A8.4/A8.5 ladder if nothing changes.
 
-    Talk: when its first month ends without persuasion (never, once persuasion is recorded in
-    it). Reprimand and sanction: when its second or third month ends (it is still away).
+    Talk: when its first month ends without the answering body's measure in it (never, once
+    one is recorded). Reprimand and sanction: when its second or third month ends, the child
+    still away (``still_not_back = "unpersuaded"``: and still no measure since the mark).
     """
     if case.marked_at is None:
         return None
-    zone = policy.time.tz
-    when = add_months(case.marked_at, _months_for(level, policy), zone)
-    if level == Level.TALK and case.persuaded_by(when):
+    acc = policy.accountability
+    when = add_months(case.marked_at, _months_for(level, policy), policy.time.tz)
+    since = case.marked_at if acc.measure_window == "mark" else None
+    unit = unit_id if unit_id is not None else (case.township_id or 0)
+    again = level == Level.TALK or acc.still_not_back == "unpersuaded"
+    if again and measured(case, rule, unit, policy, when, since):
         return None
     return when
 
 
 def _month_ladder(
-    dropouts: Sequence[CaseA8], over: int, policy: Policy, at: datetime
+    dropouts: Sequence[CaseA8],
+    over: int,
+    policy: Policy,
+    at: datetime,
+    rule: Rule,
+    unit_id: int,
 ) -> tuple[Level, list[CaseA8]] | None:
     """The highest step of the 1/2/3-month ladder that more than ``over`` dropouts meet."""
     if len(dropouts) <= over:
@@ -375,7 +469,7 @@ def _month_ladder(
     for level in reversed(LADDER):
         meeting = []
         for case in dropouts:
-            when = qualifies_at(case, level, policy)
+            when = qualifies_at(case, level, policy, rule, unit_id)
             if when is not None and when <= at:
                 meeting.append(case)
         if len(meeting) > over:
@@ -383,174 +477,35 @@ def _month_ladder(
     return None
 
 
-# --- warnings --------------------------------------------------------------------------------
-
-
-def warnings(
-    cases: Iterable[CaseA8],
-    policy: Policy,
-    at: datetime,
-    *,
-    district_id: int,
-    enrolled: int,
-    ahead: timedelta | None = None,
-) -> list[Warning]:
-    """What the responsible leaders should hear at ``at``, before a flag is earned or frozen.
-
-    * A8.2/A8.3, per case: from A7.2 (day 3) until its dropout mark, a case with no persuasion
-      recorded that would make (or add to) the school's flag: "record persuasion by the mark";
-      and once the school is flagged, each unpersuaded dropout: "record it before the month
-      ends, when the flag is frozen".
-    * A8.4/A8.5, per township or department: the next step of the ladder that will be earned
-      within ``ahead`` if nothing changes, with the date and the cases.
-    * A8.1: attrition at or above ``attrition_warn_share`` of the threshold.
-    """
-    cases = list(cases)
-    zone = policy.time.tz
-    acc = policy.accountability
-    if ahead is None:
-        ahead = timedelta(days=acc.warn_days_ahead)
-    out: list[Warning] = []
-    dropouts = [c for c in cases if c.is_dropout(at)]
-    earned = evaluate(cases, policy, at, district_id=district_id, enrolled=enrolled)
-    earned_levels = {(f.rule, f.unit_id): f.level for f in earned}
-    # A8.1
-    percent = 100.0 * len(dropouts) / enrolled if enrolled else 0.0
-    if (Rule.ATTRITION, district_id) not in earned_levels and (
-        percent >= acc.attrition_warn_share * acc.attrition_percent and dropouts
-    ):
-        out.append(
-            Warning(
-                Rule.ATTRITION,
-                district_id,
-                Level.FLAGGED,
-                WarningKind.NEAR,
-                (),
-                None,
-                len(dropouts),
-                acc.attrition_percent,
-                percent=percent,
-            )
-        )
-    # A8.2 / A8.3
-    flagged_now: dict[tuple[int, str], list[CaseA8]] = defaultdict(list)
-    for case in dropouts:
-        if not case.persuaded_by(at):
-            flagged_now[(case.school_id, case.section)].append(case)
-    coming: dict[tuple[int, str], list[CaseA8]] = defaultdict(list)
-    for case in cases:
-        if (
-            case.marked_at is None
-            and case.mark_due is not None
-            and case.warn_from is not None
-            and case.warn_from <= at < case.mark_due
-            and not case.persuaded_by(at)
-        ):
-            coming[(case.school_id, case.section)].append(case)
-    end = month_end(period_of(at, zone), zone)
-    for key in sorted(set(flagged_now) | set(coming)):
-        school_id, section = key
-        rule, threshold = _school_rule(section, policy)
-        now_count = len(flagged_now[key])
-        if now_count >= threshold:
-            for case in flagged_now[key]:
-                out.append(
-                    Warning(
-                        rule,
-                        school_id,
-                        Level.FLAGGED,
-                        WarningKind.FREEZE,
-                        (case,),
-                        end,
-                        now_count,
-                        threshold,
-                    )
-                )
-        if now_count + len(coming[key]) >= threshold:
-            for case in coming[key]:
-                assert case.mark_due is not None
-                out.append(
-                    Warning(
-                        rule,
-                        school_id,
-                        Level.FLAGGED,
-                        WarningKind.BEFORE,
-                        (case,),
-                        case.mark_due,
-                        now_count + len(coming[key]),
-                        threshold,
-                    )
-                )
-    # A8.4 / A8.5
-    groups: list[tuple[Rule, int, list[CaseA8], int]] = []
-    by_school: dict[int, list[CaseA8]] = defaultdict(list)
-    township_of: dict[int, int] = {}
-    for case in dropouts:
-        if case.township_id is not None:
-            by_school[case.school_id].append(case)
-            township_of[case.school_id] = case.township_id
-    for school_id, found in sorted(by_school.items()):
-        groups.append((Rule.TOWNSHIP, township_of[school_id], found, acc.township_dropouts_over))
-    by_department: dict[int, list[CaseA8]] = defaultdict(list)
-    for case in dropouts:
-        for department in case.departments:
-            by_department[department].append(case)
-    for department, found in sorted(by_department.items()):
-        groups.append((Rule.DEPARTMENT, department, found, acc.department_dropouts_over))
-    seen: set[tuple[Rule, int, Level]] = set()
-    for rule, unit_id, found, over in groups:
-        if len(found) <= over:
-            continue
-        current = earned_levels.get((rule, unit_id))
-        for level in LADDER:
-            if current is not None and LADDER.index(level) <= LADDER.index(current):
-                continue
-            times = sorted(
-                (when, case.case_id, case)
-                for case in found
-                if (when := qualifies_at(case, level, policy)) is not None
-            )
-            if len(times) <= over:
-                continue
-            due = times[over][0]
-            if at < due <= at + ahead and (rule, unit_id, level) not in seen:
-                seen.add((rule, unit_id, level))
-                out.append(
-                    Warning(
-                        rule,
-                        unit_id,
-                        level,
-                        WarningKind.BEFORE,
-                        tuple(c for _w, _i, c in times[: over + 1]),
-                        due,
-                        len(times),
-                        over,
-                    )
-                )
-            break  # only the next step of the ladder
-    return out
-
-
 __all__ = [
+    "ANSWERING_ROLES",
+    "CHIEF",
     "CONSEQUENCES",
+    "DEPUTY",
     "LADDER",
     "LEVEL_NAMES",
     "PERSUADING_KINDS",
     "RULE_UNITS",
+    "STEP_RANKS",
     "CaseA8",
     "Flag",
     "Level",
     "Persuasion",
     "Rule",
-    "Warning",
-    "WarningKind",
     "add_months",
+    "answers_for",
+    "attrition_percent",
     "evaluate",
+    "measured",
     "month_end",
     "month_start",
     "next_period",
+    "per_department",
+    "per_school",
     "period_of",
     "qualifies_at",
+    "school_measured",
+    "school_rule",
     "section_of",
-    "warnings",
+    "unmeasured_by_school",
 ]

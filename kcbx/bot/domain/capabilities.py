@@ -25,6 +25,7 @@ COMMANDS: list[Command] = [
     Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), frozenset({Role.ADMIN})),
     Command("revoke", N_("Revoke a person: /revoke PHONE"), frozenset({Role.ADMIN})),
     Command("import", N_("Import a roster: send the .xlsx or .csv file"), frozenset({Role.ADMIN})),
+    Command("audit", N_("Who did or saw what of a student: /audit ID"), frozenset({Role.ADMIN})),
     Command(  # class teachers (their classes), principals and leads (their school)
         "report",
         N_("Report a student absent without reason"),
@@ -32,6 +33,7 @@ COMMANDS: list[Command] = [
         button=N_("Report absence"),
     ),
     Command("cases", N_("My open cases and their deadlines"), button=N_("My cases")),
+    Command("find", N_("Find a student or case: /find NAME, initials or case number")),
     Command(  # A7.4, A7.5
         "notices",
         N_("Notices to enrol and orders to correct: issue, delivery, documents"),

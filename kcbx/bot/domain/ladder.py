@@ -38,6 +38,7 @@ from kcbx.bot.domain.ladder_steps import (
     CaseFacts,
     LadderState,
     Stage,
+    department_actor,
     ladder_start,
 )
 from kcbx.bot.domain.policy import Policy
@@ -234,6 +235,7 @@ __all__ = [
     "Step",
     "Task",
     "TaskCode",
+    "department_actor",
     "expected_steps",
     "ladder_start",
     "ladder_state",

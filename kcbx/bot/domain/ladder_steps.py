@@ -81,6 +81,12 @@ _DEPARTMENT_ROLES: dict[str, Role] = {
 }
 
 
+def department_actor(department: str) -> Role:
+    """Who acts on a department's A6/A9 task: its liaison, or the school, the township or the
+    bureau for the codes they stand for."""
+    return _DEPARTMENT_ROLES.get(department, Role.DEPARTMENT_LIAISON)
+
+
 @dataclass(frozen=True)
 class CaseFacts:
     """What the ladder needs to know about a case (see ``cases`` in 0001_core.sql)."""
@@ -308,7 +314,7 @@ class Builder:
     def add_department(self, rule: str, department: str, opens: datetime, due: datetime) -> None:
         """A6/A9: before its referral is accepted the department owes acceptance (or its
         action) by ``due``; once accepted, its action within ``department_action_days``."""
-        role = _DEPARTMENT_ROLES.get(department, Role.DEPARTMENT_LIAISON)
+        role = department_actor(department)
         if rule == "A9":
             what = _A9_TEXT
         elif department == "education_bureau":
@@ -499,5 +505,6 @@ __all__ = [
     "CaseFacts",
     "LadderState",
     "Stage",
+    "department_actor",
     "ladder_start",
 ]

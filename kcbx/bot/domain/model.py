@@ -25,6 +25,7 @@ class Person:
     lang: str | None
     status: str
     unreachable_at: str | None
+    office_id: int | None = None  # a district role's department (区教育局), A3
 
     @property
     def active(self) -> bool:

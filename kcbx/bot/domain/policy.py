@@ -151,6 +151,11 @@ class DepartmentPolicy:
         table = dict(self.routing)
         return table.get(cause, table.get("unknown", ()))
 
+    def routed(self) -> tuple[str, ...]:
+        """Every department a case may be referred to (A6 routing and A9 relief), once each."""
+        codes = [*self.a9_relief, *(d for _, departments in self.routing for d in departments)]
+        return tuple(dict.fromkeys(codes))
+
 
 @dataclass(frozen=True)
 class AccountabilityPolicy:
@@ -167,6 +172,11 @@ class AccountabilityPolicy:
     sanction_after_months: int
     warn_days_ahead: int = 7  # ours: how long before a flag the leaders are warned
     attrition_warn_share: float = 0.8  # ours: A8.1 warning at this share of the threshold
+    # The readings where 第八条 is open (each argued in default.toml and docs/reports.md):
+    measures_count: str = "own"  # "own": only the answering body's people; "any": anyone's
+    measure_window: str = "mark"  # A8.4/A8.5 month 1 counts measures from: "mark" | "report"
+    still_not_back: str = "away"  # months 2-3: "away" (not back) | "unpersuaded" (and no measure)
+    review_from_day: int = 3  # a transfer or exemption from this ladder day needs a second person
 
     def school_year(self, day: date) -> tuple[date, date]:
         """The first and last day of the school year that contains ``day``."""
@@ -220,6 +230,17 @@ class CadrePolicy:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long a closed case keeps its personal details (PIPL art. 19, 28: no longer than
+    needed); the counts that summaries and A8 need are never reduced."""
+
+    photos_months: int  # visit photos and evidence files, after the case closed
+    documents_years: int  # the notices, orders to correct and their receipts
+    details_years: int  # the guardians' words, notes, places and locations of the records
+    run_at: time  # the daily pass, local time
+
+
+@dataclass(frozen=True)
 class TaskPolicy:
     """The tasks of the ladder: what satisfies each, and their lead times (``[tasks]``).
 
@@ -254,6 +275,7 @@ class Policy:
     validity: ValidityPolicy
     notice: NoticePolicy
     cadres: CadrePolicy
+    retention: RetentionPolicy
     tasks: TaskPolicy
     source: str = field(default=DEFAULTS, compare=False)
 
@@ -270,6 +292,7 @@ __all__ = [
     "NoticePolicy",
     "Policy",
     "ReminderPolicy",
+    "RetentionPolicy",
     "SchoolPolicy",
     "TaskPolicy",
     "TimePolicy",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
@@ -32,6 +32,7 @@ from kcbx.bot.domain.policy import (
     NoticePolicy,
     Policy,
     ReminderPolicy,
+    RetentionPolicy,
     SchoolPolicy,
     TaskPolicy,
     TimePolicy,
@@ -356,6 +357,7 @@ def _read_accountability(root: _Table) -> AccountabilityPolicy:
     )
     if not 0 < accountability.attrition_warn_share <= 1:
         t.problem("attrition_warn_share", N_("must be a share between 0 and 1"))
+    accountability = _read_a8_readings(t, accountability)
     t.increasing(
         ("talk_after_months", accountability.talk_after_months),
         ("reprimand_after_months", accountability.reprimand_after_months),
@@ -363,6 +365,30 @@ def _read_accountability(root: _Table) -> AccountabilityPolicy:
     )
     t.finish()
     return accountability
+
+
+A8_READINGS = {
+    "measures_count": ("own", "any"),
+    "measure_window": ("mark", "report"),
+    "still_not_back": ("away", "unpersuaded"),
+}
+
+
+def _read_a8_readings(t: _Table, acc: AccountabilityPolicy) -> AccountabilityPolicy:
+    """The open readings of A8; a policy file written before they were settings keeps the
+    defaults (they are optional keys)."""
+    chosen: dict[str, object] = {}
+    for key, choices in A8_READINGS.items():
+        if key not in t.data:
+            continue
+        value = t.text(key, choices[0])
+        if value not in choices:
+            t.problem(key, N_("must be one of: {choices}"), choices=", ".join(choices))
+            continue
+        chosen[key] = value
+    if "review_from_day" in t.data:
+        chosen["review_from_day"] = t.integer("review_from_day", fallback=acc.review_from_day)
+    return replace(acc, **chosen)  # type: ignore[arg-type]
 
 
 def _read_validity(root: _Table) -> ValidityPolicy:
@@ -412,6 +438,18 @@ def _read_cadres(root: _Table) -> CadrePolicy:
     )
     t.finish()
     return cadres
+
+
+def _read_retention(root: _Table) -> RetentionPolicy:
+    t = root.table("retention")
+    retention = RetentionPolicy(
+        photos_months=t.integer("photos_months", minimum=1, fallback=12),
+        documents_years=t.integer("documents_years", minimum=1, fallback=3),
+        details_years=t.integer("details_years", minimum=1, fallback=3),
+        run_at=t.clock_time("run_at"),
+    )
+    t.finish()
+    return retention
 
 
 def _read_tasks(root: _Table) -> TaskPolicy:
@@ -474,9 +512,11 @@ def policy_from_data(data: Mapping[str, Any], source: str = DEFAULTS) -> Policy:
         validity=_read_validity(root),
         notice=_read_notice(root),
         cadres=_read_cadres(root),
+        retention=_read_retention(root),
         tasks=_read_tasks(root),
         source=source,
     )
+    root.used.add("vocabulary")  # the roster's words: kcbx.bot.roster.vocabulary reads them
     root.finish()
     if problems:
         raise PolicyError(source, problems)
@@ -489,6 +529,19 @@ def default_policy() -> Policy:
     return policy_from_data({})
 
 
+def read_policy_file(path: Path) -> dict[str, Any]:
+    """A policy file's TOML data; PolicyError (unreadable) if it cannot be read or parsed."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        error = exc.strerror or str(exc)
+        problem = PolicyProblem("", N_("cannot read the file: {error}"), (("error", error),))
+        raise PolicyError(str(path), [problem], unreadable=True) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problem = PolicyProblem("", N_("not valid TOML: {error}"), (("error", str(exc)),))
+        raise PolicyError(str(path), [problem], unreadable=True) from exc
+
+
 def load_policy(path: Path | None) -> Policy:
     """The defaults, with the TOML file at ``path`` (if any) merged over them.
 
@@ -497,23 +550,16 @@ def load_policy(path: Path | None) -> Policy:
     """
     if path is None:
         return default_policy()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        error = exc.strerror or str(exc)
-        problem = PolicyProblem("", N_("cannot read the file: {error}"), (("error", error),))
-        raise PolicyError(str(path), [problem], unreadable=True) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problem = PolicyProblem("", N_("not valid TOML: {error}"), (("error", str(exc)),))
-        raise PolicyError(str(path), [problem], unreadable=True) from exc
-    return policy_from_data(data, str(path))
+    return policy_from_data(read_policy_file(path), str(path))
 
 
 __all__ = [
+    "A8_READINGS",
     "PolicyError",
     "PolicyProblem",
     "default_policy",
     "load_policy",
     "number_text",
     "policy_from_data",
+    "read_policy_file",
 ]

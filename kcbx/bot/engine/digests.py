@@ -1,7 +1,7 @@
 """What the leaders get without asking: the weekly summary, the schools' monthly
 reports to the bureau, the A8 month-end freeze and the A8 warnings.
 
-One repeating job (:func:`reports_job`, registered in the composition root) runs
+One repeating job (``reports_job`` in :mod:`kcbx.handlers.jobs`) runs
 :func:`run_digests`. It only sweeps the database, so it is idempotent and catches up after
 downtime:
 
@@ -14,8 +14,10 @@ downtime:
   or open at its end) has its report queued for each bureau staff member,
   ``mo:{school}:{yyyy-mm}:{person}``. Schools with nothing to report send nothing;
 * **A8**: every month that has ended is frozen (:func:`freeze_due_months`), before the
-  monthly reports that quote it; the warnings (:func:`queue_warnings`) are computed at most
-  once an hour (each is queued once per key anyway).
+  monthly reports that quote it; the school year's record takes the findings earned since
+  the last pass and tells the leaders they name (:func:`record_and_tell`), and the warnings
+  (:func:`queue_warnings`) are computed, both at most once an hour (each message is queued
+  once per key anyway; a return between two passes is evaluated as the case stood before).
 
 Nothing is sent in the quiet hours: what is queued then waits for the morning.
 """
@@ -26,33 +28,18 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from html import escape
-from typing import Any
-
-from telegram.ext import CallbackContext
 
 from kcbx.bot.domain.accountability import month_end, month_start, period_of
-from kcbx.bot.domain.dates import format_date
-from kcbx.bot.domain.i18n import Translate, translator
+from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
+from kcbx.bot.engine.a8_warnings import queue_warnings, record_and_tell
 from kcbx.bot.engine.validity import queue_validity_warnings
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.accountability import (
-    district_views,
-    freeze_due_months,
-    frozen_flag_text,
-    queue_warnings,
-)
-from kcbx.bot.services.summary import (
-    DROPOUT_STAGES,
-    UnitTree,
-    fit,
-    summary_view,
-    unit_tree,
-)
-from kcbx.storage.accountability_repo import FrozenFlag
+from kcbx.bot.services.accountability import district_views, freeze_due_months
+from kcbx.bot.services.summary import DROPOUT_STAGES, summary_view, unit_tree
+from kcbx.bot.texts.digests import school_month_text, weekly_text
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.storage.reports_repo import MonthActivity, unit_scope
 
@@ -60,7 +47,6 @@ log = logging.getLogger(__name__)
 
 WEEKLY_ROLES = (Role.DISTRICT_LEADER, Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.PRINCIPAL)
 MONTHLY_ROLES = (Role.BUREAU_STAFF,)
-DROPOUTS_LISTED = 10
 WEEKLY_BATCH = 200  # summaries computed in one pass (a province has thousands of principals)
 STATE_KEY = "kcbx.digests"
 
@@ -80,10 +66,11 @@ class DigestReport:
     weekly: int = 0
     monthly: int = 0
     warnings: int = 0
+    findings: int = 0  # messages about new findings of the school year's record
 
     @property
     def queued(self) -> int:
-        return self.weekly + self.monthly + self.warnings
+        return self.weekly + self.monthly + self.warnings + self.findings
 
 
 def week_key(local: datetime) -> str:
@@ -102,6 +89,7 @@ async def run_digests(services: Services, state: DigestState | None = None) -> D
     now = services.clock.now().astimezone(services.policy.time.tz)
     hour = now.strftime("%Y-%m-%dT%H")
     if state.warned_hour != hour:
+        report.findings = await record_and_tell(services)
         report.warnings = await queue_warnings(services)
         report.warnings += await queue_validity_warnings(services)
         state.warned_hour = hour
@@ -130,17 +118,14 @@ async def queue_weekly(services: Services) -> int:
     for person in people:
         lang = _lang(person, services)
         t = translator(lang)
-        view = await summary_view(services, person, None, in_group=False, gettext=t, lang=lang)
+        view = await summary_view(services, person, None)
         if view is None or person.chat_id is None:
             continue
-        heading = t("<b>Weekly summary</b>, the week from {monday}").format(
-            monday=format_date(monday, t, lang)
-        )
-        text = fit([heading, view.text])
+        message = weekly_text(view, monday, services.policy, t, lang)
         if await services.outbox.enqueue(
             key=f"wk:{person.id}:{week}",
             chat_id=person.chat_id,
-            message=OutgoingMessage(text=text, buttons=view.buttons),
+            message=OutgoingMessage(text=message.text, buttons=message.buttons),
             now=now,
             not_before=not_before,
             person_id=person.id,
@@ -215,77 +200,6 @@ async def queue_monthly(services: Services, state: DigestState) -> int:
     return queued
 
 
-def school_month_text(
-    tree: UnitTree,
-    school_id: int,
-    period: str,
-    activity: MonthActivity,
-    dropouts: list[tuple[str, str, int]],
-    flags: list[FrozenFlag],
-    t: Translate,
-) -> str:
-    """One school's month for the bureau: counts, its dropouts at the month's end, its A8."""
-    school = tree.get(school_id)
-    year, month = (int(x) for x in period.split("-"))
-    lines = [
-        t("<b>Monthly report: {school}, {year}-{month}</b>").format(
-            school=escape(tree.path(school_id) or (school.name if school else "")),
-            year=year,
-            month=month,
-        ),
-        t(
-            "Reported this month: {new}. Back at school: {returned}. Exempt (A3): {exempt}. "
-            "Transferred: {transferred}."
-        ).format(
-            new=activity.new,
-            returned=activity.returned,
-            exempt=activity.exempt,
-            transferred=activity.transferred,
-        ),
-        t("Open at the month's end: {open}, of which dropouts: {dropouts}.").format(
-            open=activity.open_at_end, dropouts=len(dropouts)
-        ),
-    ]
-    for number, name, day in sorted(dropouts, key=lambda d: -d[2])[:DROPOUTS_LISTED]:
-        lines.append(
-            " · "
-            + t("<b>{name}</b> <b>{number}</b>, day {day}").format(
-                name=escape(name), number=escape(number), day=day
-            )
-        )
-    if len(dropouts) > DROPOUTS_LISTED:
-        lines.append(" · " + t("and {count} more").format(count=len(dropouts) - DROPOUTS_LISTED))
-    if flags:
-        lines.append(t("A8 flags frozen at the month's end:"))
-        lines += [" · " + frozen_flag_text(f, t) for f in flags]
-    else:
-        lines.append(t("No A8 flag at the month's end."))
-    return fit(lines)
-
-
-async def reports_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    """The repeating job: one :func:`run_digests` pass, then drain the outbox if it queued."""
-    from kcbx.handlers.context import SERVICES_KEY
-    from kcbx.handlers.jobs import deliver_now
-
-    app = context.application
-    state = app.bot_data.setdefault(STATE_KEY, DigestState())
-    try:
-        report = await run_digests(app.bot_data[SERVICES_KEY], state)
-    except Exception:  # nothing half-written: each freeze and each row is one transaction
-        log.exception("digests failed")
-        return
-    if report.queued or report.frozen:
-        log.info(
-            "digests: %d weekly, %d monthly, %d A8 warnings; frozen %s",
-            report.weekly,
-            report.monthly,
-            report.warnings,
-            ", ".join(report.frozen) or "-",
-        )
-        await deliver_now(app)
-
-
 __all__ = [
     "MONTHLY_ROLES",
     "WEEKLY_ROLES",
@@ -293,8 +207,6 @@ __all__ = [
     "DigestState",
     "queue_monthly",
     "queue_weekly",
-    "reports_job",
     "run_digests",
-    "school_month_text",
     "week_key",
 ]

@@ -29,13 +29,15 @@ from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.policy_file import load_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
+from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config
-from kcbx.storage.accountability_repo import AccountabilityRepo
+from kcbx.storage.accountability_repo import AccountabilityRepo, ClosureReviewRepo
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
+from kcbx.storage.ephemeral import EphemeralRepo
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.notices import NoticeRepo
 from kcbx.storage.outbox import OutboxRepo, OutgoingMessage
@@ -100,14 +102,21 @@ class Services:
     reminder_history: ReminderHistoryRepo  # rounds, escalations, who was told
     reports: ReportsRepo  # summaries, charts, ledgers, digests
     a8: AccountabilityRepo  # the frozen A8 flags, month by month
+    closure_reviews: ClosureReviewRepo  # transfers and exemptions awaiting a second person
+    ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
+    vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:
         """Open the database (applying migrations) and wire the repositories."""
-        policy = load_policy(Path(config.policy_path) if config.policy_path else None)
+        policy_path = Path(config.policy_path) if config.policy_path else None
+        policy = load_policy(policy_path)
+        vocabulary = load_vocabulary(policy_path)
         db = await Database.open(config.db_path)
+        db.audit_key = config.audit_key
         audit = AuditRepo(db)
+        await audit.seal()  # rows from before the chain existed, once
         return cls(
             config=config,
             db=db,
@@ -129,6 +138,9 @@ class Services:
             reminder_history=ReminderHistoryRepo(db, audit),
             reports=ReportsRepo(db),
             a8=AccountabilityRepo(db, audit),
+            closure_reviews=ClosureReviewRepo(db, audit),
+            ephemeral=EphemeralRepo(db),
+            vocabulary=vocabulary,
         )
 
     async def close(self) -> None:

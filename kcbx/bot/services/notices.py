@@ -20,7 +20,7 @@ import asyncio
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from kcbx.bot.documents.notice import (
@@ -30,6 +30,8 @@ from kcbx.bot.documents.notice import (
     render_notice_pdf,
 )
 from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
+from kcbx.bot.domain.grades import GradeStyle, grade_style
+from kcbx.bot.domain.grades import grade_class as school_grade_class
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import DETAIL_DEADLINE, DETAIL_DELIVERED_ON, DETAIL_NUMBER, ActionKind
 from kcbx.bot.domain.model import Case, Notice, Person, Student
@@ -54,7 +56,6 @@ KIND_NAMES = {
 MAX_RECEIVER_CHARS = 40
 RECEIPT_MIMES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 BLANK_NAME = "＿＿＿＿＿＿"  # printed when the roster has no guardian: filled in by hand
-_GRADES = "一二三四五六七八九"
 _GENDERS = {"M": "男", "F": "女", "男": "男", "女": "女"}
 
 
@@ -104,12 +105,9 @@ def clean_receiver(text: str) -> str | None:
     return value
 
 
-def grade_class(grade: int | None, class_name: str | None) -> str:
-    """``三年级1班`` from grade 3 and class ``1班``."""
-    name = class_name or ""
-    if grade is not None and 1 <= grade <= len(_GRADES):
-        return f"{_GRADES[grade - 1]}年级{name}"
-    return name
+def grade_class(grade: int | None, class_name: str | None, style: GradeStyle = "year") -> str:
+    """``三年级1班`` from grade 3 and class ``1班`` (kcbx.bot.domain.grades)."""
+    return school_grade_class(grade, class_name, style)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -156,21 +154,26 @@ async def notice_data(
 ) -> NoticeData:
     """What the document says, from the register, the case and the roster."""
     units = services.units
-    guardians = [g.name for g in await services.students.guardians(student.id) if g.name.strip()]
+    guardians = [g for g in await services.students.guardians(student.id) if g.name.strip()]
     school = await units.get(student.school_id)
     household = student.household_unit_id or student.school_id
     township = await units.nearest(household, "township")
     district = await units.nearest(household, "district") or await units.nearest(
         student.school_id, "district"
     )
-    issuers = [f"{district.name}教育局" if district else "教育局"]
+    organs = services.config.organs
+    district_name = district.name if district else None
+    issuers = [organs.bureau_name(district_name)]  # A7.4: the bureau with the township
     if township is not None:
-        issuers.append(f"{township.name}人民政府")
+        issuers.append(organs.township_name(township.name, district_name))
     previous: str | None = None
+    previous_deadline: date | None = None
     linked = notice.cites_id if notice.kind == CORRECTION else notice.replaces_id
     if linked is not None:
         cited = await services.notices.get(linked)
         previous = cited.number if cited else None
+        if cited is not None and notice.kind == CORRECTION:
+            previous_deadline = cited.deadline
     today = services.policy.time.local_date(services.clock.now())
     contact = ""
     if student.class_id is not None:
@@ -180,11 +183,13 @@ async def notice_data(
     return NoticeData(
         kind=CORRECTION if notice.kind == CORRECTION else NOTICE,
         number=notice.number,
-        guardians=guardians or [BLANK_NAME],
+        guardians=list(guardians) or [BLANK_NAME],
         student=student.name,
         gender=_GENDERS.get(student.gender or "", ""),
         school=school.name if school else "",
-        grade_class=grade_class(student.grade, student.class_name),
+        grade_class=grade_class(
+            student.grade, student.class_name, grade_style(services.config.grade_style)
+        ),
         address=(await units.path_name(student.household_unit_id)).replace("/", ""),
         absent_since=case.absent_since,
         days_absent=max(0, services.calendar.days_between(case.absent_since, today)),
@@ -196,7 +201,18 @@ async def notice_data(
         issue_date=notice.issue_date,
         previous_number=previous,
         contact=contact,
+        previous_deadline=previous_deadline
+        if previous_deadline is not None and previous_deadline < notice.issue_date
+        else None,
     )
+
+
+def issue_date_of(kind: str, today: date, cites: Notice | None) -> date:
+    """The date printed on a new document: today, and an order to correct (A7.5) never
+    before the day after the deadline of the notice it follows."""
+    if kind == CORRECTION and cites is not None and cites.deadline is not None:
+        return max(today, cites.deadline + timedelta(days=1))
+    return today
 
 
 async def _class_teacher(services: Services, student: Student) -> Person | None:
@@ -261,7 +277,7 @@ async def prepare_document(
         kind,
         year=today.year,
         number=_numbering(services, kind, today.year),
-        issue_date=today,
+        issue_date=issue_date_of(kind, today, cites),
         task=task,
         cites_id=cites.id if cites else None,
         reuse_delivered=kind == NOTICE,

@@ -1,10 +1,11 @@
-"""The leaders' picture: the summary of a scope, its drill-down, its chart.
+"""The leaders' picture: the summary of a scope, its drill-down, its chart's figures.
 
 ``/summary`` answers with :func:`summary_view`; a press on its buttons with
 :func:`summary_view` (another unit or page), :func:`school_cases_view` (a school's open
-cases, names included, private chats only) or :func:`summary_chart` (a photo). Each call
-re-checks that the unit is inside the asker's scope (:func:`may_view_unit`): callback data
-can be forged.
+cases, names included, private chats only) or :func:`chart_data` (the figures of a photo).
+Each call re-checks that the unit is inside the asker's scope (:func:`may_view_unit`):
+callback data can be forged. They return view models; :mod:`kcbx.bot.texts.summary` writes
+the messages.
 
 How it stays fast. The counting is SQL (:class:`kcbx.storage.reports_repo.ReportsRepo`):
 students per school, cases new today / this week, returned this month, exempt and
@@ -20,264 +21,39 @@ correct (A7.5); the day numbers come from the policy.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from html import escape
 
-from kcbx.bot.documents.charts import ChartLabels, StageRow, render_summary_chart
-from kcbx.bot.domain.accountability import (
-    PERSUADING_KINDS,
-    CaseA8,
-    Flag,
-    Persuasion,
-    Warning,
-    section_of,
-)
-from kcbx.bot.domain.caseactions import case_data
-from kcbx.bot.domain.dates import format_date
-from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import (
-    STAGE_NAMES,
-    ActionFact,
-    CaseFacts,
-    LadderState,
-    Stage,
-    Task,
-    TaskCode,
-    ladder_state,
-    standing_actions,
-)
+from kcbx.bot.domain.accountability import Flag
+from kcbx.bot.domain.accountability_warnings import Warning
+from kcbx.bot.domain.ladder import Stage, Task, ladder_state
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.recipients import CasePlace, Directory, holders_of
-from kcbx.bot.domain.roles import DISTRICT_ROLES, ROLE_LABELS, Role
+from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
-from kcbx.storage.reports_repo import (
-    ActionRecord,
-    CaseRow,
-    ReportScope,
-    person_scope,
-    unit_scope,
+from kcbx.bot.services.accountability import live_a8, school_year_of, year_enrolment
+from kcbx.bot.services.caseviews import (
+    DROPOUT_STAGES,
+    CaseView,
+    UnitTree,
+    a8_case,
+    action_facts_of,
+    case_facts_of,
+    case_views,
+    unit_tree,
 )
+from kcbx.storage.reports_repo import ReportScope, person_scope, unit_scope
 
 # Who may ask for a summary, an export or a chart: leaders of a district, township or school.
 SUMMARY_ROLES = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER, Role.PRINCIPAL, Role.SCHOOL_LEAD}
 
 STAGE_KEYS = (Stage.DAY0, Stage.PERSUASION, Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION)
-DROPOUT_STAGES = frozenset({Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION})
 
-MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters
-ROWS_PER_PAGE = 8  # townships or schools per page of a summary
 CASES_PER_PAGE = 10  # cases per page of a school's list
-OWED_LINES = 6
-WARNING_LINES = 5
 ATTENTION_LINES = 5
 TREND_WEEKS = 8
-CHART_ROWS = 14  # townships or schools drawn; the rest are summed into one bar
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One message: HTML text (under 4096 characters) and its inline buttons."""
-
-    text: str
-    buttons: Buttons = ()
-
-
-# --- the unit tree ---------------------------------------------------------------------------
-
-
-class UnitTree:
-    """All units by id, with the walks reports need (ancestors, branches, subtrees)."""
-
-    def __init__(self, units: dict[int, Unit], *, complete: bool = False) -> None:
-        self.units = units
-        self.complete = complete
-        self._ancestors: dict[int, tuple[Unit, ...]] = {}
-
-    async def ensure(self, services: Services, unit_ids: Iterable[int | None]) -> None:
-        """Load the units (and those above them) that this tree does not hold yet."""
-        if self.complete:
-            return
-        missing = {i for i in unit_ids if i is not None and i not in self.units}
-        if missing:
-            self.units.update(await services.reports.lineages(missing))
-            self._ancestors.clear()
-
-    def get(self, unit_id: int | None) -> Unit | None:
-        return self.units.get(unit_id) if unit_id is not None else None
-
-    def ancestors(self, unit_id: int | None) -> tuple[Unit, ...]:
-        """The unit and the units above it, nearest first (remembered: asked per case)."""
-        if unit_id is None:
-            return ()
-        known = self._ancestors.get(unit_id)
-        if known is not None:
-            return known
-        out: list[Unit] = []
-        current = self.get(unit_id)
-        while current is not None and len(out) < 16:
-            out.append(current)
-            current = self.get(current.parent_id)
-        self._ancestors[unit_id] = tuple(out)
-        return self._ancestors[unit_id]
-
-    def nearest(self, unit_id: int | None, kind: str) -> Unit | None:
-        return next((u for u in self.ancestors(unit_id) if u.kind == kind), None)
-
-    def within(self, unit_id: int | None, root_id: int) -> bool:
-        return any(u.id == root_id for u in self.ancestors(unit_id))
-
-    def branch(self, unit_id: int | None, root_id: int) -> Unit | None:
-        """The child of ``root_id`` that holds ``unit_id`` (None when it is not below it)."""
-        chain = self.ancestors(unit_id)
-        for index, unit in enumerate(chain):
-            if unit.parent_id == root_id:
-                return unit
-            if unit.id == root_id:
-                return chain[index - 1] if index else None
-        return None
-
-    def path(self, unit_id: int | None) -> str:
-        """'滨河镇/新墩村/一组' (the district left out)."""
-        names = [u.name for u in reversed(self.ancestors(unit_id)) if u.kind != "district"]
-        return "/".join(names)
-
-    def place(self, row: CaseRow) -> CasePlace:
-        return CasePlace(
-            school=self.ancestors(row.school_id),
-            household=self.ancestors(row.household_unit_id),
-            class_teacher_id=row.teacher_id,
-        )
-
-    def departments(self) -> list[Unit]:
-        return [u for u in self.units.values() if u.kind == "department"]
-
-
-async def unit_tree(services: Services, root: int | None = None) -> UnitTree:
-    """Every unit, or (``root``) the units a report of that unit starts from; more are
-    loaded with :meth:`UnitTree.ensure` as the cases show which are needed."""
-    if root is None:
-        return UnitTree(await services.reports.all_units(), complete=True)
-    return UnitTree(await services.reports.units_around(root))
-
-
-# --- the ladder over many cases ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseView:
-    """An open case with its student's facts, its actions and where the ladder puts it."""
-
-    row: CaseRow
-    actions: tuple[ActionRecord, ...]
-    state: LadderState
-
-    @property
-    def stage(self) -> Stage:
-        return self.state.stage
-
-
-def case_facts_of(row: CaseRow, tree: UnitTree, *, as_open: bool = False) -> CaseFacts:
-    """A case as the pure ladder sees it; ``as_open``: as it stood before it was closed."""
-    school = tree.get(row.school_id)
-    return CaseFacts(
-        id=row.id,
-        number=row.number,
-        absent_since=row.absent_since,
-        reported_at=row.reported_at,
-        status="open" if as_open else row.status,
-        cause=row.cause,
-        a9_flags=row.a9_flags,
-        section=section_of(school.section if school else None, row.grade),
-        closed_at=None if as_open else row.closed_at,
-        reopened_from=row.reopened_from,
-        carried_days=row.carried_days,
-    )
-
-
-def action_facts_of(records: Iterable[ActionRecord]) -> list[ActionFact]:
-    return [
-        ActionFact(
-            id=a.id,
-            kind=a.kind,
-            at=a.at,
-            rule=a.rule,
-            detail=a.detail,
-            actor_role=a.actor_role,
-            corrects=a.corrects_id,
-        )
-        for a in records
-    ]
-
-
-async def case_views(
-    services: Services,
-    scope: ReportScope,
-    tree: UnitTree,
-    *,
-    as_of: datetime | None = None,
-) -> list[CaseView]:
-    """The open cases of a scope with their ladder state: now, or as they stood at ``as_of``
-    (open then, and only the actions recorded by then)."""
-    at = as_of or services.clock.now()
-    rows = await services.reports.open_cases(scope, as_of=as_of)
-    await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
-    actions = await services.reports.actions_of([r.id for r in rows], recorded_until=as_of)
-    views = []
-    for row in rows:
-        records = tuple(actions.get(row.id, ()))
-        state = ladder_state(
-            case_facts_of(row, tree, as_open=as_of is not None),
-            action_facts_of(records),
-            services.policy,
-            services.calendar,
-            at,
-        )
-        views.append(CaseView(row, records, state))
-    return views
-
-
-def a8_case(
-    view: CaseView,
-    tree: UnitTree,
-    services: Services,
-    departments: Sequence[int] = (),
-) -> CaseA8:
-    """What A8 needs of one open case (the dropout mark, the persuasion recorded by then)."""
-    row, state = view.row, view.state
-    policy, calendar = services.policy, services.calendar
-    mark = state.task(TaskCode.MARK)
-    marked_at = mark.opens_at if mark is not None and state.stage in DROPOUT_STAGES else None
-
-    def day_begins(n: int) -> datetime:
-        day = calendar.add_days(state.ladder_start, n)
-        return max(datetime.combine(day, time(0), tzinfo=policy.time.tz), row.reported_at)
-
-    names = {a.id: a.actor_name for a in view.actions}
-    persuasion = tuple(
-        Persuasion(a.kind, a.at, names.get(a.id, ""))
-        for a in standing_actions(action_facts_of(view.actions), state.now)
-        if a.kind in PERSUADING_KINDS
-    )
-    school = tree.get(row.school_id)
-    township = tree.nearest(row.school_id, "township")
-    return CaseA8(
-        case_id=row.id,
-        number=row.number,
-        school_id=row.school_id,
-        section=section_of(school.section if school else None, row.grade),
-        township_id=township.id if township else None,
-        marked_at=marked_at,
-        persuasion=persuasion,
-        departments=tuple(departments),
-        mark_due=None if marked_at else day_begins(policy.ladder.dropout_day),
-        warn_from=None if marked_at else day_begins(policy.ladder.persuasion_day),
-    )
 
 
 # --- the periods a summary counts ------------------------------------------------------------
@@ -405,16 +181,32 @@ async def build_summary(
     services: Services, scope: ReportScope, unit: Unit, tree: UnitTree
 ) -> Summary:
     """Everything a summary of ``scope`` shows, at the clock's now."""
-    from kcbx.bot.services.accountability import live_a8
-
     now = services.clock.now()
-    p = periods(services, now)
-    reports = services.reports
     summary = Summary(unit=unit, title=tree.path(unit.id) or unit.name, now=now)
-    enrolled = await reports.enrolled_by_school(scope)
+    enrolled = await services.reports.enrolled_by_school(scope)
     await tree.ensure(services, enrolled)
     summary.enrolled = sum(enrolled.values())
-    activity = await reports.activity_by_school(
+    await _count_activity(services, scope, summary)
+    views = await case_views(services, scope, tree)
+    summary.cases = {v.row.id: v.row.number for v in views}
+    await _count_cases(services, summary, views, list(enrolled), tree)
+    longest = sorted(views, key=lambda v: (-v.state.day, v.row.id))[:ATTENTION_LINES]
+    summary.attention = [_case_line(v, tree) for v in longest]
+    enrolled_then = None
+    if unit.kind == "district":  # A8.1: the year-start enrolment, exempt children out
+        year = await year_enrolment(services, tree, school_year_of(services, now))
+        enrolled_then = {unit.id: year.get(unit.id, 0)}
+    flags, warns = await live_a8(services, views, tree, enrolled=enrolled_then)
+    summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
+    summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
+    summary.unit_names = {u.id: u.name for u in tree.units.values()}
+    return summary
+
+
+async def _count_activity(services: Services, scope: ReportScope, summary: Summary) -> None:
+    """New today and this week, back this month, exempt and transferred this school year."""
+    p = periods(services, summary.now)
+    activity = await services.reports.activity_by_school(
         scope, today=p.today, week=p.week, month=p.month, year=p.year
     )
     for a in activity.values():
@@ -423,8 +215,17 @@ async def build_summary(
         summary.returned_month += a.returned_month
         summary.exempt_year += a.exempt_year
         summary.transferred_year += a.transferred_year
-    views = await case_views(services, scope, tree)
-    summary.cases = {v.row.id: v.row.number for v in views}
+
+
+async def _count_cases(
+    services: Services,
+    summary: Summary,
+    views: Sequence[CaseView],
+    schools: Sequence[int],
+    tree: UnitTree,
+) -> None:
+    """Open cases by stage, per township or school, and the overdue tasks by who owes them."""
+    unit = summary.unit
     lines: dict[int, UnitLine] = {}
 
     def line_of(school_id: int) -> UnitLine | None:
@@ -438,7 +239,7 @@ async def build_summary(
             lines[target.id] = UnitLine(target)
         return lines[target.id]
 
-    for school_id in enrolled:  # every school of the scope gets a line, even without cases
+    for school_id in schools:  # every school of the scope gets a line, even without cases
         line_of(school_id)
     overdue: Counter[tuple[str, tuple[int, ...], int | None]] = Counter()
     directory = await _directory(services, tree, views)
@@ -472,18 +273,6 @@ async def build_summary(
         for (role, ids, unit_id), count in overdue.most_common()
     ]
     summary.lines = sorted(lines.values(), key=lambda ln: (-ln.dropouts, -ln.open, ln.unit.name))
-    longest = sorted(views, key=lambda v: (-v.state.day, v.row.id))[:ATTENTION_LINES]
-    summary.attention = [_case_line(v, tree) for v in longest]
-    flags, warns = await live_a8(
-        services,
-        views,
-        tree,
-        enrolled={unit.id: summary.enrolled} if unit.kind == "district" else None,
-    )
-    summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
-    summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
-    summary.unit_names = {u.id: u.name for u in tree.units.values()}
-    return summary
 
 
 def _expected_unit(role: str, place: CasePlace, directory: Directory, task: Task) -> int | None:
@@ -572,18 +361,19 @@ async def may_view_unit(services: Services, person: Person, unit: Unit, tree: Un
 # --- the views the handlers send ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SummaryView:
+    """A summary to show, and the unit one level up if the asker may go there."""
+
+    summary: Summary
+    parent_id: int | None = None
+
+
 async def summary_view(
-    services: Services,
-    person: Person,
-    unit_id: int | None,
-    *,
-    page: int = 0,
-    in_group: bool,
-    gettext: Translate,
-    lang: str,
-) -> Reply | None:
+    services: Services, person: Person, unit_id: int | None
+) -> SummaryView | None:
     """The summary of a unit (the person's own when ``unit_id`` is None); None if the
-    person may not see it. In a group: counts only, no child's name, no list of cases."""
+    person may not see it."""
     tree = await unit_tree(services, person.unit_id)
     await tree.ensure(services, [unit_id])
     unit = tree.get(unit_id if unit_id is not None else person.unit_id)
@@ -595,15 +385,25 @@ async def summary_view(
     mine = person.unit_id
     if parent is not None and mine is not None and unit.id != mine and tree.within(parent.id, mine):
         up = parent.id
-    return render_summary(
-        summary, services, gettext, lang, page=page, in_group=in_group, parent_id=up
-    )
+    return SummaryView(summary, up)
+
+
+@dataclass(frozen=True)
+class SchoolCases:
+    """One page of a school's open cases (names: private chats only)."""
+
+    school: Unit
+    lines: tuple[CaseLine, ...]
+    total: int
+    page: int
+    pages: int
+    first: int  # the number of the page's first line
 
 
 async def school_cases_view(
-    services: Services, person: Person, school_id: int, page: int, *, gettext: Translate, lang: str
-) -> Reply | None:
-    """One page of a school's open cases (names), each with a button to its case card."""
+    services: Services, person: Person, school_id: int, page: int
+) -> SchoolCases | None:
+    """One page of a school's open cases, or None if the school is out of scope."""
     tree = await unit_tree(services, person.unit_id)
     await tree.ensure(services, [school_id])
     school = tree.get(school_id)
@@ -611,7 +411,6 @@ async def school_cases_view(
         return None
     if not await may_view_unit(services, person, school, tree):
         return None
-    t = gettext
     scope = summary_scope(person, school, tree)
     page = max(page, 0)
     rows, total = await services.reports.open_cases_of_school(
@@ -625,13 +424,8 @@ async def school_cases_view(
         )
     actions = await services.reports.actions_of([r.id for r in rows])
     now = services.clock.now()
-    lines = [
-        t("<b>Open cases of {school}</b> ({count})").format(school=escape(school.name), count=total)
-    ]
-    buttons: list[tuple[tuple[str, str], ...]] = []
-    if not total:
-        lines.append(t("No open cases."))
-    for index, row in enumerate(rows, start=page * CASES_PER_PAGE + 1):
+    lines = []
+    for row in rows:
         state = ladder_state(
             case_facts_of(row, tree),
             action_facts_of(actions.get(row.id, ())),
@@ -639,25 +433,24 @@ async def school_cases_view(
             services.calendar,
             now,
         )
-        view = CaseView(row, tuple(actions.get(row.id, ())), state)
-        lines.append(f"{index}. " + case_line_text(_case_line(view, tree), t, with_school=False))
-        buttons.append(((f"{row.number} {row.student_name}"[:40], case_data(row.id)),))
-    if pages > 1:
-        lines.append(t("Page {page} of {pages}").format(page=page + 1, pages=pages))
-    nav: list[tuple[str, str]] = []
-    if page > 0:
-        nav.append((t("◀ Previous"), f"sum:c:{school_id}:{page - 1}"))
-    if page + 1 < pages:
-        nav.append((t("Next ▶"), f"sum:c:{school_id}:{page + 1}"))
-    buttons.append((*nav, (t("Back to the summary"), f"sum:s:{school_id}")))
-    return Reply(fit(lines), tuple(buttons))
+        lines.append(_case_line(CaseView(row, tuple(actions.get(row.id, ())), state), tree))
+    return SchoolCases(school, tuple(lines), total, page, pages, page * CASES_PER_PAGE + 1)
 
 
-async def summary_chart(
-    services: Services, person: Person, unit_id: int, *, gettext: Translate, lang: str
-) -> tuple[bytes, str] | None:
-    """The summary's picture (open cases by stage per township or school, and the trend of
-    open cases over the last weeks) and its caption; None if the unit is out of scope."""
+@dataclass(frozen=True)
+class ChartData:
+    """What the summary's chart draws: open cases by stage per township or school (largest
+    first), and open cases on the same weekday of the last weeks."""
+
+    unit: Unit
+    title: str
+    rows: tuple[tuple[str, dict[str, int]], ...]
+    trend: tuple[tuple[date, int], ...]
+    now: datetime
+
+
+async def chart_data(services: Services, person: Person, unit_id: int) -> ChartData | None:
+    """The chart's figures; None if the unit is out of the person's scope."""
     tree = await unit_tree(services, person.unit_id)
     await tree.ensure(services, [unit_id])
     unit = tree.get(unit_id)
@@ -665,21 +458,19 @@ async def summary_chart(
         return None
     scope = summary_scope(person, unit, tree)
     views = await case_views(services, scope, tree)
-    rows = chart_rows(views, unit, tree, gettext)
     points = await trend_points(services, scope)
-    t = gettext
-    labels = chart_labels(services, t, lang, unit)
-    title = t("Dropout control: {unit}").format(unit=tree.path(unit.id) or unit.name)
-    png = await asyncio.to_thread(render_summary_chart, rows, points, title, labels)
-    caption = t("Open cases by stage, and open cases over the last {weeks} weeks.").format(
-        weeks=TREND_WEEKS
+    return ChartData(
+        unit,
+        tree.path(unit.id) or unit.name,
+        tuple(stage_counts(views, unit, tree)),
+        tuple(points),
+        services.clock.now(),
     )
-    return png, caption
 
 
-def chart_rows(
-    views: Sequence[CaseView], unit: Unit, tree: UnitTree, t: Translate
-) -> list[StageRow]:
+def stage_counts(
+    views: Sequence[CaseView], unit: Unit, tree: UnitTree
+) -> list[tuple[str, dict[str, int]]]:
     """Open cases by stage per township (district), per school (township), or the school."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for view in views:
@@ -691,13 +482,7 @@ def chart_rows(
             name = target.name if target else "?"
         counts[name][view.stage.value] += 1
     ordered = sorted(counts.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-    rows = [StageRow(name, dict(c)) for name, c in ordered[:CHART_ROWS]]
-    rest: Counter[str] = Counter()
-    for _name, c in ordered[CHART_ROWS:]:
-        rest.update(c)
-    if rest:
-        rows.append(StageRow(t("others"), dict(rest)))
-    return rows
+    return [(name, dict(c)) for name, c in ordered]
 
 
 async def trend_points(services: Services, scope: ReportScope) -> list[tuple[date, int]]:
@@ -710,206 +495,32 @@ async def trend_points(services: Services, scope: ReportScope) -> list[tuple[dat
     return [(day, count) for (day, _i), count in zip(points, counts, strict=True)]
 
 
-def stage_labels(services: Services, t: Translate) -> dict[Stage, str]:
-    """The buckets' names with the policy's day numbers."""
-    ladder = services.policy.ladder
-    return {
-        Stage.DAY0: t("day {first}–{last}").format(first=0, last=ladder.persuasion_day - 1),
-        Stage.PERSUASION: t("day {first}–{last}").format(
-            first=ladder.persuasion_day, last=ladder.dropout_day - 1
-        ),
-        Stage.DROPOUT: t("dropout (day {day}+)").format(day=ladder.dropout_day),
-        Stage.NOTICE: t("notice to enrol (A7.4)"),
-        Stage.CORRECTION: t("reprimanded, ordered to correct (A7.5)"),
-    }
-
-
-def chart_labels(services: Services, t: Translate, lang: str, unit: Unit) -> ChartLabels:
-    now = services.clock.now().astimezone(services.policy.time.tz)
-    panel = {
-        "district": N_("Open cases by township and stage"),
-        "township": N_("Open cases by school and stage"),
-    }.get(unit.kind, N_("Open cases by stage"))
-    return ChartLabels(
-        stages={k.value: v for k, v in stage_labels(services, t).items()},
-        cases=t("open cases"),
-        no_cases=t("No open cases."),
-        stage_panel=t(panel),
-        trend_panel=t("Open cases over the last {weeks} weeks").format(weeks=TREND_WEEKS),
-        date_format=t("{d.month}/{d.day}"),
-        footnote=t("As of {when}").format(when=format_when(now, t, lang)),
-    )
-
-
-# --- rendering -------------------------------------------------------------------------------
-
-
-def format_when(instant: datetime, t: Translate, lang: str) -> str:
-    return f"{format_date(instant.date(), t, lang)} {instant.strftime('%H:%M')}"
-
-
-def fit(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
-    """Whole lines up to ``limit`` characters; what does not fit is cut with an ellipsis."""
-    out: list[str] = []
-    size = 0
-    for line in lines:
-        if size + len(line) + 1 > limit - 2:
-            out.append("…")
-            break
-        out.append(line)
-        size += len(line) + 1
-    return "\n".join(out)
-
-
-def case_line_text(line: CaseLine, t: Translate, *, with_school: bool = True) -> str:
-    """'<b>张三</b> 3年级1班 · day 16 · notice to enrol · KC-2024-0001' (escaped)."""
-    where = []
-    if with_school and line.school:
-        where.append(escape(line.school))
-    if line.grade is not None and line.class_name:
-        where.append(
-            t("grade {grade} {name}").format(grade=line.grade, name=escape(line.class_name))
-        )
-    text = f"<b>{escape(line.student)}</b>"
-    if where:
-        text += " " + " ".join(where)
-    text += " · " + t("day {day}").format(day=line.day)
-    text += " · " + t(STAGE_NAMES[line.stage])
-    text += f" · <b>{escape(line.number)}</b>"
-    if line.a9:
-        text += " · " + t("A9")
-    return text
-
-
-def render_summary(
-    summary: Summary,
-    services: Services,
-    t: Translate,
-    lang: str,
-    *,
-    page: int = 0,
-    in_group: bool,
-    parent_id: int | None = None,
-) -> Reply:
-    """The summary as one message with its drill-down buttons."""
-    from kcbx.bot.services.accountability import flag_text, warning_text
-
-    unit = summary.unit
-    local = summary.now.astimezone(services.policy.time.tz)
-    labels = stage_labels(services, t)
-    lines = [
-        t("<b>Dropout control summary: {unit}</b>").format(unit=escape(summary.title)),
-        t("As of {when}").format(when=format_when(local, t, lang)),
-        t(
-            "Students: {enrolled}. Open cases: <b>{open}</b>, of which dropouts: <b>{dropouts}</b>."
-        ).format(enrolled=summary.enrolled, open=summary.open, dropouts=summary.dropouts),
-        t("By stage: {stages}").format(
-            stages=t(", ").join(f"{labels[s]} {summary.stages[s]}" for s in STAGE_KEYS)
-        ),
-        t("New: {today} today, {week} this week. Back at school this month: {returned}.").format(
-            today=summary.new_today, week=summary.new_week, returned=summary.returned_month
-        ),
-        t(
-            "This school year, counted apart (not dropouts): {exempt} exempt (A3), "
-            "{transferred} transferred."
-        ).format(exempt=summary.exempt_year, transferred=summary.transferred_year),
-        t("Vulnerable students (A9) among the open cases: {count}.").format(count=summary.a9_open),
-    ]
-    lines.append("")
-    lines.append(t("<b>Overdue tasks: {count}</b>").format(count=summary.overdue))
-    for owed in summary.owed[:OWED_LINES]:
-        who = t(ROLE_LABELS.get(owed.role, owed.role))  # type: ignore[call-overload]
-        if owed.unit:
-            who += t(" ({unit})").format(unit=escape(owed.unit))
-        if owed.people and not in_group:
-            who += " " + escape(t(", ").join(owed.people))
-        elif not owed.people:
-            who += t(" (nobody holds this role)")
-        lines.append(" · " + t("{who}: {count}").format(who=who, count=owed.count))
-    if len(summary.owed) > OWED_LINES:
-        rest = sum(o.count for o in summary.owed[OWED_LINES:])
-        lines.append(" · " + t("others: {count}").format(count=rest))
-    lines.append("")
-    lines.append(
-        t("<b>Accountability (A8)</b>: {flags} flags, {warnings} warnings").format(
-            flags=len(summary.flags), warnings=len(summary.warnings)
-        )
-    )
-    shown = 0
-    for flag in summary.flags:
-        if shown >= WARNING_LINES:
-            break
-        lines.append(" · " + flag_text(flag, summary.unit_names, t, lang, services))
-        shown += 1
-    for warning in summary.warnings:
-        if shown >= WARNING_LINES:
-            break
-        lines.append(" · " + warning_text(warning, summary.unit_names, t, lang, services))
-        shown += 1
-    hidden = len(summary.flags) + len(summary.warnings) - shown
-    if hidden > 0:
-        lines.append(" · " + t("and {count} more: /accountability").format(count=hidden))
-
-    buttons: list[tuple[tuple[str, str], ...]] = []
-    if summary.lines:
-        heading = {
-            "district": N_("<b>By township</b> (open / dropouts):"),
-            "township": N_("<b>By school</b> (open / dropouts):"),
-        }.get(unit.kind, N_("<b>By unit</b> (open / dropouts):"))
-        pages = max(1, -(-len(summary.lines) // ROWS_PER_PAGE))
-        page = min(max(page, 0), pages - 1)
-        chunk = summary.lines[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
-        lines.append("")
-        lines.append(t(heading))
-        row_buttons: list[tuple[str, str]] = []
-        for line in chunk:
-            lines.append(
-                " · "
-                + t("{name}: {open} / {dropouts}").format(
-                    name=escape(line.unit.name), open=line.open, dropouts=line.dropouts
-                )
-            )
-            kind = "s" if line.unit.kind == "school" else "t"
-            if line.unit.kind in ("school", "township"):
-                row_buttons.append(
-                    (f"{line.unit.name} ({line.open})"[:40], f"sum:{kind}:{line.unit.id}")
-                )
-        for i in range(0, len(row_buttons), 2):
-            buttons.append(tuple(row_buttons[i : i + 2]))
-        if pages > 1:
-            lines.append(t("Page {page} of {pages}").format(page=page + 1, pages=pages))
-            nav: list[tuple[str, str]] = []
-            if page > 0:
-                nav.append((t("◀ Previous"), f"sum:u:{unit.id}:{page - 1}"))
-            if page + 1 < pages:
-                nav.append((t("Next ▶"), f"sum:u:{unit.id}:{page + 1}"))
-            buttons.append(tuple(nav))
-    if summary.attention and not in_group:
-        lines.append("")
-        lines.append(t("<b>Longest open:</b>"))
-        for case in summary.attention:
-            lines.append(" · " + case_line_text(case, t))
-    last: list[tuple[str, str]] = [(t("Chart"), f"sum:g:{unit.id}")]
-    if unit.kind == "school" and not in_group:
-        last.append((t("Open cases"), f"sum:c:{unit.id}:0"))
-    if parent_id is not None:
-        last.append((t("Up"), f"sum:u:{parent_id}:0"))
-    buttons.append(tuple(last))
-    return Reply(fit(lines), tuple(buttons))
-
-
 __all__ = [
+    "DROPOUT_STAGES",
+    "STAGE_KEYS",
     "SUMMARY_ROLES",
+    "CaseLine",
     "CaseView",
-    "Reply",
+    "ChartData",
+    "Owed",
+    "Periods",
+    "SchoolCases",
     "Summary",
+    "SummaryView",
+    "UnitLine",
     "UnitTree",
     "a8_case",
+    "action_facts_of",
     "build_summary",
+    "case_facts_of",
     "case_views",
+    "chart_data",
     "may_view_unit",
-    "render_summary",
+    "periods",
     "school_cases_view",
-    "summary_chart",
+    "stage_counts",
+    "summary_scope",
     "summary_view",
+    "trend_points",
+    "unit_tree",
 ]

@@ -1,9 +1,12 @@
 """/exempt and /transfer: close a case other than by a return. Telegram glue only:
 the rules are in kcbx/bot/services/closures.py.
 
-Exempt (A3, bureau staff): case → evidence (a document or photo; at least one) → a note (the
-condition, the review) → summary → save. Transferred (the school or the bureau): case → the
-new school → evidence → a note → summary → save. Nothing is written before "Save".
+Exempt (A3, the school's principal or lead, or bureau staff): case → evidence (a document or
+photo; at least one) → the condition (a category) → a note (the review) → summary → save.
+Transferred (the school or the bureau): case → the new school → evidence → a note → summary →
+save. Nothing is written before "Save". From A7.2 (and for a school's exemption always)
+"Save" proposes the closing; the reviewers get ``clr:ok:{review}`` / ``clr:no:{review}``
+buttons (bureau staff, or the receiving school's lead), handled here too.
 """
 
 from __future__ import annotations
@@ -29,24 +32,29 @@ from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Person
+from kcbx.bot.engine.closure_reviews import queue_decision, queue_review_requests
 from kcbx.bot.services.closures import (
     EXEMPT,
+    EXEMPT_CONDITIONS,
     MAX_FILES,
     TRANSFERRED,
     ClosureDraft,
     close_case,
     closure_target,
+    decide_review,
     may_close,
     read_school,
 )
 from kcbx.bot.services.visits import NOTE_MAX, VisitProblem, read_text
+from kcbx.bot.texts.closures import condition_buttons, decision_text, proposed_text
 from kcbx.handlers.common import callback_data, deny, inline, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import receive_evidence
 from kcbx.handlers.conversations.flow import Drafts
+from kcbx.handlers.jobs import deliver_now
 
-CASE, SCHOOL, EVIDENCE, NOTE, CONFIRM = range(5)
+CASE, SCHOOL, EVIDENCE, NOTE, CONFIRM, CONDITION = range(6)
 TIMEOUT = timedelta(minutes=30)
 DRAFT = "kcbx.closing.draft"
 PER_PAGE = 6
@@ -274,14 +282,40 @@ async def evidence_done(update: Update, context: KcbxContext) -> int:
         )
         return EVIDENCE
     await flow.settle(update.callback_query, escape(t("Done")))
+    if draft.how == EXEMPT:
+        await reply(
+            update,
+            t("Which condition makes learning impossible (A3)?"),
+            inline([*condition_buttons(t), flow.cancel_row(t, "cl:x")]),
+        )
+        return CONDITION
+    return await _ask_note(update, context, draft)
+
+
+async def _ask_note(update: Update, context: KcbxContext, draft: ClosureDraft) -> int:
+    t = context.gettext
     await reply(
         update,
-        t("Add a note (e.g. the condition and who reviewed it), or press Skip.")
+        t("Add a note (e.g. who reviewed it and when), or press Skip.")
         if draft.how == EXEMPT
         else t("Add a note, or press Skip."),
         inline([[(t("Skip"), "cl:n")], flow.cancel_row(t, "cl:x")]),
     )
     return NOTE
+
+
+async def condition(update: Update, context: KcbxContext) -> int:
+    """clc:{code}: the exemption's condition (A3)."""
+    draft = await _current(update, context)
+    if draft is None:
+        return ConversationHandler.END
+    code = callback_data(update).split(":")[1]
+    if code not in EXEMPT_CONDITIONS:
+        return CONDITION
+    draft.condition = code
+    assert update.callback_query is not None
+    await flow.settle(update.callback_query, escape(context.gettext(EXEMPT_CONDITIONS[code])))
+    return await _ask_note(update, context, draft)
 
 
 async def evidence_hint(update: Update, context: KcbxContext) -> None:
@@ -329,6 +363,10 @@ async def _summary(update: Update, context: KcbxContext, draft: ClosureDraft) ->
     ]
     if draft.new_school:
         lines.append(t("Now enrolled at: {school}").format(school=escape(draft.new_school)))
+    if draft.condition:
+        lines.append(
+            t("Condition: {condition}").format(condition=t(EXEMPT_CONDITIONS[draft.condition]))
+        )
     lines.append(t("Evidence: {count} files").format(count=len(draft.files)))
     if draft.note:
         lines.append(t("Note: {note}").format(note=escape(draft.note)))
@@ -345,7 +383,7 @@ async def save(update: Update, context: KcbxContext) -> int:
     if draft is None:
         return await _lost(update, context)
     try:
-        await close_case(context.services, person, draft)
+        outcome = await close_case(context.services, person, draft)
     except VisitProblem as exc:
         _forget(context)
         await _problem(update, context, exc)
@@ -354,6 +392,11 @@ async def save(update: Update, context: KcbxContext) -> int:
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
     await flow.settle(update.callback_query, escape(t("Saved")))
+    if outcome.review is not None:
+        await reply(update, proposed_text(outcome.review, case.number, t))
+        if await queue_review_requests(context.services, outcome):
+            await deliver_now(context.application)
+        return ConversationHandler.END
     text = (
         t("Case <b>{number}</b> is closed: the child is exempt (A3). The evidence is kept.")
         if draft.how == EXEMPT
@@ -366,6 +409,29 @@ async def save(update: Update, context: KcbxContext) -> int:
         update, text.format(number=escape(case.number), school=escape(draft.new_school or ""))
     )
     return ConversationHandler.END
+
+
+# --- the second person ------------------------------------------------------------------------
+
+
+async def review_button(update: Update, context: KcbxContext) -> None:
+    """clr:{ok|no}:{review}: a reviewer confirms or rejects a proposed closing."""
+    query = update.callback_query
+    assert query is not None
+    person = require_person(context)
+    t = context.gettext
+    _, verb, number = callback_data(update).split(":")
+    try:
+        decision = await decide_review(context.services, person, int(number), confirm=verb == "ok")
+    except VisitProblem as exc:
+        await query.answer(exc.render(t)[:190], show_alert=True)
+        return
+    await flow.settle(
+        query, escape(t("Confirm the closing") if decision.confirmed else t("Do not confirm"))
+    )
+    await reply(update, decision_text(decision, person.name, t))
+    if await queue_decision(context.services, decision, person.name):
+        await deliver_now(context.application)
 
 
 # --- leaving -------------------------------------------------------------------------------
@@ -418,21 +484,24 @@ def register(app: Application) -> None:
                     MessageHandler(text, note_text),
                 ],
                 CONFIRM: [CallbackQueryHandler(save, pattern=r"^cl:ok$")],
+                CONDITION: [CallbackQueryHandler(condition, pattern=r"^clc:[a-z]{1,20}$")],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
             },
             fallbacks=[
                 CommandHandler("cancel", cancel),
                 CallbackQueryHandler(cancel, pattern=r"^cl:x$"),
-                CallbackQueryHandler(old_button, pattern=r"^(cl|clsp):"),
+                CallbackQueryHandler(old_button, pattern=r"^(cl|clsp|clc):"),
                 MessageHandler(filters.COMMAND | keyboard, leave),
                 MessageHandler(other, hint),
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="closing",
         )
     app.add_handler(conversation)
-    app.add_handler(CallbackQueryHandler(closing_over, pattern=r"^(cl|clsp):"))
+    app.add_handler(CallbackQueryHandler(review_button, pattern=r"^clr:(ok|no):\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(closing_over, pattern=r"^(cl|clsp|clc):"))
 
 
 __all__ = ["register"]

@@ -74,7 +74,7 @@ from kcbx.bot.services.notices import (
     start_delivery,
 )
 from kcbx.bot.services.visits import VisitProblem
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import receive_evidence
@@ -121,7 +121,7 @@ def _id(update: Update, pattern: str) -> int | None:
 
 
 def _title(view: NoticeView, t: Translate) -> str:
-    """``限期入学通知书 <b>沙教控辍〔2024〕第001号</b>（<b>张三</b>）``."""
+    """``限期入学通知书 <b>沙教控辍〔2024〕1号</b>（<b>张三</b>）``."""
     return t("{title} {number} ({student})").format(
         title=t(KIND_NAMES[view.notice.kind]),
         number=f"<b>{escape(view.notice.number)}</b>",
@@ -538,6 +538,9 @@ async def files_button(update: Update, context: KcbxContext) -> None:
     view, files = found
     message = update.effective_message
     assert message is not None
+    await note_read(
+        update, context, "documents", "notice", view.notice.id, student_id=view.student.id
+    )
     caption = _title(view, context.gettext)
     for file in files:
         await message.reply_document(
@@ -559,6 +562,7 @@ async def receipt_button(update: Update, context: KcbxContext) -> None:
             update, t("No receipt photo is kept for {title}.").format(title=_title(view, t))
         )
         return
+    await note_read(update, context, "photos", "notice", view.notice.id, student_id=view.student.id)
     await message.reply_document(
         InputFile(file.data, filename=file.filename),
         caption=t("Signed receipt of {title}").format(title=_title(view, t)),
@@ -760,6 +764,7 @@ def register(app: Application) -> None:
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="notice_delivery",
         )
     app.add_handler(conversation)

@@ -507,6 +507,7 @@ def register(app: Application) -> None:
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="report",
         )
     app.add_handler(conversation)

@@ -791,6 +791,7 @@ def register(app: Application) -> None:
             ],
             allow_reentry=True,
             conversation_timeout=TIMEOUT,
+            persistent=True,
             name="visit",
         )
     app.add_handler(conversation)

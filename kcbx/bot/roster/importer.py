@@ -1,12 +1,15 @@
-"""Roster import (issue 2): read a file, check it whole, then upsert it in one transaction.
+"""Roster import: read a file, check it whole, then upsert it in one transaction.
 
 Nothing is written unless every row is valid; with ``skip_invalid`` the valid rows are written
-and the invalid ones are listed. One audit row records what the import changed.
+and the invalid ones are listed; with ``check`` the import runs to the end and is rolled back,
+so the report says what it would change and nothing is written. One audit row records what an
+import changed. Warnings (a routed department left without a unit or a liaison) never stop it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,15 +19,15 @@ from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.roster import (
-    DEFAULT_MAX_BYTES,
-    Progress,
-    Roster,
-    RosterError,
-    check_size,
-    read_roster,
-    resolve,
-)
+from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.roster.departments import department_warnings
+from kcbx.bot.roster.errors import RosterError
+from kcbx.bot.roster.layout import DEFAULT_MAX_BYTES
+from kcbx.bot.roster.reader import check_size, read_roster
+from kcbx.bot.roster.records import Progress, Roster
+from kcbx.bot.roster.resolver import resolve
+from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary
 from kcbx.storage.db import Database
 from kcbx.storage.roster_repo import KINDS, Counts, RosterRepo
 
@@ -37,18 +40,24 @@ class SkippedRow:
 
 @dataclass
 class ImportReport:
-    """What an import did: counts per kind, every error, the rows left out."""
+    """What an import did: counts per kind, every error and warning, the rows left out."""
 
     file: str
     counts: dict[str, Counts] = field(default_factory=lambda: {k: Counts() for k in KINDS})
     errors: list[RosterError] = field(default_factory=list)
+    warnings: list[RosterError] = field(default_factory=list)
     skipped: list[SkippedRow] = field(default_factory=list)
     rows: int = 0  # data rows in the file
     written: bool = False  # False: the database was not touched
+    checked: bool = False  # True: a check (--check): counts are what an import would do
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class _RollBack(Exception):
+    """Ends a check's transaction: everything it wrote is undone."""
 
 
 async def import_roster(
@@ -58,19 +67,22 @@ async def import_roster(
     *,
     actor: str,
     skip_invalid: bool = False,
+    check: bool = False,
     progress: Progress | None = None,
     clock: Clock | None = None,
     timezone: tzinfo | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    vocabulary: Vocabulary | None = None,
+    policy: Policy | None = None,
 ) -> ImportReport:
-    """Import a roster file (.xlsx or .csv) of units, staff and students.
+    """Import (or with ``check``, only check) a roster file (.xlsx or .csv).
 
     ``progress(processed, total)`` counts the file's rows as they are read, then the records as
     they are written; ``total`` is an estimate until the file has been read. It is called on the
     event loop's thread.
     """
     clock = clock or SystemClock()
-    report = ImportReport(filename)
+    report = ImportReport(filename, checked=check)
     data = await _load(path_or_bytes, filename, max_bytes, report)
     if data is None:
         return report
@@ -80,6 +92,7 @@ async def import_roster(
         if progress is not None:
             loop.call_soon_threadsafe(progress, done, 2 * estimate)
 
+    vocabulary = vocabulary or default_vocabulary()
     today = clock.now().astimezone(timezone or ZoneInfo("Asia/Shanghai")).date()
     # openpyxl is CPU-bound: read in a worker thread so the bot keeps answering meanwhile
     roster = await asyncio.to_thread(
@@ -89,19 +102,45 @@ async def import_roster(
         today=today,
         max_bytes=max_bytes,
         progress=reading if progress is not None else None,
+        vocabulary=vocabulary,
     )
     report.rows = roster.rows
     report.errors.extend(roster.errors)
     if roster.fatal:
         return report
+    with contextlib.suppress(_RollBack):  # a check ends by undoing what it wrote
+        await _write(
+            db, roster, report, data, actor, skip_invalid, clock, progress, policy, vocabulary
+        )
+    return report
+
+
+async def _write(
+    db: Database,
+    roster: Roster,
+    report: ImportReport,
+    data: bytes,
+    actor: str,
+    skip_invalid: bool,
+    clock: Clock,
+    progress: Progress | None,
+    policy: Policy | None,
+    vocabulary: Vocabulary,
+) -> None:
+    """Resolve the names and write the plan, in one transaction (rolled back for a check)."""
     repo = RosterRepo(db)
     async with db.transaction():
-        resolution = resolve(roster, await repo.units())
+        people = await repo.people()
+        resolution = resolve(roster, await repo.units(), people, vocabulary)
         report.errors.extend(resolution.errors)
         report.errors.sort(key=_error_order(roster))
         bad = roster.bad_rows | resolution.bad_rows
+        if report.checked or not report.errors or skip_invalid:  # what the import leaves
+            report.warnings = department_warnings(
+                roster, resolution.tree, people, resolution.plan, policy or default_policy()
+            )
         if report.errors and not skip_invalid:
-            return report
+            return
         report.skipped = [SkippedRow(sheet, row) for sheet, row in sorted(bad)]
         total = roster.lines + resolution.plan.size()
 
@@ -111,19 +150,19 @@ async def import_roster(
 
         writing(0)
         source = {
-            "file": filename,
+            "file": roster.file,
             "sha256": hashlib.sha256(data).hexdigest(),
             "rows": roster.rows,
             "skipped": len(bad),
             "errors": len(report.errors),
         }
-        now = clock.now()
         report.counts = await repo.apply(
-            resolution.plan, actor=actor, now=now, source=source, progress=writing
+            resolution.plan, actor=actor, now=clock.now(), source=source, progress=writing
         )
+        if report.checked:
+            raise _RollBack
         report.written = True
     writing(resolution.plan.size())
-    return report
 
 
 async def _load(
@@ -158,41 +197,3 @@ def _error_order(roster: Roster) -> Callable[[RosterError], tuple[int, int, str]
         return (order.get(error.sheet, -1), error.row or 0, f"{len(column):02}{column}")
 
     return key
-
-
-KIND_LABELS = {
-    "units": N_("units"),
-    "staff": N_("staff"),
-    "classes": N_("classes"),
-    "students": N_("students"),
-}
-
-
-def render_report(report: ImportReport, gettext: Callable[[str], str]) -> list[str]:
-    """The outcome as lines of plain text: counts, then every error (callers page and escape)."""
-    t = gettext
-    lines: list[str] = []
-    if report.written:
-        lines.append(t("Imported {file}:").format(file=report.file))
-        for kind, label in KIND_LABELS.items():
-            c = report.counts.get(kind, Counts())
-            lines.append(
-                t("{kind}: {created} new, {updated} updated, {unchanged} unchanged").format(
-                    kind=t(label), created=c.created, updated=c.updated, unchanged=c.unchanged
-                )
-            )
-    else:
-        lines.append(
-            t(
-                "Nothing was imported from {file}: {count} problems. "
-                "Correct them and send it again."
-            ).format(file=report.file, count=len(report.errors))
-        )
-    if report.written and report.errors:
-        lines.append(
-            t("{count} rows were skipped because of these problems:").format(
-                count=len(report.skipped)
-            )
-        )
-    lines.extend(error.render(t) for error in report.errors)
-    return lines

@@ -1,0 +1,237 @@
+"""Open cases as the ladder sees them, many at a time: the unit tree, the case views, and
+the facts A8 needs of each case.
+
+Shared by the summaries, the A8 rules in service (:mod:`kcbx.bot.services.accountability`)
+and the ledger. Nothing here renders text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from kcbx.bot.domain.accountability import PERSUADING_KINDS, CaseA8, Persuasion, section_of
+from kcbx.bot.domain.ladder import (
+    DETAIL_ACTOR_ROLE,
+    ActionFact,
+    CaseFacts,
+    LadderState,
+    Stage,
+    TaskCode,
+    ladder_state,
+    standing_actions,
+)
+from kcbx.bot.domain.model import Unit
+from kcbx.bot.domain.recipients import CasePlace
+from kcbx.bot.runtime.services import Services
+from kcbx.storage.reports_repo import ActionRecord, CaseRow, ReportScope
+
+DROPOUT_STAGES = frozenset({Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION})
+
+
+# --- the unit tree ---------------------------------------------------------------------------
+
+
+class UnitTree:
+    """All units by id, with the walks reports need (ancestors, branches, subtrees)."""
+
+    def __init__(self, units: dict[int, Unit], *, complete: bool = False) -> None:
+        self.units = units
+        self.complete = complete
+        self._ancestors: dict[int, tuple[Unit, ...]] = {}
+
+    async def ensure(self, services: Services, unit_ids: Iterable[int | None]) -> None:
+        """Load the units (and those above them) that this tree does not hold yet."""
+        if self.complete:
+            return
+        missing = {i for i in unit_ids if i is not None and i not in self.units}
+        if missing:
+            self.units.update(await services.reports.lineages(missing))
+            self._ancestors.clear()
+
+    def get(self, unit_id: int | None) -> Unit | None:
+        return self.units.get(unit_id) if unit_id is not None else None
+
+    def ancestors(self, unit_id: int | None) -> tuple[Unit, ...]:
+        """The unit and the units above it, nearest first (remembered: asked per case)."""
+        if unit_id is None:
+            return ()
+        known = self._ancestors.get(unit_id)
+        if known is not None:
+            return known
+        out: list[Unit] = []
+        current = self.get(unit_id)
+        while current is not None and len(out) < 16:
+            out.append(current)
+            current = self.get(current.parent_id)
+        self._ancestors[unit_id] = tuple(out)
+        return self._ancestors[unit_id]
+
+    def nearest(self, unit_id: int | None, kind: str) -> Unit | None:
+        return next((u for u in self.ancestors(unit_id) if u.kind == kind), None)
+
+    def within(self, unit_id: int | None, root_id: int) -> bool:
+        return any(u.id == root_id for u in self.ancestors(unit_id))
+
+    def branch(self, unit_id: int | None, root_id: int) -> Unit | None:
+        """The child of ``root_id`` that holds ``unit_id`` (None when it is not below it)."""
+        chain = self.ancestors(unit_id)
+        for index, unit in enumerate(chain):
+            if unit.parent_id == root_id:
+                return unit
+            if unit.id == root_id:
+                return chain[index - 1] if index else None
+        return None
+
+    def path(self, unit_id: int | None) -> str:
+        """'滨河镇/新墩村/一组' (the district left out)."""
+        names = [u.name for u in reversed(self.ancestors(unit_id)) if u.kind != "district"]
+        return "/".join(names)
+
+    def place(self, row: CaseRow) -> CasePlace:
+        return CasePlace(
+            school=self.ancestors(row.school_id),
+            household=self.ancestors(row.household_unit_id),
+            class_teacher_id=row.teacher_id,
+        )
+
+    def departments(self) -> list[Unit]:
+        return [u for u in self.units.values() if u.kind == "department"]
+
+
+async def unit_tree(services: Services, root: int | None = None) -> UnitTree:
+    """Every unit, or (``root``) the units a report of that unit starts from; more are
+    loaded with :meth:`UnitTree.ensure` as the cases show which are needed."""
+    if root is None:
+        return UnitTree(await services.reports.all_units(), complete=True)
+    return UnitTree(await services.reports.units_around(root))
+
+
+# --- the ladder over many cases ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """An open case with its student's facts, its actions and where the ladder puts it."""
+
+    row: CaseRow
+    actions: tuple[ActionRecord, ...]
+    state: LadderState
+
+    @property
+    def stage(self) -> Stage:
+        return self.state.stage
+
+
+def case_facts_of(row: CaseRow, tree: UnitTree, *, as_open: bool = False) -> CaseFacts:
+    """A case as the pure ladder sees it; ``as_open``: as it stood before it was closed."""
+    school = tree.get(row.school_id)
+    return CaseFacts(
+        id=row.id,
+        number=row.number,
+        absent_since=row.absent_since,
+        reported_at=row.reported_at,
+        status="open" if as_open else row.status,
+        cause=row.cause,
+        a9_flags=row.a9_flags,
+        section=section_of(school.section if school else None, row.grade),
+        closed_at=None if as_open else row.closed_at,
+        reopened_from=row.reopened_from,
+        carried_days=row.carried_days,
+    )
+
+
+def action_facts_of(records: Iterable[ActionRecord]) -> list[ActionFact]:
+    return [
+        ActionFact(
+            id=a.id,
+            kind=a.kind,
+            at=a.at,
+            rule=a.rule,
+            detail=a.detail,
+            actor_role=a.actor_role,
+            corrects=a.corrects_id,
+        )
+        for a in records
+    ]
+
+
+async def case_views(
+    services: Services,
+    scope: ReportScope,
+    tree: UnitTree,
+    *,
+    as_of: datetime | None = None,
+) -> list[CaseView]:
+    """The open cases of a scope with their ladder state: now, or as they stood at ``as_of``
+    (open then, and only the actions recorded by then)."""
+    at = as_of or services.clock.now()
+    rows = await services.reports.open_cases(scope, as_of=as_of)
+    await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
+    actions = await services.reports.actions_of([r.id for r in rows], recorded_until=as_of)
+    views = []
+    for row in rows:
+        records = tuple(actions.get(row.id, ()))
+        state = ladder_state(
+            case_facts_of(row, tree, as_open=as_of is not None),
+            action_facts_of(records),
+            services.policy,
+            services.calendar,
+            at,
+        )
+        views.append(CaseView(row, records, state))
+    return views
+
+
+def a8_case(
+    view: CaseView,
+    tree: UnitTree,
+    services: Services,
+    departments: Sequence[int] = (),
+) -> CaseA8:
+    """What A8 needs of one open case (the dropout mark, the persuasion recorded by then)."""
+    row, state = view.row, view.state
+    policy, calendar = services.policy, services.calendar
+    mark = state.task(TaskCode.MARK)
+    marked_at = mark.opens_at if mark is not None and state.stage in DROPOUT_STAGES else None
+
+    def day_begins(n: int) -> datetime:
+        day = calendar.add_days(state.ladder_start, n)
+        return max(datetime.combine(day, time(0), tzinfo=policy.time.tz), row.reported_at)
+
+    records = {a.id: a for a in view.actions}
+    persuasion = []
+    for fact in standing_actions(action_facts_of(view.actions), state.now):
+        if fact.kind not in PERSUADING_KINDS:
+            continue
+        record = records[fact.id]
+        units = tuple(u.id for u in tree.ancestors(record.actor_unit_id))
+        role = record.detail.get(DETAIL_ACTOR_ROLE) or record.actor_role
+        persuasion.append(Persuasion(fact.kind, fact.at, record.actor_name, role, units))
+    school = tree.get(row.school_id)
+    township = tree.nearest(row.school_id, "township")
+    return CaseA8(
+        case_id=row.id,
+        number=row.number,
+        school_id=row.school_id,
+        section=section_of(school.section if school else None, row.grade),
+        township_id=township.id if township else None,
+        marked_at=marked_at,
+        persuasion=tuple(persuasion),
+        departments=tuple(departments),
+        mark_due=None if marked_at else day_begins(policy.ladder.dropout_day),
+        warn_from=None if marked_at else day_begins(policy.ladder.persuasion_day),
+    )
+
+
+__all__ = [
+    "DROPOUT_STAGES",
+    "CaseView",
+    "UnitTree",
+    "a8_case",
+    "action_facts_of",
+    "case_facts_of",
+    "case_views",
+    "unit_tree",
+]

@@ -1,0 +1,283 @@
+"""The summary's words: view models of :mod:`kcbx.bot.services.summary` -> HTML and buttons.
+
+The only place the summary, its drill-down and its chart's labels are written. In a group
+chat the summary shows counts only: no child's name, no staff names, no list of cases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from kcbx.bot.documents.charts import ChartLabels, StageRow
+from kcbx.bot.domain.caseactions import case_data
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.ladder import STAGE_NAMES, Stage
+from kcbx.bot.domain.model import Unit
+from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.roles import ROLE_LABELS
+from kcbx.bot.services.summary import (
+    STAGE_KEYS,
+    TREND_WEEKS,
+    CaseLine,
+    ChartData,
+    SchoolCases,
+    Summary,
+)
+from kcbx.bot.texts.accountability import flag_text, warning_text
+from kcbx.bot.texts.reply import Buttons, Reply, fit, format_when, nav_row
+
+ROWS_PER_PAGE = 8  # townships or schools per page of a summary
+OWED_LINES = 6
+WARNING_LINES = 5
+CHART_ROWS = 14  # townships or schools drawn; the rest are summed into one bar
+
+
+def stage_labels(policy: Policy, t: Translate) -> dict[Stage, str]:
+    """The buckets' names with the policy's day numbers."""
+    ladder = policy.ladder
+    return {
+        Stage.DAY0: t("day {first}–{last}").format(first=0, last=ladder.persuasion_day - 1),
+        Stage.PERSUASION: t("day {first}–{last}").format(
+            first=ladder.persuasion_day, last=ladder.dropout_day - 1
+        ),
+        Stage.DROPOUT: t("dropout (day {day}+)").format(day=ladder.dropout_day),
+        Stage.NOTICE: t("notice to enrol (A7.4)"),
+        Stage.CORRECTION: t("reprimanded, ordered to correct (A7.5)"),
+    }
+
+
+def case_line_text(line: CaseLine, t: Translate, *, with_school: bool = True) -> str:
+    """'<b>张三</b> 3年级1班 · day 16 · notice to enrol · KC-2024-0001' (escaped)."""
+    where = []
+    if with_school and line.school:
+        where.append(escape(line.school))
+    if line.grade is not None and line.class_name:
+        where.append(
+            t("grade {grade} {name}").format(grade=line.grade, name=escape(line.class_name))
+        )
+    text = f"<b>{escape(line.student)}</b>"
+    if where:
+        text += " " + " ".join(where)
+    text += " · " + t("day {day}").format(day=line.day)
+    text += " · " + t(STAGE_NAMES[line.stage])
+    text += f" · <b>{escape(line.number)}</b>"
+    if line.a9:
+        text += " · " + t("A9")
+    return text
+
+
+# --- the summary -----------------------------------------------------------------------------
+
+
+def render_summary(
+    summary: Summary,
+    policy: Policy,
+    t: Translate,
+    lang: str,
+    *,
+    page: int = 0,
+    in_group: bool,
+    parent_id: int | None = None,
+) -> Reply:
+    """The summary as one message with its drill-down buttons."""
+    unit = summary.unit
+    lines = _figures(summary, policy, t, lang)
+    lines += _owed(summary, t, in_group=in_group)
+    lines += _a8(summary, policy, t, lang)
+    buttons: list[tuple[tuple[str, str], ...]] = []
+    if summary.lines:
+        lines += _breakdown(summary, t, page, buttons)
+    if summary.attention and not in_group:
+        lines.append("")
+        lines.append(t("<b>Longest open:</b>"))
+        for case in summary.attention:
+            lines.append(" · " + case_line_text(case, t))
+    last: list[tuple[str, str]] = [(t("Chart"), f"sum:g:{unit.id}")]
+    if unit.kind == "school" and not in_group:
+        last.append((t("Open cases"), f"sum:c:{unit.id}:0"))
+    if parent_id is not None:
+        last.append((t("Up"), f"sum:u:{parent_id}:0"))
+    buttons.append(tuple(last))
+    return Reply(fit(lines), tuple(buttons))
+
+
+def _figures(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[str]:
+    local = summary.now.astimezone(policy.time.tz)
+    labels = stage_labels(policy, t)
+    return [
+        t("<b>Dropout control summary: {unit}</b>").format(unit=escape(summary.title)),
+        t("As of {when}").format(when=format_when(local, t, lang)),
+        t(
+            "Students: {enrolled}. Open cases: <b>{open}</b>, of which dropouts: <b>{dropouts}</b>."
+        ).format(enrolled=summary.enrolled, open=summary.open, dropouts=summary.dropouts),
+        t("By stage: {stages}").format(
+            stages=t(", ").join(f"{labels[s]} {summary.stages[s]}" for s in STAGE_KEYS)
+        ),
+        t("New: {today} today, {week} this week. Back at school this month: {returned}.").format(
+            today=summary.new_today, week=summary.new_week, returned=summary.returned_month
+        ),
+        t(
+            "This school year, counted apart (not dropouts): {exempt} exempt (A3), "
+            "{transferred} transferred."
+        ).format(exempt=summary.exempt_year, transferred=summary.transferred_year),
+        t("Vulnerable students (A9) among the open cases: {count}.").format(count=summary.a9_open),
+    ]
+
+
+def _owed(summary: Summary, t: Translate, *, in_group: bool) -> list[str]:
+    lines = ["", t("<b>Overdue tasks: {count}</b>").format(count=summary.overdue)]
+    for owed in summary.owed[:OWED_LINES]:
+        who = t(ROLE_LABELS.get(owed.role, owed.role))  # type: ignore[call-overload]
+        if owed.unit:
+            who += t(" ({unit})").format(unit=escape(owed.unit))
+        if owed.people and not in_group:
+            who += " " + escape(t(", ").join(owed.people))
+        elif not owed.people:
+            who += t(" (nobody holds this role)")
+        lines.append(" · " + t("{who}: {count}").format(who=who, count=owed.count))
+    if len(summary.owed) > OWED_LINES:
+        rest = sum(o.count for o in summary.owed[OWED_LINES:])
+        lines.append(" · " + t("others: {count}").format(count=rest))
+    return lines
+
+
+def _a8(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[str]:
+    lines = [
+        "",
+        t("<b>Accountability (A8)</b>: {flags} flags, {warnings} warnings").format(
+            flags=len(summary.flags), warnings=len(summary.warnings)
+        ),
+    ]
+    shown = 0
+    for flag in summary.flags:
+        if shown >= WARNING_LINES:
+            break
+        lines.append(" · " + flag_text(flag, summary.unit_names, t))
+        shown += 1
+    for warning in summary.warnings:
+        if shown >= WARNING_LINES:
+            break
+        lines.append(" · " + warning_text(warning, summary.unit_names, t, lang, policy))
+        shown += 1
+    hidden = len(summary.flags) + len(summary.warnings) - shown
+    if hidden > 0:
+        lines.append(" · " + t("and {count} more: /accountability").format(count=hidden))
+    return lines
+
+
+def _breakdown(
+    summary: Summary, t: Translate, page: int, buttons: list[tuple[tuple[str, str], ...]]
+) -> list[str]:
+    """The townships or schools, a page of them, with a button each (added to ``buttons``)."""
+    unit = summary.unit
+    heading = {
+        "district": N_("<b>By township</b> (open / dropouts):"),
+        "township": N_("<b>By school</b> (open / dropouts):"),
+    }.get(unit.kind, N_("<b>By unit</b> (open / dropouts):"))
+    pages = max(1, -(-len(summary.lines) // ROWS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    chunk = summary.lines[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
+    lines = ["", t(heading)]
+    row_buttons: list[tuple[str, str]] = []
+    for line in chunk:
+        lines.append(
+            " · "
+            + t("{name}: {open} / {dropouts}").format(
+                name=escape(line.unit.name), open=line.open, dropouts=line.dropouts
+            )
+        )
+        kind = "s" if line.unit.kind == "school" else "t"
+        if line.unit.kind in ("school", "township"):
+            row_buttons.append(
+                (f"{line.unit.name} ({line.open})"[:40], f"sum:{kind}:{line.unit.id}")
+            )
+    for i in range(0, len(row_buttons), 2):
+        buttons.append(tuple(row_buttons[i : i + 2]))
+    if pages > 1:
+        lines.append(t("Page {page} of {pages}").format(page=page + 1, pages=pages))
+        buttons.append(nav_row(t, page, pages, f"sum:u:{unit.id}:"))
+    return lines
+
+
+# --- a school's open cases -------------------------------------------------------------------
+
+
+def render_school_cases(view: SchoolCases, t: Translate) -> Reply:
+    """One page of a school's open cases (names), each with a button to its case card."""
+    school = view.school
+    lines = [
+        t("<b>Open cases of {school}</b> ({count})").format(
+            school=escape(school.name), count=view.total
+        )
+    ]
+    buttons: list[tuple[tuple[str, str], ...]] = []
+    if not view.total:
+        lines.append(t("No open cases."))
+    for index, line in enumerate(view.lines, start=view.first):
+        lines.append(f"{index}. " + case_line_text(line, t, with_school=False))
+        buttons.append(((f"{line.number} {line.student}"[:40], case_data(line.case_id)),))
+    if view.pages > 1:
+        lines.append(t("Page {page} of {pages}").format(page=view.page + 1, pages=view.pages))
+    nav = nav_row(t, view.page, view.pages, f"sum:c:{school.id}:")
+    buttons.append((*nav, (t("Back to the summary"), f"sum:s:{school.id}")))
+    return Reply(fit(lines), tuple(buttons))
+
+
+# --- the chart -------------------------------------------------------------------------------
+
+
+def chart_rows(data: ChartData, t: Translate) -> list[StageRow]:
+    """The largest townships or schools, the rest summed into one bar."""
+    rows = [StageRow(name, dict(c)) for name, c in data.rows[:CHART_ROWS]]
+    rest: dict[str, int] = {}
+    for _name, counts in data.rows[CHART_ROWS:]:
+        for stage, count in counts.items():
+            rest[stage] = rest.get(stage, 0) + count
+    if rest:
+        rows.append(StageRow(t("others"), rest))
+    return rows
+
+
+def chart_labels(policy: Policy, now: datetime, t: Translate, lang: str, unit: Unit) -> ChartLabels:
+    local = now.astimezone(policy.time.tz)
+    panel = {
+        "district": N_("Open cases by township and stage"),
+        "township": N_("Open cases by school and stage"),
+    }.get(unit.kind, N_("Open cases by stage"))
+    return ChartLabels(
+        stages={k.value: v for k, v in stage_labels(policy, t).items()},
+        cases=t("open cases"),
+        no_cases=t("No open cases."),
+        stage_panel=t(panel),
+        trend_panel=t("Open cases over the last {weeks} weeks").format(weeks=TREND_WEEKS),
+        date_format=t("{d.month}/{d.day}"),
+        footnote=t("As of {when}").format(when=format_when(local, t, lang)),
+    )
+
+
+def chart_title(data: ChartData, t: Translate) -> str:
+    return t("Dropout control: {unit}").format(unit=data.title)
+
+
+def chart_caption(t: Translate) -> str:
+    return t("Open cases by stage, and open cases over the last {weeks} weeks.").format(
+        weeks=TREND_WEEKS
+    )
+
+
+__all__ = [
+    "Buttons",
+    "Reply",
+    "case_line_text",
+    "chart_caption",
+    "chart_labels",
+    "chart_rows",
+    "chart_title",
+    "fit",
+    "format_when",
+    "nav_row",
+    "render_school_cases",
+    "render_summary",
+    "stage_labels",
+]
