@@ -65,9 +65,7 @@ def department_warnings(
                 )
             )
     liaisons = _liaisons(tree, people, plan)
-    stands_in = Msg(
-        ROLE_LABELS[Role(stand_in_role(Role.DEPARTMENT_LIAISON) or Role.BUREAU_STAFF)]
-    )
+    stands_in = Msg(ROLE_LABELS[Role(stand_in_role(Role.DEPARTMENT_LIAISON) or Role.BUREAU_STAFF)])
     missing: list[Msg] = []
     for code in policy.departments.routed():
         if department_actor(code) != Role.DEPARTMENT_LIAISON:
