@@ -327,4 +327,10 @@ async def test_300_open_cases_over_33_days_flood_nobody(fast: BotHarness) -> Non
     assert max(per_day.values()) <= 8, max(per_day.items(), key=lambda kv: kv[1])
     assert users[DISTRICT[0]].messages == []
     assert seen[BUREAU[0]] > 0 and seen[LEAD[0]] > 0
+    # departments nobody can be told in: one line each for the bureau's clerk, and the
+    # administrator hears which departments need a liaison
+    bureau_texts = [m.plain for m in users[BUREAU[0]].messages]
+    assert any("区乡村振兴局暂无联络员" in text and "件待转介" in text for text in bureau_texts)
+    admin_texts = [m.plain for m in users[ADMIN[0]].messages]
+    assert any("暂无可联系的联络员" in text and "区乡村振兴局" in text for text in admin_texts)
     print(f"300 cases, 33 days: {sum(seen.values())} messages, at most {worst_sweep} a sweep")
