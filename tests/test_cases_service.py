@@ -14,16 +14,8 @@ from kcbx.bot.domain.ladder import Stage
 from kcbx.bot.domain.model import Person
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import (
-    Outcome,
-    ReportDraft,
-    ReportProblem,
-    confirm_return,
-    ladder_of,
-    open_cases_page,
-    record_task,
-    report_absence,
-)
+from kcbx.bot.services.cases import Outcome, confirm_return, ladder_of, open_cases_page, record_task
+from kcbx.bot.services.reporting import ReportDraft, ReportProblem, report_absence
 from kcbx.bot.services.unfinished import tell_left_unfinished
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.testing.seed import T0, District, small_district

@@ -22,7 +22,8 @@ from kcbx.bot.domain.retention import months_before
 from kcbx.bot.engine.sweep import sweep
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import ReportDraft, confirm_return, report_absence
+from kcbx.bot.services.cases import confirm_return
+from kcbx.bot.services.reporting import ReportDraft, report_absence
 from kcbx.bot.services.retention import apply_retention
 from kcbx.bot.services.summary import summary_view
 from kcbx.bot.services.visits import VisitDraft, record_visit

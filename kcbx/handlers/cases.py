@@ -45,11 +45,21 @@ from kcbx.bot.services.cases import (
     open_cases_page,
     record_task,
     record_visit,
+    snooze,
 )
-from kcbx.bot.services.snooze import snooze
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, note_read, pairs, reply, require_person
+from kcbx.handlers.common import (
+    Rows,
+    deny,
+    inline,
+    is_private,
+    note_read,
+    pairs,
+    pressed,
+    reply,
+    require_person,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -58,8 +68,6 @@ log = logging.getLogger(__name__)
 PER_PAGE = 8
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-
-Rows = list[list[tuple[str, str]]]
 
 
 # --- /cases ----------------------------------------------------------------------------------
@@ -83,8 +91,7 @@ async def list_cases(update: Update, context: KcbxContext) -> None:
 
 
 async def cases_page_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not is_private(update):
         await query.answer(context.gettext("Please open cases in a private chat with me."))
         return
@@ -171,8 +178,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
 
 async def case_button(update: Update, context: KcbxContext) -> None:
     """ack:/do:/ret:/case: (see kcbx/bot/domain/caseactions.py)."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     person = require_person(context)
     t = context.gettext
     press = parse_callback(query.data)
@@ -231,8 +237,7 @@ async def _snoozed(
 
 async def visit_button(update: Update, context: KcbxContext) -> None:
     """vis: until the visits feature handles it: record a plain home visit (A7.1)."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     person = require_person(context)
     press = parse_callback(query.data)
     if press is None or not is_private(update):
@@ -246,8 +251,7 @@ async def _answer(
     update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
 ) -> None:
     """Answer the press and bring the message it was on up to date."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     t = context.gettext
     outcome, case = result.outcome, result.case
     if outcome is Outcome.DENIED or case is None:
@@ -271,13 +275,13 @@ async def _answer(
         return
     if outcome is Outcome.CONFIRM and press.verb == "do":  # a call: reached? what was said?
         await query.answer()
-        await _reply_to(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)))
+        await reply(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)), quote=True)
         return
     if outcome is Outcome.CONFIRM:
         await query.answer()
         student = result.student
         assert student is not None
-        await _reply_to(
+        await reply(
             update,
             t(
                 "Confirm that {student} is back at school? This closes case <b>{number}</b> "
@@ -291,6 +295,7 @@ async def _answer(
                     ]
                 ]
             ),
+            quote=True,
         )
         return
     policy = context.services.policy
@@ -324,21 +329,6 @@ async def _answer(
             await _edit(query, line, lambda data: data in done)
     if result.queued:
         kick_delivery(context.application)
-
-
-async def _reply_to(update: Update, text: str, markup: object) -> None:
-    """Reply quoting the pressed message (the confirmation of a return edits it later)."""
-    query = update.callback_query
-    message = query.message if query is not None else None
-    if not isinstance(message, Message):
-        await reply(update, text, markup)
-        return
-    await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,  # type: ignore[arg-type]
-        do_quote=True,
-    )
 
 
 async def _edit(

@@ -11,8 +11,8 @@ from telegram import InputFile, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import Application, CommandHandler
 
+from kcbx.bot.domain.capabilities import may
 from kcbx.bot.services.exports import protected_export_for_person
-from kcbx.bot.services.summary import SUMMARY_ROLES
 from kcbx.handlers.common import deny, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
@@ -20,7 +20,7 @@ from kcbx.handlers.context import KcbxContext
 async def export(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
-    if person.role not in SUMMARY_ROLES:
+    if not may(person.role, "export"):
         await deny(update, context)
         return
     if not is_private(update):  # the ledger names children: never in a group

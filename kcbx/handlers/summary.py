@@ -23,8 +23,8 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.documents.summary_chart import summary_chart
-from kcbx.bot.domain.capabilities import button_labels
-from kcbx.bot.services.summary import SUMMARY_ROLES, school_cases_view, summary_view
+from kcbx.bot.domain.capabilities import button_labels, may
+from kcbx.bot.services.summary import school_cases_view, summary_view
 from kcbx.bot.texts.summary import Reply, render_school_cases, render_summary
 from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
@@ -35,7 +35,7 @@ CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
 async def summary(update: Update, context: KcbxContext) -> None:
     """/summary (and the "Summary" button): the asker's scope at a glance."""
     person = require_person(context)
-    if person.role not in SUMMARY_ROLES:
+    if not may(person.role, "summary"):
         await deny(update, context)
         return
     found = await summary_view(context.services, person, None)

@@ -129,7 +129,8 @@ def _revoke(args: argparse.Namespace, config: Config) -> int:
 
 def _coverage(args: argparse.Namespace, config: Config) -> int:
     """households with a gap in the 三包 chain, cadres over the limit (A5.1)."""
-    from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root, render_coverage
+    from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root
+    from kcbx.bot.texts.coverage import render_coverage
 
     t = translator(config.default_language)
 

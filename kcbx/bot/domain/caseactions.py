@@ -24,15 +24,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kcbx.bot.domain.capabilities import SCHOOL_STAFF, roles_of
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import ActionKind, TaskCode
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 
-# A7.1, A7.6: the people of the school who answer for a student
-SCHOOL_STAFF = frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD})
 SCHOOL_LEADERS = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})
 # Who reports an absence: class teachers (their classes), principals and leads.
-REPORTERS = SCHOOL_STAFF
+REPORTERS = roles_of("report")
 # Who confirms a return (A7.6): the class teacher or the school.
 RETURN_CONFIRMERS = SCHOOL_STAFF
 
@@ -106,7 +105,7 @@ CONTACTS: dict[str, str] = {
 }
 REACHED = frozenset({"agreed", "refused"})  # a phone call that counts for A7.1
 
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # an inline keyboard: rows of (label, data)
 
 # What a phone call came to (the ``cal:`` buttons; ``actions.detail.outcome``), one tap each.
 CALL_OUTCOMES: dict[str, str] = {
@@ -224,6 +223,11 @@ def visit_data(case_id: int) -> str:
 def return_data(case_id: int, answer: str | None = None) -> str:
     """``ret:{id}`` asks; ``answer`` "y" confirms the return, "n" leaves the case open."""
     return _data("ret", case_id, answer) if answer else _data("ret", case_id)
+
+
+def not_back_data(case_id: int) -> str:
+    """``rck:{id}``: "Not back" on the morning check of an agreed return (A7.6)."""
+    return _data("rck", case_id)
 
 
 def case_data(case_id: int) -> str:

@@ -54,7 +54,8 @@ from telegram.ext import Application, CallbackContext
 
 from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.ladder import LadderState, Task, ladder_state
+from kcbx.bot.domain.ladder import LadderState, Task
+from kcbx.bot.domain.ladder_input import stored_case_state
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.recipients import (
@@ -81,7 +82,6 @@ from kcbx.bot.domain.reminders import (
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.delivery import HoldHook, UnreachableHook
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import action_facts, case_facts
 from kcbx.bot.texts.reminders import (
     MAX_PAGES,
     DigestEntry,
@@ -244,12 +244,14 @@ class _World:
 
     def state(self, case: Case, services: Services, now: datetime) -> LadderState:
         enrolled = self.enrolled.get(case.student_id)
-        return ladder_state(
-            case_facts(case, enrolled.student if enrolled else None),
-            action_facts(self.actions.get(case.id, []), self.roles),
+        return stored_case_state(
+            case,
+            enrolled.student if enrolled else None,
+            self.actions.get(case.id, []),
             services.policy,
             services.calendar,
             now,
+            self.roles,
         )
 
 

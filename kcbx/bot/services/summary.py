@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta
 
 from kcbx.bot.domain.accountability import Flag
 from kcbx.bot.domain.accountability_warnings import Warning
+from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.ladder import Stage, Task, ladder_state
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.recipients import CasePlace, Directory, holders_of
@@ -47,7 +48,7 @@ from kcbx.bot.services.caseviews import (
 from kcbx.storage.reports_repo import ReportScope, person_scope, unit_scope
 
 # Who may ask for a summary, an export or a chart: leaders of a district, township or school.
-SUMMARY_ROLES = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER, Role.PRINCIPAL, Role.SCHOOL_LEAD}
+SUMMARY_ROLES = roles_of("summary")
 
 STAGE_KEYS = (Stage.DAY0, Stage.PERSUASION, Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION)
 

@@ -21,6 +21,7 @@ from kcbx.bot.domain.caseactions import (
     CASE_LABEL,
     RECEIVED_LABEL,
     RETURN_CONFIRMERS,
+    Buttons,
     ack_data,
     action_button,
     case_data,
@@ -39,8 +40,6 @@ from kcbx.storage.outbox import OutgoingMessage
 MAX_TEXT = 4096  # Telegram's limit for a message text
 PAGE_TEXT = 3500  # a digest page stops adding entries here (leaves room for the heading)
 PAGE_ENTRIES = 8  # and after this many entries (three buttons each)
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 def role_name(role: str, t: Translate) -> str:
