@@ -201,6 +201,7 @@ def action_facts_of(records: Iterable[ActionRecord]) -> list[ActionFact]:
             detail=a.detail,
             actor_role=a.actor_role,
             corrects=a.corrects_id,
+            actor_id=a.actor_id,
         )
         for a in records
     ]
