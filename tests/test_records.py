@@ -22,11 +22,13 @@ from kcbx.bot.domain.retention import months_before
 from kcbx.bot.engine.sweep import sweep
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.accountability import accountability_view
 from kcbx.bot.services.cases import confirm_return
 from kcbx.bot.services.reporting import ReportDraft, report_absence
 from kcbx.bot.services.retention import apply_retention
 from kcbx.bot.services.summary import summary_view
 from kcbx.bot.services.visits import VisitDraft, record_visit
+from kcbx.bot.texts.accountability import render_accountability
 from kcbx.bot.texts.summary import render_summary
 from kcbx.storage.backup import BackupError, backup_async, check, restore_copy
 from kcbx.storage.visits import EvidenceFile
@@ -198,7 +200,10 @@ async def _summary(services: Services) -> str:
     leader = await _person(services, LEADER)
     found = await summary_view(services, leader, None)
     assert found is not None
-    return render_summary(found.summary, services.policy, ZH, "zh_CN", in_group=False).text
+    text = render_summary(found.summary, services.policy, ZH, "zh_CN", in_group=False).text
+    a8 = await accountability_view(services, leader)  # what A8 counts must not change either
+    assert a8 is not None
+    return text + "\n" + render_accountability(a8, 0, services.policy, ZH, "zh_CN").text
 
 
 async def test_retention_removes_what_the_policy_says_and_keeps_the_counts(

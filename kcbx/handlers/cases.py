@@ -21,16 +21,20 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import (
+    CALL_QUESTION,
     CALLBACK_PATTERN,
     RETURN_LABEL,
     CaseCallback,
     ack_data,
     action_button,
+    call_buttons,
     case_data,
     do_data,
     parse_callback,
     return_data,
 )
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
@@ -41,6 +45,7 @@ from kcbx.bot.services.cases import (
     open_cases_page,
     record_task,
     record_visit,
+    snooze,
 )
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
@@ -190,6 +195,15 @@ async def case_button(update: Update, context: KcbxContext) -> None:
     if press.verb == "ack":
         assert press.arg is not None
         result = await acknowledge(services, person, press.case_id, press.arg)
+    elif press.verb == "snz":
+        assert press.arg is not None and press.option is not None
+        result = await snooze(services, person, press.case_id, press.arg, press.option)
+        await _snoozed(update, context, press, result)
+        return
+    elif press.verb == "cal":
+        result = await record_task(
+            services, person, press.case_id, TaskCode.CALL, outcome=press.arg
+        )
     elif press.verb == "do":
         assert press.arg is not None
         result = await record_task(services, person, press.case_id, press.arg)
@@ -200,6 +214,25 @@ async def case_button(update: Update, context: KcbxContext) -> None:
     else:
         result = await confirm_return(services, person, press.case_id, confirmed=press.arg == "y")
     await _answer(update, context, press, result)
+
+
+async def _snoozed(
+    update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
+) -> None:
+    """Answer "remind me later": when the reminder comes back; its buttons go."""
+    query = update.callback_query
+    assert query is not None
+    t = context.gettext
+    if result.outcome is not Outcome.RECORDED or result.at is None:
+        await _answer(update, context, press, result)
+        return
+    policy = context.services.policy
+    local = result.at.astimezone(policy.time.tz)
+    when = t("{date} {time}").format(
+        date=format_date(local.date(), t, context.lang), time=local.strftime("%H:%M")
+    )
+    await query.answer(t("I will remind you again at {when}.").format(when=when))
+    await _edit(query, None, lambda data: data.startswith(f"snz:{press.case_id}:"))
 
 
 async def visit_button(update: Update, context: KcbxContext) -> None:
@@ -240,6 +273,10 @@ async def _answer(
         )
         await _edit(query, None, keep_case_only)
         return
+    if outcome is Outcome.CONFIRM and press.verb == "do":  # a call: reached? what was said?
+        await query.answer()
+        await reply(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)), quote=True)
+        return
     if outcome is Outcome.CONFIRM:
         await query.answer()
         student = result.student
@@ -278,11 +315,18 @@ async def _answer(
         if original is not None:
             await _edit_message(original, line, keep_case_only)
     else:
-        code = press.arg or ""
+        code = TaskCode.CALL if press.verb == "cal" else press.arg or ""
         done = {ack_data(case.id, code), do_data(case.id, code), f"vis:{case.id}"}
-        if press.verb == "ack" and result.kind == "acknowledged":
-            done = {ack_data(case.id, code)}
-        await _edit(query, line, lambda data: data in done)
+        if press.verb == "cal":  # the question answered, and the reminder it came from
+            await _edit(query, line, lambda _: True, replace=True)
+            message = query.message
+            original = message.reply_to_message if isinstance(message, Message) else None
+            if original is not None:
+                await _edit_message(original, line, lambda data: data in done)
+        else:
+            if press.verb == "ack" and result.kind == "acknowledged":
+                done = {ack_data(case.id, code)}
+            await _edit(query, line, lambda data: data in done)
     if result.queued:
         kick_delivery(context.application)
 

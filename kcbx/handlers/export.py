@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler
 
 from kcbx.bot.domain.capabilities import may
 from kcbx.bot.services.exports import protected_export_for_person
+from kcbx.bot.texts.summary import ledger_caption
 from kcbx.handlers.common import deny, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
@@ -38,11 +39,7 @@ async def export(update: Update, context: KcbxContext) -> None:
     ledger = protected.ledger
     await message.reply_document(
         InputFile(protected.data, filename=ledger.filename),
-        caption=t(
-            "Ledger: {dropouts} dropouts, {suspected} suspected dropouts, {actions} actions "
-            "recorded. The file is encrypted: its password follows in the next message. This "
-            "export is recorded in the audit log."
-        ).format(dropouts=ledger.dropouts, suspected=ledger.suspected, actions=ledger.actions),
+        caption=ledger_caption(ledger.place, ledger.counts, ledger.cases, ledger.actions, t),
         parse_mode=ParseMode.HTML,
     )
     seconds = services.config.export_password_seconds

@@ -42,6 +42,7 @@ def action_facts(
             detail=a.detail,
             actor_role=roles.get(a.actor_id) if a.actor_id is not None else None,
             corrects=a.corrects_id,
+            actor_id=a.actor_id,
         )
         for a in actions
     ]

@@ -27,9 +27,9 @@ from kcbx.storage.outbox import OutgoingMessage
 
 
 def visit_deadline(task: Task, policy: Policy, calendar: SchoolCalendar) -> date:
-    """The last day of the chain's visit: ``visit_within_days`` after the day it is told."""
-    told = policy.time.local_date(task.due_at)
-    return calendar.add_days(told, policy.cadres.visit_within_days)
+    """The last day of the chain's visit: the task's due date (``visit_within_days`` after
+    the day it is told, on a working day)."""
+    return policy.time.local_date(task.due_at)
 
 
 async def render_chain_task(

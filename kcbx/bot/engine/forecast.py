@@ -63,7 +63,7 @@ def _case_forecast(
     end: datetime,
 ) -> list[TaskStep]:
     """One case walked from instant to instant, as the sweep would if nobody acted."""
-    policy = services.policy
+    policy, calendar = services.policy, services.calendar
     enrolled = files.enrolled.get(case.student_id)
     if enrolled is None:
         return []
@@ -80,7 +80,8 @@ def _case_forecast(
         state = files.state(case, services, now)
         for task in state.open_tasks:
             history = histories.get(task.key, ReminderHistory())
-            decision = decide(task, history, policy, now) if task.is_due(now) else None
+            live = task.is_live(now)
+            decision = decide(task, history, policy, calendar, now) if live else None
             if decision is not None:
                 place = places[enrolled.student.id]
                 step = plan_task(
@@ -93,7 +94,7 @@ def _case_forecast(
                 elif task.key not in nobody:  # listed once; the sweep keeps trying
                     nobody.add(task.key)
                     steps.append(TaskStep(case, enrolled.student.name, task, now, decision))
-            upcoming = plan(task, history, policy)
+            upcoming = plan(task, history, policy, calendar)
             if upcoming is not None and now < upcoming.at <= end:
                 heapq.heappush(queue, upcoming.at)
     return steps

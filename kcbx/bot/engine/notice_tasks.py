@@ -1,10 +1,9 @@
 """How the notices plug into the sweep and the case card (A7.4, A7.5).
 
-* ``A7.4-notice`` (day 15; the bureau, cc the township): the reminder comes with the notice,
-  numbered, as a PDF (for phones) and a .docx (for the office), and the buttons "Issued" and
-  "Record delivery".
-* ``A7.4-deliver`` (after issue; the township cadre, cc the bureau): an undelivered notice is
-  a task of its own; the reminder carries "Record delivery" (and the PDF for the cadre).
+* ``A7.4-notice`` (day 15; the bureau issues, 签发): the reminder comes with the notice,
+  numbered, as a PDF (for phones) and a .docx (for the office), and the button "Issued".
+* ``A7.4-deliver`` (once issued; the township cadre delivers, 送达): a task of its own; the
+  reminder carries "Record delivery" (and the PDF for the cadre). One owner per step.
 * ``A7.5`` and ``A7.5-again`` (the deadline passed, the child still away): the order to
   correct, in its own number series, with the same buttons.
 
@@ -104,7 +103,8 @@ async def render_notice_task(
     with_files = _first_for_person(due) and (
         code != TaskCode.DELIVER or due.recipient.role == due.task.role
     )
-    buttons = (notice_buttons(notice, t, files=not with_files), *reminder.buttons)
+    files_button = not with_files
+    buttons = (notice_buttons(notice, t, files=files_button, step=code), *reminder.buttons)
     messages = [OutgoingMessage(text=reminder.text + "\n\n" + paragraph, buttons=buttons)]
     if with_files:  # rendered and queued off the sweep (kcbx.bot.engine.notice_files)
         files = document_files(notice, due.student.name, t)

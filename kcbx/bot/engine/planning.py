@@ -73,15 +73,25 @@ class TaskStep:
             f"{n.due.recipient.name} ({n.role}{', ' + n.kind if n.kind != kinds.REMIND else ''})"
             for n in self.notifications
         )
+        task = self.task
         if self.escalate_to is not None:
             what = self.reason
         elif isinstance(self.decision, Send):
             what = f"round {self.decision.round}"
+            if self.decision.round == 1 and self.at < task.due_at:
+                what += " (notice ahead)"
         else:
             what = ESCALATED
+        due = task.due_at.astimezone(policy.time.tz)
+        opened = task.opens_at.astimezone(policy.time.tz)
+        shift = ""
+        rest = opened.weekday() >= 5 or opened.time() >= policy.time.business_day_end
+        if opened.date() != local.date() and rest:
+            shift = f", opened {opened:%a %m-%d %H:%M}: moved to the working day"
         return (
             f"{local:%Y-%m-%d %H:%M} {self.case.number} {self.student_name} "
-            f"{self.task.code} ({self.task.rule}) {what} -> {people or 'nobody can be told'}"
+            f"{task.code} ({task.rule}) {what}, owner {task.role}, due {due:%a %m-%d %H:%M}"
+            f"{shift} -> {people or 'nobody can be told'}"
         )
 
 
@@ -176,7 +186,9 @@ def _escalate(
 ) -> TaskStep | None:
     task = step.task
     holders = holders_of(decision.from_role, place, directory, task.department)
-    up: Route = route(decision.to_role, place, directory, exclude={p.id for p in holders})
+    up: Route = route(
+        decision.to_role, place, directory, task.department, exclude={p.id for p in holders}
+    )
     if up.role is None:
         return None
     source = next((p for p in holders if reachable(p)), holders[0] if holders else None)

@@ -16,23 +16,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from typing import Any
 
 from kcbx.bot.domain.i18n import Translate, translator
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.recipients import CasePlace
+from kcbx.bot.domain.recipients import (
+    NO_ONE,
+    UNREACHABLE,
+    CasePlace,
+    Directory,
+    holders_of,
+    reachable,
+)
 from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.keys import digest_key
 from kcbx.bot.engine.notice_files import FileToRender
 from kcbx.bot.engine.planning import Notification, TaskStep
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.texts.reminders import (
+    MAX_PAGES,
     DigestEntry,
     digest_messages,
     language_of,
+    liaison_gap_message,
     reminder_message,
     told_message,
 )
@@ -67,10 +78,13 @@ def _school_name(place: CasePlace | None) -> str:
 
 
 async def render_messages(
-    services: Services, notifications: Sequence[Notification], places: dict[int, CasePlace]
+    services: Services,
+    notifications: Sequence[Notification],
+    places: dict[int, CasePlace],
+    budgets: dict[int, int] | None = None,
 ) -> list[Outgoing]:
     """The outbox messages for these notifications: a digest per person when several are
-    plain (no feature renders them)."""
+    plain (no feature renders them), or when the person's day has little room left."""
     by_person: dict[int, list[Notification]] = {}
     for n in notifications:
         by_person.setdefault(n.due.recipient.id, []).append(n)
@@ -78,20 +92,24 @@ async def render_messages(
     for index, group in enumerate(by_person.values()):
         if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)  # let the handlers answer people during a long sweep
-        out += await _messages_of_person(services, group, places)
+        room = (budgets or {}).get(group[0].due.recipient.id, MAX_PAGES)
+        out += await _messages_of_person(services, group, places, room)
     return out
 
 
 async def _messages_of_person(
-    services: Services, group: list[Notification], places: dict[int, CasePlace]
+    services: Services, group: list[Notification], places: dict[int, CasePlace], room: int
 ) -> list[Outgoing]:
     person = group[0].due.recipient
     lang = language_of(person, services.config.default_language)
     t = translator(lang)
     out: list[Outgoing] = []
     plain: list[Notification] = []
+    own_messages = room >= MAX_PAGES and (  # else one numbered list
+        len(group) == 1 or (len(group) <= MAX_PAGES and not any(_with_files(n) for n in group))
+    )
     for n in group:
-        rendered = await _rendered(services, n, t)
+        rendered = await _rendered(services, n, t) if own_messages else []
         if not rendered:
             plain.append(n)
             continue
@@ -112,7 +130,8 @@ async def _messages_of_person(
         keys = [n.key for n in plain]
         cases = {n.due.case.id for n in plain}
         case_id = next(iter(cases)) if len(cases) == 1 else None
-        for page, message in enumerate(digest_messages(entries, policy, t, lang), start=1):
+        pages = digest_messages(entries, policy, t, lang, max(1, min(MAX_PAGES, room)))
+        for page, message in enumerate(pages, start=1):
             carried = plain if page == 1 else []
             key = digest_key(person.id, keys, page)
             out.append(Outgoing(key, person, case_id, message, carried, digest=True))
@@ -131,6 +150,87 @@ async def _rendered(services: Services, n: Notification, t: Translate) -> list[O
     except Exception:  # a feature's renderer failed: the generic reminder still goes
         log.exception("renderer for %s failed; sending the generic reminder", n.key)
         return []
+
+
+# --- no flood: one numbered list per person per sweep, a daily budget --------------------------
+
+MAX_PER_DAY = 8  # messages to one person in one day (policy time zone), every feature's
+_MAIN = frozenset({kinds.REMIND, kinds.ESCALATED, kinds.UNREACHABLE, kinds.NO_ONE})
+
+
+async def _budgets(services: Services, steps: Sequence[TaskStep], now: datetime) -> dict[int, int]:
+    """How many more messages each person told in this sweep may get today."""
+    tz = services.policy.time.tz
+    midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    sent = await services.outbox.per_person_since(midnight)
+    people = {n.due.recipient.id for s in steps for n in s.notifications}
+    return {pid: MAX_PER_DAY - sent.get(pid, 0) for pid in people}
+
+
+def _defer(steps: Sequence[TaskStep], budgets: dict[int, int]) -> list[TaskStep]:
+    """The steps whose owner has no room left today (they wait for the next working
+    morning); copies and notes to people without room are dropped from the others."""
+    deferred = []
+    for step in steps:
+        if any(n.kind in _MAIN and budgets[n.due.recipient.id] <= 0 for n in step.notifications):
+            deferred.append(step)
+            continue
+        step.notifications = [n for n in step.notifications if budgets[n.due.recipient.id] > 0]
+    return deferred
+
+
+async def budgeted(
+    services: Services,
+    report: Any,
+    steps: list[TaskStep],
+    places: dict[int, CasePlace],
+    directory: Directory,
+    wake: Callable[[int, datetime], None],
+) -> list[Outgoing]:
+    """The messages of these steps within each person's budget; a step over the day's budget
+    is taken out of ``steps`` and waits for the next working morning (``wake``)."""
+    now = report.now
+    budgets = await _budgets(services, steps, now)
+    for step in _defer(steps, budgets):
+        steps.remove(step)
+        report.deferred += 1
+        wake(step.case.id, services.calendar.next_working_morning(now))
+    notifications = [n for s in steps for n in s.notifications]
+    outgoing = await render_messages(services, notifications, places, budgets)
+    return outgoing + _liaison_gaps(services, steps, places, directory, now)
+
+
+def _liaison_gaps(
+    services: Services,
+    steps: Sequence[TaskStep],
+    places: dict[int, CasePlace],
+    directory: Directory,
+    now: datetime,
+) -> list[Outgoing]:
+    """Tell each district's administrator once a day which departments need a liaison."""
+    gaps: dict[int, tuple[Person, set[str]]] = {}
+    for step in steps:
+        task = step.task
+        if task.role != Role.DEPARTMENT_LIAISON or step.reason not in (UNREACHABLE, NO_ONE):
+            continue
+        place = places.get(step.notifications[0].due.student.id) if step.notifications else None
+        if place is None or task.department is None:
+            continue
+        for admin in holders_of(Role.ADMIN, place, directory):
+            if reachable(admin):
+                gaps.setdefault(admin.id, (admin, set()))[1].add(task.department)
+    day = now.astimezone(services.policy.time.tz).date().isoformat()
+    out = []
+    for admin, departments in gaps.values():
+        t = translator(language_of(admin, services.config.default_language))
+        message = liaison_gap_message(sorted(departments), t)
+        out.append(Outgoing(f"liaison:{admin.id}:{day}", admin, None, message, []))
+    return out
+
+
+def _with_files(n: Notification) -> bool:
+    """A task whose own message may bring documents (A7.4, A7.5: up to three messages)."""
+    return n.due.task.code.startswith(("A7.4", "A7.5"))
 
 
 def _plain(n: Notification, school: str, policy: Policy, lang: str) -> OutgoingMessage:

@@ -41,7 +41,7 @@ from kcbx.bot.domain.reminders import (
 )
 from kcbx.bot.engine.loading import CaseFiles, history_of, load_case_files, load_places
 from kcbx.bot.engine.planning import ESCALATED, TaskStep, history_after, plan_task
-from kcbx.bot.engine.queueing import YIELD_EVERY, render_messages, write_sweep
+from kcbx.bot.engine.queueing import YIELD_EVERY, budgeted, write_sweep
 from kcbx.bot.engine.wake import PROBE, appearing, next_recorded, rules_fingerprint
 from kcbx.bot.runtime.services import Services
 from kcbx.storage import reminder_history as kinds
@@ -66,6 +66,7 @@ class SweepReport:
     digests: int = 0  # of which digest pages
     withdrawn: int = 0  # pending reminders of closed cases cancelled
     skipped: int = 0  # open cases not looked at: unchanged, and nothing can be due yet
+    deferred: int = 0  # steps held for the next working morning: the person's day is full
     unassigned: list[str] = field(default_factory=list)  # due, nobody at all to tell
     errors: list[str] = field(default_factory=list)
 
@@ -234,7 +235,8 @@ class Sweeper:
                 sweep.waiting.add(d.case.id)
                 continue
             steps.append(step)
-            following = plan(d.task, history_after(d.history, step, now), services.policy)
+            after = history_after(d.history, step, now)
+            following = plan(d.task, after, services.policy, services.calendar)
             if following is not None:
                 sweep.wake(d.case.id, max(following.at, quiet_end))
         if report.unassigned:
@@ -243,9 +245,8 @@ class Sweeper:
                 len(report.unassigned),
                 ", ".join(report.unassigned[:20]),
             )
+        outgoing = await budgeted(services, report, steps, places, directory, sweep.wake)
         report.steps += steps
-        notifications = [n for s in steps for n in s.notifications]
-        outgoing = await render_messages(services, notifications, places)
         report.digests += sum(1 for o in outgoing if o.digest)
         marks = [
             PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id]) for c in cases
@@ -279,8 +280,8 @@ class Sweeper:
         quiet_end = quiet_hours_next_send(now, policy)
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}
         for task in state.open_tasks:
-            if not task.is_due(now):
-                sweep.wake(case.id, task.due_at)
+            if not task.is_live(now):
+                sweep.wake(case.id, task.first_notice)
                 continue
             report.due += 1
             key = task.key
@@ -288,7 +289,7 @@ class Sweeper:
                 if not await self._first_seen(sweep, case, enrolled, task, now):
                     continue
                 plans[key] = ReminderHistory()
-            upcoming = plan(task, plans[key], policy)  # reminders.decide, and what next
+            upcoming = plan(task, plans[key], policy, services.calendar)  # and what next
             if upcoming is None:
                 continue
             if upcoming.at <= now and not quiet:

@@ -35,12 +35,11 @@ PROBE = timedelta(days=60)
 
 def appearing(state: LadderState, later: LadderState) -> datetime | None:
     """The first instant after ``state.now`` at which a task of ``later`` appears that
-    ``state`` does not have yet (or falls due, if it says it appeared already)."""
+    ``state`` does not have yet (or is first told, if it says it appeared already)."""
     now = state.now
     known = {t.key for t in state.tasks}
-    instants = [
-        t.opens_at if t.opens_at > now else t.due_at for t in later.tasks if t.key not in known
-    ]
+    new = [t for t in later.tasks if t.key not in known]
+    instants = [t.opens_at if t.opens_at > now else t.first_notice for t in new]
     return min((i for i in instants if i > now), default=None)
 
 

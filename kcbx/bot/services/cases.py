@@ -16,15 +16,19 @@ from enum import StrEnum
 from typing import Any
 
 from kcbx.bot.domain.caseactions import (
+    SNOOZE_LATER,
+    SNOOZE_MORNING,
     department_of,
     may_confirm_return,
     may_record,
     one_press_action,
 )
+from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.i18n import Translate, translator
 from kcbx.bot.domain.ladder import (
     DETAIL_DEPARTMENT,
     DETAIL_TASK,
+    DETAIL_UNTIL,
     ActionKind,
     LadderState,
     Task,
@@ -196,6 +200,7 @@ class CaseCard:
     can_return: bool = False
     recordable: tuple[str, ...] = ()  # open, appeared task codes the person may record
     previous_number: str | None = None
+    actor_names: dict[int, str] = field(default_factory=dict)  # who did the done tasks
 
 
 async def case_card(
@@ -246,6 +251,7 @@ async def case_card(
         can_return=case.is_open and may_confirm_return(person.role),
         recordable=recordable,
         previous_number=previous.number if previous else None,
+        actor_names={pid: p.name for pid, p in people.items() if p is not None},
     )
 
 
@@ -328,7 +334,11 @@ async def _standing(
 
 
 async def record_task(
-    services: Services, person: Person, case_id: int, task_code: str
+    services: Services,
+    person: Person,
+    case_id: int,
+    task_code: str,
+    outcome: str | None = None,
 ) -> ButtonResult:
     """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9)."""
     found = await _open_case(services, person, case_id)
@@ -344,7 +354,11 @@ async def record_task(
         return ButtonResult(Outcome.NOT_ALLOWED, case, student, task=task)
     if task.done:
         return await _already(services, case, student, state, task, actions, kind)
+    if task_code == TaskCode.CALL and outcome is None:  # first: what did the call come to?
+        return ButtonResult(Outcome.CONFIRM, case, student, task=task)
     detail: dict[str, object] = {DETAIL_TASK: task_code, "via": "button"}
+    if outcome is not None:  # a call: what it came to (A7.1 evidence)
+        detail["outcome"] = outcome
     department = department_of(task_code)
     if department is not None:
         detail[DETAIL_DEPARTMENT] = department
@@ -459,3 +473,62 @@ async def _tell_closed(services: Services, case: Case, student: Student, by: Per
         ):
             queued += 1
     return queued
+
+
+# --- "remind me later" (稍后提醒): two working hours or the next working morning, a limited
+# number of times per task ([tasks] snooze_limit), each a ``snoozed`` action (A7 reminders)
+
+
+def snooze_until(services: Services, now: datetime, option: str) -> datetime:
+    """Two working hours from now, or the next working morning (the policy's numbers)."""
+    calendar = services.calendar
+    if option == SNOOZE_MORNING:
+        return calendar.next_working_morning(now)
+    return calendar.add_working_hours(now, services.policy.tasks.snooze_hours)
+
+
+async def snooze(
+    services: Services, person: Person, case_id: int, task_code: str, option: str
+) -> ButtonResult:
+    """``snz:``: hold the task's next reminder; STALE once the limit is reached or the task
+    is done or gone (nothing written)."""
+    found = await case_in_scope(services, person, case_id)
+    if found is None:
+        return ButtonResult(Outcome.DENIED)
+    case, student = found
+    if not case.is_open:
+        return ButtonResult(Outcome.CLOSED, case, student)
+    state, _ = await ladder_of(services, case, student)
+    task = state.task(task_code)
+    limit = services.policy.tasks.snooze_limit
+    if (
+        task is None
+        or task.done
+        or task.snoozes >= limit
+        or option
+        not in (
+            SNOOZE_LATER,
+            SNOOZE_MORNING,
+        )
+    ):
+        return ButtonResult(Outcome.STALE, case, student)
+    now = services.clock.now()
+    until = snooze_until(services, now, option)
+    await services.cases.record_action(
+        case.id,
+        kind=ActionKind.SNOOZED,
+        actor_id=person.id,
+        at=now,
+        now=now,
+        rule=task.rule,
+        detail={DETAIL_TASK: task_code, DETAIL_UNTIL: to_iso(until)},
+    )
+    return ButtonResult(
+        Outcome.RECORDED,
+        case,
+        student,
+        kind=ActionKind.SNOOZED,
+        by=person.name,
+        at=until,
+        task=task,
+    )

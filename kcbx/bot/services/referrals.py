@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from kcbx.bot.domain.caseactions import case_data, reminder_buttons, visit_data, without
 from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate, translator
-from kcbx.bot.domain.ladder import Task
+from kcbx.bot.domain.ladder import DETAIL_TASK, ActionKind, Task
 from kcbx.bot.domain.model import Case, Guardian, Person, Student
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
@@ -281,11 +281,27 @@ async def own_referral(services: Services, person: Person, referral_id: int) -> 
 
 
 async def accept_referral(services: Services, person: Person, referral_id: int) -> bool:
-    """Accept a referral to one's department; False when it was accepted already."""
+    """Accept a referral to one's department; False when it was accepted already.
+
+    Accepting acknowledges the department's A6/A9 task: the "not done" reminders stop, and
+    the department owes its action within ``[tasks] department_action_days``.
+    """
     referral = await own_referral(services, person, referral_id)
-    return await services.referrals.accept(
-        referral.id, person_id=person.id, now=services.clock.now()
-    )
+    now = services.clock.now()
+    async with services.db.transaction():
+        accepted = await services.referrals.accept(referral.id, person_id=person.id, now=now)
+        if accepted and referral.department_code:
+            rule = "A9" if referral.reason == A9_REASON else "A6"
+            await services.cases.record_action(
+                referral.case_id,
+                kind=ActionKind.ACKNOWLEDGED,
+                actor_id=person.id,
+                at=now,
+                now=now,
+                rule=rule,
+                detail={DETAIL_TASK: f"{rule}-{referral.department_code}", "via": "referral"},
+            )
+    return accepted
 
 
 async def referral_card(

@@ -9,7 +9,7 @@ pages of whole lines by :func:`kcbx.bot.texts.paging.pages` so that no message r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
@@ -205,8 +205,47 @@ def open_case_instead(
 # --- lists and cards ---------------------------------------------------------------------------
 
 
-def _task_line(task: Task, now: datetime, t: Translate, lang: str, policy: Policy) -> str:
+# What the work that satisfied a task is called on the card ("✓ 已家访 3月5日 邱曦").
+DONE_LABELS: dict[str, str] = {
+    ActionKind.PHONE_CALL: N_("guardians reached by phone"),
+    ActionKind.HOME_VISIT: N_("home visited"),
+    ActionKind.PERSUASION: N_("persuasion held"),
+    ActionKind.REGISTRY_MARK: N_("dropout mark made"),
+    ActionKind.REPORTED_UP: N_("reported up"),
+    ActionKind.JOINT_PERSUASION: N_("joint persuasion held"),
+    ActionKind.DEPARTMENT_ACTION: N_("department acted"),
+    ActionKind.NOTICE_ISSUED: N_("notice issued"),
+    ActionKind.NOTICE_DELIVERED: N_("notice delivered"),
+    ActionKind.CORRECTION_ORDERED: N_("ordered to correct"),
+    ActionKind.RETURNED: N_("back at school"),
+    ActionKind.EXEMPTED: N_("exempted"),
+}
+
+
+def _task_line(
+    task: Task,
+    now: datetime,
+    t: Translate,
+    lang: str,
+    policy: Policy,
+    names: Mapping[int, str] | None = None,
+) -> str:
     what = t(task.what)
+    by = task.done_by
+    if task.done and by is not None and by.kind in DONE_LABELS:
+        name = (names or {}).get(by.actor_id or -1, "")
+        local = by.at.astimezone(policy.time.tz).date()
+        return (
+            "✓ "
+            + t("{rule} {done} {date} {name}")
+            .format(
+                rule=task.rule,
+                done=t(DONE_LABELS[by.kind]),
+                date=format_date(local, t, lang),
+                name=escape(name),
+            )
+            .rstrip()
+        )
     if task.done and task.done_at is not None:
         return "✓ " + t("{rule} {what} (done {when})").format(
             rule=task.rule, what=what, when=when(task.done_at, t, lang, policy)
@@ -353,7 +392,8 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     )
     lines += ["", t("<b>Tasks</b>")]
     tasks = sorted(state.tasks, key=lambda task: (task.done, task.due_at))
-    lines += [_task_line(task, state.now, t, lang, policy) for task in tasks] or [t("none")]
+    actors = card.actor_names
+    lines += [_task_line(task, state.now, t, lang, policy, actors) for task in tasks] or [t("none")]
     lines += ["", t("<b>History</b>")]
     if card.history:
         lines += [

@@ -63,13 +63,16 @@ def reissue_data(notice_id: int) -> str:
 
 
 def notice_buttons(
-    notice: Notice, t: Translate, *, files: bool = False
+    notice: Notice, t: Translate, *, files: bool = False, step: str | None = None
 ) -> tuple[tuple[str, str], ...]:
-    """The buttons of a pending document: "Issued" (a draft notice), "Record delivery"."""
+    """The buttons of a pending document: "Issued" (a draft notice), "Record delivery".
+    One owner per step (A7.4): the bureau's ``A7.4-notice`` has "Issued" only, the township
+    cadre's ``A7.4-deliver`` "Record delivery" only."""
     row: list[tuple[str, str]] = []
-    if notice.kind == NOTICE and notice.status == "drafted":
+    if notice.kind == NOTICE and notice.status == "drafted" and step != TaskCode.DELIVER:
         row.append((t(ISSUED_LABEL), issue_data(notice.id)))
-    row.append((t(DELIVER_LABEL), deliver_data(notice.id)))
+    if step != TaskCode.NOTICE:
+        row.append((t(DELIVER_LABEL), deliver_data(notice.id)))
     if files:
         row.append((t(FILES_LABEL), files_data(notice.id)))
     return tuple(row)
@@ -105,9 +108,8 @@ def task_paragraph(
         return t(
             "📄 The notice to enrol by a deadline is ready: {number}. Please print it, sign "
             "it and stamp it with the seals of the education bureau and of the {township} "
-            "government, then press “Issued”. When the guardians have received it, press "
-            "“Record delivery” and send a photo of the signed receipt: the {days}-day "
-            "deadline runs from the day of delivery."
+            "government, then press “Issued”: the township cadre then delivers it to the "
+            "guardians, and the {days}-day deadline runs from the day of delivery."
         ).format(number=number, township=escape(township), days=days)
     if code == TaskCode.DELIVER:
         return t(
