@@ -123,9 +123,9 @@ def _table_lines(policy: Policy, gettext: Translate) -> list[str]:
         t("A group cadre covers at most {count} households").format(
             count=policy.cadres.max_households_per_group_cadre
         ),
-        t(
-            "A5.1 at A7.3 the household's three-level contact chain visits within {days} days"
-        ).format(days=policy.cadres.visit_within_days),
+        t("A5.1 at A7.3 the household's 三包 chain visits within {days} days").format(
+            days=policy.cadres.visit_within_days
+        ),
         t("Term starts: {dates}").format(
             dates=sep.join(d.isoformat() for d in policy.school.term_starts) or "-"
         ),

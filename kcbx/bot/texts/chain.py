@@ -36,7 +36,7 @@ class ChainTask:
 def chain_task_text(task: ChainTask, heading: str, t: Translate, lang: str, tz: tzinfo) -> str:
     lines = [
         heading,
-        t("<b>Three-level contact task</b>: case <b>{number}</b>, day {day} of absence").format(
+        t("<b>三包 task (A5.1)</b>: case <b>{number}</b>, day {day} of absence").format(
             number=escape(task.facts.case_number), day=max(task.day, 0)
         ),
         t(

@@ -155,7 +155,7 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
         + "\n"
         + t(
             "Step 1 of 3: on which day did the guardians receive it? Press a button or write "
-            "the date (for example 3.5)."
+            "the date (for example 3月5日)."
         ),
         inline(rows),
     )
@@ -251,7 +251,7 @@ async def _ask_photo(update: Update, context: KcbxContext, draft: DeliveryDraft)
     await reply(
         update,
         t(
-            "Step 3 of 3: please send a photo of the receipt slip with the guardian's "
+            "Step 3 of 3: please send a photo of the receipt (回执) with the guardian's "
             "signature. If the guardians refused to sign, photograph the receipt on which the "
             "deliverer and a witness noted the refusal."
         ),

@@ -222,7 +222,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
         update,
         t(
             "Since when has {student} been absent without reason? Choose, or type a date such "
-            "as 3.5 or 2024-03-05."
+            "as 3月5日, 3.5 or 2024-03-05."
         ).format(student=student_label(student, t)),
         [[(t("Today"), "rep:d:0"), (t("Yesterday"), "rep:d:1")], REPORT.cancel_row(t)],
     )
