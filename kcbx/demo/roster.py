@@ -102,124 +102,148 @@ def build_roster(
     *, students: int = 1200, seed: int = 20240304, today: date | None = None
 ) -> DemoRoster:
     """A district with about `students` students spread over the 11 townships."""
-    rng = random.Random(seed)
-    today = today or date(2024, 3, 4)
-    roster = DemoRoster()
-    staff_phones = _Phones("139")
-    guardian_phones = _Phones("137")
-    district = "沙坡头区"
-    roster.units.append({"类型": "区", "名称": district})
-    for name, code in DEPARTMENTS:
-        roster.units.append({"类型": "部门", "名称": name, "上级": district, "代码": code})
-        roster.staff.append(
-            {"姓名": _name(rng, rng.random() < 0.5), "手机": staff_phones.next(),
-             "角色": "部门联络员", "单位": name}
-        )  # fmt: skip
-    roster.staff.append(
-        {"姓名": "周管理", "手机": staff_phones.next(), "角色": "管理员", "单位": district}
-    )
-    roster.staff.append(
-        {"姓名": "马区长", "手机": staff_phones.next(), "角色": "区领导", "单位": district}
-    )
-    for _ in range(2):
-        roster.staff.append(
-            {"姓名": _name(rng, rng.random() < 0.5), "手机": staff_phones.next(),
-             "角色": "教育局", "单位": district}
-        )  # fmt: skip
-
-    per_birthday: dict[date, int] = {}
+    build = _Build(random.Random(seed), today or date(2024, 3, 4))
+    build.district()
     per_township = max(1, students // len(TOWNSHIPS))
     for township in TOWNSHIPS:
-        roster.units.append({"类型": "乡镇", "名称": township, "上级": district})
+        build.township(township, per_township)
+    return build.roster
+
+
+DISTRICT = "沙坡头区"
+
+
+@dataclass
+class _Build:
+    """The demo roster, written in the order a county's office would list it."""
+
+    rng: random.Random
+    today: date
+    roster: DemoRoster = field(default_factory=lambda: DemoRoster())
+    staff_phones: _Phones = field(default_factory=lambda: _Phones("139"))
+    guardian_phones: _Phones = field(default_factory=lambda: _Phones("137"))
+    per_birthday: dict[date, int] = field(default_factory=dict)
+
+    def person(self, role: str, unit: str, women: float, **more: str) -> None:
+        name = _name(self.rng, self.rng.random() < women)
+        self.roster.staff.append(
+            {"姓名": name, "手机": self.staff_phones.next(), "角色": role, "单位": unit, **more}
+        )
+
+    def district(self) -> None:
+        roster = self.roster
+        roster.units.append({"类型": "区", "名称": DISTRICT})
+        for name, code in DEPARTMENTS:
+            roster.units.append({"类型": "部门", "名称": name, "上级": DISTRICT, "代码": code})
+            self.person("部门联络员", name, 0.5)
         roster.staff.append(
-            {"姓名": _name(rng, rng.random() < 0.3), "手机": staff_phones.next(),
-             "角色": "乡镇领导", "单位": township}
-        )  # fmt: skip
-        villages: list[tuple[str, list[str]]] = []
+            {"姓名": "周管理", "手机": self.staff_phones.next(), "角色": "管理员", "单位": DISTRICT}
+        )
+        roster.staff.append(
+            {"姓名": "马区长", "手机": self.staff_phones.next(), "角色": "区领导", "单位": DISTRICT}
+        )
+        for _ in range(2):
+            self.person("教育局", DISTRICT, 0.5)
+
+    def township(self, township: str, per_township: int) -> None:
+        self.roster.units.append({"类型": "乡镇", "名称": township, "上级": DISTRICT})
+        self.person("乡镇领导", township, 0.3)
+        big = per_township >= 500
         used: set[str] = set()
-        for _ in range(3 if per_township < 500 else 6):
-            while True:
-                vname = (
-                    _VILLAGE_A[rng.randrange(len(_VILLAGE_A))]
-                    + _VILLAGE_B[rng.randrange(len(_VILLAGE_B))]
-                    + "村"
-                )
-                if vname not in used:
-                    used.add(vname)
-                    break
-            path = f"{township}/{vname}"
-            roster.units.append({"类型": "村", "名称": vname, "上级": township})
-            roster.staff.append(
-                {"姓名": _name(rng, rng.random() < 0.3), "手机": staff_phones.next(),
-                 "角色": "乡镇干部", "单位": path}
-            )  # fmt: skip
-            groups = list(_GROUPS[: 3 if per_township < 500 else 6])
-            for g in groups:
-                roster.units.append({"类型": "组", "名称": g, "上级": path})
-                roster.staff.append(
-                    {"姓名": _name(rng, rng.random() < 0.4), "手机": staff_phones.next(),
-                     "角色": "村干部", "单位": f"{path}/{g}"}
-                )  # fmt: skip
-                roster.staff.append(
-                    {"姓名": _name(rng, rng.random() < 0.4), "手机": staff_phones.next(),
-                     "角色": "组干部", "单位": f"{path}/{g}"}
-                )  # fmt: skip
-            villages.append((vname, groups))
+        villages = [self.village(township, big, used) for _ in range(6 if big else 3)]
         primary = f"{township.rstrip('镇乡')}中心小学"
         junior = f"{township.rstrip('镇乡')}中学"
         schools = ((primary, "小学", range(1, 7)), (junior, "初中", range(7, 10)))
         school_students = {primary: per_township * 2 // 3, junior: per_township // 3}
         for school, section, grades in schools:
-            roster.units.append({"类型": "学校", "名称": school, "上级": township, "学段": section})
-            spath = f"{township}/{school}"
-            for role in ("校长", "控辍专干"):
-                roster.staff.append(
-                    {"姓名": _name(rng, rng.random() < 0.5), "手机": staff_phones.next(),
-                     "角色": role, "单位": spath}
-                )  # fmt: skip
-            count = school_students[school]
-            per_grade = max(6, count // len(grades))  # the demo's story needs a class
-            classes_per_grade = max(1, per_grade // 45 + (1 if per_grade % 45 else 0))
-            for grade in grades:
-                for c in range(1, classes_per_grade + 1):
-                    cname = f"{_GRADE_NAMES[grade - 1]}年级{c}班"
-                    roster.staff.append(
-                        {"姓名": _name(rng, rng.random() < 0.7), "手机": staff_phones.next(),
-                         "角色": "班主任", "单位": spath, "班级": cname}
-                    )  # fmt: skip
-                for n in range(per_grade):
-                    girl = rng.random() < 0.48
-                    name = _name(rng, girl)
-                    age = grade + 6
-                    birth = date(today.year - age, 9, 1) - timedelta(days=rng.randrange(365))
-                    vname, groups = villages[rng.randrange(len(villages))]
-                    flags = []
-                    if rng.random() < 0.06:
-                        flags.append(FLAGS[rng.randrange(len(FLAGS))])
-                    elif township == TOWNSHIPS[0] and grade == grades[0] and n == 3:
-                        flags.append("留守儿童")  # every district has the demo's A9 child
-                    guardian = name[0] + _GIVEN_BOY[rng.randrange(len(_GIVEN_BOY))] + "军"
-                    relation = "父亲"
-                    if "留守儿童" in flags or rng.random() < 0.1:
-                        guardian, relation = name[0] + "老汉", "祖父"
-                    per_birthday[birth] = per_birthday.get(birth, 0) + 1
-                    roster.students.append(
-                        {
-                            "学籍号": f"G640502{birth:%Y%m%d}{per_birthday[birth]:04d}",
-                            "姓名": name,
-                            "性别": "女" if girl else "男",
-                            "出生日期": birth.isoformat(),
-                            "学校": spath,
-                            "年级": str(grade),
-                            "班级": f"{1 + n % classes_per_grade}班",
-                            "乡镇": township,
-                            "村": vname,
-                            "组": groups[rng.randrange(len(groups))],
-                            "监护人": guardian,
-                            "关系": relation,
-                            "监护人电话": guardian_phones.next(),
-                            "困难类别": "、".join(flags),
-                            "备注": "",
-                        }
-                    )
-    return roster
+            self.school(township, school, section, grades, school_students[school], villages)
+
+    def village(self, township: str, big: bool, used: set[str]) -> tuple[str, list[str]]:
+        rng = self.rng
+        while True:
+            vname = (
+                _VILLAGE_A[rng.randrange(len(_VILLAGE_A))]
+                + _VILLAGE_B[rng.randrange(len(_VILLAGE_B))]
+                + "村"
+            )
+            if vname not in used:
+                used.add(vname)
+                break
+        path = f"{township}/{vname}"
+        self.roster.units.append({"类型": "村", "名称": vname, "上级": township})
+        self.person("乡镇干部", path, 0.3)
+        groups = list(_GROUPS[: 6 if big else 3])
+        for g in groups:
+            self.roster.units.append({"类型": "组", "名称": g, "上级": path})
+            self.person("村干部", f"{path}/{g}", 0.4)
+            self.person("组干部", f"{path}/{g}", 0.4)
+        return vname, groups
+
+    def school(
+        self,
+        township: str,
+        school: str,
+        section: str,
+        grades: range,
+        count: int,
+        villages: list[tuple[str, list[str]]],
+    ) -> None:
+        self.roster.units.append(
+            {"类型": "学校", "名称": school, "上级": township, "学段": section}
+        )
+        spath = f"{township}/{school}"
+        for role in ("校长", "控辍专干"):
+            self.person(role, spath, 0.5)
+        per_grade = max(6, count // len(grades))  # the demo's story needs a class
+        classes = max(1, per_grade // 45 + (1 if per_grade % 45 else 0))
+        for grade in grades:
+            for c in range(1, classes + 1):
+                self.person("班主任", spath, 0.7, 班级=f"{_GRADE_NAMES[grade - 1]}年级{c}班")
+            for n in range(per_grade):
+                first = township == TOWNSHIPS[0] and grade == grades[0] and n == 3
+                self.student(township, spath, grade, n, classes, villages, first)
+
+    def student(
+        self,
+        township: str,
+        spath: str,
+        grade: int,
+        n: int,
+        classes: int,
+        villages: list[tuple[str, list[str]]],
+        the_a9_child: bool,
+    ) -> None:
+        rng = self.rng
+        girl = rng.random() < 0.48
+        name = _name(rng, girl)
+        birth = date(self.today.year - grade - 6, 9, 1) - timedelta(days=rng.randrange(365))
+        vname, groups = villages[rng.randrange(len(villages))]
+        flags = []
+        if rng.random() < 0.06:
+            flags.append(FLAGS[rng.randrange(len(FLAGS))])
+        elif the_a9_child:
+            flags.append("留守儿童")  # every district has the demo's A9 child
+        guardian = name[0] + _GIVEN_BOY[rng.randrange(len(_GIVEN_BOY))] + "军"
+        relation = "父亲"
+        if "留守儿童" in flags or rng.random() < 0.1:
+            guardian, relation = name[0] + "老汉", "祖父"
+        self.per_birthday[birth] = self.per_birthday.get(birth, 0) + 1
+        self.roster.students.append(
+            {
+                "学籍号": f"G640502{birth:%Y%m%d}{self.per_birthday[birth]:04d}",
+                "姓名": name,
+                "性别": "女" if girl else "男",
+                "出生日期": birth.isoformat(),
+                "学校": spath,
+                "年级": str(grade),
+                "班级": f"{1 + n % classes}班",
+                "乡镇": township,
+                "村": vname,
+                "组": groups[rng.randrange(len(groups))],
+                "监护人": guardian,
+                "关系": relation,
+                "监护人电话": self.guardian_phones.next(),
+                "困难类别": "、".join(flags),
+                "备注": "",
+            }
+        )

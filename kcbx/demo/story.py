@@ -384,71 +384,85 @@ STORY_DAYS = 12
 
 
 async def play(demo: Demo, cast: Cast) -> dict[str, Path]:
-    t = demo.t
-    h = demo.harness
-    s = h.s
-    out = demo.out
-    a, b, c, d, e = cast.students
+    """The month, as the district lives it: each phase through the real bot."""
+    cases = await _first_week(demo, cast)
+    await _day_seven(demo, cases)
+    await _notice_and_returns(demo, cases)
+    await _the_picture(demo, cases)
+    return _artefacts(demo)
 
+
+async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
+    """Monday to Friday: people join, four children are reported, a home visit, two return."""
+    t, s = demo.t, demo.harness.s
+    a, b, c, d, e = cast.students
     demo.transcript.story(t("Monday: the people of 滨河镇 open their invitation links"))
     demo.progress.step()
-    teacher = await demo.join("teacher", cast.teacher)
-    lead = await demo.join("lead", cast.lead)
-    principal = await demo.join("principal", cast.principal)
-    await demo.join("township_leader", cast.township_leader)
-    township_cadre = await demo.join("township_cadre", cast.township_cadre)
-    await demo.join("village_cadre", cast.village_cadre)
-    group_cadre = await demo.join("group_cadre", cast.group_cadre)
-    bureau = await demo.join("bureau", cast.bureau)
-    leader = await demo.join("district_leader", cast.district_leader)
-    justice = await demo.join("justice", cast.justice)
-    civil = await demo.join("civil", cast.civil)
+    for key in ("teacher", "lead", "principal", "township_leader", "township_cadre"):
+        await demo.join(key, getattr(cast, key))
+    for key in ("village_cadre", "group_cadre", "bureau"):
+        await demo.join(key, getattr(cast, key))
+    await demo.join("district_leader", cast.district_leader)
+    await demo.join("justice", cast.justice)
+    await demo.join("civil", cast.civil)
+    teacher, lead, civil = (demo.actors[k] for k in ("teacher", "lead", "civil"))
     await teacher.send("/help", has_text("/report"))
 
     await demo.at(9)
     demo.transcript.story(t("A class teacher reports four children who did not come (A7.1)"))
-    number_a = await report(teacher, a, cause="unknown", contact="unreached")
-    number_b = await report(teacher, b, cause="weariness", contact="agreed")
-    number_c = await report(teacher, c, cause="parents_unwilling", contact="refused")
-    number_d = await report(teacher, d, cause="poverty", contact="unreached")
-    cases = {n: await s.cases.by_number(n) for n in (number_a, number_b, number_c, number_d)}
-    case_a, case_b, case_c, case_d = (cases[n] for n in (number_a, number_b, number_c, number_d))
-    assert case_a and case_b and case_c and case_d
+    numbers = [
+        await report(teacher, a, cause="unknown", contact="unreached"),
+        await report(teacher, b, cause="weariness", contact="agreed"),
+        await report(teacher, c, cause="parents_unwilling", contact="refused"),
+        await report(teacher, d, cause="poverty", contact="unreached"),
+    ]
+    cases = {}
+    for key, number in zip("abcd", numbers, strict=True):
+        case = await s.cases.by_number(number)
+        assert case is not None
+        cases[key] = case
 
     await demo.at(10)
     demo.transcript.story(t("A vulnerable child (A9): civil affairs is brought in on day 0"))
-    await civil.user.wait_for(has_text(number_d))
-    await civil.send("/inbox", has_text(number_d))
+    await civil.user.wait_for(has_text(cases["d"].number))
+    await civil.send("/inbox", has_text(cases["d"].number))
     await civil.press("ref:a:")
 
     await demo.at(14)
     demo.transcript.story(t("No phone call recorded within 4 hours: the teacher is reminded"))
-    await teacher.press(f"ack:{case_a.id}:")
-    await teacher.press(f"do:{case_d.id}:A7.1-call")
+    await teacher.press(f"ack:{cases['a'].id}:")
+    await teacher.press(f"do:{cases['d'].id}:A7.1-call")
 
     await demo.day(START.date() + timedelta(days=1), t("Tuesday: the teacher visits a home"))
     await demo.at(10)
-    await visit(teacher, case_a, outcome="agreed", with_evidence=True, return_tomorrow=True)
+    await visit(teacher, cases["a"], outcome="agreed", with_evidence=True, return_tomorrow=True)
 
     await demo.day(START.date() + timedelta(days=2), t("Wednesday: is the child back?"))
     await demo.at(9)
-    await back_at_school(teacher, case_a.id)
+    await back_at_school(teacher, cases["a"].id)
 
     await demo.day(START.date() + timedelta(days=3), t("Day 3: the school organises persuasion"))
     await demo.at(9)
-    await lead.press(f"do:{case_b.id}:A7.2")
+    await lead.press(f"do:{cases['b'].id}:A7.2")
     await demo.at(10)
-    await visit(lead, case_c, kind="persuasion", outcome="refused", with_evidence=False)
+    await visit(lead, cases["c"], kind="persuasion", outcome="refused", with_evidence=False)
 
     await demo.day(START.date() + timedelta(days=4), t("Friday: a child is back"))
     await demo.at(9)
-    await back_at_school(teacher, case_b.id)
+    await back_at_school(teacher, cases["b"].id)
 
     demo.transcript.story(t("A fifth child stops coming; nobody acts on the reminders"))
-    number_e = await report(teacher, e, cause="unknown", contact="notyet")
-    case_e = await s.cases.by_number(number_e)
+    case_e = await s.cases.by_number(await report(teacher, e, cause="unknown", contact="notyet"))
     assert case_e is not None
+    cases["e"] = case_e
+    return cases
 
+
+async def _day_seven(demo: Demo, cases: dict[str, Case]) -> None:
+    """The dropout mark; the bureau, the township, the 三包 chain and the departments (A7.3)."""
+    t, act = demo.t, demo.actors
+    lead, justice, bureau = act["lead"], act["justice"], act["bureau"]
+    case_c = cases["c"]
     await demo.day(
         START.date() + timedelta(days=7),
         t("Day 7: dropout mark; the bureau, the township, the 三包 chain and the departments"),
@@ -457,21 +471,26 @@ async def play(demo: Demo, cast: Cast) -> dict[str, Path]:
     await lead.press(f"do:{case_c.id}:A7.3-mark")
     await lead.press(f"do:{case_c.id}:A7.3-report")
     await demo.at(10)
-    await justice.user.wait_for(has_text(number_c))
-    await visit(group_cadre, case_c, outcome="refused", with_evidence=True)
+    await justice.user.wait_for(has_text(case_c.number))
+    await visit(act["group_cadre"], case_c, outcome="refused", with_evidence=True)
     await bureau.press(f"do:{case_c.id}:A7.3-joint")
-    await demo.actors["township_leader"].press(f"do:{case_c.id}:A6-township")
-    await justice.send("/inbox", has_text(number_c))
+    await act["township_leader"].press(f"do:{case_c.id}:A6-township")
+    await justice.send("/inbox", has_text(case_c.number))
     await justice.press("ref:a:")
     await justice.press(f"do:{case_c.id}:A6-justice")
     await demo.at(11)
-    await principal.send("/cases", has_text(number_e))
+    await act["principal"].send("/cases", has_text(cases["e"].number))
 
+
+async def _notice_and_returns(demo: Demo, cases: dict[str, Case]) -> None:
+    """Two children back; the notice to enrol (A7.4) and the order to correct (A7.5)."""
+    t, act = demo.t, demo.actors
+    teacher, bureau, township_cadre = act["teacher"], act["bureau"], act["township_cadre"]
     await demo.day(START.date() + timedelta(days=9), t("Day 9: the vulnerable child returns"))
     await demo.at(9)
-    await visit(teacher, case_d, outcome="agreed", with_evidence=False)
-    await back_at_school(teacher, case_d.id)
-    await back_at_school(teacher, case_e.id)
+    await visit(teacher, cases["d"], outcome="agreed", with_evidence=False)
+    await back_at_school(teacher, cases["d"].id)
+    await back_at_school(teacher, cases["e"].id)
 
     await demo.day(
         START.date() + timedelta(days=15),
@@ -490,6 +509,10 @@ async def play(demo: Demo, cast: Cast) -> dict[str, Path]:
     await demo.at(10)
     await deliver_notice(bureau, "ntc:d:")
 
+
+async def _the_picture(demo: Demo, cases: dict[str, Case]) -> None:
+    """A leader asks for the summary, the chart and the ledger; the last child is back."""
+    t, leader = demo.t, demo.actors["district_leader"]
     await demo.day(START.date() + timedelta(days=25), t("A leader asks for the picture"))
     await demo.at(9)
     await leader.send("/summary", has_button("sum:"))
@@ -504,9 +527,12 @@ async def play(demo: Demo, cast: Cast) -> dict[str, Path]:
 
     await demo.day(START.date() + timedelta(days=27), t("The last child is back at school"))
     await demo.at(9)
-    await back_at_school(teacher, case_c.id)
+    await back_at_school(demo.actors["teacher"], cases["c"].id)
     await leader.send("/summary", has_button("sum:"))
 
+
+def _artefacts(demo: Demo) -> dict[str, Path]:
+    bureau, leader, out = demo.actors["bureau"], demo.actors["district_leader"], demo.out
     artefacts: dict[str, Path] = {}
     for path in save_files(bureau, out, (".pdf", ".docx")):
         artefacts[path.name] = path

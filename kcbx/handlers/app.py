@@ -90,12 +90,7 @@ def build_application(
 
     async def post_shutdown(app: KcbxApplication) -> None:
         await _stop_notice_files(app)
-        lease: InstanceLease | None = app.bot_data.pop(LEASE_KEY, None)
-        if lease is not None:
-            try:
-                await lease.release()  # the next instance need not wait for it to expire
-            except Exception as exc:  # it expires by itself
-                log.warning("could not release the database's lease: %s", exc)
+        await _release_lease(app)
         opened: Services | None = app.bot_data.pop(SERVICES_KEY, None)
         if opened is not None:
             await opened.audit.flush()  # the reads noted since the last batch
@@ -116,6 +111,12 @@ def build_application(
         .build()
     )
 
+    _register_handlers(app)
+    return app
+
+
+def _register_handlers(app: KcbxApplication) -> None:
+    """Every handler, in the order that decides who answers (the first match of a group wins)."""
     # 1. The gate: loads the person; strangers and revoked people stop here (group -10).
     gate.register(app)
     # 2. Getting in and finding one's way: /start <code>, /help, /lang.
@@ -147,7 +148,6 @@ def build_application(
     records.register(app)
     # 4. Last in group 0: unknown commands, stray text, stale buttons; the error handler.
     fallback.register(app)
-    return app
 
 
 async def _start_delivery(app: KcbxApplication, services: Services, holder: str | None) -> None:
@@ -172,6 +172,15 @@ async def _start_delivery(app: KcbxApplication, services: Services, holder: str 
     app.bot_data[NOTICE_FILES_KEY] = NoticeFileWorker(
         services, on_queued=lambda: kick_delivery(app)
     )
+
+
+async def _release_lease(app: KcbxApplication) -> None:
+    lease: InstanceLease | None = app.bot_data.pop(LEASE_KEY, None)
+    if lease is not None:
+        try:
+            await lease.release()  # the next instance need not wait for it to expire
+        except Exception as exc:  # it expires by itself
+            log.warning("could not release the database's lease: %s", exc)
 
 
 async def _stop_notice_files(app: KcbxApplication) -> None:

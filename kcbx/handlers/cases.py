@@ -34,6 +34,7 @@ from kcbx.bot.domain.caseactions import (
     return_data,
 )
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.services.cases import (
     ButtonResult,
@@ -273,30 +274,8 @@ async def _answer(
         )
         await _edit(query, None, keep_case_only)
         return
-    if outcome is Outcome.CONFIRM and press.verb == "do":  # a call: reached? what was said?
-        await query.answer()
-        await reply(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)), quote=True)
-        return
     if outcome is Outcome.CONFIRM:
-        await query.answer()
-        student = result.student
-        assert student is not None
-        await reply(
-            update,
-            t(
-                "Confirm that {student} is back at school? This closes case <b>{number}</b> "
-                "and stops its reminders (A7.6)."
-            ).format(student=student_label(student, t), number=case.number),
-            inline(
-                [
-                    [
-                        (t("Yes, back at school"), return_data(case.id, "y")),
-                        (t("Not yet"), return_data(case.id, "n")),
-                    ]
-                ]
-            ),
-            quote=True,
-        )
+        await _confirm(update, query, press, result, t)
         return
     policy = context.services.policy
     line = None
@@ -329,6 +308,37 @@ async def _answer(
             await _edit(query, line, lambda data: data in done)
     if result.queued:
         kick_delivery(context.application)
+
+
+async def _confirm(
+    update: Update, query: CallbackQuery, press: CaseCallback, result: ButtonResult, t: Translate
+) -> None:
+    """A press that needs one more answer: the call's outcome, or that the child is back."""
+    case = result.case
+    assert case is not None
+    if press.verb == "do":  # a call: reached? what was said?
+        await query.answer()
+        await reply(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)), quote=True)
+        return
+    await query.answer()
+    student = result.student
+    assert student is not None
+    await reply(
+        update,
+        t(
+            "Confirm that {student} is back at school? This closes case <b>{number}</b> "
+            "and stops its reminders (A7.6)."
+        ).format(student=student_label(student, t), number=case.number),
+        inline(
+            [
+                [
+                    (t("Yes, back at school"), return_data(case.id, "y")),
+                    (t("Not yet"), return_data(case.id, "n")),
+                ]
+            ]
+        ),
+        quote=True,
+    )
 
 
 async def _edit(
