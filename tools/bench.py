@@ -130,7 +130,8 @@ KEYBOARD = {
         [{"text": f"学生{2 * r + c}", "callback_data": f"rep:s:{2 * r + c}"} for c in range(2)]
         for r in range(5)
     ]
-    + [[{"text": "下一页 ›", "callback_data": "rep:c:1:1"}], [{"text": "取消", "callback_data": "x"}]]
+    + [[{"text": "下一页 ›", "callback_data": "rep:c:1:1"}]]
+    + [[{"text": "取消", "callback_data": "x"}]]
 }
 
 
@@ -271,7 +272,7 @@ def raw_commits(folder: Path, count: int = 300) -> float:
     started = time.perf_counter()
     for n in range(count):
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (student, at, note) VALUES (?, ?, ?)", (n, NOW.isoformat(), "x"))
+        conn.execute("INSERT INTO t (student, at, note) VALUES (?, ?, ?)", (n, str(NOW), "x"))
         conn.execute("COMMIT")
     seconds = time.perf_counter() - started
     conn.close()
@@ -460,7 +461,7 @@ def rss_rows(path: Path) -> list[tuple[str, float, str, float]]:
     ]
 
 
-async def database(students: int) -> Path:
+def database(students: int) -> Path:
     """A working copy of the cached database of ``students`` (built on first use)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     cached = CACHE / f"students-{students}.db"
@@ -470,7 +471,7 @@ async def database(students: int) -> Path:
         partial = cached.with_suffix(".building")
         for stale in CACHE.glob(partial.name + "*"):
             stale.unlink()
-        await build(partial, students, townships, schools, open_cases)
+        asyncio.run(build(partial, students, townships, schools, open_cases))
         conn = sqlite3.connect(partial)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
@@ -491,9 +492,8 @@ def table(students: int, rows: list[tuple[str, float, str, float]]) -> None:
         print(f"| {what} | {kcbx:,.1f} | {anchor}: {value:,.1f} | {kcbx / value:.2f}× |")
 
 
-async def run(students: int, only: set[str]) -> None:
+async def run(students: int, path: Path, only: set[str]) -> None:
     rows: list[tuple[str, float, str, float]] = []
-    path = await database(students)
     if "button" in only:
         rows += await button_rows(path)
     if "confirm" in only:
@@ -516,7 +516,7 @@ def main() -> None:
         return
     only = set(args.only.split(","))
     for students in [50_000, 1_000_000] if args.big else [50_000]:
-        asyncio.run(run(students, only))
+        asyncio.run(run(students, database(students), only))
 
 
 if __name__ == "__main__":
