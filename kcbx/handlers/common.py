@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -29,6 +30,20 @@ async def reply(update: Update, text: str, markup: object = None) -> None:
         reply_markup=markup,  # type: ignore[arg-type]
         disable_web_page_preview=True,
     )
+
+
+async def edit_in_place(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit one of our messages (HTML) without reading Telegram's copy of it back: PTB's
+    ``edit_text`` builds the whole returned message with its keyboard, which nobody reads."""
+    data: dict[str, object] = {
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "text": text,
+        "parse_mode": ParseMode.HTML,
+    }
+    if markup is not None:
+        data["reply_markup"] = markup
+    await message.get_bot()._post("editMessageText", data)
 
 
 def main_keyboard(role: Role, context: KcbxContext) -> ReplyKeyboardMarkup | None:

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from html import escape
 
 from telegram import Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -55,7 +54,7 @@ from kcbx.bot.texts.cases import (
     report_summary,
     student_label,
 )
-from kcbx.handlers.common import inline, is_private, pairs, reply, require_person
+from kcbx.handlers.common import edit_in_place, inline, is_private, pairs, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.flow import Drafts
@@ -97,7 +96,7 @@ async def _ask(update: Update, text: str, rows: Rows | None = None) -> None:
     if query is not None and isinstance(query.message, Message) and query.message.text:
         await query.answer()
         try:
-            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await edit_in_place(query.message, text, markup)
             return
         except BadRequest as exc:
             if "not modified" in str(exc).lower():  # the same page pressed twice
