@@ -18,7 +18,8 @@ from kcbx.bot.domain.accountability import (
     evaluate,
 )
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.policy import Policy, default_policy
+from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.services.a8year import by_rank, parse_school_year
 

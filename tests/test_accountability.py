@@ -23,7 +23,7 @@ from kcbx.bot.domain.accountability import (
     section_of,
 )
 from kcbx.bot.domain.accountability_warnings import Warning, WarningKind, warnings
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 
 POLICY = default_policy()
 TZ = ZoneInfo("Asia/Shanghai")

@@ -174,3 +174,33 @@ def test_rendering_changes_no_global_matplotlib_state() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def pixels_of(png: bytes, colour: tuple[int, int, int]) -> int:
+    """How many pixels are (nearly) this colour."""
+    with Image.open(io.BytesIO(png)) as image:
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    return int((np.abs(rgb - np.array(colour)).sum(axis=2) < 12).sum())
+
+
+def test_returns_are_drawn_and_the_dropout_rate_stands_against_the_1_percent_line() -> None:
+    """Returned cases as green bars beside the open ones; the rate of each township beside
+    A8.1's 1%: a township over the line is drawn red."""
+    labels = ChartLabels(
+        **{**ZH.__dict__, "returned": "本学年已返校", "rate_panel": "辍学率", "rate_line": "1%"},
+    )
+    under = ChartLabels(**{**labels.__dict__, "rate_limit": 1.0, "rate_total": "全区"})
+    under = ChartLabels(**{**under.__dict__, "total_rate": 0.4})
+    rows = [
+        StageRow("滨河镇", {"teacher": 1, "dropout": 1}, returned=2, rate=0.5),
+        StageRow("宣和镇", {"notice": 1}, returned=0, rate=0.8),
+    ]
+    over_rows = [rows[0], StageRow("宣和镇", {"notice": 1}, returned=0, rate=1.6)]
+    green, red = (39, 174, 96), (192, 57, 43)
+    plain = render_summary_chart([StageRow(r.name, r.counts) for r in rows], POINTS, "周报", ZH)
+    fine = render_summary_chart(rows, POINTS, "周报", under)
+    bad = render_summary_chart(over_rows, POINTS, "周报", under)
+    assert pixels_of(plain, green) == 0 and pixels_of(fine, green) > 1000
+    assert png_size(fine)[1] > png_size(plain)[1]  # the rate panel
+    assert pixels_of(fine, red) > 0  # the dashed 1% line
+    assert pixels_of(bad, red) > 5 * pixels_of(fine, red)  # and a bar over it

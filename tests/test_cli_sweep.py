@@ -73,7 +73,8 @@ def test_sweep_now_offline_queues_and_prints_what_it_queued(
     assert main(["--db", str(db), "sweep", "--now", "2024-03-04T13:00"]) == 0
     out = capsys.readouterr().out
     assert "sweep at 2024-03-04 13:00" in out
-    assert "KC-2024-0001 张三 A7.1-call (A7.1) round 1 -> 李老师 (class_teacher)" in out
+    assert "KC-2024-0001 张三 A7.1-call (A7.1) round 1, owner class_teacher" in out
+    assert "-> 李老师 (class_teacher)" in out
     assert "1 messages queued" in out and "offline" in out
     counts, rounds, _ = asyncio.run(_state(db))
     assert counts == {"pending": 1} and rounds == 1
@@ -93,21 +94,27 @@ def test_dry_run_lists_the_coming_week_and_writes_nothing(
     assert asyncio.run(_state(db)) == before  # nothing written, not even an audit entry
     lines = [line.strip() for line in out.splitlines()]
     expected = [
-        "2024-03-04 13:00 KC-2024-0001 张三 A7.1-call (A7.1) round 1 -> 李老师 (class_teacher)",
-        "2024-03-05 13:00 KC-2024-0001 张三 A7.1-call (A7.1) round 2 -> 李老师 (class_teacher)",
-        "2024-03-06 13:00 KC-2024-0001 张三 A7.1-call (A7.1) escalated -> "
-        "王校长 (principal, escalated), 李老师 (class_teacher, told)",
-        "2024-03-06 18:00 KC-2024-0001 张三 A7.1-visit (A7.1) round 1 -> 李老师 (class_teacher)",
+        # the first notice before the deadline (the lead time), with the owner and the due time
+        "2024-03-04 12:00 KC-2024-0001 张三 A7.1-call (A7.1) round 1 (notice ahead), owner "
+        "class_teacher, due Mon 03-04 13:00 -> 李老师 (class_teacher)",
+        # 4 working hours after the deadline, then 4 more (the night does not count)
+        "2024-03-04 17:00 KC-2024-0001 张三 A7.1-call (A7.1) round 2, owner class_teacher, "
+        "due Mon 03-04 13:00 -> 李老师 (class_teacher)",
+        "2024-03-05 11:00 KC-2024-0001 张三 A7.1-call (A7.1) escalated, owner class_teacher, "
+        "due Mon 03-04 13:00 -> 王校长 (principal, escalated), 李老师 (class_teacher, told)",
+        "2024-03-05 16:00 KC-2024-0001 张三 A7.1-visit (A7.1) round 1 (notice ahead), owner "
+        "class_teacher, due Wed 03-06 18:00 -> 李老师 (class_teacher)",
         # A7.2 is the school lead's; 控辍专干 never joined: the principal has it at once
-        "2024-03-07 08:00 KC-2024-0001 张三 A7.2 (A7.2) unreachable -> "
-        "王校长 (principal, unreachable)",
+        "2024-03-07 08:00 KC-2024-0001 张三 A7.2 (A7.2) unreachable, owner school_lead, "
+        "due Thu 03-07 18:00 -> 王校长 (principal, unreachable)",
     ]
     for line in expected:
         assert line in lines, out
     assert lines.index(expected[0]) < lines.index(expected[-1])
     # the bureau's staff never joined either: on day 7 nobody above the school can be told
     assert "2024-03-11 08:00 KC-2024-0001 张三 A7.3-mark (A7.3)" in out
-    assert "A7.3-joint (A7.3) round 1 -> nobody can be told" in out
+    assert "A7.3-joint (A7.3) round 1 (notice ahead), owner bureau_staff" in out
+    assert "-> nobody can be told" in out
     assert "2024-03-12" not in out  # seven days from Monday 09:00
     # --days 1 stops on Tuesday
     main(["--db", str(db), "sweep", "--dry-run", "--days", "1", "--now", "2024-03-04T09:00"])

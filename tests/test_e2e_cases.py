@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from kcbx.bot.domain.caseactions import reminder_buttons
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.model import Case
-from kcbx.bot.services.cases import ReportDraft, confirm_return, report_absence
+from kcbx.bot.services.cases import confirm_return
+from kcbx.bot.services.reporting import ReportDraft, report_absence
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.testing.fakebot import CallbackAnswer, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
@@ -114,9 +115,20 @@ async def test_received_action_and_back_at_school(harness: BotHarness) -> None:
 
     # the task's action: A7.1's phone call
     harness.clock.advance(timedelta(minutes=30))
-    await teacher.press("已电话联系监护人", reminder)
-    assert (await _answer(teacher)).text == "已记录。"
+    await teacher.press("已电话联系监护人", reminder)  # first the one question of a call
+    ask = await teacher.wait_for(lambda m: "是否联系上监护人" in m.plain)
+    assert ask.buttons == [
+        "已联系上：同意送孩子返校",
+        "已联系上：拒绝",
+        "已联系上：尚未决定",
+        "未联系上",
+    ]
+    await teacher.press("已联系上：同意送孩子返校", ask)
+    assert (await _answer(teacher, f"cal:{case.id}:agreed")).text == "已记录。"
     await teacher.wait_for(lambda m: m is reminder and "电话联系监护人：李老师已于" in m.plain)
+    assert ask.buttons == []
+    call = (await harness.s.cases.actions(case.id))[-1]
+    assert call.detail["outcome"] == "agreed"
     assert "2024年3月4日（周一） 09:30" in reminder.plain
     assert reminder.buttons == ["已返校", "查看案件"]
     await teacher.press_data(f"do:{case.id}:A7.1-call", reminder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kcbx.bot.services.cases import ReportDraft, report_absence
+from kcbx.bot.services.reporting import ReportDraft, report_absence
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, small_district
 

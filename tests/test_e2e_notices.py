@@ -115,21 +115,27 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     await harness.set_time(at(3, 18, 12))
     assert await s.notices.of_case(case.id) == []
 
-    # Day 15, 08:00 (A7.4): the bureau and the household's township get the notice, numbered,
-    # as a PDF and a .docx, with "Issued" and "Record delivery".
+    # Day 15, 08:00 (A7.4): the bureau, who issues it (one owner), gets the notice, numbered,
+    # as a PDF and a .docx, with "Issued"; the delivery is the township cadre's step.
     await harness.set_time(at(3, 19, 8))
     number = "沙教控辍〔2024〕1号"
     reminders = {}
-    for user in (bureau, township):
+    for user in (bureau,):
         reminders[user.id] = reminder = await notice_reminder(user, number)
         assert "限期入学通知书" in reminder.plain and "A7.4" in reminder.plain
-        assert {"已签发（已签字盖章）", "记录送达"} <= set(reminder.buttons)
+        assert "已签发（已签字盖章）" in reminder.buttons
+        assert "记录送达" not in reminder.buttons
         files = documents(user)
         assert set(files) == {"pdf", "docx"}
         pdf, docx = files["pdf"].document, files["docx"].document
         assert pdf is not None and pdf.startswith(b"%PDF") and docx is not None
         assert docx.startswith(b"PK")  # a Word (OOXML) package
         assert files["pdf"].filename == f"限期入学通知书_张三_{number}.pdf"
+        # the caption is rendered like a message: parse mode set, the number bold, escaped once
+        for file in files.values():
+            assert file.parse_mode is not None and file.parse_mode.lower() == "html"
+            assert "<b>" not in file.plain and "&lt;" not in file.plain
+            assert f"限期入学通知书{number}" in file.plain or number in file.plain
         text = pdf_text(pdf)
         for expected in (
             "限期入学通知书",
@@ -148,7 +154,8 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
         ):
             assert expected in text, expected
         assert text.count("（盖章）") == 2  # room for both seals
-    assert len(await s.notices.of_case(case.id)) == 1  # one number for both issuers
+    assert not any(number in m.plain for m in township.messages)  # not the issuer
+    assert len(await s.notices.of_case(case.id)) == 1
     assert await s.audit.entries(action="notice:send")  # each export is in the audit log
 
     # Nobody else may issue or record: not another township, not the class teacher who sees
@@ -223,11 +230,11 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     assert action.detail["delivered_on"] == "2024-03-20" and action.rule == "A7.4"
     assert await deadline_of(s, case) == date(2024, 3, 27)  # the ladder agrees
 
-    # The deadline passes at the end of 27 March; not a minute before.
-    await harness.set_time(at(3, 27, 17, 59))
+    # The guardians have the whole of 27 March; the order comes the next working morning.
+    await harness.set_time(at(3, 27, 18))
     correction = "沙教控辍改〔2024〕1号"
     assert not any(correction in m.plain for m in bureau.messages)
-    await harness.set_time(at(3, 27, 18))
+    await harness.set_time(at(3, 28, 8))
     orders = {}
     for user in (bureau, township):
         orders[user.id] = order = await notice_reminder(user, correction)
@@ -277,8 +284,11 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     ):
         assert expected in card.plain, expected
 
-    # The order's deadline passes too (end of 4 April): a renewed order, under a new number.
+    # The order's deadline (4 April, a holiday) passes too: a renewed order, under a new
+    # number, on the next working morning (Sunday 7 April, a swapped working day).
     await harness.set_time(at(4, 4, 18))
+    assert not any("2号" in m.plain and "A7.5" in m.plain for m in bureau.messages)
+    await harness.set_time(at(4, 7, 8))
     again = await notice_reminder(bureau, "沙教控辍改〔2024〕2号")
     assert "A7.5" in again.plain and "记录送达" in again.buttons
     assert [n.number for n in await s.notices.of_case(case.id)] == [
@@ -290,8 +300,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     # Every write is in the audit log.
     assert [e["action"] for e in await s.audit.entries(entity="notice")] == [
         "notice:render",
-        "notice:send",
-        "notice:send",
+        "notice:send",  # to the bureau only: it issues (one owner)
         "notice:issue",
         "notice:deliver",
         "notice:render",
@@ -307,33 +316,34 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
 async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     harness: BotHarness,
 ) -> None:
-    """The township leader reads English (the documents stay Chinese); an issued notice not
-    delivered within 2 days is the cadre's task (A7.4-deliver); a notice with a mistake is
-    re-issued under a new number; a group hears counts only; a stale button writes nothing."""
+    """The bureau's clerk reads English (the documents stay Chinese); once issued, the
+    delivery is the township cadre's own task (A7.4-deliver), told at once and owed within
+    2 days; a notice with a mistake is re-issued under a new number; a group hears counts
+    only; a stale button writes nothing."""
     s = harness.s
     _d, case = await day_15_case(harness)
     bureau, township, cadre = (harness.fake.user(u) for u, _ in (BUREAU, TOWNSHIP, CADRE))
-    leader = await s.people.by_phone(TOWNSHIP[1])
-    assert leader is not None
-    await s.people.set_language(leader.id, "en", at(3, 4, 9))
+    clerk = await s.people.by_phone(BUREAU[1])
+    assert clerk is not None
+    await s.people.set_language(clerk.id, "en", at(3, 4, 9))
 
     await harness.set_time(at(3, 19, 8))
     number = "沙教控辍〔2024〕1号"
-    english = await township.wait_for(lambda m: number in m.plain and bool(m.buttons))
+    english = await bureau.wait_for(lambda m: number in m.plain and bool(m.buttons))
     assert "notice to enrol by a deadline is ready" in english.plain
-    assert {"Issued (signed and stamped)", "Record delivery"} <= set(english.buttons)
-    files = documents(township)
+    assert "Issued (signed and stamped)" in english.buttons
+    assert "Record delivery" not in english.buttons  # the township cadre's step
+    files = documents(bureau)
     assert "PDF, to read on the phone" in (files["pdf"].caption or "")
     assert "自本通知书送达之日起7日内" in pdf_text(files["pdf"].document or b"")  # still Chinese
+    assert not any(number in m.plain for m in township.messages)
 
-    # The leader records the issue; nobody delivers it: by the end of 21 March it is the
-    # township cadre's task, with the PDF to show the family and "Record delivery".
+    # The clerk records the issue: the cadre is told at once, with the PDF to show the
+    # family and "Record delivery", to deliver it by the end of 21 March.
     harness.clock.set(at(3, 19, 11))
-    await township.press("Issued (signed and stamped)", english)
-    await township.wait_for(lambda m: "Recorded" in m.plain and "21 Mar 2024" in m.plain)
-    await harness.set_time(at(3, 21, 17))
-    assert not any(number in m.plain for m in cadre.messages)
-    await harness.set_time(at(3, 21, 18))
+    await bureau.press("Issued (signed and stamped)", english)
+    await bureau.wait_for(lambda m: "Recorded" in m.plain and "21 Mar 2024" in m.plain)
+    await harness.set_time(at(3, 19, 11, 30))
     task = await cadre.wait_for(lambda m: number in m.plain and "记录送达" in m.buttons)
     assert "A7.4" in task.plain and "已签发" in task.plain
     assert set(documents(cadre)) == {"pdf"}
@@ -346,6 +356,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
             "UPDATE guardians SET name = '张建国' WHERE student_id = ?", (student.id,)
         )
     harness.clock.set(at(3, 21, 19))
+    await s.people.set_language(clerk.id, "zh_CN", harness.clock.now())
     await bureau.send("/notices")
     listing = await bureau.wait_for(lambda m: "期限进行中" in m.plain)
     assert number in listing.plain and "已签发，待送达" in listing.plain
@@ -381,8 +392,8 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     # The card shows the void notice and its replacement; the old delivery task is gone.
     await bureau.send("/notices")
     await bureau.wait_for(lambda m: "期限进行中" in m.plain and new_number in m.plain)
-    first = next(m for m in bureau.messages if "查看案件" in m.buttons)
-    await bureau.press("查看案件", first)
+    first = next(m for m in bureau.messages if "Open the case" in m.buttons)  # in English
+    await bureau.press("Open the case", first)
     card = await bureau.wait_for(lambda m: "替代" in m.plain)
     assert f"《限期入学通知书》{number}" in card.plain and "已作废" in card.plain
     assert f"《限期入学通知书》{new_number}" in card.plain and f"替代{number}" in card.plain

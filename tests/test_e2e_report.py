@@ -74,7 +74,7 @@ async def test_report_from_the_class_buttons_with_typed_dates(harness: BotHarnes
     # the steps ahead with their dates (absent since Tue 5 Mar, reported Thu 7 Mar)
     steps = [line for line in done.plain.splitlines() if line.startswith("• ")]
     assert [s.split("：")[0] for s in steps] == [
-        "• 2024年3月9日（周六）",  # A7.1: the home visit within 2 days of the report
+        "• 2024年3月11日（周一）",  # A7.1: the visit within 2 days, moved off the weekend
         "• 2024年3月8日（周五）",  # A7.2: day 3
         "• 2024年3月12日（周二）",  # A7.3: day 7
         "• 2024年3月20日（周三）",  # A7.4: day 15

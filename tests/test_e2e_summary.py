@@ -225,7 +225,9 @@ async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> Non
     assert entries[0]["detail"]["via"] == "chat"
 
 
-async def test_a_long_breakdown_is_paged_under_telegrams_limit(harness: BotHarness) -> None:
+async def test_a_long_breakdown_is_paged_in_roster_order_and_folds_empty_rows(
+    harness: BotHarness,
+) -> None:
     district = await seed(harness)
     for n in range(30):
         township = await harness.s.units.add(
@@ -235,18 +237,54 @@ async def test_a_long_breakdown_is_paged_under_telegrams_limit(harness: BotHarne
             "school", f"第{n:02d}个很长名字的乡镇中心小学", township, section="primary"
         )
         async with harness.s.db.transaction():  # one pupil, so that the school counts
-            await harness.s.db.execute(
+            student = await harness.s.db.execute(
                 "INSERT INTO students (registry_no, name, school_id, grade, updated_at)"
                 " VALUES (?, ?, ?, 1, ?)",
                 (f"G{n:018d}", f"学生{n}", school, T0.isoformat()),
             )
+        if n < 20:  # twenty townships with a case, ten without
+            await harness.s.cases.open_case(
+                student_id=student,
+                reported_by=None,
+                absent_since=date(2024, 3, 1),
+                cause="unknown",
+                guardian_contact=None,
+                note=None,
+                now=T0,
+                year=2024,
+                actor="cli:test",
+            )
     leader = await bind(harness, 871, "13900000002")
     top = await summary_of(leader)
     assert len(top.text or "") < 4096
-    assert "第1/4页" in top.plain
+    # the roster's order (滨河镇 and 文昌镇 were created first), not the code points' order
+    rows = re.findall(r"^ · (\S+)：\d+／\d+$", top.plain, re.M)
+    assert rows[:4] == ["滨河镇", "文昌镇", "第00个很长名字的乡镇", "第01个很长名字的乡镇"]
+    assert "第1/3页" in top.plain and "其余10个乡镇暂无案件。" in top.plain
     await leader.press("下一页 ▶", top)
-    second = await leader.wait_for(lambda m: "第2/4页" in m.plain)
+    second = await leader.wait_for(lambda m: "第2/3页" in m.plain)
+    assert "第06个很长名字的乡镇：1／0" in second.plain
     assert all(len(data.encode()) < 64 for data in second.button_data.values())
+
+
+async def test_one_page_says_no_page_and_empty_townships_are_one_line(
+    harness: BotHarness,
+) -> None:
+    district = await seed(harness)
+    for n, name in enumerate(("东园镇", "兴仁镇", "宣和镇")):  # after the seed's two
+        township = await harness.s.units.add("township", name, district.units["district"])
+        school = await harness.s.units.add("school", f"{name}中心小学", township, section="primary")
+        async with harness.s.db.transaction():
+            await harness.s.db.execute(
+                "INSERT INTO students (registry_no, name, school_id, grade, updated_at)"
+                " VALUES (?, ?, ?, 1, ?)",
+                (f"H{n:018d}", f"学生{n}", school, T0.isoformat()),
+            )
+    leader = await bind(harness, 872, "13900000002")
+    top = await summary_of(leader)
+    assert "滨河镇：3／1\n · 文昌镇：1／1\n其余3个乡镇暂无案件。" in top.plain
+    assert "0／0" not in top.plain and "页" not in top.plain
+    assert top.buttons[:2] == ["滨河镇 (3)", "文昌镇 (1)"]
 
 
 async def test_a_township_sees_only_its_childrens_cases_at_a_school_outside_it(

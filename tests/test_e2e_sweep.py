@@ -197,44 +197,49 @@ async def test_one_case_walks_the_whole_ladder(harness: BotHarness) -> None:
         await harness.sweep()
         log.collect()
 
-    # the class teacher: day 0, the home visit reminded twice (the second held for the
-    # morning), then told that it went to the principal
+    # the class teacher: the call told an hour ahead; the home visit told the working day
+    # before, reminded 4 working hours after "Received" (21:30 counts from the next
+    # morning), then told that it went to the school lead (teacher -> school lead)
     assert log.schedule(TEACHER)[:4] == [
-        (at(3, 4, 13), codes("A7.1-call")),  # 4 h after the report, no call recorded
-        (at(3, 6, 18), codes("A7.1-visit")),  # the end of the second day after the report
-        (at(3, 8, 8), codes("A7.1-visit")),  # 24 h after "Received" (21:30) waits for 08:00
-        (at(3, 9, 8), codes("A7.1-visit")),  # the escalation note
+        (at(3, 4, 12), codes("A7.1-call")),  # due 13:00 (4 working hours after the report)
+        (at(3, 5, 16), codes("A7.1-visit")),  # due Wed 18:00: the working day before, 16:00
+        (at(3, 7, 12), codes("A7.1-visit")),  # "Received" at 21:30, then 4 working hours
+        (at(3, 7, 16), codes("A7.1-visit")),  # the escalation note
     ]
-    assert "已报" in log.of(TEACHER)[3].plain and "王校长" in log.of(TEACHER)[3].plain
-    assert log.schedule(PRINCIPAL)[:1] == [(at(3, 9, 8), codes("A7.1-visit"))]
-    assert "李老师" in log.of(PRINCIPAL)[0].plain and "报请督办" in log.of(PRINCIPAL)[0].plain
+    assert "已报" in log.of(TEACHER)[3].plain and "控辍专干" in log.of(TEACHER)[3].plain
+    assert ("A7.1-visit" in str(log.schedule(LEAD))) and log.of(PRINCIPAL) == []
+    escalated = next(r for r in log.of(LEAD) if "报请督办" in r.plain)
+    assert "李老师" in escalated.plain and escalated.local == at(3, 7, 16)
     # day 3 (A7.2) and day 7 (A7.3): the school; two tasks at 08:00 come as one digest
-    assert log.schedule(LEAD)[:2] == [
-        (at(3, 7, 8), codes("A7.2")),
-        (at(3, 11, 8), codes("A7.3-mark", "A7.3-report")),
-    ]
-    assert "您有2项待办事项" in log.of(LEAD)[1].plain
+    assert log.schedule(LEAD)[0] == (at(3, 7, 8), codes("A7.2"))
+    assert log.schedule(LEAD)[2] == (at(3, 11, 8), codes("A7.3-mark", "A7.3-report"))
+    assert "您有2项待办事项" in log.of(LEAD)[2].plain
     # day 7: the bureau and the township (A7.3), the department owning the cause (A6) and
-    # the household's 三包 chain (A5.1); day 15 (A7.4) and the notice's deadline (A7.5)
+    # the household's 三包 chain (A5.1); day 15 (A7.4) to the bureau only (it issues); the
+    # notice's deadline (27 March) has passed the next working morning (A7.5)
     assert log.schedule(BUREAU)[:3] == [
         (at(3, 11, 8), codes("A7.3-joint")),
         (at(3, 19, 8), codes("A7.4-notice")),
-        (at(3, 27, 18), codes("A7.5")),  # the deadline (7 days from delivery) has passed
+        (at(3, 28, 8), codes("A7.5")),
     ]
-    assert log.schedule(TOWNSHIP)[:3] == log.schedule(BUREAU)[:3]  # cc: told once each
+    assert log.schedule(TOWNSHIP)[:2] == [
+        (at(3, 11, 8), codes("A7.3-joint")),
+        (at(3, 28, 8), codes("A7.5")),
+    ]  # cc: told once each; the notice is not the township leader's to issue
     assert "知悉" in log.of(TOWNSHIP)[0].plain
+    assert log.schedule(TOWNSHIP_CADRE)[1] == (at(3, 19, 10), codes("A7.4-deliver"))
     assert log.schedule(POLICE)[:1] == [(at(3, 11, 8), codes("A6-public_security"))]
     for cadre in (GROUP_CADRE, VILLAGE_CADRE, TOWNSHIP_CADRE):
         assert log.schedule(cadre)[:1] == [(at(3, 11, 8), codes("A5-visit"))]
-    assert log.of(DISTRICT) == []  # the bureau acted: nothing went above it
+    assert log.of(DISTRICT) == []  # never a per-item message to the district leader
 
     # after the return only the news of it, sent at once to those who were reminded
     reminders = [r for r in log.items if r.acks]
-    assert max(r.local for r in reminders) == at(3, 27, 18)
+    assert max(r.local for r in reminders) == at(3, 28, 8)
     after = [r for r in log.items if r.local >= at(3, 29, 9, 30)]
     assert after and not any(r.acks for r in after)
     told = {r.user for r in after if "张三已返校" in r.plain}
-    assert told == {uid for uid, _ in EVERYONE} - {TEACHER[0], DISTRICT[0]}
+    assert told == {uid for uid, _ in EVERYONE} - {TEACHER[0], DISTRICT[0], PRINCIPAL[0]}
     closed = await s.cases.get(case.id)
     assert closed is not None and closed.status == "returned"
 
@@ -415,17 +420,18 @@ async def test_500_reminders_at_once(fast: BotHarness) -> None:
 
 
 async def test_the_morning_digest_is_one_message_and_exactly_once(harness: BotHarness) -> None:
-    """What falls due overnight waits for 08:00, then goes as one message per person."""
+    """Four calls reported at 17:00 count their working hours on into the next morning: told
+    at 10:00 (due 11:00) as one message per person, exactly once."""
     s = harness.s
     d = await small_district(s, T0)
     await bind(harness, TEACHER)
     teacher = harness.fake.user(TEACHER[0])
     for name in ("张三", "李四", "王五", "<小明>"):
-        await open_case(s, d.students[name], at(3, 4, 17))  # the calls fall due at 21:00
-    for hour in (20, 21, 23):
-        await harness.set_time(at(3, 4, hour))
+        await open_case(s, d.students[name], at(3, 4, 17))  # due 11:00 tomorrow
+    for moment in (at(3, 4, 20), at(3, 4, 21), at(3, 4, 23), at(3, 5, 8), at(3, 5, 9, 59)):
+        await harness.set_time(moment)
     assert teacher.messages == []
-    await harness.set_time(at(3, 5, 8))
+    await harness.set_time(at(3, 5, 10))
     [digest] = teacher.messages
     assert "您有4项待办事项" in digest.plain and "&lt;小明&gt;" in (digest.text or "")
     assert "<小明>" in digest.plain and len(digest.text or "") < 4096
@@ -435,7 +441,7 @@ async def test_the_morning_digest_is_one_message_and_exactly_once(harness: BotHa
     )
     assert all(len(v.encode()) < 64 for v in digest.button_data.values())
     await harness.restart()
-    await harness.set_time(at(3, 5, 8, 1))
+    await harness.set_time(at(3, 5, 10, 1))
     assert len(teacher.messages) == 1
     assert await harness.s.outbox.counts() == {"sent": 1}
 
@@ -477,25 +483,26 @@ async def test_a_school_day_ladder_and_a_policy_file(tmp_path: Path) -> None:
         await open_case(s, d.students["张三"], at(3, 7, 9))  # Thursday
         lead = harness.fake.user(LEAD[0])
         # day 3 in school days is Tuesday 12 March (Fri, Mon, Tue), not Sunday 10 March
-        for day in (10, 11):
+        for day in (8, 9, 10, 11):
             await harness.set_time(at(3, day, 9))
-        assert lead.messages == []
+        assert not any("ack:1:A7.2" in str(m.button_data) for m in lead.messages)
+        before = len(lead.messages)
         await harness.set_time(at(3, 12, 8))
-        assert ["ack:1:A7.2" in str(m.button_data) for m in lead.messages] == [True]
+        assert ["ack:1:A7.2" in str(m.button_data) for m in lead.messages[before:]] == [True]
 
 
 async def test_a_reminder_that_could_not_go_before_20_waits_for_the_morning(
     harness: BotHarness,
 ) -> None:
-    """Telegram is down when the call falls due at 19:30; back at 20:01 the retry is due, but
-    nothing of the sweep is sent in the quiet hours, not even after a restart at night."""
+    """Telegram is down when the call's notice goes at 17:00; back at 20:01 the retry is due,
+    but nothing of the sweep is sent in the quiet hours, not even after a restart at night."""
     s = harness.s
     d = await small_district(s, T0)
     await bind(harness, TEACHER)
     teacher = harness.fake.user(TEACHER[0])
-    await open_case(s, d.students["张三"], at(3, 4, 15, 30))
+    await open_case(s, d.students["张三"], at(3, 4, 14))  # due 18:00, told at 17:00
     harness.fake.set_offline(True)
-    await harness.set_time(at(3, 4, 19, 30))
+    await harness.set_time(at(3, 4, 17))
     assert await s.outbox.counts() == {"pending": 1}
     harness.fake.set_offline(False)
     await harness.set_time(at(3, 4, 20, 1))

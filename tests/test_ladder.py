@@ -20,7 +20,8 @@ from kcbx.bot.domain.ladder import (
     relapse_carry,
     stage_for_day,
 )
-from kcbx.bot.domain.policy import DayCounting, Policy, default_policy
+from kcbx.bot.domain.policy import DayCounting, Policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -72,6 +73,11 @@ def due_codes(s: LadderState) -> set[str]:
     return {t.code for t in s.due_tasks}
 
 
+def live_codes(s: LadderState) -> set[str]:
+    """Open tasks whose first notice has come (before or after their deadline)."""
+    return {t.code for t in s.open_tasks if t.is_live(s.now)}
+
+
 def open_codes(s: LadderState) -> set[str]:
     return {t.code for t in s.open_tasks}
 
@@ -98,21 +104,22 @@ def test_one_case_walks_the_whole_ladder_in_60_days() -> None:
     # Day 1: home visit.
     log.add(ActionKind.HOME_VISIT, at(3, 11, 16))
 
-    # Day 3 (A7.2): the stage turns at midnight, the step is due at 08:00.
+    # Day 3 (A7.2): the stage turns at midnight, told at 08:00, due at 18:00.
     s = state(c, log, at(3, 13, 7))
     assert (s.stage, s.day) == (Stage.PERSUASION, 3)
     assert open_codes(s) == {TaskCode.PERSUASION}
-    assert due_codes(s) == set()
+    assert live_codes(s) == set()
     s = state(c, log, at(3, 13, 8))
-    assert due_codes(s) == {TaskCode.PERSUASION}
+    assert live_codes(s) == {TaskCode.PERSUASION} and due_codes(s) == set()
     task = s.task(TaskCode.PERSUASION)
     assert task is not None and task.rule == "A7.2" and task.role == "school_lead"
+    assert task.notify_at == at(3, 13, 8) and task.due_at == at(3, 13, 18)
     log.add(ActionKind.PERSUASION, at(3, 13, 15))
 
     # Day 7 (A7.3): mark, report, joint persuasion, and the A6 departments for the cause.
     s = state(c, log, at(3, 17, 8))
     assert (s.stage, s.day) == (Stage.DROPOUT, 7)
-    assert due_codes(s) == {
+    assert live_codes(s) == {
         TaskCode.MARK,
         TaskCode.REPORT,
         TaskCode.JOINT,
@@ -140,7 +147,7 @@ def test_one_case_walks_the_whole_ladder_in_60_days() -> None:
     # Day 15 (A7.4): the notice to enrol by a deadline.
     s = state(c, log, at(3, 25, 8))
     assert (s.stage, s.day) == (Stage.NOTICE, 15)
-    assert due_codes(s) == {"A6-womens_federation", TaskCode.NOTICE}
+    assert live_codes(s) == {"A6-womens_federation", TaskCode.NOTICE}
     log.add(ActionKind.DEPARTMENT_ACTION, at(3, 25, 9), department="womens_federation")
     log.add(ActionKind.NOTICE_ISSUED, at(3, 26, 10), number="沙教控辍〔2025〕第001号")
     s = state(c, log, at(3, 26, 11))
@@ -156,20 +163,25 @@ def test_one_case_walks_the_whole_ladder_in_60_days() -> None:
     assert s.notice_deadline == date(2025, 4, 5)  # 7 days from delivery
     assert due_codes(s) == set()
 
-    # The notice's deadline passes at the end of its business day (A7.5).
-    s = state(c, log, at(4, 5, 18))
+    # The notice's deadline (Saturday 5 April) has passed when the day is over (A7.5); the
+    # task is due on the next working day (Monday 7 April).
+    assert state(c, log, at(4, 5, 23, 59)).stage is Stage.NOTICE
+    s = state(c, log, at(4, 6, 0))
     assert s.stage is Stage.CORRECTION
-    assert due_codes(s) == {TaskCode.CORRECTION}
+    correction = s.task(TaskCode.CORRECTION)
+    assert correction is not None and correction.due_at == at(4, 7, 18)
+    assert correction.notify_at == at(4, 7, 8)
     log.add(ActionKind.CORRECTION_ORDERED, at(4, 7, 10), delivered_on="2025-04-07")
     s = state(c, log, at(4, 8, 9))
     assert s.correction_deadline == date(2025, 4, 14)
     assert due_codes(s) == set()
 
     # The correction deadline passes too: reprimand again, set a new deadline.
-    s = state(c, log, at(4, 14, 18))
-    assert due_codes(s) == {TaskCode.CORRECTION_AGAIN}
+    assert state(c, log, at(4, 14, 18)).task(TaskCode.CORRECTION_AGAIN) is None
+    s = state(c, log, at(4, 15, 8))
+    assert live_codes(s) == {TaskCode.CORRECTION_AGAIN}
     again = s.task(TaskCode.CORRECTION_AGAIN)
-    assert again is not None and again.rule == "A7.5" and again.due_at == at(4, 14, 18)
+    assert again is not None and again.rule == "A7.5" and again.due_at == at(4, 15, 18)
 
     # A7.6: the child is back; everything closes.
     log.add(ActionKind.RETURNED, at(4, 16, 9))
@@ -204,7 +216,8 @@ def test_school_days_mode_moves_the_steps_past_national_day() -> None:
     s = state(c, log, at(10, 8, 8, year=2024), policy, cal)
     assert (s.stage, s.day) == (Stage.PERSUASION, 3)
     task = s.task(TaskCode.PERSUASION)
-    assert task is not None and task.due_at == at(10, 8, 8, year=2024)
+    assert task is not None and task.due_at == at(10, 8, 18, year=2024)
+    assert task.notify_at == at(10, 8, 8, year=2024)
     s = state(c, log, at(10, 12, 8, year=2024), policy, cal)  # the Saturday worked
     assert (s.stage, s.day) == (Stage.DROPOUT, 7)
     # in calendar mode the same case would be at day 15 and past A7.3 long before
@@ -256,13 +269,14 @@ def test_actions_after_now_are_not_yet_known() -> None:
     assert state(case(), log, at(3, 20, 9)).stage is Stage.CLOSED
 
 
-def test_a_late_report_makes_the_earlier_steps_due_at_once() -> None:
+def test_a_late_report_makes_the_earlier_steps_open_at_once() -> None:
     c = case(reported_at=at(3, 20, 15))  # day 10
     s = state(c, Log(), at(3, 20, 15))
     assert (s.stage, s.day) == (Stage.DROPOUT, 10)
     persuasion = s.task(TaskCode.PERSUASION)
-    assert persuasion is not None and persuasion.due_at == at(3, 20, 15)
-    assert {TaskCode.PERSUASION, TaskCode.MARK, TaskCode.REPORT} <= due_codes(s)
+    assert persuasion is not None and persuasion.notify_at == at(3, 20, 15)
+    assert persuasion.due_at == at(3, 20, 18)  # never due before it is told
+    assert {TaskCode.PERSUASION, TaskCode.MARK, TaskCode.REPORT} <= live_codes(s)
 
 
 def test_an_early_notice_reaches_the_notice_stage_early() -> None:
@@ -271,7 +285,7 @@ def test_an_early_notice_reaches_the_notice_stage_early() -> None:
     s = state(case(), log, at(3, 22, 11))
     assert s.stage is Stage.NOTICE
     notice = s.task(TaskCode.NOTICE)
-    assert notice is not None and notice.done and notice.due_at == at(3, 22, 10)
+    assert notice is not None and notice.done and notice.opens_at == at(3, 22, 10)
     assert TaskCode.DELIVER in open_codes(s)
 
 
@@ -281,7 +295,8 @@ def test_a_deadline_written_on_the_notice_wins() -> None:
     log.add(ActionKind.NOTICE_DELIVERED, at(3, 26, 10))
     s = state(case(), log, at(4, 1, 18))
     assert s.notice_deadline == date(2025, 4, 1)
-    assert s.stage is Stage.CORRECTION
+    assert s.stage is Stage.NOTICE  # the guardians have the whole deadline day
+    assert state(case(), log, at(4, 2, 0)).stage is Stage.CORRECTION
 
 
 def test_a_renewed_order_before_the_deadline_is_not_an_overdue_task() -> None:
@@ -293,8 +308,8 @@ def test_a_renewed_order_before_the_deadline_is_not_an_overdue_task() -> None:
     s = state(case(), log, at(4, 12))
     assert s.correction_deadline == date(2025, 4, 15)
     assert s.task(TaskCode.CORRECTION_AGAIN) is None
-    late = state(case(), log, at(4, 15, 18))
-    assert TaskCode.CORRECTION_AGAIN in due_codes(late)
+    late = state(case(), log, at(4, 16, 8))
+    assert TaskCode.CORRECTION_AGAIN in live_codes(late)
 
 
 def test_a_vulnerable_student_brings_in_a9_departments_from_day_0() -> None:
@@ -307,7 +322,9 @@ def test_a_vulnerable_student_brings_in_a9_departments_from_day_0() -> None:
         "A9-youth_league",
         "A9-womens_federation",
     }
-    assert all(t.due_at == c.reported_at for t in s.tasks if t.rule == "A9")
+    # told at once, owed by the end of the next working day
+    assert all(t.notify_at == c.reported_at for t in s.tasks if t.rule == "A9")
+    assert all(t.due_at == at(3, 11, 18) for t in s.tasks if t.rule == "A9")
     # at A7.3 the poverty departments are already in under A9: not brought in twice
     s = state(c, Log(), at(3, 17, 9))
     assert {t.code for t in s.tasks if t.rule == "A6"} == set()
@@ -353,7 +370,7 @@ def test_a_relapse_within_the_window_continues_from_the_day_reached() -> None:
     )
     s = state(new, Log(), at(4, 1, 9, 30))
     assert (s.stage, s.day, s.ladder_start) == (Stage.DROPOUT, 10, date(2025, 3, 22))
-    assert {TaskCode.MARK, TaskCode.REPORT, TaskCode.JOINT} <= due_codes(s)
+    assert {TaskCode.MARK, TaskCode.REPORT, TaskCode.JOINT} <= live_codes(s)
     # outside the 30-day window, or a case that did not close with a return: a fresh start
     assert relapse_carry(previous, log.actions, date(2025, 4, 20), POLICY, CAL) is None
     exempt = case(status="exempt", closed_at=at(3, 20, 9))
@@ -376,10 +393,11 @@ def test_the_households_chain_is_told_on_day_7_and_only_a_cadres_visit_does_it()
     log.add(ActionKind.HOME_VISIT, at(3, 11, 16), actor_role="class_teacher")  # A7.1 only
     s = state(c, log, at(3, 17, 7, 59))
     chain = s.task(TaskCode.CHAIN_VISIT)
-    assert chain is not None and not chain.is_due(s.now)
+    assert chain is not None and not chain.is_live(s.now)
     s = state(c, log, at(3, 17, 8))
     chain = s.task(TaskCode.CHAIN_VISIT)
-    assert chain is not None and chain.is_due(s.now) and chain.rule == "A5.1"
+    assert chain is not None and chain.is_live(s.now) and chain.rule == "A5.1"
+    assert chain.due_at == at(3, 19, 18)  # within [cadres] visit_within_days
     assert chain.role == "group_cadre" and chain.cc == ("village_cadre", "township_cadre")
     # a village cadre's visit (the role may come from the person or from the detail) does it
     log.actions.append(
@@ -391,6 +409,8 @@ def test_the_households_chain_is_told_on_day_7_and_only_a_cadres_visit_does_it()
 
 def test_the_chain_visit_waits_for_the_policys_dropout_day() -> None:
     policy = replace(POLICY, ladder=replace(POLICY.ladder, dropout_day=5, notice_day=12))
-    s = state(case(), Log(), at(3, 15, 8), policy=policy)
-    assert TaskCode.CHAIN_VISIT in due_codes(s)
+    s = state(case(), Log(), at(3, 15, 8), policy=policy)  # day 5 is a Saturday
+    assert TaskCode.CHAIN_VISIT in open_codes(s) and TaskCode.CHAIN_VISIT not in live_codes(s)
+    s = state(case(), Log(), at(3, 17, 8), policy=policy)  # told on the next working morning
+    assert TaskCode.CHAIN_VISIT in live_codes(s)
     assert TaskCode.CHAIN_VISIT not in open_codes(state(case(), Log(), at(3, 14, 23)))

@@ -8,17 +8,9 @@ from pathlib import Path
 import pytest
 
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy import (
-    CAUSES,
-    DEPARTMENTS,
-    DayCounting,
-    PolicyError,
-    check_policy_file,
-    default_policy,
-    load_policy,
-    policy_from_data,
-    render_policy,
-)
+from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, DayCounting
+from kcbx.bot.domain.policy_file import PolicyError, default_policy, load_policy, policy_from_data
+from kcbx.bot.domain.policy_text import check_policy_file, render_policy
 
 EN = translator("en")
 ZH = translator("zh_CN")
@@ -43,7 +35,8 @@ def test_defaults_are_the_numbers_of_rules_md() -> None:
     assert p.ladder.relapse_window_days == 30
     assert (p.reminders.quiet_start, p.reminders.quiet_end) == (time(20), time(8))
     assert p.time.zone == "Asia/Shanghai"
-    assert (p.reminders.re_remind_hours, p.reminders.escalate_hours) == (24, 24)
+    # working hours (the business day on working days), not clock hours
+    assert (p.reminders.re_remind_hours, p.reminders.escalate_hours) == (4, 4)
     assert p.accountability.attrition_percent == 1.0  # A8.1
     assert (p.accountability.primary_dropouts, p.accountability.junior_dropouts) == (1, 2)
     assert p.accountability.township_dropouts_over == 2  # A8.4

@@ -131,7 +131,13 @@ async def test_route_goes_up_when_nobody_of_the_role_can_be_told(world: World) -
     # nobody is bound to Telegram yet: the whole chain is unreachable
     nobody = route(Role.CLASS_TEACHER, place, world.directory)
     assert nobody.role is None and nobody.people == () and nobody.reason == UNREACHABLE
-    assert [p.name for p in nobody.passed] == ["李老师", "王校长", "教育局乙", "区长甲"]
+    assert [p.name for p in nobody.passed] == [
+        "李老师",
+        "控辍专干",
+        "王校长",
+        "教育局乙",
+        "分管局长丙",
+    ]
 
     for phone, user in (("13900000020", 20), ("13900000022", 22), ("13900000003", 3)):
         person = await services.people.by_phone(phone)

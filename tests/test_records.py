@@ -22,10 +22,13 @@ from kcbx.bot.domain.retention import months_before
 from kcbx.bot.engine.sweep import sweep
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import ReportDraft, confirm_return, report_absence
+from kcbx.bot.services.accountability import accountability_view
+from kcbx.bot.services.cases import confirm_return
+from kcbx.bot.services.reporting import ReportDraft, report_absence
 from kcbx.bot.services.retention import apply_retention
 from kcbx.bot.services.summary import summary_view
 from kcbx.bot.services.visits import VisitDraft, record_visit
+from kcbx.bot.texts.accountability import render_accountability
 from kcbx.bot.texts.summary import render_summary
 from kcbx.storage.backup import BackupError, backup_async, check, restore_copy
 from kcbx.storage.visits import EvidenceFile
@@ -197,7 +200,10 @@ async def _summary(services: Services) -> str:
     leader = await _person(services, LEADER)
     found = await summary_view(services, leader, None)
     assert found is not None
-    return render_summary(found.summary, services.policy, ZH, "zh_CN", in_group=False).text
+    text = render_summary(found.summary, services.policy, ZH, "zh_CN", in_group=False).text
+    a8 = await accountability_view(services, leader)  # what A8 counts must not change either
+    assert a8 is not None
+    return text + "\n" + render_accountability(a8, 0, services.policy, ZH, "zh_CN").text
 
 
 async def test_retention_removes_what_the_policy_says_and_keeps_the_counts(
@@ -313,3 +319,22 @@ async def test_the_operators_commands(tmp_path: Path, capsys: pytest.CaptureFixt
     assert await asyncio.to_thread(main, ["--db", str(fresh), "restore", str(copy)]) == 0
     assert await asyncio.to_thread(kcbx, "retention", "--dry-run") == 0
     assert "photos: would reduce 0 closed cases" in capsys.readouterr().out
+
+
+async def test_a_summary_drilled_down_to_names_is_audited(harness: BotHarness) -> None:
+    s = harness.s
+    d = await small_district(s, T0)
+    case_id = await _report(s, d, "张三")
+    await harness.bind_quietly(971, phone=LEADER)
+    leader = harness.fake.user(971)
+    await leader.send("/summary")
+    summary = await leader.next_message()
+    await s.audit.flush()
+    assert [
+        e for e in await s.audit.of_student(d.students["张三"]) if e["action"] == "view:list"
+    ] == []
+    await leader.press_data(f"sum:c:{d.units['binhe_primary']}:0", summary)
+    await leader.wait_for(lambda m: "张三" in m.plain)
+    await s.audit.flush()
+    seen = [e for e in await s.audit.of_student(d.students["张三"]) if e["action"] == "view:list"]
+    assert [(e["entity_id"], e["chat_id"]) for e in seen] == [(str(case_id), 971)]

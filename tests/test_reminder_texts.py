@@ -12,7 +12,7 @@ from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.ladder import CaseFacts, Task, TaskCode, ladder_state
 from kcbx.bot.domain.model import Case, Person, Student
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.texts.reminders import DigestEntry, digest_messages, reminder_message, told_message
@@ -81,10 +81,11 @@ def test_a_reminder_names_everything_and_escapes_the_student() -> None:
     assert "学生：<b>&lt;小明&gt;</b>（滨河小学 3年级1班）" in text
     assert "案件：<b>KC-2024-0007</b>，第8天" in text
     assert "依据：A7.1" in text and "事项：请及时家访" in text
-    assert "期限：2024年3月6日（周三） 18:00" in text
+    assert "期限已过：2024年3月6日（周三） 18:00" in text  # sent on day 8: never a past 期限
     assert message.buttons == (
         (("收到", "ack:7:A7.1-visit"), ("记录家访", "vis:7")),
         (("已返校", "ret:7"), ("查看案件", "case:7")),
+        (("2小时后再提醒", "snz:7:A7.1-visit:l"), ("下一个工作日上午再提醒", "snz:7:A7.1-visit:m")),
     )
     assert_sendable(text, message.buttons)
 
@@ -127,7 +128,7 @@ def test_the_note_to_the_person_escalated_past() -> None:
 
 def test_english() -> None:
     text = reminder_message(due_task(), "Binhe Primary", POLICY, EN, "en").text
-    assert "Reminder: a task is due" in text and "Due: Wed 6 Mar 2024 18:00" in text
+    assert "Reminder: a task is due" in text and "Overdue since: Wed 6 Mar 2024 18:00" in text
 
 
 def test_a_long_digest_is_paged_under_the_limits() -> None:
@@ -138,16 +139,17 @@ def test_a_long_digest_is_paged_under_the_limits() -> None:
         for code in (TaskCode.CALL, TaskCode.VISIT)
     ]
     pages = digest_messages(entries, POLICY, ZH, "zh_CN")
-    assert len(pages) >= 4
-    assert pages[0].text.startswith(f"📋 您有30项待办事项（第1/{len(pages)}页）")
+    assert len(pages) == 3  # one person, one sweep: at most three messages
+    assert pages[0].text.startswith("📋 您有30项待办事项（第1/3页）")
     for page in pages:
         assert_sendable(page.text, page.buttons)
     acks = [d for p in pages for row in p.buttons for _, d in row if d.startswith("ack:")]
-    assert len(acks) == 30 and len(set(acks)) == 30  # every task once, on one page
+    assert len(acks) == len(set(acks)) == 24  # every listed task once, on one page
     numbers = [
         line.split(".")[0] for p in pages for line in p.text.splitlines() if ". <b>KC" in line
     ]
-    assert numbers == [str(n) for n in range(1, 31)]
+    assert numbers == [str(n) for n in range(1, 25)]
+    assert "另有6项，请发送 /cases 查看全部。" in pages[-1].text  # the rest is counted
 
 
 def test_a_digest_entry_of_a_copy_or_a_note() -> None:

@@ -1,5 +1,5 @@
-"""The reminder plan: first reminder when due, again after 24 h, then the supervisor; never at
-night (RULES.md A7 defaults: reminders between 08:00 and 20:00 Asia/Shanghai)."""
+"""The reminder plan: first notice before the deadline, again 4 working hours after it, then
+the supervisor; in working hours on working days, never at night (RULES.md A7 defaults)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kcbx.bot.domain.ladder import Task, TaskCode
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.domain.reminders import (
     Escalate,
     ReminderHistory,
@@ -21,9 +21,11 @@ from kcbx.bot.domain.reminders import (
     quiet_hours_next_send,
     supervisor_role,
 )
+from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 POLICY = default_policy()
+CAL = SchoolCalendar(POLICY)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -70,82 +72,99 @@ def test_quiet_hours_within_one_day_also_work() -> None:
 def test_a_task_due_at_21_30_is_sent_at_8_next_day() -> None:
     t = task(at(10, 21, 30))
     history = ReminderHistory()
-    assert decide(t, history, POLICY, at(10, 21, 30)) is None
-    assert decide(t, history, POLICY, at(11, 7, 59)) is None
-    assert decide(t, history, POLICY, at(11, 8)) == Send(1, ("class_teacher",))
-    step = plan(t, history, POLICY)
+    assert decide(t, history, POLICY, CAL, at(10, 21, 30)) is None
+    assert decide(t, history, POLICY, CAL, at(11, 7, 59)) is None
+    assert decide(t, history, POLICY, CAL, at(11, 8)) == Send(1, ("class_teacher",))
+    step = plan(t, history, POLICY, CAL)
     assert step is not None and step.at == at(11, 8)
 
 
-def test_nothing_before_the_task_is_due() -> None:
-    assert decide(task(at(12, 18)), ReminderHistory(), POLICY, at(12, 17, 59)) is None
+def test_nothing_before_the_first_notice() -> None:
+    t = task(at(12, 18), notify_at=at(11, 16))
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(11, 15, 59)) is None
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(11, 16)) == Send(1, ("class_teacher",))
 
 
-def test_re_remind_after_24_h_then_escalate_after_another_24_h() -> None:
-    t = task(at(12, 18))
-    assert decide(t, ReminderHistory(), POLICY, at(12, 18)) == Send(1, ("class_teacher",))
-    once = ReminderHistory(sent=(at(12, 18),))
-    assert decide(t, once, POLICY, at(13, 17, 59)) is None
-    assert decide(t, once, POLICY, at(13, 18)) == Send(2, ("class_teacher",))
-    twice = ReminderHistory(sent=(at(12, 18), at(13, 18)))
-    assert decide(t, twice, POLICY, at(14, 17, 59)) is None
-    assert decide(t, twice, POLICY, at(14, 18)) == Escalate("principal", "class_teacher")
-    escalated = replace(twice, escalated_at=at(14, 18))
-    assert decide(t, escalated, POLICY, at(20, 12)) is None
+def test_re_remind_and_escalate_in_working_hours_after_the_deadline() -> None:
+    """Due Wednesday 18:00: again Thursday 12:00 (4 working hours), then the school lead
+    Thursday 16:00 (teacher -> school lead)."""
+    t = task(at(12, 18), notify_at=at(11, 16))
+    once = ReminderHistory(sent=(at(11, 16),))
+    assert decide(t, once, POLICY, CAL, at(13, 11, 59)) is None
+    assert decide(t, once, POLICY, CAL, at(13, 12)) == Send(2, ("class_teacher",))
+    twice = ReminderHistory(sent=(at(11, 16), at(13, 12)))
+    assert decide(t, twice, POLICY, CAL, at(13, 15, 59)) is None
+    assert decide(t, twice, POLICY, CAL, at(13, 16)) == Escalate("school_lead", "class_teacher")
+    escalated = replace(twice, escalated_at=at(13, 16))
+    assert decide(t, escalated, POLICY, CAL, at(20, 12)) is None
+
+
+def test_nothing_escalates_on_a_rest_day() -> None:
+    """Due Friday 17:00: the re-reminder counts 1 hour on Friday and 3 on Monday."""
+    t = task(at(14, 17))
+    once = ReminderHistory(sent=(at(14, 17),))
+    step = plan(t, once, POLICY, CAL)
+    assert step is not None and step.at == at(17, 11)
+    assert decide(t, once, POLICY, CAL, at(15, 12)) is None  # Saturday
 
 
 def test_an_acknowledgement_restarts_the_interval_once_per_round() -> None:
     t = task(at(12, 9))
     acked = ReminderHistory(sent=(at(12, 9),), acknowledged_at=at(12, 11))
-    assert decide(t, acked, POLICY, at(13, 9)) is None
-    assert decide(t, acked, POLICY, at(13, 11)) == Send(2, ("class_teacher",))
+    assert decide(t, acked, POLICY, CAL, at(12, 14, 59)) is None
+    assert decide(t, acked, POLICY, CAL, at(12, 15)) == Send(2, ("class_teacher",))
     # an acknowledgement of round 1 does not stop the escalation after round 2
-    twice = replace(acked, sent=(at(12, 9), at(13, 11)))
-    assert decide(t, twice, POLICY, at(14, 11)) == Escalate("principal", "class_teacher")
+    twice = replace(acked, sent=(at(12, 9), at(12, 15)))
+    assert decide(t, twice, POLICY, CAL, at(13, 9)) == Escalate("school_lead", "class_teacher")
     # the acknowledgement recorded as an action reaches the plan through the task
-    t_acked = replace(t, acknowledged_at=at(13, 12))
-    assert decide(t_acked, twice, POLICY, at(14, 11)) is None
-    assert decide(t_acked, twice, POLICY, at(14, 12)) == Escalate("principal", "class_teacher")
+    t_acked = replace(t, acknowledged_at=at(13, 8))
+    assert decide(t_acked, twice, POLICY, CAL, at(13, 11, 59)) is None
+    assert decide(t_acked, twice, POLICY, CAL, at(13, 12)) == Escalate(
+        "school_lead", "class_teacher"
+    )
 
 
-def test_a_re_reminder_that_falls_at_night_waits_for_the_morning() -> None:
-    t = task(at(12, 9))
-    acked = ReminderHistory(sent=(at(12, 9),), acknowledged_at=at(12, 21))
-    assert decide(t, acked, POLICY, at(13, 21)) is None
-    assert decide(t, acked, POLICY, at(14, 8)) == Send(2, ("class_teacher",))
+def test_a_snooze_holds_the_next_step() -> None:
+    t = task(at(12, 9), snoozed_until=at(12, 16), snoozes=1)
+    once = ReminderHistory(sent=(at(12, 9),))
+    assert decide(t, once, POLICY, CAL, at(12, 13)) is None
+    assert decide(t, once, POLICY, CAL, at(12, 16)) == Send(2, ("class_teacher",))
 
 
 def test_a_done_task_needs_no_reminder() -> None:
     t = task(at(12, 18), done=True, done_at=at(12, 17))
-    assert decide(t, ReminderHistory(), POLICY, at(13, 9)) is None
-    assert plan(t, ReminderHistory(), POLICY) is None
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(13, 9)) is None
+    assert plan(t, ReminderHistory(), POLICY, CAL) is None
 
 
 def test_reminders_go_to_the_cc_roles_too() -> None:
     t = task(at(17, 8), code=TaskCode.JOINT, role="bureau_staff", cc=("township_leader",))
-    assert decide(t, ReminderHistory(), POLICY, at(17, 8)) == Send(
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(17, 8)) == Send(
         1, ("bureau_staff", "township_leader")
     )
 
 
 def test_the_top_of_the_chain_is_not_escalated() -> None:
-    t = task(at(12, 9), role="district_leader")
-    twice = ReminderHistory(sent=(at(12, 9), at(13, 9)))
-    assert decide(t, twice, POLICY, at(20, 9)) is None
+    for top in ("bureau_leader", "township_leader", "department_leader"):
+        t = task(at(12, 9), role=top)
+        twice = ReminderHistory(sent=(at(12, 9), at(13, 9)))
+        assert decide(t, twice, POLICY, CAL, at(20, 9)) is None
 
 
 @pytest.mark.parametrize(
     ("role", "supervisor"),
     [
-        ("class_teacher", "principal"),
+        ("class_teacher", "school_lead"),
         ("school_lead", "principal"),
         ("principal", "bureau_staff"),
+        ("bureau_staff", "bureau_leader"),
+        ("bureau_leader", None),
         ("group_cadre", "township_leader"),
         ("village_cadre", "township_leader"),
         ("township_cadre", "township_leader"),
-        ("township_leader", "district_leader"),
-        ("department_liaison", "bureau_staff"),
-        ("bureau_staff", "district_leader"),
+        ("township_leader", None),
+        ("department_liaison", "department_leader"),
+        ("department_leader", None),
         ("district_leader", None),
     ],
 )

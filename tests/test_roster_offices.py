@@ -20,7 +20,7 @@ import pytest
 from kcbx.bot.cli.main import main
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy import PolicyError, default_policy
+from kcbx.bot.domain.policy_file import PolicyError, default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.importer import ImportReport, import_roster
 from kcbx.bot.roster.reader import read_roster

@@ -22,7 +22,7 @@ from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.summary import unit_tree
+from kcbx.bot.services.summary import chart_data
 from kcbx.bot.texts.summary import chart_labels
 from kcbx.testing.seed import T0, District, small_district
 
@@ -85,11 +85,11 @@ async def test_the_summary_chart_draws_its_chinese_labels(
 
     # The labels the chart carries are Chinese, and the bundled font has a distinct glyph for
     # each of their characters (an empty box would look the same for all).
-    tree = await unit_tree(services)
-    labels = chart_labels(
-        services.policy, services.clock.now(), ZH, "zh_CN", tree.units[district.units["district"]]
-    )
+    data = await chart_data(services, leader, district.units["district"])
+    assert data is not None
+    labels = chart_labels(services.policy, data, ZH, "zh_CN")
     text = "".join(labels.stages.values()) + labels.stage_panel + labels.trend_panel
+    text += labels.returned + labels.rate_panel + labels.rate_line
     characters = sorted({c for c in text + "滨河镇文昌" if "\u4e00" <= c <= "\u9fff"})
     assert len(characters) >= 15
     cjk = fonts.matplotlib_font_properties(40)

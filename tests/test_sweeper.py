@@ -13,7 +13,7 @@ import pytest
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.ladder import ActionKind
 from kcbx.bot.domain.model import Case
-from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.policy_file import default_policy
 from kcbx.bot.engine.sweep import Sweeper, forecast, next_tick
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
@@ -63,12 +63,12 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def test_unchanged_cases_are_skipped_until_their_next_event(world: World) -> None:
-    first = await world.open("张三")  # reported Monday 09:00: the call is due at 13:00
+    first = await world.open("张三")  # reported Monday 09:00: the call is due at 13:00, told 12:00
     second = await world.open("赵六")
     sweeper = Sweeper(world.s)
     report = await sweeper.run(at(4, 9, 1))
     assert report.cases == 2 and report.skipped == 0 and report.queued == 0
-    assert (await sweeper.run(at(4, 9, 2))).skipped == 2  # nothing can happen before 13:00
+    assert (await sweeper.run(at(4, 9, 2))).skipped == 2  # nothing can happen before 12:00
 
     # an action recorded on one case: that case is looked at again, the other is not
     await world.s.cases.record_action(
@@ -80,17 +80,17 @@ async def test_unchanged_cases_are_skipped_until_their_next_event(world: World) 
     await world.s.cases.set_cause(second.id, "poverty", actor="cli:test", now=at(4, 9, 5))
     assert (await sweeper.run(at(4, 9, 6))).skipped == 1
 
-    # 13:00: the second case's call falls due and is queued exactly then, once
-    assert (await sweeper.run(at(4, 12, 59))).queued == 0
-    report = await sweeper.run(at(4, 13, 0))
+    # 12:00: the second case's call is told (due at 13:00), queued exactly then, once
+    assert (await sweeper.run(at(4, 11, 59))).queued == 0
+    report = await sweeper.run(at(4, 12, 0))
     assert report.queued == 1 and report.skipped == 1
     teacher = await world.s.people.by_phone("13900000023")  # 赵老师, 赵六's class teacher
     assert teacher is not None
     key = f"r:{second.id}:A7.1-call@2024-03-04T05:00:00+00:00:1:{teacher.id}"
     assert await world.queued() == [key]
-    assert (await sweeper.run(at(4, 13, 1))).skipped == 2
+    assert (await sweeper.run(at(4, 12, 1))).skipped == 2
     # a new sweeper (a restart) looks at everything and queues nothing twice
-    report = await Sweeper(world.s).run(at(4, 13, 2))
+    report = await Sweeper(world.s).run(at(4, 12, 2))
     assert report.skipped == 0 and report.queued == 0
 
 
@@ -114,13 +114,13 @@ async def test_a_change_it_cannot_see_is_picked_up_within_the_recheck(world: Wor
 
 async def test_what_falls_due_at_night_waits_for_the_morning(world: World) -> None:
     for name in ("张三", "李四"):
-        await world.open(name, at(4, 17))  # calls due at 21:00
+        await world.open(name, at(4, 17))  # 4 working hours: 1 today, 3 tomorrow from 08:00
     sweeper = Sweeper(world.s)
     for moment in (at(4, 17, 30), at(4, 20, 30), at(4, 21, 30), at(5, 0), at(5, 7, 50)):
         assert (await sweeper.run(moment)).queued == 0
-    report = await sweeper.run(at(5, 7, 59))
-    assert report.queued == 0 and report.skipped == 2
-    report = await sweeper.run(at(5, 8))
+    report = await sweeper.run(at(5, 9, 59))
+    assert report.queued == 0
+    report = await sweeper.run(at(5, 10))  # told an hour before the 11:00 deadline
     assert report.queued == 1 and report.digests == 1  # one message for both
     assert (await world.queued())[0].startswith("d:")
     rows = await world.s.reminder_history.sends_of_message((await world.queued())[0])
@@ -145,9 +145,9 @@ async def test_the_dry_run_writes_nothing_and_foresees_the_sweep(world: World) -
         for s in steps
     ]
     assert seen[:3] == [
-        (at(4, 13), "KC-2024-0001", "A7.1-call", ["李老师"]),
-        (at(4, 13), "KC-2024-0002", "A7.1-call", []),  # nobody can be told: listed once
-        (at(5, 13), "KC-2024-0001", "A7.1-call", ["李老师"]),
+        (at(4, 12), "KC-2024-0001", "A7.1-call", ["李老师"]),  # an hour before the deadline
+        (at(4, 12), "KC-2024-0002", "A7.1-call", []),  # nobody can be told: listed once
+        (at(4, 17), "KC-2024-0001", "A7.1-call", ["李老师"]),  # 4 working hours after it
     ]
     # and the real sweeps do what it foresaw, at those times
     sweeper = Sweeper(world.s)

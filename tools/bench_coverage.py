@@ -25,7 +25,8 @@ from kcbx.bot.domain.i18n import translator  # noqa: E402
 from kcbx.bot.roster.importer import import_roster  # noqa: E402
 from kcbx.bot.runtime.config import Config  # noqa: E402
 from kcbx.bot.runtime.services import Services  # noqa: E402
-from kcbx.bot.services.coverage import coverage_of, render_coverage  # noqa: E402
+from kcbx.bot.services.coverage import coverage_of  # noqa: E402
+from kcbx.bot.texts.coverage import render_coverage  # noqa: E402
 from kcbx.bot.texts.paging import pages  # noqa: E402
 from kcbx.demo.roster import build_roster  # noqa: E402
 

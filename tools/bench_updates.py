@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from bench_summary import NOW, build  # noqa: E402
 
 from kcbx.bot.domain.roles import Role  # noqa: E402
+from kcbx.storage.audit import AuditRepo  # noqa: E402
 from kcbx.testing.fakebot import FakeBotApi, FakeUser  # noqa: E402
 from kcbx.testing.harness import BotHarness  # noqa: E402
 
@@ -101,6 +102,22 @@ async def run(students: int, open_cases: int, townships: int, folder: Path) -> N
             ("district leader /help", await timed(lambda: users["district"].send("/help"),
                                                    users["district"])),
         ]  # fmt: skip
+        teacher = users["teacher"]
+        listing = next(m for m in reversed(teacher.messages) if "cases" not in str(m.button_data))
+        for m in reversed(teacher.messages):
+            if any(d.startswith("case:") for d in m.button_data.values()):
+                listing = m
+                break
+        card = next((d for d in listing.button_data.values() if d.startswith("case:")), None)
+        if card is not None:
+            cards = []
+            for _ in range(RUNS):
+                teacher.inbox()
+                start = time.perf_counter()
+                await teacher.press_data(card, listing)
+                await teacher.next_message(timeout=120)
+                cards.append(time.perf_counter() - start)
+            results.append(("teacher opens a case card", cards))
         summary = next(
             m
             for m in reversed(users["district"].messages)
@@ -128,7 +145,14 @@ def main() -> None:
     parser.add_argument("--students", type=int, help="one size only: this many students")
     parser.add_argument("--open", type=int, default=400, help="open cases (with --students)")
     parser.add_argument("--keep", type=Path, help="keep the database files in this folder")
+    parser.add_argument(
+        "--no-read-audit",
+        action="store_true",
+        help="note no reads (to measure what the read audit costs a button press)",
+    )
     args = parser.parse_args()
+    if args.no_read_audit:
+        AuditRepo.viewed = lambda self, **kwargs: None  # type: ignore[method-assign]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="kcbx-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     if args.students:

@@ -451,7 +451,7 @@ async def play(demo: Demo, cast: Cast) -> dict[str, Path]:
 
     await demo.day(
         START.date() + timedelta(days=7),
-        t("Day 7: dropout mark; the bureau, the township, the 三包 chain and the departments"),
+        t("Day 7: dropout mark; the bureau, the township, the contact chain and the departments"),
     )
     await demo.at(9)
     await lead.press(f"do:{case_c.id}:A7.3-mark")

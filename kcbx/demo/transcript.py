@@ -71,7 +71,7 @@ def _render(message: SentMessage) -> str:
         parts.append(f"[file {message.filename}]")
     elif message.kind == "photo":
         parts.append("[photo]")
-    body = message.plain if message.kind == "text" else (message.caption or "")
+    body = message.plain  # what the chat shows: the caption too, its parse mode applied
     if body:
         parts.append(body)
     buttons = message.buttons or []

@@ -8,12 +8,13 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from kcbx.bot.domain.capabilities import may
 from kcbx.bot.domain.i18n import LANGUAGES, translator
 from kcbx.bot.domain.roles import ROLE_LABELS, Role, parse_role
 from kcbx.bot.roster.importer import import_roster
 from kcbx.bot.roster.report import render_message
 from kcbx.bot.services.access import AccessError, create_invitation, revoke_person
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, permitted, pressed, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 PENDING_IMPORT = "kcbx.pending_import"
@@ -31,10 +32,9 @@ def role_from_text(text: str) -> Role | None:
 
 
 async def invite(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
     t = context.gettext
-    if person.role != Role.ADMIN or not is_private(update):
-        await deny(update, context)
+    person = await permitted(update, context, "invite")
+    if person is None:
         return
     args = context.args or []
     if len(args) < 2:
@@ -75,10 +75,9 @@ async def invite(update: Update, context: KcbxContext) -> None:
 
 
 async def revoke(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
     t = context.gettext
-    if person.role != Role.ADMIN or not is_private(update):
-        await deny(update, context)
+    person = await permitted(update, context, "revoke")
+    if person is None:
         return
     if not context.args:
         await reply(update, t("Usage: /revoke PHONE"))
@@ -96,9 +95,7 @@ async def revoke(update: Update, context: KcbxContext) -> None:
 
 
 async def import_help(update: Update, context: KcbxContext) -> None:
-    person = require_person(context)
-    if person.role != Role.ADMIN or not is_private(update):
-        await deny(update, context)
+    if await permitted(update, context, "import") is None:
         return
     await reply(
         update,
@@ -111,7 +108,7 @@ async def roster_file(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
     message = update.effective_message
-    if person.role != Role.ADMIN or not is_private(update) or message is None:
+    if not may(person.role, "import") or not is_private(update) or message is None:
         await deny(update, context)
         return
     document = message.document
@@ -133,11 +130,9 @@ async def roster_file(update: Update, context: KcbxContext) -> None:
 
 async def import_valid_rows(update: Update, context: KcbxContext) -> None:
     """The button under a refused import: import the valid rows and list the others."""
-    person = require_person(context)
-    query = update.callback_query
-    assert query is not None
-    if person.role != Role.ADMIN:
-        await deny(update, context)
+    query = pressed(update)
+    person = await permitted(update, context, "import", private=False)
+    if person is None:
         return
     pending = (context.chat_data or {}).pop(PENDING_IMPORT, None)
     if pending is None:

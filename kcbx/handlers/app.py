@@ -37,6 +37,11 @@ from kcbx.handlers import summary as summary_handlers
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
 from kcbx.handlers.conversations import closing, report, visit
 from kcbx.handlers.conversations import notices as notice_handlers
+from kcbx.handlers.conversations.closing import CLOSING
+from kcbx.handlers.conversations.delivery import DELIVERY
+from kcbx.handlers.conversations.flow import TIMEOUT
+from kcbx.handlers.conversations.report import REPORT
+from kcbx.handlers.conversations.visit_evidence import VISIT
 from kcbx.handlers.jobs import (
     ALARM_KEY,
     DELIVERY_KEY,
@@ -183,9 +188,7 @@ def _schedule_jobs(app: KcbxApplication, config: Config) -> None:
 
 
 # A conversation's name -> what the person is told it was (kcbx.bot.services.unfinished).
-_UNFINISHED = {"report": "report", "visit": "visit", "closing": "closing"}
-_UNFINISHED["notice_delivery"] = "delivery"
-TIMEOUT = max(report.TIMEOUT, visit.TIMEOUT, closing.TIMEOUT, notice_handlers.TIMEOUT)
+_UNFINISHED = {c.name: c.told_as for c in (REPORT, VISIT, CLOSING, DELIVERY)}
 
 
 async def tell_unfinished(app: KcbxApplication, services: Services) -> None:

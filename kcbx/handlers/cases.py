@@ -21,16 +21,20 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import (
+    CALL_QUESTION,
     CALLBACK_PATTERN,
     RETURN_LABEL,
     CaseCallback,
     ack_data,
     action_button,
+    call_buttons,
     case_data,
     do_data,
     parse_callback,
     return_data,
 )
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
@@ -41,10 +45,21 @@ from kcbx.bot.services.cases import (
     open_cases_page,
     record_task,
     record_visit,
+    snooze,
 )
 from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, note_read, pairs, reply, require_person
+from kcbx.handlers.common import (
+    Rows,
+    deny,
+    inline,
+    is_private,
+    note_read,
+    pairs,
+    pressed,
+    reply,
+    require_person,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -53,8 +68,6 @@ log = logging.getLogger(__name__)
 PER_PAGE = 8
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-
-Rows = list[list[tuple[str, str]]]
 
 
 # --- /cases ----------------------------------------------------------------------------------
@@ -78,8 +91,7 @@ async def list_cases(update: Update, context: KcbxContext) -> None:
 
 
 async def cases_page_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not is_private(update):
         await query.answer(context.gettext("Please open cases in a private chat with me."))
         return
@@ -166,8 +178,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
 
 async def case_button(update: Update, context: KcbxContext) -> None:
     """ack:/do:/ret:/case: (see kcbx/bot/domain/caseactions.py)."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     person = require_person(context)
     t = context.gettext
     press = parse_callback(query.data)
@@ -184,6 +195,15 @@ async def case_button(update: Update, context: KcbxContext) -> None:
     if press.verb == "ack":
         assert press.arg is not None
         result = await acknowledge(services, person, press.case_id, press.arg)
+    elif press.verb == "snz":
+        assert press.arg is not None and press.option is not None
+        result = await snooze(services, person, press.case_id, press.arg, press.option)
+        await _snoozed(update, context, press, result)
+        return
+    elif press.verb == "cal":
+        result = await record_task(
+            services, person, press.case_id, TaskCode.CALL, outcome=press.arg
+        )
     elif press.verb == "do":
         assert press.arg is not None
         result = await record_task(services, person, press.case_id, press.arg)
@@ -196,10 +216,28 @@ async def case_button(update: Update, context: KcbxContext) -> None:
     await _answer(update, context, press, result)
 
 
-async def visit_button(update: Update, context: KcbxContext) -> None:
-    """vis: until the visits feature handles it: record a plain home visit (A7.1)."""
+async def _snoozed(
+    update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
+) -> None:
+    """Answer "remind me later": when the reminder comes back; its buttons go."""
     query = update.callback_query
     assert query is not None
+    t = context.gettext
+    if result.outcome is not Outcome.RECORDED or result.at is None:
+        await _answer(update, context, press, result)
+        return
+    policy = context.services.policy
+    local = result.at.astimezone(policy.time.tz)
+    when = t("{date} {time}").format(
+        date=format_date(local.date(), t, context.lang), time=local.strftime("%H:%M")
+    )
+    await query.answer(t("I will remind you again at {when}.").format(when=when))
+    await _edit(query, None, lambda data: data.startswith(f"snz:{press.case_id}:"))
+
+
+async def visit_button(update: Update, context: KcbxContext) -> None:
+    """vis: until the visits feature handles it: record a plain home visit (A7.1)."""
+    query = pressed(update)
     person = require_person(context)
     press = parse_callback(query.data)
     if press is None or not is_private(update):
@@ -213,8 +251,7 @@ async def _answer(
     update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
 ) -> None:
     """Answer the press and bring the message it was on up to date."""
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     t = context.gettext
     outcome, case = result.outcome, result.case
     if outcome is Outcome.DENIED or case is None:
@@ -236,11 +273,15 @@ async def _answer(
         )
         await _edit(query, None, keep_case_only)
         return
+    if outcome is Outcome.CONFIRM and press.verb == "do":  # a call: reached? what was said?
+        await query.answer()
+        await reply(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)), quote=True)
+        return
     if outcome is Outcome.CONFIRM:
         await query.answer()
         student = result.student
         assert student is not None
-        await _reply_to(
+        await reply(
             update,
             t(
                 "Confirm that {student} is back at school? This closes case <b>{number}</b> "
@@ -254,6 +295,7 @@ async def _answer(
                     ]
                 ]
             ),
+            quote=True,
         )
         return
     policy = context.services.policy
@@ -273,28 +315,20 @@ async def _answer(
         if original is not None:
             await _edit_message(original, line, keep_case_only)
     else:
-        code = press.arg or ""
+        code = TaskCode.CALL if press.verb == "cal" else press.arg or ""
         done = {ack_data(case.id, code), do_data(case.id, code), f"vis:{case.id}"}
-        if press.verb == "ack" and result.kind == "acknowledged":
-            done = {ack_data(case.id, code)}
-        await _edit(query, line, lambda data: data in done)
+        if press.verb == "cal":  # the question answered, and the reminder it came from
+            await _edit(query, line, lambda _: True, replace=True)
+            message = query.message
+            original = message.reply_to_message if isinstance(message, Message) else None
+            if original is not None:
+                await _edit_message(original, line, lambda data: data in done)
+        else:
+            if press.verb == "ack" and result.kind == "acknowledged":
+                done = {ack_data(case.id, code)}
+            await _edit(query, line, lambda data: data in done)
     if result.queued:
         kick_delivery(context.application)
-
-
-async def _reply_to(update: Update, text: str, markup: object) -> None:
-    """Reply quoting the pressed message (the confirmation of a return edits it later)."""
-    query = update.callback_query
-    message = query.message if query is not None else None
-    if not isinstance(message, Message):
-        await reply(update, text, markup)
-        return
-    await message.reply_text(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,  # type: ignore[arg-type]
-        do_quote=True,
-    )
 
 
 async def _edit(

@@ -1,10 +1,12 @@
-"""Small helpers shared by the handlers: replying in HTML, keyboards, the person check."""
+"""Small helpers shared by the handlers: replying in HTML (or in place of the pressed
+message), keyboards, the pressed button's data, the person check, refusals."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -12,15 +14,19 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
-from kcbx.bot.domain.capabilities import keyboard_rows
+from kcbx.bot.domain.capabilities import keyboard_rows, may
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.handlers.context import KcbxContext
 
+Rows = list[list[tuple[str, str]]]  # an inline keyboard as rows of (label, callback_data)
 
-async def reply(update: Update, text: str, markup: object = None) -> None:
-    """Answer in the chat the update came from (HTML; callers escape user text)."""
+
+async def reply(update: Update, text: str, markup: object = None, *, quote: bool = False) -> None:
+    """Answer in the chat the update came from (HTML; callers escape user text); ``quote``
+    quotes the message answered (a pressed one: its buttons may be edited later)."""
     message = update.effective_message
     if message is None:
         return
@@ -29,6 +35,7 @@ async def reply(update: Update, text: str, markup: object = None) -> None:
         parse_mode=ParseMode.HTML,
         reply_markup=markup,  # type: ignore[arg-type]
         disable_web_page_preview=True,
+        do_quote=quote or None,
     )
 
 
@@ -69,6 +76,19 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 def pairs(buttons: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """Buttons two a row (the last row may hold one)."""
     return [list(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
+def pressed(update: Update) -> CallbackQuery:
+    """The press of a button (for handlers that only buttons reach)."""
+    query = update.callback_query
+    if query is None:
+        raise TypeError("a button's handler got an update without a callback query")
+    return query
+
+
+def pressed_number(update: Update) -> int:
+    """The number that ends the pressed button's data (forgeable: check what it names)."""
+    return int(callback_data(update).rsplit(":", 1)[1])
 
 
 def callback_data(update: Update) -> str:
@@ -117,11 +137,44 @@ async def note_read(
         await services.audit.flush()
 
 
-async def deny(update: Update, context: KcbxContext) -> None:
-    """The same short refusal for anything out of a person's scope: it reveals nothing."""
-    t = context.gettext
-    text = t("This is not available to you.")
+async def tell(update: Update, text: str) -> None:
+    """An alert on a pressed button (its message stays as it was), else a reply."""
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     else:
         await reply(update, text)
+
+
+async def permitted(
+    update: Update, context: KcbxContext, command: str, *, private: bool = True
+) -> Person | None:
+    """The person, if the capability table lets them use ``command`` (and, if ``private``,
+    this is a private chat); else the refusal that reveals nothing, and None."""
+    person = require_person(context)
+    if may(person.role, command) and (is_private(update) or not private):
+        return person
+    await deny(update, context)
+    return None
+
+
+async def deny(update: Update, context: KcbxContext) -> None:
+    """The same short refusal for anything out of a person's scope: it reveals nothing."""
+    await tell(update, context.gettext("This is not available to you."))
+
+
+async def show(update: Update, text: str, rows: Rows | None = None) -> None:
+    """The next question (or the last word). After a button press the message with the
+    button becomes the next question (or page), so the chat keeps one live question and no stale
+    buttons, at one edit instead of two sends (Telegram allows about one message a second
+    in a chat); after typed text it is sent as a new message."""
+    markup = inline(rows) if rows else None
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message) and query.message.text:
+        await query.answer()
+        try:
+            await edit_in_place(query.message, text, markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():  # the same page pressed twice
+                return
+    await reply(update, text, markup)

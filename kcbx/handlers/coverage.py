@@ -9,20 +9,20 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
-from kcbx.bot.services.coverage import coverage_of, render_coverage
+from kcbx.bot.domain.capabilities import may
+from kcbx.bot.services.coverage import coverage_of
+from kcbx.bot.texts.coverage import render_coverage
 from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import deny, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
-VIEWERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER}
 MAX_PAGES = 5  # in chat; `kcbx coverage` prints everything
 
 
 async def show_coverage(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
-    if person.role not in VIEWERS or person.unit_id is None:
+    if not may(person.role, "coverage") or person.unit_id is None:
         await deny(update, context)
         return
     view = await coverage_of(context.services, person.unit_id)

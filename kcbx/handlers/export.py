@@ -11,8 +11,9 @@ from telegram import InputFile, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import Application, CommandHandler
 
+from kcbx.bot.domain.capabilities import may
 from kcbx.bot.services.exports import protected_export_for_person
-from kcbx.bot.services.summary import SUMMARY_ROLES
+from kcbx.bot.texts.summary import ledger_caption
 from kcbx.handlers.common import deny, is_private, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
@@ -20,7 +21,7 @@ from kcbx.handlers.context import KcbxContext
 async def export(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
-    if person.role not in SUMMARY_ROLES:
+    if not may(person.role, "export"):
         await deny(update, context)
         return
     if not is_private(update):  # the ledger names children: never in a group
@@ -38,11 +39,7 @@ async def export(update: Update, context: KcbxContext) -> None:
     ledger = protected.ledger
     await message.reply_document(
         InputFile(protected.data, filename=ledger.filename),
-        caption=t(
-            "Ledger: {dropouts} dropouts, {suspected} suspected dropouts, {actions} actions "
-            "recorded. The file is encrypted: its password follows in the next message. This "
-            "export is recorded in the audit log."
-        ).format(dropouts=ledger.dropouts, suspected=ledger.suspected, actions=ledger.actions),
+        caption=ledger_caption(ledger.place, ledger.counts, ledger.cases, ledger.actions, t),
         parse_mode=ParseMode.HTML,
     )
     seconds = services.config.export_password_seconds

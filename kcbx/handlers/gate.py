@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import ChatMemberUpdated, Update
 from telegram.ext import Application, ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
-from kcbx.handlers.common import is_private, reply
+from kcbx.handlers.common import is_private, tell
 from kcbx.handlers.context import KcbxContext
 
 
@@ -34,10 +34,7 @@ async def gate(update: Update, context: KcbxContext) -> None:
             "This bot is for invited staff only. Please ask your administrator for an "
             "invitation link."
         )
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        else:
-            await reply(update, text)
+        await tell(update, text)
     raise ApplicationHandlerStop
 
 

@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from kcbx.bot.domain.capabilities import commands_for
 from kcbx.bot.domain.roles import ROLE_LABELS
-from kcbx.handlers.common import inline, is_private, main_keyboard, reply, require_person
+from kcbx.handlers.common import inline, is_private, main_keyboard, pressed, reply, require_person
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.menu import publish_person_menu
 
@@ -44,8 +44,7 @@ async def choose_language(update: Update, context: KcbxContext) -> None:
 
 
 async def language_button(update: Update, context: KcbxContext) -> None:
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     code = (query.data or "").split(":", 1)[-1]
     if code not in LANG_NAMES:
         await query.answer(context.gettext("This button is no longer valid."))

@@ -4,30 +4,25 @@ checked against the referral's department (kcbx/bot/services/referrals.py)."""
 
 from __future__ import annotations
 
-from contextlib import suppress
-from html import escape
-
-from telegram import Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import visit_data
-from kcbx.bot.domain.policy import CAUSES
-from kcbx.bot.domain.roles import Role
-from kcbx.bot.services.referrals import (
-    CASE_STATUS_NAMES,
-    STATUS_NAMES,
-    ReferralRefused,
-    accept_data,
-    accept_referral,
-    detail_data,
-    inbox_page,
-    page_data,
-    referral_card,
+from kcbx.bot.services.referrals import ReferralRefused, accept_referral, inbox_page, referral_card
+from kcbx.bot.texts.referrals import accept_data, inbox_text
+from kcbx.handlers.common import (
+    deny,
+    inline,
+    is_private,
+    note_read,
+    permitted,
+    pressed,
+    pressed_number,
+    reply,
+    require_person,
+    show,
 )
-from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 PER_PAGE = 5
@@ -40,16 +35,13 @@ async def show_inbox(update: Update, context: KcbxContext) -> None:
 
 async def page_button(update: Update, context: KcbxContext) -> None:
     """ref:p:{offset}"""
-    query = update.callback_query
-    assert query is not None
-    await _page(update, context, int((query.data or "").rsplit(":", 1)[1]))
+    await _page(update, context, pressed_number(update))
 
 
 async def _page(update: Update, context: KcbxContext, offset: int) -> None:
-    person = require_person(context)
     t = context.gettext
-    if person.role != Role.DEPARTMENT_LIAISON or not is_private(update):
-        await deny(update, context)
+    person = await permitted(update, context, "inbox")
+    if person is None:
         return
     try:
         found = await inbox_page(context.services, person, offset, PER_PAGE)
@@ -59,57 +51,17 @@ async def _page(update: Update, context: KcbxContext, offset: int) -> None:
     if not found.items:
         await reply(update, t("No cases are referred to your department."))
         return
-    lines = [
-        t("<b>Referrals to your department</b> ({first}-{last} of {total})").format(
-            first=found.offset + 1, last=found.offset + len(found.items), total=found.total
-        )
-    ]
-    rows: list[list[tuple[str, str]]] = []
-    for number, item in enumerate(found.items, start=1):
-        referral = item.referral
-        lines.append(
-            t("{n}. <b>{number}</b> {name}: {cause}; {status}; case {case_status}").format(
-                n=number,
-                number=escape(item.case_number),
-                name=escape(item.student_name),
-                cause=t(CAUSES.get(item.cause, CAUSES["other"])),
-                status=t(STATUS_NAMES[referral.status]),
-                case_status=t(CASE_STATUS_NAMES.get(item.case_status, item.case_status)),
-            )
-        )
-        row = [(t("{n}. Details").format(n=number), detail_data(referral.id))]
-        if referral.status == "open":
-            row.append((t("{n}. Accept").format(n=number), accept_data(referral.id)))
-        if item.case_status == "open" and referral.status != "closed":
-            row.append((t("{n}. Record").format(n=number), visit_data(referral.case_id)))
-        rows.append(row)
-    nav = []
-    if found.offset > 0:
-        nav.append((t("‹ Previous"), page_data(max(0, found.offset - PER_PAGE))))
-    if found.offset + PER_PAGE < found.total:
-        nav.append((t("Next ›"), page_data(found.offset + PER_PAGE)))
-    if nav:
-        rows.append(nav)
-    text, markup = "\n".join(lines), inline(rows)
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        await query.answer()
-        with suppress(BadRequest):
-            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        return
-    await reply(update, text, markup)
+    text, rows = inbox_text(found.items, found.offset, found.total, PER_PAGE, t)
+    await show(update, text, rows)
 
 
 async def accept_button(update: Update, context: KcbxContext) -> None:
     """ref:a:{referral_id}: the department takes the case on (checked: its own referral)."""
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     try:
-        accepted = await accept_referral(
-            context.services, person, int((query.data or "").rsplit(":", 1)[1])
-        )
+        accepted = await accept_referral(context.services, person, pressed_number(update))
     except ReferralRefused:
         await deny(update, context)
         return
@@ -123,14 +75,13 @@ async def detail_button(update: Update, context: KcbxContext) -> None:
     """ref:d:{referral_id}: what the department needs to know (and nothing more)."""
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
+    query = pressed(update)
     if not is_private(update):
         await deny(update, context)
         return
     try:
         text, referral = await referral_card(
-            context.services, person, int((query.data or "").rsplit(":", 1)[1]), t, context.lang
+            context.services, person, pressed_number(update), t, context.lang
         )
     except ReferralRefused:
         await deny(update, context)

@@ -13,13 +13,12 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackContext, CommandHandler
 
-from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.audit import NotFound, student_history
 from kcbx.bot.services.retention import apply_retention
 from kcbx.bot.texts.audit import history_lines
 from kcbx.bot.texts.paging import pages
-from kcbx.handlers.common import deny, is_private, reply, require_person
+from kcbx.handlers.common import is_private, permitted, reply
 from kcbx.handlers.context import SERVICES_KEY, KcbxContext
 
 log = logging.getLogger(__name__)
@@ -30,17 +29,16 @@ _RETENTION_DONE = "kcbx.retention_day"
 
 async def audit(update: Update, context: KcbxContext) -> None:
     """/audit 学籍号: who did or saw what of one student (administrators, private chat)."""
-    person = require_person(context)
     t = context.gettext
-    if person.role != Role.ADMIN:
-        await deny(update, context)
+    person = await permitted(update, context, "audit", private=False)
+    if person is None:
         return
     if not is_private(update):
         await reply(update, t("The audit history names people: ask for it in a private chat."))
         return
     registry_no = " ".join(context.args or []).strip()
     if not registry_no:
-        await reply(update, t("Send /audit and the student's registry number (学籍号)."))
+        await reply(update, t("Send /audit and the student's registry number."))
         return
     services = context.services
     try:

@@ -23,10 +23,10 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.documents.summary_chart import summary_chart
-from kcbx.bot.domain.capabilities import button_labels
-from kcbx.bot.services.summary import SUMMARY_ROLES, school_cases_view, summary_view
+from kcbx.bot.domain.capabilities import button_labels, may
+from kcbx.bot.services.summary import school_cases_view, summary_view
 from kcbx.bot.texts.summary import Reply, render_school_cases, render_summary
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
 from kcbx.handlers.context import KcbxContext
 
 CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
@@ -35,7 +35,7 @@ CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
 async def summary(update: Update, context: KcbxContext) -> None:
     """/summary (and the "Summary" button): the asker's scope at a glance."""
     person = require_person(context)
-    if person.role not in SUMMARY_ROLES:
+    if not may(person.role, "summary"):
         await deny(update, context)
         return
     found = await summary_view(context.services, person, None)
@@ -76,6 +76,8 @@ async def summary_button(update: Update, context: KcbxContext) -> None:
             return
         cases = await school_cases_view(services, person, number, page)
         view = render_school_cases(cases, t) if cases is not None else None
+        for line in cases.lines if cases is not None else ():
+            await note_read(update, context, "list", "case", line.case_id)
     elif (found := await summary_view(services, person, number)) is not None:
         view = render_summary(
             found.summary,

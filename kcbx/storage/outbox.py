@@ -249,6 +249,15 @@ class OutboxRepo:
         )
         return [(int(r[0]), int(r[1])) for r in rows]
 
+    async def per_person_since(self, since: datetime) -> dict[int, int]:
+        """How many messages each person was queued from ``since`` on (not cancelled)."""
+        rows = await self.db.fetchall(
+            "SELECT person_id, COUNT(*) FROM outbox WHERE person_id IS NOT NULL"
+            " AND created_at >= ? AND status <> 'cancelled' GROUP BY person_id",
+            (to_iso(since),),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
     async def counts(self) -> dict[str, int]:
         rows = await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
         return {r[0]: r[1] for r in rows}

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from kcbx.bot.domain.model import Guardian, Person, Student
-from kcbx.bot.domain.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
+from kcbx.bot.domain.roles import (
+    CADRE_ROLES,
+    DEPARTMENT_ROLES,
+    DISTRICT_ROLES,
+    SCHOOL_ROLES,
+    Role,
+)
 from kcbx.bot.domain.scope import StudentPlace
 from kcbx.storage.db import Database
 from kcbx.storage.units import SUBTREE_CTE
@@ -53,7 +59,7 @@ def scope_clause(person: Person, alias: str = "s") -> tuple[str, list[object]]:
             f"{alias}.class_id IN (SELECT id FROM classes WHERE teacher_id = ?)",
             [person.id],
         )
-    if role == Role.DEPARTMENT_LIAISON:
+    if role in DEPARTMENT_ROLES:
         return (
             f"{alias}.id IN (SELECT c.student_id FROM cases c JOIN referrals r"
             " ON r.case_id = c.id WHERE r.department_id = ? AND r.status <> 'withdrawn')",

@@ -34,6 +34,7 @@ STAFF = [
     ("13900000001", "管理员", Role.ADMIN, "district"),
     ("13900000002", "区长甲", Role.DISTRICT_LEADER, "district"),
     ("13900000003", "教育局乙", Role.BUREAU_STAFF, "district"),
+    ("13900000005", "分管局长丙", Role.BUREAU_LEADER, "district"),
     ("13900000010", "滨河镇长", Role.TOWNSHIP_LEADER, "binhe"),
     ("13900000011", "文昌镇长", Role.TOWNSHIP_LEADER, "wenchang"),
     ("13900000012", "包村干部", Role.TOWNSHIP_CADRE, "xindun"),

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy import Policy, PolicyError, check_policy_file, load_policy
+from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy_file import PolicyError, load_policy
+from kcbx.bot.domain.policy_text import check_policy_file
 from kcbx.bot.domain.roles import Role, parse_role
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config, ConfigError, load_config
@@ -127,7 +129,8 @@ def _revoke(args: argparse.Namespace, config: Config) -> int:
 
 def _coverage(args: argparse.Namespace, config: Config) -> int:
     """households with a gap in the 三包 chain, cadres over the limit (A5.1)."""
-    from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root, render_coverage
+    from kcbx.bot.services.coverage import UnitNotFound, coverage_of, coverage_root
+    from kcbx.bot.texts.coverage import render_coverage
 
     t = translator(config.default_language)
 

@@ -19,6 +19,8 @@ class StageRow:
 
     name: str
     counts: Mapping[str, int]
+    returned: int = 0  # back at school this school year (a bar of its own, not stacked)
+    rate: float | None = None  # dropouts not returned per 100 students
 
     @property
     def total(self) -> int:
@@ -48,3 +50,10 @@ class ChartLabels:
     trend_panel: str = ""
     date_format: str = "{d.month}/{d.day}"
     footnote: str = ""
+    returned: str = ""  # the legend of the returned bars; empty: not drawn
+    rate_panel: str = ""  # the dropout rate panel's heading; empty: no panel
+    rate_axis: str = "%"
+    rate_line: str = ""  # the threshold's label, e.g. ``第八条：1%``
+    rate_limit: float | None = None  # the threshold in percent (A8.1)
+    rate_total: str = ""  # the name of the whole unit's bar in the rate panel
+    total_rate: float | None = None  # the whole unit's rate

@@ -87,15 +87,20 @@ def render_summary_chart(
     """
     if not points:
         return render_stage_chart(rows, title, labels)
-    stage_height = _stage_height(rows) if _has_cases(rows) else 1.2
-    trend_height = 3.6
-    figure = _figure(stage_height + trend_height + 1.8, title)
-    stage_axes, trend_axes = figure.subplots(2, 1, height_ratios=[stage_height, trend_height])
-    _draw_stages(stage_axes, rows, labels)
-    _draw_trend(trend_axes, points, labels)
+    rates = _rate_rows(rows, labels)
+    heights = [_stage_height(rows) if _has_cases(rows) else 1.2]
+    if rates:
+        heights.append(1.0 + 0.42 * len(rates))
+    heights.append(3.6)
+    figure = _figure(sum(heights) + 1.8 + 0.5 * len(heights), title)
+    panels = list(figure.subplots(len(heights), 1, height_ratios=heights))
+    _draw_stages(panels[0], rows, labels)
+    if rates:
+        _draw_rates(panels[1], rates, labels)
+    _draw_trend(panels[-1], points, labels)
     font = _font()
     if labels.trend_panel:
-        trend_axes.set_title(
+        panels[-1].set_title(
             labels.trend_panel, fontproperties=_sized(font, 1.05), loc="left", pad=10
         )
     return _finish(figure, labels)
@@ -127,7 +132,57 @@ def _figure(height_inches: float, title: str) -> Figure:
 
 
 def _has_cases(rows: Sequence[StageRow]) -> bool:
-    return any(row.total for row in rows)
+    return any(row.total or row.returned for row in rows)
+
+
+def _rate_rows(rows: Sequence[StageRow], labels: ChartLabels) -> list[tuple[str, float]]:
+    """The rate panel's bars: the whole unit first, then each row that has a rate."""
+    if not labels.rate_panel or labels.total_rate is None:
+        return []
+    out = [(labels.rate_total, labels.total_rate)]
+    if len(rows) > 1:
+        out += [(row.name, row.rate) for row in rows if row.rate is not None]
+    return out
+
+
+def _draw_rates(axes: Axes, rates: Sequence[tuple[str, float]], labels: ChartLabels) -> None:
+    """Dropouts not returned per 100 students, against the threshold (A8.1's 1%)."""
+    font = _font()
+    positions = np.arange(len(rates))
+    values = np.array([rate for _name, rate in rates], dtype=float)
+    limit = labels.rate_limit
+    over = "#c0392b"
+    colours = ["#e67e22" if limit is None or v <= limit else over for v in values]
+    axes.barh(positions, values, color=colours, height=0.6)
+    for position, value in zip(positions, values, strict=True):
+        axes.text(
+            value,
+            float(position),
+            f" {value:.2f}%",
+            va="center",
+            ha="left",
+            fontproperties=_sized(font, 0.9),
+        )
+    top = max(float(values.max()), limit or 0.0)
+    if limit is not None:
+        axes.axvline(limit, color=over, linestyle="--", linewidth=1.6)
+        axes.text(
+            limit,
+            -0.7,
+            f" {labels.rate_line}",
+            color=over,
+            va="bottom",
+            ha="left",
+            fontproperties=_sized(font, 0.85),
+        )
+    axes.set_yticks(positions, labels=[_wrap(name) for name, _rate in rates])
+    axes.set_ylim(len(rates) - 0.5, -1.0)  # the first row on top, room for the line's label
+    axes.set_xlim(0, top * 1.3 + 0.05)
+    axes.set_xlabel(labels.rate_axis, fontproperties=font)
+    axes.grid(axis="x", color="#dddddd", linewidth=0.8)
+    _style_axes(axes)
+    if labels.rate_panel:
+        axes.set_title(labels.rate_panel, fontproperties=_sized(font, 1.05), loc="left", pad=8)
 
 
 def _stage_height(rows: Sequence[StageRow]) -> float:
@@ -179,24 +234,36 @@ def _draw_stages(
         return
     font = _font()
     positions = np.arange(len(rows))
+    returned = bool(labels.returned) and any(row.returned for row in rows)
+    height, shift = (0.42, -0.18) if returned else (0.68, 0.0)
     left = np.zeros(len(rows))
     colours = stage_colours(len(labels.stages))
     for (key, stage_label), colour in zip(labels.stages.items(), colours, strict=True):
         values = np.array([row.counts.get(key, 0) for row in rows], dtype=float)
-        axes.barh(positions, values, left=left, color=colour, height=0.68, label=stage_label)
-        left += values
-    for position, row in zip(positions, rows, strict=True):
-        axes.text(
-            row.total,
-            float(position),
-            f" {row.total}",
-            va="center",
-            ha="left",
-            fontproperties=_sized(font, 0.95),
+        axes.barh(
+            positions + shift, values, left=left, color=colour, height=height, label=stage_label
         )
+        left += values
+    bars = [(shift, [row.total for row in rows])]
+    if returned:
+        values = np.array([row.returned for row in rows], dtype=float)
+        axes.barh(positions + 0.26, values, color="#27ae60", height=0.3, label=labels.returned)
+        bars.append((0.26, [row.returned for row in rows]))
+    for offset, totals in bars:
+        for position, total in zip(positions, totals, strict=True):
+            if not total:
+                continue
+            axes.text(
+                total,
+                float(position) + offset,
+                f" {total}",
+                va="center",
+                ha="left",
+                fontproperties=_sized(font, 0.9),
+            )
     axes.set_yticks(positions, labels=[_wrap(row.name) for row in rows])
     axes.invert_yaxis()  # the first row on top
-    axes.set_xlim(0, max(row.total for row in rows) * 1.15 + 0.5)
+    axes.set_xlim(0, max(max(row.total, row.returned) for row in rows) * 1.15 + 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(labels.cases, fontproperties=font)
     axes.grid(axis="x", color="#dddddd", linewidth=0.8)
@@ -207,7 +274,7 @@ def _draw_stages(
         loc="lower left",
         bbox_to_anchor=(0.0, 1.02, 1.0, 0.0),
         mode="expand",
-        ncols=min(len(labels.stages), 3),
+        ncols=min(len(labels.stages) + bool(labels.returned), 3),
         frameon=False,
         prop=_sized(font, 0.9),
         title=labels.stage_panel or None,

@@ -23,11 +23,11 @@ async def summary_chart(
     if data is None:
         return None
     t = gettext
-    labels = chart_labels(services.policy, data.now, t, lang, data.unit)
+    labels = chart_labels(services.policy, data, t, lang)
     png = await asyncio.to_thread(
         render_summary_chart, chart_rows(data, t), list(data.trend), chart_title(data, t), labels
     )
-    return png, chart_caption(t)
+    return png, chart_caption(data, services.policy, t)
 
 
 __all__ = ["summary_chart"]

@@ -1,13 +1,41 @@
-"""The command menu: which commands each role sees, in which language, and the keyboard."""
+"""The capability table: which commands each role may use, in which language, and the
+keyboard. The menus and the permission checks are both read from it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from kcbx.bot.domain.i18n import LANGUAGES, N_, Translate, translator
-from kcbx.bot.domain.roles import Role
+from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 
 ALL = frozenset(Role)
+
+# Who may do what: each set is written once, here. The command menus (/help, setMyCommands,
+# the main keyboard) list a command for exactly these roles, and the handlers and services
+# check the same set with :func:`may` before anything is shown or written.
+ADMINS = frozenset({Role.ADMIN})
+# Class teachers (their classes), principals and leads (their school) report absences (A7.1)
+# and confirm returns (A7.6).
+SCHOOL_STAFF = frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD})
+NOTICE_ISSUERS = frozenset({Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_CADRE})
+# What was done on a case: A7.1 the school, A5.1 the 三包 cadres, A7.3 the bureau and the
+# township, A6 the departments.
+VISIT_RECORDERS = SCHOOL_STAFF | {
+    Role.GROUP_CADRE,
+    Role.VILLAGE_CADRE,
+    Role.TOWNSHIP_CADRE,
+    Role.TOWNSHIP_LEADER,
+    Role.BUREAU_STAFF,
+    Role.DEPARTMENT_LIAISON,
+}
+LIAISONS = frozenset({Role.DEPARTMENT_LIAISON})
+COVERAGE_VIEWERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER}
+# A3: the school proposes an exemption, the bureau confirms it (or records it itself).
+EXEMPTERS = frozenset({Role.BUREAU_STAFF, Role.PRINCIPAL, Role.SCHOOL_LEAD})
+TRANSFERRERS = frozenset({Role.BUREAU_STAFF}) | SCHOOL_STAFF
+# Leaders of a district, township or school: the summary and the ledger of their scope.
+LEADERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER, Role.PRINCIPAL, Role.SCHOOL_LEAD}
+ACCOUNTABLE_VIEWERS = DISTRICT_ROLES  # A8
 
 
 @dataclass(frozen=True)
@@ -22,14 +50,14 @@ class Command:
 COMMANDS: list[Command] = [
     Command("help", N_("What I can do for you")),
     Command("lang", N_("Switch language (中文 / English)")),
-    Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), frozenset({Role.ADMIN})),
-    Command("revoke", N_("Revoke a person: /revoke PHONE"), frozenset({Role.ADMIN})),
-    Command("import", N_("Import a roster: send the .xlsx or .csv file"), frozenset({Role.ADMIN})),
-    Command("audit", N_("Who did or saw what of a student: /audit ID"), frozenset({Role.ADMIN})),
-    Command(  # class teachers (their classes), principals and leads (their school)
+    Command("invite", N_("Invite a person: /invite ROLE UNIT [NAME]"), ADMINS),
+    Command("revoke", N_("Revoke a person: /revoke PHONE"), ADMINS),
+    Command("import", N_("Import a roster: send the .xlsx or .csv file"), ADMINS),
+    Command("audit", N_("Who did or saw what of a student: /audit ID"), ADMINS),
+    Command(
         "report",
         N_("Report a student absent without reason"),
-        frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD}),
+        SCHOOL_STAFF,
         button=N_("Report absence"),
     ),
     Command("cases", N_("My open cases and their deadlines"), button=N_("My cases")),
@@ -37,82 +65,48 @@ COMMANDS: list[Command] = [
     Command(  # A7.4, A7.5
         "notices",
         N_("Notices to enrol and orders to correct: issue, delivery, documents"),
-        frozenset({Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_CADRE}),
+        NOTICE_ISSUERS,
     ),
     Command(  # what was done on a case (A7.1, A7.2, A5.1, A6)
         "visit",
         N_("Record a call, a home visit or an action on a case"),
-        frozenset(
-            {
-                Role.CLASS_TEACHER,
-                Role.PRINCIPAL,
-                Role.SCHOOL_LEAD,
-                Role.GROUP_CADRE,
-                Role.VILLAGE_CADRE,
-                Role.TOWNSHIP_CADRE,
-                Role.TOWNSHIP_LEADER,
-                Role.BUREAU_STAFF,
-                Role.DEPARTMENT_LIAISON,
-            }
-        ),
+        VISIT_RECORDERS,
         button=N_("Record a visit"),
     ),
     Command(  # a department's referrals (A6, A9)
-        "inbox",
-        N_("Cases referred to my department"),
-        frozenset({Role.DEPARTMENT_LIAISON}),
-        button=N_("Referrals"),
+        "inbox", N_("Cases referred to my department"), LIAISONS, button=N_("Referrals")
     ),
     Command(  # the 三包 chain's gaps and loads (A5.1)
         "coverage",
-        N_("三包 coverage: households without a cadre, cadres with too many"),
-        frozenset({Role.TOWNSHIP_LEADER, Role.BUREAU_STAFF, Role.DISTRICT_LEADER, Role.ADMIN}),
+        N_("Contact coverage: households without a cadre, cadres with too many"),
+        COVERAGE_VIEWERS,
     ),
-    Command(  # A3
-        "exempt",
-        N_("Close a case as exempt (A3), with evidence"),
-        frozenset({Role.BUREAU_STAFF}),
-    ),
-    Command(
-        "transfer",
-        N_("Close a case: the child is enrolled at another school"),
-        frozenset({Role.BUREAU_STAFF, Role.PRINCIPAL, Role.SCHOOL_LEAD, Role.CLASS_TEACHER}),
-    ),
+    Command("exempt", N_("Close a case as exempt (A3), with evidence"), EXEMPTERS),
+    Command("transfer", N_("Close a case: the child is enrolled at another school"), TRANSFERRERS),
     Command(  # leaders' summary of their scope, with drill-down and chart
-        "summary",
-        N_("Summary of my district, township or school"),
-        frozenset(
-            {
-                Role.ADMIN,
-                Role.DISTRICT_LEADER,
-                Role.BUREAU_STAFF,
-                Role.TOWNSHIP_LEADER,
-                Role.PRINCIPAL,
-                Role.SCHOOL_LEAD,
-            }
-        ),
-        button=N_("Summary"),
+        "summary", N_("Summary of my district, township or school"), LEADERS, button=N_("Summary")
     ),
     Command(  # the ledger (台账) as Excel
-        "export",
-        N_("The dropout ledger of my scope as an Excel file"),
-        frozenset(
-            {
-                Role.ADMIN,
-                Role.DISTRICT_LEADER,
-                Role.BUREAU_STAFF,
-                Role.TOWNSHIP_LEADER,
-                Role.PRINCIPAL,
-                Role.SCHOOL_LEAD,
-            }
-        ),
+        "export", N_("The dropout ledger of my scope as an Excel file"), LEADERS
     ),
     Command(  # A8, the school year so far
         "accountability",
         N_("Accountability flags (A8) of the school year"),
-        frozenset({Role.ADMIN, Role.DISTRICT_LEADER, Role.BUREAU_STAFF}),
+        ACCOUNTABLE_VIEWERS,
     ),
 ]
+_BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def roles_of(command: str) -> frozenset[Role]:
+    """The roles that may use ``command``."""
+    return _BY_NAME[command].roles
+
+
+def may(role: Role | None, command: str) -> bool:
+    """Whether ``role`` may use ``command`` (the menus show it to exactly these roles)."""
+    return role is not None and role in _BY_NAME[command].roles
+
 
 STRANGER_COMMANDS = [Command("start", N_("Start with your invitation link")), COMMANDS[0]]
 

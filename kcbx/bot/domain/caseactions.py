@@ -9,7 +9,11 @@ Callback data (always < 64 bytes, and forgeable: every handler re-checks scope):
 
 * ``ack:{case_id}:{task_code}``: "Received" (an ``acknowledged`` action, detail task=code);
 * ``do:{case_id}:{task_code}``: the task's one-press action (:func:`one_press_action`);
+* ``cal:{case_id}:{outcome}``: the phone call, with what it came to (reached and agreed,
+  refused or undecided; not reached): the one question that makes a call evidence (A7.1);
 * ``vis:{case_id}``: record a home visit (A7.1; the visits feature asks for the details);
+* ``snz:{case_id}:{task_code}:{l|m}``: "remind me later" (two working hours, or the next
+  working morning), limited per task;
 * ``ret:{case_id}``: "Back at school" (A7.6); ``ret:{case_id}:y`` confirms it, ``:n`` not;
 * ``case:{case_id}``: open the case card.
 """
@@ -20,15 +24,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kcbx.bot.domain.capabilities import SCHOOL_STAFF, roles_of
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import ActionKind, TaskCode
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 
-# A7.1, A7.6: the people of the school who answer for a student
-SCHOOL_STAFF = frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD})
 SCHOOL_LEADERS = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})
 # Who reports an absence: class teachers (their classes), principals and leads.
-REPORTERS = SCHOOL_STAFF
+REPORTERS = roles_of("report")
 # Who confirms a return (A7.6): the class teacher or the school.
 RETURN_CONFIRMERS = SCHOOL_STAFF
 
@@ -102,9 +105,26 @@ CONTACTS: dict[str, str] = {
 }
 REACHED = frozenset({"agreed", "refused"})  # a phone call that counts for A7.1
 
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # an inline keyboard: rows of (label, data)
+
+# What a phone call came to (the ``cal:`` buttons; ``actions.detail.outcome``), one tap each.
+CALL_OUTCOMES: dict[str, str] = {
+    "agreed": N_("Reached: they will send the child back"),
+    "refused": N_("Reached: they refuse"),
+    "undecided": N_("Reached: not decided yet"),
+    "unreached": N_("Not reached"),
+}
+CALL_QUESTION = N_("Did you reach the guardians? What did they say?")
+
 _CODE = r"[A-Za-z0-9._-]{1,40}"
-_CALLBACK = re.compile(rf"^(ack|do|vis|ret|case):(\d{{1,12}})(?::({_CODE}))?$")
-CALLBACK_PATTERN = r"^(ack|do|ret|case):"  # what kcbx/handlers/cases.py answers
+_CALLBACK = re.compile(rf"^(ack|do|cal|vis|ret|case):(\d{{1,12}})(?::({_CODE}))?$")
+_SNOOZE = re.compile(rf"^snz:(\d{{1,12}}):({_CODE}):([lm])$")
+CALLBACK_PATTERN = r"^(ack|do|cal|snz|ret|case):"  # what kcbx/handlers/cases.py answers
+SNOOZE_LATER, SNOOZE_MORNING = "l", "m"  # in two working hours; the next working morning
+SNOOZE_LABELS = {
+    SNOOZE_LATER: N_("Remind me in 2 hours"),
+    SNOOZE_MORNING: N_("Remind me tomorrow morning"),
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,7 @@ class CaseCallback:
     verb: str
     case_id: int
     arg: str | None = None
+    option: str | None = None  # snz: SNOOZE_LATER or SNOOZE_MORNING
 
 
 def department_of(task_code: str) -> str | None:
@@ -172,6 +193,29 @@ def do_data(case_id: int, task_code: str) -> str:
     return _data("do", case_id, task_code)
 
 
+def call_data(case_id: int, outcome: str) -> str:
+    return _data("cal", case_id, outcome)
+
+
+def call_buttons(case_id: int, gettext: Translate) -> Buttons:
+    """The answers to :data:`CALL_QUESTION`, one a row."""
+    return tuple(
+        ((gettext(label), call_data(case_id, code)),) for code, label in CALL_OUTCOMES.items()
+    )
+
+
+def snooze_data(case_id: int, task_code: str, option: str) -> str:
+    return _data("snz", case_id, task_code, option)
+
+
+def snooze_row(case_id: int, task_code: str, gettext: Translate) -> tuple[tuple[str, str], ...]:
+    """The "remind me later" buttons of a reminder (offered while the limit allows)."""
+    return tuple(
+        (gettext(label), snooze_data(case_id, task_code, option))
+        for option, label in SNOOZE_LABELS.items()
+    )
+
+
 def visit_data(case_id: int) -> str:
     return _data("vis", case_id)
 
@@ -181,26 +225,33 @@ def return_data(case_id: int, answer: str | None = None) -> str:
     return _data("ret", case_id, answer) if answer else _data("ret", case_id)
 
 
+def not_back_data(case_id: int) -> str:
+    """``rck:{id}``: "Not back" on the morning check of an agreed return (A7.6)."""
+    return _data("rck", case_id)
+
+
 def case_data(case_id: int) -> str:
     return _data("case", case_id)
 
 
 def parse_callback(data: str | None) -> CaseCallback | None:
     """Read a case button's data; None for anything malformed (a forged or stale press)."""
+    snoozed = _SNOOZE.match(data or "")
+    if snoozed is not None:
+        return CaseCallback("snz", int(snoozed.group(1)), snoozed.group(2), snoozed.group(3))
     match = _CALLBACK.match(data or "")
     if match is None:
         return None
     verb, case_id, arg = match.groups()
     if verb in ("ack", "do") and arg is None:
         return None
+    if verb == "cal" and arg not in CALL_OUTCOMES:
+        return None
     if verb in ("vis", "case") and arg is not None:
         return None
     if verb == "ret" and arg not in (None, "y", "n"):
         return None
     return CaseCallback(verb, int(case_id), arg)
-
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 def action_button(case_id: int, task_code: str, gettext: Translate) -> tuple[str, str] | None:
@@ -241,12 +292,18 @@ def without(rows: Sequence[Sequence[tuple[str, str]]], *drop: str) -> Buttons:
 __all__ = [
     "ACTION_NAMES",
     "CALLBACK_PATTERN",
+    "CALL_OUTCOMES",
+    "CALL_QUESTION",
     "CONTACTS",
     "DO_LABELS",
     "REACHED",
+    "SNOOZE_LATER",
+    "SNOOZE_MORNING",
     "CaseCallback",
     "ack_data",
     "action_button",
+    "call_buttons",
+    "call_data",
     "case_data",
     "department_of",
     "do_data",
@@ -257,6 +314,8 @@ __all__ = [
     "parse_callback",
     "reminder_buttons",
     "return_data",
+    "snooze_data",
+    "snooze_row",
     "visit_data",
     "without",
 ]

@@ -114,7 +114,7 @@ def holders_of(
     if role == Role.SCHOOL_LEAD:
         school = place.school_unit("school")
         return holders(role, school) or holders(Role.PRINCIPAL, school)
-    if role in (Role.BUREAU_STAFF, Role.DISTRICT_LEADER, Role.ADMIN):
+    if role in (Role.BUREAU_STAFF, Role.BUREAU_LEADER, Role.DISTRICT_LEADER, Role.ADMIN):
         return holders(role, place.district)
     if role == Role.TOWNSHIP_LEADER:
         return holders(role, place.household_unit("township")) or holders(
@@ -130,7 +130,7 @@ def holders_of(
         )
     if role == Role.GROUP_CADRE:
         return holders(role, place.household_unit("group"))
-    if role == Role.DEPARTMENT_LIAISON:
+    if role in (Role.DEPARTMENT_LIAISON, Role.DEPARTMENT_LEADER):
         unit = directory.department(department, place.district) if department else None
         return holders(role, unit)
     return []
@@ -139,9 +139,13 @@ def holders_of(
 # A5.1: when nobody of a 三包 role can be told (revoked, never joined, blocked, or
 # none on the roster), the next level of the household's chain stands in until someone is
 # assigned; only above the township cadre does the task go to the township leader.
+# A6: a department nobody can be told in goes to the bureau's clerk, who refers it
+# (bundled, one line per department: kcbx.bot.texts.reminders).
 CHAIN_STAND_INS: dict[str, str] = {
     Role.GROUP_CADRE: Role.VILLAGE_CADRE,
     Role.VILLAGE_CADRE: Role.TOWNSHIP_CADRE,
+    Role.DEPARTMENT_LIAISON: Role.BUREAU_STAFF,
+    Role.DEPARTMENT_LEADER: Role.BUREAU_STAFF,
 }
 
 
@@ -191,7 +195,7 @@ def route(
     seen: set[str] = set()
     while current is not None and current not in seen:
         seen.add(current)
-        everyone = holders_of(current, place, directory, department if current == role else None)
+        everyone = holders_of(current, place, directory, department)
         holders = [p for p in everyone if p.id not in exclude]
         people = tuple(p for p in holders if reachable(p))
         if people:

@@ -11,6 +11,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     DISTRICT_LEADER = "district_leader"
     BUREAU_STAFF = "bureau_staff"
+    BUREAU_LEADER = "bureau_leader"  # 教育局分管负责人 (A8.1)
+    DEPARTMENT_LEADER = "department_leader"  # a department's leader (A6)
     DEPARTMENT_LIAISON = "department_liaison"
     TOWNSHIP_LEADER = "township_leader"
     TOWNSHIP_CADRE = "township_cadre"
@@ -25,6 +27,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: N_("administrator"),
     Role.DISTRICT_LEADER: N_("district leader"),
     Role.BUREAU_STAFF: N_("education bureau staff"),
+    Role.BUREAU_LEADER: N_("education bureau leader in charge"),
+    Role.DEPARTMENT_LEADER: N_("department leader"),
     Role.DEPARTMENT_LIAISON: N_("department liaison"),
     Role.TOWNSHIP_LEADER: N_("township leader"),
     Role.TOWNSHIP_CADRE: N_("township cadre"),
@@ -41,6 +45,8 @@ ROLE_UNIT_KINDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ("district",),
     Role.DISTRICT_LEADER: ("district",),
     Role.BUREAU_STAFF: ("district",),
+    Role.BUREAU_LEADER: ("district",),
+    Role.DEPARTMENT_LEADER: ("department",),
     Role.DEPARTMENT_LIAISON: ("department",),
     Role.TOWNSHIP_LEADER: ("township",),
     Role.TOWNSHIP_CADRE: ("village", "township"),
@@ -51,11 +57,21 @@ ROLE_UNIT_KINDS: dict[Role, tuple[str, ...]] = {
     Role.CLASS_TEACHER: ("school",),
 }
 
-DISTRICT_ROLES = frozenset({Role.ADMIN, Role.DISTRICT_LEADER, Role.BUREAU_STAFF})
+DISTRICT_ROLES = frozenset(
+    {Role.ADMIN, Role.DISTRICT_LEADER, Role.BUREAU_STAFF, Role.BUREAU_LEADER}
+)
 SCHOOL_ROLES = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})
+DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_LIAISON, Role.DEPARTMENT_LEADER})
 CADRE_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.VILLAGE_CADRE, Role.GROUP_CADRE})
 LEADER_ROLES = frozenset(
-    {Role.ADMIN, Role.DISTRICT_LEADER, Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.PRINCIPAL}
+    {
+        Role.ADMIN,
+        Role.DISTRICT_LEADER,
+        Role.BUREAU_STAFF,
+        Role.BUREAU_LEADER,
+        Role.TOWNSHIP_LEADER,
+        Role.PRINCIPAL,
+    }
 )
 
 

@@ -7,7 +7,7 @@ school's vacations.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import chinese_calendar
 
@@ -116,6 +116,76 @@ class SchoolCalendar:
         else:
             counted = (low + timedelta(days=i) for i in range(days))
         return sign * sum(1 for day in counted if self.is_school_day(day))
+
+    # --- the working week (A7 reminders and escalations) -------------------------------------
+
+    def is_working_day(self, day: date) -> bool:
+        """A day on which reminders go and escalations count: a school day."""
+        return self.is_school_day(day)
+
+    def working_day_on_or_after(self, day: date) -> date:
+        for _ in range(_MAX_SEARCH_DAYS):
+            if self.is_working_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError(f"no working day within {_MAX_SEARCH_DAYS} days of {day}")
+
+    def working_day_before(self, day: date) -> date:
+        """The last working day before ``day`` (``day`` itself if none is found)."""
+        back = day - timedelta(days=1)
+        for _ in range(_MAX_SEARCH_DAYS):
+            if self.is_working_day(back):
+                return back
+            back -= timedelta(days=1)
+        return day
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """The n-th working day after ``day`` (``day`` moved to a working day when n = 0)."""
+        day = self.working_day_on_or_after(day)
+        for _ in range(n):
+            day = self.working_day_on_or_after(day + timedelta(days=1))
+        return day
+
+    def working_instant(self, instant: datetime) -> datetime:
+        """``instant`` if it falls in working hours, else the next working morning."""
+        times = self.policy.time
+        local = instant.astimezone(times.tz)
+        day = local.date()
+        if self.is_working_day(day):
+            if local < times.start_of(day):
+                return times.start_of(day)
+            if local <= times.end_of(day):
+                return instant
+        return times.start_of(self.working_day_on_or_after(day + timedelta(days=1)))
+
+    def next_working_morning(self, instant: datetime) -> datetime:
+        """The start of the first working day after the day of ``instant``."""
+        day = instant.astimezone(self.policy.time.tz).date() + timedelta(days=1)
+        return self.policy.time.start_of(self.working_day_on_or_after(day))
+
+    def end_of_working_day(self, day: date, not_before: datetime | None = None) -> datetime:
+        """The end of the business day of the first working day on or after ``day`` that
+        ends after ``not_before``: when a step owed "on" or "by" ``day`` is due."""
+        times = self.policy.time
+        day = self.working_day_on_or_after(day)
+        while not_before is not None and times.end_of(day) <= not_before:
+            day = self.working_day_on_or_after(day + timedelta(days=1))
+        return times.end_of(day)
+
+    def add_working_hours(self, instant: datetime, hours: float) -> datetime:
+        """``hours`` of business day on working days after ``instant`` (rest days and the
+        nights do not count)."""
+        times = self.policy.time
+        left = timedelta(hours=hours)
+        current = self.working_instant(instant)
+        for _ in range(_MAX_SEARCH_DAYS):
+            day = current.astimezone(times.tz).date()
+            room = times.end_of(day) - current
+            if left <= room:
+                return current + left
+            left -= room
+            current = times.start_of(self.working_day_on_or_after(day + timedelta(days=1)))
+        raise ValueError(f"no working time within {_MAX_SEARCH_DAYS} days of {instant}")
 
 
 __all__ = ["SchoolCalendar"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from kcbx.bot.domain.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
+from kcbx.bot.domain.roles import (
+    CADRE_ROLES,
+    DEPARTMENT_ROLES,
+    DISTRICT_ROLES,
+    SCHOOL_ROLES,
+    Role,
+)
 
 
 class Viewer(Protocol):
@@ -46,7 +52,7 @@ def can_see_student(person: Viewer, place: StudentPlace) -> bool:
         return place.school_id == unit
     if role in CADRE_ROLES:
         return unit in place.household_units
-    if role == Role.DEPARTMENT_LIAISON:
+    if role in DEPARTMENT_ROLES:
         return unit in place.departments
     if role in DISTRICT_ROLES or role == Role.TOWNSHIP_LEADER:
         return unit in place.school_units or unit in place.household_units

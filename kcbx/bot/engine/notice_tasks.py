@@ -1,10 +1,9 @@
 """How the notices plug into the sweep and the case card (A7.4, A7.5).
 
-* ``A7.4-notice`` (day 15; the bureau, cc the township): the reminder comes with the notice,
-  numbered, as a PDF (for phones) and a .docx (for the office), and the buttons "Issued" and
-  "Record delivery".
-* ``A7.4-deliver`` (after issue; the township cadre, cc the bureau): an undelivered notice is
-  a task of its own; the reminder carries "Record delivery" (and the PDF for the cadre).
+* ``A7.4-notice`` (day 15; the bureau issues, 签发): the reminder comes with the notice,
+  numbered, as a PDF (for phones) and a .docx (for the office), and the button "Issued".
+* ``A7.4-deliver`` (once issued; the township cadre delivers, 送达): a task of its own; the
+  reminder carries "Record delivery" (and the PDF for the cadre). One owner per step.
 * ``A7.5`` and ``A7.5-again`` (the deadline passed, the child still away): the order to
   correct, in its own number series, with the same buttons.
 
@@ -17,17 +16,13 @@ rounds offer "Send the documents again" instead of sending them every time.
 
 from __future__ import annotations
 
-from html import escape
-
-from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.due import DueTask
-from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder import TaskCode
 from kcbx.bot.domain.model import Case, Notice
 from kcbx.bot.runtime.services import Services, TaskHooks
 from kcbx.bot.services.notices import (
     CORRECTION,
-    KIND_NAMES,
     NOTICE,
     deadline_days,
     may_handle_notices,
@@ -35,54 +30,16 @@ from kcbx.bot.services.notices import (
     record_export,
     render_documents,
 )
+from kcbx.bot.texts.notices import card_section as card_notices
+from kcbx.bot.texts.notices import document_caption, notice_buttons, task_paragraph
 from kcbx.bot.texts.reminders import language_of, reminder_message
 from kcbx.storage.outbox import OutgoingMessage
-
-ISSUED_LABEL = N_("Issued (signed and stamped)")
-DELIVER_LABEL = N_("Record delivery")
-FILES_LABEL = N_("Send the documents again")
-RECEIPT_LABEL = N_("Receipt photo")
-REISSUE_LABEL = N_("Re-issue with a new number")
 
 MAX_CAPTION = 1024  # Telegram's limit for a caption
 
 
-def issue_data(notice_id: int) -> str:
-    return f"ntc:i:{notice_id}"
-
-
-def deliver_data(notice_id: int) -> str:
-    return f"ntc:d:{notice_id}"
-
-
-def files_data(notice_id: int) -> str:
-    return f"ntc:f:{notice_id}"
-
-
-def receipt_data(notice_id: int) -> str:
-    return f"ntc:v:{notice_id}"
-
-
-def reissue_data(notice_id: int) -> str:
-    return f"ntc:r:{notice_id}"
-
-
-def notice_buttons(
-    notice: Notice, t: Translate, *, files: bool = False
-) -> tuple[tuple[str, str], ...]:
-    """The buttons of a pending document: "Issued" (a draft notice), "Record delivery"."""
-    row: list[tuple[str, str]] = []
-    if notice.kind == NOTICE and notice.status == "drafted":
-        row.append((t(ISSUED_LABEL), issue_data(notice.id)))
-    row.append((t(DELIVER_LABEL), deliver_data(notice.id)))
-    if files:
-        row.append((t(FILES_LABEL), files_data(notice.id)))
-    return tuple(row)
-
-
 def document_messages(notice: Notice, student_name: str, t: Translate) -> list[OutgoingMessage]:
     """The PDF and the .docx as document messages, with short captions."""
-    title = t(KIND_NAMES[notice.kind])
     out = []
     for blob_id, what in (
         (notice.pdf_blob_id, t("PDF, to read on the phone and print")),
@@ -90,12 +47,7 @@ def document_messages(notice: Notice, student_name: str, t: Translate) -> list[O
     ):
         if blob_id is None:
             continue
-        caption = t("{title} <b>{number}</b>, {student}: {what}").format(
-            title=title,
-            number=escape(notice.number),
-            student=escape(student_name),
-            what=what,
-        )
+        caption = document_caption(notice, student_name, what, t)
         out.append(OutgoingMessage(text=caption[:MAX_CAPTION], blob_id=blob_id, kind="document"))
     return out
 
@@ -137,33 +89,17 @@ async def render_notice_task(
         due, school.name if school else "", services.policy, t, lang, cc=False
     )
     days = deadline_days(notice.kind, services.policy)
-    number = f"<b>{escape(notice.number)}</b>"
-    if code == TaskCode.NOTICE:
-        paragraph = t(
-            "📄 The notice to enrol by a deadline is ready: {number}. Please print it, sign "
-            "it and stamp it with the seals of the education bureau and of the {township} "
-            "government, then press “Issued”. When the guardians have received it, press "
-            "“Record delivery” and send a photo of the signed receipt: the {days}-day "
-            "deadline runs from the day of delivery."
-        ).format(number=number, township=escape(await _township_name(services, due)), days=days)
-    elif code == TaskCode.DELIVER:
-        paragraph = t(
-            "📄 Notice {number} has been issued. Please hand it to the guardians, have them "
-            "sign the receipt, then press “Record delivery” and send a photo of the receipt: "
-            "the {days}-day deadline runs from the day of delivery."
-        ).format(number=number, days=days)
-    else:
-        cited = await services.notices.get(notice.cites_id) if notice.cites_id else None
-        paragraph = t(
-            "📄 The deadline of notice {cited} has passed and the child is not back. The order "
-            "to correct is ready: {number}. Please reprimand the guardians, hand them the "
-            "order, then press “Record delivery” and send a photo of the signed receipt: the "
-            "new {days}-day deadline runs from the day of delivery."
-        ).format(cited=f"<b>{escape(cited.number)}</b>" if cited else "—", number=number, days=days)
+    township = await _township_name(services, due) if code == TaskCode.NOTICE else ""
+    cited = None
+    if code not in (TaskCode.NOTICE, TaskCode.DELIVER) and notice.cites_id:
+        cited_notice = await services.notices.get(notice.cites_id)
+        cited = cited_notice.number if cited_notice else None
+    paragraph = task_paragraph(code, notice, days, t, township=township, cited=cited)
     with_files = _first_for_person(due) and (
         code != TaskCode.DELIVER or due.recipient.role == due.task.role
     )
-    buttons = (notice_buttons(notice, t, files=not with_files), *reminder.buttons)
+    files_button = not with_files
+    buttons = (notice_buttons(notice, t, files=files_button, step=code), *reminder.buttons)
     messages = [OutgoingMessage(text=reminder.text + "\n\n" + paragraph, buttons=buttons)]
     if with_files:
         files = document_messages(notice, due.student.name, t)
@@ -181,45 +117,12 @@ async def card_section(services: Services, case: Case, gettext: Translate, lang:
     notices = await services.notices.of_case(case.id)
     if not notices:
         return None
-    numbers = {n.id: n.number for n in notices}
-    lines = [t("<b>Notices (A7.4) and orders to correct (A7.5):</b>")]
+    issuers = {}
     for notice in notices:
-        parts = [
-            t("{title} {number}, dated {date}").format(
-                title=t(KIND_NAMES[notice.kind]),
-                number=f"<b>{escape(notice.number)}</b>",
-                date=format_date(notice.issue_date, t, lang),
-            )
-        ]
-        if notice.replaces_id is not None:
-            parts.append(
-                t("replaces {number}").format(number=escape(numbers.get(notice.replaces_id, "")))
-            )
         if notice.issued_at is not None:
             issuer = await services.people.get(notice.issued_by) if notice.issued_by else None
-            parts.append(
-                t("issued {date} by {name}").format(
-                    date=format_date(services.policy.time.local_date(notice.issued_at), t, lang),
-                    name=escape(issuer.name if issuer else "—"),
-                )
-            )
-        if notice.delivered_on is not None:
-            parts.append(
-                t("delivered {date} to {name}").format(
-                    date=format_date(notice.delivered_on, t, lang),
-                    name=escape(notice.delivered_to or "—"),
-                )
-            )
-            if notice.receipt_blob_id is not None:
-                parts.append(t("signed receipt photo kept"))
-        if notice.deadline is not None:
-            parts.append(t("deadline {date}").format(date=format_date(notice.deadline, t, lang)))
-        if notice.replaced:
-            parts.append(t("void: replaced by a new number"))
-        elif notice.delivered_on is None:
-            parts.append(t("not delivered yet"))
-        lines.append("• " + t("; ").join(parts))
-    return "\n".join(lines)
+            issuers[notice.id] = issuer.name if issuer else ""
+    return card_notices(notices, issuers, t, lang, services.policy.time.tz)
 
 
 def register(hooks: TaskHooks) -> None:

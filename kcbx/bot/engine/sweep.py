@@ -54,10 +54,13 @@ from telegram.ext import Application, CallbackContext
 
 from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.ladder import LadderState, Task, ladder_state
+from kcbx.bot.domain.ladder import LadderState, Task
+from kcbx.bot.domain.ladder_input import stored_case_state
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.recipients import (
+    NO_ONE,
+    UNREACHABLE,
     CasePlace,
     Directory,
     Route,
@@ -76,13 +79,15 @@ from kcbx.bot.domain.reminders import (
     plan,
     quiet_hours_next_send,
 )
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.delivery import HoldHook, UnreachableHook
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.cases import action_facts, case_facts
 from kcbx.bot.texts.reminders import (
+    MAX_PAGES,
     DigestEntry,
     digest_messages,
     language_of,
+    liaison_gap_message,
     reminder_message,
     told_message,
 )
@@ -161,15 +166,25 @@ class TaskStep:
             f"{n.due.recipient.name} ({n.role}{', ' + n.kind if n.kind != kinds.REMIND else ''})"
             for n in self.notices
         )
+        task = self.task
         if self.escalate_to is not None:
             what = self.reason
         elif isinstance(self.decision, Send):
             what = f"round {self.decision.round}"
+            if self.decision.round == 1 and self.at < task.due_at:
+                what += " (notice ahead)"
         else:
             what = ESCALATED
+        due = task.due_at.astimezone(policy.time.tz)
+        opened = task.opens_at.astimezone(policy.time.tz)
+        shift = ""
+        rest = opened.weekday() >= 5 or opened.time() >= policy.time.business_day_end
+        if opened.date() != local.date() and rest:
+            shift = f", opened {opened:%a %m-%d %H:%M}: moved to the working day"
         return (
             f"{local:%Y-%m-%d %H:%M} {self.case.number} {self.student_name} "
-            f"{self.task.code} ({self.task.rule}) {what} -> {people or 'nobody can be told'}"
+            f"{task.code} ({task.rule}) {what}, owner {task.role}, due {due:%a %m-%d %H:%M}"
+            f"{shift} -> {people or 'nobody can be told'}"
         )
 
 
@@ -186,6 +201,7 @@ class SweepReport:
     digests: int = 0  # of which digest pages
     withdrawn: int = 0  # pending reminders of closed cases cancelled
     skipped: int = 0  # open cases not looked at: unchanged, and nothing can be due yet
+    deferred: int = 0  # steps held for the next working morning: the person's day is full
     unassigned: list[str] = field(default_factory=list)  # due, nobody at all to tell
     errors: list[str] = field(default_factory=list)
 
@@ -228,12 +244,14 @@ class _World:
 
     def state(self, case: Case, services: Services, now: datetime) -> LadderState:
         enrolled = self.enrolled.get(case.student_id)
-        return ladder_state(
-            case_facts(case, enrolled.student if enrolled else None),
-            action_facts(self.actions.get(case.id, []), self.roles),
+        return stored_case_state(
+            case,
+            enrolled.student if enrolled else None,
+            self.actions.get(case.id, []),
             services.policy,
             services.calendar,
             now,
+            self.roles,
         )
 
 
@@ -341,7 +359,9 @@ def plan_task(
 
     assert isinstance(decision, Escalate)
     holders = holders_of(decision.from_role, place, directory, task.department)
-    up: Route = route(decision.to_role, place, directory, exclude={p.id for p in holders})
+    up: Route = route(
+        decision.to_role, place, directory, task.department, exclude={p.id for p in holders}
+    )
     if up.role is None:
         return None
     source = next((p for p in holders if reachable(p)), holders[0] if holders else None)
@@ -380,7 +400,10 @@ def _school_name(place: CasePlace | None) -> str:
 
 
 async def _render(
-    services: Services, notices: Sequence[Notice], places: dict[int, CasePlace]
+    services: Services,
+    notices: Sequence[Notice],
+    places: dict[int, CasePlace],
+    budgets: dict[int, int] | None = None,
 ) -> list[_Outgoing]:
     """The outbox messages for these notices: a digest per person when several are plain."""
     by_person: dict[int, list[Notice]] = {}
@@ -395,9 +418,15 @@ async def _render(
         lang = language_of(person, default)
         t = translator(lang)
         plain: list[Notice] = []
+        room = (budgets or {}).get(person.id, MAX_PAGES)
+        own_messages = room >= MAX_PAGES and (  # else one numbered list
+            len(group) == 1 or (len(group) <= MAX_PAGES and not any(_with_files(n) for n in group))
+        )
         for n in group:
             renderer = (
-                None if n.kind == kinds.TOLD else services.task_hooks.renderer_for(n.due.task.code)
+                None
+                if n.kind == kinds.TOLD or not own_messages
+                else services.task_hooks.renderer_for(n.due.task.code)
             )
             if renderer is None:
                 plain.append(n)
@@ -424,7 +453,7 @@ async def _render(
                 DigestEntry(n.due, school[n.key], n.told_to, n.told_role, n.kind == kinds.CC)
                 for n in plain
             ]
-            pages = digest_messages(entries, policy, t, lang)
+            pages = digest_messages(entries, policy, t, lang, max(1, min(MAX_PAGES, room)))
             keys = [n.key for n in plain]
             cases = {n.due.case.id for n in plain}
             case_id = next(iter(cases)) if len(cases) == 1 else None
@@ -440,6 +469,87 @@ async def _render(
                     )
                 )
     return out
+
+
+# --- no flood: one numbered list per person per sweep, a daily budget --------------------------
+
+MAX_PER_DAY = 8  # messages to one person in one day (policy time zone), every feature's
+_MAIN = frozenset({kinds.REMIND, kinds.ESCALATED, kinds.UNREACHABLE, kinds.NO_ONE})
+
+
+async def _budgets(services: Services, steps: Sequence[TaskStep], now: datetime) -> dict[int, int]:
+    """How many more messages each person told in this sweep may get today."""
+    tz = services.policy.time.tz
+    midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    sent = await services.outbox.per_person_since(midnight)
+    people = {n.due.recipient.id for s in steps for n in s.notices}
+    return {pid: MAX_PER_DAY - sent.get(pid, 0) for pid in people}
+
+
+def _defer(steps: Sequence[TaskStep], budgets: dict[int, int]) -> list[TaskStep]:
+    """The steps whose owner has no room left today (they wait for the next working
+    morning); copies and notes to people without room are dropped from the others."""
+    deferred = []
+    for step in steps:
+        if any(n.kind in _MAIN and budgets[n.due.recipient.id] <= 0 for n in step.notices):
+            deferred.append(step)
+            continue
+        step.notices = [n for n in step.notices if budgets[n.due.recipient.id] > 0]
+    return deferred
+
+
+async def _budgeted(
+    services: Services,
+    report: SweepReport,
+    places: dict[int, CasePlace],
+    directory: Directory,
+    wakes: dict[int, datetime],
+) -> list[_Outgoing]:
+    """The messages of this sweep within each person's budget; what is over the day's budget
+    is taken out of the report and waits for the next working morning."""
+    now = report.now
+    budgets = await _budgets(services, report.steps, now)
+    for step in _defer(report.steps, budgets):
+        report.steps.remove(step)
+        report.deferred += 1
+        morning = services.calendar.next_working_morning(now)
+        wakes[step.case.id] = min(wakes.get(step.case.id, morning), morning)
+    notices = [n for s in report.steps for n in s.notices]
+    outgoing = await _render(services, notices, places, budgets)
+    return outgoing + _liaison_gaps(services, report.steps, places, directory, now)
+
+
+def _liaison_gaps(
+    services: Services,
+    steps: Sequence[TaskStep],
+    places: dict[int, CasePlace],
+    directory: Directory,
+    now: datetime,
+) -> list[_Outgoing]:
+    """Tell each district's administrator once a day which departments need a liaison."""
+    gaps: dict[int, tuple[Person, set[str]]] = {}
+    for step in steps:
+        task = step.task
+        if task.role != Role.DEPARTMENT_LIAISON or step.reason not in (UNREACHABLE, NO_ONE):
+            continue
+        place = places.get(step.notices[0].due.student.id) if step.notices else None
+        if place is None or task.department is None:
+            continue
+        for admin in holders_of(Role.ADMIN, place, directory):
+            if reachable(admin):
+                gaps.setdefault(admin.id, (admin, set()))[1].add(task.department)
+    day = now.astimezone(services.policy.time.tz).date().isoformat()
+    out = []
+    for admin, departments in gaps.values():
+        t = translator(language_of(admin, services.config.default_language))
+        message = liaison_gap_message(sorted(departments), t)
+        out.append(_Outgoing(f"liaison:{admin.id}:{day}", admin, None, message, []))
+    return out
+
+
+def _with_files(n: Notice) -> bool:
+    """A task whose own message may bring documents (A7.4, A7.5: up to three messages)."""
+    return n.due.task.code.startswith(("A7.4", "A7.5"))
 
 
 def _plain(n: Notice, school: str, policy: Policy, lang: str) -> OutgoingMessage:
@@ -618,6 +728,7 @@ class Sweeper:
 
     async def _sweep(self, cases: list[Case], now: datetime, report: SweepReport) -> None:
         services, policy = self.services, self.services.policy
+        calendar = services.calendar
         world = await _load(services, cases)
         quiet = in_quiet_hours(now, policy)
         quiet_end = quiet_hours_next_send(now, policy)
@@ -640,8 +751,8 @@ class Sweeper:
             wake = min(tick, self._recheck(case, now))
             plans = {key: history_of(h) for key, h in world.histories_of(case.id).items()}
             for task in state.open_tasks:
-                if not task.is_due(now):
-                    wake = min(wake, task.due_at)
+                if not task.is_live(now):
+                    wake = min(wake, task.first_notice)
                     continue
                 report.due += 1
                 key = task.key
@@ -658,7 +769,7 @@ class Sweeper:
                     else:
                         marks.append((case.id, key, task.code))
                     plans[key] = ReminderHistory()
-                upcoming = plan(task, plans[key], policy)  # reminders.decide, and what next
+                upcoming = plan(task, plans[key], policy, calendar)  # and what next
                 if upcoming is None:
                     continue
                 if upcoming.at <= now and not quiet:
@@ -678,7 +789,7 @@ class Sweeper:
                 wakes[d.case.id] = now
                 continue
             report.steps.append(step)
-            following = plan(d.task, _after(d.history, step, now), policy)
+            following = plan(d.task, _after(d.history, step, now), policy, calendar)
             if following is not None:
                 wakes[d.case.id] = min(wakes[d.case.id], max(following.at, quiet_end))
         if report.unassigned:
@@ -687,7 +798,7 @@ class Sweeper:
                 len(report.unassigned),
                 ", ".join(report.unassigned[:20]),
             )
-        outgoing = await _render(services, [n for s in report.steps for n in s.notices], places)
+        outgoing = await _budgeted(services, report, places, directory, wakes)
         report.digests = sum(1 for o in outgoing if o.digest)
         report.queued = await _write(services, report.steps, outgoing, now, marks)
         for case in cases:  # written: remember when to look at each case again
@@ -823,7 +934,7 @@ async def forecast(services: Services, start: datetime, days: float) -> list[Tas
     they are; acknowledgements and actions still to come are not foreseen.
     """
     end = start + timedelta(days=days)
-    policy = services.policy
+    policy, calendar = services.policy, services.calendar
     cases = await services.cases.open_cases()
     world = await _load(services, cases)
     places, directory = await load_places(services, world.enrolled.values())
@@ -846,7 +957,8 @@ async def forecast(services: Services, start: datetime, days: float) -> list[Tas
             state = world.state(case, services, now)
             for task in state.open_tasks:
                 history = histories.get(task.key, ReminderHistory())
-                decision = decide(task, history, policy, now) if task.is_due(now) else None
+                live = task.is_live(now)
+                decision = decide(task, history, policy, calendar, now) if live else None
                 if decision is not None:
                     step = plan_task(
                         case,
@@ -866,7 +978,7 @@ async def forecast(services: Services, start: datetime, days: float) -> list[Tas
                     elif task.key not in nobody:  # listed once; the sweep keeps trying
                         nobody.add(task.key)
                         steps.append(TaskStep(case, enrolled.student.name, task, now, decision))
-                upcoming = plan(task, history, policy)
+                upcoming = plan(task, history, policy, calendar)
                 if upcoming is not None and now < upcoming.at <= end:
                     heapq.heappush(queue, upcoming.at)
     steps.sort(key=lambda s: (s.at, s.case.number, s.task.code))

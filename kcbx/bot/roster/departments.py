@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import department_actor
 from kcbx.bot.domain.policy import DEPARTMENTS, Policy
-from kcbx.bot.domain.reminders import supervisor_role
+from kcbx.bot.domain.recipients import stand_in_role
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
 from kcbx.bot.roster.errors import Listed, Msg, RosterError, file_error
 from kcbx.bot.roster.records import Roster
@@ -65,9 +65,7 @@ def department_warnings(
                 )
             )
     liaisons = _liaisons(tree, people, plan)
-    stands_in = Msg(
-        ROLE_LABELS[Role(supervisor_role(Role.DEPARTMENT_LIAISON) or Role.BUREAU_STAFF)]
-    )
+    stands_in = Msg(ROLE_LABELS[Role(stand_in_role(Role.DEPARTMENT_LIAISON) or Role.BUREAU_STAFF)])
     missing: list[Msg] = []
     for code in policy.departments.routed():
         if department_actor(code) != Role.DEPARTMENT_LIAISON:

@@ -20,14 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.policy import (
-    CAUSES,
-    DEFAULTS,
-    DEPARTMENTS,
-    PolicyError,
-    PolicyProblem,
-    read_policy_file,
-)
+from kcbx.bot.domain.policy import CAUSES, DEFAULTS, DEPARTMENTS
+from kcbx.bot.domain.policy_file import PolicyError, PolicyProblem, read_policy_file
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.cells import cell_text, header_key, word_key
 

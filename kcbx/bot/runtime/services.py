@@ -26,7 +26,8 @@ from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder import Task
 from kcbx.bot.domain.model import Case, Student
-from kcbx.bot.domain.policy import Policy, load_policy
+from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy_file import load_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config

@@ -11,22 +11,14 @@ from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import ROLE_UNIT_KINDS, Role
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services import Problem
 from kcbx.storage.invites import InviteResult
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class AccessError(Exception):
+class AccessError(Problem):
     """A request the caller must correct; `message` is a msgid, `params` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    def render(self, gettext: object) -> str:
-        translate = gettext if callable(gettext) else (lambda s: s)
-        return str(translate(self.message)).format(**self.params)
 
 
 @dataclass(frozen=True)

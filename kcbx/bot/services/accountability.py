@@ -38,17 +38,18 @@ from kcbx.bot.domain.accountability import (
     qualifies_at,
 )
 from kcbx.bot.domain.accountability_warnings import Warning, warnings
+from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.recipients import Directory, holders_of, reachable
-from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.a8year import LEADER_ROLES, YearRecord, by_rank, year_record
 from kcbx.bot.services.caseviews import CaseView, UnitTree, a8_case, case_views, unit_tree
 from kcbx.storage.accountability_repo import FrozenFlag, FrozenMonth, YearFinding
 from kcbx.storage.reports_repo import unit_scope
 
-ACCOUNTABILITY_ROLES = DISTRICT_ROLES
+ACCOUNTABILITY_ROLES = roles_of("accountability")
 CATCH_UP_MONTHS = 24  # a freeze looks back at most this far
 CASES_SHOWN = 5  # case numbers listed in one line of text
 

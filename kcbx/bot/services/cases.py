@@ -1,5 +1,7 @@
-"""Cases as people work them: reporting an absence, recording what was done from a
-reminder's buttons, confirming a return (A7.6), and the cases a person sees.
+"""Cases as people see and work them: where a case stands on the ladder, the cases in a
+person's scope (a page of /cases), the case card, and what a press on a reminder's or a card's
+button records (the one-press action of a task, "Received", a plain home visit, the return
+that closes a case, A7.6). Reporting an absence is :mod:`kcbx.bot.services.reporting`.
 
 Handlers call one function here and render its result; nothing here talks to Telegram.
 Every function that takes a case id re-checks the person's scope first (callback data can
@@ -8,105 +10,38 @@ be forged), and answers a case that does not exist exactly as one out of scope.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from html import escape
+from typing import Any
 
 from kcbx.bot.domain.caseactions import (
-    REACHED,
+    SNOOZE_LATER,
+    SNOOZE_MORNING,
     department_of,
     may_confirm_return,
     may_record,
-    may_report,
     one_press_action,
 )
-from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
-from kcbx.bot.domain.i18n import N_, Translate, translator
+from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.i18n import Translate, translator
 from kcbx.bot.domain.ladder import (
     DETAIL_DEPARTMENT,
     DETAIL_TASK,
-    ActionFact,
+    DETAIL_UNTIL,
     ActionKind,
-    CaseFacts,
     LadderState,
-    Relapse,
-    Step,
     Task,
     TaskCode,
-    expected_steps,
-    ladder_state,
-    relapse_carry,
 )
+from kcbx.bot.domain.ladder_input import stored_case_state
 from kcbx.bot.domain.model import Action, Case, Guardian, Person, Student
-from kcbx.bot.domain.names import matches
-from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.texts.notifications import case_closed_message
 from kcbx.storage.audit import actor_of
-from kcbx.storage.cases import CaseExists
-from kcbx.storage.outbox import OutgoingMessage
-
-NOTE_MAX = 500  # characters of a report's note
-SEARCH_MAX = 16  # students listed for a typed name
-
-
-class ReportProblem(Exception):
-    """Something the reporter must correct; ``message`` is a msgid, ``params`` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    def render(self, gettext: Translate, lang: str = "zh_CN") -> str:
-        params = {
-            k: format_date(v, gettext, lang) if isinstance(v, date) else v
-            for k, v in self.params.items()
-        }
-        return gettext(self.message).format(**params)
-
-
-# --- the facts the ladder needs --------------------------------------------------------------
-
-
-def case_facts(case: Case, student: Student | None = None, section: str = "") -> CaseFacts:
-    """A stored case as the pure ladder sees it (A9 flags from the student)."""
-    return CaseFacts(
-        id=case.id,
-        number=case.number,
-        absent_since=case.absent_since,
-        reported_at=case.reported_at,
-        status=case.status,
-        cause=case.cause,
-        a9_flags=student.a9_flags if student is not None else (),
-        section=section,
-        closed_at=case.closed_at,
-        reopened_from=case.reopened_from,
-        carried_days=case.carried_days,
-    )
-
-
-def action_facts(
-    actions: Iterable[Action], roles: Mapping[int, str] | None = None
-) -> list[ActionFact]:
-    """Stored actions as the ladder sees them (``roles``: person id -> role, if known)."""
-    roles = roles or {}
-    return [
-        ActionFact(
-            id=a.id,
-            kind=a.kind,
-            at=a.at,
-            rule=a.rule,
-            detail=a.detail,
-            actor_role=roles.get(a.actor_id) if a.actor_id is not None else None,
-            corrects=a.corrects_id,
-        )
-        for a in actions
-    ]
 
 
 async def ladder_of(
@@ -114,130 +49,42 @@ async def ladder_of(
 ) -> tuple[LadderState, list[Action]]:
     """Where a case stands now, and its recorded actions."""
     actions = await services.cases.actions(case.id)
-    state = ladder_state(
-        case_facts(case, student),
-        action_facts(actions),
-        services.policy,
-        services.calendar,
-        services.clock.now(),
+    state = stored_case_state(
+        case, student, actions, services.policy, services.calendar, services.clock.now()
     )
     return state, actions
+
+
+async def record_now(
+    services: Services,
+    case_id: int,
+    kind: str,
+    person: Person,
+    rule: str | None,
+    detail: dict[str, Any],
+    now: datetime | None = None,
+) -> datetime:
+    """Record that ``person`` did ``kind`` on a case just now (``now``: the instant of the
+    transaction it belongs to); returns when."""
+    at = now or services.clock.now()
+    await services.cases.record_action(
+        case_id, kind=kind, actor_id=person.id, at=at, now=at, rule=rule, detail=detail
+    )
+    return at
 
 
 def today(services: Services) -> date:
     return services.policy.time.local_date(services.clock.now())
 
 
-# --- reporting an absence ---------------------------------------------------------------------
-
-
-@dataclass
-class ReportDraft:
-    """What a report has collected so far; nothing is written until it is confirmed."""
-
-    student_id: int
-    absent_since: date | None = None
-    cause: str | None = None
-    contact: str | None = None  # a code of caseactions.CONTACTS
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class ClassRef:
-    id: int
-    grade: int
-    name: str
-
-
-@dataclass(frozen=True)
-class PreviousCase:
-    """A relapse: the case that closed with a return, and how the new one continues it."""
-
-    case: Case
-    relapse: Relapse
-
-
-@dataclass(frozen=True)
-class ReportResult:
-    """A confirmed report: the new case and the steps ahead, or the open case instead."""
-
-    case: Case
-    student: Student
-    created: bool
-    steps: tuple[Step, ...] = ()
-    previous: PreviousCase | None = None
-    state: LadderState | None = None  # of the open case, when not created
-
-
-def absence_date_problem(day: date, today: date, term_start: date | None) -> ReportProblem | None:
-    """Why an absence date cannot be reported, or None: not in the future, not before the
-    start of the current term (the school calendar, policy ``school.term_starts``)."""
-    if day > today:
-        return ReportProblem(
-            N_("The absence cannot start in the future. Please give today or an earlier date.")
-        )
-    if term_start is not None and day < term_start:
-        return ReportProblem(
-            N_("That is before this term started ({term_start}). Please give a date in this term."),
-            term_start=term_start,
-        )
-    return None
-
-
-def read_absence_date(services: Services, text: str) -> date:
-    """A typed absence date, checked (ReportProblem with a clear answer otherwise)."""
-    now_day = today(services)
-    try:
-        day = parse_user_date(text, now_day)
-    except DateError as exc:
-        raise ReportProblem(exc.message) from exc
-    check_absence_date(services, day)
-    return day
-
-
-def check_absence_date(services: Services, day: date) -> None:
-    now_day = today(services)
-    problem = absence_date_problem(day, now_day, services.calendar.term_start(now_day))
-    if problem is not None:
-        raise problem
-
-
-def read_note(text: str) -> str:
-    note = text.strip()
-    if len(note) > NOTE_MAX:
-        raise ReportProblem(
-            N_("The note is too long ({length} characters). Please keep it under {limit}."),
-            length=len(note),
-            limit=NOTE_MAX,
-        )
-    return note
-
-
-async def report_classes(services: Services, person: Person) -> list[ClassRef]:
-    """The classes a reporter picks from (a class teacher's own; a school's all)."""
-    if not may_report(person.role):
-        return []
-    rows = await services.students.classes_in_scope(person)
-    return [ClassRef(cid, grade, name) for cid, grade, name in rows]
-
-
-async def class_students(
-    services: Services, person: Person, class_id: int | None, *, offset: int, limit: int
-) -> tuple[list[Student], bool]:
-    """A page of the students of a class in scope, and whether there are more."""
-    found = await services.students.visible(
-        person, class_id=class_id, limit=limit + 1, offset=offset
-    )
-    return found[:limit], len(found) > limit
-
-
-async def find_students(services: Services, person: Person, query: str) -> list[Student]:
-    """Students in scope whose name contains ``query`` or starts with its pinyin initials."""
-    if not may_report(person.role) or not query.strip():
-        return []
-    total = await services.students.count_visible(person)
-    everyone = await services.students.visible(person, limit=max(total, 1))
-    return [s for s in everyone if matches(s.name, query)]
+async def open_cases_with_students(
+    services: Services, person: Person, offset: int, limit: int
+) -> tuple[list[tuple[Case, Student]], int]:
+    """A page of the open cases in the person's scope with their students, and how many."""
+    total = await services.cases.count_visible(person)
+    cases = await services.cases.visible(person, limit=limit, offset=offset)
+    found = [(case, await services.students.get(case.student_id)) for case in cases]
+    return [(case, student) for case, student in found if student is not None], total
 
 
 async def student_in_scope(services: Services, person: Person, student_id: int) -> Student | None:
@@ -248,111 +95,167 @@ async def student_in_scope(services: Services, person: Person, student_id: int) 
     return await services.students.get(student_id)
 
 
-@dataclass(frozen=True)
-class StudentChoice:
-    """The student picked for a report, and their open case (and where it stands) if any."""
-
-    student: Student
-    open_case: Case | None = None
-    state: LadderState | None = None
-
-
-async def choose_student(services: Services, person: Person, student_id: int) -> StudentChoice:
-    """The student picked for a report, and their open case if they have one."""
-    student = (
-        await student_in_scope(services, person, student_id) if may_report(person.role) else None
-    )
-    if student is None:
-        raise ReportProblem(N_("This is not available to you."))
-    if student.exempt:
-        raise ReportProblem(
-            N_(
-                "<b>{name}</b> is exempt from attendance (A3): no case is opened. "
-                "Please contact the education bureau if this has changed."
-            ),
-            name=student.name,
-        )
-    existing = await services.cases.open_case_of(student.id)
-    if existing is None:
-        return StudentChoice(student)
-    state, _ = await ladder_of(services, existing, student)
-    return StudentChoice(student, existing, state)
-
-
-async def previous_case(
-    services: Services, student_id: int, absent_since: date
-) -> PreviousCase | None:
-    """The returned case a new absence continues (relapse watch), if any."""
-    last = await services.cases.last_closed_of(student_id)
-    if last is None or last.status != "returned":
+async def case_in_scope(
+    services: Services, person: Person, case_id: int
+) -> tuple[Case, Student] | None:
+    """The case and its student if the person may see them; None otherwise (or unknown)."""
+    case = await services.cases.get(case_id)
+    if case is None:
         return None
-    actions = await services.cases.actions(last.id)
-    relapse = relapse_carry(
-        case_facts(last), action_facts(actions), absent_since, services.policy, services.calendar
-    )
-    return PreviousCase(last, relapse) if relapse is not None else None
+    student = await student_in_scope(services, person, case.student_id)
+    if student is None:
+        return None
+    return case, student
 
 
-async def preview_report(
-    services: Services, person: Person, draft: ReportDraft
-) -> tuple[Student, PreviousCase | None]:
-    """The student and the relapse a report would continue, for the summary to confirm."""
-    student = await student_in_scope(services, person, draft.student_id)
-    if student is None or draft.absent_since is None:
-        raise ReportProblem(N_("This is not available to you."))
-    return student, await previous_case(services, student.id, draft.absent_since)
+async def name_of(services: Services, person_id: int | None) -> str:
+    """The name of a person ("" for nobody or someone unknown)."""
+    if person_id is None:
+        return ""
+    who = await services.people.get(person_id)
+    return who.name if who is not None else ""
 
 
-async def report_absence(services: Services, person: Person, draft: ReportDraft) -> ReportResult:
-    """Open the case of a confirmed report, in one transaction with its A7.1 phone call.
+async def unit_department(services: Services, person: Person) -> str | None:
+    """The department code of a liaison's unit (None for anyone else)."""
+    if person.role != Role.DEPARTMENT_LIAISON or person.unit_id is None:
+        return None
+    unit = await services.units.get(person.unit_id)
+    return unit.code if unit is not None else None
 
-    Everything is checked again (the draft was collected over minutes): the person's role
-    and scope, the date, the cause. A student who has an open case gets it back instead
-    (``created`` False): a student is not reported twice. A relapse within the window after
-    a return continues the ladder at the day the previous case had reached.
-    """
-    choice = await choose_student(services, person, draft.student_id)
-    student = choice.student
-    if choice.open_case is not None:
-        return ReportResult(choice.open_case, student, created=False, state=choice.state)
-    if draft.absent_since is None or draft.cause not in CAUSES:
-        raise ReportProblem(N_("The report is not complete. Please start again with /report."))
-    check_absence_date(services, draft.absent_since)
+
+@dataclass(frozen=True)
+class CaseListEntry:
+    """One open case in a list: its student, where it stands, the next deadline."""
+
+    case: Case
+    student: Student
+    state: LadderState
+
+    @property
+    def next_task(self) -> Task | None:
+        open_tasks = sorted(self.state.open_tasks, key=lambda t: t.due_at)
+        return open_tasks[0] if open_tasks else None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    lines: list[CaseListEntry]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+async def open_cases_page(
+    services: Services, person: Person, page: int, per_page: int = 8
+) -> CasePage:
+    """A page of the person's open cases in scope, oldest absence first."""
+    total = await services.cases.count_visible(person)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    cases = await services.cases.visible(person, limit=per_page, offset=page * per_page)
+    actions = await services.cases.actions_of_cases([c.id for c in cases])
     now = services.clock.now()
-    previous = await previous_case(services, student.id, draft.absent_since)
-    try:
-        async with services.db.transaction():
-            case = await services.cases.open_case(
-                student_id=student.id,
-                reported_by=person.id,
-                absent_since=draft.absent_since,
-                cause=draft.cause,
-                guardian_contact=draft.contact,
-                note=draft.note or None,
-                now=now,
-                year=services.policy.time.local_date(now).year,
-                reopened_from=previous.case.id if previous else None,
-                carried_days=previous.relapse.carried_days if previous else 0,
-                actor=actor_of(person.id),
-            )
-            if draft.contact in REACHED:
-                await services.cases.record_action(
-                    case.id,
-                    kind=ActionKind.PHONE_CALL,
-                    actor_id=person.id,
-                    at=now,
-                    now=now,
-                    rule="A7.1",
-                    detail={"outcome": draft.contact, "via": "report"},
-                )
-    except CaseExists as exc:  # reported a moment ago by someone else
-        state, _ = await ladder_of(services, exc.case, student)
-        return ReportResult(exc.case, student, created=False, state=state)
-    steps = expected_steps(case_facts(case, student), services.policy, services.calendar)
-    return ReportResult(case, student, created=True, steps=tuple(steps), previous=previous)
+    lines = []
+    for case in cases:
+        student = await services.students.get(case.student_id)
+        if student is None:
+            continue
+        state = stored_case_state(
+            case, student, actions.get(case.id, []), services.policy, services.calendar, now
+        )
+        lines.append(CaseListEntry(case, student, state))
+    return CasePage(lines, total, page, per_page)
 
 
-# --- buttons on reminders and cards -----------------------------------------------------------
+async def count_open_cases(services: Services, person: Person) -> int:
+    return await services.cases.count_visible(person)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    action: Action
+    actor_name: str
+    actor_role: Role | None
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    """Everything a case card shows; ``restricted`` for department liaisons (need to know)."""
+
+    case: Case
+    student: Student
+    school: str
+    household: str
+    guardians: list[Guardian]
+    reporter: str
+    state: LadderState
+    history: list[HistoryEntry]
+    sections: list[str] = field(default_factory=list)
+    restricted: bool = False
+    can_return: bool = False
+    recordable: tuple[str, ...] = ()  # open, appeared task codes the person may record
+    previous_number: str | None = None
+    actor_names: dict[int, str] = field(default_factory=dict)  # who did the done tasks
+
+
+async def case_card(
+    services: Services, person: Person, case_id: int, gettext: Translate, lang: str
+) -> CaseCard | None:
+    """The case card, or None if the person may not see the case (or it does not exist)."""
+    found = await case_in_scope(services, person, case_id)
+    if found is None:
+        return None
+    case, student = found
+    state, actions = await ladder_of(services, case, student)
+    school = await services.units.get(student.school_id)
+    people: dict[int, Person | None] = {}
+    history = []
+    for action in actions:
+        if action.actor_id is not None and action.actor_id not in people:
+            people[action.actor_id] = await services.people.get(action.actor_id)
+        actor = people.get(action.actor_id) if action.actor_id is not None else None
+        history.append(
+            HistoryEntry(action, actor.name if actor else "", actor.role if actor else None)
+        )
+    sections = []
+    for section in services.task_hooks.card_sections:
+        text = await section(services, case, gettext, lang)
+        if text:
+            sections.append(text)
+    department = await unit_department(services, person)
+    recordable: tuple[str, ...] = ()
+    if case.is_open:
+        recordable = tuple(
+            t.code
+            for t in state.open_tasks
+            if (one_press_action(t.code) is not None or t.code.endswith("-visit"))
+            and may_record(person.role, t.code, department)
+        )
+    previous = await services.cases.get(case.reopened_from) if case.reopened_from else None
+    return CaseCard(
+        case=case,
+        student=student,
+        school=school.name if school else "",
+        household=await services.units.path_name(student.household_unit_id),
+        guardians=await services.students.guardians(student.id),
+        reporter=await name_of(services, case.reported_by),
+        state=state,
+        history=history,
+        sections=sections,
+        restricted=person.role == Role.DEPARTMENT_LIAISON,
+        can_return=case.is_open and may_confirm_return(person.role),
+        recordable=recordable,
+        previous_number=previous.number if previous else None,
+        actor_names={pid: p.name for pid, p in people.items() if p is not None},
+    )
+
+
+# --- what a case's buttons record -----------------------------------------------------------------
 
 
 class Outcome(StrEnum):
@@ -377,33 +280,6 @@ class ButtonResult:
     at: datetime | None = None
     task: Task | None = None
     queued: int = 0  # outbox messages queued (the handler kicks delivery)
-
-
-async def case_in_scope(
-    services: Services, person: Person, case_id: int
-) -> tuple[Case, Student] | None:
-    """The case and its student if the person may see them; None otherwise (or unknown)."""
-    case = await services.cases.get(case_id)
-    if case is None:
-        return None
-    student = await student_in_scope(services, person, case.student_id)
-    if student is None:
-        return None
-    return case, student
-
-
-async def _name_of(services: Services, person_id: int | None) -> str:
-    if person_id is None:
-        return ""
-    who = await services.people.get(person_id)
-    return who.name if who is not None else ""
-
-
-async def _unit_department(services: Services, person: Person) -> str | None:
-    if person.role != Role.DEPARTMENT_LIAISON or person.unit_id is None:
-        return None
-    unit = await services.units.get(person.unit_id)
-    return unit.code if unit is not None else None
 
 
 def _doer(state: LadderState, task: Task, actions: list[Action]) -> Action | None:
@@ -438,19 +314,31 @@ async def _already(
 ) -> ButtonResult:
     """ALREADY: ``task`` is done; who did it and how (``kind`` when no action says)."""
     doer = _doer(state, task, actions)
-    return ButtonResult(
-        Outcome.ALREADY,
-        case,
-        student,
-        kind=doer.kind if doer else kind,
-        by=await _name_of(services, doer.actor_id if doer else None),
-        at=task.done_at,
-        task=task,
-    )
+    return await _standing(services, Outcome.ALREADY, case, student, doer, task.done_at, kind, task)
+
+
+async def _standing(
+    services: Services,
+    outcome: Outcome,
+    case: Case,
+    student: Student,
+    action: Action | None,
+    at: datetime | None,
+    kind: str | None = None,
+    task: Task | None = None,
+) -> ButtonResult:
+    """``outcome``, with what stands recorded: ``action``'s kind (else ``kind``) and who."""
+    by = await name_of(services, action.actor_id if action else None)
+    kind = action.kind if action else kind
+    return ButtonResult(outcome, case, student, kind=kind, by=by, at=at, task=task)
 
 
 async def record_task(
-    services: Services, person: Person, case_id: int, task_code: str
+    services: Services,
+    person: Person,
+    case_id: int,
+    task_code: str,
+    outcome: str | None = None,
 ) -> ButtonResult:
     """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9)."""
     found = await _open_case(services, person, case_id)
@@ -462,18 +350,19 @@ async def record_task(
     task = state.task(task_code)
     if kind is None or task is None:
         return ButtonResult(Outcome.STALE, case, student)
-    if not may_record(person.role, task_code, await _unit_department(services, person)):
+    if not may_record(person.role, task_code, await unit_department(services, person)):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student, task=task)
     if task.done:
         return await _already(services, case, student, state, task, actions, kind)
+    if task_code == TaskCode.CALL and outcome is None:  # first: what did the call come to?
+        return ButtonResult(Outcome.CONFIRM, case, student, task=task)
     detail: dict[str, object] = {DETAIL_TASK: task_code, "via": "button"}
+    if outcome is not None:  # a call: what it came to (A7.1 evidence)
+        detail["outcome"] = outcome
     department = department_of(task_code)
     if department is not None:
         detail[DETAIL_DEPARTMENT] = department
-    now = services.clock.now()
-    await services.cases.record_action(
-        case.id, kind=kind, actor_id=person.id, at=now, now=now, rule=task.rule, detail=detail
-    )
+    now = await record_now(services, case.id, kind, person, task.rule, detail)
     return ButtonResult(
         Outcome.RECORDED, case, student, kind=kind, by=person.name, at=now, task=task
     )
@@ -487,16 +376,8 @@ async def record_visit(services: Services, person: Person, case_id: int) -> Butt
     case, student = found
     if not may_record(person.role, TaskCode.VISIT):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student)
-    now = services.clock.now()
-    await services.cases.record_action(
-        case.id,
-        kind=ActionKind.HOME_VISIT,
-        actor_id=person.id,
-        at=now,
-        now=now,
-        rule="A7.1",
-        detail={"via": "button"},
-    )
+    detail: dict[str, object] = {"via": "button"}
+    now = await record_now(services, case.id, ActionKind.HOME_VISIT, person, "A7.1", detail)
     return ButtonResult(
         Outcome.RECORDED, case, student, kind=ActionKind.HOME_VISIT, by=person.name, at=now
     )
@@ -525,33 +406,14 @@ async def acknowledge(
             and action.detail.get(DETAIL_TASK) == task_code
             and now - action.at < window
         ):
-            return ButtonResult(
-                Outcome.ALREADY,
-                case,
-                student,
-                kind=ActionKind.ACKNOWLEDGED,
-                by=await _name_of(services, action.actor_id),
-                at=action.at,
-                task=task,
+            return await _standing(
+                services, Outcome.ALREADY, case, student, action, action.at, task=task
             )
-    await services.cases.record_action(
-        case.id,
-        kind=ActionKind.ACKNOWLEDGED,
-        actor_id=person.id,
-        at=now,
-        now=now,
-        rule=task.rule,
-        detail={DETAIL_TASK: task_code},
+    await record_now(
+        services, case.id, ActionKind.ACKNOWLEDGED, person, task.rule, {DETAIL_TASK: task_code}, now
     )
-    return ButtonResult(
-        Outcome.RECORDED,
-        case,
-        student,
-        kind=ActionKind.ACKNOWLEDGED,
-        by=person.name,
-        at=now,
-        task=task,
-    )
+    kind = ActionKind.ACKNOWLEDGED
+    return ButtonResult(Outcome.RECORDED, case, student, kind, person.name, now, task)
 
 
 async def confirm_return(
@@ -570,43 +432,23 @@ async def confirm_return(
     if not case.is_open:
         actions = await services.cases.actions(case.id)
         closing = next((a for a in reversed(actions) if a.kind == ActionKind.RETURNED), None)
-        return ButtonResult(
-            Outcome.CLOSED,
-            case,
-            student,
-            kind=closing.kind if closing else None,
-            by=await _name_of(services, closing.actor_id if closing else None),
-            at=case.closed_at,
-        )
+        return await _standing(services, Outcome.CLOSED, case, student, closing, case.closed_at)
     if not may_confirm_return(person.role):
         return ButtonResult(Outcome.NOT_ALLOWED, case, student)
     if not confirmed:
         return ButtonResult(Outcome.CONFIRM, case, student)
     now = services.clock.now()
     async with services.db.transaction():
-        await services.cases.record_action(
-            case.id,
-            kind=ActionKind.RETURNED,
-            actor_id=person.id,
-            at=now,
-            now=now,
-            rule="A7.6",
-            detail={"via": "button"},
+        await record_now(
+            services, case.id, ActionKind.RETURNED, person, "A7.6", {"via": "button"}, now
         )
         await services.cases.close(case.id, status="returned", now=now, actor=actor_of(person.id))
         await services.outbox.cancel_for_case(case.id)
     closed = await services.cases.get(case.id)
     assert closed is not None
     queued = await _tell_closed(services, closed, student, person)
-    return ButtonResult(
-        Outcome.RECORDED,
-        closed,
-        student,
-        kind=ActionKind.RETURNED,
-        by=person.name,
-        at=now,
-        queued=queued,
-    )
+    kind = ActionKind.RETURNED
+    return ButtonResult(Outcome.RECORDED, closed, student, kind, person.name, now, queued=queued)
 
 
 async def _tell_closed(services: Services, case: Case, student: Student, by: Person) -> int:
@@ -619,15 +461,11 @@ async def _tell_closed(services: Services, case: Case, student: Student, by: Per
         recipient = await services.people.get(person_id)
         if recipient is None or not recipient.active or recipient.chat_id != chat_id:
             continue
-        t = translator(recipient.lang)
-        text = t(
-            "Case <b>{number}</b>: <b>{name}</b> is back at school, confirmed by {by}. "
-            "The case is closed; no more reminders (A7.6)."
-        ).format(number=case.number, name=escape(student.name), by=escape(by.name))
+        message = case_closed_message(case, student, by, translator(recipient.lang))
         if await services.outbox.enqueue(
             key=f"closed:case={case.id}:to={person_id}",
             chat_id=chat_id,
-            message=OutgoingMessage(text=text),
+            message=message,
             now=now,
             not_before=quiet_hours_next_send(now, services.policy),
             person_id=person_id,
@@ -637,137 +475,60 @@ async def _tell_closed(services: Services, case: Case, student: Student, by: Per
     return queued
 
 
-# --- what a person sees -----------------------------------------------------------------------
+# --- "remind me later" (稍后提醒): two working hours or the next working morning, a limited
+# number of times per task ([tasks] snooze_limit), each a ``snoozed`` action (A7 reminders)
 
 
-@dataclass(frozen=True)
-class CaseLine:
-    """One open case in a list: its student, where it stands, the next deadline."""
-
-    case: Case
-    student: Student
-    state: LadderState
-
-    @property
-    def next_task(self) -> Task | None:
-        open_tasks = sorted(self.state.open_tasks, key=lambda t: t.due_at)
-        return open_tasks[0] if open_tasks else None
+def snooze_until(services: Services, now: datetime, option: str) -> datetime:
+    """Two working hours from now, or the next working morning (the policy's numbers)."""
+    calendar = services.calendar
+    if option == SNOOZE_MORNING:
+        return calendar.next_working_morning(now)
+    return calendar.add_working_hours(now, services.policy.tasks.snooze_hours)
 
 
-@dataclass(frozen=True)
-class CasePage:
-    lines: list[CaseLine]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-async def open_cases_page(
-    services: Services, person: Person, page: int, per_page: int = 8
-) -> CasePage:
-    """A page of the person's open cases in scope, oldest absence first."""
-    total = await services.cases.count_visible(person)
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 0), pages - 1)
-    cases = await services.cases.visible(person, limit=per_page, offset=page * per_page)
-    actions = await services.cases.actions_of_cases([c.id for c in cases])
-    now = services.clock.now()
-    lines = []
-    for case in cases:
-        student = await services.students.get(case.student_id)
-        if student is None:
-            continue
-        state = ladder_state(
-            case_facts(case, student),
-            action_facts(actions.get(case.id, [])),
-            services.policy,
-            services.calendar,
-            now,
-        )
-        lines.append(CaseLine(case, student, state))
-    return CasePage(lines, total, page, per_page)
-
-
-async def count_open_cases(services: Services, person: Person) -> int:
-    return await services.cases.count_visible(person)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    action: Action
-    actor_name: str
-    actor_role: Role | None
-
-
-@dataclass(frozen=True)
-class CaseCard:
-    """Everything a case card shows; ``restricted`` for department liaisons (need to know)."""
-
-    case: Case
-    student: Student
-    school: str
-    household: str
-    guardians: list[Guardian]
-    reporter: str
-    state: LadderState
-    history: list[HistoryEntry]
-    sections: list[str] = field(default_factory=list)
-    restricted: bool = False
-    can_return: bool = False
-    recordable: tuple[str, ...] = ()  # open, appeared task codes the person may record
-    previous_number: str | None = None
-
-
-async def case_card(
-    services: Services, person: Person, case_id: int, gettext: Translate, lang: str
-) -> CaseCard | None:
-    """The case card, or None if the person may not see the case (or it does not exist)."""
+async def snooze(
+    services: Services, person: Person, case_id: int, task_code: str, option: str
+) -> ButtonResult:
+    """``snz:``: hold the task's next reminder; STALE once the limit is reached or the task
+    is done or gone (nothing written)."""
     found = await case_in_scope(services, person, case_id)
     if found is None:
-        return None
+        return ButtonResult(Outcome.DENIED)
     case, student = found
-    state, actions = await ladder_of(services, case, student)
-    school = await services.units.get(student.school_id)
-    people: dict[int, Person | None] = {}
-    history = []
-    for action in actions:
-        if action.actor_id is not None and action.actor_id not in people:
-            people[action.actor_id] = await services.people.get(action.actor_id)
-        actor = people.get(action.actor_id) if action.actor_id is not None else None
-        history.append(
-            HistoryEntry(action, actor.name if actor else "", actor.role if actor else None)
+    if not case.is_open:
+        return ButtonResult(Outcome.CLOSED, case, student)
+    state, _ = await ladder_of(services, case, student)
+    task = state.task(task_code)
+    limit = services.policy.tasks.snooze_limit
+    if (
+        task is None
+        or task.done
+        or task.snoozes >= limit
+        or option
+        not in (
+            SNOOZE_LATER,
+            SNOOZE_MORNING,
         )
-    sections = []
-    for section in services.task_hooks.card_sections:
-        text = await section(services, case, gettext, lang)
-        if text:
-            sections.append(text)
-    unit_department = await _unit_department(services, person)
-    recordable: tuple[str, ...] = ()
-    if case.is_open:
-        recordable = tuple(
-            t.code
-            for t in state.open_tasks
-            if (one_press_action(t.code) is not None or t.code.endswith("-visit"))
-            and may_record(person.role, t.code, unit_department)
-        )
-    previous = await services.cases.get(case.reopened_from) if case.reopened_from else None
-    return CaseCard(
-        case=case,
-        student=student,
-        school=school.name if school else "",
-        household=await services.units.path_name(student.household_unit_id),
-        guardians=await services.students.guardians(student.id),
-        reporter=await _name_of(services, case.reported_by),
-        state=state,
-        history=history,
-        sections=sections,
-        restricted=person.role == Role.DEPARTMENT_LIAISON,
-        can_return=case.is_open and may_confirm_return(person.role),
-        recordable=recordable,
-        previous_number=previous.number if previous else None,
+    ):
+        return ButtonResult(Outcome.STALE, case, student)
+    now = services.clock.now()
+    until = snooze_until(services, now, option)
+    await services.cases.record_action(
+        case.id,
+        kind=ActionKind.SNOOZED,
+        actor_id=person.id,
+        at=now,
+        now=now,
+        rule=task.rule,
+        detail={DETAIL_TASK: task_code, DETAIL_UNTIL: to_iso(until)},
+    )
+    return ButtonResult(
+        Outcome.RECORDED,
+        case,
+        student,
+        kind=ActionKind.SNOOZED,
+        by=person.name,
+        at=until,
+        task=task,
     )

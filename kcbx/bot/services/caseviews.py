@@ -28,6 +28,55 @@ from kcbx.bot.runtime.services import Services
 from kcbx.storage.reports_repo import ActionRecord, CaseRow, ReportScope
 
 DROPOUT_STAGES = frozenset({Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION})
+NOTICE_STAGES = frozenset({Stage.NOTICE, Stage.CORRECTION})
+
+
+# --- the counts every report uses --------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """The five counts the summary, its chart, the ledger and the digests print, each
+    defined once here so that no two of them can disagree on the same scope:
+
+    * ``open``: cases not closed;
+    * ``dropout``: open cases past the dropout mark (A7.3, from day 7: the dropout, notice
+      and correction stages): the dropouts not returned that A8.1 counts;
+    * ``suspected``: open cases before it (``open - dropout``);
+    * ``notice``: dropouts whose notice to enrol is issued or due (A7.4, A7.5 after it);
+    * ``returned``: cases closed as back at school within the school year.
+    """
+
+    open: int = 0
+    dropout: int = 0
+    notice: int = 0
+    returned: int = 0
+
+    @property
+    def suspected(self) -> int:
+        return self.open - self.dropout
+
+    def add(self, stage: Stage) -> None:
+        """Count one open case at ``stage``."""
+        self.open += 1
+        self.dropout += stage in DROPOUT_STAGES
+        self.notice += stage in NOTICE_STAGES
+
+    def rate(self, enrolled: int) -> float | None:
+        """The dropouts not returned per 100 students (A8.1's attrition); None without any."""
+        return 100.0 * self.dropout / enrolled if enrolled > 0 else None
+
+
+def is_dropout(stage: Stage) -> bool:
+    return stage in DROPOUT_STAGES
+
+
+def open_counts(stages: Iterable[Stage], returned: int = 0) -> Counts:
+    """The counts of open cases at these stages, and ``returned`` as it was counted."""
+    counts = Counts(returned=returned)
+    for stage in stages:
+        counts.add(stage)
+    return counts
 
 
 # --- the unit tree ---------------------------------------------------------------------------
@@ -152,6 +201,7 @@ def action_facts_of(records: Iterable[ActionRecord]) -> list[ActionFact]:
             detail=a.detail,
             actor_role=a.actor_role,
             corrects=a.corrects_id,
+            actor_id=a.actor_id,
         )
         for a in records
     ]
@@ -227,11 +277,15 @@ def a8_case(
 
 __all__ = [
     "DROPOUT_STAGES",
+    "NOTICE_STAGES",
     "CaseView",
+    "Counts",
     "UnitTree",
     "a8_case",
     "action_facts_of",
     "case_facts_of",
     "case_views",
+    "is_dropout",
+    "open_counts",
     "unit_tree",
 ]

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kcbx.bot.domain.caseactions import SCHOOL_LEADERS, SCHOOL_STAFF
+from kcbx.bot.domain.capabilities import roles_of
+from kcbx.bot.domain.caseactions import SCHOOL_LEADERS
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import DETAIL_ACTOR_ROLE, ActionKind
 from kcbx.bot.domain.model import Action, Case, Person, Student, Unit
@@ -43,8 +44,8 @@ from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 
 EXEMPT, TRANSFERRED = "exempt", "transferred"
 CLOSERS: dict[str, frozenset[Role]] = {
-    EXEMPT: frozenset({Role.BUREAU_STAFF}) | SCHOOL_LEADERS,  # A3: proposed by the school
-    TRANSFERRED: frozenset({Role.BUREAU_STAFF}) | SCHOOL_STAFF | SCHOOL_LEADERS,
+    EXEMPT: roles_of("exempt"),  # A3: proposed by the school, confirmed by the bureau
+    TRANSFERRED: roles_of("transfer"),
 }
 REVIEWERS = frozenset({Role.BUREAU_STAFF})  # confirm any proposal of their district
 # A3 "身体状况不具备学习条件": the condition recorded with an exemption, msgids.

@@ -11,7 +11,8 @@ levels below. A cadre's load is the households they hold, each shared equally am
 cadres holding it at the same level (two group cadres of one group carry half each); a group
 cadre over ``[cadres] max_households_per_group_cadre`` is flagged.
 
-The rules here are pure; :func:`coverage_of` loads the facts (kcbx/storage/coverage.py).
+The rules here are pure; :func:`coverage_of` loads the facts (kcbx/storage/coverage.py) and
+:mod:`kcbx.bot.texts.coverage` writes the report.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.roles import ROLE_LABELS, Role
+from kcbx.bot.domain.i18n import N_
+from kcbx.bot.domain.roles import Role
 from kcbx.storage.coverage import CadreRow, HouseholdRow, UnitRow
 
 if TYPE_CHECKING:
@@ -193,89 +194,6 @@ def unit_path(unit_id: int, units: Mapping[int, UnitRow]) -> str:
             names.append(unit.name)
         current = unit.parent_id
     return "/".join(reversed(names))
-
-
-def render_coverage(
-    report: CoverageReport,
-    units: Mapping[int, UnitRow],
-    gettext: Translate,
-    *,
-    scope: str,
-    html: bool = True,
-    households: bool = False,
-) -> list[str]:
-    """The report as lines (HTML-escaped when ``html``; a caller pages them)."""
-    from html import escape
-
-    def e(text: str) -> str:
-        return escape(text) if html else text
-
-    def b(text: str) -> str:
-        return f"<b>{escape(text)}</b>" if html else text
-
-    t = gettext
-    sep = t(", ")
-    lines = [
-        t("三包 coverage of {scope}").format(scope=b(scope or t("the district"))),
-        t(
-            "{households} households ({students} students); {covered} covered at every level."
-        ).format(households=report.households, students=report.students, covered=report.covered),
-    ]
-    if report.gaps:
-        lines.append("")
-        lines.append(
-            t("Households with a gap ({count}):").format(count=report.households_with_gaps)
-        )
-        for gap in report.gaps:
-            lines.append(
-                "• "
-                + t("{unit}: {households} households ({students} students): {missing}").format(
-                    unit=e(unit_path(gap.unit_id, units)),
-                    households=gap.households,
-                    students=gap.students,
-                    missing=sep.join(t(GAP_TEXTS[level]) for level in gap.missing),
-                )
-            )
-            if households:  # the operator's list (no child's name goes to a chat)
-                for row in gap.rows:
-                    key = row.key if not row.key.startswith("student:") else t("no phone")
-                    lines.append(f"    {e(key)}: {e(sep.join(row.names))}")
-    else:
-        lines += ["", t("No gaps: every household has a group, village and township cadre.")]
-    if report.without_household:
-        lines.append(
-            t("Students whose household is not on the roster: {count}").format(
-                count=report.without_household
-            )
-        )
-    lines.append("")
-    over = report.overloaded
-    if over:
-        lines.append(t("Group cadres over {limit} households:").format(limit=report.limit))
-        for load in sorted(over, key=lambda item: -item.households):
-            lines.append(
-                "• "
-                + t("{name} ({unit}): {households} households").format(
-                    name=b(load.cadre.name or "—"),
-                    unit=e(unit_path(load.cadre.unit_id, units)),
-                    households=load.households,
-                )
-            )
-    else:
-        lines.append(
-            t("No group cadre carries more than {limit} households.").format(limit=report.limit)
-        )
-    if report.not_joined:
-        lines.append(
-            t("Cadres on the roster who have not joined the bot yet: {names}").format(
-                names=sep.join(
-                    t("{name} ({role})").format(name=e(c.name or "—"), role=t(ROLE_LABELS[c.role]))
-                    for c in report.not_joined[:20]
-                )
-                + (" …" if len(report.not_joined) > 20 else "")
-            )
-        )
-    return lines
 
 
 @dataclass(frozen=True)

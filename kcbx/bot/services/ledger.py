@@ -27,6 +27,7 @@ from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import live_a8
+from kcbx.bot.services.caseviews import Counts, open_counts
 from kcbx.bot.services.ledger_words import (
     ARTICLE_OF,
     CATEGORY,
@@ -66,21 +67,30 @@ __all__ = [
     "export_for_person",
     "export_for_unit",
     "gather",
+    "ledger_counts",
     "ledger_filename",
 ]
 
 
 @dataclass(frozen=True)
 class Ledger:
-    """An exported workbook and what it holds."""
+    """An exported workbook and what it holds (``counts`` as every report counts them)."""
 
     data: bytes
     filename: str
-    dropouts: int
-    suspected: int
+    counts: Counts
     actions: int
     flags: int
     cases: int = 0
+    place: str = ""
+
+    @property
+    def dropouts(self) -> int:
+        return self.counts.dropout
+
+    @property
+    def suspected(self) -> int:
+        return self.counts.suspected
 
 
 @dataclass(frozen=True)
@@ -354,9 +364,12 @@ def _follow_up(
 
 
 def ledger_filename(unit: Unit, when: datetime, t: Translate) -> str:
+    """``控辍保学台账_沙坡头区_20240304.xlsx``; in English ``Dropout-control-ledger_...``:
+    the place keeps its name, nothing else is in another language than the reader's."""
     safe = re.sub(r"[\\/:*?\"<>|\s]+", "_", unit.name).strip("_") or "kcbx"
-    title = t("Dropout-control ledger")
-    return f"{title}-{safe}-{when.strftime('%Y%m%d')}.xlsx"
+    return t("Dropout-control-ledger_{place}_{date}.xlsx").format(
+        place=safe, date=when.strftime("%Y%m%d")
+    )
 
 
 async def build_ledger(
@@ -375,7 +388,7 @@ async def build_ledger(
     people = await _people(services, cases, tree)
     now = services.clock.now()
     place = tree.path(unit.id) or unit.name
-    dropouts = sum(1 for c in cases if c.reached_dropout)
+    counts = ledger_counts(cases)
     book = LedgerBook(
         place=place,
         rows=ledger_rows(services, cases, tree, people, gettext),
@@ -385,10 +398,9 @@ async def build_ledger(
             gettext,
         ),
         flags=flag_lines(flag_rows, gettext),
-        notes=notes_of(services, place, exported_by, len(cases), dropouts, gettext),
+        notes=notes_of(services, place, exported_by, len(cases), counts, gettext),
     )
     data = await asyncio.to_thread(render_workbook, book, t=gettext)
-    suspected = sum(1 for c in cases if c.row.status == "open" and not c.reached_dropout)
     filename = ledger_filename(unit, now.astimezone(services.policy.time.tz), gettext)
     await services.audit.record(
         at=now,
@@ -401,16 +413,23 @@ async def build_ledger(
             "unit_kind": unit.kind,
             "via": via,
             "cases": len(cases),
-            "dropouts": dropouts,
-            "suspected": suspected,
+            "open": counts.open,
+            "dropouts": counts.dropout,
+            "suspected": counts.suspected,
+            "returned": counts.returned,
             "actions": len(book.actions),
             "flags": len(flag_rows),
             "file": filename,
         },
     )
-    return Ledger(
-        data, filename, dropouts, suspected, len(book.actions), len(flag_rows), len(cases)
-    )
+    return Ledger(data, filename, counts, len(book.actions), len(flag_rows), len(cases), place)
+
+
+def ledger_counts(cases: Sequence[LedgerCase]) -> Counts:
+    """The open cases now by where the ladder puts them, and the returns of the year's rows:
+    the summary's counts of the same scope."""
+    returned = sum(1 for c in cases if c.row.status == "returned")
+    return open_counts((c.stage for c in cases if c.row.status == "open"), returned)
 
 
 async def export_for_person(

@@ -22,6 +22,7 @@ from kcbx.bot.domain.ladder import ActionKind
 from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.caseviews import Counts
 from kcbx.bot.services.visits import MET, OUTCOMES
 from kcbx.storage.reports_repo import ActionRecord, CaseRow
 
@@ -252,7 +253,7 @@ def flag_lines(flags: Sequence[FlagRow], t: Translate) -> list[FlagLine]:
 
 
 def notes_of(
-    services: Services, place: str, exported_by: str, cases: int, dropouts: int, t: Translate
+    services: Services, place: str, exported_by: str, cases: int, counts: Counts, t: Translate
 ) -> list[tuple[str, str | datetime]]:
     """The notes sheet: scope, time, who, counts and what the words mean."""
     day = services.policy.ladder.dropout_day
@@ -261,7 +262,11 @@ def notes_of(
         (t("Exported at"), _naive(services.clock.now(), services.policy.time.tz)),
         (t("Exported by"), exported_by),
         (t("Cases"), str(cases)),
-        (t("Dropouts"), str(dropouts)),
+        (t("Open cases"), str(counts.open)),
+        (t("Dropouts (open)"), str(counts.dropout)),
+        (t("Suspected dropouts (open)"), str(counts.suspected)),
+        (t("Notices to enrol issued (open)"), str(counts.notice)),
+        (t("Back at school this school year"), str(counts.returned)),
         (
             t("Ledger"),
             t(

@@ -17,17 +17,17 @@ repositories.
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Final
 
 from kcbx.bot.documents.wording import NoticeData
-from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
+from kcbx.bot.domain.capabilities import roles_of
+from kcbx.bot.domain.dates import DateError, parse_user_date
 from kcbx.bot.domain.grades import GradeStyle, grade_style
 from kcbx.bot.domain.grades import grade_class as school_grade_class
-from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.ladder import DETAIL_DEADLINE, DETAIL_DELIVERED_ON, DETAIL_NUMBER, ActionKind
 from kcbx.bot.domain.model import Case, Notice, Person, Student
 from kcbx.bot.domain.policy import Policy
@@ -35,12 +35,15 @@ from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.domain.scope import StudentPlace, Viewer, can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services import Problem
+from kcbx.bot.services.cases import record_now
+from kcbx.bot.services.visits import action_time
 from kcbx.storage.audit import actor_of
 
 NOTICE: Final = "notice"
 CORRECTION: Final = "correction"
 
-ISSUER_ROLES = frozenset({Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER, Role.TOWNSHIP_CADRE})
+ISSUER_ROLES = roles_of("notices")
 RULE_OF_KIND = {NOTICE: "A7.4", CORRECTION: "A7.5"}
 ACTION_OF_KIND = {NOTICE: ActionKind.NOTICE_DELIVERED, CORRECTION: ActionKind.CORRECTION_ORDERED}
 KIND_NAMES = {
@@ -105,24 +108,8 @@ def grade_class(grade: int | None, class_name: str | None, style: GradeStyle = "
     return school_grade_class(grade, class_name, style)
 
 
-# --- errors ----------------------------------------------------------------------------------
-
-
-class NoticeError(Exception):
+class NoticeError(Problem):
     """A request the person must correct; ``message`` is a msgid, ``params`` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    def render(self, gettext: Translate, lang: str) -> str:
-        """The translated message, dates written as people read them, fields HTML-escaped."""
-        fields = {
-            k: format_date(v, gettext, lang) if isinstance(v, date) else html.escape(str(v))
-            for k, v in self.params.items()
-        }
-        return gettext(self.message).format(**fields)
 
 
 class NoticeDenied(NoticeError):
@@ -356,15 +343,9 @@ async def issue(services: Services, person: Person, notice_id: int) -> Issued:
         if not await services.notices.mark_issued(notice.id, person_id=person.id, now=now):
             return Issued(view, True, None)
         if notice.kind == NOTICE:
-            await services.cases.record_action(
-                notice.case_id,
-                kind=ActionKind.NOTICE_ISSUED,
-                actor_id=person.id,
-                at=now,
-                now=now,
-                rule="A7.4",
-                detail={DETAIL_NUMBER: notice.number, "notice_id": notice.id},
-            )
+            detail = {DETAIL_NUMBER: notice.number, "notice_id": notice.id}
+            kind = ActionKind.NOTICE_ISSUED
+            await record_now(services, notice.case_id, kind, person, "A7.4", detail, now)
     refreshed = await load_for(services, person, notice_id)
     today = services.policy.time.local_date(now)
     deliver_by = services.calendar.add_days(today, ladder.notice_delivery_days)
@@ -445,11 +426,8 @@ async def record_delivery(
     if not receipt or len(receipt) > services.config.max_upload_bytes:
         raise NoticeError(N_("Please send a photo of the signed receipt."))
     deadline = deadline_from(delivered_on, notice.kind, services.policy, services.calendar)
-    if delivered_on == today:
-        at = now
-    else:
-        noon = datetime.combine(delivered_on, time(12), tzinfo=services.policy.time.tz)
-        at = min(max(noon, notice.created_at), now)
+    # midday of an earlier day, but not before the document existed
+    at = min(max(action_time(delivered_on, now, services.policy.time.tz), notice.created_at), now)
     async with services.db.transaction():
         blob_id = await services.outbox.put_blob(
             data=receipt, filename=receipt_name, mime=receipt_mime, now=now

@@ -4,9 +4,9 @@ need to act and no more, and following the cause when a visit finds a different 
 Routing, as the ladder emits it (``kcbx.bot.domain.ladder``) and the policy file sets it:
 
 * A6: at A7.3 (day 7) the departments that own the case's cause
-  (``[departments.routing]``) get task ``A6-<code>``;
+  (``[departments.routing]``) get task ``A6-{code}``;
 * A9: a student with A9 flags brings in ``[departments.a9_relief]`` from day 0
-  (task ``A9-<code>``).
+  (task ``A9-{code}``).
 
 The sweep calls :func:`open_referral` the first time such a task is due (a first-due hook),
 so the referral row exists (and the liaison may see the case) before the message is sent;
@@ -23,19 +23,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
-from html import escape
 
 from kcbx.bot.domain.caseactions import case_data, reminder_buttons, visit_data, without
-from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.due import DueTask
-from kcbx.bot.domain.i18n import N_, Translate, translator
-from kcbx.bot.domain.ladder import Task
+from kcbx.bot.domain.i18n import Translate, translator
+from kcbx.bot.domain.ladder import DETAIL_TASK, ActionKind, Task
 from kcbx.bot.domain.model import Case, Guardian, Person, Student
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
 from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.texts.notifications import referral_withdrawn_message
+from kcbx.bot.texts.referrals import (
+    NeedToKnow,
+    accept_data,
+    department_name,
+    joint_persuasion_heading,
+    referral_card_text,
+    referral_heading,
+    referral_text,
+    referred_again_message,
+    referred_to_line,
+)
 from kcbx.bot.texts.reminders import buttons_for, heading, language_of
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.storage.referrals import InboxItem, Referral
@@ -44,55 +52,6 @@ log = logging.getLogger(__name__)
 
 A9_REASON = "a9"
 # What a department is asked to do (the ladder's texts of its A6/A9 tasks).
-DEPARTMENT_TASKS: dict[str, str] = {
-    "A6": N_(
-        "Take part in the joint persuasion: the cause of absence falls within your "
-        "department's duties"
-    ),
-    "A9": N_("Help the family of this vulnerable student so that the child can return to school"),
-}
-STATUS_NAMES: dict[str, str] = {
-    "open": N_("new"),
-    "accepted": N_("accepted"),
-    "closed": N_("closed"),
-    "withdrawn": N_("withdrawn"),
-}
-CASE_STATUS_NAMES: dict[str, str] = {
-    "open": N_("open"),
-    "returned": N_("back at school"),
-    "exempt": N_("exempt (A3)"),
-    "transferred": N_("transferred"),
-}
-
-
-def accept_data(referral_id: int) -> str:
-    return f"ref:a:{referral_id}"
-
-
-def detail_data(referral_id: int) -> str:
-    return f"ref:d:{referral_id}"
-
-
-def page_data(offset: int) -> str:
-    return f"ref:p:{offset}"
-
-
-@dataclass(frozen=True)
-class NeedToKnow:
-    """What a department (or the 三包 chain) is told about a case: the facts to act on."""
-
-    case_id: int
-    case_number: str
-    case_status: str
-    absent_since: date
-    cause: str
-    student_name: str
-    school: str
-    grade: int | None
-    class_name: str | None
-    household: str
-    guardian: Guardian | None
-    a9: bool
 
 
 def first_guardian(guardians: list[Guardian]) -> Guardian | None:
@@ -120,47 +79,6 @@ async def need_to_know(services: Services, case: Case, student: Student) -> Need
     )
 
 
-def case_lines(facts: NeedToKnow, t: Translate, lang: str) -> list[str]:
-    """The need-to-know lines about a case (escaped)."""
-    school = facts.school
-    if facts.grade is not None:
-        school = t("{school}, grade {grade}").format(school=school, grade=facts.grade)
-    lines = [
-        t("Student: <b>{name}</b> ({school})").format(
-            name=escape(facts.student_name), school=escape(school)
-        ),
-        t("Absent since {date}").format(date=format_date(facts.absent_since, t, lang)),
-        t("Household: {place}").format(place=escape(facts.household or t("not on the roster"))),
-    ]
-    if facts.guardian is not None:
-        guardian = facts.guardian
-        lines.append(
-            t("Guardian: {name} ({relation}), phone {phone}").format(
-                name=escape(guardian.name),
-                relation=escape(guardian.relation or t("guardian")),
-                phone=escape(guardian.phone or t("no phone on the roster")),
-            )
-        )
-    lines.append(t("Cause: {cause}").format(cause=t(CAUSES.get(facts.cause, CAUSES["other"]))))
-    if facts.a9:
-        lines.append(t("A vulnerable student (A9)."))
-    return lines
-
-
-def referral_text(
-    facts: NeedToKnow, department: str, task_what: str, t: Translate, lang: str, *, heading: str
-) -> str:
-    """A department's referral: the heading, the case facts it needs, its task."""
-    lines = [
-        heading,
-        t("Department: {department}").format(department=escape(department)),
-        *case_lines(facts, t, lang),
-        t("Your task: {what}").format(what=t(task_what)),
-        t("Please accept the referral, then record what your department does."),
-    ]
-    return "\n".join(lines)
-
-
 # --- the sweep's hooks --------------------------------------------------------------------
 
 
@@ -182,15 +100,6 @@ async def open_referral(services: Services, case: Case, student: Student, task: 
     )
 
 
-def referral_heading(rule: str, number: str, t: Translate) -> str:
-    """``Referral (A6): case KC-2024-0001`` (A9: for relief)."""
-    if rule == "A9":
-        text = t("<b>Referral for relief (A9)</b>: case <b>{number}</b>")
-    else:
-        text = t("<b>Referral (A6)</b>: case <b>{number}</b>")
-    return text.format(number=escape(number))
-
-
 async def render_department_task(
     services: Services, due: DueTask, gettext: Translate
 ) -> list[OutgoingMessage]:
@@ -199,13 +108,11 @@ async def render_department_task(
     lang = language_of(due.recipient, services.config.default_language)
     facts = await need_to_know(services, due.case, due.student)
     code = due.task.department or ""
-    department = t(DEPARTMENTS.get(code, code))
+    department = department_name(code, t)
     if due.task.role == Role.DEPARTMENT_LIAISON:
         title = referral_heading(due.task.rule, due.case.number, t)
     else:  # the school, the township or the bureau acting for a cause it owns (A6)
-        title = t("<b>Joint persuasion (A6)</b>: case <b>{number}</b>").format(
-            number=escape(due.case.number)
-        )
+        title = joint_persuasion_heading(due.case.number, t)
     first = heading(due, services.policy, t, lang)
     text = referral_text(facts, department, due.task.what, t, lang, heading=f"{first}\n{title}")
     if due.recipient.role != Role.DEPARTMENT_LIAISON:  # the bureau standing in, or the school
@@ -257,7 +164,7 @@ async def follow_cause(
 
     Departments no longer concerned have their referral withdrawn and are told; a department
     concerned again gets its withdrawn referral back and the referral message. Departments
-    never referred get theirs from the sweep: the ladder now owes ``A6-<code>`` tasks for the
+    never referred get theirs from the sweep: the ladder now owes ``A6-{code}`` tasks for the
     new cause, and their first-due hook opens the referral. Call inside the transaction that
     records the finding.
     """
@@ -302,14 +209,10 @@ async def _tell_withdrawn(
     now = services.clock.now()
     for person in await _liaisons(services, referral.department_id):
         t = translator(person.lang or services.config.default_language)
-        text = t(
-            "Referral of case <b>{number}</b> withdrawn: a visit found the cause to be {cause}, "
-            "which is not your department's. No further action is needed from you."
-        ).format(number=escape(case.number), cause=t(CAUSES.get(new_cause, CAUSES["other"])))
         await services.outbox.enqueue(
             key=f"ref-withdrawn:{referral.id}:{now.isoformat()}:to={person.id}",
             chat_id=person.chat_id or 0,
-            message=OutgoingMessage(text=text),
+            message=referral_withdrawn_message(case, new_cause, t),
             now=now,
             not_before=quiet_hours_next_send(now, services.policy),
             person_id=person.id,
@@ -320,17 +223,10 @@ async def _tell_withdrawn(
 async def _tell_referred(services: Services, referral: Referral, facts: NeedToKnow) -> None:
     now = services.clock.now()
     code = referral.department_code or ""
-    what = DEPARTMENT_TASKS["A6"]
     for person in await _liaisons(services, referral.department_id):
         lang = person.lang or services.config.default_language
-        t = translator(lang)
-        title = referral_heading("A6", facts.case_number, t)
-        text = referral_text(facts, t(DEPARTMENTS.get(code, code)), what, t, lang, heading=title)
-        buttons = (
-            (
-                (t("Accept"), accept_data(referral.id)),
-                (t("Record our action"), visit_data(facts.case_id)),
-            ),
+        text, buttons = referred_again_message(
+            facts, code, accept_data(referral.id), translator(lang), lang
         )
         await services.outbox.enqueue(
             key=f"ref-again:{referral.id}:{now.isoformat()}:to={person.id}",
@@ -385,11 +281,27 @@ async def own_referral(services: Services, person: Person, referral_id: int) -> 
 
 
 async def accept_referral(services: Services, person: Person, referral_id: int) -> bool:
-    """Accept a referral to one's department; False when it was accepted already."""
+    """Accept a referral to one's department; False when it was accepted already.
+
+    Accepting acknowledges the department's A6/A9 task: the "not done" reminders stop, and
+    the department owes its action within ``[tasks] department_action_days``.
+    """
     referral = await own_referral(services, person, referral_id)
-    return await services.referrals.accept(
-        referral.id, person_id=person.id, now=services.clock.now()
-    )
+    now = services.clock.now()
+    async with services.db.transaction():
+        accepted = await services.referrals.accept(referral.id, person_id=person.id, now=now)
+        if accepted and referral.department_code:
+            rule = "A9" if referral.reason == A9_REASON else "A6"
+            await services.cases.record_action(
+                referral.case_id,
+                kind=ActionKind.ACKNOWLEDGED,
+                actor_id=person.id,
+                at=now,
+                now=now,
+                rule=rule,
+                detail={DETAIL_TASK: f"{rule}-{referral.department_code}", "via": "referral"},
+            )
+    return accepted
 
 
 async def referral_card(
@@ -401,20 +313,10 @@ async def referral_card(
     student = await services.students.get(case.student_id) if case else None
     if case is None or student is None:
         raise ReferralRefused
-    t = gettext
     facts = await need_to_know(services, case, student)
+    rule = "A9" if referral.reason == A9_REASON else "A6"
     code = referral.department_code or ""
-    reason = referral.reason
-    rule = "A9" if reason == A9_REASON else "A6"
-    title = referral_heading(rule, case.number, t)
-    text = referral_text(
-        facts, t(DEPARTMENTS.get(code, code)), DEPARTMENT_TASKS[rule], t, lang, heading=title
-    )
-    text += "\n" + t("Referral: {status}; case: {case_status}").format(
-        status=t(STATUS_NAMES[referral.status]),
-        case_status=t(CASE_STATUS_NAMES.get(case.status, case.status)),
-    )
-    return text, referral
+    return referral_card_text(facts, code, rule, referral.status, gettext, lang), referral
 
 
 async def card_section(services: Services, case: Case, gettext: Translate, lang: str) -> str | None:
@@ -424,14 +326,7 @@ async def card_section(services: Services, case: Case, gettext: Translate, lang:
     lines = []
     referrals = await services.referrals.of_case(case.id)
     if referrals:
-        names = t(", ").join(
-            t("{department} ({status})").format(
-                department=t(DEPARTMENTS.get(r.department_code or "", r.department_code or "")),
-                status=t(STATUS_NAMES[r.status]),
-            )
-            for r in referrals
-        )
-        lines.append(t("Referred to: {departments}").format(departments=names))
+        lines.append(referred_to_line([(r.department_code or "", r.status) for r in referrals], t))
     evidence = await services.visits.evidence_of_case(case.id)
     if evidence:
         photos = sum(1 for e in evidence if e.kind == "photo")

@@ -21,13 +21,14 @@ correct (A7.5); the day numbers come from the policy.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from kcbx.bot.domain.accountability import Flag
 from kcbx.bot.domain.accountability_warnings import Warning
+from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.ladder import Stage, Task, ladder_state
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.recipients import CasePlace, Directory, holders_of
@@ -37,17 +38,19 @@ from kcbx.bot.services.accountability import live_a8, school_year_of, year_enrol
 from kcbx.bot.services.caseviews import (
     DROPOUT_STAGES,
     CaseView,
+    Counts,
     UnitTree,
     a8_case,
     action_facts_of,
     case_facts_of,
     case_views,
+    open_counts,
     unit_tree,
 )
 from kcbx.storage.reports_repo import ReportScope, person_scope, unit_scope
 
 # Who may ask for a summary, an export or a chart: leaders of a district, township or school.
-SUMMARY_ROLES = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER, Role.PRINCIPAL, Role.SCHOOL_LEAD}
+SUMMARY_ROLES = roles_of("summary")
 
 STAGE_KEYS = (Stage.DAY0, Stage.PERSUASION, Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION)
 
@@ -98,14 +101,29 @@ class UnitLine:
     stages: Counter[str] = field(default_factory=Counter)
     overdue: int = 0
     a9: int = 0
+    enrolled: int = 0
+    returned: int = 0  # back at school this school year
+
+    @property
+    def counts(self) -> Counts:
+        return open_counts(_stages_of(self.stages), self.returned)
 
     @property
     def open(self) -> int:
-        return sum(self.stages.values())
+        return self.counts.open
 
     @property
     def dropouts(self) -> int:
-        return sum(self.stages[s] for s in DROPOUT_STAGES)
+        return self.counts.dropout
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to show: no open case and nobody back at school this year."""
+        return not self.open and not self.returned
+
+
+def _stages_of(stages: Counter[str]) -> list[Stage]:
+    return [Stage(key) for key, count in stages.items() for _ in range(count)]
 
 
 @dataclass(frozen=True)
@@ -143,6 +161,8 @@ class Summary:
     new_today: int = 0
     new_week: int = 0
     returned_month: int = 0
+    returned_year: int = 0
+    enrolled_year: int | None = None  # A8.1's denominator (the district's summary only)
     exempt_year: int = 0
     transferred_year: int = 0
     a9_open: int = 0
@@ -156,12 +176,23 @@ class Summary:
     cases: dict[int, str] = field(default_factory=dict)  # case id -> number
 
     @property
+    def counts(self) -> Counts:
+        return open_counts(_stages_of(self.stages), self.returned_year)
+
+    @property
     def open(self) -> int:
-        return sum(self.stages.values())
+        return self.counts.open
 
     @property
     def dropouts(self) -> int:
-        return sum(self.stages[s] for s in DROPOUT_STAGES)
+        return self.counts.dropout
+
+    @property
+    def rate(self) -> float | None:
+        """Dropouts not returned per 100 students: A8.1's attrition at the district (against
+        the year-start enrolment), the same share of today's students below it."""
+        base = self.enrolled_year if self.enrolled_year is not None else self.enrolled
+        return self.counts.rate(base)
 
 
 def summary_scope(person: Person, unit: Unit, tree: UnitTree) -> ReportScope:
@@ -186,16 +217,20 @@ async def build_summary(
     enrolled = await services.reports.enrolled_by_school(scope)
     await tree.ensure(services, enrolled)
     summary.enrolled = sum(enrolled.values())
-    await _count_activity(services, scope, summary)
+    returned = await _count_activity(services, scope, summary)
     views = await case_views(services, scope, tree)
     summary.cases = {v.row.id: v.row.number for v in views}
     await _count_cases(services, summary, views, list(enrolled), tree)
+    for school_id, line in _lines_by_school(summary, [*enrolled, *returned], tree).items():
+        line.enrolled += enrolled.get(school_id, 0)
+        line.returned += returned.get(school_id, 0)
     longest = sorted(views, key=lambda v: (-v.state.day, v.row.id))[:ATTENTION_LINES]
     summary.attention = [_case_line(v, tree) for v in longest]
     enrolled_then = None
     if unit.kind == "district":  # A8.1: the year-start enrolment, exempt children out
         year = await year_enrolment(services, tree, school_year_of(services, now))
         enrolled_then = {unit.id: year.get(unit.id, 0)}
+        summary.enrolled_year = enrolled_then[unit.id]
     flags, warns = await live_a8(services, views, tree, enrolled=enrolled_then)
     summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
     summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
@@ -203,8 +238,11 @@ async def build_summary(
     return summary
 
 
-async def _count_activity(services: Services, scope: ReportScope, summary: Summary) -> None:
-    """New today and this week, back this month, exempt and transferred this school year."""
+async def _count_activity(
+    services: Services, scope: ReportScope, summary: Summary
+) -> dict[int, int]:
+    """New today and this week, back this month and this school year, exempt and
+    transferred this school year; returns those back this school year per school."""
     p = periods(services, summary.now)
     activity = await services.reports.activity_by_school(
         scope, today=p.today, week=p.week, month=p.month, year=p.year
@@ -215,6 +253,38 @@ async def _count_activity(services: Services, scope: ReportScope, summary: Summa
         summary.returned_month += a.returned_month
         summary.exempt_year += a.exempt_year
         summary.transferred_year += a.transferred_year
+    # the same query from the year's start: "returned" as the ledger counts it
+    year = await services.reports.activity_by_school(
+        scope, today=p.year, week=p.year, month=p.year, year=p.year
+    )
+    returned = {school_id: a.returned_month for school_id, a in year.items() if a.returned_month}
+    summary.returned_year = sum(returned.values())
+    return returned
+
+
+def _line_unit(school_id: int, unit: Unit, tree: UnitTree) -> Unit | None:
+    """The township (of a district) or school (of a township) whose line counts a school."""
+    if unit.kind == "school":
+        return None
+    target = tree.branch(school_id, unit.id) if unit.kind == "district" else None
+    return target or tree.get(school_id)
+
+
+def _lines_by_school(
+    summary: Summary, schools: Sequence[int], tree: UnitTree
+) -> dict[int, UnitLine]:
+    """Each school's line of the breakdown (made when missing, kept in roster order)."""
+    lines = {line.unit.id: line for line in summary.lines}
+    out: dict[int, UnitLine] = {}
+    for school_id in dict.fromkeys(schools):
+        target = _line_unit(school_id, summary.unit, tree)
+        if target is None:
+            continue
+        if target.id not in lines:
+            lines[target.id] = UnitLine(target)
+        out[school_id] = lines[target.id]
+    summary.lines = sorted(lines.values(), key=lambda ln: ln.unit.id)
+    return out
 
 
 async def _count_cases(
@@ -229,10 +299,7 @@ async def _count_cases(
     lines: dict[int, UnitLine] = {}
 
     def line_of(school_id: int) -> UnitLine | None:
-        if unit.kind == "school":
-            return None
-        target = tree.branch(school_id, unit.id) if unit.kind == "district" else None
-        target = target or tree.get(school_id)
+        target = _line_unit(school_id, unit, tree)
         if target is None:
             return None
         if target.id not in lines:
@@ -272,7 +339,8 @@ async def _count_cases(
         )
         for (role, ids, unit_id), count in overdue.most_common()
     ]
-    summary.lines = sorted(lines.values(), key=lambda ln: (-ln.dropouts, -ln.open, ln.unit.name))
+    # administrative order: the roster's, the order its units were imported or created
+    summary.lines = sorted(lines.values(), key=lambda ln: ln.unit.id)
 
 
 def _expected_unit(role: str, place: CasePlace, directory: Directory, task: Task) -> int | None:
@@ -439,50 +507,51 @@ async def school_cases_view(
 
 @dataclass(frozen=True)
 class ChartData:
-    """What the summary's chart draws: open cases by stage per township or school (largest
-    first), and open cases on the same weekday of the last weeks."""
+    """What the summary's chart draws: the summary itself (its lines in roster order, its
+    counts, its dropout rate), and open cases on the same weekday of the last weeks."""
 
-    unit: Unit
-    title: str
-    rows: tuple[tuple[str, dict[str, int]], ...]
+    summary: Summary
     trend: tuple[tuple[date, int], ...]
-    now: datetime
+
+    @property
+    def unit(self) -> Unit:
+        return self.summary.unit
+
+    @property
+    def title(self) -> str:
+        return self.summary.title
+
+    @property
+    def now(self) -> datetime:
+        return self.summary.now
 
 
 async def chart_data(services: Services, person: Person, unit_id: int) -> ChartData | None:
-    """The chart's figures; None if the unit is out of the person's scope."""
-    tree = await unit_tree(services, person.unit_id)
-    await tree.ensure(services, [unit_id])
-    unit = tree.get(unit_id)
-    if unit is None or not await may_view_unit(services, person, unit, tree):
+    """The chart's figures, counted as the summary counts them; None if the unit is out of
+    the person's scope."""
+    found = await summary_view(services, person, unit_id)
+    if found is None:
         return None
-    scope = summary_scope(person, unit, tree)
-    views = await case_views(services, scope, tree)
-    points = await trend_points(services, scope)
-    return ChartData(
-        unit,
-        tree.path(unit.id) or unit.name,
-        tuple(stage_counts(views, unit, tree)),
-        tuple(points),
-        services.clock.now(),
-    )
+    unit = found.summary.unit
+    tree = await unit_tree(services, person.unit_id)
+    await tree.ensure(services, [unit.id])
+    points = await trend_points(services, summary_scope(person, unit, tree))
+    return ChartData(found.summary, tuple(points))
 
 
-def stage_counts(
-    views: Sequence[CaseView], unit: Unit, tree: UnitTree
-) -> list[tuple[str, dict[str, int]]]:
-    """Open cases by stage per township (district), per school (township), or the school."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for view in views:
-        if unit.kind == "school":
-            name = unit.name
-        else:
-            target = tree.branch(view.row.school_id, unit.id) if unit.kind == "district" else None
-            target = target or tree.get(view.row.school_id)
-            name = target.name if target else "?"
-        counts[name][view.stage.value] += 1
-    ordered = sorted(counts.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-    return [(name, dict(c)) for name, c in ordered]
+def stage_counts(summary: Summary) -> list[tuple[UnitLine, dict[str, int]]]:
+    """Open cases by stage per township (district) or school (township), in roster order,
+    lines with neither an open case nor a return this year left out; a school's summary is
+    its one line."""
+    if summary.unit.kind == "school":
+        line = UnitLine(summary.unit, Counter(summary.stages), enrolled=summary.enrolled)
+        line.returned = summary.returned_year
+        return [(line, {Stage(s).value: n for s, n in summary.stages.items() if n})]
+    return [
+        (line, {Stage(s).value: n for s, n in line.stages.items() if n})
+        for line in summary.lines
+        if not line.empty
+    ]
 
 
 async def trend_points(services: Services, scope: ReportScope) -> list[tuple[date, int]]:
@@ -502,6 +571,7 @@ __all__ = [
     "CaseLine",
     "CaseView",
     "ChartData",
+    "Counts",
     "Owed",
     "Periods",
     "SchoolCases",

@@ -18,26 +18,21 @@ import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from html import escape
 from typing import Any
 
-from kcbx.bot.domain.caseactions import SCHOOL_STAFF, return_data, visit_data
-from kcbx.bot.domain.dates import format_date, parse_user_date
-from kcbx.bot.domain.i18n import N_, Translate, translator
-from kcbx.bot.domain.ladder import (
-    CHAIN_ROLES,
-    DETAIL_ACTOR_ROLE,
-    DETAIL_DEPARTMENT,
-    ActionKind,
-)
+from kcbx.bot.domain.capabilities import LIAISONS, roles_of
+from kcbx.bot.domain.dates import parse_user_date
+from kcbx.bot.domain.i18n import N_, translator
+from kcbx.bot.domain.ladder import CHAIN_ROLES, DETAIL_ACTOR_ROLE, DETAIL_DEPARTMENT, ActionKind
 from kcbx.bot.domain.model import Action, Case, Person, Student
-from kcbx.bot.domain.policy import CAUSES
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services import Problem
+from kcbx.bot.services.cases import open_cases_with_students, record_now
 from kcbx.bot.services.referrals import Rerouted, follow_cause
+from kcbx.bot.texts.notifications import return_check_message
 from kcbx.storage.audit import actor_of
-from kcbx.storage.outbox import OutgoingMessage
 from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 
 # What may be recorded here, with its name (msgid) and the rule it fulfils.
@@ -72,7 +67,7 @@ NEEDS_PLACE = frozenset({"moved", "working"})  # where to / where
 _RECORDERS: dict[Role, tuple[str, ...]] = {
     **{
         role: (ActionKind.PHONE_CALL, ActionKind.HOME_VISIT, ActionKind.PERSUASION)
-        for role in (*SCHOOL_STAFF, *CADRE_ROLES, Role.BUREAU_STAFF, Role.TOWNSHIP_LEADER)
+        for role in roles_of("visit") - LIAISONS
     },
     Role.DEPARTMENT_LIAISON: (ActionKind.DEPARTMENT_ACTION,),
 }
@@ -84,16 +79,8 @@ RETURN_WITHIN_DAYS = 60  # an agreed return further ahead is probably a typing m
 RECORD_HOUR = time(12, 0)  # the time given to a record dated before today
 
 
-class VisitProblem(Exception):
+class VisitProblem(Problem):
     """Something the person must correct; ``message`` is a msgid, ``params`` its fields."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-    def render(self, gettext: Translate) -> str:
-        return gettext(self.message).format(**self.params)
 
 
 # --- pure rules -------------------------------------------------------------------------------
@@ -170,6 +157,11 @@ def read_text(text: str, limit: int) -> str:
     return value
 
 
+def read_note(text: str) -> str:
+    """A record's note (a visit's or a closing's), as :func:`read_text` reads it."""
+    return read_text(text, NOTE_MAX)
+
+
 @dataclass
 class VisitDraft:
     """What a visit record has collected so far; nothing is written until it is confirmed."""
@@ -211,61 +203,6 @@ def visit_detail(draft: VisitDraft, role: Role, department: str | None) -> dict[
     if department:
         detail[DETAIL_DEPARTMENT] = department
     return detail
-
-
-def summary_lines(
-    draft: VisitDraft, case: Case, student_name: str, t: Translate, lang: str
-) -> list[str]:
-    """The record to confirm, one fact a line (escaped)."""
-    lines = [
-        t("Case <b>{number}</b>: <b>{name}</b>").format(
-            number=escape(case.number), name=escape(student_name)
-        )
-    ]
-    if draft.corrects_id is not None:
-        lines.append(t("This record corrects the last one."))
-    if draft.kind:
-        lines.append(t("What: {kind}").format(kind=t(KINDS[draft.kind])))
-    if draft.on:
-        lines.append(t("When: {date}").format(date=format_date(draft.on, t, lang)))
-    if draft.met:
-        lines.append(t("Met: {who}").format(who=t(MET[draft.met])))
-    if draft.outcome:
-        outcome = t(OUTCOMES[draft.outcome])
-        if draft.return_on:
-            outcome = t("{outcome} on {date}").format(
-                outcome=outcome, date=format_date(draft.return_on, t, lang)
-            )
-        if draft.place:
-            outcome = t("{outcome}: {place}").format(outcome=outcome, place=escape(draft.place))
-        lines.append(t("Outcome: {outcome}").format(outcome=outcome))
-    if draft.cause:
-        lines.append(t("Cause found: {cause}").format(cause=t(CAUSES[draft.cause])))
-    if draft.location:
-        lines.append(
-            t("Location: {lat:.5f}, {lon:.5f}").format(lat=draft.location[0], lon=draft.location[1])
-        )
-    if draft.photos:
-        lines.append(t("Photos: {count}").format(count=len(draft.photos)))
-    if draft.note:
-        lines.append(t("Note: {note}").format(note=escape(draft.note)))
-    return lines
-
-
-def record_line(action: Action, t: Translate, lang: str, tz: tzinfo) -> str:
-    """One recorded visit in a line: date, kind, outcome (for the 三包 chain's message)."""
-    detail = action.detail
-    text = t("{date}: {kind}").format(
-        date=format_date(action.at.astimezone(tz).date(), t, lang),
-        kind=t(KINDS.get(action.kind, action.kind)),
-    )
-    outcome = detail.get("outcome")
-    if outcome in OUTCOMES:
-        text += t(", ") + t(OUTCOMES[outcome])
-    place = detail.get("place")
-    if isinstance(place, str) and place:
-        text += t(": ") + escape(place)
-    return text
 
 
 def last_own_record(actions: list[Action], person_id: int) -> Action | None:
@@ -311,7 +248,9 @@ async def visit_target(services: Services, person: Person, case_id: int) -> Visi
     place = await services.students.place(case.student_id) if case is not None else None
     if case is None or place is None or not can_see_student(person, place):
         if person.role in CADRE_ROLES:
-            raise VisitProblem(N_("This case is not in your 三包 chain: you cannot record on it."))
+            raise VisitProblem(
+                N_("This case is not in your three-level contact chain: you cannot record on it.")
+            )
         raise VisitProblem(N_("This is not available to you."))
     if not kinds:
         raise VisitProblem(N_("Your role does not record visits."))
@@ -333,14 +272,7 @@ async def visit_cases(
     """A page of the open cases the person may record on, and how many there are."""
     if not kinds_for(person.role):
         return [], 0
-    total = await services.cases.count_visible(person)
-    cases = await services.cases.visible(person, limit=per_page, offset=offset)
-    out = []
-    for case in cases:
-        student = await services.students.get(case.student_id)
-        if student is not None:
-            out.append((case, student))
-    return out, total
+    return await open_cases_with_students(services, person, offset, per_page)
 
 
 @dataclass(frozen=True)
@@ -436,10 +368,6 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
     )
 
 
-def not_back_data(case_id: int) -> str:
-    return f"rck:{case_id}"
-
-
 async def schedule_return_check(
     services: Services, case: Case, student: Student, action: Action, on: date
 ) -> str | None:
@@ -461,23 +389,11 @@ async def schedule_return_check(
     when = services.policy.time.start_of(on)
     for person in asked:
         lang = person.lang or services.config.default_language
-        t = translator(lang)
-        text = t(
-            "Is <b>{name}</b> back at school today? The family agreed to a return on {date} "
-            "(case <b>{number}</b>)."
-        ).format(
-            name=escape(student.name), date=format_date(on, t, lang), number=escape(case.number)
-        )
-        buttons = (
-            (
-                (t("Back at school"), return_data(case.id)),
-                (t("Not back"), not_back_data(case.id)),
-            ),
-        )
+        message = return_check_message(case, student, on, translator(lang), lang)
         await services.outbox.enqueue(
             key=f"retcheck:case={case.id}:action={action.id}:to={person.id}",
             chat_id=person.chat_id or 0,
-            message=OutgoingMessage(text=text, buttons=buttons),
+            message=message,
             now=services.clock.now(),
             not_before=when,
             person_id=person.id,
@@ -516,44 +432,6 @@ async def note_not_back(services: Services, person: Person, case_id: int) -> Not
             and action.at.astimezone(tz).date() == today
         ):
             return NotBack(case, student, recorded=False)
-    now = services.clock.now()
-    await services.cases.record_action(
-        case.id,
-        kind=ActionKind.NOTE,
-        actor_id=person.id,
-        at=now,
-        now=now,
-        rule="A7.6",
-        detail={"return_check": "not_back", DETAIL_ACTOR_ROLE: person.role.value},
-    )
+    detail = {"return_check": "not_back", DETAIL_ACTOR_ROLE: person.role.value}
+    await record_now(services, case.id, ActionKind.NOTE, person, "A7.6", detail)
     return NotBack(case, student, recorded=True)
-
-
-def visit_button(case_id: int, t: Translate) -> tuple[str, str]:
-    return t("Record a visit"), visit_data(case_id)
-
-
-def progress_line(draft: VisitDraft, t: Translate, lang: str) -> str:
-    """The answers so far, on one line (shown above the next question; escaped)."""
-    parts: list[str] = []
-    if draft.corrects_id is not None:
-        parts.append(t("correction"))
-    if draft.kind:
-        parts.append(t(KINDS[draft.kind]))
-    if draft.on:
-        parts.append(format_date(draft.on, t, lang))
-    if draft.met:
-        parts.append(t(MET[draft.met]))
-    if draft.outcome:
-        parts.append(t(OUTCOMES[draft.outcome]))
-    if draft.return_on:
-        parts.append(format_date(draft.return_on, t, lang))
-    if draft.place:
-        parts.append(escape(draft.place))
-    if draft.cause:
-        parts.append(t(CAUSES[draft.cause]))
-    if draft.location:
-        parts.append(t("location"))
-    if draft.photos:
-        parts.append(t("Photos: {count}").format(count=len(draft.photos)))
-    return " · ".join(parts)

@@ -9,7 +9,7 @@ pages of whole lines by :func:`kcbx.bot.texts.paging.pages` so that no message r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ from kcbx.bot.domain.ladder import (
 from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, Policy
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
+from kcbx.bot.services.reporting import EXEMPT_PROBLEM, ReportProblem
 from kcbx.bot.services.visits import OUTCOMES as VISIT_OUTCOMES
 
 if TYPE_CHECKING:
@@ -74,6 +75,23 @@ def student_label(student: Student, t: Translate) -> str:
     label = class_label(student, t)
     name = f"<b>{escape(student.name)}</b>"
     return t("{name} ({detail})").format(name=name, detail=label) if label else name
+
+
+def case_heading(case: Case, student: Student, t: Translate) -> str:
+    """``Case <b>KC-2024-0001</b>: <b>张三</b>``."""
+    return t("Case <b>{number}</b>: <b>{name}</b>").format(
+        number=escape(case.number), name=escape(student.name)
+    )
+
+
+def case_choices(
+    cases: Sequence[tuple[Case, Student]], data: Callable[[Case], str], t: Translate
+) -> list[list[tuple[str, str]]]:
+    """A button a case (``KC-2024-0001 张三``), one a row, to pick the case to act on."""
+    return [
+        [(t("{number} {name}").format(number=case.number, name=student.name), data(case))]
+        for case, student in cases
+    ]
 
 
 def cause_name(code: str, t: Translate) -> str:
@@ -131,6 +149,17 @@ def report_summary(
     return "\n".join(lines)
 
 
+def report_problem(problem: ReportProblem, t: Translate, lang: str) -> str:
+    """What the reporter must know or correct (an exempt student is named, escaped)."""
+    name = problem.params.get("name") if problem.message == EXEMPT_PROBLEM else None
+    if name is not None:
+        return t(
+            "<b>{name}</b> is exempt from attendance (A3): no case is opened. "
+            "Please contact the education bureau if this has changed."
+        ).format(name=escape(str(name)))
+    return problem.render(t, lang)
+
+
 def steps_ahead(steps: Sequence[Step], today: date, t: Translate, lang: str) -> list[str]:
     """• 3月6日（周三）: phone the guardians today and visit the home (A7.1)."""
     lines = []
@@ -176,8 +205,47 @@ def open_case_instead(
 # --- lists and cards ---------------------------------------------------------------------------
 
 
-def _task_line(task: Task, now: datetime, t: Translate, lang: str, policy: Policy) -> str:
+# What the work that satisfied a task is called on the card ("✓ 已家访 3月5日 邱曦").
+DONE_LABELS: dict[str, str] = {
+    ActionKind.PHONE_CALL: N_("guardians reached by phone"),
+    ActionKind.HOME_VISIT: N_("home visited"),
+    ActionKind.PERSUASION: N_("persuasion held"),
+    ActionKind.REGISTRY_MARK: N_("dropout mark made"),
+    ActionKind.REPORTED_UP: N_("reported up"),
+    ActionKind.JOINT_PERSUASION: N_("joint persuasion held"),
+    ActionKind.DEPARTMENT_ACTION: N_("department acted"),
+    ActionKind.NOTICE_ISSUED: N_("notice issued"),
+    ActionKind.NOTICE_DELIVERED: N_("notice delivered"),
+    ActionKind.CORRECTION_ORDERED: N_("ordered to correct"),
+    ActionKind.RETURNED: N_("back at school"),
+    ActionKind.EXEMPTED: N_("exempted"),
+}
+
+
+def _task_line(
+    task: Task,
+    now: datetime,
+    t: Translate,
+    lang: str,
+    policy: Policy,
+    names: Mapping[int, str] | None = None,
+) -> str:
     what = t(task.what)
+    by = task.done_by
+    if task.done and by is not None and by.kind in DONE_LABELS:
+        name = (names or {}).get(by.actor_id or -1, "")
+        local = by.at.astimezone(policy.time.tz).date()
+        return (
+            "✓ "
+            + t("{rule} {done} {date} {name}")
+            .format(
+                rule=task.rule,
+                done=t(DONE_LABELS[by.kind]),
+                date=format_date(local, t, lang),
+                name=escape(name),
+            )
+            .rstrip()
+        )
     if task.done and task.done_at is not None:
         return "✓ " + t("{rule} {what} (done {when})").format(
             rule=task.rule, what=what, when=when(task.done_at, t, lang, policy)
@@ -258,6 +326,19 @@ def history_line(
     return t("{when} {who}: {what}").format(when=when(at, t, lang, policy), who=who, what=what)
 
 
+def _guardians_line(card: CaseCard, t: Translate) -> str:
+    """The guardians with their relation (and phone, unless ``card.restricted``)."""
+    names = []
+    for g in card.guardians:
+        name = escape(g.name)
+        if g.relation:
+            name = t("{name} ({role})").format(name=name, role=escape(g.relation))
+        if g.phone and not card.restricted:
+            name += " " + escape(g.phone)
+        names.append(name)
+    return t("Guardians: {contact}").format(contact="；".join(names))
+
+
 def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
     """The case card: the student, the case, where it stands, the tasks and the history.
 
@@ -276,15 +357,7 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     if card.household:
         lines.append(t("Household: {place}").format(place=escape(card.household)))
     if card.guardians:
-        names = []
-        for g in card.guardians:
-            name = escape(g.name)
-            if g.relation:
-                name = t("{name} ({role})").format(name=name, role=escape(g.relation))
-            if g.phone and not card.restricted:
-                name += " " + escape(g.phone)
-            names.append(name)
-        lines.append(t("Guardians: {contact}").format(contact="；".join(names)))
+        lines.append(_guardians_line(card, t))
     if student.a9_flags:
         flags = "、".join(
             t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in student.a9_flags
@@ -319,7 +392,8 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     )
     lines += ["", t("<b>Tasks</b>")]
     tasks = sorted(state.tasks, key=lambda task: (task.done, task.due_at))
-    lines += [_task_line(task, state.now, t, lang, policy) for task in tasks] or [t("none")]
+    actors = card.actor_names
+    lines += [_task_line(task, state.now, t, lang, policy, actors) for task in tasks] or [t("none")]
     lines += ["", t("<b>History</b>")]
     if card.history:
         lines += [

@@ -1,8 +1,11 @@
-"""Splitting text into messages under Telegram's 4096 characters."""
+"""Splitting text into messages under Telegram's 4096 characters, and the buttons that
+turn the pages of a list."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from kcbx.bot.domain.i18n import Translate
 
 PAGE_LIMIT = 3800  # characters of one message (Telegram allows 4096)
 
@@ -24,3 +27,16 @@ def pages(lines: Iterable[str], limit: int = PAGE_LIMIT, cut: str = "…") -> li
     if current:
         out.append("\n".join(current))
     return out
+
+
+def page_buttons(
+    t: Translate, data: str, at: int, more: bool, step: int = 1
+) -> list[tuple[str, str]]:
+    """‹ Previous / Next › from page (or offset) ``at``; ``data`` is formatted with the page
+    (or offset) each goes to. Empty on a single page."""
+    row = []
+    if at > 0:
+        row.append((t("‹ Previous"), data.format(max(0, at - step))))
+    if more:
+        row.append((t("Next ›"), data.format(at + step)))
+    return row

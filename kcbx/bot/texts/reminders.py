@@ -21,10 +21,12 @@ from kcbx.bot.domain.caseactions import (
     CASE_LABEL,
     RECEIVED_LABEL,
     RETURN_CONFIRMERS,
+    Buttons,
     ack_data,
     action_button,
     case_data,
     reminder_buttons,
+    snooze_row,
 )
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.due import DueTask
@@ -38,8 +40,6 @@ from kcbx.storage.outbox import OutgoingMessage
 MAX_TEXT = 4096  # Telegram's limit for a message text
 PAGE_TEXT = 3500  # a digest page stops adding entries here (leaves room for the heading)
 PAGE_ENTRIES = 8  # and after this many entries (three buttons each)
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 def role_name(role: str, t: Translate) -> str:
@@ -74,6 +74,7 @@ class Subject:
     rule: str
     task: str
     due: str
+    overdue: bool  # sent after the deadline: "overdue since", never a past "due"
 
 
 def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: str) -> Subject:
@@ -91,7 +92,15 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
         rule=due.task.rule,
         task=task_text(due.task, t),
         due=when_text(due.task.due_at, policy, t, lang),
+        overdue=due.state.now > due.task.due_at,
     )
+
+
+def due_line(s: Subject, t: Translate) -> str:
+    """``期限：…`` while it runs; ``期限已过：…`` once the deadline has passed."""
+    if s.overdue:
+        return t("Overdue since: {when}").format(when=s.due)
+    return t("Due: {when}").format(when=s.due)
 
 
 def heading(due: DueTask, policy: Policy, t: Translate, lang: str, *, cc: bool = False) -> str:
@@ -141,19 +150,23 @@ def body(s: Subject, t: Translate) -> str:
             t("Case: {number}, day {day}").format(number=s.number, day=s.day),
             t("Rule: {rule}").format(rule=s.rule),
             t("Task: {task}").format(task=s.task),
-            t("Due: {when}").format(when=s.due),
+            due_line(s, t),
         )
     )
 
 
-def buttons_for(due: DueTask, t: Translate, *, cc: bool = False) -> Buttons:
-    """The reminder's buttons; a copy for information has "Received" and the case only."""
+def buttons_for(due: DueTask, t: Translate, *, cc: bool = False, snooze_limit: int = 0) -> Buttons:
+    """The reminder's buttons; a copy for information has "Received" and the case only. The
+    owner's own reminder offers "remind me later" while ``snooze_limit`` allows."""
     case_id, code = due.case.id, due.task.code
     if cc:
         return (
             ((t(RECEIVED_LABEL), ack_data(case_id, code)), (t(CASE_LABEL), case_data(case_id))),
         )
-    return reminder_buttons(case_id, code, t, can_return=due.recipient.role in RETURN_CONFIRMERS)
+    rows = reminder_buttons(case_id, code, t, can_return=due.recipient.role in RETURN_CONFIRMERS)
+    if not due.reason and due.task.snoozes < snooze_limit:
+        rows = (*rows, snooze_row(case_id, code, t))
+    return rows
 
 
 def language_of(person: Person, default: str) -> str:
@@ -166,7 +179,8 @@ def reminder_message(
     """One reminder (or escalation, or hand-over, or copy) about one task, for one person."""
     s = subject(due, school_name, policy, t, lang)
     text = heading(due, policy, t, lang, cc=cc) + "\n\n" + body(s, t)
-    return OutgoingMessage(text=_fit(text), buttons=buttons_for(due, t, cc=cc))
+    limit = policy.tasks.snooze_limit
+    return OutgoingMessage(text=_fit(text), buttons=buttons_for(due, t, cc=cc, snooze_limit=limit))
 
 
 def told_message(
@@ -234,7 +248,7 @@ def _entry_text(n: int, entry: DigestEntry, policy: Policy, t: Translate, lang: 
             n=n, number=s.number, student=s.student, place=s.place, day=s.day
         ),
         "   " + t("{rule}: {task}").format(rule=s.rule, task=s.task),
-        "   " + t("Due: {when}").format(when=s.due),
+        "   " + due_line(s, t),
     ]
     note = _note(entry, policy, t, lang)
     if note:
@@ -256,14 +270,54 @@ def _entry_buttons(n: int, entry: DigestEntry, t: Translate) -> tuple[tuple[str,
     return tuple(row)
 
 
+MAX_PAGES = 3  # one person, one sweep: at most this many messages (the rest is counted)
+
+
+def _is_bundled(entry: DigestEntry) -> bool:
+    """A department task handed to the bureau's clerk: nobody can be told there (A6)."""
+    due = entry.due
+    return (
+        due.task.department is not None
+        and due.task.role == Role.DEPARTMENT_LIAISON
+        and due.reason in ("unreachable", "no_one")
+    )
+
+
+def _bundles(entries: Sequence[DigestEntry], t: Translate) -> list[str]:
+    """One line per department without a reachable liaison: "区民政局暂无联络员：3件待转介"."""
+    by_department: dict[str, list[str]] = {}
+    for entry in entries:
+        code = entry.due.task.department or ""
+        by_department.setdefault(code, []).append(escape(entry.due.case.number))
+    lines = []
+    for code, numbers in sorted(by_department.items()):
+        shown = t(", ").join(numbers[:10]) + (t(" …") if len(numbers) > 10 else "")
+        lines.append(
+            t(
+                "{department} has no liaison who can be reached: {count} cases to refer ({numbers})"
+            ).format(department=t(DEPARTMENTS.get(code, code)), count=len(numbers), numbers=shown)
+        )
+    return lines
+
+
 def digest_messages(
-    entries: Sequence[DigestEntry], policy: Policy, t: Translate, lang: str
+    entries: Sequence[DigestEntry],
+    policy: Policy,
+    t: Translate,
+    lang: str,
+    max_pages: int = MAX_PAGES,
 ) -> list[OutgoingMessage]:
-    """Several tasks released to one person at once, as one message a page (4096 chars)."""
+    """Several tasks released to one person at once, as one message a page (4096 chars),
+    at most ``max_pages``: what does not fit is counted on the last page (/cases lists it).
+    Department tasks handed over for want of a liaison come as one line per department."""
+    bundled = [e for e in entries if _is_bundled(e)]
+    listed = [e for e in entries if not _is_bundled(e)]
     blocks = [
         (_entry_text(n, e, policy, t, lang), _entry_buttons(n, e, t))
-        for n, e in enumerate(entries, start=1)
+        for n, e in enumerate(listed, start=1)
     ]
+    if bundled:
+        blocks.insert(0, ("\n".join("📮 " + line for line in _bundles(bundled, t)), ()))
     pages: list[list[tuple[str, tuple[tuple[str, str], ...]]]] = [[]]
     size = 0
     for block in blocks:
@@ -273,6 +327,8 @@ def digest_messages(
             page, size = pages[-1], 0
         page.append(block)
         size += len(block[0]) + 2
+    left = sum(len(p) for p in pages[max(1, max_pages) :])
+    pages = pages[: max(1, max_pages)]
     messages = []
     for index, page in enumerate(pages, start=1):
         if len(pages) > 1:
@@ -282,8 +338,23 @@ def digest_messages(
         else:
             head = t("📋 You have {count} tasks to act on").format(count=len(entries))
         text = head + "\n\n" + "\n\n".join(b[0] for b in page)
-        messages.append(OutgoingMessage(text=_fit(text), buttons=tuple(b[1] for b in page)))
+        if left and index == len(pages):
+            text += "\n\n" + t("… and {count} more: send /cases to see them all.").format(
+                count=left
+            )
+        rows = tuple(b[1] for b in page if b[1])
+        messages.append(OutgoingMessage(text=_fit(text), buttons=rows))
     return messages
+
+
+def liaison_gap_message(departments: Sequence[str], t: Translate) -> OutgoingMessage:
+    """To the administrator: departments whose referrals nobody can receive (A6)."""
+    names = t(", ").join(t(DEPARTMENTS.get(code, code)) for code in sorted(departments))
+    text = t(
+        "📮 These departments have no liaison who can be reached, so their referrals go to "
+        "the education bureau: {names}. Please invite a liaison for each (/invite)."
+    ).format(names=names)
+    return OutgoingMessage(text=_fit(text))
 
 
 def _fit(text: str) -> str:
@@ -302,9 +373,12 @@ _TAG = re.compile(r"</?b>")
 
 
 __all__ = [
+    "MAX_PAGES",
     "DigestEntry",
     "digest_messages",
+    "due_line",
     "language_of",
+    "liaison_gap_message",
     "reminder_message",
     "told_message",
     "when_text",

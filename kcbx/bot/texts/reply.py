@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from kcbx.bot.domain.caseactions import Buttons
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 
 @dataclass(frozen=True)

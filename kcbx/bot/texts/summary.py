@@ -6,23 +6,22 @@ chat the summary shows counts only: no child's name, no staff names, no list of 
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 
 from kcbx.bot.documents.chart_rows import ChartLabels, StageRow
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import STAGE_NAMES, Stage
-from kcbx.bot.domain.model import Unit
 from kcbx.bot.domain.policy import Policy
 from kcbx.bot.domain.roles import ROLE_LABELS
 from kcbx.bot.services.summary import (
-    STAGE_KEYS,
     TREND_WEEKS,
     CaseLine,
     ChartData,
+    Counts,
     SchoolCases,
     Summary,
+    stage_counts,
 )
 from kcbx.bot.texts.accountability import flag_text, warning_text
 from kcbx.bot.texts.reply import Buttons, Reply, fit, format_when, nav_row
@@ -41,10 +40,15 @@ def stage_labels(policy: Policy, t: Translate) -> dict[Stage, str]:
         Stage.PERSUASION: t("day {first}–{last}").format(
             first=ladder.persuasion_day, last=ladder.dropout_day - 1
         ),
-        Stage.DROPOUT: t("dropout (day {day}+)").format(day=ladder.dropout_day),
-        Stage.NOTICE: t("notice to enrol (A7.4)"),
-        Stage.CORRECTION: t("reprimanded, ordered to correct (A7.5)"),
+        Stage.DROPOUT: t("dropout, no notice yet"),
+        Stage.NOTICE: t("notice to enrol issued"),
+        Stage.CORRECTION: t("ordered to correct"),
     }
+
+
+def rate_text(rate: float) -> str:
+    """A dropout rate in percent, as the summary and the chart print it: '0.25'."""
+    return f"{rate:.2f}"
 
 
 def case_line_text(line: CaseLine, t: Translate, *, with_school: bool = True) -> str:
@@ -105,18 +109,48 @@ def render_summary(
 def _figures(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[str]:
     local = summary.now.astimezone(policy.time.tz)
     labels = stage_labels(policy, t)
-    return [
+    counts = summary.counts
+
+    def parts(stages: tuple[Stage, ...]) -> str:
+        """' (day 0–2: 1, day 3–6: 2)', the stages without a case left out."""
+        found = [
+            t("{stage}: {count}").format(stage=labels[s], count=summary.stages[s])
+            for s in stages
+            if summary.stages[s]
+        ]
+        return t(" ({stages})").format(stages=t(", ").join(found)) if found else ""
+
+    lines = [
         t("<b>Dropout control summary: {unit}</b>").format(unit=escape(summary.title)),
         t("As of {when}").format(when=format_when(local, t, lang)),
         t(
             "Students: {enrolled}. Open cases: <b>{open}</b>, of which dropouts: <b>{dropouts}</b>."
-        ).format(enrolled=summary.enrolled, open=summary.open, dropouts=summary.dropouts),
-        t("By stage: {stages}").format(
-            stages=t(", ").join(f"{labels[s]} {summary.stages[s]}" for s in STAGE_KEYS)
+        ).format(enrolled=summary.enrolled, open=counts.open, dropouts=counts.dropout),
+        t("Suspected dropouts: {count}{stages}.").format(
+            count=counts.suspected, stages=parts((Stage.DAY0, Stage.PERSUASION))
         ),
-        t("New: {today} today, {week} this week. Back at school this month: {returned}.").format(
-            today=summary.new_today, week=summary.new_week, returned=summary.returned_month
+        t("Dropouts: {count}{stages}.").format(
+            count=counts.dropout, stages=parts((Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION))
         ),
+        t(
+            "New: {today} today, {week} this week. Back at school: {month} this month, "
+            "{year} this school year."
+        ).format(
+            today=summary.new_today,
+            week=summary.new_week,
+            month=summary.returned_month,
+            year=counts.returned,
+        ),
+    ]
+    rate = summary.rate
+    if rate is not None:
+        lines.append(
+            t("Dropout rate: {rate}% (the limit of Article 8: {limit}%).").format(
+                rate=rate_text(rate), limit=f"{policy.accountability.attrition_percent:g}"
+            )
+        )
+    return [
+        *lines,
         t(
             "This school year, counted apart (not dropouts): {exempt} exempt (A3), "
             "{transferred} transferred."
@@ -169,15 +203,22 @@ def _a8(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[str]:
 def _breakdown(
     summary: Summary, t: Translate, page: int, buttons: list[tuple[tuple[str, str], ...]]
 ) -> list[str]:
-    """The townships or schools, a page of them, with a button each (added to ``buttons``)."""
+    """The townships or schools with open cases, in the roster's order, a page of them with a
+    button each (added to ``buttons``); the others folded into one line."""
     unit = summary.unit
     heading = {
         "district": N_("<b>By township</b> (open / dropouts):"),
         "township": N_("<b>By school</b> (open / dropouts):"),
     }.get(unit.kind, N_("<b>By unit</b> (open / dropouts):"))
-    pages = max(1, -(-len(summary.lines) // ROWS_PER_PAGE))
+    shown = [line for line in summary.lines if line.open]
+    folded = len(summary.lines) - len(shown)
+    townships = unit.kind == "district"
+    if not shown:
+        none = N_("No township has cases.") if townships else N_("No school has cases.")
+        return ["", t(none)]
+    pages = max(1, -(-len(shown) // ROWS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
-    chunk = summary.lines[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
+    chunk = shown[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
     lines = ["", t(heading)]
     row_buttons: list[tuple[str, str]] = []
     for line in chunk:
@@ -192,6 +233,11 @@ def _breakdown(
             row_buttons.append(
                 (f"{line.unit.name} ({line.open})"[:40], f"sum:{kind}:{line.unit.id}")
             )
+    if folded:
+        rest = N_("Other townships without cases: {count}.")
+        if not townships:
+            rest = N_("Other schools without cases: {count}.")
+        lines.append(t(rest).format(count=folded))
     for i in range(0, len(row_buttons), 2):
         buttons.append(tuple(row_buttons[i : i + 2]))
     if pages > 1:
@@ -224,35 +270,78 @@ def render_school_cases(view: SchoolCases, t: Translate) -> Reply:
     return Reply(fit(lines), tuple(buttons))
 
 
+def counts_lines(counts: Counts, t: Translate) -> list[str]:
+    """The five counts in the words every caption uses (the chart's, the ledger's)."""
+    return [
+        t("Open cases: {open}, of which dropouts: {dropouts}; suspected: {suspected}.").format(
+            open=counts.open, dropouts=counts.dropout, suspected=counts.suspected
+        ),
+        t("Notices to enrol issued: {notice}. Back at school this school year: {returned}.").format(
+            notice=counts.notice, returned=counts.returned
+        ),
+    ]
+
+
+def ledger_caption(place: str, counts: Counts, cases: int, actions: int, t: Translate) -> str:
+    """The /export document's caption (HTML, sent with the parse mode set)."""
+    return "\n".join(
+        [
+            t("<b>Ledger: {place}</b>, {cases} cases of this school year").format(
+                place=escape(place), cases=cases
+            ),
+            *counts_lines(counts, t),
+            t(
+                "Actions recorded: {actions}. The file is encrypted: its password follows in "
+                "the next message. This export is recorded in the audit log."
+            ).format(actions=actions),
+        ]
+    )
+
+
 # --- the chart -------------------------------------------------------------------------------
 
 
 def chart_rows(data: ChartData, t: Translate) -> list[StageRow]:
-    """The largest townships or schools, the rest summed into one bar."""
-    rows = [StageRow(name, dict(c)) for name, c in data.rows[:CHART_ROWS]]
+    """The townships or schools in the roster's order (the first ones; the rest summed into
+    one bar), each with its open cases by stage, its returns and its dropout rate."""
+    rows = []
+    counted = stage_counts(data.summary)
+    for line, stages in counted[:CHART_ROWS]:
+        rate = line.counts.rate(line.enrolled)
+        rows.append(StageRow(line.unit.name, stages, line.returned, rate))
     rest: dict[str, int] = {}
-    for _name, counts in data.rows[CHART_ROWS:]:
-        for stage, count in counts.items():
+    returned = 0
+    for line, stages in counted[CHART_ROWS:]:
+        returned += line.returned
+        for stage, count in stages.items():
             rest[stage] = rest.get(stage, 0) + count
-    if rest:
-        rows.append(StageRow(t("others"), rest))
+    if rest or returned:
+        rows.append(StageRow(t("others"), rest, returned))
     return rows
 
 
-def chart_labels(policy: Policy, now: datetime, t: Translate, lang: str, unit: Unit) -> ChartLabels:
-    local = now.astimezone(policy.time.tz)
+def chart_labels(policy: Policy, data: ChartData, t: Translate, lang: str) -> ChartLabels:
+    local = data.now.astimezone(policy.time.tz)
     panel = {
         "district": N_("Open cases by township and stage"),
         "township": N_("Open cases by school and stage"),
-    }.get(unit.kind, N_("Open cases by stage"))
+    }.get(data.unit.kind, N_("Open cases by stage"))
+    limit = policy.accountability.attrition_percent
     return ChartLabels(
         stages={k.value: v for k, v in stage_labels(policy, t).items()},
-        cases=t("open cases"),
+        cases=t("cases"),
         no_cases=t("No open cases."),
         stage_panel=t(panel),
         trend_panel=t("Open cases over the last {weeks} weeks").format(weeks=TREND_WEEKS),
         date_format=t("{d.month}/{d.day}"),
         footnote=t("As of {when}").format(when=format_when(local, t, lang)),
+        returned=t("back at school this school year"),
+        rate_panel=t("Dropout rate (dropouts not returned per 100 students)"),
+        rate_axis=t("dropout rate (%)"),
+        rate_line=t("Article 8: {limit}%").format(limit=f"{limit:g}"),
+        rate_limit=limit,
+        rate_total=data.title,
+        total_rate=data.summary.rate,
     )
 
 
@@ -260,10 +349,21 @@ def chart_title(data: ChartData, t: Translate) -> str:
     return t("Dropout control: {unit}").format(unit=data.title)
 
 
-def chart_caption(t: Translate) -> str:
-    return t("Open cases by stage, and open cases over the last {weeks} weeks.").format(
-        weeks=TREND_WEEKS
-    )
+def chart_caption(data: ChartData, policy: Policy, t: Translate) -> str:
+    """The photo's caption (HTML, sent with the parse mode set): the summary's counts."""
+    summary = data.summary
+    lines = [
+        t("<b>Dropout control: {unit}</b>").format(unit=escape(data.title)),
+        *counts_lines(summary.counts, t),
+    ]
+    if summary.rate is not None:
+        lines.append(
+            t("Dropout rate: {rate}% (the limit of Article 8: {limit}%).").format(
+                rate=rate_text(summary.rate),
+                limit=f"{policy.accountability.attrition_percent:g}",
+            )
+        )
+    return "\n".join(lines)
 
 
 __all__ = [
@@ -274,9 +374,12 @@ __all__ = [
     "chart_labels",
     "chart_rows",
     "chart_title",
+    "counts_lines",
     "fit",
     "format_when",
+    "ledger_caption",
     "nav_row",
+    "rate_text",
     "render_school_cases",
     "render_summary",
     "stage_labels",

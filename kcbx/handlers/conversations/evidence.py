@@ -1,4 +1,5 @@
-"""Taking a photo or document sent in chat as evidence: size check, then download.
+"""Taking a photo or document sent in chat as evidence: size check, then download, then
+kept in the draft with a word on how many there are.
 
 The file is fetched through the Bot API (getFile) at once and kept in memory until the
 record is confirmed, so evidence survives even when Telegram forgets the file; the file_id is
@@ -8,12 +9,14 @@ kept beside it. Nothing is stored until the person confirms.
 from __future__ import annotations
 
 import mimetypes
+from html import escape
 
-from telegram import Message
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.services.visits import VisitProblem
+from kcbx.handlers.common import reply
 from kcbx.handlers.context import KcbxContext
 from kcbx.storage.visits import EvidenceFile
 
@@ -74,3 +77,39 @@ async def receive_evidence(
     return EvidenceFile(
         kind=kind, data=data, filename=filename, mime=mime, file_id=file_id, file_unique_id=unique
     )
+
+
+async def take_evidence(
+    update: Update, context: KcbxContext, markup: InlineKeyboardMarkup | None = None
+) -> EvidenceFile | None:
+    """The photo or document of the message, downloaded; None once the person is told why
+    it cannot be taken (with ``markup`` under the answer)."""
+    message = update.effective_message
+    assert message is not None
+    try:
+        return await receive_evidence(message, context, documents=True)
+    except VisitProblem as exc:
+        await reply(update, escape(exc.render(context.gettext)), markup)
+        return None
+
+
+async def add_evidence(
+    update: Update,
+    context: KcbxContext,
+    files: list[EvidenceFile],
+    limit: int,
+    markup: InlineKeyboardMarkup,
+    *,
+    too_many: str,
+    received: str,
+) -> None:
+    """Add the message's file to ``files`` (at most ``limit``) and say how many there are
+    now (``received``, a msgid with {number}) or that it was one too many (``too_many``)."""
+    t = context.gettext
+    if len(files) >= limit:
+        await reply(update, t(too_many).format(count=limit), markup)
+        return
+    item = await take_evidence(update, context, markup)
+    if item is not None:
+        files.append(item)
+        await reply(update, t(received).format(number=len(files)), markup)

@@ -1,30 +1,59 @@
-"""What every multi-step conversation (report, visit, closing, delivery) shares: the draft
-kept in user_data until "Save", and the ways out — /cancel, another command, a timeout, a
-button of an earlier step or of a conversation that is over, text where a button was asked.
-Nothing is written before "Save", so every way out leaves nothing half-written."""
+"""What every multi-step conversation (report, visit, closing, delivery) shares, and the one
+builder they are made with (:class:`Conversation`): the draft kept in user_data until "Save";
+the ways out — /cancel and the Cancel button, another command, a timeout, a button of an
+earlier step or of a conversation that is over, text where a button was asked; the optional
+note step; the confirm step. Nothing is written before "Save", so every way out leaves
+nothing half-written.
+
+Each conversation's callback data starts with its ``key``: ``{key}:x`` cancels, ``{key}:n``
+skips the note, ``{key}:ok`` saves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from html import escape
 from typing import Any, Generic, TypeVar
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.unfinished import tell_left_unfinished
-from kcbx.handlers.common import reply
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, show, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
 T = TypeVar("T")
+U = TypeVar("U")
+E = TypeVar("E", bound=Exception)
 Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
+DraftStep = Callable[[Update, KcbxContext, T, U], Coroutine[Any, Any, int]]
+NoteStep = Callable[[Update, KcbxContext, T, U, str | None], Coroutine[Any, Any, int]]
+States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
+
+END = ConversationHandler.END
+TIMEOUT = timedelta(minutes=30)  # a draft untouched this long is dropped (and the person told)
+NOTE, CONFIRM = 100, 101  # the states of the shared steps (a conversation's own are 0, 1, ...)
 
 
 @dataclass(frozen=True)
@@ -37,6 +66,7 @@ class Inputs:
     other: filters.BaseFilter
 
 
+@cache
 def inputs() -> Inputs:
     keyboard = filters.Text(
         [label for c in COMMANDS if c.button for label in button_labels(c.name)]
@@ -100,20 +130,6 @@ def leave(drafts: Drafts[T], stopped: str) -> StepHandler:
     return handler
 
 
-def lost(drafts: Drafts[T], over: str) -> StepHandler:
-    """The draft is gone (a restart, a timeout) while its conversation goes on: say that
-    nothing was saved, end."""
-
-    async def handler(update: Update, context: KcbxContext) -> int:
-        drafts.forget(context)
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-        await reply(update, context.gettext(over))
-        return ConversationHandler.END
-
-    return handler
-
-
 def timed_out(drafts: Drafts[T], what: str) -> Handler:
     """conversation_timeout: drop the draft and tell the person through the outbox."""
 
@@ -149,3 +165,211 @@ async def old_button(update: Update, context: KcbxContext) -> None:
     query = update.callback_query
     if query is not None:
         await query.answer(context.gettext("Please answer the latest question."))
+
+
+def pressed_code(update: Update) -> str:
+    """What follows ``{key}:{step}:`` in the pressed button's data."""
+    query = update.callback_query
+    parts = ((query.data or "") if query else "").split(":", 2)
+    return parts[2] if len(parts) == 3 else ""
+
+
+def note_of(update: Update) -> str | None:
+    """The note typed at the note step; None when Skip was pressed."""
+    return None if update.callback_query is not None else typed_text(update)
+
+
+def typed_text(update: Update) -> str:
+    """The text of the message that came ("" for anything else)."""
+    message = update.effective_message
+    return (message.text or "") if message else ""
+
+
+@dataclass(frozen=True)
+class Conversation(Generic[T]):
+    """One conversation's shared parts, from which its ConversationHandler is built.
+
+    ``in_place``: each question replaces the one whose button was pressed (``common.show``);
+    otherwise questions come as new messages and an answered one is settled (:func:`settle`).
+    ``stopped``: what another command or keyboard button says when it stops the
+    conversation; None lets them pass by with the conversation still open.
+    """
+
+    name: str  # of the ConversationHandler (its persisted state is kept under it)
+    key: str  # the callback data prefix of its steps
+    drafts: Drafts[T]
+    over: str  # msgid: the conversation is over, nothing was saved
+    stopped: str | None = None
+    in_place: bool = False
+    buttons: str = ""  # a regex of all its buttons (stale ones are answered); ^{key}: if ""
+    what: str = ""  # the word for it in what the person is told (services.unfinished); name if ""
+
+    @property
+    def told_as(self) -> str:
+        return self.what or self.name
+
+    @property
+    def pattern(self) -> str:
+        return self.buttons or f"^{self.key}:"
+
+    @property
+    def inputs(self) -> Inputs:
+        return inputs()
+
+    def cancel_row(self, t: Translate) -> list[tuple[str, str]]:
+        return cancel_row(t, f"{self.key}:x")
+
+    def note_rows(self, t: Translate) -> Rows:
+        """Under the note question: Skip, then Cancel."""
+        return [[(t("Skip"), f"{self.key}:n")], self.cancel_row(t)]
+
+    def confirm_rows(self, t: Translate, label: str) -> Rows:
+        """Under the summary: ``label`` (Confirm, Save) and Cancel."""
+        return [[(t(label), f"{self.key}:ok"), (t("Cancel"), f"{self.key}:x")]]
+
+    async def say(self, update: Update, text: str, rows: Rows | None = None) -> None:
+        """The next question or the last word, the way this conversation shows them."""
+        if self.in_place:
+            await show(update, text, rows)
+        else:
+            await reply(update, text, inline(rows) if rows else None)
+
+    async def opens(
+        self,
+        update: Update,
+        context: KcbxContext,
+        *,
+        private: str,
+        allowed: bool,
+        refused: str | None = None,
+    ) -> bool:
+        """Whether the conversation may start: in a private chat (else ``private`` is said)
+        and for someone ``allowed`` (else ``refused``, or the refusal that reveals nothing).
+        When it starts, a draft left from before is dropped."""
+        if not is_private(update):
+            await reply(update, context.gettext(private))
+            return False
+        if not allowed:
+            if refused is None:
+                await deny(update, context)
+            else:
+                await reply(update, context.gettext(refused))
+            return False
+        self.drafts.forget(context)
+        return True
+
+    async def cancel(self, update: Update, context: KcbxContext) -> int:
+        """/cancel or the Cancel button: nothing was saved."""
+        self.drafts.forget(context)
+        t = context.gettext
+        if not self.in_place and update.callback_query is not None:
+            await settle(update.callback_query, t("Cancel"))
+        await self.say(update, t("Cancelled. Nothing was saved."))
+        return ConversationHandler.END
+
+    async def lost(self, update: Update, context: KcbxContext) -> int:
+        """The draft is gone (a restart, a timeout) while the conversation goes on."""
+        self.drafts.forget(context)
+        await tell(update, context.gettext(self.over))
+        return ConversationHandler.END
+
+    def rechecked(
+        self,
+        check: Callable[[KcbxContext, T], Awaitable[U]],
+        problem: type[E],
+        answer: Callable[[Update, KcbxContext, E], Awaitable[None]],
+    ) -> Callable[[DraftStep[T, U]], StepHandler]:
+        """A decorator for the steps after the first: each gets the draft and what ``check``
+        finds again (the person's scope or the case may have changed since the last step).
+        A missing draft, or ``problem`` from the check (told with ``answer``), ends it."""
+
+        def wrap(step: DraftStep[T, U]) -> StepHandler:
+            async def handler(update: Update, context: KcbxContext) -> int:
+                draft = self.drafts.get(context)
+                if draft is None:
+                    return await self.lost(update, context)
+                try:
+                    found = await check(context, draft)
+                except problem as exc:
+                    self.drafts.forget(context)
+                    await answer(update, context, exc)
+                    return ConversationHandler.END
+                return await step(update, context, draft, found)
+
+            return handler
+
+        return wrap
+
+    def note_step(
+        self,
+        rechecked: Callable[[DraftStep[T, U]], StepHandler],
+        read: Callable[[str], str],
+        problem: type[E],
+        answer: Callable[[Update, KcbxContext, E], Awaitable[None]],
+        then: NoteStep[T, U],
+    ) -> States:
+        """The optional note: typed text, which ``read`` checks (``problem`` is told with
+        ``answer`` and the note asked again), or Skip. ``then`` gets the note (None: skipped)
+        with the draft and what the recheck found."""
+
+        @rechecked
+        async def take(update: Update, context: KcbxContext, draft: T, found: U) -> int:
+            text = note_of(update)
+            if text is None:
+                if not self.in_place and update.callback_query is not None:
+                    await settle(update.callback_query, escape(context.gettext("Skip")))
+                return await then(update, context, draft, found, None)
+            try:
+                note = read(text)
+            except problem as exc:
+                await answer(update, context, exc)
+                return NOTE
+            return await then(update, context, draft, found, note)
+
+        return {
+            NOTE: [
+                CallbackQueryHandler(take, pattern=f"^{self.key}:n$"),
+                MessageHandler(self.inputs.text, take),
+            ]
+        }
+
+    def confirm_step(self, save: StepHandler) -> States:
+        return {CONFIRM: [CallbackQueryHandler(save, pattern=f"^{self.key}:ok$")]}
+
+    def handler(
+        self, entry_points: Sequence[BaseHandler[Update, KcbxContext, Any]], states: States
+    ) -> ConversationHandler[KcbxContext]:
+        """The ConversationHandler: ``states`` and the shared ways out."""
+        fallbacks: list[BaseHandler[Update, KcbxContext, Any]] = [
+            CommandHandler("cancel", self.cancel),
+            CallbackQueryHandler(self.cancel, pattern=f"^{self.key}:x$"),
+            CallbackQueryHandler(old_button, pattern=self.pattern),
+        ]
+        if self.stopped is not None:
+            fallbacks.append(
+                MessageHandler(
+                    filters.COMMAND | self.inputs.keyboard, leave(self.drafts, self.stopped)
+                )
+            )
+        fallbacks.append(MessageHandler(self.inputs.other, hint_buttons))
+        timeout = {
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out(self.drafts, self.told_as))]
+        }
+        with warnings.catch_warnings():
+            # per_message=False is what we want (a conversation spans several messages); PTB
+            # warns that CallbackQueryHandlers are then tracked per chat and user: the point.
+            warnings.simplefilter("ignore", PTBUserWarning)
+            return ConversationHandler(
+                entry_points=list(entry_points),
+                states={**states, **timeout},  # type: ignore[dict-item]
+                fallbacks=fallbacks,
+                allow_reentry=True,
+                conversation_timeout=TIMEOUT,
+                persistent=True,  # a restart keeps the step and the draft (handlers.persistence)
+                name=self.name,
+            )
+
+    def register(self, app: Application, handler: ConversationHandler[KcbxContext]) -> None:
+        """The conversation, then an answer for its buttons once it is over."""
+        app.add_handler(handler)
+        app.add_handler(CallbackQueryHandler(over(self.over), pattern=self.pattern))

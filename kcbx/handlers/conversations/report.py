@@ -1,5 +1,5 @@
 """/report: a class teacher (their classes) or the school (its students) reports an absence
-(A7.1). Telegram glue only: the rules are in kcbx/bot/services/cases.py.
+(A7.1). Telegram glue only: the rules are in kcbx/bot/services/reporting.py.
 
 Student (class buttons, paged, or a typed name / pinyin initials) → since when → reason (A6
 causes) → what the guardians said when phoned → optional note → summary → confirm. Nothing
@@ -8,22 +8,12 @@ is written before "Confirm": /cancel, a timeout or a restart leave nothing half-
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Mapping
 from datetime import date, timedelta
 from html import escape
 
-from telegram import Message, Update
-from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
@@ -31,9 +21,10 @@ from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Student
 from kcbx.bot.domain.policy import CAUSES
-from kcbx.bot.services.cases import (
+from kcbx.bot.services.cases import today
+from kcbx.bot.services.reporting import (
     SEARCH_MAX,
-    ClassRef,
+    ReportClass,
     ReportDraft,
     ReportProblem,
     check_absence_date,
@@ -45,63 +36,43 @@ from kcbx.bot.services.cases import (
     read_note,
     report_absence,
     report_classes,
-    today,
 )
 from kcbx.bot.texts.cases import (
     class_label,
     open_case_instead,
     report_done,
+    report_problem,
     report_summary,
     student_label,
 )
-from kcbx.handlers.common import edit_in_place, inline, is_private, pairs, reply, require_person
+from kcbx.bot.texts.paging import page_buttons
+from kcbx.handlers.common import (
+    Rows,
+    inline,
+    pairs,
+    pressed,
+    pressed_number,
+    reply,
+    require_person,
+    show,
+)
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.flow import Drafts
+from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
 
-STUDENT, SINCE, CAUSE, CONTACT, NOTE, CONFIRM = range(6)
-TIMEOUT = timedelta(minutes=30)
-DRAFT = "kcbx.report.draft"
+STUDENT, SINCE, CAUSE, CONTACT = range(4)
 PER_PAGE = 10  # students or classes a page (two a row)
+
 _OVER = N_("This report is no longer open; nothing was saved from it. Send /report to start again.")
-
-Rows = list[list[tuple[str, str]]]
-
-
-# --- helpers ---------------------------------------------------------------------------------
+_drafts = Drafts("kcbx.report.draft", ReportDraft)
+REPORT = Conversation("report", "rep", _drafts, _OVER, in_place=True)
 
 
-_drafts = Drafts(DRAFT, ReportDraft)
-_draft = _drafts.get
-_forget = _drafts.forget
-
-
-def _nav(t: Translate, page: int, more: bool, data: str) -> list[tuple[str, str]]:
-    """‹ Previous / Next › for page ``page``; ``data`` is formatted with the page number."""
-    row = []
-    if page > 0:
-        row.append((t("‹ Previous"), data.format(page - 1)))
-    if more:
-        row.append((t("Next ›"), data.format(page + 1)))
-    return row
-
-
-async def _ask(update: Update, text: str, rows: Rows | None = None) -> None:
-    """The next question (or the last word). After a button press the message with the
-    button becomes the next question, so the chat keeps one live question and no stale
-    buttons, at one edit instead of two sends (Telegram allows about one message a second
-    in a chat); after typed text it is sent as a new message."""
-    markup = inline(rows) if rows else None
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message) and query.message.text:
-        await query.answer()
-        try:
-            await edit_in_place(query.message, text, markup)
-            return
-        except BadRequest as exc:
-            if "not modified" in str(exc).lower():  # the same page pressed twice
-                return
-    await reply(update, text, markup)
+async def _problem(update: Update, context: KcbxContext, problem: ReportProblem) -> int:
+    """The report cannot go on: say why, end."""
+    await show(update, report_problem(problem, context.gettext, context.lang))
+    _drafts.forget(context)
+    return END
 
 
 def _student_buttons(students: list[Student], t: Translate, with_class: bool) -> Rows:
@@ -120,20 +91,20 @@ def _student_buttons(students: list[Student], t: Translate, with_class: bool) ->
 async def start(update: Update, context: KcbxContext) -> int:
     person = require_person(context)
     t = context.gettext
-    if not is_private(update):
-        await reply(update, t("Please report absences in a private chat with me."))
-        return ConversationHandler.END
-    if not may_report(person.role):
-        await reply(
-            update,
-            t("Only class teachers, principals and school dropout-control leads report absences."),
-        )
-        return ConversationHandler.END
-    _forget(context)
+    if not await REPORT.opens(
+        update,
+        context,
+        private=N_("Please report absences in a private chat with me."),
+        allowed=may_report(person.role),
+        refused=N_(
+            "Only class teachers, principals and school dropout-control leads report absences."
+        ),
+    ):
+        return END
     classes = await report_classes(context.services, person)
     if not classes:
         await reply(update, t("You have no students to report."))
-        return ConversationHandler.END
+        return END
     if len(classes) == 1:
         await _students_page(update, context, classes[0].id, 0, back=False)
     else:
@@ -142,7 +113,7 @@ async def start(update: Update, context: KcbxContext) -> int:
 
 
 async def _classes_page(
-    update: Update, context: KcbxContext, classes: list[ClassRef], page: int
+    update: Update, context: KcbxContext, classes: list[ReportClass], page: int
 ) -> None:
     t = context.gettext
     chunk = classes[page * PER_PAGE : (page + 1) * PER_PAGE]
@@ -151,14 +122,14 @@ async def _classes_page(
         for c in chunk
     ]
     rows = pairs(buttons)
-    nav = _nav(t, page, len(classes) > (page + 1) * PER_PAGE, "rep:cl:{}")
+    nav = page_buttons(t, "rep:cl:{}", page, len(classes) > (page + 1) * PER_PAGE)
     rows += [nav] if nav else []
-    rows.append(flow.cancel_row(t, "rep:x"))
+    rows.append(REPORT.cancel_row(t))
     text = t(
         "Which student is absent without reason? Pick a class, or type part of the name or "
         "its pinyin initials (e.g. zs for 张三)."
     )
-    await _ask(update, text, rows)
+    await show(update, text, rows)
 
 
 async def _students_page(
@@ -170,9 +141,9 @@ async def _students_page(
         context.services, person, class_id, offset=page * PER_PAGE, limit=PER_PAGE
     )
     rows = _student_buttons(students, t, with_class=False)
-    nav = _nav(t, page, more, f"rep:c:{class_id}:{{}}")
+    nav = page_buttons(t, f"rep:c:{class_id}:{{}}", page, more)
     rows += [nav] if nav else []
-    last = flow.cancel_row(t, "rep:x")
+    last = REPORT.cancel_row(t)
     if back:
         last.insert(0, (t("« Classes"), "rep:cl:0"))
     rows.append(last)
@@ -180,7 +151,7 @@ async def _students_page(
         "Which student is absent without reason? Pick from the list, or type part of the name "
         "or its pinyin initials (e.g. zs for 张三)."
     )
-    await _ask(update, text, rows)
+    await show(update, text, rows)
 
 
 async def browse(update: Update, context: KcbxContext) -> int:
@@ -188,11 +159,10 @@ async def browse(update: Update, context: KcbxContext) -> int:
     person = require_person(context)
     query = update.callback_query
     parts = ((query.data if query else None) or "").split(":")
+    classes = await report_classes(context.services, person)
     if parts[1] == "cl":
-        classes = await report_classes(context.services, person)
         await _classes_page(update, context, classes, int(parts[2]))
     else:
-        classes = await report_classes(context.services, person)
         await _students_page(update, context, int(parts[2]), int(parts[3]), back=len(classes) > 1)
     return STUDENT
 
@@ -201,8 +171,7 @@ async def search(update: Update, context: KcbxContext) -> int:
     """A typed name fragment or pinyin initials: one match is picked, several are listed."""
     person = require_person(context)
     t = context.gettext
-    message = update.effective_message
-    query = (message.text or "").strip() if message else ""
+    query = flow.typed_text(update).strip()
     found = await find_students(context.services, person, query)
     if not found:
         await reply(
@@ -222,15 +191,14 @@ async def search(update: Update, context: KcbxContext) -> int:
             "narrow it down."
         ).format(count=len(found), shown=SEARCH_MAX)
     rows = _student_buttons(found[:SEARCH_MAX], t, with_class=True)
-    rows.append(flow.cancel_row(t, "rep:x"))
+    rows.append(REPORT.cancel_row(t))
     await reply(update, text, inline(rows))
     return STUDENT
 
 
 async def pick(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    return await _picked(update, context, int((query.data or "").rsplit(":", 1)[1]))
+    """rep:s:{student_id}"""
+    return await _picked(update, context, pressed_number(update))
 
 
 async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
@@ -239,27 +207,24 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
     try:
         choice = await choose_student(context.services, person, student_id)
     except ReportProblem as exc:
-        await _ask(update, exc.render(t, context.lang))
-        _forget(context)
-        return ConversationHandler.END
+        return await _problem(update, context, exc)
     student = choice.student
     if choice.open_case is not None and choice.state is not None:
-        await _ask(
+        await show(
             update,
             open_case_instead(choice.open_case, student, choice.state, t, context.lang),
             [[(t("Open the case"), case_data(choice.open_case.id))]],
         )
-        _forget(context)
-        return ConversationHandler.END
-    assert context.user_data is not None
-    context.user_data[DRAFT] = ReportDraft(student_id=student.id)
-    await _ask(
+        _drafts.forget(context)
+        return END
+    _drafts.keep(context, ReportDraft(student_id=student.id))
+    await show(
         update,
         t(
             "Since when has {student} been absent without reason? Choose, or type a date such "
-            "as 3月5日, 3.5 or 2024-03-05."
+            "as 3.5 or 2024-03-05."
         ).format(student=student_label(student, t)),
-        [[(t("Today"), "rep:d:0"), (t("Yesterday"), "rep:d:1")], flow.cancel_row(t, "rep:x")],
+        [[(t("Today"), "rep:d:0"), (t("Yesterday"), "rep:d:1")], REPORT.cancel_row(t)],
     )
     return SINCE
 
@@ -268,40 +233,36 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
 
 
 async def since_button(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    t = context.gettext
+    query = pressed(update)
     day = today(context.services) - timedelta(days=int((query.data or "0")[-1]))
     try:
         check_absence_date(context.services, day)
     except ReportProblem as exc:
         await query.answer()
-        await reply(update, exc.render(t, context.lang))
+        await reply(update, report_problem(exc, context.gettext, context.lang))
         return SINCE
     return await _since(update, context, day)
 
 
 async def since_text(update: Update, context: KcbxContext) -> int:
-    t = context.gettext
-    message = update.effective_message
     try:
-        day = read_absence_date(context.services, (message.text or "") if message else "")
+        day = read_absence_date(context.services, flow.typed_text(update))
     except ReportProblem as exc:
-        await reply(update, exc.render(t, context.lang))
+        await reply(update, report_problem(exc, context.gettext, context.lang))
         return SINCE
     return await _since(update, context, day)
 
 
 async def _since(update: Update, context: KcbxContext, day: date) -> int:
     t = context.gettext
-    draft = _draft(context)
+    draft = _drafts.get(context)
     if draft is None:
-        return await _lost(update, context)
+        return await REPORT.lost(update, context)
     draft.absent_since = day
     buttons = [(t(name), f"rep:r:{code}") for code, name in CAUSES.items()]
     rows = pairs(buttons)
-    rows.append(flow.cancel_row(t, "rep:x"))
-    await _ask(
+    rows.append(REPORT.cancel_row(t))
+    await show(
         update,
         t("Absent since {date}. Do you know the reason?").format(
             date=format_date(day, t, context.lang)
@@ -314,18 +275,25 @@ async def _since(update: Update, context: KcbxContext, day: date) -> int:
 # --- steps 3-5: reason, guardians, note ----------------------------------------------------
 
 
+def _chosen(
+    update: Update, context: KcbxContext, names: Mapping[str, str]
+) -> tuple[ReportDraft, str] | None:
+    """The draft and the code of the choice pressed (None: the draft is gone, or the code
+    is not one of ``names``)."""
+    draft, code = _drafts.get(context), flow.pressed_code(update)
+    return (draft, code) if draft is not None and code in names else None
+
+
 async def cause_button(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    t = context.gettext
-    draft = _draft(context)
-    code = (query.data or "").split(":", 2)[2]
-    if draft is None or code not in CAUSES:
-        return await _lost(update, context)
+    chosen = _chosen(update, context, CAUSES)
+    if chosen is None:
+        return await REPORT.lost(update, context)
+    draft, code = chosen
     draft.cause = code
+    t = context.gettext
     rows = [[(t(label), f"rep:g:{code}")] for code, label in CONTACTS.items()]
-    rows.append(flow.cancel_row(t, "rep:x"))
-    await _ask(
+    rows.append(REPORT.cancel_row(t))
+    await show(
         update,
         t("Reason: {cause}").format(cause=t(CAUSES[code]))
         + "\n"
@@ -336,60 +304,44 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
 
 
 async def contact_button(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    t = context.gettext
-    draft = _draft(context)
-    code = (query.data or "").split(":", 2)[2]
-    if draft is None or code not in CONTACTS:
-        return await _lost(update, context)
+    chosen = _chosen(update, context, CONTACTS)
+    if chosen is None:
+        return await REPORT.lost(update, context)
+    draft, code = chosen
     draft.contact = code
-    await _ask(
+    t = context.gettext
+    await show(
         update,
         t(CONTACTS[code])
         + "\n"
         + t("Add a short note if you like (what you know, where the child may be), or press Skip."),
-        [[(t("Skip"), "rep:n")], flow.cancel_row(t, "rep:x")],
+        REPORT.note_rows(t),
     )
     return NOTE
 
 
-async def note_text(update: Update, context: KcbxContext) -> int:
-    t = context.gettext
-    draft = _draft(context)
-    message = update.effective_message
-    if draft is None:
-        return await _lost(update, context)
-    try:
-        draft.note = read_note((message.text or "") if message else "")
-    except ReportProblem as exc:
-        await reply(update, exc.render(t, context.lang))
-        return NOTE
-    return await _summary(update, context, draft)
+async def _unchecked(context: KcbxContext, draft: ReportDraft) -> None:
+    """A report is checked again as a whole at its summary and when it is confirmed."""
 
 
-async def skip_note(update: Update, context: KcbxContext) -> int:
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    if draft is None:
-        return await _lost(update, context)
-    draft.note = None
-    return await _summary(update, context, draft)
+async def _tell(update: Update, context: KcbxContext, problem: ReportProblem) -> None:
+    await reply(update, report_problem(problem, context.gettext, context.lang))
 
 
 # --- step 6: confirm ----------------------------------------------------------------------
 
 
-async def _summary(update: Update, context: KcbxContext, draft: ReportDraft) -> int:
+async def _summary(
+    update: Update, context: KcbxContext, draft: ReportDraft, _: None, note: str | None
+) -> int:
+    """After the note (None: skipped): the report to confirm."""
+    draft.note = note
     person = require_person(context)
     t = context.gettext
     try:
         student, previous = await preview_report(context.services, person, draft)
     except ReportProblem as exc:
-        await _ask(update, exc.render(t, context.lang))
-        _forget(context)
-        return ConversationHandler.END
+        return await _problem(update, context, exc)
     assert draft.absent_since and draft.cause and draft.contact
     text = report_summary(
         student=student,
@@ -411,106 +363,61 @@ async def _summary(update: Update, context: KcbxContext, draft: ReportDraft) -> 
         t=t,
         lang=context.lang,
     )
-    await _ask(update, text, [[(t("Confirm"), "rep:ok"), (t("Cancel"), "rep:x")]])
+    await show(update, text, REPORT.confirm_rows(t, N_("Confirm")))
     return CONFIRM
 
 
 async def confirm(update: Update, context: KcbxContext) -> int:
     person = require_person(context)
     t = context.gettext
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
+    draft = _drafts.get(context)
     if draft is None:
-        return await _lost(update, context)
+        return await REPORT.lost(update, context)
     try:
         result = await report_absence(context.services, person, draft)
     except ReportProblem as exc:
-        await _ask(update, exc.render(t, context.lang))
-        _forget(context)
-        return ConversationHandler.END
-    _forget(context)
+        return await _problem(update, context, exc)
+    _drafts.forget(context)
     button = [[(t("Open the case"), case_data(result.case.id))]]
     if not result.created and result.state is not None:
         text = open_case_instead(result.case, result.student, result.state, t, context.lang)
     else:
         text = report_done(
-            result.case,
-            result.student,
-            result.steps,
-            today(context.services),
-            t,
-            context.lang,
+            result.case, result.student, result.steps, today(context.services), t, context.lang
         )
-    await _ask(update, text, button)
-    return ConversationHandler.END
-
-
-# --- leaving -------------------------------------------------------------------------------
-
-
-async def cancel(update: Update, context: KcbxContext) -> int:
-    _forget(context)
-    await _ask(update, context.gettext("Cancelled. Nothing was saved."))
-    return ConversationHandler.END
-
-
-async def _lost(update: Update, context: KcbxContext) -> int:
-    """The draft is gone (e.g. after a restart): start again, nothing was saved."""
-    _forget(context)
-    await _ask(update, context.gettext(_OVER))
-    return ConversationHandler.END
-
-
-timed_out = flow.timed_out(_drafts, "report")
-hint = flow.hint_buttons
-old_button = flow.old_button
-report_over = flow.over(_OVER)
+    await show(update, text, button)
+    return END
 
 
 def register(app: Application) -> None:
     """The report conversation, then an answer for its buttons once it is over."""
-    inputs = flow.inputs()
-    text, other = inputs.text, inputs.other
+    text = REPORT.inputs.text
     entry = filters.Text(button_labels("report")) & filters.ChatType.PRIVATE
-    with warnings.catch_warnings():
-        # per_message=False is what we want (a report spans several messages); PTB warns
-        # that CallbackQueryHandlers are then tracked per chat and user, which is the point.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[CommandHandler("report", start), MessageHandler(entry, start)],
-            states={
-                STUDENT: [
-                    CallbackQueryHandler(browse, pattern=r"^rep:(cl:\d+|c:\d+:\d+)$"),
-                    CallbackQueryHandler(pick, pattern=r"^rep:s:\d+$"),
-                    MessageHandler(text, search),
-                ],
-                SINCE: [
-                    CallbackQueryHandler(since_button, pattern=r"^rep:d:[01]$"),
-                    MessageHandler(text, since_text),
-                ],
-                CAUSE: [CallbackQueryHandler(cause_button, pattern=r"^rep:r:[a-z_]+$")],
-                CONTACT: [CallbackQueryHandler(contact_button, pattern=r"^rep:g:[a-z]+$")],
-                NOTE: [
-                    CallbackQueryHandler(skip_note, pattern=r"^rep:n$"),
-                    MessageHandler(text, note_text),
-                ],
-                CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rep:ok$")],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CallbackQueryHandler(cancel, pattern=r"^rep:x$"),
-                CallbackQueryHandler(old_button, pattern=r"^rep:"),
-                MessageHandler(other, hint),
+    conversation = REPORT.handler(
+        [CommandHandler("report", start), MessageHandler(entry, start)],
+        {
+            STUDENT: [
+                CallbackQueryHandler(browse, pattern=r"^rep:(cl:\d+|c:\d+:\d+)$"),
+                CallbackQueryHandler(pick, pattern=r"^rep:s:\d+$"),
+                MessageHandler(text, search),
             ],
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-            persistent=True,
-            name="report",
-        )
-    app.add_handler(conversation)
-    app.add_handler(CallbackQueryHandler(report_over, pattern=r"^rep:"))
+            SINCE: [
+                CallbackQueryHandler(since_button, pattern=r"^rep:d:[01]$"),
+                MessageHandler(text, since_text),
+            ],
+            CAUSE: [CallbackQueryHandler(cause_button, pattern=r"^rep:r:[a-z_]+$")],
+            CONTACT: [CallbackQueryHandler(contact_button, pattern=r"^rep:g:[a-z]+$")],
+            **REPORT.note_step(
+                REPORT.rechecked(_unchecked, ReportProblem, _tell),
+                read_note,
+                ReportProblem,
+                _tell,
+                _summary,
+            ),
+            **REPORT.confirm_step(confirm),
+        },
+    )
+    REPORT.register(app, conversation)
 
 
 __all__ = ["register"]
