@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from bench_summary import NOW, build  # noqa: E402
+from bench_summary import NOW, best, build  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
@@ -343,15 +343,6 @@ async def confirm_rows(path: Path) -> list[tuple[str, float, str, float]]:
         ("confirmations/s (one teacher after another)", sequential, anchor, raw),
         ("confirmations/s (100 teachers at once)", together, anchor, raw),
     ]
-
-
-async def best(what: Callable[[], Awaitable[Any]], runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await what()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 async def summary_rows(path: Path) -> list[tuple[str, float, str, float]]:
