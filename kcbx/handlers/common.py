@@ -39,6 +39,20 @@ async def reply(update: Update, text: str, markup: object = None, *, quote: bool
     )
 
 
+async def edit_in_place(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit one of our messages (HTML) without reading Telegram's copy of it back: PTB's
+    ``edit_text`` builds the whole returned message with its keyboard, which nobody reads."""
+    data: dict[str, object] = {
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "text": text,
+        "parse_mode": ParseMode.HTML,
+    }
+    if markup is not None:
+        data["reply_markup"] = markup
+    await message.get_bot()._post("editMessageText", data)
+
+
 def main_keyboard(role: Role, context: KcbxContext) -> ReplyKeyboardMarkup | None:
     rows = keyboard_rows(role, context.gettext)
     if not rows:
@@ -158,7 +172,7 @@ async def show(update: Update, text: str, rows: Rows | None = None) -> None:
     if query is not None and isinstance(query.message, Message) and query.message.text:
         await query.answer()
         try:
-            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await edit_in_place(query.message, text, markup)
             return
         except BadRequest as exc:
             if "not modified" in str(exc).lower():  # the same page pressed twice

@@ -58,7 +58,7 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
 
     async def _repo(self) -> ConversationStateRepo:
         if self._db is None:
-            self._db = await Database.open(self._config.db_path)
+            self._db = await Database.open(self._config.db_path, self._config.durability)
         return ConversationStateRepo(self._db)
 
     async def get_user_data(self) -> dict[int, Data]:

@@ -18,6 +18,9 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# durability setting -> PRAGMA synchronous: "full" syncs the WAL at every commit, so a write
+# a person is told is saved survives a power cut; "normal" only at checkpoints.
+SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 _IN_TX: contextvars.ContextVar[bool] = contextvars.ContextVar("kcbx_in_tx", default=False)
 
 
@@ -49,14 +52,14 @@ class Database:
         self.audit_key = ""  # the audit chain's HMAC key (config), see kcbx.storage.audit
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, durability: str = "full") -> Database:
         """Open (creating if needed) the database and apply pending migrations."""
         path = str(path)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[durability]}")
         await conn.execute("PRAGMA busy_timeout=5000")
         db = cls(conn, path)
         await db.migrate()

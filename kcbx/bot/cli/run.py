@@ -25,7 +25,7 @@ async def take_database(config: Config) -> str:
     holder id, which the application keeps. Raises Refused."""
     path = config.db_path
     try:
-        db = await Database.open(path)
+        db = await Database.open(path, config.durability)
     except Exception as exc:
         if cannot_write(exc):
             raise Refused(unwritable_line(path, exc)) from exc

@@ -22,13 +22,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from kcbx.bot.domain.i18n import N_, Translate
+
+if TYPE_CHECKING:  # openpyxl is imported when a ledger is written, not by every process
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = N_("yyyy-mm-dd")  # zh_CN: yyyy"年"m"月"d"日"
@@ -177,6 +177,9 @@ class LedgerBook:
 
 def render_workbook(book: LedgerBook, *, t: Translate) -> bytes:
     """The workbook's bytes (pure: the rows are already gathered and translated)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
     workbook = Workbook()
     assert workbook.active is not None
     workbook.remove(workbook.active)
@@ -233,6 +236,9 @@ def _cell(value: object) -> object:
 def _sheet(
     book: Workbook, title: str, columns: Sequence[tuple[str, float]], t: Translate, heading: str
 ) -> Worksheet:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
     sheet = book.create_sheet(title[:31])
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDE7F0")
@@ -265,6 +271,8 @@ CELL_STYLE, DATE_STYLE, TIME_STYLE = "kcbx-cell", "kcbx-date", "kcbx-time"
 
 
 def _add_styles(book: Workbook, t: Translate) -> None:
+    from openpyxl.styles import Alignment, NamedStyle
+
     top = Alignment(vertical="top", wrap_text=True)
     for name, number_format in (
         (CELL_STYLE, "General"),
@@ -278,6 +286,8 @@ def _finish_rows(
     sheet: Worksheet, date_columns: Sequence[int], time_columns: Sequence[int]
 ) -> None:
     """Top-aligned, wrapped cells with real dates; a filter on the header row."""
+    from openpyxl.utils import get_column_letter
+
     styles = [
         DATE_STYLE if index in date_columns else TIME_STYLE if index in time_columns else CELL_STYLE
         for index in range(1, sheet.max_column + 1)

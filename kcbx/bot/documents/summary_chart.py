@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-from kcbx.bot.documents.charts import render_summary_chart
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.model import Person
 from kcbx.bot.runtime.services import Services
@@ -18,6 +17,8 @@ async def summary_chart(
 ) -> tuple[bytes, str] | None:
     """The summary's picture (open cases by stage per township or school, and the trend of
     open cases over the last weeks) and its caption; None if the unit is out of scope."""
+    from kcbx.bot.documents.charts import render_summary_chart  # matplotlib: only when drawn
+
     data = await chart_data(services, person, unit_id)
     if data is None:
         return None

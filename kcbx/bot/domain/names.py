@@ -5,18 +5,20 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-
 
 @lru_cache(maxsize=200_000)
 def initials(name: str) -> str:
     """'张三' -> 'zs'; heteronyms take pypinyin's common reading."""
+    from pypinyin import Style, lazy_pinyin  # its phrase dictionary: when a name is searched
+
     letters = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")
     return "".join(letters).lower()
 
 
 @lru_cache(maxsize=200_000)
 def full_pinyin(name: str) -> str:
+    from pypinyin import lazy_pinyin
+
     return "".join(lazy_pinyin(name, errors="ignore")).lower()
 
 

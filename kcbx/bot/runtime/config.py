@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kcbx.bot.domain.grades import GRADE_STYLES
+from kcbx.storage.db import SYNCHRONOUS as DURABILITY
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"
@@ -104,6 +105,9 @@ class Config:
     export_password_seconds: int = 600
     # Webhook mode: the secret Telegram sends with each update (a new one each start if empty).
     webhook_secret: str = ""
+    # "full": a write is on disk when the person is told it is saved (SQLite synchronous=FULL);
+    # "normal" is faster but a power cut can lose the last commits (WAL's synchronous=NORMAL).
+    durability: str = "full"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,6 +147,7 @@ _ENV = {
     "KCBX_POLICY": "policy_path",
     "KCBX_AUDIT_KEY": "audit_key",
     "KCBX_WEBHOOK_SECRET": "webhook_secret",
+    "KCBX_DURABILITY": "durability",
 }
 
 
@@ -181,6 +186,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"timezone {config.timezone!r} is not a known time zone") from exc
     if config.default_language not in ("zh_CN", "en"):
         raise ConfigError(f"default_language must be zh_CN or en, not {config.default_language!r}")
+    if config.durability not in DURABILITY:
+        raise ConfigError(f"durability must be full or normal, not {config.durability!r}")
     if config.grade_style not in GRADE_STYLES:
         raise ConfigError(f"grade_style must be year or junior, not {config.grade_style!r}")
     for name in (

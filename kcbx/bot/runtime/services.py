@@ -117,7 +117,7 @@ class Services:
         policy_path = Path(config.policy_path) if config.policy_path else None
         policy = load_policy(policy_path)
         vocabulary = load_vocabulary(policy_path)
-        db = await Database.open(config.db_path)
+        db = await Database.open(config.db_path, config.durability)
         db.audit_key = config.audit_key
         audit = AuditRepo(db)
         await audit.seal()  # rows from before the chain existed, once

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from kcbx.bot.documents.ledger import LedgerBook, LedgerRow, render_workbook
+from kcbx.bot.documents.ledger import LedgerBook, LedgerRow, render_workbook  # openpyxl: lazy
 from kcbx.bot.domain.grades import grade_class, grade_style
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder import STAGE_NAMES, Stage, TaskCode, ladder_state

@@ -23,12 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from kcbx.bot.documents.notice import (
-    NoticeData,
-    notice_filename,
-    render_notice_docx,
-    render_notice_pdf,
-)
+from kcbx.bot.documents.wording import NoticeData
 from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.dates import DateError, parse_user_date
 from kcbx.bot.domain.grades import GradeStyle, grade_style
@@ -212,6 +207,9 @@ async def _class_teacher(services: Services, student: Student) -> Person | None:
 
 async def render_documents(services: Services, notice: Notice) -> Notice:
     """Render and keep the PDF and the .docx of a numbered document (once)."""
+    # reportlab, python-docx and the fonts: imported by the process that renders, when it does
+    from kcbx.bot.documents.notice import notice_filename, render_notice_docx, render_notice_pdf
+
     if notice.has_documents:
         return notice
     case = await services.cases.get(notice.case_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from kcbx.bot.documents.charts import ChartLabels, StageRow
+from kcbx.bot.documents.chart_rows import ChartLabels, StageRow
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder import STAGE_NAMES, Stage
