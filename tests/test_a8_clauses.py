@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.domain.accountability import (
+from kcbx.bot.domain.a8.rules import (
     CHIEF,
     DEPUTY,
     STEP_RANKS,
@@ -18,8 +18,8 @@ from kcbx.bot.domain.accountability import (
     evaluate,
 )
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.services.a8year import by_rank, parse_school_year
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.domain.accountability import (
+from kcbx.bot.domain.a8.rules import (
     CaseA8,
     Level,
     Persuasion,
@@ -22,8 +22,8 @@ from kcbx.bot.domain.accountability import (
     period_of,
     section_of,
 )
-from kcbx.bot.domain.accountability_warnings import Warning, WarningKind, warnings
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.a8.warnings import Warning, WarningKind, warnings
+from kcbx.bot.domain.policy.reading import default_policy
 
 POLICY = default_policy()
 TZ = ZoneInfo("Asia/Shanghai")

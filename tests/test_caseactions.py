@@ -21,7 +21,7 @@ from kcbx.bot.domain.caseactions import (
     without,
 )
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.ladder import ActionKind, TaskCode
+from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.services.reporting import absence_date_problem
 from kcbx.bot.texts.paging import pages

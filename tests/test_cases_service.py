@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.domain.ladder import Stage
+from kcbx.bot.domain.ladder.state import Stage
 from kcbx.bot.domain.model import Person
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.services.accountability import district_flags
 from kcbx.bot.services.caseviews import unit_tree
 from kcbx.testing.fakebot import FakeUser

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from pypdf import PdfReader
 
-from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.domain.model import Case
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.cases import ladder_of

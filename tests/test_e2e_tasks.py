@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kcbx.bot.domain.clock import to_iso
-from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services

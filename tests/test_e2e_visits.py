@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from kcbx.bot.domain.ladder import ActionKind, TaskCode
+from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
 from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.roles import Role
 from kcbx.testing.fakebot import FakeUser, SentMessage

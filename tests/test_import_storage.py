@@ -15,10 +15,10 @@ import pytest
 
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.roster.importer import ImportReport, SkippedRow, import_roster
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import CasePlanRepo, PlanMark
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.roster_repo import Counts
 
 T0 = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.domain.ladder import (
+from kcbx.bot.domain.ladder.state import (
     ActionFact,
     ActionKind,
     CaseFacts,
@@ -20,8 +20,8 @@ from kcbx.bot.domain.ladder import (
     relapse_carry,
     stage_for_day,
 )
-from kcbx.bot.domain.policy import DayCounting, Policy
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
+from kcbx.bot.domain.policy.tree import DayCounting, Policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -23,7 +23,7 @@ from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import freeze_due_months
 from kcbx.bot.services.ledger import export_for_person, export_for_unit
-from kcbx.bot.services.notices import prepare_document
+from kcbx.bot.services.notices import number_document
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")
@@ -124,7 +124,7 @@ async def seed_cases(services: Services, clock: FakeClock, district: District) -
     clock.set(datetime(2024, 3, 7, 2, 0, tzinfo=UTC))
     case = await services.cases.get(zhang)
     assert case is not None and wang
-    notice = await prepare_document(services, case, "notice")
+    notice = await number_document(services, case, "notice")
     assert notice is not None
     async with services.db.transaction():
         await services.db.execute(

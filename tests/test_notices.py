@@ -19,7 +19,7 @@ from test_documents import assert_distinct_glyphs, glyph_crops, pdf_text, render
 from kcbx.bot.documents.notice import compose_notice
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.model import Case, Guardian, Notice
-from kcbx.bot.domain.policy_file import PolicyError, default_policy, policy_from_data
+from kcbx.bot.domain.policy.reading import PolicyError, default_policy, policy_from_data
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.domain.scope import StudentPlace

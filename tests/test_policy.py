@@ -8,9 +8,14 @@ from pathlib import Path
 import pytest
 
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, DayCounting
-from kcbx.bot.domain.policy_file import PolicyError, default_policy, load_policy, policy_from_data
-from kcbx.bot.domain.policy_text import check_policy_file, render_policy
+from kcbx.bot.domain.policy.reading import (
+    PolicyError,
+    default_policy,
+    load_policy,
+    policy_from_data,
+)
+from kcbx.bot.domain.policy.showing import check_policy_file, render_policy
+from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS, DayCounting
 
 EN = translator("en")
 ZH = translator("zh_CN")

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from kcbx.bot.domain.clock import FakeClock, to_iso
-from kcbx.bot.domain.recipients import NO_ONE, UNREACHABLE, CasePlace, Directory, holders_of, route
+from kcbx.bot.domain.ladder.recipients import (
+    NO_ONE,
+    UNREACHABLE,
+    CasePlace,
+    Directory,
+    holders_of,
+    route,
+)
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.loading import load_places
 from kcbx.bot.runtime.config import Config

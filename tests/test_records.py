@@ -30,7 +30,7 @@ from kcbx.bot.services.summary import summary_view
 from kcbx.bot.services.visits import VisitDraft, record_visit
 from kcbx.bot.texts.accountability import render_accountability
 from kcbx.bot.texts.summary import render_summary
-from kcbx.storage.backup import BackupError, backup_async, check, restore_copy
+from kcbx.storage.records.backup import BackupError, backup_async, check, restore_copy
 from kcbx.storage.visits import EvidenceFile
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district

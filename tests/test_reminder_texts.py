@@ -8,11 +8,11 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.ladder import CaseFacts, Task, TaskCode, ladder_state
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.state import CaseFacts, Task, TaskCode, ladder_state
 from kcbx.bot.domain.model import Case, Person, Student
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.texts.reminders import DigestEntry, digest_messages, reminder_message, told_message

@@ -9,9 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.domain.ladder import Task, TaskCode
-from kcbx.bot.domain.policy_file import default_policy
-from kcbx.bot.domain.reminders import (
+from kcbx.bot.domain.ladder.reminders import (
     Escalate,
     ReminderHistory,
     Send,
@@ -21,6 +19,8 @@ from kcbx.bot.domain.reminders import (
     quiet_hours_next_send,
     supervisor_role,
 )
+from kcbx.bot.domain.ladder.state import Task, TaskCode
+from kcbx.bot.domain.policy.reading import default_policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -20,7 +20,7 @@ import pytest
 from kcbx.bot.cli.main import main
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy_file import PolicyError, default_policy
+from kcbx.bot.domain.policy.reading import PolicyError, default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.importer import ImportReport, import_roster
 from kcbx.bot.roster.reader import read_roster
@@ -28,9 +28,9 @@ from kcbx.bot.roster.report import render_message, render_report
 from kcbx.bot.roster.resolver import resolve
 from kcbx.bot.roster.tree import UnitTree
 from kcbx.bot.roster.vocabulary import vocabulary_from_data
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 from kcbx.storage.people import PeopleRepo
+from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.roster_repo import ExistingUnit
 from kcbx.storage.units import UnitRepo
 

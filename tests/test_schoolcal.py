@@ -8,8 +8,8 @@ from datetime import date
 import chinese_calendar
 import pytest
 
-from kcbx.bot.domain.policy import DayCounting, Policy, Vacation
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
+from kcbx.bot.domain.policy.tree import DayCounting, Policy, Vacation
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.model import Notice
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.notices import NoticeRepo

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.engine.sweep import Sweeper
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.domain.model import Case
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
 from kcbx.bot.engine.forecast import forecast
 from kcbx.bot.engine.sweep import Sweeper, next_tick
 from kcbx.bot.runtime.config import Config

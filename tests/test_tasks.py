@@ -10,8 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.domain.policy_file import PolicyError, default_policy, policy_from_data
-from kcbx.bot.domain.tasks import ActionFact, ActionKind, parse_requirement, satisfying_action
+from kcbx.bot.domain.ladder.tasks import (
+    ActionFact,
+    ActionKind,
+    parse_requirement,
+    satisfying_action,
+)
+from kcbx.bot.domain.policy.reading import PolicyError, default_policy, policy_from_data
 
 RULES = default_policy().tasks.rules
 AT = datetime(2024, 3, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kcbx.bot.domain.clock import FakeClock
-from kcbx.bot.domain.policy import DayCounting
+from kcbx.bot.domain.policy.tree import DayCounting
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.validity import queue_validity_warnings
 from kcbx.bot.runtime.config import Config

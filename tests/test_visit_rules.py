@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kcbx.bot.domain.dates import DateError
-from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.domain.model import Action
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.services.visits import (
     VisitDraft,

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kcbx.bot.domain.clock import FakeClock, to_iso  # noqa: E402
-from kcbx.bot.domain.policy import CAUSES  # noqa: E402
+from kcbx.bot.domain.policy.tree import CAUSES  # noqa: E402
 from kcbx.bot.engine.sweep import Sweeper  # noqa: E402
 from kcbx.bot.engine.wiring import register_features  # noqa: E402
 from kcbx.bot.runtime.config import Config  # noqa: E402

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from bench_summary import NOW, build  # noqa: E402
 
 from kcbx.bot.domain.roles import Role  # noqa: E402
-from kcbx.storage.audit import AuditRepo  # noqa: E402
+from kcbx.storage.records.audit import AuditRepo  # noqa: E402
 from kcbx.testing.fakebot import FakeBotApi, FakeUser  # noqa: E402
 from kcbx.testing.harness import BotHarness  # noqa: E402
 

@@ -44,7 +44,7 @@ def _args() -> argparse.Namespace:
 
 async def _build(services: Any, cases: int) -> None:
     from kcbx.bot.domain.clock import to_iso
-    from kcbx.bot.domain.policy import CAUSES
+    from kcbx.bot.domain.policy.tree import CAUSES
     from kcbx.testing.seed import T0, small_district
 
     d = await small_district(services, T0)

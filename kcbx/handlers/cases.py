@@ -35,7 +35,7 @@ from kcbx.bot.domain.caseactions import (
 )
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
-from kcbx.bot.domain.ladder import TaskCode
+from kcbx.bot.domain.ladder.state import TaskCode
 from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,

@@ -20,8 +20,8 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from kcbx.bot.domain.clock import Clock
 from kcbx.bot.runtime.config import Config
-from kcbx.storage.conversation_state import ConversationStateRepo
 from kcbx.storage.db import Database
+from kcbx.storage.records.conversations import ConversationStateRepo
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.audit import AuditRepo, actor_of
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo, actor_of
 
 
 @dataclass(frozen=True)

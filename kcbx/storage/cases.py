@@ -9,9 +9,9 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import mark_changed
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.students import scope_clause
 
 

@@ -49,7 +49,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
-        self.audit_key = ""  # the audit chain's HMAC key (config), see kcbx.storage.audit
+        self.audit_key = ""  # the audit chain's HMAC key (config), see kcbx.storage.records.audit
 
     @classmethod
     async def open(cls, path: str | Path, durability: str = "full") -> Database:

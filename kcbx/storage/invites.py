@@ -7,8 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 
 
 class InviteResult(StrEnum):

@@ -7,9 +7,9 @@ from datetime import datetime
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import mark_waiting_changed
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 
 
 def _person(row: object) -> Person:

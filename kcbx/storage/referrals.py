@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import mark_changed, mark_changed_of
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 
 OPEN, ACCEPTED, CLOSED, WITHDRAWN = "open", "accepted", "closed", "withdrawn"
 _CASE_OF = "SELECT case_id FROM referrals WHERE id = ?"

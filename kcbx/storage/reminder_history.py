@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import _chunks, _marks
+from kcbx.storage.records.audit import AuditRepo
 
 # What a row of reminder_sends says the person was told.
 REMIND = "remind"  # a reminder round, to the task's role

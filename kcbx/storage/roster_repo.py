@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 
 UnitKey = tuple[tuple[str, str], ...]
 """A unit named by its ancestry: ((kind, name) of the root, ..., (kind, name) of the unit)."""
@@ -391,29 +391,9 @@ class RosterRepo:
             ):
                 guardians.setdefault(g[0], []).append((g[1], g[2], g[3]))
         stamp = to_iso(now)
-        new: list[StudentUpsert] = []
-        updates: list[tuple[object, ...]] = []
-        replace: list[tuple[int, StudentUpsert]] = []
-        for s in students:
-            row = stored.get(s.registry_no)
-            if row is None:
-                new.append(s)
-                continue
-            sid = row[0]
-            old = dict(zip(_STUDENT_COLUMNS, row[2:], strict=True))
-            wanted = _student_values(s, unit_ids, class_ids)
-            fields = [c for c in _STUDENT_COLUMNS if c in wanted and wanted[c] != old[c]]
-            if "guardians" in s.fields:
-                mine = [(g.name, g.relation, g.phone) for g in s.guardians]
-                if mine != guardians.get(sid, []):
-                    fields.append("guardians")
-                    replace.append((sid, s))
-            if not fields:
-                tally.unchanged["students"] += 1
-                continue
-            final = {**old, **wanted}
-            updates.append((*(final[c] for c in _STUDENT_COLUMNS), stamp, sid))
-            tally.updated["students"][sid] = fields
+        new, updates, replace = self._student_changes(
+            students, stored, guardians, unit_ids, class_ids, stamp, tally
+        )
         if updates:
             await self.db.executemany(
                 "UPDATE students SET "
@@ -457,6 +437,42 @@ class RosterRepo:
             added = [(r[0], by_no[r[1]]) for r in rows]
             tally.created["students"].extend(sid for sid, _ in added)
             await self._add_guardians(added)
+
+    @staticmethod
+    def _student_changes(
+        students: Sequence[StudentUpsert],
+        stored: Mapping[str, tuple[Any, ...]],
+        guardians: Mapping[int, list[tuple[str, str | None, str | None]]],
+        unit_ids: Mapping[UnitKey, int],
+        class_ids: Mapping[ClassKey, int],
+        stamp: str,
+        tally: _Tally,
+    ) -> tuple[list[StudentUpsert], list[tuple[object, ...]], list[tuple[int, StudentUpsert]]]:
+        """New students, the changed ones' rows, and those whose guardians are replaced."""
+        new: list[StudentUpsert] = []
+        updates: list[tuple[object, ...]] = []
+        replace: list[tuple[int, StudentUpsert]] = []
+        for s in students:
+            row = stored.get(s.registry_no)
+            if row is None:
+                new.append(s)
+                continue
+            sid = row[0]
+            old = dict(zip(_STUDENT_COLUMNS, row[2:], strict=True))
+            wanted = _student_values(s, unit_ids, class_ids)
+            fields = [c for c in _STUDENT_COLUMNS if c in wanted and wanted[c] != old[c]]
+            if "guardians" in s.fields:
+                mine = [(g.name, g.relation, g.phone) for g in s.guardians]
+                if mine != guardians.get(sid, []):
+                    fields.append("guardians")
+                    replace.append((sid, s))
+            if not fields:
+                tally.unchanged["students"] += 1
+                continue
+            final = {**old, **wanted}
+            updates.append((*(final[c] for c in _STUDENT_COLUMNS), stamp, sid))
+            tally.updated["students"][sid] = fields
+        return new, updates, replace
 
     async def _add_guardians(self, students: Iterable[tuple[int, StudentUpsert]]) -> None:
         rows = [(sid, g.name, g.relation, g.phone) for sid, s in students for g in s.guardians]

@@ -13,11 +13,11 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action
-from kcbx.storage.audit import AuditRepo, actor_of
 from kcbx.storage.case_plans import mark_students_changed
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
 from kcbx.storage.outbox import OutboxRepo
+from kcbx.storage.records.audit import AuditRepo, actor_of
 
 
 @dataclass(frozen=True)

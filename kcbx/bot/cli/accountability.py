@@ -4,7 +4,7 @@ bureau is the main one (主要领导) and which the one in charge (分管领导)
 
 from __future__ import annotations
 
-from kcbx.bot.domain.accountability import CHIEF, DEPUTY
+from kcbx.bot.domain.a8.rules import CHIEF, DEPUTY
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.a8year import parse_school_year, year_record

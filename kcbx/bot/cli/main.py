@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from kcbx.bot.cli import records
 from kcbx.bot.domain.clock import Clock, FakeClock
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.policy_file import PolicyError, load_policy
-from kcbx.bot.domain.policy_text import check_policy_file
+from kcbx.bot.domain.policy.reading import PolicyError, load_policy
+from kcbx.bot.domain.policy.showing import check_policy_file
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role, parse_role
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config, ConfigError, load_config

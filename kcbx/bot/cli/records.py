@@ -20,7 +20,7 @@ from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.audit import NotFound, person_history, student_history, verify_log
 from kcbx.bot.services.retention import apply_retention
-from kcbx.storage.backup import BackupError, backup_copy, restore_copy
+from kcbx.storage.records.backup import BackupError, backup_copy, restore_copy
 
 EXIT_USAGE = 2
 

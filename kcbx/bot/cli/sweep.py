@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.engine.delivery import Delivery, DrainReport
 from kcbx.bot.engine.forecast import forecast
 from kcbx.bot.engine.handover import quiet_hold, unreachable_hook

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from kcbx.bot.domain.capabilities import SCHOOL_STAFF, roles_of
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import ActionKind, TaskCode
+from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 
 SCHOOL_LEADERS = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})

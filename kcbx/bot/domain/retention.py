@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.domain.policy import RetentionPolicy
+from kcbx.bot.domain.policy.tree import RetentionPolicy
 
 PHOTOS = "photos"
 DOCUMENTS = "documents"

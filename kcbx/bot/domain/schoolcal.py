@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 import chinese_calendar
 
-from kcbx.bot.domain.policy import DayCounting, Policy
+from kcbx.bot.domain.policy.tree import DayCounting, Policy
 
 # Guard against a policy whose vacations leave no school day for so long that counting would
 # never end (the policy refuses vacations longer than a year; this is a second line).

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kcbx.bot.domain.accountability_warnings import Warning
+from kcbx.bot.domain.a8.warnings import Warning
 from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.a8year import addressed, finding_views, reachable_of

@@ -2,7 +2,8 @@
 
 At A7.3 the ladder owes ``A5-visit``: the group cadre of the household visits, the village
 and township cadres are told too (the sweep resolves who holds each role for the household
-in :mod:`kcbx.bot.domain.recipients`, and goes up the chain when a holder is revoked or cannot be
+in :mod:`kcbx.bot.domain.ladder.recipients`, and goes up the chain when a holder is revoked
+or cannot be
 reached). Each is told the case facts (as a department is: :mod:`kcbx.bot.texts.referrals`), what
 is known of the cause (the case's cause and the latest records), and their task: visit the
 household by the end of ``[cadres] visit_within_days`` after the day they are told.
@@ -13,10 +14,10 @@ from __future__ import annotations
 from datetime import date
 
 from kcbx.bot.domain.caseactions import reminder_buttons
-from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate
-from kcbx.bot.domain.ladder import Task
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.state import Task
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.referrals import need_to_know

@@ -5,8 +5,8 @@ reviewer (``clr:{review}:{person}``) and the decision to the proposer
 from __future__ import annotations
 
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.recipients import reachable
-from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.recipients import reachable
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.closures import ClosureOutcome, ReviewDecision
 from kcbx.bot.texts.closures import decision_text, review_request

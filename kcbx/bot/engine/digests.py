@@ -29,10 +29,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from kcbx.bot.domain.accountability import month_end, month_start, period_of
+from kcbx.bot.domain.a8.rules import month_end, month_start, period_of
 from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.a8_warnings import queue_warnings, record_and_tell
 from kcbx.bot.engine.validity import queue_validity_warnings

@@ -8,10 +8,10 @@ from __future__ import annotations
 import heapq
 from datetime import datetime, time, timedelta
 
+from kcbx.bot.domain.ladder.recipients import CasePlace, Directory
+from kcbx.bot.domain.ladder.reminders import ReminderHistory, decide, plan
 from kcbx.bot.domain.model import Case
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.recipients import CasePlace, Directory
-from kcbx.bot.domain.reminders import ReminderHistory, decide, plan
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.engine.loading import CaseFiles, history_of, load_case_files, load_places
 from kcbx.bot.engine.planning import TaskStep, history_after, plan_task
 from kcbx.bot.runtime.services import Services

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from kcbx.bot.domain.due import DueTask
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.recipients import CasePlace, Directory, route, stand_in_role
+from kcbx.bot.domain.ladder.reminders import Send, in_quiet_hours, quiet_hours_next_send
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.recipients import CasePlace, Directory, route, stand_in_role
-from kcbx.bot.domain.reminders import Send, in_quiet_hours, quiet_hours_next_send
 from kcbx.bot.engine.delivery import HoldHook, UnreachableHook
 from kcbx.bot.engine.keys import OUTBOX_PREFIXES
 from kcbx.bot.engine.loading import CaseFiles, load_case_files, load_places

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from kcbx.bot.domain.ladder import LadderState
-from kcbx.bot.domain.ladder_input import stored_case_state
+from kcbx.bot.domain.ladder.recipients import CasePlace, Directory
+from kcbx.bot.domain.ladder.reminders import ReminderHistory
+from kcbx.bot.domain.ladder.state import LadderState
+from kcbx.bot.domain.ladder.stored import stored_case_state
 from kcbx.bot.domain.model import Action, Case
-from kcbx.bot.domain.recipients import CasePlace, Directory
-from kcbx.bot.domain.reminders import ReminderHistory
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.directory import Enrolled
 from kcbx.storage.reminder_history import TaskHistory

@@ -23,8 +23,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.domain.model import Notice
-from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.notices import record_export, render_documents
 from kcbx.storage.notices import NoticeFile

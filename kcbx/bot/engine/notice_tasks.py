@@ -16,9 +16,9 @@ rounds offer "Send the documents again" instead of sending them every time.
 
 from __future__ import annotations
 
-from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate
-from kcbx.bot.domain.ladder import TaskCode
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.state import TaskCode
 from kcbx.bot.domain.model import Case, Notice
 from kcbx.bot.engine.notice_files import FileToRender
 from kcbx.bot.runtime.services import Services, TaskHooks

@@ -14,11 +14,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from kcbx.bot.domain.due import DueTask
-from kcbx.bot.domain.ladder import LadderState, Task
-from kcbx.bot.domain.model import Case, Person
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.recipients import (
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.recipients import (
     CasePlace,
     Directory,
     Route,
@@ -26,7 +23,10 @@ from kcbx.bot.domain.recipients import (
     reachable,
     route,
 )
-from kcbx.bot.domain.reminders import Decision, Escalate, ReminderHistory, Send
+from kcbx.bot.domain.ladder.reminders import Decision, Escalate, ReminderHistory, Send
+from kcbx.bot.domain.ladder.state import LadderState, Task
+from kcbx.bot.domain.model import Case, Person
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.engine.keys import notification_key
 from kcbx.storage import reminder_history as kinds
 from kcbx.storage.directory import Enrolled

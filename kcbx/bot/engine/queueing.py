@@ -22,9 +22,7 @@ from datetime import datetime, time
 from typing import Any
 
 from kcbx.bot.domain.i18n import Translate, translator
-from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.recipients import (
+from kcbx.bot.domain.ladder.recipients import (
     NO_ONE,
     UNREACHABLE,
     CasePlace,
@@ -32,7 +30,9 @@ from kcbx.bot.domain.recipients import (
     holders_of,
     reachable,
 )
-from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
+from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.keys import digest_key
 from kcbx.bot.engine.notice_files import FileToRender

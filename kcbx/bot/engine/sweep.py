@@ -1,9 +1,10 @@
 """The sweep: finds what is due on the open cases and for whom, and queues the reminders.
 
 Rules A7.1-A7.6 and A5/A6/A9 through the ladder. The sweep holds no state: the
-ladder (:mod:`kcbx.bot.domain.ladder`) says which tasks are due from the recorded actions, the
+ladder (:mod:`kcbx.bot.domain.ladder.state`) says which tasks are due from the recorded actions, the
 reminder history (migration 0007) says what was already sent, the reminder plan
-(:mod:`kcbx.bot.domain.reminders`) says what to do now, and :mod:`kcbx.bot.domain.recipients`
+(:mod:`kcbx.bot.domain.ladder.reminders`) says what to do now, and
+:mod:`kcbx.bot.domain.ladder.recipients`
 says who (:mod:`kcbx.bot.engine.planning`).
 A restart, a crash or a week offline loses nothing: the next sweep catches up.
 
@@ -29,16 +30,16 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from kcbx.bot.domain.ladder import LadderState, Task
-from kcbx.bot.domain.model import Case
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.reminders import (
+from kcbx.bot.domain.ladder.reminders import (
     Decision,
     ReminderHistory,
     in_quiet_hours,
     plan,
     quiet_hours_next_send,
 )
+from kcbx.bot.domain.ladder.state import LadderState, Task
+from kcbx.bot.domain.model import Case
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.engine.loading import CaseFiles, history_of, load_case_files, load_places
 from kcbx.bot.engine.planning import ESCALATED, TaskStep, history_after, plan_task
 from kcbx.bot.engine.queueing import YIELD_EVERY, budgeted, write_sweep

@@ -9,8 +9,8 @@ from datetime import date
 
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, translator
-from kcbx.bot.domain.policy import DayCounting
-from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
+from kcbx.bot.domain.policy.tree import DayCounting
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.runtime.services import Services

@@ -25,10 +25,11 @@ import inspect
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from kcbx.bot.domain import ladder, reminders
-from kcbx.bot.domain.ladder import LadderState
+from kcbx.bot.domain.ladder import reminders
+from kcbx.bot.domain.ladder import state as ladder
+from kcbx.bot.domain.ladder.state import LadderState
 from kcbx.bot.domain.model import Action
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 
 PROBE = timedelta(days=60)
 

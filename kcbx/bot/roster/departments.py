@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.ladder import department_actor
-from kcbx.bot.domain.policy import DEPARTMENTS, Policy
-from kcbx.bot.domain.recipients import stand_in_role
+from kcbx.bot.domain.ladder.recipients import stand_in_role
+from kcbx.bot.domain.ladder.state import department_actor
+from kcbx.bot.domain.policy.tree import DEPARTMENTS, Policy
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
 from kcbx.bot.roster.errors import Listed, Msg, RosterError, file_error
 from kcbx.bot.roster.records import Roster

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.policy_file import default_policy
+from kcbx.bot.domain.policy.reading import default_policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.roster.departments import department_warnings
 from kcbx.bot.roster.errors import RosterError
 from kcbx.bot.roster.layout import DEFAULT_MAX_BYTES

@@ -5,7 +5,7 @@ The built-in words are ``kcbx/policy/vocabulary.toml`` (the measures' own words 
 the variants offices write). A county's policy file extends them under ``[vocabulary]``, with
 the same tables: its words are added, never replace the built-in ones, and a word may mean
 only one thing in a table. Every problem is reported at once, as the policy's are
-(:class:`~kcbx.bot.domain.policy.PolicyError`), by ``kcbx policy check``.
+(:class:`~kcbx.bot.domain.policy.tree.PolicyError`), by ``kcbx policy check``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.policy import CAUSES, DEFAULTS, DEPARTMENTS
-from kcbx.bot.domain.policy_file import PolicyError, PolicyProblem, read_policy_file
+from kcbx.bot.domain.policy.reading import PolicyError, PolicyProblem, read_policy_file
+from kcbx.bot.domain.policy.tree import CAUSES, DEFAULTS, DEPARTMENTS
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.cells import cell_text, header_key, word_key
 
@@ -265,7 +265,8 @@ def default_vocabulary() -> Vocabulary:
 
 def load_vocabulary(path: Path | None) -> Vocabulary:
     """The built-in words, extended by the ``[vocabulary]`` table of the policy file at
-    ``path`` (if any). Raises PolicyError as :func:`kcbx.bot.domain.policy.load_policy` does."""
+    ``path`` (if any). Raises PolicyError as
+    :func:`kcbx.bot.domain.policy.reading.load_policy` does."""
     if path is None:
         return default_vocabulary()
     data = read_policy_file(path)

@@ -23,27 +23,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcbx.bot.domain.clock import Clock, SystemClock
-from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate
-from kcbx.bot.domain.ladder import Task
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.state import Task
 from kcbx.bot.domain.model import Case, Student
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.policy_file import load_policy
+from kcbx.bot.domain.policy.reading import load_policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config
 from kcbx.storage.accountability_repo import AccountabilityRepo, ClosureReviewRepo
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.case_plans import CasePlanRepo
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.coverage import CoverageRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo
-from kcbx.storage.ephemeral import EphemeralRepo
 from kcbx.storage.invites import InviteRepo
 from kcbx.storage.notices import NoticeFileRepo, NoticeRepo
 from kcbx.storage.outbox import OutboxRepo, OutgoingMessage
 from kcbx.storage.people import PeopleRepo
+from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.ephemeral import EphemeralRepo
 from kcbx.storage.referrals import ReferralRepo
 from kcbx.storage.reminder_history import ReminderHistoryRepo
 from kcbx.storage.reports_repo import ReportsRepo

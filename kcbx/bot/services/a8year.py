@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from kcbx.bot.domain.accountability import PERSUADING_KINDS, STEP_RANKS, Level, Rule
+from kcbx.bot.domain.a8.rules import PERSUADING_KINDS, STEP_RANKS, Level, Rule
+from kcbx.bot.domain.ladder.recipients import reachable
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.recipients import reachable
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.caseviews import UnitTree, unit_tree

@@ -1,6 +1,6 @@
 """A8 in the running bot: live flags and warnings, the month-end freeze, ``/accountability``.
 
-The rules are pure (:mod:`kcbx.bot.domain.accountability`); this module loads the facts, as they
+The rules are pure (:mod:`kcbx.bot.domain.a8.rules`); this module loads the facts, as they
 stand now or as they stood at a month's end, and writes what follows:
 
 * :func:`live_a8`: the flags earned now and the warnings due, for the summaries;
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from kcbx.bot.domain.accountability import (
+from kcbx.bot.domain.a8.rules import (
     STEP_RANKS,
     CaseA8,
     Flag,
@@ -37,11 +37,11 @@ from kcbx.bot.domain.accountability import (
     period_of,
     qualifies_at,
 )
-from kcbx.bot.domain.accountability_warnings import Warning, warnings
+from kcbx.bot.domain.a8.warnings import Warning, warnings
 from kcbx.bot.domain.capabilities import roles_of
+from kcbx.bot.domain.ladder.recipients import Directory, holders_of, reachable
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.recipients import Directory, holders_of, reachable
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.a8year import LEADER_ROLES, YearRecord, by_rank, year_record

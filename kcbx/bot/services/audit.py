@@ -14,7 +14,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso
 from kcbx.bot.domain.model import Person, Student
 from kcbx.bot.runtime.services import Services
-from kcbx.storage.audit import Verdict
+from kcbx.storage.records.audit import Verdict
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from kcbx.bot.domain.caseactions import (
 )
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.i18n import Translate, translator
-from kcbx.bot.domain.ladder import (
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.state import (
     DETAIL_DEPARTMENT,
     DETAIL_TASK,
     DETAIL_UNTIL,
@@ -34,14 +35,13 @@ from kcbx.bot.domain.ladder import (
     Task,
     TaskCode,
 )
-from kcbx.bot.domain.ladder_input import stored_case_state
+from kcbx.bot.domain.ladder.stored import stored_case_state
 from kcbx.bot.domain.model import Action, Case, Guardian, Person, Student
-from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.texts.notifications import case_closed_message
-from kcbx.storage.audit import actor_of
+from kcbx.storage.records.audit import actor_of
 
 
 async def ladder_of(

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from kcbx.bot.domain.accountability import PERSUADING_KINDS, CaseA8, Persuasion, section_of
-from kcbx.bot.domain.ladder import (
+from kcbx.bot.domain.a8.rules import PERSUADING_KINDS, CaseA8, Persuasion, section_of
+from kcbx.bot.domain.ladder.recipients import CasePlace
+from kcbx.bot.domain.ladder.state import (
     DETAIL_ACTOR_ROLE,
     ActionFact,
     CaseFacts,
@@ -23,7 +24,6 @@ from kcbx.bot.domain.ladder import (
     standing_actions,
 )
 from kcbx.bot.domain.model import Unit
-from kcbx.bot.domain.recipients import CasePlace
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.reports_repo import ActionRecord, CaseRow, ReportScope
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from kcbx.bot.domain.capabilities import roles_of
 from kcbx.bot.domain.caseactions import SCHOOL_LEADERS
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.ladder import DETAIL_ACTOR_ROLE, ActionKind
+from kcbx.bot.domain.ladder.state import DETAIL_ACTOR_ROLE, ActionKind
 from kcbx.bot.domain.model import Action, Case, Person, Student, Unit
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.scope import can_see_student
@@ -39,7 +39,7 @@ from kcbx.storage.accountability_repo import (
     ClosureReview,
     ReviewTaken,
 )
-from kcbx.storage.audit import actor_of
+from kcbx.storage.records.audit import actor_of
 from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 
 EXEMPT, TRANSFERRED = "exempt", "transferred"

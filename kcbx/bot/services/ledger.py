@@ -21,9 +21,9 @@ from datetime import date, datetime, timedelta
 from kcbx.bot.documents.ledger import LedgerBook, LedgerRow, render_workbook  # openpyxl: lazy
 from kcbx.bot.domain.grades import grade_class, grade_style
 from kcbx.bot.domain.i18n import Translate
-from kcbx.bot.domain.ladder import STAGE_NAMES, Stage, TaskCode, ladder_state
+from kcbx.bot.domain.ladder.state import STAGE_NAMES, Stage, TaskCode, ladder_state
 from kcbx.bot.domain.model import Guardian, Notice, Person, Student, Unit
-from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import live_a8

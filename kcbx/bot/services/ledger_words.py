@@ -15,11 +15,11 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from kcbx.bot.documents.ledger import ActionRow, FlagLine
-from kcbx.bot.domain.accountability import CONSEQUENCES, LEVEL_NAMES, Level, Rule
+from kcbx.bot.domain.a8.rules import CONSEQUENCES, LEVEL_NAMES, Level, Rule
 from kcbx.bot.domain.caseactions import ACTION_NAMES
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import ActionKind
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
+from kcbx.bot.domain.ladder.state import ActionKind
+from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.caseviews import Counts

@@ -1,19 +1,17 @@
 """The notice to enrol by a deadline (A7.4) and the order to correct (A7.5): the service.
 
 What a bureau clerk expects: when a case reaches day 15 the bot numbers the notice and hands
-over the document, ready to print, sign and stamp (:func:`number_document`, the files
-rendered off the sweep by :mod:`kcbx.bot.engine.notice_files`); pressing
-"Issued" records that it went out (:func:`issue`, action ``notice_issued``); whoever hands it
-to the guardians records the delivery with a photo of the signed receipt
-(:func:`record_delivery`, action ``notice_delivered``), and the deadline runs from that day.
-When it passes with the child still away, the order to correct follows the same way, in its
-own number series, with its own deadline (action ``correction_ordered``).
+over the document, ready to print, sign and stamp (:func:`number_document`, the files rendered
+off the sweep by :mod:`kcbx.bot.engine.notice_files`); pressing "Issued" records that it went
+out (:func:`issue`, action ``notice_issued``); whoever hands it to the guardians records the
+delivery with a photo of the signed receipt (:func:`record_delivery`, action
+``notice_delivered``), and the deadline runs from that day. When it passes with the child still
+away, the order to correct follows the same way, in its own number series, with its own deadline
+(action ``correction_ordered``).
 
-Only bureau staff of the district and the township leader and cadres of the household's
-township may issue or record (:func:`may_handle_notices`); every entry point re-checks it.
-The pure rules are at the top; the functions below them read and write through the
-repositories.
-"""
+Only bureau staff of the district and the township leader and cadres of the household's township
+may issue or record (:func:`may_handle_notices`); every entry point re-checks it. The pure rules
+are at the top; the functions below them read and write through the repositories."""
 
 from __future__ import annotations
 
@@ -29,9 +27,14 @@ from kcbx.bot.domain.dates import DateError, parse_user_date
 from kcbx.bot.domain.grades import GradeStyle, grade_style
 from kcbx.bot.domain.grades import grade_class as school_grade_class
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.ladder import DETAIL_DEADLINE, DETAIL_DELIVERED_ON, DETAIL_NUMBER, ActionKind
+from kcbx.bot.domain.ladder.state import (
+    DETAIL_DEADLINE,
+    DETAIL_DELIVERED_ON,
+    DETAIL_NUMBER,
+    ActionKind,
+)
 from kcbx.bot.domain.model import Case, Notice, Person, Student
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.domain.scope import StudentPlace, Viewer, can_see_student
@@ -39,7 +42,7 @@ from kcbx.bot.runtime.services import Services
 from kcbx.bot.services import Problem
 from kcbx.bot.services.cases import record_now
 from kcbx.bot.services.visits import action_time
-from kcbx.storage.audit import actor_of
+from kcbx.storage.records.audit import actor_of
 
 NOTICE: Final = "notice"
 CORRECTION: Final = "correction"
@@ -381,10 +384,9 @@ async def start_delivery(services: Services, person: Person, notice_id: int) -> 
 def read_delivery_date(text: str, notice: Notice, today: date) -> date:
     """A typed delivery date, checked; NoticeError with the reason otherwise."""
     try:
-        day = parse_user_date(text, today)
+        return checked_delivery_date(parse_user_date(text, today), notice, today)
     except DateError as exc:
         raise NoticeError(exc.message) from exc
-    return checked_delivery_date(day, notice, today)
 
 
 def checked_delivery_date(day: date, notice: Notice, today: date) -> date:

@@ -1,7 +1,7 @@
 """Referrals to departments (A6, A9): opened when their task first falls due, told what they
 need to act and no more, and following the cause when a visit finds a different one.
 
-Routing, as the ladder emits it (``kcbx.bot.domain.ladder``) and the policy file sets it:
+Routing, as the ladder emits it (``kcbx.bot.domain.ladder.state``) and the policy file sets it:
 
 * A6: at A7.3 (day 7) the departments that own the case's cause
   (``[departments.routing]``) get task ``A6-{code}``;
@@ -25,11 +25,11 @@ import logging
 from dataclasses import dataclass
 
 from kcbx.bot.domain.caseactions import case_data, reminder_buttons, visit_data, without
-from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate, translator
-from kcbx.bot.domain.ladder import DETAIL_TASK, ActionKind, Task
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.state import DETAIL_TASK, ActionKind, Task
 from kcbx.bot.domain.model import Case, Guardian, Person, Student
-from kcbx.bot.domain.reminders import quiet_hours_next_send
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.texts.notifications import referral_withdrawn_message

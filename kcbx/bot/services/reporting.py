@@ -13,7 +13,7 @@ from datetime import date
 from kcbx.bot.domain.caseactions import REACHED, may_report
 from kcbx.bot.domain.dates import DateError, parse_user_date
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.ladder import (
+from kcbx.bot.domain.ladder.state import (
     ActionKind,
     LadderState,
     Relapse,
@@ -21,15 +21,15 @@ from kcbx.bot.domain.ladder import (
     expected_steps,
     relapse_carry,
 )
-from kcbx.bot.domain.ladder_input import action_facts, case_facts
+from kcbx.bot.domain.ladder.stored import action_facts, case_facts
 from kcbx.bot.domain.model import Case, Person, Student
 from kcbx.bot.domain.names import matches
-from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services import Problem
 from kcbx.bot.services.cases import ladder_of, record_now, student_in_scope, today
-from kcbx.storage.audit import actor_of
 from kcbx.storage.cases import CaseExists
+from kcbx.storage.records.audit import actor_of
 
 # An exempt student (A3) is not reported; the text names them (kcbx.bot.texts.cases).
 EXEMPT_PROBLEM = "student-exempt"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from kcbx.bot.domain.retention import KINDS, cutoffs
 from kcbx.bot.runtime.services import Services
-from kcbx.storage.retention_repo import Reduction, RetentionRepo
+from kcbx.storage.records.retention import Reduction, RetentionRepo
 
 BATCH = 200
 

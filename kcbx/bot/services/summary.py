@@ -11,7 +11,8 @@ How it stays fast. The counting is SQL (:class:`kcbx.storage.reports_repo.Report
 students per school, cases new today / this week, returned this month, exempt and
 transferred this school year, the weekly trend. What SQL cannot say without copying the
 ladder's rules, the stage of each open case and the tasks overdue, comes from the pure ladder
-(:func:`kcbx.bot.domain.ladder.ladder_state`) run once per *open case* of the scope, with all their
+(:func:`kcbx.bot.domain.ladder.state.ladder_state`) run once per *open case* of the scope,
+with all their
 actions read in one chunked query. Nothing here walks the students.
 
 Stage buckets: the ladder's stages: day 0-2 (A7.1), day 3-6 (A7.2), dropout (A7.3,
@@ -26,12 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from kcbx.bot.domain.accountability import Flag
-from kcbx.bot.domain.accountability_warnings import Warning
+from kcbx.bot.domain.a8.rules import Flag
+from kcbx.bot.domain.a8.warnings import Warning
 from kcbx.bot.domain.capabilities import roles_of
-from kcbx.bot.domain.ladder import Stage, Task, ladder_state
+from kcbx.bot.domain.ladder.recipients import CasePlace, Directory, holders_of
+from kcbx.bot.domain.ladder.state import Stage, Task, ladder_state
 from kcbx.bot.domain.model import Person, Unit
-from kcbx.bot.domain.recipients import CasePlace, Directory, holders_of
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import live_a8, school_year_of, year_enrolment

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.i18n import N_, translator
-from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.outbox import OutgoingMessage
 

@@ -23,7 +23,12 @@ from typing import Any
 from kcbx.bot.domain.capabilities import LIAISONS, roles_of
 from kcbx.bot.domain.dates import parse_user_date
 from kcbx.bot.domain.i18n import N_, translator
-from kcbx.bot.domain.ladder import CHAIN_ROLES, DETAIL_ACTOR_ROLE, DETAIL_DEPARTMENT, ActionKind
+from kcbx.bot.domain.ladder.state import (
+    CHAIN_ROLES,
+    DETAIL_ACTOR_ROLE,
+    DETAIL_DEPARTMENT,
+    ActionKind,
+)
 from kcbx.bot.domain.model import Action, Case, Person, Student
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student
@@ -32,7 +37,7 @@ from kcbx.bot.services import Problem
 from kcbx.bot.services.cases import open_cases_with_students, record_now
 from kcbx.bot.services.referrals import Rerouted, follow_cause
 from kcbx.bot.texts.notifications import return_check_message
-from kcbx.storage.audit import actor_of
+from kcbx.storage.records.audit import actor_of
 from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 
 # What may be recorded here, with its name (msgid) and the rule it fulfils.

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from kcbx.bot.domain.accountability import (
+from kcbx.bot.domain.a8.rules import (
     CHIEF,
     CONSEQUENCES,
     DEPUTY,
@@ -19,11 +19,11 @@ from kcbx.bot.domain.accountability import (
     Level,
     Rule,
 )
-from kcbx.bot.domain.accountability_warnings import Warning, WarningKind
+from kcbx.bot.domain.a8.warnings import Warning, WarningKind
 from kcbx.bot.domain.caseactions import ACTION_NAMES, case_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.services.a8year import Addressee, FindingLine, YearRecord
 from kcbx.bot.services.accountability import AccountabilityView
 from kcbx.bot.texts.reply import Reply, fit, format_when, nav_row

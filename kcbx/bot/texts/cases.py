@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import (
+from kcbx.bot.domain.ladder.state import (
     DETAIL_DEPARTMENT,
     DETAIL_TASK,
     STAGE_NAMES,
@@ -29,7 +29,7 @@ from kcbx.bot.domain.ladder import (
     Task,
 )
 from kcbx.bot.domain.model import Case, Student
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, Policy
+from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS, Policy
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
 from kcbx.bot.services.reporting import EXEMPT_PROBLEM, ReportProblem
 from kcbx.bot.services.visits import OUTCOMES as VISIT_OUTCOMES

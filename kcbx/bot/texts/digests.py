@@ -7,7 +7,7 @@ from html import escape
 
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.services.caseviews import UnitTree
 from kcbx.bot.services.summary import SummaryView
 from kcbx.bot.texts.accountability import frozen_flag_text

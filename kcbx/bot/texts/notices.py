@@ -19,7 +19,7 @@ from html import escape
 from kcbx.bot.domain.caseactions import Buttons
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import TaskCode
+from kcbx.bot.domain.ladder.state import TaskCode
 from kcbx.bot.domain.model import Notice
 from kcbx.bot.services.notices import (
     KIND_NAMES,

@@ -14,7 +14,7 @@ from kcbx.bot.domain.caseactions import not_back_data, return_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.model import Case, Person, Student
-from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.storage.outbox import OutgoingMessage
 
 

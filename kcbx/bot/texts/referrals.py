@@ -17,7 +17,7 @@ from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Guardian
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
+from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS
 from kcbx.bot.texts.paging import page_buttons
 from kcbx.storage.referrals import InboxItem
 

@@ -29,11 +29,11 @@ from kcbx.bot.domain.caseactions import (
     snooze_row,
 )
 from kcbx.bot.domain.dates import format_date
-from kcbx.bot.domain.due import DueTask
 from kcbx.bot.domain.i18n import Translate, normalize_language
-from kcbx.bot.domain.ladder import Task
+from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.state import Task
 from kcbx.bot.domain.model import Person
-from kcbx.bot.domain.policy import DEPARTMENTS, Policy
+from kcbx.bot.domain.policy.tree import DEPARTMENTS, Policy
 from kcbx.bot.domain.roles import ROLE_LABELS, Role
 from kcbx.storage.outbox import OutgoingMessage
 

@@ -11,8 +11,8 @@ from html import escape
 from kcbx.bot.documents.chart_rows import ChartLabels, StageRow
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.ladder import STAGE_NAMES, Stage
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.ladder.state import STAGE_NAMES, Stage
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import ROLE_LABELS
 from kcbx.bot.services.summary import (
     TREND_WEEKS,

@@ -12,7 +12,7 @@ from html import escape
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.model import Action, Case, Student
-from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
+from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS
 from kcbx.bot.services.visits import KINDS, MET, OUTCOMES, VisitDraft, VisitResult
 from kcbx.bot.texts.cases import case_heading
 

@@ -20,7 +20,7 @@ from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Student
-from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.cases import today
 from kcbx.bot.services.reporting import (
     SEARCH_MAX,

@@ -13,7 +13,7 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.visits import (
     MAX_PHOTOS,
     ON_SITE,

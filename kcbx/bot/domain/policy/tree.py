@@ -2,8 +2,8 @@
 
 The measures (RULES.md) leave many numbers open and other counties publish other numbers, so
 none of them is a constant in code. ``kcbx/policy/default.toml`` holds our defaults (the
-reading of RULES.md); :mod:`kcbx.bot.domain.policy_file` reads it and a county's file into
-this tree, and :mod:`kcbx.bot.domain.policy_text` shows it (``kcbx policy check``).
+reading of RULES.md); :mod:`kcbx.bot.domain.policy.reading` reads it and a county's file into
+this tree, and :mod:`kcbx.bot.domain.policy.showing` shows it (``kcbx policy check``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.tasks import Requirement
+from kcbx.bot.domain.ladder.tasks import Requirement
 
 DEFAULTS = "defaults"  # Policy.source of the built-in policy
 

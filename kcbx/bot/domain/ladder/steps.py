@@ -1,5 +1,5 @@
 """The steps of the A7 ladder, one function each: which tasks a step opens on a case, for
-whom, with their lead time (``notify_at``) and due time. :func:`kcbx.bot.domain.ladder.
+whom, with their lead time (``notify_at``) and due time. :func:`kcbx.bot.domain.ladder.state.
 ladder_state` runs them; the module docstring there says when each stage is reached.
 
 Times (all aware instants, the policy's ``[time]``, ``[tasks]`` and the working week of
@@ -27,10 +27,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.roles import Role
-from kcbx.bot.domain.schoolcal import SchoolCalendar
-from kcbx.bot.domain.tasks import (
+from kcbx.bot.domain.ladder.tasks import (
     CHAIN_ROLES,
     DETAIL_DEADLINE,
     DETAIL_DELIVERED_ON,
@@ -43,6 +40,9 @@ from kcbx.bot.domain.tasks import (
     TaskCode,
     satisfying_action,
 )
+from kcbx.bot.domain.policy.tree import Policy
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 
 class Stage(StrEnum):

@@ -1,4 +1,4 @@
-"""Reading the policy: TOML into the typed tree of :mod:`kcbx.bot.domain.policy`.
+"""Reading the policy: TOML into the typed tree of :mod:`kcbx.bot.domain.policy.tree`.
 
 ``kcbx/policy/default.toml`` holds our defaults; a county file is merged over it by
 :func:`load_policy`: tables merge key by key, lists and scalars replace. Every bad value is
@@ -20,7 +20,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.policy import (
+from kcbx.bot.domain.ladder.tasks import Requirement, parse_requirement
+from kcbx.bot.domain.policy.tree import (
     CAUSES,
     DEFAULTS,
     DEPARTMENTS,
@@ -39,7 +40,6 @@ from kcbx.bot.domain.policy import (
     Vacation,
     ValidityPolicy,
 )
-from kcbx.bot.domain.tasks import Requirement, parse_requirement
 
 
 @dataclass(frozen=True)

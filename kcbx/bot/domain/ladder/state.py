@@ -2,9 +2,9 @@
 school calendar and "now", where the case stands and what is owed, by whom, by when.
 
 No I/O here: the sweep loads the facts, calls :func:`ladder_state`, and hands the due tasks
-to :mod:`kcbx.bot.domain.reminders`; a test walks a case through 60 days in microseconds.
-Each step is one function of :mod:`kcbx.bot.domain.ladder_steps`; what a task is, and what
-recorded work satisfies it, is :mod:`kcbx.bot.domain.tasks`.
+to :mod:`kcbx.bot.domain.ladder.reminders`; a test walks a case through 60 days in microseconds.
+Each step is one function of :mod:`kcbx.bot.domain.ladder.steps`; what a task is, and what
+recorded work satisfies it, is :mod:`kcbx.bot.domain.ladder.tasks`.
 
 Days. Day 0 is the first day of unexplained absence (``CaseFacts.absent_since``); day numbers
 and "N days" are counted in the policy's mode (calendar days, or school days), in the policy
@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.ladder_steps import (
+from kcbx.bot.domain.ladder.steps import (
     STAGE_NAMES,
     Actions,
     Builder,
@@ -41,10 +41,7 @@ from kcbx.bot.domain.ladder_steps import (
     department_actor,
     ladder_start,
 )
-from kcbx.bot.domain.policy import Policy
-from kcbx.bot.domain.roles import Role
-from kcbx.bot.domain.schoolcal import SchoolCalendar
-from kcbx.bot.domain.tasks import (
+from kcbx.bot.domain.ladder.tasks import (
     CHAIN_ROLES,
     DETAIL_ACTOR_ROLE,
     DETAIL_DEADLINE,
@@ -60,6 +57,9 @@ from kcbx.bot.domain.tasks import (
     TaskCode,
     standing_actions,
 )
+from kcbx.bot.domain.policy.tree import Policy
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 _CLOSING = {
     ActionKind.RETURNED: "returned",

@@ -7,8 +7,8 @@ from datetime import time
 from pathlib import Path
 
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.policy import CAUSES, DEFAULTS, DEPARTMENTS, DayCounting, Policy
-from kcbx.bot.domain.policy_file import PolicyError, load_policy, number_text
+from kcbx.bot.domain.policy.reading import PolicyError, load_policy, number_text
+from kcbx.bot.domain.policy.tree import CAUSES, DEFAULTS, DEPARTMENTS, DayCounting, Policy
 
 _MODE_NAMES = {
     DayCounting.CALENDAR: N_("calendar days"),

@@ -26,10 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.ladder.tasks import Task
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.domain.schoolcal import SchoolCalendar
-from kcbx.bot.domain.tasks import Task
 
 MAX_ROUNDS = 2  # reminders to the role before the supervisor is told
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kcbx.bot.domain.ladder import LadderState, Task
+from kcbx.bot.domain.ladder.state import LadderState, Task
 from kcbx.bot.domain.model import Case, Person, Student
 
 

@@ -1,14 +1,14 @@
 """Stored cases as the ladder's input: the one place where a :class:`Case`, its student and
-its recorded actions become the facts :func:`kcbx.bot.domain.ladder.ladder_state` reads."""
+its recorded actions become the facts :func:`kcbx.bot.domain.ladder.state.ladder_state` reads."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from kcbx.bot.domain.ladder import ActionFact, CaseFacts, LadderState, ladder_state
+from kcbx.bot.domain.ladder.state import ActionFact, CaseFacts, LadderState, ladder_state
 from kcbx.bot.domain.model import Action, Case, Student
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 

@@ -1,6 +1,6 @@
 """A8 warnings, pure: who should hear, before a flag is earned or frozen, what is coming.
 
-The flags themselves are :mod:`kcbx.bot.domain.accountability`; this module asks, at an
+The flags themselves are :mod:`kcbx.bot.domain.a8.rules`; this module asks, at an
 instant, which of them will be earned soon if nothing changes (A8 asks to warn "before";
 how long before is the policy's ``warn_days_ahead``, ours).
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from kcbx.bot.domain.accountability import (
+from kcbx.bot.domain.a8.rules import (
     LADDER,
     CaseA8,
     Level,
@@ -29,7 +29,7 @@ from kcbx.bot.domain.accountability import (
     school_rule,
     unmeasured_by_school,
 )
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.policy.tree import Policy
 
 
 class WarningKind(StrEnum):

@@ -20,7 +20,7 @@ The rules (A3-A6):
 
 :func:`route` adds reachability: a person who blocked the bot, was never bound to Telegram or
 was revoked cannot be told, and when nobody of the role can be, the task goes up the
-supervisor chain (:data:`kcbx.bot.domain.reminders.SUPERVISORS`) at once.
+supervisor chain (:data:`kcbx.bot.domain.ladder.reminders.SUPERVISORS`) at once.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from kcbx.bot.domain.ladder.reminders import supervisor_role
 from kcbx.bot.domain.model import Person, Unit
-from kcbx.bot.domain.reminders import supervisor_role
 from kcbx.bot.domain.roles import Role
 
 # Why a task reaches someone other than its role (DueTask.reason).

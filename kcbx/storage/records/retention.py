@@ -12,8 +12,8 @@ from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.retention import DETAILS, DOCUMENTS, PHOTOS, reduced_detail
-from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
+from kcbx.storage.records.audit import AuditRepo
 
 _MARK = {
     PHOTOS: "photos_purged_at",

@@ -3,7 +3,7 @@ instant, and who is about to.
 
 No I/O here: :mod:`kcbx.bot.services.accountability` loads the facts as they stood at the
 instant (cases, their dropout marks, the persuasion recorded, referrals), calls
-:func:`evaluate` and the warnings (:mod:`kcbx.bot.domain.accountability_warnings`),
+:func:`evaluate` and the warnings (:mod:`kcbx.bot.domain.a8.warnings`),
 freezes the flags at each month's end, keeps the school year's record and sends the
 warnings through the outbox. Tests walk a school through three months in microseconds.
 
@@ -48,8 +48,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.i18n import N_
-from kcbx.bot.domain.ladder import ActionKind
-from kcbx.bot.domain.policy import Policy
+from kcbx.bot.domain.ladder.state import ActionKind
+from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.roles import Role
 
 PERSUADING_KINDS = frozenset(
