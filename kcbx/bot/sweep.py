@@ -570,8 +570,10 @@ class _Due:
 class Sweeper:
     """Sweeps one database again and again (the job keeps one per application).
 
-    Each pass reads the open cases (one query) and which of them have new actions (one
-    query). A case is looked at again when it changed, when its next event has come (the
+    Each pass reads the open cases (one query); a case's count of recorded actions grows
+    with each action, in the action's transaction, so a new action changes the case as read
+    (however concurrent writers commit). A case is looked at again when it changed (a new
+    action, a new cause, closed or reopened), when its next event has come (the
     earliest of: a task falls due, a reminder plan's next step, the next tick of
     :func:`next_tick`), and in any case after ``RECHECK`` (staggered by case), so that a
     change the sweeper cannot see (a student's A9 flags from a roster import) is not missed
@@ -583,7 +585,6 @@ class Sweeper:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._watch: dict[int, _Watch] = {}
-        self._action_mark = 0
         self._last: datetime | None = None
 
     async def run(self, now: datetime) -> SweepReport:
@@ -595,10 +596,7 @@ class Sweeper:
         report.withdrawn = await services.reminder_history.withdraw_for_closed_cases()
         cases = await services.cases.open_cases()
         report.cases = len(cases)
-        acted, self._action_mark = await services.reminder_history.cases_acted_on_since(
-            self._action_mark
-        )
-        look = [c for c in cases if self._changed(c, now, acted)]
+        look = [c for c in cases if self._changed(c, now)]
         report.skipped = len(cases) - len(look)
         open_ids = {c.id for c in cases}
         self._watch = {k: w for k, w in self._watch.items() if k in open_ids}
@@ -608,9 +606,9 @@ class Sweeper:
             await self._sweep(look, now, report)
         return report
 
-    def _changed(self, case: Case, now: datetime, acted: set[int]) -> bool:
+    def _changed(self, case: Case, now: datetime) -> bool:
         watch = self._watch.get(case.id)
-        return watch is None or watch.case != case or case.id in acted or now >= watch.wake
+        return watch is None or watch.case != case or now >= watch.wake
 
     def _recheck(self, case: Case, now: datetime) -> datetime:
         """Between half of RECHECK and all of it, spread by case id."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from kcbx.bot.clock import from_iso, to_iso
 from kcbx.storage.audit import AuditRepo
+from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
 from kcbx.storage.people import Person
 from kcbx.storage.students import scope_clause
@@ -29,6 +30,7 @@ class Case:
     closed_at: datetime | None
     reopened_from: int | None
     carried_days: int = 0  # ladder days carried from the case it reopens (relapse, 0003)
+    actions_recorded: int = 0  # grows with every action: the sweep sees the case changed (0021)
 
     @property
     def is_open(self) -> bool:
@@ -63,6 +65,7 @@ def _case(row: Any) -> Case:
         closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
         reopened_from=row["reopened_from"],
         carried_days=row["carried_days"] or 0,
+        actions_recorded=row["actions_recorded"] or 0,
     )
 
 
@@ -114,11 +117,10 @@ class CaseRepo:
             existing = await self.open_case_of(student_id)
             if existing is not None:
                 raise CaseExists(existing)
-            seq = int(
-                await self.db.fetchval(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?", (year,)
-                )
+            highest = await self.db.fetchval(
+                "SELECT COALESCE(MAX(seq), 0) FROM cases WHERE year = ?", (year,)
             )
+            seq = await take_next(self.db, f"case:{year}", highest=int(highest))
             number = f"KC-{year}-{seq:04d}"
             case_id = await self.db.execute(
                 "INSERT INTO cases (number, year, seq, student_id, reported_by, absent_since,"
@@ -238,6 +240,10 @@ class CaseRepo:
                     json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
                     corrects_id,
                 ),
+            )
+            await self.db.execute(
+                "UPDATE cases SET actions_recorded = actions_recorded + 1 WHERE id = ?",
+                (case_id,),
             )
             await self.audit.record(
                 at=now,
