@@ -35,7 +35,8 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "no_database: opens no database; runs once, not once per backend"
+        "markers",
+        "single_backend: runs once, not once per backend (opens no database, or picks its own)",
     )
     mode = pg.mode()
     if mode == "off":
@@ -53,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if metafunc.definition.get_closest_marker("no_database"):
+    if metafunc.definition.get_closest_marker("single_backend"):
         return
     if not _DATABASE_FIXTURES & set(metafunc.fixturenames):
         return
@@ -100,6 +101,20 @@ def db_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         redirect.remove()
         _run(server.give_back(redirect.urls))
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty, migrated PostgreSQL database of the session's (skipped without a server)."""
+    skipped = request.config.stash.get(_PG_SKIPPED, None)
+    if skipped:
+        pytest.skip(f"PostgreSQL: {skipped}")
+    server: pg.PgServer = request.getfixturevalue("pg_server")
+    url = _run(server.take())
+    try:
+        yield url
+    finally:
+        _run(server.give_back([url]))
 
 
 @pytest.fixture

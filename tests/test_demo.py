@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -44,6 +45,7 @@ async def test_the_demo_plays_the_whole_ladder(tmp_path: Path, db_backend: str) 
     assert load_workbook(io.BytesIO(artefacts["roster"].read_bytes()))["学生"].max_row > 100
 
 
+@pytest.mark.single_backend  # the language, not the storage: the ladder test runs on both
 async def test_the_demo_speaks_english(tmp_path: Path) -> None:
     artefacts = await run_demo(out=tmp_path / "en", students=200, lang="en")
     transcript = artefacts["transcript"].read_text(encoding="utf-8")

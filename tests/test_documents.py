@@ -37,6 +37,9 @@ from kcbx.bot.documents import (
     render_notice_pdf,
 )
 
+pytestmark = pytest.mark.single_backend  # opens no database
+
+
 NOTICE = NoticeData(
     kind="notice",
     number="沙教控辍〔2024〕第007号",

@@ -20,6 +20,9 @@ from kcbx.bot.policy import (
     render_policy,
 )
 
+pytestmark = pytest.mark.single_backend  # opens no database
+
+
 EN = translator("en")
 ZH = translator("zh_CN")
 

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
@@ -49,6 +50,18 @@ class IntegrityError(Exception):
 def is_postgres(target: str | Path) -> bool:
     """Whether a database target names a PostgreSQL server (``postgresql://...``)."""
     return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def shown(target: str | Path) -> str:
+    """A target fit to print: a PostgreSQL URL without its password."""
+    text = str(target)
+    if not is_postgres(text):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def sqlite_path(target: str | Path) -> str:
