@@ -228,6 +228,17 @@ def _count(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+class _Connection(asyncpg.Connection):
+    """A pooled connection that needs no reset query when it goes back to the pool (one round
+    trip fewer for every statement outside a transaction and every transaction): kcbx sets
+    no session state on it (no SET, LISTEN, cursor or session advisory lock; an open
+    transaction is still rolled back). Work that holds a session lock, such as a lease,
+    takes a connection of its own outside the pool."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _setup(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "numeric", encoder=str, decoder=_numeric, schema="pg_catalog", format="text"
@@ -257,6 +268,7 @@ class PostgresDatabase(Database):
             max_size=POOL_MAX,
             init=_setup,
             statement_cache_size=STATEMENT_CACHE,
+            connection_class=_Connection,
         )
         db = cls(pool, url)
         if migrate:
