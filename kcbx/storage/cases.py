@@ -114,6 +114,11 @@ class CaseRepo:
         """Open a case with the next readable number of the year (KC-2024-0042), in one
         transaction with its audit entry; CaseExists if the student has an open one."""
         async with self.db.transaction():
+            # one opening per student at a time: a second report of the same child waits
+            # here, then finds the first one's case (SQLite: BEGIN IMMEDIATE already did)
+            await self.db.fetchval(
+                "SELECT id FROM students WHERE id = ?" + self.db.for_update(), (student_id,)
+            )
             existing = await self.open_case_of(student_id)
             if existing is not None:
                 raise CaseExists(existing)
