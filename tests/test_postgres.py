@@ -62,6 +62,12 @@ CREATE TABLE things (
     at      TEXT NOT NULL DEFAULT (datetime('now'))
 ) WITHOUT ROWID;
 UPDATE things SET label = CAST(owner AS TEXT) WHERE label LIKE 'x%';
+ALTER TABLE things ADD COLUMN text TEXT;
+ALTER TABLE things ADD day DATE;
+ALTER TABLE things ADD COLUMN code VARCHAR(8) NOT NULL DEFAULT '';
+-- copies; of each
+INSERT OR IGNORE INTO things (owner, label) SELECT id, 'copy' FROM things;
+VACUUM;
 """,
     )
     assert "PRAGMA" not in script and "AUTOINCREMENT" not in script and "ROWID" not in script
@@ -72,6 +78,14 @@ UPDATE things SET label = CAST(owner AS TEXT) WHERE label LIKE 'x%';
     assert "done    BIGINT NOT NULL DEFAULT 0," in script
     assert "to_char(timezone('UTC', now()), 'YYYY-MM-DD HH24:MI:SS')" in script
     assert "CAST(owner AS TEXT) WHERE label ILIKE 'x%'" in script
+    # a column named text, dates and VARCHAR(n) are text as in SQLite (no length enforced)
+    assert 'ADD COLUMN text TEXT COLLATE "C"\n' in script and 'ADD day TEXT COLLATE "C"' in script
+    assert "ADD COLUMN code TEXT COLLATE \"C\" NOT NULL DEFAULT ''" in script
+    assert (
+        "INSERT INTO things (owner, label) SELECT id, 'copy' FROM things ON CONFLICT DO NOTHING"
+        in script
+    )
+    assert "VACUUM" not in script
 
 
 def test_targets() -> None:

@@ -329,7 +329,47 @@ class SqliteDatabase(Database):
         return [str(r[0]) for r in rows]
 
 
+def mask(sql: str) -> str:
+    """The statement with string literals, quoted names and comments blanked to spaces
+    (same length), so that a search for keywords and ``?`` finds only code."""
+    out = list(sql)
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if sql[j] == c:
+                    if j + 1 < n and sql[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            end = min(j + 1, n)
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            end = n if j < 0 else j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            end = n if j < 0 else j + 2
+        else:
+            i += 1
+            continue
+        for k in range(i, end):
+            if out[k] != "\n":
+                out[k] = " "
+        i = end
+    return "".join(out)
+
+
 def split_sql(sql: str) -> list[str]:
-    """Split a migration into statements (no semicolons inside our string literals)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a migration into statements at the semicolons of its code (not those inside
+    literals or comments); a piece that is only comments is left out."""
+    code = mask(sql)
+    statements, start = [], 0
+    for i, c in enumerate(code):
+        if c == ";":
+            statements.append((sql[start:i], code[start:i]))
+            start = i + 1
+    statements.append((sql[start:], code[start:]))
+    return [text.strip() for text, bare in statements if bare.strip()]

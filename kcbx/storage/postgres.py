@@ -25,7 +25,7 @@ see kcbx.storage.counters) and work queues can claim rows with ``for_update(skip
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -40,6 +40,7 @@ from kcbx.storage.db import (
     active_connection,
     has_variant,
     joined,
+    mask,
     migration_files,
     split_sql,
 )
@@ -58,39 +59,6 @@ _TODAY_TEXT = "to_char(timezone('UTC', now()), 'YYYY-MM-DD')"
 
 
 # --- reading SQL text --------------------------------------------------------------------
-
-
-def mask(sql: str) -> str:
-    """The statement with string literals, quoted names and comments blanked to spaces
-    (same length), so that a search for keywords and ``?`` finds only code."""
-    out = list(sql)
-    i, n = 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if c in ("'", '"'):
-            j = i + 1
-            while j < n:
-                if sql[j] == c:
-                    if j + 1 < n and sql[j + 1] == c:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            end = min(j + 1, n)
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            end = n if j < 0 else j
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            end = n if j < 0 else j + 2
-        else:
-            i += 1
-            continue
-        for k in range(i, end):
-            if out[k] != "\n":
-                out[k] = " "
-        i = end
-    return "".join(out)
 
 
 def _replace(sql: str, code: str, pattern: re.Pattern[str], make: Any) -> str:
@@ -163,7 +131,10 @@ def values_parts(sql: str) -> tuple[str, str, str] | None:
 
 # --- the migrations' DDL -----------------------------------------------------------------
 
-_DDL_RULES: list[tuple[re.Pattern[str], str]] = [
+# a column's type: after "(" or "," (a CREATE TABLE) or ADD [COLUMN], and the column's name
+_COLUMN = r"(?P<lead>(?:^|[(,]|\bADD\s+(?:COLUMN\s+)?)\s*\w+\s+)"
+_TEXT_TYPES = r"(?:(?:VAR)?CHAR\s*\(\s*\d+\s*\)|TEXT|CLOB|JSON|DATETIME|TIMESTAMP|DATE)(?![\w(])"
+_DDL_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (
         re.compile(
             r"\bINTEGER\s+(NOT\s+NULL\s+)?PRIMARY\s+KEY(\s+ASC)?(\s+AUTOINCREMENT)?\b", re.I
@@ -177,15 +148,23 @@ _DDL_RULES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\b(?:REAL|DOUBLE(?!\s+PRECISION)|FLOAT)\b", re.I), "DOUBLE PRECISION"),
     (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
-    (re.compile(r"(?<!AS )(?<!as )\bTEXT\b(?!\s+COLLATE)", re.I), 'TEXT COLLATE "C"'),
+    # SQLite keeps any of these as text, as written: so does PostgreSQL, by code point
+    (re.compile(_COLUMN + _TEXT_TYPES, re.I), lambda m: m.group("lead") + 'TEXT COLLATE "C"'),
     (re.compile(r"\bdatetime\s*\(\s*'now'\s*\)", re.I), _NOW_TEXT),
     (re.compile(r"\bdate\s*\(\s*'now'\s*\)", re.I), _TODAY_TEXT),
+    (
+        re.compile(r"\bstrftime\s*\(\s*'%s'\s*,\s*'now'\s*\)", re.I),
+        "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+    ),
     (re.compile(r"\bCURRENT_TIMESTAMP\b", re.I), _NOW_TEXT),
     (re.compile(r"\bCURRENT_DATE\b", re.I), _TODAY_TEXT),
     (re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.I), ")"),
     (re.compile(r"\)\s*STRICT\s*$", re.I), ")"),
 ]
-_PRAGMA = re.compile(r"^\s*PRAGMA\b", re.I)
+# statements PostgreSQL leaves out: SQLite's settings, and what cannot run in the migration's
+# transaction (the runner makes the transaction)
+_SKIP = re.compile(r"^\s*(?:PRAGMA|VACUUM|BEGIN|COMMIT|END)\b", re.I)
+_INSERT_OR_IGNORE = re.compile(r"^(\s*INSERT)\s+OR\s+IGNORE\b", re.I)
 
 
 def translate_ddl(statement: str) -> str | None:
@@ -194,12 +173,16 @@ def translate_ddl(statement: str) -> str | None:
     ``'now'`` is a string literal, so the date rules look at the text itself; everything else
     only at code (not inside literals or comments).
     """
-    if _PRAGMA.match(mask(statement)):
+    if _SKIP.match(mask(statement)):
         return None
     text = statement
     for pattern, replacement in _DDL_RULES:
         code = mask(text) if "'now'" not in pattern.pattern else text
-        text = _replace(text, code, pattern, lambda _m, r=replacement: r)
+        make = replacement if callable(replacement) else (lambda _m, r=replacement: r)
+        text = _replace(text, code, pattern, make)
+    ignore = _INSERT_OR_IGNORE.match(mask(text))
+    if ignore:
+        text = text[: ignore.end(1)] + text[ignore.end() :] + " ON CONFLICT DO NOTHING"
     return translate(text)
 
 
