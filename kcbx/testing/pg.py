@@ -65,6 +65,7 @@ class PgServer:
     url: str
     prefix: str = field(default_factory=lambda: f"kcbx_t{secrets.token_hex(4)}")
     free: list[str] = field(default_factory=list)  # emptied databases, ready for a test
+    tables: set[str] = field(default_factory=set)  # what the migrations make
     _count: int = 0
 
     async def _admin(self) -> asyncpg.Connection:
@@ -83,7 +84,10 @@ class PgServer:
             await conn.close()
         url = database_url(self.url, name)
         database = await dbmodule.Database.open(url)
-        await database.close()
+        try:
+            self.tables = set(await database.tables())
+        finally:
+            await database.close()
         return url
 
     async def give_back(self, urls: list[str]) -> None:
@@ -91,7 +95,7 @@ class PgServer:
         for url in urls:
             conn = await asyncpg.connect(url)
             try:
-                await empty(conn)
+                await empty(conn, self.tables)
             finally:
                 await conn.close()
             self.free.append(url)
@@ -110,26 +114,28 @@ class PgServer:
         self.free.clear()
 
 
-async def empty(conn: asyncpg.Connection) -> None:
-    """Every row gone but the migrations', every identity restarted at 1."""
+async def empty(conn: asyncpg.Connection, tables: set[str]) -> None:
+    """Every row gone but the migrations', every identity restarted at 1, and any table
+    beyond the migrations' ``tables`` (a test's own) dropped."""
     await conn.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
-    tables = [
+    present = [
         r[0]
         for r in await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            " AND tablename <> 'schema_version'"
         )
     ]
+    for table in sorted(set(present) - tables):
+        await conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
     identities = await conn.fetch(
         "SELECT table_name, column_name FROM information_schema.columns"
         " WHERE table_schema = current_schema() AND is_identity = 'YES'"
     )
     async with conn.transaction():
         await conn.execute("SET LOCAL session_replication_role = replica")  # no FK order
-        for table in tables:
+        for table in sorted(tables - {"schema_version"}):
             await conn.execute(f'DELETE FROM "{table}"')
         for table, column in identities:
             await conn.execute(
