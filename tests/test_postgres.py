@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date
 
 import pytest
 
@@ -16,7 +15,7 @@ from kcbx.bot.services import Services
 from kcbx.bot.sweep import Sweeper
 from kcbx.storage.db import Database, is_postgres, shown, sqlite_path
 from kcbx.storage.postgres import PostgresDatabase, mask, pg_script, translate, values_parts
-from kcbx.testing.seed import T0, small_district
+from kcbx.testing.seed import T0, report_absence, small_district
 
 pytestmark = pytest.mark.single_backend  # pure, or on the PostgreSQL database it asks for
 
@@ -181,18 +180,7 @@ async def test_the_sweep_misses_no_action_committed_after_a_later_one(pg_url: st
     try:
         district = await small_district(services, T0)
         cases = [
-            await services.cases.open_case(
-                student_id=district.students[name],
-                reported_by=None,
-                absent_since=date(2024, 3, 4),
-                cause="unknown",
-                guardian_contact=None,
-                note=None,
-                now=T0,
-                year=2024,
-                actor="cli:test",
-            )
-            for name in ("张三", "赵六")
+            await report_absence(services, district.students[name]) for name in ("张三", "赵六")
         ]
         sweeper = Sweeper(services)
         await sweeper.run(T0)

@@ -15,7 +15,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -45,6 +45,15 @@ class Row(Protocol):
 
 class IntegrityError(Exception):
     """A constraint refused a write (unique, foreign key, check, not null), on either engine."""
+
+
+@contextmanager
+def refused(*driver_errors: type[Exception]) -> Iterator[None]:
+    """The driver's constraint errors, raised as :class:`IntegrityError`."""
+    try:
+        yield
+    except driver_errors as exc:
+        raise IntegrityError(str(exc)) from exc
 
 
 def is_postgres(target: str | Path) -> bool:
@@ -283,10 +292,8 @@ class SqliteDatabase(Database):
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return lastrowid (for INSERT) or rowcount."""
-        try:
+        with refused(sqlite3.IntegrityError):
             cursor = await self.conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
         try:
             if sql.lstrip().upper().startswith("INSERT"):
                 return int(cursor.lastrowid or 0)
@@ -295,10 +302,8 @@ class SqliteDatabase(Database):
             await cursor.close()
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-        try:
+        with refused(sqlite3.IntegrityError):
             cursor = await self.conn.executemany(sql, rows)
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
         try:
             if sql.lstrip().upper().startswith("INSERT"):
                 return max(int(cursor.rowcount), 0)
@@ -307,19 +312,15 @@ class SqliteDatabase(Database):
             await cursor.close()
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        try:
+        with refused(sqlite3.IntegrityError):
             async with self.conn.execute(sql, params) as cursor:
                 row: Row | None = await cursor.fetchone()
                 return row
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        try:
+        with refused(sqlite3.IntegrityError):
             async with self.conn.execute(sql, params) as cursor:
                 return list(await cursor.fetchall())
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
 
     async def tables(self) -> list[str]:
         rows = await self.fetchall(

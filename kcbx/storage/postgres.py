@@ -35,13 +35,13 @@ import asyncpg
 from kcbx.storage.db import (
     POSTGRESQL,
     Database,
-    IntegrityError,
     Row,
     active_connection,
     has_variant,
     joined,
     mask,
     migration_files,
+    refused,
     split_sql,
 )
 
@@ -54,6 +54,7 @@ MAX_ROWS = 1000
 # pg_advisory_xact_lock key of the migration runner: two instances starting at once apply
 # each migration once.
 _MIGRATION_LOCK = 0x6B636278  # "kcbx"
+_REFUSED = asyncpg.IntegrityConstraintViolationError
 _NOW_TEXT = "to_char(timezone('UTC', now()), 'YYYY-MM-DD HH24:MI:SS')"
 _TODAY_TEXT = "to_char(timezone('UTC', now()), 'YYYY-MM-DD')"
 
@@ -228,10 +229,6 @@ async def _setup(conn: asyncpg.Connection) -> None:
     )
 
 
-def _integrity(exc: Exception) -> IntegrityError:
-    return IntegrityError(str(exc))
-
-
 # --- the database ------------------------------------------------------------------------
 
 
@@ -282,10 +279,8 @@ class PostgresDatabase(Database):
                 await tx.rollback()
                 raise
             else:
-                try:
+                with refused(_REFUSED):
                     await tx.commit()
-                except asyncpg.IntegrityConstraintViolationError as exc:
-                    raise _integrity(exc) from exc
 
     async def migrate(self) -> list[int]:
         applied = []
@@ -333,7 +328,7 @@ class PostgresDatabase(Database):
         """Run one statement; return the new row's id (for INSERT) or the rows changed."""
         conn = self._conn()
         table, returning = insert_target(sql)
-        try:
+        with refused(_REFUSED):
             if table is not None and (returning or table in self._identity):
                 query = translate(sql)
                 if not returning:
@@ -342,15 +337,13 @@ class PostgresDatabase(Database):
                 value = rows[-1][0] if rows else 0
                 return value if isinstance(value, int) else len(rows)
             return _count(await conn.execute(translate(sql), *params))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise _integrity(exc) from exc
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         batch = [tuple(r) for r in rows]
         if not batch:
             return 0
         table, _ = insert_target(sql)
-        try:
+        with refused(_REFUSED):
             async with self.transaction() as conn:
                 if table is None:
                     await conn.executemany(translate(sql), batch)
@@ -370,21 +363,15 @@ class PostgresDatabase(Database):
                     args = [value for row in chunk for value in row]
                     total += _count(await conn.execute(query, *args))
                 return total
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise _integrity(exc) from exc
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        try:
+        with refused(_REFUSED):
             row: Row | None = await self._conn().fetchrow(translate(sql), *params)
             return row
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise _integrity(exc) from exc
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        try:
+        with refused(_REFUSED):
             return list(await self._conn().fetch(translate(sql), *params))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise _integrity(exc) from exc
 
     def for_update(self, *, skip_locked: bool = False) -> str:
         return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
