@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.accountability_service import accountability_view, freeze_due_months
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.i18n import translator
-from kcbx.bot.services import Services
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.model import Case
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.accountability import accountability_view, freeze_due_months
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")

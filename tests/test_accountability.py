@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.accountability import (
+from kcbx.bot.domain.accountability import (
     CaseA8,
     Level,
     Persuasion,
@@ -25,7 +25,7 @@ from kcbx.bot.accountability import (
     section_of,
     warnings,
 )
-from kcbx.bot.policy import default_policy
+from kcbx.bot.domain.policy import default_policy
 
 POLICY = default_policy()
 TZ = ZoneInfo("Asia/Shanghai")

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from kcbx.bot.caseactions import (
+from kcbx.bot.domain.caseactions import (
     CaseCallback,
     ack_data,
     do_data,
@@ -20,11 +20,11 @@ from kcbx.bot.caseactions import (
     return_data,
     without,
 )
-from kcbx.bot.cases_service import absence_date_problem
-from kcbx.bot.i18n import translator
-from kcbx.bot.ladder import ActionKind, TaskCode
-from kcbx.bot.paging import pages
-from kcbx.bot.roles import Role
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.ladder import ActionKind, TaskCode
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.services.cases import absence_date_problem
+from kcbx.bot.texts.paging import pages
 
 ZH = translator("zh_CN")
 

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.cases_service import (
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.ladder import Stage
+from kcbx.bot.domain.model import Person
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.cases import (
     Outcome,
     ReportDraft,
     ReportProblem,
@@ -19,13 +24,8 @@ from kcbx.bot.cases_service import (
     record_task,
     report_absence,
 )
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.ladder import Stage
-from kcbx.bot.services import Services
-from kcbx.bot.unfinished import tell_left_unfinished
+from kcbx.bot.services.unfinished import tell_left_unfinished
 from kcbx.storage.outbox import OutgoingMessage
-from kcbx.storage.people import Person
 from kcbx.testing.seed import T0, District, small_district
 
 TEACHER = "13900000022"  # 李老师, class 3-1 of 滨河小学

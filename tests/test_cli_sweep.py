@@ -1,5 +1,5 @@
 """The operators' commands (issue 3): `kcbx sweep --now`, `kcbx sweep --dry-run --days 7`,
-`kcbx policy check FILE`, through kcbx.bot.cli.main on a seeded database file."""
+`kcbx policy check FILE`, through kcbx.bot.cli.main.main on a seeded database file."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.cli import main
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.services import Services
+from kcbx.bot.cli.main import main
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.testing.fakebot import FakeBotApi
 from kcbx.testing.seed import T0, small_district
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.config import ConfigError, load_config
+from kcbx.bot.runtime.config import ConfigError, load_config
 
 pytestmark = pytest.mark.single_backend  # opens no database
 
@@ -44,7 +44,7 @@ def test_run_without_a_good_token_is_one_line_and_exit_2(tmp_path: Path, token: 
     if token is not None:
         env["KCBX_TELEGRAM_TOKEN"] = token
     result = subprocess.run(
-        [sys.executable, "-m", "kcbx.bot.cli", "run"],
+        [sys.executable, "-m", "kcbx.bot.cli.main", "run"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

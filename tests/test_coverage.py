@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.cli import main
-from kcbx.bot.clock import FakeClock, to_iso
-from kcbx.bot.config import Config
-from kcbx.bot.coverage import chain_of, coverage_report
-from kcbx.bot.paging import pages
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
+from kcbx.bot.cli.main import main
+from kcbx.bot.domain.clock import FakeClock, to_iso
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.coverage import chain_of, coverage_report
+from kcbx.bot.texts.paging import pages
 from kcbx.storage.coverage import CadreRow, HouseholdRow, UnitRow
 
 NOW = datetime(2024, 3, 4, 1, tzinfo=UTC)

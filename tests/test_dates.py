@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from kcbx.bot.dates import DateError, format_date, parse_user_date
-from kcbx.bot.i18n import translator
+from kcbx.bot.domain.dates import DateError, format_date, parse_user_date
+from kcbx.bot.domain.i18n import translator
 
 TODAY = date(2024, 3, 12)
 

@@ -12,13 +12,13 @@ from typing import Any
 import openpyxl
 import pytest
 
-from kcbx.bot.cli import main
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.i18n import translator
-from kcbx.bot.ledger import export_for_unit
-from kcbx.bot.reports import build_summary, render_summary, unit_tree
-from kcbx.bot.services import Services
+from kcbx.bot.cli.main import main
+from kcbx.bot.documents.ledger import export_for_unit
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.summary import build_summary, render_summary, unit_tree
 from kcbx.demo.story import run_demo
 from kcbx.storage.db import Database, SqliteDatabase, migration_files
 from kcbx.storage.reports_repo import unit_scope

@@ -28,8 +28,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont as ReportlabTTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from kcbx.bot import fonts
-from kcbx.bot.documents import (
+from kcbx.bot.documents import fonts
+from kcbx.bot.documents.notice import (
     NoticeData,
     compose_notice,
     notice_filename,
@@ -241,7 +241,7 @@ def test_control_characters_in_names_do_not_break_word() -> None:
 
 
 def test_a_character_the_font_lacks_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kcbx.bot.documents"):
+    with caplog.at_level(logging.WARNING, logger="kcbx.bot.documents.notice"):
         render_notice_pdf(replace(NOTICE, student="王ก"))  # Thai: not in Noto Sans CJK
     assert "ก" in caplog.text
 
@@ -334,7 +334,7 @@ def test_cached_fonts_are_built_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_processes_racing_to_build_the_same_font_all_get_a_whole_file(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
-        from kcbx.bot import fonts
+        from kcbx.bot.documents import fonts
         print(fonts._cached_font("race.ttf", map(ord, "滨河镇宣和镇迎水桥镇")))
         """
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kcbx.bot.access import create_invitation
-from kcbx.bot.roles import Role
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.services.access import create_invitation
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, small_district
 

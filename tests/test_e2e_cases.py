@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from kcbx.bot.caseactions import reminder_buttons
-from kcbx.bot.cases_service import ReportDraft, confirm_return, report_absence
-from kcbx.bot.i18n import translator
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.caseactions import reminder_buttons
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.model import Case
+from kcbx.bot.services.cases import ReportDraft, confirm_return, report_absence
 from kcbx.storage.outbox import OutgoingMessage
 from kcbx.testing.fakebot import CallbackAnswer, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness

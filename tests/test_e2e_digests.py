@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from kcbx.bot.digests import DigestState, run_digests
+from kcbx.bot.engine.digests import DigestState, run_digests
 from kcbx.testing.fakebot import FakeUser
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district

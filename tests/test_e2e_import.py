@@ -9,8 +9,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from kcbx.bot.cli import main as cli
-from kcbx.bot.roles import Role
+from kcbx.bot.cli.main import main as cli
+from kcbx.bot.domain.roles import Role
 from kcbx.demo.roster import build_roster
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0
@@ -39,7 +39,7 @@ async def test_imported_teacher_is_invited_and_finds_their_way(tmp_path: Path) -
         await stranger.send("/start")
         assert "邀请" in (await stranger.next_message()).plain
 
-        from kcbx.bot.access import create_invitation
+        from kcbx.bot.services.access import create_invitation
 
         invitation = await create_invitation(
             h.s,

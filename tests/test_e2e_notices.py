@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from pypdf import PdfReader
 
-from kcbx.bot.cases_service import ladder_of
-from kcbx.bot.ladder import ActionKind
-from kcbx.bot.services import Services
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.model import Case
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.cases import ladder_of
 from kcbx.testing.fakebot import FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district

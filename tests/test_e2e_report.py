@@ -5,7 +5,7 @@ The real bot over HTTP against the strict fake Bot API server, with a controlled
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from kcbx.testing.fakebot import CallbackAnswer, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
@@ -165,7 +165,7 @@ async def test_an_iso_date_is_read(harness: BotHarness) -> None:
     await _says(teacher, "自2024年3月5日（周二）起缺课")
 
 
-async def test_cancel_and_restart_leave_nothing_written(harness: BotHarness) -> None:
+async def test_cancel_leaves_nothing_and_a_restart_keeps_the_draft(harness: BotHarness) -> None:
     await small_district(harness.s, T0)
     teacher = await _person(harness, 803, TEACHER)
 
@@ -191,12 +191,29 @@ async def test_cancel_and_restart_leave_nothing_written(harness: BotHarness) -> 
     assert await _cases(harness) == []
 
     summary = await to_summary()
-    await harness.restart()  # the bot goes down half-way: the draft was never written
+    await harness.restart()  # the bot goes down half-way: the draft and its step are kept
+    await harness.deliver()
+    await _says(teacher, "报告已为您保留")
     await teacher.press("确认报告", summary)
-    answer = await _next_answer(teacher, "该报告已结束")
-    assert answer.show_alert
+    await _says(teacher, "立案，案件编号")
+    assert len(await _cases(harness)) == 1
+
+
+async def test_a_draft_older_than_the_timeout_does_not_come_back(harness: BotHarness) -> None:
+    await small_district(harness.s, T0)
+    teacher = await _person(harness, 805, TEACHER)
+    await teacher.send("/report")
+    await _says(teacher, "哪位学生")
+    await teacher.press("王五")
+    await _says(teacher, "从哪天开始")
+    await harness.stop_bot()
+    harness.clock.advance(timedelta(minutes=31))  # down for longer than the conversation waits
+    await harness.start_bot()
+    await harness.deliver()
+    await _says(teacher, "未保存任何内容")
+    await teacher.press("今天")
     assert await _cases(harness) == []
-    assert await harness.s.audit.entries(entity="case") == []
+    assert await harness.s.db.fetchval("SELECT COUNT(*) FROM conversation_state") == 0
 
 
 async def _next_answer(user: FakeUser, words: str) -> CallbackAnswer:

@@ -8,10 +8,16 @@ chart arrives as a photo; /export sends the ledger and audits it.
 from __future__ import annotations
 
 import io
-from datetime import date
+import re
+import zipfile
+from datetime import date, timedelta
 
+import msoffcrypto
 import openpyxl
+import pytest
 
+from kcbx.bot.documents.protect import decrypt
+from kcbx.handlers.records import delete_due_messages
 from kcbx.testing.fakebot import FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district
@@ -188,8 +194,25 @@ async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> Non
     document = await principal.wait_for(lambda m: m.document is not None)
     assert document.filename is not None and document.filename.endswith(".xlsx")
     assert document.document is not None
-    book = openpyxl.load_workbook(io.BytesIO(document.document))
+    # the file is encrypted: nothing opens it without the password of the next message
+    with pytest.raises(zipfile.BadZipFile):
+        openpyxl.load_workbook(io.BytesIO(document.document))
+    secret = await principal.wait_for(lambda m: "<code>" in (m.text or ""))
+    password = re.search(r"<code>([A-Z0-9]+)</code>", secret.text or "")
+    assert password is not None
+    with pytest.raises(msoffcrypto.exceptions.InvalidKeyError):
+        decrypt(document.document, "WRONG" + password.group(1))
+    book = openpyxl.load_workbook(io.BytesIO(decrypt(document.document, password.group(1))))
     assert book.sheetnames[:2] == ["辍学学生台账", "疑似辍学学生台账"]
+    # every sheet's printed header names who exported it; the footer says it is confidential
+    for sheet in book.worksheets:
+        assert "王校长" in (sheet.oddHeader.center.text or "")
+        assert "未成年人" in (sheet.oddFooter.left.text or "")
+    # the password's message is deleted when its time has come, and only then
+    s = harness.s
+    assert await delete_due_messages(harness.app, s) == 0 and not secret.deleted
+    harness.clock.advance(timedelta(seconds=s.config.export_password_seconds + 1))
+    assert await delete_due_messages(harness.app, s) == 1 and secret.deleted
     dropouts = [row[2] for row in book["辍学学生台账"].iter_rows(min_row=2, values_only=True)]
     suspected = [row[2] for row in book["疑似辍学学生台账"].iter_rows(min_row=2, values_only=True)]
     assert dropouts == ["张三"] and sorted(suspected) == ["王五", "钱七"]  # not 孙八: other school

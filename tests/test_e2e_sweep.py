@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.caseactions import return_data
-from kcbx.bot.clock import to_iso
-from kcbx.bot.ladder import ActionKind
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.caseactions import return_data
+from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.model import Case
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.services import Services
 from kcbx.testing.fakebot import FakeBotApi
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district

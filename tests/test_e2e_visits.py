@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from kcbx.bot.ladder import ActionKind, TaskCode
-from kcbx.bot.roles import Role
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.ladder import ActionKind, TaskCode
+from kcbx.bot.domain.model import Case
+from kcbx.bot.domain.roles import Role
 from kcbx.testing.fakebot import FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district
@@ -202,7 +202,7 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
     kept = await s.outbox.blob(evidence[0].blob_id)
     assert kept is not None and kept[0] == PHOTO  # downloaded through getFile, kept
     assert evidence[0].file_id
-    from kcbx.bot.cases_service import ladder_of
+    from kcbx.bot.services.cases import ladder_of
 
     state, _ = await ladder_of(s, case)
     chain_task = state.task(TaskCode.CHAIN_VISIT)
@@ -459,7 +459,7 @@ async def test_a_cadre_outside_the_households_chain_is_refused(harness: BotHarne
 
 
 async def test_a_record_left_unfinished_is_told_through_the_outbox(harness: BotHarness) -> None:
-    from kcbx.bot.unfinished import tell_left_unfinished
+    from kcbx.bot.services.unfinished import tell_left_unfinished
 
     s = harness.s
     d = await small_district(s, T0)

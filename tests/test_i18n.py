@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from kcbx.bot.i18n import normalize_language, translator
+from kcbx.bot.domain.i18n import normalize_language, translator
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "kcbx" / "locales"

@@ -13,7 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from kcbx.bot.clock import FakeClock
+from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.importer import ImportReport, SkippedRow, import_roster
 from kcbx.storage.db import Database
 from kcbx.storage.roster_repo import Counts

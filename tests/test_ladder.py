@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.ladder import (
+from kcbx.bot.domain.ladder import (
     ActionFact,
     ActionKind,
     CaseFacts,
@@ -20,8 +20,8 @@ from kcbx.bot.ladder import (
     relapse_carry,
     stage_for_day,
 )
-from kcbx.bot.policy import DayCounting, Policy, default_policy
-from kcbx.bot.schoolcal import SchoolCalendar
+from kcbx.bot.domain.policy import DayCounting, Policy, default_policy
+from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 POLICY = default_policy()

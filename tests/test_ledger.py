@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -12,13 +13,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kcbx.bot.accountability_service import freeze_due_months
-from kcbx.bot.cli import main
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.i18n import translator
-from kcbx.bot.ledger import export_for_person, export_for_unit
-from kcbx.bot.services import Services
+from kcbx.bot.cli.main import main
+from kcbx.bot.documents.ledger import export_for_person, export_for_unit
+from kcbx.bot.documents.protect import decrypt
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.accountability import freeze_due_months
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")
@@ -198,10 +200,14 @@ async def test_kcbx_export_writes_the_file_and_audits_it(tmp_path: Path) -> None
     target = tmp_path / "台账.xlsx"
     # the CLI runs its own event loop: give it a thread
     assert (
-        await asyncio.to_thread(main, ["--db", db, "export", str(target), "--scope", "滨河小学"])
+        await asyncio.to_thread(
+            main, ["--db", db, "export", str(target), "--scope", "滨河小学", "--password", "pw"]
+        )
         == 0
     )
-    book = openpyxl.load_workbook(target)
+    with pytest.raises(zipfile.BadZipFile):  # encrypted: it opens only with the password
+        openpyxl.load_workbook(target)
+    book = openpyxl.load_workbook(io.BytesIO(decrypt(target.read_bytes(), "pw")))
     # the CLI runs on the real clock: long after March 2024, both open cases are dropouts
     names = [r[2] for r in book["辍学学生台账"].iter_rows(min_row=2, values_only=True)]
     assert names == ["张三", "王五"]

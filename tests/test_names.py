@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kcbx.bot.names import initials, matches
+from kcbx.bot.domain.names import initials, matches
 
 
 def test_initials_and_matching() -> None:

@@ -15,10 +15,15 @@ from pathlib import Path
 import pytest
 from test_documents import assert_distinct_glyphs, glyph_crops, pdf_text, render_first_page
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.documents import compose_notice
-from kcbx.bot.notices import (
+from kcbx.bot.documents.notice import compose_notice
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.policy import PolicyError, default_policy, policy_from_data
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.domain.schoolcal import SchoolCalendar
+from kcbx.bot.domain.scope import StudentPlace
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.notices import (
     CORRECTION,
     NOTICE,
     check_delivery_date,
@@ -29,11 +34,6 @@ from kcbx.bot.notices import (
     notice_data,
     prepare_document,
 )
-from kcbx.bot.policy import PolicyError, default_policy, policy_from_data
-from kcbx.bot.roles import Role
-from kcbx.bot.schoolcal import SchoolCalendar
-from kcbx.bot.scope import StudentPlace
-from kcbx.bot.services import Services
 from kcbx.testing.seed import small_district
 
 DISTRICT, TOWNSHIP, VILLAGE, GROUP, SCHOOL, OTHER_TOWNSHIP, OTHER_VILLAGE = range(1, 8)

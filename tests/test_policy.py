@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.i18n import translator
-from kcbx.bot.policy import (
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.policy import (
     CAUSES,
     DEPARTMENTS,
     DayCounting,

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.ladder import ActionKind
-from kcbx.bot.services import Services
-from kcbx.bot.sweep import Sweeper
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.engine.sweep import Sweeper
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.storage.db import Database, is_postgres, shown, sqlite_path
 from kcbx.storage.postgres import PostgresDatabase, mask, pg_script, translate, values_parts
 from kcbx.testing.seed import T0, report_absence, small_district

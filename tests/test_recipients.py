@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.clock import FakeClock, to_iso
-from kcbx.bot.config import Config
-from kcbx.bot.recipients import NO_ONE, UNREACHABLE, CasePlace, Directory, holders_of, route
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
-from kcbx.bot.sweep import load_places
+from kcbx.bot.domain.clock import FakeClock, to_iso
+from kcbx.bot.domain.recipients import NO_ONE, UNREACHABLE, CasePlace, Directory, holders_of, route
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.engine.sweep import load_places
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.testing.seed import T0, District, small_district
 
 

@@ -8,16 +8,14 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.i18n import translator
-from kcbx.bot.ladder import CaseFacts, Task, TaskCode, ladder_state
-from kcbx.bot.policy import default_policy
-from kcbx.bot.reminder_texts import DigestEntry, digest_messages, reminder_message, told_message
-from kcbx.bot.roles import Role
-from kcbx.bot.schoolcal import SchoolCalendar
-from kcbx.bot.taskhooks import DueTask
-from kcbx.storage.cases import Case
-from kcbx.storage.people import Person
-from kcbx.storage.students import Student
+from kcbx.bot.domain.due import DueTask
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.ladder import CaseFacts, Task, TaskCode, ladder_state
+from kcbx.bot.domain.model import Case, Person, Student
+from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.domain.schoolcal import SchoolCalendar
+from kcbx.bot.texts.reminders import DigestEntry, digest_messages, reminder_message, told_message
 from kcbx.testing.fakebot import MAX_BUTTONS, MAX_CALLBACK_DATA, MAX_TEXT, parse_html
 
 SH = ZoneInfo("Asia/Shanghai")

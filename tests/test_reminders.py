@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.ladder import Task, TaskCode
-from kcbx.bot.policy import default_policy
-from kcbx.bot.reminders import (
+from kcbx.bot.domain.ladder import Task, TaskCode
+from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.reminders import (
     Escalate,
     ReminderHistory,
     Send,

@@ -11,8 +11,8 @@ from datetime import date
 import openpyxl
 import pytest
 
-from kcbx.bot.i18n import translator
-from kcbx.bot.roles import Role
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster import (
     Roster,
     read_roster,

@@ -8,8 +8,8 @@ from datetime import date
 import chinese_calendar
 import pytest
 
-from kcbx.bot.policy import DayCounting, Policy, Vacation, default_policy
-from kcbx.bot.schoolcal import SchoolCalendar
+from kcbx.bot.domain.policy import DayCounting, Policy, Vacation, default_policy
+from kcbx.bot.domain.schoolcal import SchoolCalendar
 
 
 def _policy(mode: DayCounting, *vacations: Vacation) -> Policy:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.services import Services
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.storage.cases import CaseExists
 
 T0 = datetime(2024, 3, 5, 1, 0, tzinfo=UTC)

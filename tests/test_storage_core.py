@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.access import AccessError, accept_invitation, create_invitation, revoke_person
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.roles import Role
-from kcbx.bot.scope import can_see_student
-from kcbx.bot.services import Services
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.domain.scope import can_see_student
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.access import (
+    AccessError,
+    accept_invitation,
+    create_invitation,
+    revoke_person,
+)
 from kcbx.storage.db import Database, IntegrityError, migration_files
 from kcbx.storage.students import scope_clause
 

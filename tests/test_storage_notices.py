@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.policy import default_policy
-from kcbx.bot.services import Services
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.model import Notice
+from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.storage.db import IntegrityError
-from kcbx.storage.notices import Notice, NoticeRepo
+from kcbx.storage.notices import NoticeRepo
 
 T0 = datetime(2024, 3, 19, 1, 0, tzinfo=UTC)
 NUMBER = default_policy().notice

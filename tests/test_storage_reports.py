@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.clock import FakeClock, to_iso
-from kcbx.bot.config import Config
-from kcbx.bot.services import Services
+from kcbx.bot.domain.clock import FakeClock, to_iso
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.storage.reports_repo import person_scope, unit_scope
 from kcbx.testing.seed import T0, District, small_district
 

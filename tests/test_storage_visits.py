@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.model import Case
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.storage.db import IntegrityError
 from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 from kcbx.testing.seed import T0, District, small_district

@@ -16,12 +16,12 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from PIL import Image
 
-from kcbx.bot import charts, fonts
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.i18n import translator
-from kcbx.bot.reports import chart_labels, summary_chart, unit_tree
-from kcbx.bot.services import Services
+from kcbx.bot.documents import charts, fonts
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.summary import chart_labels, summary_chart, unit_tree
 from kcbx.testing.seed import T0, District, small_district
 
 ZH = translator("zh_CN")

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.ladder import ActionKind
-from kcbx.bot.policy import default_policy
-from kcbx.bot.services import Services
-from kcbx.bot.sweep import Sweeper, forecast, next_tick
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.model import Case
+from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.engine.sweep import Sweeper, forecast, next_tick
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 from kcbx.testing.seed import T0, District, small_district
 
 SH = ZoneInfo("Asia/Shanghai")

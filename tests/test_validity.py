@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.policy import DayCounting
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
-from kcbx.bot.validity import queue_validity_warnings
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.policy import DayCounting
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.engine.validity import queue_validity_warnings
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 
 
 async def _services(tmp_path: Path, when: datetime) -> tuple[Services, FakeClock]:

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.dates import DateError
-from kcbx.bot.ladder import ActionKind
-from kcbx.bot.policy import default_policy
-from kcbx.bot.roles import Role
-from kcbx.bot.visits import (
+from kcbx.bot.domain.dates import DateError
+from kcbx.bot.domain.ladder import ActionKind
+from kcbx.bot.domain.model import Action
+from kcbx.bot.domain.policy import default_policy
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.services.visits import (
     VisitDraft,
     action_time,
     kinds_for,
@@ -26,7 +27,6 @@ from kcbx.bot.visits import (
     visit_date_problem,
     visit_detail,
 )
-from kcbx.storage.cases import Action
 from kcbx.storage.visits import EvidenceFile
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -20,13 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.clock import FakeClock  # noqa: E402
-from kcbx.bot.config import Config  # noqa: E402
-from kcbx.bot.coverage import coverage_of, render_coverage  # noqa: E402
-from kcbx.bot.i18n import translator  # noqa: E402
+from kcbx.bot.domain.clock import FakeClock  # noqa: E402
+from kcbx.bot.domain.i18n import translator  # noqa: E402
 from kcbx.bot.importer import import_roster  # noqa: E402
-from kcbx.bot.paging import pages  # noqa: E402
-from kcbx.bot.services import Services  # noqa: E402
+from kcbx.bot.runtime.config import Config  # noqa: E402
+from kcbx.bot.runtime.services import Services  # noqa: E402
+from kcbx.bot.services.coverage import coverage_of, render_coverage  # noqa: E402
+from kcbx.bot.texts.paging import pages  # noqa: E402
 from kcbx.demo.roster import build_roster  # noqa: E402
 
 

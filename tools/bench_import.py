@@ -29,7 +29,7 @@ import openpyxl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.clock import FakeClock  # noqa: E402
+from kcbx.bot.domain.clock import FakeClock  # noqa: E402
 from kcbx.bot.importer import import_roster  # noqa: E402
 from kcbx.bot.roster import A9_FLAGS  # noqa: E402
 from kcbx.storage.db import Database  # noqa: E402

@@ -31,13 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.accountability_service import freeze_month, queue_warnings  # noqa: E402
-from kcbx.bot.clock import FakeClock, to_iso  # noqa: E402
-from kcbx.bot.config import Config  # noqa: E402
-from kcbx.bot.i18n import translator  # noqa: E402
-from kcbx.bot.ledger import export_for_person  # noqa: E402
-from kcbx.bot.reports import summary_chart, summary_view, unit_tree  # noqa: E402
-from kcbx.bot.services import Services  # noqa: E402
+from kcbx.bot.documents.ledger import export_for_person  # noqa: E402
+from kcbx.bot.domain.clock import FakeClock, to_iso  # noqa: E402
+from kcbx.bot.domain.i18n import translator  # noqa: E402
+from kcbx.bot.runtime.config import Config  # noqa: E402
+from kcbx.bot.runtime.services import Services  # noqa: E402
+from kcbx.bot.services.accountability import freeze_month, queue_warnings  # noqa: E402
+from kcbx.bot.services.summary import summary_chart, summary_view, unit_tree  # noqa: E402
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)  # Wednesday 20 March 2024, 09:00 in Shanghai
 SURNAMES = "王李张刘陈杨马赵黄周吴徐孙胡朱高林何郭罗"

@@ -36,12 +36,12 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.clock import FakeClock, to_iso  # noqa: E402
-from kcbx.bot.config import Config  # noqa: E402
-from kcbx.bot.policy import CAUSES  # noqa: E402
-from kcbx.bot.services import Services  # noqa: E402
-from kcbx.bot.sweep import Sweeper  # noqa: E402
-from kcbx.bot.wiring import register_features  # noqa: E402
+from kcbx.bot.domain.clock import FakeClock, to_iso  # noqa: E402
+from kcbx.bot.domain.policy import CAUSES  # noqa: E402
+from kcbx.bot.engine.sweep import Sweeper  # noqa: E402
+from kcbx.bot.engine.wiring import register_features  # noqa: E402
+from kcbx.bot.runtime.config import Config  # noqa: E402
+from kcbx.bot.runtime.services import Services  # noqa: E402
 from kcbx.storage.db import Database  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from bench_summary import NOW, build  # noqa: E402
 
-from kcbx.bot.roles import Role  # noqa: E402
+from kcbx.bot.domain.roles import Role  # noqa: E402
 from kcbx.testing.fakebot import FakeBotApi, FakeUser  # noqa: E402
 from kcbx.testing.harness import BotHarness  # noqa: E402
 

@@ -20,8 +20,8 @@ import pypdfium2 as pdfium
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.charts import ChartLabels, StageRow, render_summary_chart  # noqa: E402
-from kcbx.bot.documents import NoticeData, render_notice_docx, render_notice_pdf  # noqa: E402
+from kcbx.bot.documents.charts import ChartLabels, StageRow, render_summary_chart  # noqa: E402
+from kcbx.bot.documents.notice import NoticeData, render_notice_docx, render_notice_pdf  # noqa: E402
 
 NOTICE = NoticeData(
     kind="notice",

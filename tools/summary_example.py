@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kcbx.bot.clock import FakeClock  # noqa: E402
-from kcbx.bot.config import Config  # noqa: E402
-from kcbx.bot.i18n import translator  # noqa: E402
-from kcbx.bot.reports import summary_chart, summary_view  # noqa: E402
-from kcbx.bot.services import Services  # noqa: E402
+from kcbx.bot.domain.clock import FakeClock  # noqa: E402
+from kcbx.bot.domain.i18n import translator  # noqa: E402
+from kcbx.bot.runtime.config import Config  # noqa: E402
+from kcbx.bot.runtime.services import Services  # noqa: E402
+from kcbx.bot.services.summary import summary_chart, summary_view  # noqa: E402
 from kcbx.testing.seed import small_district  # noqa: E402
 
 NOW = datetime(2024, 3, 28, 0, 30, tzinfo=UTC)  # Thursday 28 March 2024, 08:30 in Shanghai

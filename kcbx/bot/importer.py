@@ -14,8 +14,8 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.clock import Clock, SystemClock
-from kcbx.bot.i18n import N_
+from kcbx.bot.domain.clock import Clock, SystemClock
+from kcbx.bot.domain.i18n import N_
 from kcbx.bot.roster import (
     DEFAULT_MAX_BYTES,
     Progress,

@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from kcbx.bot.i18n import N_, Translate
-from kcbx.bot.roles import ROLE_LABELS, ROLE_UNIT_KINDS, Role
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.roles import ROLE_LABELS, ROLE_UNIT_KINDS, Role
 from kcbx.storage.roster_repo import (
     ClassKey,
     ExistingUnit,

@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from kcbx.bot.access import create_invitation
-from kcbx.bot.i18n import translator
+from kcbx.bot.documents.protect import decrypt
+from kcbx.bot.domain.i18n import translator
+from kcbx.bot.domain.model import Case, Person, Student
+from kcbx.bot.domain.roles import Role
 from kcbx.bot.importer import import_roster, render_report
-from kcbx.bot.roles import Role
+from kcbx.bot.services.access import create_invitation
 from kcbx.demo.roster import build_roster
 from kcbx.demo.transcript import Progress, Transcript
-from kcbx.storage.cases import Case
-from kcbx.storage.people import Person
-from kcbx.storage.students import Student
 from kcbx.testing.fakebot import FakeBotApi, FakeGroup, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 
@@ -511,6 +510,11 @@ async def play(demo: Demo, cast: Cast) -> dict[str, Path]:
     for path in save_files(bureau, out, (".pdf", ".docx")):
         artefacts[path.name] = path
     for path in save_files(leader, out, (".xlsx",)):
+        # the ledger arrives encrypted; the demo opens it with the password the bot sent
+        codes = [re.search(r"<code>([^<]+)</code>", m.text or "") for m in leader.user.messages]
+        passwords = [code.group(1) for code in codes if code is not None]
+        if passwords:
+            path.write_bytes(decrypt(path.read_bytes(), passwords[-1]))
         artefacts["ledger"] = path
     chart = next((m for m in reversed(leader.user.messages) if m.photo), None)
     if chart is not None and chart.photo is not None:

@@ -1,5 +1,5 @@
 """/accountability: the A8 flags of the school year so far, frozen month by month, for
-district leaders and the bureau (issue 5). Telegram glue only: kcbx/bot/accountability_service.py.
+district leaders and the bureau. Telegram glue only: kcbx/bot/services/accountability.py.
 
 Callback data ``acc:{page}`` pages the list; every press re-checks the role.
 """
@@ -14,9 +14,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from kcbx.bot.accountability_service import accountability_view
-from kcbx.bot.context import KcbxContext
+from kcbx.bot.services.accountability import accountability_view
 from kcbx.handlers.common import deny, inline, reply, require_person
+from kcbx.handlers.context import KcbxContext
 
 CALLBACK = re.compile(r"^acc:(\d{1,4})$")
 

@@ -1,4 +1,4 @@
-"""Administrators in chat: /invite and /revoke (issue 2, who gets in)."""
+"""Administrators in chat: /invite and /revoke (who gets in)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.access import AccessError, create_invitation, revoke_person
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.i18n import LANGUAGES, translator
+from kcbx.bot.domain.i18n import LANGUAGES, translator
+from kcbx.bot.domain.roles import ROLE_LABELS, Role, parse_role
 from kcbx.bot.importer import import_roster, render_report
-from kcbx.bot.paging import pages
-from kcbx.bot.roles import ROLE_LABELS, Role, parse_role
+from kcbx.bot.services.access import AccessError, create_invitation, revoke_person
+from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.context import KcbxContext
 
 PENDING_IMPORT = "kcbx.pending_import"
 

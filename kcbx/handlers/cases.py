@@ -1,6 +1,6 @@
-"""/cases, the case card, and the buttons of reminders (issue 3): "Received", the task's
+"""/cases, the case card, and the buttons of reminders: "Received", the task's
 action, "Back at school" (A7.6), "Open the case". Telegram glue only: the rules are in
-kcbx/bot/cases_service.py and kcbx/bot/caseactions.py.
+kcbx/bot/services/cases.py and kcbx/bot/domain/caseactions.py.
 
 Every press re-checks the person's scope and that the case is open (the data can be forged);
 a press that records something edits the message it was on to say who recorded what, and
@@ -19,7 +19,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.caseactions import (
+from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.caseactions import (
     CALLBACK_PATTERN,
     RETURN_LABEL,
     CaseCallback,
@@ -30,7 +31,7 @@ from kcbx.bot.caseactions import (
     parse_callback,
     return_data,
 )
-from kcbx.bot.cases_service import (
+from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
     acknowledge,
@@ -41,12 +42,11 @@ from kcbx.bot.cases_service import (
     record_task,
     record_visit,
 )
-from kcbx.bot.casetexts import card_lines, case_line, recorded_line, student_label
-from kcbx.bot.commands import button_labels
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.jobs import kick_delivery
-from kcbx.bot.paging import pages
-from kcbx.handlers.common import deny, inline, is_private, pairs, reply, require_person
+from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
+from kcbx.bot.texts.paging import pages
+from kcbx.handlers.common import deny, inline, is_private, note_read, pairs, reply, require_person
+from kcbx.handlers.context import KcbxContext
+from kcbx.handlers.jobs import kick_delivery
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,9 @@ async def _cases_page(update: Update, context: KcbxContext, page: int) -> None:
                 )
             )
             rows.append([(f"{line.case.number} {line.student.name}", case_data(line.case.id))])
+            await note_read(
+                update, context, "list", "case", line.case.id, student_id=line.student.id
+            )
         if result.pages > 1:
             lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=result.pages)]
             nav = []
@@ -139,6 +142,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
     if card is None:
         await deny(update, context)
         return
+    await note_read(update, context, "card", "case", card.case.id, student_id=card.student.id)
     if query is not None:
         await query.answer()
     rows: Rows = []
@@ -161,7 +165,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
 
 
 async def case_button(update: Update, context: KcbxContext) -> None:
-    """ack:/do:/ret:/case: (see kcbx/bot/caseactions.py)."""
+    """ack:/do:/ret:/case: (see kcbx/bot/domain/caseactions.py)."""
     query = update.callback_query
     assert query is not None
     person = require_person(context)
@@ -193,7 +197,7 @@ async def case_button(update: Update, context: KcbxContext) -> None:
 
 
 async def visit_button(update: Update, context: KcbxContext) -> None:
-    """vis: until the visits feature (issue 4) handles it: record a plain home visit (A7.1)."""
+    """vis: until the visits feature handles it: record a plain home visit (A7.1)."""
     query = update.callback_query
     assert query is not None
     person = require_person(context)

@@ -12,10 +12,10 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from kcbx.bot.commands import keyboard_rows
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.roles import Role
-from kcbx.storage.people import Person
+from kcbx.bot.domain.capabilities import keyboard_rows
+from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.roles import Role
+from kcbx.handlers.context import KcbxContext
 
 
 async def reply(update: Update, text: str, markup: object = None) -> None:
@@ -73,6 +73,33 @@ def require_person(context: KcbxContext) -> Person:
     if person is None or not person.active:
         raise PermissionError("a feature handler ran without an active person")
     return person
+
+
+async def note_read(
+    update: Update,
+    context: KcbxContext,
+    what: str,
+    entity: str,
+    entity_id: object = None,
+    *,
+    student_id: int | None = None,
+) -> None:
+    """Note in the audit log that the person saw a child's data (PIPL art. 28-31: who saw
+    what). Batched: written with the next flush, not on this button press."""
+    person = require_person(context)
+    services = context.services
+    chat = update.effective_chat
+    services.audit.viewed(
+        at=services.clock.now(),
+        actor=f"person:{person.id}",
+        what=what,
+        entity=entity,
+        entity_id=entity_id,
+        student_id=student_id,
+        chat_id=chat.id if chat is not None else None,
+    )
+    if services.audit.should_flush:
+        await services.audit.flush()
 
 
 async def deny(update: Update, context: KcbxContext) -> None:

@@ -1,6 +1,6 @@
 """/coverage: the 三包 chain's gaps and loads (A5.1) for a township leader (their township) or
 the district's leaders and bureau (the district). Counts, units and cadres only: no child's
-name, so it may be asked in a group too (issue 4)."""
+name, so it may be asked in a group too."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.coverage import coverage_of, render_coverage
-from kcbx.bot.paging import pages
-from kcbx.bot.roles import DISTRICT_ROLES, Role
+from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
+from kcbx.bot.services.coverage import coverage_of, render_coverage
+from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import deny, reply, require_person
+from kcbx.handlers.context import KcbxContext
 
 VIEWERS = DISTRICT_ROLES | {Role.TOWNSHIP_LEADER}
 MAX_PAGES = 5  # in chat; `kcbx coverage` prints everything

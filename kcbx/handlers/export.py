@@ -1,16 +1,20 @@
-"""/export: the ledger (台账) of the asker's scope as an Excel document (issue 5). Telegram
-glue only: the workbook is kcbx/bot/ledger.py, which also writes the audit entry."""
+"""/export: the ledger (台账) of the asker's scope as an encrypted Excel document, and its
+one-time password in a second message that the bot deletes after a while. Telegram glue only:
+the workbook is kcbx/bot/documents/ledger.py (which writes the audit entry), the protection
+kcbx/bot/services/exports.py."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from telegram import InputFile, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import Application, CommandHandler
 
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.ledger import export_for_person
-from kcbx.bot.reports import SUMMARY_ROLES
+from kcbx.bot.services.exports import protected_export_for_person
+from kcbx.bot.services.summary import SUMMARY_ROLES
 from kcbx.handlers.common import deny, is_private, reply, require_person
+from kcbx.handlers.context import KcbxContext
 
 
 async def export(update: Update, context: KcbxContext) -> None:
@@ -26,17 +30,31 @@ async def export(update: Update, context: KcbxContext) -> None:
     message = update.effective_message
     assert chat is not None and message is not None
     await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_DOCUMENT)
-    ledger = await export_for_person(context.services, person, gettext=t)
-    if ledger is None:
+    services = context.services
+    protected = await protected_export_for_person(services, person, gettext=t, lang=context.lang)
+    if protected is None:
         await deny(update, context)
         return
+    ledger = protected.ledger
     await message.reply_document(
-        InputFile(ledger.data, filename=ledger.filename),
+        InputFile(protected.data, filename=ledger.filename),
         caption=t(
             "Ledger: {dropouts} dropouts, {suspected} suspected dropouts, {actions} actions "
-            "recorded. This export is recorded in the audit log."
+            "recorded. The file is encrypted: its password follows in the next message. This "
+            "export is recorded in the audit log."
         ).format(dropouts=ledger.dropouts, suspected=ledger.suspected, actions=ledger.actions),
         parse_mode=ParseMode.HTML,
+    )
+    seconds = services.config.export_password_seconds
+    sent = await message.reply_text(
+        t(
+            "Password of the ledger: <code>{password}</code>\nThis message is deleted in "
+            "{minutes} minutes: note the password now, and do not forward it with the file."
+        ).format(password=protected.password, minutes=max(1, seconds // 60)),
+        parse_mode=ParseMode.HTML,
+    )
+    await services.ephemeral.add(
+        chat.id, sent.message_id, services.clock.now() + timedelta(seconds=seconds)
     )
 
 

@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from kcbx.bot.context import KcbxContext
 from kcbx.handlers.common import is_private, reply
+from kcbx.handlers.context import KcbxContext
 
 log = logging.getLogger(__name__)
 

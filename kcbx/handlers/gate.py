@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import ChatMemberUpdated, Update
 from telegram.ext import Application, ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
-from kcbx.bot.context import KcbxContext
 from kcbx.handlers.common import is_private, reply
+from kcbx.handlers.context import KcbxContext
 
 
 def _is_start(update: Update) -> bool:
@@ -15,7 +15,7 @@ def _is_start(update: Update) -> bool:
 
 
 async def gate(update: Update, context: KcbxContext) -> None:
-    """Load the person behind the update; refuse politely anyone not invited (issue 2)."""
+    """Load the person behind the update; refuse politely anyone not invited."""
     user = update.effective_user
     if user is None or update.my_chat_member is not None:
         return
@@ -42,7 +42,7 @@ async def gate(update: Update, context: KcbxContext) -> None:
 
 
 async def chat_member(update: Update, context: KcbxContext) -> None:
-    """A person who blocks the bot is unreachable until they come back (issue 3, 403)."""
+    """A person who blocks the bot is unreachable until they come back (403)."""
     change: ChatMemberUpdated | None = update.my_chat_member
     if change is None or change.chat.type != "private":
         return

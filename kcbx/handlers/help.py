@@ -1,15 +1,15 @@
-"""/help lists a person's commands; /lang switches the language (issue 2, language)."""
+"""/help lists a person's commands; /lang switches the language (language)."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from kcbx.bot.commands import commands_for
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.menu import publish_person_menu
-from kcbx.bot.roles import ROLE_LABELS
+from kcbx.bot.domain.capabilities import commands_for
+from kcbx.bot.domain.roles import ROLE_LABELS
 from kcbx.handlers.common import inline, is_private, main_keyboard, reply, require_person
+from kcbx.handlers.context import KcbxContext
+from kcbx.handlers.menu import publish_person_menu
 
 LANG_NAMES = {"zh_CN": "中文", "en": "English"}
 

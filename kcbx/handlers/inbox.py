@@ -1,6 +1,6 @@
 """/inbox: a department liaison's referrals (A6, A9), paged; accept one, see what it needs,
-record the department's action (issue 4). The liaison sees no other case: every press is
-checked against the referral's department (kcbx/bot/referrals.py)."""
+record the department's action. The liaison sees no other case: every press is
+checked against the referral's department (kcbx/bot/services/referrals.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.caseactions import visit_data
-from kcbx.bot.commands import button_labels
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.policy import CAUSES
-from kcbx.bot.referrals import (
+from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.domain.caseactions import visit_data
+from kcbx.bot.domain.policy import CAUSES
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.services.referrals import (
     CASE_STATUS_NAMES,
     STATUS_NAMES,
     ReferralRefused,
@@ -27,8 +27,8 @@ from kcbx.bot.referrals import (
     page_data,
     referral_card,
 )
-from kcbx.bot.roles import Role
-from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.common import deny, inline, is_private, note_read, reply, require_person
+from kcbx.handlers.context import KcbxContext
 
 PER_PAGE = 5
 
@@ -135,6 +135,7 @@ async def detail_button(update: Update, context: KcbxContext) -> None:
     except ReferralRefused:
         await deny(update, context)
         return
+    await note_read(update, context, "card", "case", referral.case_id)
     await query.answer()
     row = []
     if referral.status == "open":

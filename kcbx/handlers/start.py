@@ -1,4 +1,4 @@
-"""/start <code>: the only way in (issue 2, who gets in)."""
+"""/start <code>: the only way in (who gets in)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from html import escape
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from kcbx.bot.access import accept_invitation
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.i18n import normalize_language
-from kcbx.bot.menu import publish_person_menu
-from kcbx.bot.roles import ROLE_LABELS
+from kcbx.bot.domain.i18n import normalize_language
+from kcbx.bot.domain.roles import ROLE_LABELS
+from kcbx.bot.services.access import accept_invitation
 from kcbx.handlers.common import is_private, main_keyboard, reply
+from kcbx.handlers.context import KcbxContext
+from kcbx.handlers.menu import publish_person_menu
 
 
 async def start(update: Update, context: KcbxContext) -> None:

@@ -1,5 +1,5 @@
-"""/summary, its drill-down buttons and its chart (issue 5). Telegram glue only: the
-computation is kcbx/bot/reports.py, the SQL kcbx/storage/reports_repo.py.
+"""/summary, its drill-down buttons and its chart. Telegram glue only: the
+computation is kcbx/bot/services/summary.py, the SQL kcbx/storage/reports_repo.py.
 
 Callback data (forgeable: every press re-checks the unit against the presser's scope):
 
@@ -22,9 +22,8 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from kcbx.bot.commands import button_labels
-from kcbx.bot.context import KcbxContext
-from kcbx.bot.reports import (
+from kcbx.bot.domain.capabilities import button_labels
+from kcbx.bot.services.summary import (
     SUMMARY_ROLES,
     Reply,
     school_cases_view,
@@ -32,6 +31,7 @@ from kcbx.bot.reports import (
     summary_view,
 )
 from kcbx.handlers.common import deny, inline, is_private, reply, require_person
+from kcbx.handlers.context import KcbxContext
 
 CALLBACK = re.compile(r"^sum:(u|t|s|c|g):(\d{1,12})(?::(\d{1,4}))?$")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 

@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
-from kcbx.storage.people import Person
 from kcbx.storage.students import scope_clause
-
-
-@dataclass(frozen=True)
-class Case:
-    id: int
-    number: str
-    student_id: int
-    reported_by: int | None
-    absent_since: date
-    reported_at: datetime
-    cause: str
-    guardian_contact: str | None
-    note: str | None
-    status: str
-    closed_at: datetime | None
-    reopened_from: int | None
-    carried_days: int = 0  # ladder days carried from the case it reopens (relapse, 0003)
-    actions_recorded: int = 0  # grows with every action: the sweep sees the case changed (0021)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-
-@dataclass(frozen=True)
-class Action:
-    id: int
-    case_id: int
-    kind: str
-    actor_id: int | None
-    at: datetime
-    recorded_at: datetime
-    rule: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
-    corrects_id: int | None = None
 
 
 def _case(row: Any) -> Case:

@@ -2,14 +2,14 @@
 
 A household is a distinct guardian phone within a household unit (the group), or the
 student alone when no guardian phone is on the roster. The rules (who covers whom, what is
-a gap, what is too much) are pure: :mod:`kcbx.bot.coverage`.
+a gap, what is too much) are pure: :mod:`kcbx.bot.services.coverage`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kcbx.bot.roles import CADRE_ROLES, Role
+from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.storage.db import Database
 from kcbx.storage.units import SUBTREE_CTE
 

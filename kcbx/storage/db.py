@@ -162,6 +162,7 @@ class Database:
 
     dialect: ClassVar[str]
     target: str
+    audit_key: str = ""  # the audit chain's HMAC key (config), see kcbx.storage.audit
 
     @classmethod
     async def open(cls, target: str | Path, *, migrate: bool = True) -> Database:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from kcbx.bot.domain.model import Person, Student, Unit
 from kcbx.storage.db import Database
-from kcbx.storage.people import Person
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import _SELECT as STUDENT_SELECT
-from kcbx.storage.students import Student
 from kcbx.storage.students import _student as student_of_row
-from kcbx.storage.units import Unit
 from kcbx.storage.units import _unit as unit_of_row
 
 # Rows per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.

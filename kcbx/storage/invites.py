@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from enum import StrEnum
 
-from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 

@@ -11,59 +11,17 @@ the one it replaces.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.bot.domain.model import Notice, Person
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
-from kcbx.storage.people import Person
 from kcbx.storage.students import scope_clause
 
 KINDS = ("notice", "correction")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One numbered document of the register (a row of ``notices``)."""
-
-    id: int
-    case_id: int
-    kind: str  # notice (A7.4) | correction (A7.5)
-    year: int
-    seq: int
-    number: str
-    replaces_id: int | None
-    cites_id: int | None
-    task: str | None
-    status: str  # drafted | issued | delivered | replaced
-    created_at: datetime
-    created_by: str
-    issue_date: date
-    issued_by: int | None
-    issued_at: datetime | None
-    deadline: date | None
-    delivered_on: date | None
-    delivered_to: str | None
-    delivered_by: int | None
-    receipt_blob_id: int | None
-    pdf_blob_id: int | None
-    docx_blob_id: int | None
-    action_id: int | None
-
-    @property
-    def delivered(self) -> bool:
-        return self.status == "delivered"
-
-    @property
-    def replaced(self) -> bool:
-        return self.status == "replaced"
-
-    @property
-    def has_documents(self) -> bool:
-        return self.pdf_blob_id is not None and self.docx_blob_id is not None
 
 
 def _day(text: str | None) -> date | None:

@@ -1,4 +1,4 @@
-"""The outbox: messages waiting to be delivered, each with a unique key (issue 3)."""
+"""The outbox: messages waiting to be delivered, each with a unique key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import to_iso
+from kcbx.bot.domain.clock import to_iso
 from kcbx.storage.db import Database
 
 
@@ -118,7 +118,7 @@ class OutboxRepo:
         """Queue many messages at once, each once per key; returns how many were new.
 
         Joins the caller's transaction: the sweep queues its reminders in the same
-        transaction as the rounds they carry (issue 3)."""
+        transaction as the rounds they carry."""
         rows = [
             (
                 item.key,

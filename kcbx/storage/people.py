@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from kcbx.bot.clock import to_iso
-from kcbx.bot.roles import Role
+from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.roles import Role
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    phone: str | None
-    role: Role
-    unit_id: int | None
-    telegram_id: int | None
-    chat_id: int | None
-    lang: str | None
-    status: str
-    unreachable_at: str | None
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
 
 
 def _person(row: object) -> Person:

@@ -3,7 +3,7 @@
 Per (case, task key): when the sweep first saw the task due, each reminder round, the latest
 acknowledgement, and the escalation that ended the plan; and who was told what in which
 outbox message. The sweep writes these rows in the same transaction as the outbox rows it
-queues, so a round is either queued and recorded, or neither (issue 3: nothing lost, nothing
+queues, so a round is either queued and recorded, or neither (nothing lost, nothing
 sent twice).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 from kcbx.storage.directory import _chunks, _marks
@@ -28,7 +28,8 @@ NO_ONE = "no_one"  # to the supervisor: nobody holds the role for this student
 TOLD = "told"  # to the role: your task went to your supervisor
 SEND_KINDS = (REMIND, CC, ESCALATED, UNREACHABLE, NO_ONE, TOLD)
 
-# Outbox keys of the reminders (kcbx.bot.sweep); pending ones are withdrawn when a case closes.
+# Outbox keys of the reminders (kcbx.bot.engine.sweep); pending ones are withdrawn when a case
+# closes.
 REMINDER_KEY_PREFIXES = ("r:", "e:", "u:", "n:")
 
 

@@ -1,4 +1,4 @@
-"""Aggregate reads for summaries, charts, the ledger and the digests (issue 5).
+"""Aggregate reads for summaries, charts, the ledger and the digests.
 
 Everything that counts is counted here, in SQL (``GROUP BY school``, ``SUM(CASE ...)``), so a
 summary of a province costs a handful of queries whatever the number of students; the Python
@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kcbx.bot.clock import from_iso, to_iso
-from kcbx.bot.roles import Role
+from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.bot.domain.model import Person, Unit
+from kcbx.bot.domain.roles import Role
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
-from kcbx.storage.people import Person
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import scope_clause
-from kcbx.storage.units import SUBTREE_CTE, Unit
+from kcbx.storage.units import SUBTREE_CTE
 
 
 @dataclass(frozen=True)

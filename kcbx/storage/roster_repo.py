@@ -1,4 +1,4 @@
-"""Roster upsert (issue 2): units, staff, classes, students and guardians in one transaction.
+"""Roster upsert: units, staff, classes, students and guardians in one transaction.
 
 The caller hands over a resolved plan (``kcbx.bot.roster.resolve``) in which units are named by
 their key, the path of (kind, name) pairs from the root; this module turns keys into ids,
@@ -8,13 +8,13 @@ compares with what is stored and writes only the differences, with bulk reads an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import to_iso
+from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.audit import AuditRepo
 from kcbx.storage.db import Database
 
 UnitKey = tuple[tuple[str, str], ...]
@@ -160,8 +160,9 @@ def unit_keys(units: Iterable[ExistingUnit]) -> dict[int, UnitKey]:
 
 
 class RosterRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditRepo | None = None) -> None:
         self.db = db
+        self.audit = audit or AuditRepo(db)
 
     async def units(self) -> list[ExistingUnit]:
         """Every unit, for resolving the names in a roster file."""
@@ -198,10 +199,8 @@ class RosterRepo:
             advance(len(plan.staff))
             await self._upsert_students(plan.students, unit_ids, class_ids, now, tally, advance)
             detail = {**source, **tally.detail()}
-            await self.db.execute(
-                "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail)"
-                " VALUES (?, ?, 'import', 'roster', NULL, ?)",
-                (to_iso(now), actor, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+            await self.audit.record(
+                at=now, actor=actor, action="import", entity="roster", detail=detail
             )
         return tally.counts()
 

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from kcbx.bot.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
-from kcbx.bot.scope import StudentPlace
+from kcbx.bot.domain.model import Guardian, Person, Student
+from kcbx.bot.domain.roles import CADRE_ROLES, DISTRICT_ROLES, SCHOOL_ROLES, Role
+from kcbx.bot.domain.scope import StudentPlace
 from kcbx.storage.db import Database
-from kcbx.storage.people import Person
 from kcbx.storage.units import SUBTREE_CTE
-
-
-@dataclass(frozen=True)
-class Guardian:
-    name: str
-    relation: str | None
-    phone: str | None
-
-
-@dataclass(frozen=True)
-class Student:
-    id: int
-    registry_no: str
-    name: str
-    gender: str | None
-    birth_date: str | None
-    school_id: int
-    class_id: int | None
-    grade: int | None
-    class_name: str | None
-    household_unit_id: int | None
-    a9_flags: tuple[str, ...]
-    exempt: bool
-    note: str | None
-
 
 _SELECT = (
     "SELECT s.*, c.name AS class_name, c.teacher_id AS teacher_id FROM students s"
@@ -157,6 +130,32 @@ class StudentRepo:
         # NULLS FIRST: the same order on SQLite and PostgreSQL (which puts NULLs last)
         sql += " ORDER BY s.grade NULLS FIRST, c.name NULLS FIRST, s.name, s.id LIMIT ? OFFSET ?"
         rows = await self.db.fetchall(sql, [*params, limit, offset])
+        return [_student(r) for r in rows]
+
+    async def named_in_scope(
+        self, person: Person, fragment: str, *, limit: int = 20
+    ) -> list[Student]:
+        """Students a person may see whose name contains `fragment`, by name."""
+        clause, params = scope_clause(person)
+        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self.db.fetchall(
+            _SELECT
+            + f" WHERE {clause} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name, s.id LIMIT ?",
+            [*params, f"%{escaped}%", limit],
+        )
+        return [_student(r) for r in rows]
+
+    async def names_in_scope(self, person: Person) -> list[tuple[int, str]]:
+        """(id, name) of every student a person may see: the small rows a pinyin search reads."""
+        clause, params = scope_clause(person)
+        rows = await self.db.fetchall(f"SELECT s.id, s.name FROM students s WHERE {clause}", params)
+        return [(int(r[0]), r[1]) for r in rows]
+
+    async def many(self, ids: list[int]) -> list[Student]:
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = await self.db.fetchall(_SELECT + f" WHERE s.id IN ({marks})", ids)
         return [_student(r) for r in rows]
 
     async def count_visible(self, person: Person) -> int:

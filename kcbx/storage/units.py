@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from kcbx.bot.domain.model import Unit
 from kcbx.storage.db import Database
 
 SUBTREE_CTE = (
@@ -12,16 +12,6 @@ SUBTREE_CTE = (
     " SELECT id FROM units WHERE id = ?"
     " UNION ALL SELECT u.id FROM units u JOIN subtree s ON u.parent_id = s.id)"
 )
-
-
-@dataclass(frozen=True)
-class Unit:
-    id: int
-    kind: str
-    name: str
-    parent_id: int | None
-    section: str | None
-    code: str | None
 
 
 def _unit(row: object) -> Unit:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kcbx.bot.clock import from_iso, to_iso
+from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.bot.domain.model import Action
 from kcbx.storage.audit import AuditRepo, actor_of
-from kcbx.storage.cases import Action, CaseRepo
+from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
 from kcbx.storage.outbox import OutboxRepo
 

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kcbx.bot.access import accept_invitation, create_invitation
-from kcbx.bot.clock import FakeClock
-from kcbx.bot.config import Config
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
+from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.access import accept_invitation, create_invitation
 from kcbx.testing.fakebot import FakeBotApi, FakeUser
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -58,7 +58,7 @@ class BotHarness:
         await self.fake.stop()
 
     async def start_bot(self) -> None:
-        from kcbx.bot.app import build_application, services_of
+        from kcbx.handlers.app import build_application, services_of
 
         self.app = build_application(self.config, clock=self.clock)
         await self.app.initialize()
@@ -91,13 +91,13 @@ class BotHarness:
         return self.services
 
     async def deliver(self) -> Any:
-        from kcbx.bot.jobs import deliver_now
+        from kcbx.handlers.jobs import deliver_now
 
         return await deliver_now(self.app)
 
     async def sweep(self, *, deliver: bool = True) -> Any:
         """One sweep at the clock's time, then (by default) drain the outbox."""
-        from kcbx.bot.sweep import sweep_now
+        from kcbx.bot.engine.sweep import sweep_now
 
         result = await sweep_now(self.app)
         if deliver:

@@ -19,6 +19,7 @@ import asyncio
 import os
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -66,6 +67,8 @@ class PgServer:
     prefix: str = field(default_factory=lambda: f"kcbx_t{secrets.token_hex(4)}")
     free: list[str] = field(default_factory=list)  # emptied databases, ready for a test
     tables: set[str] = field(default_factory=set)  # what the migrations make
+    # the rows the migrations write, by table: (columns, rows)
+    seeded: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]] = field(default_factory=dict)
     _count: int = 0
 
     async def _admin(self) -> asyncpg.Connection:
@@ -86,6 +89,11 @@ class PgServer:
         database = await dbmodule.Database.open(url)
         try:
             self.tables = set(await database.tables())
+            if not self.seeded:  # what the migrations wrote (audit_head's row): kept
+                for table in sorted(self.tables - {"schema_version"}):
+                    rows = await database.fetchall(f'SELECT * FROM "{table}"')
+                    if rows:
+                        self.seeded[table] = (tuple(rows[0].keys()), [tuple(r) for r in rows])
         finally:
             await database.close()
         return url
@@ -95,7 +103,7 @@ class PgServer:
         for url in urls:
             conn = await asyncpg.connect(url)
             try:
-                await empty(conn, self.tables)
+                await empty(conn, self.tables, self.seeded)
             finally:
                 await conn.close()
             self.free.append(url)
@@ -114,9 +122,14 @@ class PgServer:
         self.free.clear()
 
 
-async def empty(conn: asyncpg.Connection, tables: set[str]) -> None:
-    """Every row gone but the migrations', every identity restarted at 1, and any table
-    beyond the migrations' ``tables`` (a test's own) dropped."""
+async def empty(
+    conn: asyncpg.Connection,
+    tables: set[str],
+    seeded: dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]],
+) -> None:
+    """The database as the migrations left it: only their rows (``seeded``), identities
+    restarted after them, and any table beyond the migrations' ``tables`` (a test's own)
+    dropped."""
     await conn.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
         " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -137,9 +150,14 @@ async def empty(conn: asyncpg.Connection, tables: set[str]) -> None:
         await conn.execute("SET LOCAL session_replication_role = replica")  # no FK order
         for table in sorted(tables - {"schema_version"}):
             await conn.execute(f'DELETE FROM "{table}"')
+        for table, (columns, rows) in seeded.items():
+            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
         for table, column in identities:
             await conn.execute(
-                "SELECT setval(pg_get_serial_sequence($1, $2), 1, false)", table, column
+                f"SELECT setval(pg_get_serial_sequence($1, $2), COALESCE(MAX({column}), 0) + 1,"
+                f' false) FROM "{table}"',
+                table,
+                column,
             )
 
 

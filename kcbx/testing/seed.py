@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from kcbx.bot.clock import to_iso
-from kcbx.bot.roles import Role
-from kcbx.bot.services import Services
-from kcbx.storage.cases import Case
+from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.model import Case
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.services import Services
 
 # Monday 4 March 2024, 09:00 in Asia/Shanghai: the start of most test stories
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)

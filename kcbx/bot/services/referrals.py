@@ -1,0 +1,443 @@
+"""Referrals to departments (A6, A9): opened when their task first falls due, told what they
+need to act and no more, and following the cause when a visit finds a different one.
+
+Routing, as the ladder emits it (``kcbx.bot.domain.ladder``) and the policy file sets it:
+
+* A6: at A7.3 (day 7) the departments that own the case's cause
+  (``[departments.routing]``) get task ``A6-<code>``;
+* A9: a student with A9 flags brings in ``[departments.a9_relief]`` from day 0
+  (task ``A9-<code>``).
+
+The sweep calls :func:`open_referral` the first time such a task is due (a first-due hook),
+so the referral row exists (and the liaison may see the case) before the message is sent;
+:func:`render_department_task` writes that message. Codes that are not department units
+(``school``, ``township``, ``education_bureau``) are acted on by the school, the township and
+the bureau, who see the case anyway: no referral row for them.
+
+Need to know (A6): a department is told the student's name, school and grade, where the
+household is, one guardian's name, relation and phone, the cause and its task. Not the
+guardians' ID numbers, not the student's or the case's notes, not the history.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+
+from kcbx.bot.domain.caseactions import case_data, reminder_buttons, visit_data, without
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.due import DueTask
+from kcbx.bot.domain.i18n import N_, Translate, translator
+from kcbx.bot.domain.ladder import Task
+from kcbx.bot.domain.model import Case, Guardian, Person, Student
+from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS
+from kcbx.bot.domain.reminders import quiet_hours_next_send
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.services import Services
+from kcbx.bot.texts.reminders import buttons_for, heading, language_of
+from kcbx.storage.outbox import OutgoingMessage
+from kcbx.storage.referrals import InboxItem, Referral
+
+log = logging.getLogger(__name__)
+
+A9_REASON = "a9"
+# What a department is asked to do (the ladder's texts of its A6/A9 tasks).
+DEPARTMENT_TASKS: dict[str, str] = {
+    "A6": N_(
+        "Take part in the joint persuasion: the cause of absence falls within your "
+        "department's duties"
+    ),
+    "A9": N_("Help the family of this vulnerable student so that the child can return to school"),
+}
+STATUS_NAMES: dict[str, str] = {
+    "open": N_("new"),
+    "accepted": N_("accepted"),
+    "closed": N_("closed"),
+    "withdrawn": N_("withdrawn"),
+}
+CASE_STATUS_NAMES: dict[str, str] = {
+    "open": N_("open"),
+    "returned": N_("back at school"),
+    "exempt": N_("exempt (A3)"),
+    "transferred": N_("transferred"),
+}
+
+
+def accept_data(referral_id: int) -> str:
+    return f"ref:a:{referral_id}"
+
+
+def detail_data(referral_id: int) -> str:
+    return f"ref:d:{referral_id}"
+
+
+def page_data(offset: int) -> str:
+    return f"ref:p:{offset}"
+
+
+@dataclass(frozen=True)
+class NeedToKnow:
+    """What a department (or the 三包 chain) is told about a case: the facts to act on."""
+
+    case_id: int
+    case_number: str
+    case_status: str
+    absent_since: date
+    cause: str
+    student_name: str
+    school: str
+    grade: int | None
+    class_name: str | None
+    household: str
+    guardian: Guardian | None
+    a9: bool
+
+
+def first_guardian(guardians: list[Guardian]) -> Guardian | None:
+    """The guardian to phone: the first with a phone, else the first."""
+    with_phone = [g for g in guardians if g.phone]
+    found = with_phone or guardians
+    return found[0] if found else None
+
+
+async def need_to_know(services: Services, case: Case, student: Student) -> NeedToKnow:
+    school = await services.units.get(student.school_id)
+    return NeedToKnow(
+        case_id=case.id,
+        case_number=case.number,
+        case_status=case.status,
+        absent_since=case.absent_since,
+        cause=case.cause,
+        student_name=student.name,
+        school=school.name if school else "",
+        grade=student.grade,
+        class_name=student.class_name,
+        household=await services.units.path_name(student.household_unit_id),
+        guardian=first_guardian(await services.students.guardians(student.id)),
+        a9=bool(student.a9_flags),
+    )
+
+
+def case_lines(facts: NeedToKnow, t: Translate, lang: str) -> list[str]:
+    """The need-to-know lines about a case (escaped)."""
+    school = facts.school
+    if facts.grade is not None:
+        school = t("{school}, grade {grade}").format(school=school, grade=facts.grade)
+    lines = [
+        t("Student: <b>{name}</b> ({school})").format(
+            name=escape(facts.student_name), school=escape(school)
+        ),
+        t("Absent since {date}").format(date=format_date(facts.absent_since, t, lang)),
+        t("Household: {place}").format(place=escape(facts.household or t("not on the roster"))),
+    ]
+    if facts.guardian is not None:
+        guardian = facts.guardian
+        lines.append(
+            t("Guardian: {name} ({relation}), phone {phone}").format(
+                name=escape(guardian.name),
+                relation=escape(guardian.relation or t("guardian")),
+                phone=escape(guardian.phone or t("no phone on the roster")),
+            )
+        )
+    lines.append(t("Cause: {cause}").format(cause=t(CAUSES.get(facts.cause, CAUSES["other"]))))
+    if facts.a9:
+        lines.append(t("A vulnerable student (A9)."))
+    return lines
+
+
+def referral_text(
+    facts: NeedToKnow, department: str, task_what: str, t: Translate, lang: str, *, heading: str
+) -> str:
+    """A department's referral: the heading, the case facts it needs, its task."""
+    lines = [
+        heading,
+        t("Department: {department}").format(department=escape(department)),
+        *case_lines(facts, t, lang),
+        t("Your task: {what}").format(what=t(task_what)),
+        t("Please accept the referral, then record what your department does."),
+    ]
+    return "\n".join(lines)
+
+
+# --- the sweep's hooks --------------------------------------------------------------------
+
+
+async def open_referral(services: Services, case: Case, student: Student, task: Task) -> None:
+    """First-due hook of ``A6-``/``A9-`` tasks: refer the case to the department (A6, A9)."""
+    code = task.department
+    if code is None or task.role != Role.DEPARTMENT_LIAISON:
+        return  # the school, the township or the bureau: they see the case anyway
+    district = await services.units.nearest(student.school_id, "district")
+    unit_id = await services.referrals.department_unit(
+        code, district.id if district is not None else None
+    )
+    if unit_id is None:
+        log.warning("no department unit with code %s for case %s", code, case.number)
+        return
+    reason = A9_REASON if task.rule == "A9" else case.cause
+    await services.referrals.refer(
+        case.id, unit_id, reason=reason, now=services.clock.now(), actor="system"
+    )
+
+
+def referral_heading(rule: str, number: str, t: Translate) -> str:
+    """``Referral (A6): case KC-2024-0001`` (A9: for relief)."""
+    if rule == "A9":
+        text = t("<b>Referral for relief (A9)</b>: case <b>{number}</b>")
+    else:
+        text = t("<b>Referral (A6)</b>: case <b>{number}</b>")
+    return text.format(number=escape(number))
+
+
+async def render_department_task(
+    services: Services, due: DueTask, gettext: Translate
+) -> list[OutgoingMessage]:
+    """Renderer of ``A6-``/``A9-`` tasks: the need-to-know referral, with Accept."""
+    t = gettext
+    lang = language_of(due.recipient, services.config.default_language)
+    facts = await need_to_know(services, due.case, due.student)
+    code = due.task.department or ""
+    department = t(DEPARTMENTS.get(code, code))
+    if due.task.role == Role.DEPARTMENT_LIAISON:
+        title = referral_heading(due.task.rule, due.case.number, t)
+    else:  # the school, the township or the bureau acting for a cause it owns (A6)
+        title = t("<b>Joint persuasion (A6)</b>: case <b>{number}</b>").format(
+            number=escape(due.case.number)
+        )
+    first = heading(due, services.policy, t, lang)
+    text = referral_text(facts, department, due.task.what, t, lang, heading=f"{first}\n{title}")
+    if due.recipient.role != Role.DEPARTMENT_LIAISON:  # the bureau standing in, or the school
+        return [OutgoingMessage(text=text, buttons=buttons_for(due, t))]
+    # a department: accept, record; no case card (it needs to know only the above)
+    referral = await _referral_of(services, due.case.id, code)
+    extra: list[tuple[str, str]] = []
+    if referral is not None and referral.status == "open":
+        extra.append((t("Accept"), accept_data(referral.id)))
+    extra.append((t("Record our action"), visit_data(due.case.id)))
+    buttons = without(
+        reminder_buttons(due.case.id, due.task.code, t, can_return=False),
+        case_data(due.case.id),
+    )
+    return [OutgoingMessage(text=text, buttons=(tuple(extra), *buttons))]
+
+
+async def _referral_of(services: Services, case_id: int, code: str) -> Referral | None:
+    for referral in await services.referrals.of_case(case_id):
+        if referral.department_code == code:
+            return referral
+    return None
+
+
+# --- the cause changes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rerouted:
+    """What following a new cause did to a case's referrals (department codes)."""
+
+    withdrawn: tuple[str, ...] = ()
+    reopened: tuple[str, ...] = ()
+
+
+def wanted_departments(services: Services, cause: str, a9: bool) -> set[str]:
+    """The department codes a case with this cause (and A9 flags) concerns (A6, A9)."""
+    departments = services.policy.departments
+    wanted = set(departments.routes_for(cause))
+    if a9:
+        wanted |= set(departments.a9_relief)
+    return wanted
+
+
+async def follow_cause(
+    services: Services, case: Case, student: Student, new_cause: str, *, actor: Person
+) -> Rerouted:
+    """The cause of a case is now ``new_cause``: the referrals follow it (A6).
+
+    Departments no longer concerned have their referral withdrawn and are told; a department
+    concerned again gets its withdrawn referral back and the referral message. Departments
+    never referred get theirs from the sweep: the ladder now owes ``A6-<code>`` tasks for the
+    new cause, and their first-due hook opens the referral. Call inside the transaction that
+    records the finding.
+    """
+    now = services.clock.now()
+    wanted = wanted_departments(services, new_cause, bool(student.a9_flags))
+    withdrawn: list[str] = []
+    reopened: list[str] = []
+    facts: NeedToKnow | None = None
+    for referral in await services.referrals.of_case(case.id, with_withdrawn=True):
+        code = referral.department_code or ""
+        concerned = code in wanted
+        if referral.standing and not concerned:
+            why = f"cause:{new_cause}"
+            if await services.referrals.withdraw(
+                referral.id, why=why, now=now, actor=f"person:{actor.id}"
+            ):
+                withdrawn.append(code)
+                await _tell_withdrawn(services, case, referral, new_cause)
+        elif not referral.standing and referral.status == "withdrawn" and concerned:
+            reopen = await services.referrals.refer(
+                case.id,
+                referral.department_id,
+                reason=new_cause,
+                now=now,
+                actor=f"person:{actor.id}",
+            )
+            if reopen is not None:
+                reopened.append(code)
+                facts = facts or await need_to_know(services, case, student)
+                await _tell_referred(services, reopen, facts)
+    return Rerouted(tuple(withdrawn), tuple(reopened))
+
+
+async def _liaisons(services: Services, department_id: int) -> list[Person]:
+    people = await services.people.in_units([department_id], [Role.DEPARTMENT_LIAISON])
+    return [p for p in people if p.chat_id is not None]
+
+
+async def _tell_withdrawn(
+    services: Services, case: Case, referral: Referral, new_cause: str
+) -> None:
+    now = services.clock.now()
+    for person in await _liaisons(services, referral.department_id):
+        t = translator(person.lang or services.config.default_language)
+        text = t(
+            "Referral of case <b>{number}</b> withdrawn: a visit found the cause to be {cause}, "
+            "which is not your department's. No further action is needed from you."
+        ).format(number=escape(case.number), cause=t(CAUSES.get(new_cause, CAUSES["other"])))
+        await services.outbox.enqueue(
+            key=f"ref-withdrawn:{referral.id}:{now.isoformat()}:to={person.id}",
+            chat_id=person.chat_id or 0,
+            message=OutgoingMessage(text=text),
+            now=now,
+            not_before=quiet_hours_next_send(now, services.policy),
+            person_id=person.id,
+            case_id=case.id,
+        )
+
+
+async def _tell_referred(services: Services, referral: Referral, facts: NeedToKnow) -> None:
+    now = services.clock.now()
+    code = referral.department_code or ""
+    what = DEPARTMENT_TASKS["A6"]
+    for person in await _liaisons(services, referral.department_id):
+        lang = person.lang or services.config.default_language
+        t = translator(lang)
+        title = referral_heading("A6", facts.case_number, t)
+        text = referral_text(facts, t(DEPARTMENTS.get(code, code)), what, t, lang, heading=title)
+        buttons = (
+            (
+                (t("Accept"), accept_data(referral.id)),
+                (t("Record our action"), visit_data(facts.case_id)),
+            ),
+        )
+        await services.outbox.enqueue(
+            key=f"ref-again:{referral.id}:{now.isoformat()}:to={person.id}",
+            chat_id=person.chat_id or 0,
+            message=OutgoingMessage(text=text, buttons=buttons),
+            now=now,
+            not_before=quiet_hours_next_send(now, services.policy),
+            person_id=person.id,
+            case_id=facts.case_id,
+        )
+
+
+# --- the department's inbox -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[InboxItem]
+    total: int
+    offset: int
+    per_page: int
+
+
+class ReferralRefused(Exception):
+    """Not this person's referral (or no such referral): answered as out of scope."""
+
+
+async def inbox_page(
+    services: Services, person: Person, offset: int, per_page: int = 5
+) -> InboxPage:
+    """A page of the referrals to the liaison's department (A6: they see no other case)."""
+    if person.role != Role.DEPARTMENT_LIAISON or person.unit_id is None:
+        raise ReferralRefused
+    total = await services.referrals.count_inbox(person.unit_id)
+    offset = max(0, min(offset, max(total - 1, 0)))
+    offset -= offset % per_page
+    items = await services.referrals.inbox(person.unit_id, limit=per_page, offset=offset)
+    return InboxPage(items, total, offset, per_page)
+
+
+async def own_referral(services: Services, person: Person, referral_id: int) -> Referral:
+    """The referral if it is to the liaison's department and not withdrawn."""
+    referral = await services.referrals.get(referral_id)
+    if (
+        referral is None
+        or person.role != Role.DEPARTMENT_LIAISON
+        or referral.department_id != person.unit_id
+        or referral.status == "withdrawn"
+    ):
+        raise ReferralRefused
+    return referral
+
+
+async def accept_referral(services: Services, person: Person, referral_id: int) -> bool:
+    """Accept a referral to one's department; False when it was accepted already."""
+    referral = await own_referral(services, person, referral_id)
+    return await services.referrals.accept(
+        referral.id, person_id=person.id, now=services.clock.now()
+    )
+
+
+async def referral_card(
+    services: Services, person: Person, referral_id: int, gettext: Translate, lang: str
+) -> tuple[str, Referral]:
+    """The need-to-know text of one referral, for its department's liaison."""
+    referral = await own_referral(services, person, referral_id)
+    case = await services.cases.get(referral.case_id)
+    student = await services.students.get(case.student_id) if case else None
+    if case is None or student is None:
+        raise ReferralRefused
+    t = gettext
+    facts = await need_to_know(services, case, student)
+    code = referral.department_code or ""
+    reason = referral.reason
+    rule = "A9" if reason == A9_REASON else "A6"
+    title = referral_heading(rule, case.number, t)
+    text = referral_text(
+        facts, t(DEPARTMENTS.get(code, code)), DEPARTMENT_TASKS[rule], t, lang, heading=title
+    )
+    text += "\n" + t("Referral: {status}; case: {case_status}").format(
+        status=t(STATUS_NAMES[referral.status]),
+        case_status=t(CASE_STATUS_NAMES.get(case.status, case.status)),
+    )
+    return text, referral
+
+
+async def card_section(services: Services, case: Case, gettext: Translate, lang: str) -> str | None:
+    """Card section: the departments the case is referred to, and the evidence kept."""
+    del lang
+    t = gettext
+    lines = []
+    referrals = await services.referrals.of_case(case.id)
+    if referrals:
+        names = t(", ").join(
+            t("{department} ({status})").format(
+                department=t(DEPARTMENTS.get(r.department_code or "", r.department_code or "")),
+                status=t(STATUS_NAMES[r.status]),
+            )
+            for r in referrals
+        )
+        lines.append(t("Referred to: {departments}").format(departments=names))
+    evidence = await services.visits.evidence_of_case(case.id)
+    if evidence:
+        photos = sum(1 for e in evidence if e.kind == "photo")
+        lines.append(
+            t("Evidence kept: {photos} photos, {documents} documents").format(
+                photos=photos, documents=len(evidence) - photos
+            )
+        )
+    return "\n".join(lines) or None

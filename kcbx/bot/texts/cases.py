@@ -1,0 +1,369 @@
+"""The texts of cases, pure: a report's summary and the steps ahead, a line of /cases, the
+case card, and the line a button press adds to a reminder.
+
+Every function takes the person's ``gettext`` and language; user-supplied text (names, notes,
+guardians) is escaped here, case numbers and names are bold (STYLE). Long texts are cut into
+pages of whole lines by :func:`kcbx.bot.texts.paging.pages` so that no message reaches Telegram's
+4096 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from html import escape
+from typing import TYPE_CHECKING
+
+from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.ladder import (
+    DETAIL_DEPARTMENT,
+    DETAIL_TASK,
+    STAGE_NAMES,
+    STEP_TEXTS,
+    ActionKind,
+    LadderState,
+    Stage,
+    Step,
+    Task,
+)
+from kcbx.bot.domain.model import Case, Student
+from kcbx.bot.domain.policy import CAUSES, DEPARTMENTS, Policy
+from kcbx.bot.domain.roles import ROLE_LABELS, Role
+from kcbx.bot.services.visits import OUTCOMES as VISIT_OUTCOMES
+
+if TYPE_CHECKING:
+    from kcbx.bot.services.cases import CaseCard
+
+# A9: the vulnerable-student flags (RULES.md), by code
+A9_FLAG_NAMES: dict[str, str] = {
+    "sudden_hardship": N_("sudden severe hardship"),
+    "unstable_poverty_exit": N_("unstable out of poverty"),
+    "rural_subsistence": N_("rural minimum-subsistence household"),
+    "disabled_child": N_("disabled child"),
+    "child_of_disabled": N_("child of disabled parents"),
+    "child_of_prisoner": N_("child of a prisoner"),
+    "left_behind": N_("left-behind child"),
+    "single_parent": N_("single-parent family"),
+    "orphan": N_("orphan"),
+}
+
+CASE_STATUS: dict[str, str] = {
+    "open": N_("open"),
+    "returned": N_("closed: back at school"),
+    "exempt": N_("closed: exempt (A3)"),
+    "transferred": N_("closed: transferred"),
+}
+
+
+def when(instant: datetime, t: Translate, lang: str, policy: Policy) -> str:
+    """3月5日（周二）14:30 in the policy's time zone."""
+    local = instant.astimezone(policy.time.tz)
+    return f"{format_date(local.date(), t, lang)} {local:%H:%M}"
+
+
+def class_label(student: Student, t: Translate) -> str:
+    if student.grade is None or not student.class_name:
+        return ""
+    return t("grade {grade} {name}").format(grade=student.grade, name=escape(student.class_name))
+
+
+def student_label(student: Student, t: Translate) -> str:
+    """<b>张三</b>（3年级1班）."""
+    label = class_label(student, t)
+    name = f"<b>{escape(student.name)}</b>"
+    return t("{name} ({detail})").format(name=name, detail=label) if label else name
+
+
+def cause_name(code: str, t: Translate) -> str:
+    return t(CAUSES.get(code, CAUSES["unknown"]))
+
+
+def role_name(role: str | None, t: Translate) -> str:
+    try:
+        return t(ROLE_LABELS[Role(role)]) if role else ""
+    except ValueError:
+        return role or ""
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+def report_summary(
+    *,
+    student: Student,
+    absent_since: date,
+    cause: str,
+    contact: str,
+    note: str | None,
+    previous: tuple[Case, date, int, Stage] | None,
+    relapse_window: int,
+    t: Translate,
+    lang: str,
+) -> str:
+    """The summary a reporter confirms (nothing is written before)."""
+    lines = [
+        t("Please check and confirm the report:"),
+        "",
+        t("Student: {student}").format(student=student_label(student, t)),
+        t("Absent since: {date}").format(date=format_date(absent_since, t, lang)),
+        t("Reason: {cause}").format(cause=cause_name(cause, t)),
+        t("Guardians: {contact}").format(contact=t(CONTACTS[contact])),
+    ]
+    if note:
+        lines.append(t("Note: {note}").format(note=escape(note)))
+    if previous is not None:
+        case, returned_on, day, stage = previous
+        lines += [
+            "",
+            t(
+                "Back at school on {date} (case <b>{number}</b>) and absent again within "
+                "{days} days: the case continues at day {day} ({stage})."
+            ).format(
+                date=format_date(returned_on, t, lang),
+                number=case.number,
+                days=relapse_window,
+                day=day,
+                stage=t(STAGE_NAMES[stage]),
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def steps_ahead(steps: Sequence[Step], today: date, t: Translate, lang: str) -> list[str]:
+    """• 3月6日（周三）: phone the guardians today and visit the home (A7.1)."""
+    lines = []
+    for step in steps:
+        on = t("now") if step.on <= today else format_date(step.on, t, lang)
+        lines.append(
+            t("• {when}: {what} ({rule})").format(
+                when=on, what=t(STEP_TEXTS[step.rule]), rule=step.rule
+            )
+        )
+    return lines
+
+
+def report_done(
+    case: Case, student: Student, steps: Sequence[Step], today: date, t: Translate, lang: str
+) -> str:
+    lines = [
+        t("Case <b>{number}</b> is open for {student}. The steps ahead:").format(
+            number=case.number, student=student_label(student, t)
+        ),
+        *steps_ahead(steps, today, t, lang),
+        "",
+        t("I will remind whoever must act at each deadline."),
+    ]
+    return "\n".join(lines)
+
+
+def open_case_instead(
+    case: Case, student: Student, state: LadderState, t: Translate, lang: str
+) -> str:
+    return t(
+        "{student} already has an open case, <b>{number}</b> (absent since {since}; now: "
+        "{stage}, day {day}). A student is not reported twice: here is the case."
+    ).format(
+        student=student_label(student, t),
+        number=case.number,
+        since=format_date(case.absent_since, t, lang),
+        stage=t(STAGE_NAMES[state.stage]),
+        day=state.day,
+    )
+
+
+# --- lists and cards ---------------------------------------------------------------------------
+
+
+def _task_line(task: Task, now: datetime, t: Translate, lang: str, policy: Policy) -> str:
+    what = t(task.what)
+    if task.done and task.done_at is not None:
+        return "✓ " + t("{rule} {what} (done {when})").format(
+            rule=task.rule, what=what, when=when(task.done_at, t, lang, policy)
+        )
+    mark = "⚠ " if task.due_at <= now else "• "
+    return mark + t("{rule} {what} ({role}, due {when})").format(
+        rule=task.rule,
+        what=what,
+        role=role_name(task.role, t),
+        when=when(task.due_at, t, lang, policy),
+    )
+
+
+def case_line(
+    case: Case,
+    student: Student,
+    state: LadderState,
+    next_task: Task | None,
+    t: Translate,
+    lang: str,
+    policy: Policy,
+) -> str:
+    """<b>KC-2024-0001</b> <b>张三</b>（3年级1班） + stage, day and the next deadline."""
+    head = f"<b>{case.number}</b> {student_label(student, t)}"
+    where = t("{stage}, day {day}").format(stage=t(STAGE_NAMES[state.stage]), day=state.day)
+    if next_task is None:
+        nxt = t("no open task")
+    else:
+        nxt = t("next: {rule} by {when}").format(
+            rule=next_task.rule, when=when(next_task.due_at, t, lang, policy)
+        )
+        if next_task.due_at <= state.now:
+            nxt += " ⚠ " + t("overdue")
+    return f"{head}\n    {where} · {nxt}"
+
+
+def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricted: bool) -> str:
+    parts = []
+    task = detail.get(DETAIL_TASK)
+    department = detail.get(DETAIL_DEPARTMENT)
+    if isinstance(department, str):
+        parts.append(t(DEPARTMENTS.get(department, department)))
+    elif isinstance(task, str) and action_kind == ActionKind.ACKNOWLEDGED:
+        parts.append(escape(task))
+    outcome = detail.get("outcome")
+    if isinstance(outcome, str) and not restricted:
+        # a report's phone call says what the guardians answered; a visit how it went
+        labels = CONTACTS if detail.get("via") == "report" else VISIT_OUTCOMES
+        if outcome in labels:
+            parts.append(t(labels[outcome]))
+    text = detail.get("text") or detail.get("note")
+    if isinstance(text, str) and text and not restricted:
+        parts.append(escape(text[:200]))
+    return "; ".join(parts)
+
+
+def history_line(
+    at: datetime,
+    kind: str,
+    detail: dict[str, object],
+    actor: str,
+    actor_role: str | None,
+    t: Translate,
+    lang: str,
+    policy: Policy,
+    restricted: bool = False,
+) -> str:
+    """3月5日（周二）14:30 李老师（班主任）：phoned the guardians (reached: agreed)."""
+    who = (
+        t("{name} ({role})").format(name=escape(actor), role=role_name(actor_role, t))
+        if actor
+        else t("the system")
+    )
+    what = t(ACTION_NAMES.get(kind, kind))
+    extra = _detail(kind, detail, t, restricted)
+    if extra:
+        what = t("{what} ({detail})").format(what=what, detail=extra)
+    return t("{when} {who}: {what}").format(when=when(at, t, lang, policy), who=who, what=what)
+
+
+def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
+    """The case card: the student, the case, where it stands, the tasks and the history.
+
+    A department liaison (``card.restricted``) sees what the department needs to act: the
+    child, the household and the guardians' names, not their phone numbers, the teacher's
+    note or what the guardians said.
+    """
+    case, student, state = card.case, card.student, card.state
+    status = t(CASE_STATUS.get(case.status, case.status))
+    lines = [
+        t("Case <b>{number}</b> · {status}").format(number=case.number, status=status),
+        t("Student: {student}, {school}").format(
+            student=student_label(student, t), school=escape(card.school)
+        ),
+    ]
+    if card.household:
+        lines.append(t("Household: {place}").format(place=escape(card.household)))
+    if card.guardians:
+        names = []
+        for g in card.guardians:
+            name = escape(g.name)
+            if g.relation:
+                name = t("{name} ({role})").format(name=name, role=escape(g.relation))
+            if g.phone and not card.restricted:
+                name += " " + escape(g.phone)
+            names.append(name)
+        lines.append(t("Guardians: {contact}").format(contact="；".join(names)))
+    if student.a9_flags:
+        flags = "、".join(
+            t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in student.a9_flags
+        )
+        lines.append(t("Vulnerable student (A9): {flags}").format(flags=flags))
+    lines.append(t("Reason: {cause}").format(cause=cause_name(case.cause, t)))
+    lines.append(
+        t("Absent since {since}; reported by {by}, {when}").format(
+            since=format_date(case.absent_since, t, lang),
+            by=escape(card.reporter) or t("the system"),
+            when=when(case.reported_at, t, lang, policy),
+        )
+    )
+    if not card.restricted:
+        if case.guardian_contact in CONTACTS:
+            lines.append(
+                t("Guardians when phoned: {contact}").format(
+                    contact=t(CONTACTS[case.guardian_contact or ""])
+                )
+            )
+        if case.note:
+            lines.append(t("Note: {note}").format(note=escape(case.note)))
+    if card.previous_number:
+        lines.append(
+            t(
+                "Continues case <b>{number}</b> (absent again soon after the return): from day "
+                "{day}."
+            ).format(number=card.previous_number, day=case.carried_days)
+        )
+    lines.append(
+        t("Stage: {stage}, day {day}").format(stage=t(STAGE_NAMES[state.stage]), day=state.day)
+    )
+    lines += ["", t("<b>Tasks</b>")]
+    tasks = sorted(state.tasks, key=lambda task: (task.done, task.due_at))
+    lines += [_task_line(task, state.now, t, lang, policy) for task in tasks] or [t("none")]
+    lines += ["", t("<b>History</b>")]
+    if card.history:
+        lines += [
+            history_line(
+                e.action.at,
+                e.action.kind,
+                e.action.detail,
+                e.actor_name,
+                e.actor_role,
+                t,
+                lang,
+                policy,
+                card.restricted,
+            )
+            for e in card.history
+        ]
+    else:
+        lines.append(t("No actions recorded yet."))
+    for section in card.sections:
+        lines += ["", section]
+    return lines
+
+
+def recorded_line(kind: str, by: str, at: datetime, t: Translate, lang: str, policy: Policy) -> str:
+    """The line a button press adds to the reminder it was on."""
+    return "✓ " + t("{what}: recorded by {by}, {when}").format(
+        what=t(ACTION_NAMES.get(kind, kind)), by=escape(by), when=when(at, t, lang, policy)
+    )
+
+
+__all__ = [
+    "A9_FLAG_NAMES",
+    "CASE_STATUS",
+    "card_lines",
+    "case_line",
+    "cause_name",
+    "class_label",
+    "history_line",
+    "open_case_instead",
+    "recorded_line",
+    "report_done",
+    "report_summary",
+    "role_name",
+    "steps_ahead",
+    "student_label",
+    "when",
+]

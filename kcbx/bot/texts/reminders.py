@@ -1,0 +1,311 @@
+"""What a reminder says: the generic reminder, the escalation, the hand-over, the morning
+digest (rules A7.1-A7.6).
+
+Every reminder names the student (escaped), the case number (bold), the rule, the task and
+its deadline (``3月5日（周二） 18:00``), with the buttons of :mod:`kcbx.bot.domain.caseactions`:
+"Received", the task's action, "Back at school" (school staff only) and the case card. An
+escalation says who did not act and since when; a hand-over says that the holder of the role
+cannot be reached, or that nobody holds it. Texts are HTML and stay under Telegram's 4096
+characters; a digest is paged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from kcbx.bot.domain.caseactions import (
+    CASE_LABEL,
+    RECEIVED_LABEL,
+    RETURN_CONFIRMERS,
+    ack_data,
+    action_button,
+    case_data,
+    reminder_buttons,
+)
+from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.due import DueTask
+from kcbx.bot.domain.i18n import Translate, normalize_language
+from kcbx.bot.domain.ladder import Task
+from kcbx.bot.domain.model import Person
+from kcbx.bot.domain.policy import DEPARTMENTS, Policy
+from kcbx.bot.domain.roles import ROLE_LABELS, Role
+from kcbx.storage.outbox import OutgoingMessage
+
+MAX_TEXT = 4096  # Telegram's limit for a message text
+PAGE_TEXT = 3500  # a digest page stops adding entries here (leaves room for the heading)
+PAGE_ENTRIES = 8  # and after this many entries (three buttons each)
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]
+
+
+def role_name(role: str, t: Translate) -> str:
+    try:
+        return t(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return role
+
+
+def when_text(instant: datetime, policy: Policy, t: Translate, lang: str) -> str:
+    """``2024年3月5日（周二） 18:00`` in the policy's time zone."""
+    local = instant.astimezone(policy.time.tz)
+    return f"{format_date(local.date(), t, lang)} {local:%H:%M}"
+
+
+def task_text(task: Task, t: Translate) -> str:
+    """The task, with its department for an A6/A9 task."""
+    what = t(task.what)
+    if task.department and task.department in DEPARTMENTS:
+        what += t(" ({department})").format(department=t(DEPARTMENTS[task.department]))
+    return what
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The facts every reminder line needs, ready to print."""
+
+    number: str  # bold
+    student: str  # bold, escaped
+    place: str  # escaped: school, grade and class
+    day: int
+    rule: str
+    task: str
+    due: str
+
+
+def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: str) -> Subject:
+    student = due.student
+    place = escape(school_name)
+    if student.grade is not None and student.class_name:
+        place += t(" grade {grade} {name}").format(
+            grade=student.grade, name=escape(student.class_name)
+        )
+    return Subject(
+        number=f"<b>{escape(due.case.number)}</b>",
+        student=f"<b>{escape(student.name)}</b>",
+        place=place,
+        day=max(due.state.day, 0),
+        rule=due.task.rule,
+        task=task_text(due.task, t),
+        due=when_text(due.task.due_at, policy, t, lang),
+    )
+
+
+def heading(due: DueTask, policy: Policy, t: Translate, lang: str, *, cc: bool = False) -> str:
+    """The first line: what kind of message this is, and why it reaches this person.
+
+    ``cc``: a copy for information to a cc role (round 1 only; ``due.reason`` stays '')."""
+    source = due.escalated_from
+    if due.reason == "escalated":
+        since = when_text(due.task.due_at, policy, t, lang)
+        if source is None:
+            return t(
+                "⚠️ Escalated to you: the {role} has not done this task since {since} "
+                "({count} reminders). Please see that it is done."
+            ).format(role=role_name(due.task.role, t), since=since, count=due.round)
+        return t(
+            "⚠️ Escalated to you: <b>{name}</b> ({role}) has not done this task since "
+            "{since} ({count} reminders). Please see that it is done."
+        ).format(
+            name=escape(source.name),
+            role=role_name(source.role, t),
+            since=since,
+            count=due.round,
+        )
+    if due.reason == "unreachable" and source is not None:
+        return t(
+            "⚠️ Handed to you: <b>{name}</b> ({role}) cannot be reached through this bot "
+            "(blocked it or never joined). Please act on this task in their place."
+        ).format(name=escape(source.name), role=role_name(source.role, t))
+    if due.reason in ("unreachable", "no_one"):
+        return t(
+            "⚠️ Handed to you: nobody can be reached as {role} for this student. "
+            "Please act on this task."
+        ).format(role=role_name(due.task.role, t))
+    if cc:
+        return t("For your information: a task of the {role}").format(
+            role=role_name(due.task.role, t)
+        )
+    if due.round > 1:
+        return t("⏰ Reminder {round}: this task is still not done").format(round=due.round)
+    return t("⏰ Reminder: a task is due")
+
+
+def body(s: Subject, t: Translate) -> str:
+    return "\n".join(
+        (
+            t("Student: {student} ({place})").format(student=s.student, place=s.place),
+            t("Case: {number}, day {day}").format(number=s.number, day=s.day),
+            t("Rule: {rule}").format(rule=s.rule),
+            t("Task: {task}").format(task=s.task),
+            t("Due: {when}").format(when=s.due),
+        )
+    )
+
+
+def buttons_for(due: DueTask, t: Translate, *, cc: bool = False) -> Buttons:
+    """The reminder's buttons; a copy for information has "Received" and the case only."""
+    case_id, code = due.case.id, due.task.code
+    if cc:
+        return (
+            ((t(RECEIVED_LABEL), ack_data(case_id, code)), (t(CASE_LABEL), case_data(case_id))),
+        )
+    return reminder_buttons(case_id, code, t, can_return=due.recipient.role in RETURN_CONFIRMERS)
+
+
+def language_of(person: Person, default: str) -> str:
+    return normalize_language(person.lang or default, default)
+
+
+def reminder_message(
+    due: DueTask, school_name: str, policy: Policy, t: Translate, lang: str, *, cc: bool = False
+) -> OutgoingMessage:
+    """One reminder (or escalation, or hand-over, or copy) about one task, for one person."""
+    s = subject(due, school_name, policy, t, lang)
+    text = heading(due, policy, t, lang, cc=cc) + "\n\n" + body(s, t)
+    return OutgoingMessage(text=_fit(text), buttons=buttons_for(due, t, cc=cc))
+
+
+def told_message(
+    due: DueTask,
+    to: Sequence[Person],
+    to_role: str,
+    school_name: str,
+    policy: Policy,
+    t: Translate,
+    lang: str,
+) -> OutgoingMessage:
+    """To the holder of the role: the task went to their supervisor."""
+    s = subject(due, school_name, policy, t, lang)
+    names = t(", ").join(f"<b>{escape(p.name)}</b>" for p in to)
+    text = (
+        t(
+            "📣 This task was not done after {count} reminders and has been escalated to "
+            "{names} ({role}). Please still do it and record it."
+        ).format(count=due.round, names=names, role=role_name(to_role, t))
+        + "\n\n"
+        + body(s, t)
+    )
+    rows = tuple(
+        row for row in reminder_buttons(due.case.id, due.task.code, t, can_return=False) if row
+    )
+    return OutgoingMessage(text=_fit(text), buttons=rows)
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One line of a digest: a task for the recipient, or a note that it was escalated."""
+
+    due: DueTask
+    school_name: str
+    told_to: tuple[Person, ...] = ()  # set on a note "escalated to ..."
+    told_role: str | None = None
+    cc: bool = False  # a copy for information
+
+
+def _note(entry: DigestEntry, policy: Policy, t: Translate, lang: str) -> str:
+    due = entry.due
+    if entry.told_role is not None:
+        names = t(", ").join(escape(p.name) for p in entry.told_to)
+        return t("escalated to {names} ({role}) after {count} reminders").format(
+            names=names, role=role_name(entry.told_role, t), count=due.round
+        )
+    source = due.escalated_from
+    if due.reason == "escalated":
+        who = escape(source.name) if source else role_name(due.task.role, t)
+        return t("escalated: {name} has not done it").format(name=who)
+    if due.reason in ("unreachable", "no_one"):
+        who = escape(source.name) if source else role_name(due.task.role, t)
+        return t("handed to you: {name} cannot be reached").format(name=who)
+    if entry.cc:
+        return t("for your information")
+    if due.round > 1:
+        return t("reminder {round}").format(round=due.round)
+    return ""
+
+
+def _entry_text(n: int, entry: DigestEntry, policy: Policy, t: Translate, lang: str) -> str:
+    s = subject(entry.due, entry.school_name, policy, t, lang)
+    lines = [
+        t("{n}. {number} {student} ({place}), day {day}").format(
+            n=n, number=s.number, student=s.student, place=s.place, day=s.day
+        ),
+        "   " + t("{rule}: {task}").format(rule=s.rule, task=s.task),
+        "   " + t("Due: {when}").format(when=s.due),
+    ]
+    note = _note(entry, policy, t, lang)
+    if note:
+        lines.append("   ⚠️ " + note)
+    return "\n".join(lines)
+
+
+def _entry_buttons(n: int, entry: DigestEntry, t: Translate) -> tuple[tuple[str, str], ...]:
+    due = entry.due
+    case_id, code = due.case.id, due.task.code
+    row: list[tuple[str, str]] = []
+    if entry.told_role is None:
+        row.append((f"{n}. {t(RECEIVED_LABEL)}", ack_data(case_id, code)))
+    if not entry.cc:
+        action = action_button(case_id, code, t)
+        if action is not None:
+            row.append((f"{n}. {action[0]}", action[1]))
+    row.append((f"{n}. {t(CASE_LABEL)}", case_data(case_id)))
+    return tuple(row)
+
+
+def digest_messages(
+    entries: Sequence[DigestEntry], policy: Policy, t: Translate, lang: str
+) -> list[OutgoingMessage]:
+    """Several tasks released to one person at once, as one message a page (4096 chars)."""
+    blocks = [
+        (_entry_text(n, e, policy, t, lang), _entry_buttons(n, e, t))
+        for n, e in enumerate(entries, start=1)
+    ]
+    pages: list[list[tuple[str, tuple[tuple[str, str], ...]]]] = [[]]
+    size = 0
+    for block in blocks:
+        page = pages[-1]
+        if page and (size + len(block[0]) > PAGE_TEXT or len(page) >= PAGE_ENTRIES):
+            pages.append([])
+            page, size = pages[-1], 0
+        page.append(block)
+        size += len(block[0]) + 2
+    messages = []
+    for index, page in enumerate(pages, start=1):
+        if len(pages) > 1:
+            head = t("📋 You have {count} tasks to act on (page {page} of {pages})").format(
+                count=len(entries), page=index, pages=len(pages)
+            )
+        else:
+            head = t("📋 You have {count} tasks to act on").format(count=len(entries))
+        text = head + "\n\n" + "\n\n".join(b[0] for b in page)
+        messages.append(OutgoingMessage(text=_fit(text), buttons=tuple(b[1] for b in page)))
+    return messages
+
+
+def _fit(text: str) -> str:
+    """Never over Telegram's limit. The texts are short; for odd data (a huge name) the
+    formatting is dropped and the plain text cut, so no tag or entity is left half-open."""
+    if len(text) <= MAX_TEXT:
+        return text
+    plain = _TAG.sub("", text)[: MAX_TEXT - 1]
+    amp = plain.rfind("&")
+    if amp > plain.rfind(";"):
+        plain = plain[:amp]
+    return plain.rstrip() + "…"
+
+
+_TAG = re.compile(r"</?b>")
+
+
+__all__ = [
+    "DigestEntry",
+    "digest_messages",
+    "language_of",
+    "reminder_message",
+    "told_message",
+    "when_text",
+]
