@@ -128,3 +128,14 @@ async def test_db_copy_refuses_what_it_cannot_copy(
     assert "db migrate` first" in capsys.readouterr().out
     assert await asyncio.to_thread(main, ["db", "copy", str(file), str(tmp_path / "x.db")]) == 2
     assert "not a PostgreSQL database" in capsys.readouterr().out
+
+
+def test_kcbx_backup_sends_a_postgresql_database_to_pg_dump(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://kcbx@127.0.0.1:5432/province"  # refused before any connection
+    assert main(["--db", url, "backup", str(tmp_path / "copies")]) == 2
+    assert "pg_dump" in capsys.readouterr().out
+    assert main(["--db", url, "restore", str(tmp_path / "kcbx-x.db")]) == 2
+    assert "pg_restore" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

@@ -1,10 +1,12 @@
 """`kcbx db copy`: a county's SQLite file into an empty PostgreSQL database, verified.
 
-Every table is copied row for row with its ids (PostgreSQL's COPY, in batches), in the
-order of the foreign keys (a table after the tables it refers to; a column that refers to
-its own table is filled in once the table is there), all in one transaction: the target is
-either the whole county or unchanged. Before it commits, each table's row count in the
-target must equal the source's; then the identities continue after the highest id copied.
+The target must hold no county yet (no audit entry, unit, person, student or case; the rows
+its migrations wrote are replaced by the source's). Every table is copied row for row with
+its ids (PostgreSQL's COPY, in batches), in the order of the foreign keys (a table after the
+tables it refers to; a column that refers to its own table is filled in once the table is
+there), all in one transaction: the target is either the whole county or unchanged. Before
+it commits, each table's row count in the target must equal the source's; then the
+identities continue after the highest id copied.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from kcbx.storage.db import Database, SqliteDatabase, migration_files
 from kcbx.storage.postgres import PostgresDatabase
 
 BATCH = 2000
+# A database that holds a county has rows here (every write is audited); a new one, only the
+# rows its migrations wrote elsewhere.
+HELD = ("audit_log", "units", "people", "students", "cases")
 
 
 class CopyError(Exception):
@@ -102,9 +107,12 @@ async def copy_database(
     tables = _in_order([await _describe(source, n) for n in names])
     copied: list[TableCopy] = []
     async with target.transaction() as conn:
-        for table in tables:
-            if await conn.fetchval(f'SELECT 1 FROM "{table.name}" LIMIT 1'):
-                raise CopyError(f"the target is not empty: {table.name} has rows")
+        for name in HELD:
+            if name in names and await conn.fetchval(f'SELECT 1 FROM "{name}" LIMIT 1'):
+                raise CopyError(f"the target is not empty: {name} has rows")
+        # what the migrations wrote (the audit chain's head) gives way to the source's
+        for table in reversed(tables):
+            await conn.execute(f'DELETE FROM "{table.name}"')
         for table in tables:
             rows = await _copy_table(source, conn, table)
             if progress is not None:
