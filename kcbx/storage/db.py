@@ -113,6 +113,16 @@ def has_variant(number: int, dialect: str) -> bool:
     )
 
 
+# How Database.open opens a server's target, by dialect: kcbx.storage.postgres registers
+# itself (kcbx/storage/__init__.py imports it), so that this module needs no import of it.
+_ENGINES: dict[str, Callable[[str, bool], Awaitable[Database]]] = {}
+
+
+def register_engine(dialect: str, opener: Callable[[str, bool], Awaitable[Database]]) -> None:
+    """``opener(target, migrate)`` opens the targets of ``dialect``."""
+    _ENGINES[dialect] = opener
+
+
 # Tests point every database file they open at a PostgreSQL database of its own
 # (kcbx.testing.pg); None in production.
 _file_redirect: Callable[[str], Awaitable[str]] | None = None
@@ -169,9 +179,7 @@ class Database:
         """Open (creating if needed) the database and, unless told not to, migrate it."""
         text = await resolve(target)
         if is_postgres(text):
-            from kcbx.storage.postgres import PostgresDatabase
-
-            return await PostgresDatabase.connect(text, migrate=migrate)
+            return await _ENGINES[POSTGRESQL](text, migrate)
         return await SqliteDatabase.connect(sqlite_path(text), migrate=migrate)
 
     async def close(self) -> None:

@@ -42,6 +42,7 @@ from kcbx.storage.db import (
     mask,
     migration_files,
     refused,
+    register_engine,
     split_sql,
 )
 
@@ -381,3 +382,10 @@ class PostgresDatabase(Database):
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
         )
         return [str(r[0]) for r in rows]
+
+
+async def _open(url: str, migrate: bool) -> Database:
+    return await PostgresDatabase.connect(url, migrate=migrate)
+
+
+register_engine(POSTGRESQL, _open)
