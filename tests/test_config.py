@@ -10,6 +10,8 @@ import pytest
 
 from kcbx.bot.runtime.config import Config, ConfigError, load_config
 
+pytestmark = pytest.mark.single_backend  # opens no database
+
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     toml = tmp_path / "kcbx.toml"

@@ -46,6 +46,9 @@ from kcbx.bot.documents.notice import (
 from kcbx.bot.domain.model import Guardian, Notice
 from kcbx.bot.services.notices import issue_date_of
 
+pytestmark = pytest.mark.single_backend  # opens no database
+
+
 NOTICE = NoticeData(
     kind="notice",
     number="沙教控辍〔2024〕7号",

@@ -18,6 +18,10 @@ T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
 FULL, NORMAL = 2, 1  # PRAGMA synchronous's answers
 
 
+# SQLite's own durability and write refusal (PRAGMA synchronous, query_only, file modes)
+pytestmark = pytest.mark.single_backend
+
+
 async def test_the_database_syncs_every_commit_by_default(tmp_path: Path) -> None:
     services = await Services.open(Config(db_path=str(tmp_path / "k.db")), FakeClock(T0))
     try:

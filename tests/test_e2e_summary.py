@@ -209,6 +209,7 @@ async def test_export_sends_the_ledger_and_audits_it(harness: BotHarness) -> Non
         assert "王校长" in (sheet.oddHeader.center.text or "")
         assert "未成年人" in (sheet.oddFooter.left.text or "")
     # the password's message is deleted when its time has come, and only then
+    await harness.settle()  # the handler notes the message after sending it
     s = harness.s
     assert await delete_due_messages(harness.app, s) == 0 and not secret.deleted
     harness.clock.advance(timedelta(seconds=s.config.export_password_seconds + 1))

@@ -23,8 +23,8 @@ from test_cli_sweep import TOKEN, _seed, _state
 
 from kcbx.bot.cli.main import main
 from kcbx.bot.runtime.instance import InstanceLease, LeaseHeld
+from kcbx.storage.connection.leases import LeaseRepo
 from kcbx.storage.db import Database
-from kcbx.storage.leases import LeaseRepo
 from kcbx.testing.fakebot import FakeBotApi
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -135,6 +135,7 @@ def _kcbx(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.single_backend  # the processes open the file they are given
 def test_a_second_bot_is_refused_and_a_sweep_beside_it_only_queues(
     tmp_path: Path,
     telegram: tuple[FakeBotApi, asyncio.AbstractEventLoop],
@@ -213,6 +214,7 @@ def _writable(path: Path) -> None:
     path.chmod(0o644)
 
 
+@pytest.mark.single_backend  # a read-only file is SQLite's case
 def test_a_read_only_database_refuses_to_start_in_one_line(
     tmp_path: Path, telegram: tuple[FakeBotApi, asyncio.AbstractEventLoop]
 ) -> None:

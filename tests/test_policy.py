@@ -17,6 +17,9 @@ from kcbx.bot.domain.policy.reading import (
 from kcbx.bot.domain.policy.showing import check_policy_file, render_policy
 from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS, DayCounting
 
+pytestmark = pytest.mark.single_backend  # opens no database
+
+
 EN = translator("en")
 ZH = translator("zh_CN")
 

@@ -75,6 +75,7 @@ async def _verdict(path: Path, key: str = "") -> tuple[bool, int | None, str]:
     return verdict.ok, verdict.bad_id, verdict.reason
 
 
+@pytest.mark.single_backend  # edits or copies the SQLite file itself
 async def test_the_audit_log_shows_an_edited_a_removed_and_a_forged_row(tmp_path: Path) -> None:
     db = tmp_path / "kcbx.db"
     services = await _open(db)
@@ -114,6 +115,7 @@ async def test_with_a_key_a_recomputed_chain_does_not_verify(tmp_path: Path) -> 
     assert (await _verdict(db, "guessed"))[:2] == (False, 1)
 
 
+@pytest.mark.single_backend  # edits or copies the SQLite file itself
 async def test_rows_from_before_the_chain_are_chained_once(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     services = await _open(db)
@@ -254,6 +256,7 @@ async def test_retention_removes_what_the_policy_says_and_keeps_the_counts(
         await services.close()
 
 
+@pytest.mark.single_backend  # edits or copies the SQLite file itself
 async def test_a_backup_taken_during_a_sweep_restores_to_the_same_summary(
     tmp_path: Path,
 ) -> None:
@@ -294,6 +297,7 @@ async def test_a_backup_taken_during_a_sweep_restores_to_the_same_summary(
     assert check(copy)["cases"] == 3
 
 
+@pytest.mark.single_backend  # edits or copies the SQLite file itself
 async def test_the_operators_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "ops.db"
     services = await _open(db)

@@ -12,17 +12,18 @@ from pathlib import Path
 
 import aiohttp
 
+from kcbx.storage.db import Database, migration_files
 from kcbx.testing.fakebot import FakeBotApi
 
 
-async def test_kcbx_run_serves_and_stops(tmp_path: Path) -> None:
+async def test_kcbx_run_serves_and_stops(tmp_path: Path, db_target: str) -> None:
     async with FakeBotApi(token="123456:RUN-token_kcbx", bot_username="kcbx_run_bot") as fake:
         env = {
             **os.environ,
             "KCBX_TELEGRAM_TOKEN": fake.token,
             "KCBX_TELEGRAM_API_URL": fake.base_url,
             "KCBX_TELEGRAM_FILE_URL": fake.base_file_url,
-            "KCBX_DB": str(tmp_path / "kcbx.db"),
+            "KCBX_DB": db_target,
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -47,7 +48,11 @@ async def test_kcbx_run_serves_and_stops(tmp_path: Path) -> None:
             _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
         assert process.returncode == 0, err.decode()
         assert b"Traceback" not in err
-        assert (tmp_path / "kcbx.db").exists()
+        database = await Database.open(db_target, migrate=False)  # it made and migrated it
+        try:
+            assert await database.versions() == [n for n, _, _ in migration_files()]
+        finally:
+            await database.close()
 
 
 def _free_port() -> int:
@@ -56,7 +61,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_kcbx_run_in_webhook_mode_behind_a_proxy(tmp_path: Path) -> None:
+async def test_kcbx_run_in_webhook_mode_behind_a_proxy(tmp_path: Path, db_target: str) -> None:
     """`kcbx run --webhook URL --listen HOST:PORT`: the bot sets its webhook with a secret,
     answers what Telegram posts to it, refuses a post without the secret, and deletes nothing
     it should keep (the fake refuses getUpdates while the webhook is set)."""
@@ -69,7 +74,7 @@ async def test_kcbx_run_in_webhook_mode_behind_a_proxy(tmp_path: Path) -> None:
             "KCBX_TELEGRAM_TOKEN": fake.token,
             "KCBX_TELEGRAM_API_URL": fake.base_url,
             "KCBX_TELEGRAM_FILE_URL": fake.base_file_url,
-            "KCBX_DB": str(tmp_path / "kcbx.db"),
+            "KCBX_DB": db_target,
             "KCBX_WEBHOOK_SECRET": "s3cret-of_the_county",
         }
         process = await asyncio.create_subprocess_exec(

@@ -1,4 +1,4 @@
-"""Cases and actions on a real SQLite file: numbering, one open case, append-only actions."""
+"""Cases and actions on a real database: numbering, one open case, append-only actions."""
 
 from __future__ import annotations
 
@@ -52,6 +52,31 @@ async def test_numbers_never_repeat_or_skip_under_concurrency(tmp_path: Path) ->
     services, students = await _services(tmp_path)
     numbers = await asyncio.gather(*(_open(services, s) for s in students))
     assert sorted(numbers) == [f"KC-2024-{n:04d}" for n in range(1, 31)]
+    await services.close()
+
+
+async def test_numbers_continue_after_cases_written_without_the_counter(tmp_path: Path) -> None:
+    services, students = await _services(tmp_path)
+    async with services.db.transaction():  # as an older kcbx (or an operator) wrote it
+        await services.db.execute(
+            "INSERT INTO cases (number, year, seq, student_id, absent_since, reported_at,"
+            " status) VALUES ('KC-2024-0007', 2024, 7, ?, '2024-03-01', 'x', 'returned')",
+            (students[0],),
+        )
+    assert await _open(services, students[1]) == "KC-2024-0008"
+    assert await _open(services, students[2]) == "KC-2024-0009"
+    await services.close()
+
+
+async def test_two_reports_of_one_child_at_once_open_one_case(tmp_path: Path) -> None:
+    services, students = await _services(tmp_path)
+    results = await asyncio.gather(
+        *(_open(services, students[0]) for _ in range(2)), return_exceptions=True
+    )
+    numbers = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, CaseExists)]
+    assert len(numbers) == 1 and len(refused) == 1, results
+    assert refused[0].case.number == numbers[0]
     await services.close()
 
 

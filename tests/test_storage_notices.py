@@ -8,7 +8,6 @@ with its own lock, so only SQLite's BEGIN IMMEDIATE keeps them apart).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from kcbx.bot.domain.model import Notice
 from kcbx.bot.domain.policy.reading import default_policy
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
+from kcbx.storage.db import IntegrityError
 from kcbx.storage.notices import NoticeRepo
 
 T0 = datetime(2024, 3, 19, 1, 0, tzinfo=UTC)
@@ -149,7 +149,7 @@ async def test_two_connections_at_once_still_number_without_gap_or_repeat(tmp_pa
 async def test_the_database_refuses_a_repeated_number(tmp_path: Path) -> None:
     services, cases = await _services(tmp_path / "k.db", students=2)
     await _open(services.notices, cases[0])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with services.db.transaction():
             await services.db.execute(
                 "INSERT INTO notices (case_id, kind, year, seq, number, created_at, created_by,"

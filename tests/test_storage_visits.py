@@ -14,6 +14,7 @@ from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
+from kcbx.storage.db import IntegrityError
 from kcbx.storage.visits import CaseNotOpen, EvidenceFile
 from kcbx.testing.seed import T0, District, small_district
 
@@ -98,7 +99,7 @@ async def test_a_record_keeps_its_evidence_in_the_same_transaction(services: Ser
     actions_before = len(await services.cases.actions(case.id))
     blobs_before = await services.db.fetchval("SELECT COUNT(*) FROM blobs")
     broken = EvidenceFile("movie", b"x", "x", "video/mp4")  # violates evidence.kind
-    with pytest.raises(Exception, match="CHECK"):
+    with pytest.raises(IntegrityError, match=r"(?i)check"):
         await services.visits.record(
             case.id,
             kind="home_visit",

@@ -13,6 +13,9 @@ from kcbx.storage.outbox import OutgoingMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import small_district
 
+# SQLite's own durability and write refusal (PRAGMA synchronous, query_only, file modes)
+pytestmark = pytest.mark.single_backend
+
 
 async def test_a_database_that_cannot_be_written_stops_the_bot_loudly(
     harness: BotHarness, caplog: pytest.LogCaptureFixture

@@ -10,6 +10,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.case_plans import mark_changed
+from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.students import scope_clause
@@ -30,6 +31,7 @@ def _case(row: Any) -> Case:
         closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
         reopened_from=row["reopened_from"],
         carried_days=row["carried_days"] or 0,
+        actions_recorded=row["actions_recorded"] or 0,
     )
 
 
@@ -78,14 +80,18 @@ class CaseRepo:
         """Open a case with the next readable number of the year (KC-2024-0042), in one
         transaction with its audit entry; CaseExists if the student has an open one."""
         async with self.db.transaction():
+            # one opening per student at a time: a second report of the same child waits
+            # here, then finds the first one's case (SQLite: BEGIN IMMEDIATE already did)
+            await self.db.fetchval(
+                "SELECT id FROM students WHERE id = ?" + self.db.for_update(), (student_id,)
+            )
             existing = await self.open_case_of(student_id)
             if existing is not None:
                 raise CaseExists(existing)
-            seq = int(
-                await self.db.fetchval(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?", (year,)
-                )
+            highest = await self.db.fetchval(
+                "SELECT COALESCE(MAX(seq), 0) FROM cases WHERE year = ?", (year,)
             )
+            seq = await take_next(self.db, f"case:{year}", highest=int(highest))
             number = f"KC-{year}-{seq:04d}"
             case_id = await self.db.execute(
                 "INSERT INTO cases (number, year, seq, student_id, reported_by, absent_since,"
@@ -220,6 +226,10 @@ class CaseRepo:
                 ),
             )
             await mark_changed(self.db, [case_id])
+            await self.db.execute(
+                "UPDATE cases SET actions_recorded = actions_recorded + 1 WHERE id = ?",
+                (case_id,),
+            )
             await self.audit.record(
                 at=now,
                 actor=f"person:{actor_id}" if actor_id is not None else "system",

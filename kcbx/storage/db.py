@@ -1,4 +1,11 @@
-"""The SQLite connection: WAL, foreign keys, numbered migrations recorded in schema_version."""
+"""The database behind the repositories: a SQLite file (one county, the default) or a
+PostgreSQL server (a province), selected by the target (``KCBX_DB``).
+
+The repositories write one SQL for both: ``?`` placeholders, ``INSERT ... ON CONFLICT``, no
+functions of one engine only. This module is the SQLite side (WAL, foreign keys, one
+connection and a write lock); :mod:`kcbx.storage.connection.postgres` is the other, and
+translates what differs. Both apply the numbered migrations recorded in ``schema_version``.
+"""
 
 from __future__ import annotations
 
@@ -7,54 +14,243 @@ import contextvars
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
 # durability setting -> PRAGMA synchronous: "full" syncs the WAL at every commit, so a write
 # a person is told is saved survives a power cut; "normal" only at checkpoints.
 SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
-_IN_TX: contextvars.ContextVar[bool] = contextvars.ContextVar("kcbx_in_tx", default=False)
+
+# NNNN_name.sql is the migration; NNNN_name.pg.sql or NNNN_name.sqlite.sql, beside it, is what
+# that dialect applies instead where the portable SQL cannot say it.
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)(?:\.(pg|sqlite))?\.sql$")
+_VARIANT = {SQLITE: "sqlite", POSTGRESQL: "pg"}
 
 
-def migration_files() -> list[tuple[int, str, str]]:
-    """All shipped migrations as (number, name, sql), in order."""
-    found = []
+class Row(Protocol):
+    """A result row: by column name (``row["id"]``) or position (``row[0]``), like a tuple."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __len__(self) -> int: ...
+    def keys(self) -> Any: ...
+
+
+class IntegrityError(Exception):
+    """A constraint refused a write (unique, foreign key, check, not null), on either engine."""
+
+
+@contextmanager
+def refused(*driver_errors: type[Exception]) -> Iterator[None]:
+    """The driver's constraint errors, raised as :class:`IntegrityError`."""
+    try:
+        yield
+    except driver_errors as exc:
+        raise IntegrityError(str(exc)) from exc
+
+
+def is_postgres(target: str | Path) -> bool:
+    """Whether a database target names a PostgreSQL server (``postgresql://...``)."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def shown(target: str | Path) -> str:
+    """A target fit to print: a PostgreSQL URL without its password."""
+    text = str(target)
+    if not is_postgres(text):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def sqlite_path(target: str | Path) -> str:
+    """The file of a SQLite target: a path, or ``sqlite:PATH`` / ``sqlite:///ABSOLUTE``."""
+    text = str(target)
+    if text.startswith("sqlite:"):
+        text = text[len("sqlite:") :]
+        if text.startswith("//"):
+            text = text[2:]
+    return text
+
+
+def migration_files(dialect: str = SQLITE) -> list[tuple[int, str, str]]:
+    """All shipped migrations as (number, name, sql) in order, with the dialect's variants."""
+    base: dict[int, tuple[str, str]] = {}
+    variant: dict[int, str] = {}
     for entry in resources.files("kcbx.storage.migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if len(set(numbers)) != len(numbers):
-        raise RuntimeError(f"two migrations share a number: {numbers}")
-    return found
+        if not match:
+            continue
+        number, text = int(match.group(1)), entry.read_text(encoding="utf-8")
+        if match.group(3) is None:
+            if number in base:
+                raise RuntimeError(f"two migrations share the number {number:04d}")
+            base[number] = (entry.name, text)
+        elif match.group(3) == _VARIANT[dialect]:
+            variant[number] = text
+    orphans = sorted(set(variant) - set(base))
+    if orphans:
+        raise RuntimeError(f"dialect variants without a migration: {orphans}")
+    return [(n, name, variant.get(n, sql)) for n, (name, sql) in sorted(base.items())]
+
+
+def has_variant(number: int, dialect: str) -> bool:
+    """Whether migration ``number`` ships its own file for ``dialect`` (applied verbatim)."""
+    suffix = f".{_VARIANT[dialect]}.sql"
+    return any(
+        entry.name.startswith(f"{number:04d}_") and entry.name.endswith(suffix)
+        for entry in resources.files("kcbx.storage.migrations").iterdir()
+    )
+
+
+# How Database.open opens a server's target, by dialect: kcbx.storage.connection.postgres registers
+# itself (kcbx/storage/__init__.py imports it), so that this module needs no import of it.
+_ENGINES: dict[str, Callable[[str, bool], Awaitable[Database]]] = {}
+
+
+def register_engine(dialect: str, opener: Callable[[str, bool], Awaitable[Database]]) -> None:
+    """``opener(target, migrate)`` opens the targets of ``dialect``."""
+    _ENGINES[dialect] = opener
+
+
+# Tests point every database file they open at a PostgreSQL database of its own
+# (kcbx.testing.pg); None in production.
+_file_redirect: Callable[[str], Awaitable[str]] | None = None
+
+
+def redirect_files(hook: Callable[[str], Awaitable[str]] | None) -> None:
+    """Open every SQLite target through ``hook`` (a target to open instead); None: stop."""
+    global _file_redirect
+    _file_redirect = hook
+
+
+async def resolve(target: str | Path) -> str:
+    """The target ``Database.open`` opens for ``target``."""
+    text = str(target)
+    if _file_redirect is not None and not is_postgres(text):
+        text = await _file_redirect(text)
+    return text
+
+
+# The transactions open in this task: id(database) -> its connection (nested use joins).
+_ACTIVE: contextvars.ContextVar[dict[int, Any] | None] = contextvars.ContextVar(
+    "kcbx_transactions", default=None
+)
+
+
+def active_connection(db: object) -> Any:
+    """The connection of the transaction this task has open on ``db``, or None."""
+    return (_ACTIVE.get() or {}).get(id(db))
+
+
+@asynccontextmanager
+async def joined(db: object, conn: Any) -> AsyncIterator[None]:
+    """Mark ``conn`` as this task's transaction on ``db`` while the block runs."""
+    token = _ACTIVE.set({**(_ACTIVE.get() or {}), id(db): conn})
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 class Database:
+    """What the repositories use; ``Database.open`` gives the engine the target names.
+
+    Every write goes through ``transaction()`` (nested use joins the outer transaction of
+    the same task); ``execute`` returns the new row's id for an INSERT, else the rows changed.
+    """
+
+    dialect: ClassVar[str]
+    target: str
+    audit_key: str = ""  # the audit chain's HMAC key (config), see kcbx.storage.records.audit
+
+    @classmethod
+    async def open(
+        cls, target: str | Path, durability: str = "full", *, migrate: bool = True
+    ) -> Database:
+        """Open (creating if needed) the database and, unless told not to, migrate it.
+        ``durability`` is SQLite's: PostgreSQL commits durably (synchronous_commit) as is."""
+        text = await resolve(target)
+        if is_postgres(text):
+            return await _ENGINES[POSTGRESQL](text, migrate)
+        path = sqlite_path(text)
+        return await SqliteDatabase.connect(path, durability=durability, migrate=migrate)
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def migrate(self) -> list[int]:
+        """Apply the migrations not yet recorded in schema_version; return their numbers."""
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        """An async context manager: all or nothing; yields the driver's connection."""
+        raise NotImplementedError
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one statement for each row; return how many rows an INSERT added (else 0)."""
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def for_update(self, *, skip_locked: bool = False) -> str:
+        """The clause that locks the selected rows to this transaction (append it to a
+        SELECT): SQLite's transactions already exclude every other writer, so nothing."""
+        return ""
+
+    async def tables(self) -> list[str]:
+        """The application's tables (schema_version included), by name."""
+        raise NotImplementedError
+
+    async def versions(self) -> list[int]:
+        """The migrations applied, in order."""
+        rows = await self.fetchall("SELECT version FROM schema_version ORDER BY version")
+        return [int(r[0]) for r in rows]
+
+
+class SqliteDatabase(Database):
     """One aiosqlite connection with a write lock, so that transactions never interleave.
 
-    Every write goes through ``transaction()``; the lock keeps a sweep and a handler from
-    mixing their statements into one another's transaction on the shared connection.
+    The lock keeps a sweep and a handler from mixing their statements into one another's
+    transaction on the shared connection; ``BEGIN IMMEDIATE`` keeps out other processes.
     """
+
+    dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
+        self.target = path
         self._lock = asyncio.Lock()
-        self.audit_key = ""  # the audit chain's HMAC key (config), see kcbx.storage.records.audit
 
     @classmethod
-    async def open(cls, path: str | Path, durability: str = "full") -> Database:
-        """Open (creating if needed) the database and apply pending migrations."""
-        path = str(path)
+    async def connect(
+        cls, path: str, *, durability: str = "full", migrate: bool = True
+    ) -> SqliteDatabase:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
@@ -62,14 +258,14 @@ class Database:
         await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[durability]}")
         await conn.execute("PRAGMA busy_timeout=5000")
         db = cls(conn, path)
-        await db.migrate()
+        if migrate:
+            await db.migrate()
         return db
 
     async def close(self) -> None:
         await self.conn.close()
 
     async def migrate(self) -> list[int]:
-        """Apply the migrations not yet recorded in schema_version; return their numbers."""
         await self.conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -77,12 +273,12 @@ class Database:
         rows = await self.fetchall("SELECT version FROM schema_version")
         done = {r["version"] for r in rows}
         applied = []
-        for number, name, sql in migration_files():
+        for number, name, sql in migration_files(SQLITE):
             if number in done:
                 continue
             log.info("applying migration %s", name)
             async with self.transaction():
-                for statement in _split_sql(sql):
+                for statement in split_sql(sql):
                     await self.conn.execute(statement)
                 await self.conn.execute(
                     "INSERT INTO schema_version (version, name, applied_at)"
@@ -95,12 +291,10 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: nothing half-written."""
-        if _IN_TX.get():
-            # nested use joins the outer transaction of the same task
+        if active_connection(self) is not None:
             yield self.conn
             return
-        async with self._lock:
-            token = _IN_TX.set(True)
+        async with self._lock, joined(self, self.conn):
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -108,13 +302,16 @@ class Database:
                 await self.conn.execute("ROLLBACK")
                 raise
             else:
-                await self.conn.execute("COMMIT")
-            finally:
-                _IN_TX.reset(token)
+                try:
+                    await self.conn.execute("COMMIT")
+                except sqlite3.IntegrityError as exc:
+                    await self.conn.execute("ROLLBACK")
+                    raise IntegrityError(str(exc)) from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return lastrowid (for INSERT) or rowcount."""
-        cursor = await self.conn.execute(sql, params)
+        with refused(sqlite3.IntegrityError):
+            cursor = await self.conn.execute(sql, params)
         try:
             if sql.lstrip().upper().startswith("INSERT"):
                 return int(cursor.lastrowid or 0)
@@ -122,26 +319,79 @@ class Database:
         finally:
             await cursor.close()
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        with refused(sqlite3.IntegrityError):
+            cursor = await self.conn.executemany(sql, rows)
+        try:
+            if sql.lstrip().upper().startswith("INSERT"):
+                return max(int(cursor.rowcount), 0)
+            return 0
+        finally:
+            await cursor.close()
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        with refused(sqlite3.IntegrityError):
+            async with self.conn.execute(sql, params) as cursor:
+                row: Row | None = await cursor.fetchone()
+                return row
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with refused(sqlite3.IntegrityError):
+            async with self.conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
 
-    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        return [str(r[0]) for r in rows]
 
 
-def _split_sql(sql: str) -> list[str]:
-    """Split a migration into statements (no semicolons inside our string literals)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+def mask(sql: str) -> str:
+    """The statement with string literals, quoted names and comments blanked to spaces
+    (same length), so that a search for keywords and ``?`` finds only code."""
+    out = list(sql)
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in ("'", '"'):
+            j = i + 1
+            while j < n:
+                if sql[j] == c:
+                    if j + 1 < n and sql[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            end = min(j + 1, n)
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            end = n if j < 0 else j
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            end = n if j < 0 else j + 2
+        else:
+            i += 1
+            continue
+        for k in range(i, end):
+            if out[k] != "\n":
+                out[k] = " "
+        i = end
+    return "".join(out)
+
+
+def split_sql(sql: str) -> list[str]:
+    """Split a migration into statements at the semicolons of its code (not those inside
+    literals or comments); a piece that is only comments is left out."""
+    code = mask(sql)
+    statements, start = [], 0
+    for i, c in enumerate(code):
+        if c == ";":
+            statements.append((sql[start:i], code[start:i]))
+            start = i + 1
+    statements.append((sql[start:], code[start:]))
+    return [text.strip() for text, bare in statements if bare.strip()]
 
 
 # What SQLite says when it cannot write at all (as opposed to a busy lock or a bad statement).

@@ -1,10 +1,11 @@
 """The register of notices to enrol by a deadline (A7.4) and orders to correct (A7.5).
 
-Numbers never repeat and never skip: a number is allocated inside one ``BEGIN IMMEDIATE``
-transaction (no other writer, in this process or another, runs between reading the year's
-highest number and inserting the next one), and ``UNIQUE (kind, year, seq)`` would refuse a
-duplicate even so. A number, once allocated, stays in the register: a document made by mistake
-is re-issued under a new number that points to the one it replaces.
+Numbers never repeat and never skip: a number is the series' counter row incremented in the
+transaction that inserts the document (kcbx.storage.counters: no other writer takes a number
+of the series until it commits, and a rollback gives the number back), and
+``UNIQUE (kind, year, seq)`` would refuse a duplicate even so. A number, once allocated, stays
+in the register: a document made by mistake is re-issued under a new number that points to
+the one it replaces.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
 from kcbx.storage.case_plans import mark_changed_of
+from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.students import scope_clause
@@ -178,12 +180,10 @@ class NoticeRepo:
         actor: str,
     ) -> Notice:
         """Insert the next number of (kind, year); call inside a transaction."""
-        seq = int(
-            await self.db.fetchval(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM notices WHERE kind = ? AND year = ?",
-                (kind, year),
-            )
+        highest = await self.db.fetchval(
+            "SELECT COALESCE(MAX(seq), 0) FROM notices WHERE kind = ? AND year = ?", (kind, year)
         )
+        seq = await take_next(self.db, f"notice:{kind}:{year}", highest=int(highest))
         printed = number(seq)
         notice_id = await self.db.execute(
             "INSERT INTO notices (case_id, kind, year, seq, number, replaces_id, cites_id, task,"
@@ -376,8 +376,8 @@ class NoticeFileRepo:
         """Record files owed, once per outbox key (joins the sweep's transaction)."""
         if not files:
             return 0
-        async with self.db.transaction() as conn:
-            cursor = await conn.executemany(
+        async with self.db.transaction():
+            return await self.db.executemany(
                 "INSERT INTO notice_files (outbox_key, notice_id, format, person_id, chat_id,"
                 " case_id, caption, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (outbox_key) DO NOTHING",
@@ -389,10 +389,6 @@ class NoticeFileRepo:
                     for f in files
                 ],
             )
-            try:
-                return max(int(cursor.rowcount), 0)
-            finally:
-                await cursor.close()
 
     async def pending(self, limit: int) -> list[NoticeFile]:
         """The oldest files not queued yet."""

@@ -136,17 +136,13 @@ class OutboxRepo:
         ]
         if not rows:
             return 0
-        async with self.db.transaction() as conn:
-            cursor = await conn.executemany(
+        async with self.db.transaction():
+            return await self.db.executemany(
                 "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
                 " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (dedup_key) DO NOTHING",
                 rows,
             )
-            try:
-                return max(int(cursor.rowcount), 0)
-            finally:
-                await cursor.close()
 
     async def has_key(self, key: str) -> bool:
         return bool(await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,)))

@@ -89,11 +89,6 @@ class SendRecord:
     at: datetime
 
 
-async def _many(conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    cursor = await conn.executemany(sql, rows)
-    await cursor.close()
-
-
 def _time(value: Any) -> datetime | None:
     return from_iso(value) if value else None
 
@@ -187,17 +182,15 @@ class ReminderHistoryRepo:
         sweep changes nothing twice.
         """
         stamp = to_iso(now)
-        async with self.db.transaction() as conn:
+        async with self.db.transaction():
             if first_due:
-                await _many(
-                    conn,
+                await self.db.executemany(
                     "INSERT INTO reminder_tasks (case_id, task_key, task_code, first_due_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [(c, k, code, stamp) for c, k, code in first_due],
                 )
             if rounds:
-                await _many(
-                    conn,
+                await self.db.executemany(
                     "INSERT INTO reminder_rounds (case_id, task_key, round, sent_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [(c, k, r, stamp) for c, k, r in rounds],
@@ -205,8 +198,7 @@ class ReminderHistoryRepo:
             for escalation in escalations:
                 await self.mark_escalated(escalation, now=now)
             if sends:
-                await _many(
-                    conn,
+                await self.db.executemany(
                     "INSERT INTO reminder_sends (case_id, task_key, task_code, round, kind,"
                     " person_id, role, from_person, outbox_key, at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -246,15 +238,6 @@ class ReminderHistoryRepo:
             "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
         )
         return [_send(r) for r in rows]
-
-    async def cases_acted_on_since(self, action_id: int) -> tuple[set[int], int]:
-        """The cases with an action recorded after ``action_id``, and the latest action id
-        (actions are append-only: the sweep re-reads only the cases that changed)."""
-        latest = int(await self.db.fetchval("SELECT MAX(id) FROM actions") or 0)
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT case_id FROM actions WHERE id > ? AND id <= ?", (action_id, latest)
-        )
-        return {int(r[0]) for r in rows}, latest
 
     async def withdraw_for_closed_cases(self) -> int:
         """Cancel reminders still waiting in the outbox for cases that have closed since."""

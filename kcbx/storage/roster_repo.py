@@ -27,6 +27,7 @@ ClassKey = tuple[UnitKey, int, str]
 KINDS = ("units", "staff", "classes", "students")
 
 _STUDENT_BATCH = 5000
+_IN_CHUNK = 500  # values per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -275,17 +276,26 @@ class RosterRepo:
         stored, teachers = await self._classes()
         missing = [k for k in wanted if k not in stored]
         if missing:
-            before = int(await self.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM classes"))
             await self.db.executemany(
                 "INSERT INTO classes (school_id, grade, name) VALUES (?, ?, ?)", missing
             )
-            rows = await self.db.fetchall(
-                "SELECT id, school_id, grade, name FROM classes WHERE id > ?", (before,)
-            )
-            for r in rows:
-                stored[(r["school_id"], r["grade"], r["name"])] = r["id"]
-                teachers[r["id"]] = None
-                tally.created["classes"].append(r["id"])
+            # read back by key (not "id above the highest before": another writer's rows
+            # may have taken ids in between)
+            added = set(missing)
+            schools = sorted({school for school, _, _ in missing})
+            for start in range(0, len(schools), _IN_CHUNK):
+                chunk = schools[start : start + _IN_CHUNK]
+                rows = await self.db.fetchall(
+                    "SELECT id, school_id, grade, name FROM classes"
+                    f" WHERE school_id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
+                    chunk,
+                )
+                for r in rows:
+                    found = (r["school_id"], r["grade"], r["name"])
+                    if found in added:
+                        stored[found] = r["id"]
+                        teachers[r["id"]] = None
+                        tally.created["classes"].append(r["id"])
         return {key: stored[ids] for ids, key in wanted.items()}, teachers
 
     async def _classes(self) -> tuple[dict[tuple[int, int, str], int], dict[int, int | None]]:
@@ -407,7 +417,6 @@ class RosterRepo:
             )
             await self._add_guardians(replace)
         advance(len(students) - len(new))
-        before = int(await self.db.fetchval("SELECT COALESCE(MAX(id), 0) FROM students"))
         for start in range(0, len(new), _STUDENT_BATCH):
             batch = new[start : start + _STUDENT_BATCH]
             values = []
@@ -430,11 +439,19 @@ class RosterRepo:
             )
             advance(len(batch))
         if new:
-            by_no = {s.registry_no: s for s in new}
-            rows = await self.db.fetchall(
-                "SELECT id, registry_no FROM students WHERE id > ?", (before,)
-            )
-            added = [(r[0], by_no[r[1]]) for r in rows]
+            # the new students' ids, by registry number (ids are not a range: another
+            # writer may have inserted rows in between)
+            added: list[tuple[int, StudentUpsert]] = []
+            for start in range(0, len(new), _IN_CHUNK):
+                chunk = new[start : start + _IN_CHUNK]
+                by_no = {s.registry_no: s for s in chunk}
+                rows = await self.db.fetchall(
+                    "SELECT id, registry_no FROM students"
+                    f" WHERE registry_no IN ({', '.join('?' * len(chunk))})",
+                    list(by_no),
+                )
+                added.extend((r[0], by_no[r[1]]) for r in rows)
+            added.sort(key=lambda pair: pair[0])
             tally.created["students"].extend(sid for sid, _ in added)
             await self._add_guardians(added)
 

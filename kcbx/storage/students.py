@@ -133,7 +133,8 @@ class StudentRepo:
         if class_id is not None:
             sql += " AND s.class_id = ?"
             params.append(class_id)
-        sql += " ORDER BY s.grade, c.name, s.name, s.id LIMIT ? OFFSET ?"
+        # NULLS FIRST: the same order on SQLite and PostgreSQL (which puts NULLs last)
+        sql += " ORDER BY s.grade NULLS FIRST, c.name NULLS FIRST, s.name, s.id LIMIT ? OFFSET ?"
         rows = await self.db.fetchall(sql, [*params, limit, offset])
         return [_student(r) for r in rows]
 

@@ -90,6 +90,11 @@ class BotHarness:
         assert self.services is not None, "the bot is not running"
         return self.services
 
+    async def settle(self) -> None:
+        """Wait until the bot has finished handling every update it has taken (a handler may
+        still write after its last message arrives; on PostgreSQL that takes a round trip)."""
+        await self.app.update_queue.join()
+
     async def deliver(self) -> Any:
         from kcbx.handlers.jobs import deliver_now
 

@@ -6,9 +6,10 @@ Phones are the keys tests use to bind people (`BotHarness.bind_quietly(user_id, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
 
@@ -131,3 +132,20 @@ async def small_district(services: Services, now: datetime) -> District:
                 (sid, name[0] + "父", "父亲", f"1370000{n:04d}"),
             )
     return d
+
+
+async def report_absence(
+    services: Services, student_id: int, *, now: datetime = T0, absent_since: date | None = None
+) -> Case:
+    """Open a case for a student of the district, cause unknown, as the CLI would."""
+    return await services.cases.open_case(
+        student_id=student_id,
+        reported_by=None,
+        absent_since=absent_since or now.date(),
+        cause="unknown",
+        guardian_contact=None,
+        note=None,
+        now=now,
+        year=now.year,
+        actor="cli:test",
+    )

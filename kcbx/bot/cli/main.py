@@ -327,6 +327,15 @@ def _leader_rank(args: argparse.Namespace, config: Config) -> int:
     )
 
 
+def _db(args: argparse.Namespace, config: Config) -> int:
+    """`kcbx db migrate` (the configured database), `kcbx db copy SQLITE_FILE postgresql://`."""
+    from kcbx.bot.cli.db import copy_command, migrate_command
+
+    if args.db_command == "migrate":
+        return migrate_command(config.db_path, print)
+    return copy_command(args.source, args.target, print)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "run": _run,
     "invite": _invite,
@@ -339,6 +348,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "export": _export,
     "accountability": _accountability,
     "leader-rank": _leader_rank,
+    "db": _db,
 }
 
 
@@ -352,7 +362,9 @@ COMMANDS.update(dict.fromkeys(records.COMMANDS, _records))
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="kcbx 控辍保学 bot")
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
-    parser.add_argument("--db", help="database file (default $KCBX_DB or ./kcbx.db)")
+    parser.add_argument(
+        "--db", help="a database file or postgresql://... (default $KCBX_DB or ./kcbx.db)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run the bot (needs KCBX_TELEGRAM_TOKEN)")
     p.add_argument("--webhook", help="receive updates at this https URL instead of polling")
@@ -401,6 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_subparsers(dest="policy_command", required=True).add_parser(
         "check", help="validate FILE and print the effective ladder"
     ).add_argument("file", help="a policy TOML file")
+    db = sub.add_parser("db", help="the database: migrate it, or copy a file into PostgreSQL")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("migrate", help="apply the pending migrations to --db / $KCBX_DB")
+    p = db_sub.add_parser(
+        "copy", help="copy a SQLite file into an empty PostgreSQL database, verified by counts"
+    )
+    p.add_argument("source", metavar="SQLITE_FILE")
+    p.add_argument("target", metavar="POSTGRESQL_URL", help="postgresql://user@host/name")
     return parser
 
 

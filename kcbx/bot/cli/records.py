@@ -20,6 +20,7 @@ from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.audit import NotFound, person_history, student_history, verify_log
 from kcbx.bot.services.retention import apply_retention
+from kcbx.storage.db import is_postgres
 from kcbx.storage.records.backup import BackupError, backup_copy, restore_copy
 
 EXIT_USAGE = 2
@@ -65,7 +66,16 @@ def audit(args: argparse.Namespace, config: Config, run: Runner) -> int:
     return run(config, show)
 
 
+_PG_BACKUP = (
+    "kcbx backup and restore copy a SQLite file; for PostgreSQL use pg_dump and pg_restore"
+    " (README: The database)"
+)
+
+
 def backup(args: argparse.Namespace, config: Config, run: Runner) -> int:
+    if is_postgres(config.db_path):
+        print(f"kcbx: {_PG_BACKUP}")
+        return 2
     try:
         made = backup_copy(
             Path(config.db_path), Path(args.dir), now=SystemClock().now(), keep=args.keep
@@ -81,6 +91,9 @@ def backup(args: argparse.Namespace, config: Config, run: Runner) -> int:
 
 
 def restore(args: argparse.Namespace, config: Config, run: Runner) -> int:
+    if is_postgres(config.db_path):
+        print(f"kcbx: {_PG_BACKUP}")
+        return 2
     try:
         counts = restore_copy(Path(args.file), Path(config.db_path), force=args.force)
     except BackupError as exc:

@@ -81,6 +81,7 @@ class Case:
     closed_at: datetime | None
     reopened_from: int | None
     carried_days: int = 0  # ladder days carried from the case it reopens (relapse, 0003)
+    actions_recorded: int = 0  # grows with every action: the sweep sees the case changed (0021)
 
     @property
     def is_open(self) -> bool:

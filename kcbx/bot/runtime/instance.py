@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from kcbx.storage.connection.leases import Lease, LeaseRepo
 from kcbx.storage.db import Database
-from kcbx.storage.leases import Lease, LeaseRepo
 
 LEASE_NAME = "bot"
 LEASE_SECONDS = 30
