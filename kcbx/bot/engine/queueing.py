@@ -162,8 +162,8 @@ async def _budgets(services: Services, steps: Sequence[TaskStep], now: datetime)
     """How many more messages each person told in this sweep may get today."""
     tz = services.policy.time.tz
     midnight = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
-    sent = await services.outbox.per_person_since(midnight)
     people = {n.due.recipient.id for s in steps for n in s.notifications}
+    sent = await services.outbox.per_person_since(midnight, people)
     return {pid: MAX_PER_DAY - sent.get(pid, 0) for pid in people}
 
 
