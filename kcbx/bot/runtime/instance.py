@@ -183,6 +183,18 @@ class InstanceLease:
             self.held = False
 
 
+async def live_holder(db: Database, now: datetime | None = None) -> Lease | None:
+    """The lease of an instance that is running on this database now (not expired, and not
+    a process of this machine known to be gone); None if nobody holds it."""
+    lease = await LeaseRepo(db).get(LEASE_NAME)
+    now = now or wall_clock()
+    if lease is None or lease.expires_at < now:
+        return None
+    if lease.host == socket.gethostname() and not _alive(lease.pid):
+        return None
+    return lease
+
+
 def configured_lease(
     db: Database, config: Config, command: str = "run", holder: str | None = None
 ) -> InstanceLease:
@@ -200,5 +212,6 @@ __all__ = [
     "LeaseHeld",
     "configured_lease",
     "describe_holder",
+    "live_holder",
     "wall_clock",
 ]
