@@ -50,7 +50,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 from bench import raw_commits, teachers  # noqa: E402
 from bench_summary import ZH, best  # noqa: E402
 from bench_sweep import NOW, Bench  # noqa: E402
-from bench_sweep import anchor as sqlite_sweep_anchor  # noqa: E402
 from bench_sweep import build as build_sqlite  # noqa: E402
 
 from kcbx.bot.domain.clock import FakeClock  # noqa: E402
@@ -158,9 +157,7 @@ class Raw:
             conn.close()
             Path(self.target).with_name("raw-bulk.db").unlink()
             return seconds
-        await self.pg.execute(
-            "CREATE TABLE raw_students AS SELECT * FROM students WITH NO DATA"
-        )
+        await self.pg.execute("CREATE TABLE raw_students AS SELECT * FROM students WITH NO DATA")
         async with self.pg.transaction():
             for chunk in chunks:
                 await self.pg.copy_records_to_table("raw_students", records=chunk, columns=columns)
@@ -381,12 +378,8 @@ def table(students: int, open_cases: int, engines: dict[str, list[Row]]) -> None
 
 async def run(students: int, open_cases: int, server: str | None, folder: Path) -> None:
     path = folder / "province.db"
-    for stale in folder.glob("province.db*"):
-        stale.unlink()
     print(f"building {students:,} students, {open_cases:,} open cases on SQLite", flush=True)
-    built = await asyncio.to_thread(
-        build_sqlite, path, COUNTIES, students // COUNTIES, open_cases
-    )
+    built = await asyncio.to_thread(build_sqlite, path, COUNTIES, students // COUNTIES, open_cases)
     async with Raw(str(path)) as raw:
         bulk = await raw.bulk_students(path)
     print(f"  built in {built.seconds:.0f} s ({built.people:,} people)", flush=True)
@@ -429,6 +422,8 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     folder = args.dir or Path(tempfile.mkdtemp(prefix="kcbx-province-"))
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("province*.db*"):
+        stale.unlink()
     open_cases = args.open if args.open is not None else args.students // 10
     asyncio.run(run(args.students, open_cases, None if args.no_pg else args.pg, folder))
 
