@@ -16,6 +16,7 @@ Times are the wall clock of the machine, whatever clock the services run on (`kc
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import socket
@@ -26,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from kcbx.bot.runtime.config import Config
 from kcbx.storage.connection.leases import Lease, LeaseRepo
 from kcbx.storage.db import Database
+
+log = logging.getLogger(__name__)
 
 LEASE_NAME = "bot"
 # A standby takes over at most LEASE_SECONDS + LEASE_SECONDS / 5 after the holder's last
@@ -142,13 +145,17 @@ class InstanceLease:
         raise LeaseHeld(lease, now)
 
     async def stand_by(self) -> None:
-        """Wait until the lease is ours, looking at it every :attr:`standby_seconds`."""
+        """Wait until the lease is ours, looking at it every :attr:`standby_seconds`; a
+        database that does not answer for a while (a server restarting) is waited for too."""
         while True:
             try:
                 await self.acquire()
                 return
             except LeaseHeld:
-                await asyncio.sleep(self.standby_seconds)
+                pass
+            except Exception as exc:  # the next look tries again
+                log.warning("standing by: the database did not answer (%s)", exc)
+            await asyncio.sleep(self.standby_seconds)
 
     async def holds(self) -> bool:
         """Is the lease still ours in the database (not taken over by another instance)?"""
