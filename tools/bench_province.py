@@ -372,7 +372,8 @@ def table(students: int, open_cases: int, engines: dict[str, list[Row]]) -> None
         cells = []
         for name in names:
             _w, kcbx, anchor = engines[name][i]
-            cells.append(f"{kcbx:,.1f} | {anchor:,.1f} | {kcbx / anchor:.2f}×")
+            ratio = kcbx / anchor
+            cells.append(f"{kcbx:,.1f} | {anchor:,.1f} | {ratio:.{2 if ratio >= 0.1 else 3}f}×")
         print(f"| {what} | {' | '.join(cells)} |")
 
 
