@@ -253,9 +253,10 @@ class Figure:
 
 
 class Bench:
-    """One province: the sweeps in order, on a copy of the cached file."""
+    """One province: the sweeps in order, on a copy of the cached file (or a PostgreSQL
+    database's URL: tools/bench_province.py)."""
 
-    def __init__(self, path: Path, *, bare: bool, bare_catchup: bool) -> None:
+    def __init__(self, path: Path | str, *, bare: bool, bare_catchup: bool) -> None:
         self.path, self.bare, self.bare_catchup = path, bare, bare_catchup
         self.clock = FakeClock(NOW)
         self.figures: dict[str, Figure] = {}
@@ -359,7 +360,8 @@ async def drain(services: Services, now: datetime) -> None:
             "UPDATE outbox SET status = 'sent', sent_at = ? WHERE status = 'pending'",
             (to_iso(now),),
         )
-    await services.db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+    if services.db.dialect == "sqlite":
+        await services.db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def change_cases(services: Services, now: datetime, count: int) -> None:

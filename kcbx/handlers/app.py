@@ -17,7 +17,7 @@ from kcbx.bot.engine.notice_files import NoticeFileWorker
 from kcbx.bot.engine.wiring import register_features
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.health import WriteAlarm
-from kcbx.bot.runtime.instance import HEARTBEAT_SECONDS, InstanceLease
+from kcbx.bot.runtime.instance import InstanceLease, configured_lease
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.unfinished import tell
 from kcbx.handlers import accountability as accountability_handlers
@@ -152,7 +152,7 @@ def _register_handlers(app: KcbxApplication) -> None:
 
 async def _start_delivery(app: KcbxApplication, services: Services, holder: str | None) -> None:
     # One instance per database: a second bot would send everything twice.
-    lease = InstanceLease.of_this_process(services.db, holder=holder)
+    lease = configured_lease(services.db, services.config, holder=holder)
     await lease.acquire()
     app.bot_data[LEASE_KEY] = lease
     transport = TelegramTransport(app.bot)
@@ -167,6 +167,8 @@ async def _start_delivery(app: KcbxApplication, services: Services, holder: str 
         hold=quiet_hold(services),
         holder=lease.holder,
         concurrency=services.config.delivery_concurrency,
+        # a claim also checks that the lease is still ours: taken over, this one stops
+        fence=lease.holds,
     )
     # The notices' documents are rendered off the sweep; their files follow the reminder.
     app.bot_data[NOTICE_FILES_KEY] = NoticeFileWorker(
@@ -194,9 +196,8 @@ def _schedule_jobs(app: KcbxApplication, config: Config) -> None:
     app.bot_data["kcbx.jobs_enabled"] = True
     # The lease's heartbeat, which also notices when a database that could not be written
     # works again.
-    app.job_queue.run_repeating(
-        heartbeat_job, interval=HEARTBEAT_SECONDS, first=HEARTBEAT_SECONDS, name="lease"
-    )
+    beat = app.bot_data[LEASE_KEY].heartbeat_seconds
+    app.job_queue.run_repeating(heartbeat_job, interval=beat, first=beat, name="lease")
     app.job_queue.run_repeating(
         delivery_job, interval=max(5, config.sweep_seconds // 6), first=1, name="deliver"
     )

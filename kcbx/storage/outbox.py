@@ -95,26 +95,26 @@ class OutboxRepo:
         person_id: int | None = None,
         case_id: int | None = None,
     ) -> bool:
-        """Queue a message once per key; False if that key was queued before."""
+        """Queue a message once per key; False if that key was queued before (also by a
+        concurrent transaction: the key's unique index decides, not a read before)."""
+        row = (
+            key,
+            person_id,
+            chat_id,
+            case_id,
+            message.kind,
+            message.to_json(),
+            to_iso(now),
+            to_iso(not_before or now),
+        )
         async with self.db.transaction():
-            exists = await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,))
-            if exists:
-                return False
-            await self.db.execute(
+            added = await self.db.executemany(
                 "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
-                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    person_id,
-                    chat_id,
-                    case_id,
-                    message.kind,
-                    message.to_json(),
-                    to_iso(now),
-                    to_iso(not_before or now),
-                ),
+                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (dedup_key) DO NOTHING",
+                [row],
             )
-            return True
+        return added == 1
 
     async def enqueue_many(self, items: Sequence[Queued], *, now: datetime) -> int:
         """Queue many messages at once, each once per key; returns how many were new.
@@ -158,16 +158,26 @@ class OutboxRepo:
         )
         return [_item(r) for r in rows]
 
-    async def claim(self, item_id: int, *, holder: str, now: datetime) -> bool:
+    async def claim(
+        self, item_id: int, *, holder: str, now: datetime, fenced: bool = False
+    ) -> bool:
         """Take one pending row as its request leaves (again, if the channel retries it);
         False if it is no longer pending (withdrawn, or taken by another sender). Checked by
-        row count, so two senders never share one."""
+        row count, and the row locked ``FOR UPDATE SKIP LOCKED`` (a row another sender is
+        claiming is skipped, not waited for), so two senders never share one. ``fenced``:
+        only while ``holder`` holds a lease in ``leases`` (an instance whose lease was taken
+        over claims nothing)."""
+        fence = " AND EXISTS (SELECT 1 FROM leases WHERE holder = ?)" if fenced else ""
         async with self.db.transaction():
             claimed = await self.db.execute(
                 "UPDATE outbox SET attempts = attempts + CASE WHEN status = 'pending' THEN 1"
-                " ELSE 0 END, status = 'sending', claimed_by = ?, claimed_at = ? WHERE id = ?"
-                " AND (status = 'pending' OR (status = 'sending' AND claimed_by = ?))",
-                (holder, to_iso(now), item_id, holder),
+                " ELSE 0 END, status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN"
+                " (SELECT id FROM outbox WHERE id = ? AND (status = 'pending'"
+                " OR (status = 'sending' AND claimed_by = ?))"
+                + self.db.for_update(skip_locked=True)
+                + ")"
+                + fence,
+                (holder, to_iso(now), item_id, holder, *((holder,) if fenced else ())),
             )
         return claimed == 1
 

@@ -58,18 +58,20 @@ class UnitRepo:
         code: str | None = None,
     ) -> int:
         """Create a unit (or return the existing one with that parent, kind and name)."""
+        find = "SELECT id FROM units WHERE parent_id IS ? AND kind = ? AND name = ?"
         async with self.db.transaction():
-            existing = await self.db.fetchval(
-                "SELECT id FROM units WHERE parent_id IS ? AND kind = ? AND name = ?",
-                (parent_id, kind, name),
-            )
+            existing = await self.db.fetchval(find, (parent_id, kind, name))
             if existing:
                 return int(existing)
             self.invalidate()
-            return await self.db.execute(
-                "INSERT INTO units (kind, name, parent_id, section, code) VALUES (?, ?, ?, ?, ?)",
-                (kind, name, parent_id, section, code),
+            # two importers at once: the unique index (parent, kind, name) decides, and the
+            # one that lost reads the winner's row (migration 0024 covers the root units)
+            await self.db.executemany(
+                "INSERT INTO units (kind, name, parent_id, section, code) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(kind, name, parent_id, section, code)],
             )
+            return int(await self.db.fetchval(find, (parent_id, kind, name)))
 
     async def ancestors(self, unit_id: int) -> list[Unit]:
         """The unit and its ancestors, nearest first."""

@@ -40,15 +40,17 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     from kcbx.handlers.app import build_application
 
     config.require_token()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         holder = asyncio.run(take_database(config))
     except Refused as exc:
         print(f"kcbx: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    except KeyboardInterrupt:  # stopped while standing by
+        return 0
     app = build_application(config, holder=holder)
     updates = ["message", "callback_query", "my_chat_member"]
     if not args.webhook:

@@ -11,16 +11,18 @@ kcbx retention [--dry-run]        reduce closed cases as the policy's [retention
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from kcbx.bot.domain.clock import SystemClock
 from kcbx.bot.domain.retention import KINDS
 from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.instance import describe_holder, live_holder
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.audit import NotFound, person_history, student_history, verify_log
 from kcbx.bot.services.retention import apply_retention
-from kcbx.storage.db import is_postgres
+from kcbx.storage.db import Database, is_postgres
 from kcbx.storage.records.backup import BackupError, backup_copy, restore_copy
 
 EXIT_USAGE = 2
@@ -94,6 +96,10 @@ def restore(args: argparse.Namespace, config: Config, run: Runner) -> int:
     if is_postgres(config.db_path):
         print(f"kcbx: {_PG_BACKUP}")
         return 2
+    running = Path(config.db_path).exists() and asyncio.run(_running_on(config.db_path))
+    if running:
+        print(f"kcbx: {running}")
+        return EXIT_USAGE
     try:
         counts = restore_copy(Path(args.file), Path(config.db_path), force=args.force)
     except BackupError as exc:
@@ -101,6 +107,24 @@ def restore(args: argparse.Namespace, config: Config, run: Runner) -> int:
         return 1
     print(f"{config.db_path}: restored from {args.file}, {sum(counts.values())} rows")
     return 0
+
+
+async def _running_on(path: str) -> str:
+    """One line if a live instance holds the database's lease (even --force must not pull
+    the file from under a running bot); empty otherwise. ``path`` exists."""
+    db = await Database.open(path, migrate=False)
+    try:
+        if "leases" not in await db.tables():
+            return ""
+        lease = await live_holder(db)
+    finally:
+        await db.close()
+    if lease is None:
+        return ""
+    return (
+        f"{describe_holder(lease.holder)} on {lease.host} (pid {lease.pid}) holds {path}:"
+        " stop it before restoring"
+    )
 
 
 def retention(args: argparse.Namespace, config: Config, run: Runner) -> int:

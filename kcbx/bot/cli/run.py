@@ -1,12 +1,17 @@
 """What `kcbx run` checks before it starts: that it may write the database, and that no
 other instance runs on it (:mod:`kcbx.bot.runtime.instance`). Either problem is one line
-for the operator and exit 2, before anything talks to Telegram."""
+for the operator and exit 2, before anything talks to Telegram; except that on PostgreSQL,
+which several machines share, a second instance stands by until the lease is free."""
 
 from __future__ import annotations
 
+import logging
+
 from kcbx.bot.runtime.config import Config
-from kcbx.bot.runtime.instance import InstanceLease, LeaseHeld
-from kcbx.storage.db import Database, cannot_write
+from kcbx.bot.runtime.instance import LeaseHeld, configured_lease
+from kcbx.storage.db import POSTGRESQL, Database, cannot_write
+
+log = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -22,7 +27,8 @@ def unwritable_line(path: str, error: BaseException) -> str:
 
 async def take_database(config: Config) -> str:
     """Open the database (applying migrations) and take its lease for this process; the
-    holder id, which the application keeps. Raises Refused."""
+    holder id, which the application keeps. Raises Refused. On PostgreSQL a lease held by
+    another instance is waited for (a standby): nothing talks to Telegram meanwhile."""
     path = config.db_path
     try:
         db = await Database.open(path, config.durability)
@@ -31,11 +37,20 @@ async def take_database(config: Config) -> str:
             raise Refused(unwritable_line(path, exc)) from exc
         raise
     try:
-        lease = InstanceLease.of_this_process(db, "run")
-        await lease.acquire()
+        lease = configured_lease(db, config, "run")
+        try:
+            await lease.acquire()
+        except LeaseHeld as held:
+            if db.dialect != POSTGRESQL:
+                raise Refused(held.line()) from held
+            log.info(
+                "standing by: %s; checking the lease every %g s, taking over when it expires",
+                held.line().split(";")[0],
+                lease.standby_seconds,
+            )
+            await lease.stand_by()
+            log.info("took the database's lease over (%s): starting", lease.holder)
         return lease.holder
-    except LeaseHeld as held:
-        raise Refused(held.line()) from held
     except Exception as exc:
         if cannot_write(exc):
             raise Refused(unwritable_line(path, exc)) from exc

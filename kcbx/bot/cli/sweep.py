@@ -20,7 +20,7 @@ from kcbx.bot.engine.handover import quiet_hold, unreachable_hook
 from kcbx.bot.engine.notice_files import NoticeFileWorker
 from kcbx.bot.engine.sweep import SweepReport, sweep
 from kcbx.bot.runtime.config import Config
-from kcbx.bot.runtime.instance import InstanceLease, describe_holder
+from kcbx.bot.runtime.instance import InstanceLease, configured_lease, describe_holder
 from kcbx.bot.runtime.services import Services
 from kcbx.handlers.transport import telegram_transport
 
@@ -47,7 +47,7 @@ async def run_sweep(services: Services, config: Config, out: Print) -> int:
     lease: InstanceLease | None = None
     if config.telegram_token:
         config.require_token()
-        lease = InstanceLease.of_this_process(services.db, "sweep")
+        lease = configured_lease(services.db, config, "sweep")
         running = await lease.try_acquire()
         if running is not None:
             lease = None
@@ -101,6 +101,7 @@ async def _deliver(services: Services, config: Config, lease: InstanceLease) -> 
             hold=quiet_hold(services),
             holder=lease.holder,
             concurrency=config.delivery_concurrency,
+            fence=lease.holds,
         )
         return await delivery.drain()
 

@@ -64,6 +64,10 @@ class Withdrawn(Exception):
     """The row was no longer pending when its turn came: nothing was sent."""
 
 
+class LeaseLost(Exception):
+    """Another instance has taken the database's lease over: this one sends nothing more."""
+
+
 @dataclass
 class DrainReport:
     sent: int = 0
@@ -88,7 +92,9 @@ class Delivery:
     """Drains due outbox rows through a transport; one drain at a time.
 
     Only the holder of the database's lease drains (one instance per database), so a row
-    left 'sending' at the start of a drain belongs to a sender that died."""
+    left 'sending' at the start of a drain belongs to a sender that died. With a ``fence``
+    (whether the lease is still ours), each claim is fenced by the lease in the database: an
+    instance whose lease another has taken over claims nothing more and stops draining."""
 
     def __init__(
         self,
@@ -99,6 +105,7 @@ class Delivery:
         hold: HoldHook | None = None,
         holder: str = "local",
         concurrency: int = CONCURRENCY,
+        fence: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.services = services
         self.transport = transport
@@ -106,6 +113,7 @@ class Delivery:
         self.hold = hold
         self.holder = holder
         self.concurrency = max(1, concurrency)
+        self.fence = fence
         self._lock = asyncio.Lock()
         # sent, but the database refused the record: recorded before anything is resent
         self._unrecorded: dict[int, tuple[int, datetime]] = {}
@@ -114,20 +122,32 @@ class Delivery:
         """Send everything due now; per chat in order, a few chats side by side."""
         report = DrainReport()
         async with self._lock:
-            await self._record_unrecorded()
-            await self._recover(report)
-            troubled: set[int] = set()  # chats whose next message must wait for a later drain
-            for _ in range(max_rounds):
-                now = self.services.clock.now()
-                due = await self.services.outbox.due(now, limit=ROUND)
-                due = [item for item in due if item.chat_id not in troubled]
-                if not due:
-                    break
-                before = report.settled
-                await self._round(due, report, troubled)
-                if report.settled == before:
-                    break  # everything due was rescheduled: stop until it is due again
+            try:
+                await self._drain(report, max_rounds)
+            except LeaseLost:
+                log.error(
+                    "another instance has taken this database's lease over: this one "
+                    "stopped delivering"
+                )
+                report.errors.append("lease lost")
         return report
+
+    async def _drain(self, report: DrainReport, max_rounds: int) -> None:
+        if self.fence is not None and not await self.fence():
+            raise LeaseLost
+        await self._record_unrecorded()
+        await self._recover(report)
+        troubled: set[int] = set()  # chats whose next message must wait for a later drain
+        for _ in range(max_rounds):
+            now = self.services.clock.now()
+            due = await self.services.outbox.due(now, limit=ROUND)
+            due = [item for item in due if item.chat_id not in troubled]
+            if not due:
+                break
+            before = report.settled
+            await self._round(due, report, troubled)
+            if report.settled == before:
+                break  # everything due was rescheduled: stop until it is due again
 
     async def _round(self, due: list[OutboxItem], report: DrainReport, troubled: set[int]) -> None:
         queues: dict[int, deque[OutboxItem]] = {}
@@ -165,7 +185,10 @@ class Delivery:
             return "held"
 
         async def claim() -> None:
-            if not await outbox.claim(item.id, holder=self.holder, now=now()):
+            fenced = self.fence is not None
+            if not await outbox.claim(item.id, holder=self.holder, now=now(), fenced=fenced):
+                if self.fence is not None and not await self.fence():
+                    raise LeaseLost(item.dedup_key)
                 raise Withdrawn(item.dedup_key)
 
         try:
@@ -273,4 +296,12 @@ class Delivery:
         )
 
 
-__all__ = ["CONCURRENCY", "Delivery", "DrainReport", "HoldHook", "UnreachableHook", "backoff"]
+__all__ = [
+    "CONCURRENCY",
+    "Delivery",
+    "DrainReport",
+    "HoldHook",
+    "LeaseLost",
+    "UnreachableHook",
+    "backoff",
+]

@@ -108,6 +108,11 @@ class Config:
     # "full": a write is on disk when the person is told it is saved (SQLite synchronous=FULL);
     # "normal" is faster but a power cut can lose the last commits (WAL's synchronous=NORMAL).
     durability: str = "full"
+    # The database's lease (kcbx.bot.runtime.instance): renewed every third of it; on
+    # PostgreSQL a standby takes over within it (plus a fifth) after the holder stops.
+    lease_seconds: float = 15.0
+    # This instance's name in the lease (who holds the database): the machine's unless set.
+    instance: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -148,6 +153,7 @@ _ENV = {
     "KCBX_AUDIT_KEY": "audit_key",
     "KCBX_WEBHOOK_SECRET": "webhook_secret",
     "KCBX_DURABILITY": "durability",
+    "KCBX_INSTANCE": "instance",
 }
 
 
@@ -200,6 +206,9 @@ def _validate(config: Config) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be a whole number >= 0, not {value!r}")
+    lease = config.lease_seconds
+    if isinstance(lease, bool) or not isinstance(lease, int | float) or not 2 <= lease <= 600:
+        raise ConfigError(f"lease_seconds must be a number from 2 to 600, not {lease!r}")
     if not isinstance(config.delivery_concurrency, int) or config.delivery_concurrency < 1:
         raise ConfigError(
             f"delivery_concurrency must be a whole number >= 1, not {config.delivery_concurrency!r}"
