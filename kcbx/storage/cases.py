@@ -176,6 +176,14 @@ class CaseRepo:
         rows = await self.db.fetchall("SELECT * FROM cases WHERE status = 'open' ORDER BY id")
         return [_case(r) for r in rows]
 
+    async def returned_since(self, since: datetime) -> list[Case]:
+        """Cases closed by a return since ``since`` (A4.2: they owe check-ins)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE status = 'returned' AND closed_at >= ? ORDER BY id",
+            (to_iso(since),),
+        )
+        return [_case(r) for r in rows]
+
     async def visible(
         self, person: Person, *, status: str | None = "open", limit: int = 20, offset: int = 0
     ) -> list[Case]:

@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from kcbx.bot.domain.ladder.follow_up import follow_up_horizon
 from kcbx.bot.domain.ladder.reminders import (
     Decision,
     ReminderHistory,
@@ -104,6 +105,12 @@ async def _first_due(
         )
 
 
+def following_up(case: Case, now: datetime, horizon: timedelta) -> bool:
+    """A case closed by a return, recently enough to owe an A4.2 check-in."""
+    closed_at = case.closed_at
+    return case.status == "returned" and closed_at is not None and now < closed_at + horizon
+
+
 def next_tick(now: datetime, policy: Policy) -> datetime:
     """The next instant a task can appear or fall due without anyone acting: a midnight,
     the start or end of the business day, or the end of the quiet hours."""
@@ -144,6 +151,7 @@ class _Pass:
     marks: list[tuple[int, str, str]] = field(default_factory=list)  # first due, no hooks
     wakes: dict[int, datetime | None] = field(default_factory=dict)
     waiting: set[int] = field(default_factory=set)  # a task due with nobody to tell
+    ended: list[int] = field(default_factory=list)  # returned, no check-in left to remind
 
     def wake(self, case_id: int, instant: datetime) -> None:
         current = self.wakes.get(case_id)
@@ -189,10 +197,13 @@ class Sweeper:
             full = full or await plans.fingerprint() != fingerprint
         seen = await plans.every_case() if full else await plans.to_look_at(now)
         found = await services.cases.by_ids(seen)
-        cases = [c for c in found.values() if c.is_open]
+        horizon = follow_up_horizon(services.policy)
+        cases = [c for c in found.values() if c.is_open or following_up(c, now, horizon)]
         closed = [i for i in seen if i not in found or not found[i].is_open]
-        if closed:
+        if closed:  # what they owed before (a returned case's A4.2 check-ins stay)
             report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
+        looked = {c.id for c in cases}
+        closed = [i for i in closed if i not in looked]  # these leave the plan
         report.cases = await plans.count() - len(closed)
         report.skipped = report.cases - len(cases)
         # A catch-up goes out in chunks of cases (a school's together), each written in its
@@ -250,10 +261,12 @@ class Sweeper:
         report.steps += steps
         report.digests += sum(1 for o in outgoing if o.digest)
         marks = [
-            PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id]) for c in cases
+            PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id])
+            for c in cases
+            if c.id not in sweep.ended
         ]
         report.queued += await write_sweep(
-            services, steps, outgoing, now, sweep.marks, marks, closed
+            services, steps, outgoing, now, sweep.marks, marks, [*closed, *sweep.ended]
         )
 
     async def _look_at(self, sweep: _Pass, case: Case, now: datetime) -> None:
@@ -261,6 +274,8 @@ class Sweeper:
         services, policy, report = self.services, self.services.policy, sweep.report
         enrolled = sweep.files.enrolled.get(case.student_id)
         sweep.wake(case.id, now + PROBE)
+        if not case.is_open and case.closed_at is not None:  # A4.2: until the last check-in
+            sweep.wake(case.id, case.closed_at + follow_up_horizon(policy))
         if enrolled is None:
             return
         try:
@@ -280,6 +295,12 @@ class Sweeper:
         quiet = in_quiet_hours(now, policy)
         quiet_end = quiet_hours_next_send(now, policy)
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}
+        if not case.is_open and not any(
+            plan(t, plans.get(t.key, ReminderHistory()), policy, services.calendar)
+            for t in state.open_tasks
+        ):
+            sweep.ended.append(case.id)  # every check-in done, or its plan at an end
+            return
         for task in state.open_tasks:
             if not task.is_live(now):
                 sweep.wake(case.id, task.first_notice)
