@@ -10,7 +10,9 @@ from datetime import date
 from html import escape
 
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.glossary import article_of
 from kcbx.bot.domain.i18n import Translate
+from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_RULE
 from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.texts.cases import student_label
 from kcbx.bot.texts.reply import fit
@@ -33,8 +35,8 @@ def follow_up_digest(
 ) -> str:
     """To the school's lead, once a week: how many returns were not followed up, and which."""
     lines = [
-        t("<b>Follow-up after the return (A4.2)</b>, the week from {monday}").format(
-            monday=format_date(monday, t, lang)
+        t("<b>Follow-up after the return ({article})</b>, the week from {monday}").format(
+            article=article_of(FOLLOW_UP_RULE), monday=format_date(monday, t, lang)
         ),
         t("{school}: {count} children back at school were not followed up").format(
             school=escape(school), count=len(entries)
@@ -57,8 +59,8 @@ def follow_up_digest(
         "",
         t(
             "Please see that the class teachers check in with these children and their "
-            "families, and give psychological support where needed (第四条)."
-        ),
+            "families, and give psychological support where needed ({article})."
+        ).format(article=article_of(FOLLOW_UP_RULE)),
     ]
     return fit(lines)
 
