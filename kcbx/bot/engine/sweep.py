@@ -151,11 +151,23 @@ class _Pass:
     marks: list[tuple[int, str, str]] = field(default_factory=list)  # first due, no hooks
     wakes: dict[int, datetime | None] = field(default_factory=dict)
     waiting: set[int] = field(default_factory=set)  # a task due with nobody to tell
-    ended: list[int] = field(default_factory=list)  # returned, no check-in left to remind
+    returns: list[int] = field(default_factory=list)  # returned cases looked at (A4.2)
+    alive: set[int] = field(default_factory=set)  # ... of which a check-in has a step ahead
+
+    @property
+    def ended(self) -> list[int]:
+        """Returned cases with no check-in left to remind: they leave the plan."""
+        return [i for i in self.returns if i not in self.alive]
 
     def wake(self, case_id: int, instant: datetime) -> None:
         current = self.wakes.get(case_id)
         self.wakes[case_id] = instant if current is None else min(current, instant)
+
+    def held(self, case_id: int, instant: datetime) -> None:
+        """Something of the case is still to come at ``instant`` (a notice, the next step of a
+        plan, a step held for a full day, a retry): a returned case stays in the plan."""
+        self.wake(case_id, instant)
+        self.alive.add(case_id)
 
 
 class Sweeper:
@@ -245,28 +257,30 @@ class Sweeper:
             if step is None:  # nobody at all to tell: again when the people change
                 report.unassigned.append(f"{d.case.number} {d.task.code}")
                 sweep.waiting.add(d.case.id)
+                sweep.alive.add(d.case.id)
                 continue
             steps.append(step)
             after = history_after(d.history, step, now)
             following = plan(d.task, after, services.policy, services.calendar)
             if following is not None:
-                sweep.wake(d.case.id, max(following.at, quiet_end))
+                sweep.held(d.case.id, max(following.at, quiet_end))
         if report.unassigned:
             log.warning(
                 "nobody to tell about %d due tasks: %s",
                 len(report.unassigned),
                 ", ".join(report.unassigned[:20]),
             )
-        outgoing = await budgeted(services, report, steps, places, directory, sweep.wake)
+        outgoing = await budgeted(services, report, steps, places, directory, sweep.held)
         report.steps += steps
         report.digests += sum(1 for o in outgoing if o.digest)
+        ended = sweep.ended
         marks = [
             PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id])
             for c in cases
-            if c.id not in sweep.ended
+            if c.id not in ended
         ]
         report.queued += await write_sweep(
-            services, steps, outgoing, now, sweep.marks, marks, [*closed, *sweep.ended]
+            services, steps, outgoing, now, sweep.marks, marks, [*closed, *ended]
         )
 
     async def _look_at(self, sweep: _Pass, case: Case, now: datetime) -> None:
@@ -276,7 +290,9 @@ class Sweeper:
         sweep.wake(case.id, now + PROBE)
         if not case.is_open and case.closed_at is not None:  # A4.2: until the last check-in
             sweep.wake(case.id, case.closed_at + follow_up_horizon(policy))
+            sweep.returns.append(case.id)
         if enrolled is None:
+            sweep.held(case.id, now + PROBE)  # a returned case stays until its horizon
             return
         try:
             state = sweep.files.state(case, services, now)
@@ -284,7 +300,7 @@ class Sweeper:
         except Exception as exc:  # one bad case must not stop the others' reminders
             log.exception("ladder of case %s failed", case.number)
             report.errors.append(f"{case.number}: {exc}")
-            sweep.wake(case.id, now + RETRY)
+            sweep.held(case.id, now + RETRY)
             return
         for instant in (
             appearing(state, later),
@@ -295,15 +311,9 @@ class Sweeper:
         quiet = in_quiet_hours(now, policy)
         quiet_end = quiet_hours_next_send(now, policy)
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}
-        if not case.is_open and not any(
-            plan(t, plans.get(t.key, ReminderHistory()), policy, services.calendar)
-            for t in state.open_tasks
-        ):
-            sweep.ended.append(case.id)  # every check-in done, or its plan at an end
-            return
         for task in state.open_tasks:
             if not task.is_live(now):
-                sweep.wake(case.id, task.first_notice)
+                sweep.held(case.id, task.first_notice)
                 continue
             report.due += 1
             key = task.key
@@ -318,7 +328,7 @@ class Sweeper:
                 decision = upcoming.decision
                 sweep.due.append(_Due(case, enrolled, state, task, key, plans[key], decision))
             else:
-                sweep.wake(case.id, max(upcoming.at, quiet_end))
+                sweep.held(case.id, max(upcoming.at, quiet_end))
 
     async def _first_seen(
         self, sweep: _Pass, case: Case, enrolled: Enrolled, task: Task, now: datetime
@@ -334,7 +344,7 @@ class Sweeper:
         except Exception as exc:
             log.exception("first-due hooks of %s %s failed", case.number, task.key)
             sweep.report.errors.append(f"{case.number} {task.code}: {exc}")
-            sweep.wake(case.id, now)
+            sweep.held(case.id, now)
             return False
         sweep.report.hooks_run += 1
         return True
