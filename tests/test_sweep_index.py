@@ -227,12 +227,19 @@ async def test_a_return_is_woken_for_its_check_ins_and_then_leaves_the_plan(
 ) -> None:
     """A4.2: a returned case stays in the plan index, woken at each check-in's first notice;
     once both check-ins are recorded it leaves the plan. One never checked in leaves once
-    its last check-in has been escalated (to the school lead), and nothing follows."""
+    its last check-in has been escalated (to the school lead), and nothing follows. A child
+    absent again has a new case: the old one's check-ins give way to its ladder."""
     copy = copies[0]
-    for name in ("张三", "王五"):
+    for name in ("张三", "王五", "李四"):
         await copy.report(name, date(2024, 3, 4), local(0, 9))
         await copy.back(name, local(0, 14))
+    relapsed = copy.cases["李四"]
     await copy.sweeper.run(local(0, 15))
+    assert await plan_row(copy, "李四") is not None
+    await copy.report("李四", date(2024, 3, 6), local(2, 9))  # absent again
+    await copy.sweeper.run(local(2, 9, 5))
+    row = await copy.s.db.fetchone("SELECT 1 FROM case_plans WHERE case_id = ?", (relapsed,))
+    assert row is None
     friday = to_iso(local(4, 16))  # day 7 is Monday 11 March: told Friday at 16:00
     assert await plan_row(copy, "张三") == (friday, 0)
     await copy.sweeper.run(local(4, 16))
@@ -261,3 +268,4 @@ async def test_a_return_is_woken_for_its_check_ins_and_then_leaves_the_plan(
     assert {str(row[1]).split("@")[0] for row in escalations} == {"A4.2-7", "A4.2-30"}
     last = max(str(row[6]) for row in escalations)  # Sunday 7 April, a swapped working day
     assert last == to_iso(local(34, 16)) and max(str(row[6]) for row in told) == last
+    assert not [row for row in await copy.told() if row[0] == relapsed]

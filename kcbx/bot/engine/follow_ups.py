@@ -32,6 +32,8 @@ async def unfollowed_returns(services: Services, now: datetime) -> dict[int, lis
     policy = services.policy
     since = now - follow_up_horizon(policy) - timedelta(days=7)
     cases = await services.cases.returned_since(since)
+    latest = await services.cases.latest_of_students(c.student_id for c in cases)
+    cases = [c for c in cases if latest.get(c.student_id, c.id) <= c.id]  # not absent again
     files = await load_case_files(services, cases)
     by_school: dict[int, list[Unfollowed]] = defaultdict(list)
     for case in cases:

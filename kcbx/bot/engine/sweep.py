@@ -214,6 +214,7 @@ class Sweeper:
         closed = [i for i in seen if i not in found or not found[i].is_open]
         if closed:  # what they owed before (a returned case's A4.2 check-ins stay)
             report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
+        cases = await self._without_relapses(cases)
         looked = {c.id for c in cases}
         closed = [i for i in closed if i not in looked]  # these leave the plan
         report.cases = await plans.count() - len(closed)
@@ -231,6 +232,15 @@ class Sweeper:
                 await plans.set_fingerprint(fingerprint)
             self._started = True
         return report
+
+    async def _without_relapses(self, cases: list[Case]) -> list[Case]:
+        """A returned child absent again has a newer case: its ladder, not the old case's
+        check-ins, is owed now (A4.2 gives way; the relapse watch carries the days)."""
+        returns = [c for c in cases if not c.is_open]
+        if not returns:
+            return cases
+        latest = await self.services.cases.latest_of_students(c.student_id for c in returns)
+        return [c for c in cases if c.is_open or latest.get(c.student_id, c.id) <= c.id]
 
     async def _sweep(
         self,
