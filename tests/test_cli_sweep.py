@@ -206,3 +206,38 @@ def test_dry_run_lists_the_check_ins_after_a_return(
     ahead = [line for line in lines if "A4.2" in line]
     assert len(ahead) == 3 and "escalated" in ahead[2], ahead
     assert not [line for line in lines if "A7." in line]  # the ladder ended with the return
+
+
+async def _saturday(db: Path) -> None:
+    """李四 reported on Saturday 9 March at 10:00."""
+    services = await Services.open(Config(db_path=str(db)), FakeClock(T0))
+    try:
+        student = await services.db.fetchval("SELECT id FROM students WHERE name = '李四'")
+        saturday = datetime(2024, 3, 9, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+        await services.cases.open_case(
+            student_id=int(student),
+            reported_by=None,
+            absent_since=date(2024, 3, 9),
+            cause="unknown",
+            guardian_contact=None,
+            note=None,
+            now=saturday,
+            year=2024,
+            actor="cli:test",
+        )
+    finally:
+        await services.close()
+
+
+def test_dry_run_shows_a_weekend_report_moved_to_the_working_day(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_saturday(db))
+    code = main(["--db", str(db), "sweep", "--dry-run", "--days", "3", "--now", "2024-03-09T10:00"])
+    assert code == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    call = [line for line in lines if "KC-2024-0002" in line and "A7.1-call" in line]
+    assert call[0].startswith("2024-03-11 11:00 KC-2024-0002 李四 A7.1-call (A7.1) round 1")
+    assert "due Mon 03-11 12:00, opened Sat 03-09 10:00: moved to the working day" in call[0]
+    weekend = ("2024-03-09", "2024-03-10")
+    assert not [line for line in lines if "KC-2024-0002" in line and line.startswith(weekend)]
