@@ -34,7 +34,7 @@ from kcbx.bot.domain.ladder.follow_up import follow_up_horizon
 from kcbx.bot.domain.ladder.reminders import (
     Decision,
     ReminderHistory,
-    in_quiet_hours,
+    next_send,
     plan,
     quiet_hours_next_send,
 )
@@ -318,8 +318,8 @@ class Sweeper:
         ):
             if instant is not None:
                 sweep.wake(case.id, instant)
-        quiet = in_quiet_hours(now, policy)
-        quiet_end = quiet_hours_next_send(now, policy)
+        quiet_end = next_send(now, policy, services.calendar)  # not at night, not on a rest day
+        quiet = quiet_end > now
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}
         for task in state.open_tasks:
             if not task.is_live(now):
