@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -169,3 +170,74 @@ def test_policy_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "ladder.persuasion_day" in out and "ladder.day_counting" in out
     assert main(["policy", "check", str(tmp_path / "missing.toml")]) == 2
+
+
+async def _back(db: Path) -> None:
+    """张三 back at school on Monday 4 March at 14:00 (A7.6)."""
+    services = await Services.open(Config(db_path=str(db)), FakeClock(T0))
+    try:
+        [case] = await services.cases.open_cases()
+        back = datetime(2024, 3, 4, 14, tzinfo=ZoneInfo("Asia/Shanghai"))
+        await services.cases.record_action(
+            case.id, kind="returned", actor_id=None, at=back, now=back, rule="A7.6"
+        )
+        await services.cases.close(case.id, status="returned", now=back, actor="cli:test")
+    finally:
+        await services.close()
+
+
+def test_dry_run_lists_the_check_ins_after_a_return(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A4.2: the week's check-in, told the working day before, the class teacher's; undone,
+    escalated once, to the school lead's role (控辍专干 never joined: the principal)."""
+    asyncio.run(_back(db))
+    code = main(["--db", str(db), "sweep", "--dry-run", "--days", "7", "--now", "2024-03-08T09:00"])
+    assert code == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert (
+        "2024-03-08 16:00 KC-2024-0001 张三 A4.2-7 (A4.2) round 1 (notice ahead), owner "
+        "class_teacher, due Mon 03-11 18:00 -> 李老师 (class_teacher)"
+    ) in lines
+    assert (
+        "2024-03-12 12:00 KC-2024-0001 张三 A4.2-7 (A4.2) round 2, owner class_teacher, "
+        "due Mon 03-11 18:00 -> 李老师 (class_teacher)"
+    ) in lines
+    ahead = [line for line in lines if "A4.2" in line]
+    assert len(ahead) == 3 and "escalated" in ahead[2], ahead
+    assert not [line for line in lines if "A7." in line]  # the ladder ended with the return
+
+
+async def _saturday(db: Path) -> None:
+    """李四 reported on Saturday 9 March at 10:00."""
+    services = await Services.open(Config(db_path=str(db)), FakeClock(T0))
+    try:
+        student = await services.db.fetchval("SELECT id FROM students WHERE name = '李四'")
+        saturday = datetime(2024, 3, 9, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+        await services.cases.open_case(
+            student_id=int(student),
+            reported_by=None,
+            absent_since=date(2024, 3, 9),
+            cause="unknown",
+            guardian_contact=None,
+            note=None,
+            now=saturday,
+            year=2024,
+            actor="cli:test",
+        )
+    finally:
+        await services.close()
+
+
+def test_dry_run_shows_a_weekend_report_moved_to_the_working_day(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_saturday(db))
+    code = main(["--db", str(db), "sweep", "--dry-run", "--days", "3", "--now", "2024-03-09T10:00"])
+    assert code == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    call = [line for line in lines if "KC-2024-0002" in line and "A7.1-call" in line]
+    assert call[0].startswith("2024-03-11 11:00 KC-2024-0002 李四 A7.1-call (A7.1) round 1")
+    assert "due Mon 03-11 12:00, opened Sat 03-09 10:00: moved to the working day" in call[0]
+    # nothing on the weekend, not even 张三's overdue steps: they wait for Monday morning
+    assert not [line for line in lines if line.startswith(("2024-03-09", "2024-03-10"))]

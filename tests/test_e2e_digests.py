@@ -7,7 +7,9 @@ The clock is controlled; the job's pass (run_digests) is called as the scheduler
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from kcbx.bot.engine.digests import DigestState, run_digests
 from kcbx.testing.fakebot import FakeUser
@@ -136,3 +138,49 @@ async def test_leaders_are_warned_before_a_flag_and_only_once(harness: BotHarnes
     assert report.warnings == 0
     assert len([m for m in principal.messages if "责任追究预警" in m.plain]) == len(texts)
     del district
+
+
+async def test_low_priority_digests_come_at_most_once_a_day_per_person(
+    harness: BotHarness,
+) -> None:
+    """A8 warnings are low priority: a new case reported each weekday brings new warnings
+    every day, yet each person gets one digest a day at most (the week's on Monday, and
+    between weeks one a day only for what cannot wait), never one message per case."""
+    district = await small_district(harness.s, T0)
+    people = {
+        921: await bind(harness, 921, "13900000020"),  # the principal
+        922: await bind(harness, 922, "13900000022"),  # the class teacher of 3-1
+        923: await bind(harness, 923, "13900000021"),  # the school lead
+    }
+    names = ("张三", "李四", "王五", "赵六", "钱七")
+    sh = ZoneInfo("Asia/Shanghai")
+    days: dict[int, Counter[date]] = {uid: Counter() for uid in people}
+    principal: list[str] = []
+    moment = datetime(2024, 3, 4, 8, tzinfo=sh)
+    while moment < datetime(2024, 3, 13, 8, tzinfo=sh):
+        if moment.hour == 9 and moment.weekday() < len(names) and moment.day < 11:
+            await harness.s.cases.open_case(
+                student_id=district.students[names[moment.weekday()]],
+                reported_by=None,
+                absent_since=moment.date(),
+                cause="unknown",
+                guardian_contact=None,
+                note=None,
+                now=moment,
+                year=2024,
+                actor="cli:test",
+            )
+        harness.clock.set(moment)
+        seen = {uid: len(user.messages) for uid, user in people.items()}
+        await run_digests(harness.s)
+        await harness.deliver()
+        for uid, user in people.items():
+            new = [m.plain for m in user.messages[seen[uid] :] if "责任追究预警" in m.plain]
+            days[uid][moment.date()] += len(new)
+            if uid == 921:
+                principal += new
+        moment += timedelta(hours=1)
+    for uid, counted in days.items():
+        assert sum(counted.values()) and max(counted.values()) == 1, (uid, counted)
+    assert len(principal) >= 2  # new warnings came on more than one day
+    assert any(sum(n in text for n in ("KC-2024-0001", "KC-2024-0002")) == 2 for text in principal)

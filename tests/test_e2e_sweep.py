@@ -233,11 +233,13 @@ async def test_one_case_walks_the_whole_ladder(harness: BotHarness) -> None:
         assert log.schedule(cadre)[:1] == [(at(3, 11, 8), codes("A5-visit"))]
     assert log.of(DISTRICT) == []  # never a per-item message to the district leader
 
-    # after the return only the news of it, sent at once to those who were reminded
-    reminders = [r for r in log.items if r.acks]
+    # after the return only the news of it, sent at once to those who were reminded, and
+    # the class teacher's check-in a week later (A4.2)
+    reminders = [r for r in log.items if r.acks - {"A4.2-7"}]
     assert max(r.local for r in reminders) == at(3, 28, 8)
     after = [r for r in log.items if r.local >= at(3, 29, 9, 30)]
-    assert after and not any(r.acks for r in after)
+    assert after and not any(r.acks - {"A4.2-7"} for r in after)
+    assert [(r.user, r.local) for r in after if r.acks] == [(TEACHER[0], at(4, 3, 16))]
     told = {r.user for r in after if "张三已返校" in r.plain}
     assert told == {uid for uid, _ in EVERYONE} - {TEACHER[0], DISTRICT[0], PRINCIPAL[0]}
     closed = await s.cases.get(case.id)

@@ -334,3 +334,69 @@ async def test_300_open_cases_over_33_days_flood_nobody(fast: BotHarness) -> Non
     admin_texts = [m.plain for m in users[ADMIN[0]].messages]
     assert any("暂无可联系的联络员" in text and "区乡村振兴局" in text for text in admin_texts)
     print(f"300 cases, 33 days: {sum(seen.values())} messages, at most {worst_sweep} a sweep")
+
+
+async def test_remind_me_later_holds_the_next_reminder_and_is_limited(
+    harness: BotHarness,
+) -> None:
+    """[稍后提醒]: "the next working morning" holds the call's second reminder from Monday
+    17:00 to Tuesday 08:00; each press is a recorded ``snoozed`` action; after two
+    (``snooze_limit``) the reminders offer it no more and a forged third press records
+    nothing."""
+    s = harness.s
+    d = await small_district(s, T0)
+    await bind(harness, TEACHER, LEAD, PRINCIPAL)
+    inbox = Inbox(harness, (TEACHER, LEAD, PRINCIPAL))
+    case = await open_case(s, d.students["张三"], at(3, 4, 9))
+    await live(harness, inbox, at(3, 4, 9), at(3, 4, 12))
+    teacher = harness.fake.user(TEACHER[0])
+    notice = next(m for m in teacher.messages if "电话" in m.plain)
+    assert {"2小时后再提醒", "下一个工作日上午再提醒"} <= set(notice.buttons)
+    await teacher.press("下一个工作日上午再提醒", notice)
+    await teacher.wait_for(lambda m: m is notice and "下一个工作日上午再提醒" not in m.buttons)
+    [held] = [a for a in await s.cases.actions(case.id) if a.kind == ActionKind.SNOOZED]
+    assert held.detail == {"task": "A7.1-call", "until": to_iso(at(3, 5, 8))}
+
+    await live(harness, inbox, at(3, 4, 12, 30), at(3, 5, 9))
+    calls = [r for r in inbox.of(TEACHER) if "电话" in r.plain and r.when > at(3, 4, 12)]
+    assert [r.when for r in calls] == [at(3, 5, 8)]  # not Monday 17:00
+    assert "第2次提醒" in calls[0].plain
+    second = next(m for m in reversed(teacher.messages) if "第2次提醒" in m.plain)
+    await teacher.press("2小时后再提醒", second)
+    await teacher.wait_for(lambda m: m is second and "2小时后再提醒" not in m.buttons)
+    await harness.settle()
+    await teacher.press_data(f"snz:{case.id}:A7.1-call:l", second)  # a third: refused
+    await harness.settle()
+    snoozes = [a for a in await s.cases.actions(case.id) if a.kind == ActionKind.SNOOZED]
+    assert len(snoozes) == 2
+    before = len(teacher.messages)
+    await live(harness, inbox, at(3, 5, 9, 30), at(3, 5, 17))
+    later = [m for m in teacher.messages[before:] if "电话" in m.plain]
+    assert later and not [m for m in later if "2小时后再提醒" in m.buttons]  # limit reached
+    escalated = [r for r in inbox.of(LEAD) if "报请督办" in r.plain]
+    assert escalated and escalated[0].when >= at(3, 5, 12)  # after the snooze, in hours
+
+
+async def test_a_liaisons_undone_referral_goes_to_their_departments_leader(
+    harness: BotHarness,
+) -> None:
+    """The top of a department's chain is its own leader: the police's referral (A6,
+    missing child) left unaccepted is escalated to the police's leader, not the bureau, and
+    never to the district leader."""
+    s = harness.s
+    d = await small_district(s, T0)
+    await s.db.execute(
+        "INSERT INTO people (name, phone, role, unit_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        ("公安分局领导", "13900000049", Role.DEPARTMENT_LEADER, d.units["dept:public_security"],
+         to_iso(T0)),
+    )  # fmt: skip
+    leader = (49, "13900000049")
+    await bind(harness, TEACHER, LEAD, PRINCIPAL, BUREAU, BUREAU_LEADER, DISTRICT, POLICE, leader)
+    inbox = Inbox(harness, (BUREAU, BUREAU_LEADER, DISTRICT, POLICE, leader))
+    await open_case(s, d.students["张三"], at(3, 4, 9))
+    await live(harness, inbox, at(3, 11, 7), at(3, 14, 20))
+    about = [r for r in inbox.of(leader) if "报请督办" in r.plain]
+    assert about and "公安联络员" in about[0].plain and about[0].when.weekday() < 5
+    police = [r for r in inbox.items if "公安联络员" in r.plain and "报请督办" in r.plain]
+    assert {r.user for r in police} == {leader[0]}  # not the bureau, not its leader
+    assert inbox.of(DISTRICT) == []

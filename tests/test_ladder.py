@@ -183,12 +183,13 @@ def test_one_case_walks_the_whole_ladder_in_60_days() -> None:
     again = s.task(TaskCode.CORRECTION_AGAIN)
     assert again is not None and again.rule == "A7.5" and again.due_at == at(4, 15, 18)
 
-    # A7.6: the child is back; everything closes.
+    # A7.6: the child is back; everything closes but the check-ins after it (A4.2).
     log.add(ActionKind.RETURNED, at(4, 16, 9))
     s = state(c, log, at(5, 9, 12))  # day 60
     assert s.stage is Stage.CLOSED and s.closed_by == "returned"
     assert s.day == 37  # frozen at the return
-    assert s.due_tasks == () and s.open_tasks == ()
+    assert [t.code for t in s.open_tasks] == ["A4.2-7", "A4.2-30"]
+    assert [t.code for t in s.due_tasks] == ["A4.2-7"]  # 23 April passed, 16 May ahead
     closing = s.task(TaskCode.RETURNED)
     assert closing is not None and closing.done_at == at(4, 16, 9) and closing.rule == "A7.6"
     assert TaskCode.CORRECTION_AGAIN not in {t.code for t in s.tasks}  # left undone: dropped

@@ -15,6 +15,7 @@ from kcbx.bot.domain.ladder.reminders import (
     Send,
     decide,
     in_quiet_hours,
+    next_send,
     plan,
     quiet_hours_next_send,
     supervisor_role,
@@ -175,3 +176,13 @@ def test_supervisor_roles(role: str, supervisor: str | None) -> None:
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError):
         quiet_hours_next_send(datetime(2025, 3, 10, 9), POLICY)  # noqa: DTZ001
+
+
+def test_a_catch_up_on_a_rest_day_waits_for_the_working_morning() -> None:
+    """A bot down from Friday to Saturday finds Friday's reminder overdue: nothing goes on
+    the weekend; it goes on Monday at 08:00 (the rest day counts like the quiet hours)."""
+    t = task(at(14, 18))  # Friday 14 March 2025, 18:00
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(15, 10)) is None  # Saturday
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(16, 19)) is None  # Sunday
+    assert next_send(at(15, 10), POLICY, CAL) == at(17, 8)
+    assert decide(t, ReminderHistory(), POLICY, CAL, at(17, 8)) == Send(1, ("class_teacher",))

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kcbx.bot.domain.clock import FakeClock
+from kcbx.bot.domain.clock import FakeClock, to_iso
 from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.engine.sweep import Sweeper
 from kcbx.bot.runtime.config import Config
@@ -70,6 +70,23 @@ class Copy:
     async def close(self, name: str, now: datetime) -> None:
         await self.s.cases.close(self.cases[name], status="returned", now=now, actor="cli:test")
 
+    async def back(self, name: str, now: datetime) -> None:
+        """A7.6 by its action, then closed: the A4.2 check-ins follow."""
+        await self.act(name, ActionKind.RETURNED, now)
+        await self.close(name, now)
+
+    async def check_in(self, name: str, now: datetime) -> None:
+        """A4.2: the week's check-in, a call that reached the family."""
+        await self.s.cases.record_action(
+            self.cases[name],
+            kind=ActionKind.PHONE_CALL,
+            actor_id=None,
+            at=now,
+            now=now,
+            rule="A4.2",
+            detail={"task": "A4.2-7", "outcome": "settled"},
+        )
+
     async def outbox(self) -> list[tuple[object, ...]]:
         rows = await self.s.db.fetchall(
             "SELECT dedup_key, chat_id, kind, payload, next_attempt_at, status FROM outbox"
@@ -97,10 +114,12 @@ STORY: list[tuple[datetime, Event]] = [
     (local(2, 17, 20), lambda c, now: c.report("孙八", date(2024, 3, 6), now)),  # evening
     (local(3, 9, 40), lambda c, now: c.report("周九", date(2024, 3, 7), now)),
     (local(4, 10), lambda c, now: c.act("张三", ActionKind.PERSUASION, now)),
+    (local(4, 11), lambda c, now: c.back("周九", now)),  # A4.2: checked in on day 10
     (local(4, 14), lambda c, now: c.bind("13900000030", 30, now)),  # 文昌校长 joins
     (local(6, 9), lambda c, now: c.bind("13900000031", 31, now)),  # 孙老师 joins
     (local(8, 16), lambda c, now: c.act("赵六", ActionKind.REGISTRY_MARK, now)),
-    (local(9, 11), lambda c, now: c.close("王五", now)),
+    (local(9, 11), lambda c, now: c.close("王五", now)),  # A4.2: never checked in
+    (local(10, 16, 30), lambda c, now: c.check_in("周九", now)),
     (local(12, 10), lambda c, now: c.bind("13900000040", 40, now)),  # a liaison joins
     (local(16, 15), lambda c, now: c.act("张三", ActionKind.NOTICE_ISSUED, now)),
 ]
@@ -149,7 +168,12 @@ async def test_the_indexed_sweep_sends_what_the_full_sweep_sends(copies: tuple[C
         assert set(mine.unassigned) <= set(theirs.unassigned), now  # retried on a change
         looked += mine.cases - mine.skipped
         skipped += mine.skipped
-    assert await indexed.told() == await full.told()
+    told = await indexed.told()
+    assert told == await full.told()
+    checked = {(row[0], str(row[1]).split("@")[0], row[3]) for row in told if "A4.2" in str(row[1])}
+    wang, zhou = indexed.cases["王五"], indexed.cases["周九"]
+    assert {(wang, "A4.2-7", "remind"), (wang, "A4.2-7", "escalated")} <= checked
+    assert (zhou, "A4.2-7", "remind") in checked and (zhou, "A4.2-7", "escalated") not in checked
     sent = await indexed.outbox()
     kinds = {key.split(":")[0] for key, *_ in sent}
     assert len(sent) > 60 and {"r", "e", "d"} <= kinds  # reminders, escalations, digests
@@ -189,3 +213,59 @@ async def mentions(copy: Copy) -> Counter[tuple[object, str]]:
         for _key, chat, _kind, payload, *_ in await copy.outbox()
         for number in re.findall(r"KC-\d{4}-\d{4}", str(payload))
     )
+
+
+async def plan_row(copy: Copy, name: str) -> tuple[object, ...] | None:
+    row = await copy.s.db.fetchone(
+        "SELECT wake_at, changed FROM case_plans WHERE case_id = ?", (copy.cases[name],)
+    )
+    return tuple(row) if row is not None else None
+
+
+async def test_a_return_is_woken_for_its_check_ins_and_then_leaves_the_plan(
+    copies: tuple[Copy, Copy],
+) -> None:
+    """A4.2: a returned case stays in the plan index, woken at each check-in's first notice;
+    once both check-ins are recorded it leaves the plan. One never checked in leaves once
+    its last check-in has been escalated (to the school lead), and nothing follows. A child
+    absent again has a new case: the old one's check-ins give way to its ladder."""
+    copy = copies[0]
+    for name in ("张三", "王五", "李四"):
+        await copy.report(name, date(2024, 3, 4), local(0, 9))
+        await copy.back(name, local(0, 14))
+    relapsed = copy.cases["李四"]
+    await copy.sweeper.run(local(0, 15))
+    assert await plan_row(copy, "李四") is not None
+    await copy.report("李四", date(2024, 3, 6), local(2, 9))  # absent again
+    await copy.sweeper.run(local(2, 9, 5))
+    row = await copy.s.db.fetchone("SELECT 1 FROM case_plans WHERE case_id = ?", (relapsed,))
+    assert row is None
+    friday = to_iso(local(4, 16))  # day 7 is Monday 11 March: told Friday at 16:00
+    assert await plan_row(copy, "张三") == (friday, 0)
+    await copy.sweeper.run(local(4, 16))
+    await copy.check_in("张三", local(4, 17))
+    await copy.sweeper.run(local(4, 17, 5))
+    tuesday = to_iso(local(29, 16))  # day 30 is Wednesday 3 April: told Tuesday at 16:00
+    assert await plan_row(copy, "张三") == (tuesday, 0)
+    await copy.s.cases.record_action(
+        copy.cases["张三"],
+        kind=ActionKind.HOME_VISIT,
+        actor_id=None,
+        at=local(29, 10),
+        now=local(29, 10),
+        detail={"met": "both"},
+    )
+    await copy.sweeper.run(local(29, 10, 5))
+    assert await plan_row(copy, "张三") is None  # both check-ins done: no more waking
+
+    moment = local(5, 8)
+    while moment <= local(40, 8):
+        await copy.sweeper.run(moment)
+        moment += timedelta(hours=2)
+    assert await plan_row(copy, "王五") is None
+    told = [row for row in await copy.told() if row[0] == copy.cases["王五"]]
+    escalations = [row for row in told if row[3] == "escalated"]
+    assert {str(row[1]).split("@")[0] for row in escalations} == {"A4.2-7", "A4.2-30"}
+    last = max(str(row[6]) for row in escalations)  # Sunday 7 April, a swapped working day
+    assert last == to_iso(local(34, 16)) and max(str(row[6]) for row in told) == last
+    assert not [row for row in await copy.told() if row[0] == relapsed]

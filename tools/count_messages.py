@@ -1,14 +1,16 @@
 """Count what each person receives over a 33-day ladder with 300 open cases (A7, A8).
 
     python tools/count_messages.py [--root TREE] [--cases 300] [--days 33] [--every 15]
-                                   [--jobs sweep|all]
+                                   [--jobs sweep|all] [--returned N]
 
 Builds the small test district (kcbx/testing/seed.py) in a fresh SQLite file, adds 60
 classes of 滨河小学 with 300 students (causes cycling through A6's, one in ten with A9
 flags), binds every person to Telegram, and reports all 300 absent on Monday 4 March 2024
 between 09:00 and 14:00. Nobody acts: the worst case. The clock then moves in steps of
 ``--every`` minutes for ``--days`` days; at each step the sweep runs (``--jobs all``: the
-digests and A8 warnings too). Nothing is delivered: each outbox row is one message.
+digests and A8 warnings too). ``--returned N``: the first N children are back at school on
+Tuesday 5 March at 10:00 (A7.6) and nobody checks in on them after (A4.2). Nothing is
+delivered: each outbox row is one message.
 
 Prints the largest number of messages one person got in one day and in one sweep, with who
 and when, the top five of the day, and per-item escalations to the district leader.
@@ -39,6 +41,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=33)
     parser.add_argument("--every", type=int, default=15, help="minutes between sweeps")
     parser.add_argument("--jobs", choices=("sweep", "all"), default="sweep")
+    parser.add_argument("--returned", type=int, default=0, help="children back on day 1")
     return parser.parse_args()
 
 
@@ -119,8 +122,12 @@ async def _run(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             moment = START
             end = START + timedelta(days=args.days)
+            back = START + timedelta(days=1, hours=1)
             while moment <= end:
                 clock.set(moment)
+                if args.returned and moment >= back:
+                    await _back(services, args.returned, back)
+                    args.returned = 0
                 await sweeper.run(moment)
                 if args.jobs == "all":
                     await run_digests(services)
@@ -132,6 +139,15 @@ async def _run(args: argparse.Namespace) -> None:
             _report(rows, time.perf_counter() - started, args)
         finally:
             await services.close()
+
+
+async def _back(services: Any, count: int, when: datetime) -> None:
+    """The first ``count`` open cases closed by a return (A7.6) at ``when``."""
+    for case in (await services.cases.open_cases())[:count]:
+        await services.cases.record_action(
+            case.id, kind="returned", actor_id=None, at=when, now=when, rule="A7.6"
+        )
+        await services.cases.close(case.id, status="returned", now=when, actor="cli:count")
 
 
 def _report(rows: list[Any], seconds: float, args: argparse.Namespace) -> None:

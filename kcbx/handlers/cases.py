@@ -30,11 +30,13 @@ from kcbx.bot.domain.caseactions import (
     call_buttons,
     case_data,
     do_data,
+    follow_up_buttons,
     parse_callback,
     return_data,
 )
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
+from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_QUESTION, is_follow_up
 from kcbx.bot.domain.ladder.state import TaskCode
 from kcbx.bot.services.cases import (
     ButtonResult,
@@ -178,7 +180,7 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
 
 
 async def case_button(update: Update, context: KcbxContext) -> None:
-    """ack:/do:/ret:/case: (see kcbx/bot/domain/caseactions.py)."""
+    """ack:/do:/cal:/fu:/snz:/ret:/case: (see kcbx/bot/domain/caseactions.py)."""
     query = pressed(update)
     person = require_person(context)
     t = context.gettext
@@ -205,6 +207,9 @@ async def case_button(update: Update, context: KcbxContext) -> None:
         result = await record_task(
             services, person, press.case_id, TaskCode.CALL, outcome=press.arg
         )
+    elif press.verb == "fu":  # A4.2: what the check-in came to
+        assert press.arg is not None
+        result = await record_task(services, person, press.case_id, press.arg, outcome=press.option)
     elif press.verb == "do":
         assert press.arg is not None
         result = await record_task(services, person, press.case_id, press.arg)
@@ -296,7 +301,7 @@ async def _answer(
     else:
         code = TaskCode.CALL if press.verb == "cal" else press.arg or ""
         done = {ack_data(case.id, code), do_data(case.id, code), f"vis:{case.id}"}
-        if press.verb == "cal":  # the question answered, and the reminder it came from
+        if press.verb in ("cal", "fu"):  # the question answered, and the reminder it came from
             await _edit(query, line, lambda _: True, replace=True)
             message = query.message
             original = message.reply_to_message if isinstance(message, Message) else None
@@ -316,6 +321,11 @@ async def _confirm(
     """A press that needs one more answer: the call's outcome, or that the child is back."""
     case = result.case
     assert case is not None
+    if press.verb == "do" and is_follow_up(press.arg):  # A4.2: how is the child doing?
+        await query.answer()
+        buttons = follow_up_buttons(case.id, press.arg or "", t)
+        await reply(update, t(FOLLOW_UP_QUESTION), inline(buttons), quote=True)
+        return
     if press.verb == "do":  # a call: reached? what was said?
         await query.answer()
         await reply(update, t(CALL_QUESTION), inline(call_buttons(case.id, t)), quote=True)

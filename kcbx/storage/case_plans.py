@@ -45,6 +45,14 @@ async def mark_changed_of(db: Database, select: str, params: Sequence[object]) -
     await mark_changed(db, [int(r[0]) for r in await db.fetchall(select, params)])
 
 
+async def mark_planned_changed(db: Database, select: str, params: Sequence[object]) -> None:
+    """The cases that ``select`` names changed, those still in the plan only (closed cases
+    are there while a return's check-ins are owed, A4.2)."""
+    await db.execute(
+        f"UPDATE case_plans SET changed = changed + 1 WHERE case_id IN ({select})", params
+    )
+
+
 async def mark_students_changed(db: Database, student_ids: Iterable[int]) -> None:
     """The students' records changed (an import, an exemption): their open cases."""
     for chunk in _chunks(student_ids):

@@ -9,7 +9,7 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
-from kcbx.storage.case_plans import mark_changed
+from kcbx.storage.case_plans import mark_changed, mark_planned_changed
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -113,6 +113,9 @@ class CaseRepo:
                 ),
             )
             await mark_changed(self.db, [case_id])
+            earlier = "SELECT id FROM cases WHERE student_id = ? AND id <> ?"
+            # a return's check-ins (A4.2) give way to the new case
+            await mark_planned_changed(self.db, earlier, (student_id, case_id))
             await self.audit.record(
                 at=now,
                 actor=actor,
@@ -175,6 +178,29 @@ class CaseRepo:
         """Every open case (the sweep walks them; open cases are few even in a province)."""
         rows = await self.db.fetchall("SELECT * FROM cases WHERE status = 'open' ORDER BY id")
         return [_case(r) for r in rows]
+
+    async def returned_since(self, since: datetime) -> list[Case]:
+        """Cases closed by a return since ``since`` (A4.2: they owe check-ins)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM cases WHERE status = 'returned' AND closed_at >= ? ORDER BY id",
+            (to_iso(since),),
+        )
+        return [_case(r) for r in rows]
+
+    async def latest_of_students(self, student_ids: Iterable[int]) -> dict[int, int]:
+        """The id of each student's latest case: a return followed by a new absence has a
+        later one (A4.2: its check-ins give way to the new case's ladder)."""
+        ids = sorted(set(student_ids))
+        out: dict[int, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self.db.fetchall(
+                "SELECT student_id, MAX(id) FROM cases"
+                f" WHERE student_id IN ({','.join('?' * len(chunk))}) GROUP BY student_id",
+                chunk,
+            )
+            out.update({int(r[0]): int(r[1]) for r in rows})
+        return out
 
     async def visible(
         self, person: Person, *, status: str | None = "open", limit: int = 20, offset: int = 0

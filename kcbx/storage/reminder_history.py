@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_RULE
 from kcbx.storage.db import Database
 from kcbx.storage.directory import _chunks, _marks
 from kcbx.storage.records.audit import AuditRepo
@@ -31,6 +32,8 @@ SEND_KINDS = (REMIND, CC, ESCALATED, UNREACHABLE, NO_ONE, TOLD)
 # Outbox keys of the reminders (kcbx.bot.engine.sweep); pending ones are withdrawn when a case
 # closes.
 REMINDER_KEY_PREFIXES = ("r:", "e:", "u:", "n:")
+# ... except the A4.2 check-ins, which a return opens: ``r:{case}:A4.2-7@...``
+_FOLLOW_UP_KEYS = f"%:{FOLLOW_UP_RULE}-%"
 
 
 @dataclass(frozen=True)
@@ -245,8 +248,9 @@ class ReminderHistoryRepo:
         async with self.db.transaction():
             return await self.db.execute(
                 "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending'"
-                f" AND ({like}) AND case_id IN (SELECT id FROM cases WHERE status <> 'open')",
-                [f"{p}%" for p in REMINDER_KEY_PREFIXES],
+                f" AND ({like}) AND dedup_key NOT LIKE ?"
+                " AND case_id IN (SELECT id FROM cases WHERE status <> 'open')",
+                [*(f"{p}%" for p in REMINDER_KEY_PREFIXES), _FOLLOW_UP_KEYS],
             )
 
     async def withdraw_for_cases(self, case_ids: Sequence[int]) -> int:
@@ -257,8 +261,8 @@ class ReminderHistoryRepo:
             for chunk in _chunks(case_ids):
                 count += await self.db.execute(
                     "UPDATE outbox SET status = 'cancelled' WHERE status = 'pending'"
-                    f" AND ({like}) AND case_id IN ({_marks(chunk)})",
-                    [*(f"{p}%" for p in REMINDER_KEY_PREFIXES), *chunk],
+                    f" AND ({like}) AND dedup_key NOT LIKE ? AND case_id IN ({_marks(chunk)})",
+                    [*(f"{p}%" for p in REMINDER_KEY_PREFIXES), _FOLLOW_UP_KEYS, *chunk],
                 )
         return count
 

@@ -12,6 +12,8 @@ Callback data (always < 64 bytes, and forgeable: every handler re-checks scope):
 * ``cal:{case_id}:{outcome}``: the phone call, with what it came to (reached and agreed,
   refused or undecided; not reached): the one question that makes a call evidence (A7.1);
 * ``vis:{case_id}``: record a home visit (A7.1; the visits feature asks for the details);
+* ``fu:{case_id}:{task_code}:{outcome}``: an A4.2 check-in after a return, with what it came
+  to (:data:`~kcbx.bot.domain.ladder.follow_up.FOLLOW_UP_OUTCOMES`), one tap;
 * ``snz:{case_id}:{task_code}:{l|m}``: "remind me later" (two working hours, or the next
   working morning), limited per task;
 * ``ret:{case_id}``: "Back at school" (A7.6); ``ret:{case_id}:y`` confirms it, ``:n`` not;
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 from kcbx.bot.domain.capabilities import SCHOOL_STAFF, roles_of
 from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_OUTCOMES, is_follow_up
 from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
 
@@ -72,6 +75,7 @@ DO_LABELS: dict[str, str] = {
     ActionKind.JOINT_PERSUASION: N_("Joint persuasion done"),
     ActionKind.DEPARTMENT_ACTION: N_("Our department acted"),
 }
+FOLLOW_UP_LABEL = N_("Record the check-in")
 RECEIVED_LABEL = N_("Received")
 VISIT_LABEL = N_("Record a home visit")
 RETURN_LABEL = N_("Back at school")
@@ -119,7 +123,8 @@ CALL_QUESTION = N_("Did you reach the guardians? What did they say?")
 _CODE = r"[A-Za-z0-9._-]{1,40}"
 _CALLBACK = re.compile(rf"^(ack|do|cal|vis|ret|case):(\d{{1,12}})(?::({_CODE}))?$")
 _SNOOZE = re.compile(rf"^snz:(\d{{1,12}}):({_CODE}):([lm])$")
-CALLBACK_PATTERN = r"^(ack|do|cal|snz|ret|case):"  # what kcbx/handlers/cases.py answers
+_FOLLOW_UP = re.compile(rf"^fu:(\d{{1,12}}):({_CODE}):([a-z]{{1,12}})$")
+CALLBACK_PATTERN = r"^(ack|do|cal|fu|snz|ret|case):"  # what kcbx/handlers/cases.py answers
 SNOOZE_LATER, SNOOZE_MORNING = "l", "m"  # in two working hours; the next working morning
 SNOOZE_LABELS = {
     SNOOZE_LATER: N_("Remind me in 2 hours"),
@@ -149,6 +154,8 @@ def one_press_action(task_code: str) -> ActionKind | None:
     """The action a single press records for a task (None: it needs more, e.g. a visit)."""
     if department_of(task_code) is not None:
         return ActionKind.DEPARTMENT_ACTION
+    if is_follow_up(task_code):  # A4.2: a check-in call, with what it came to
+        return ActionKind.PHONE_CALL
     return _ONE_PRESS.get(task_code)
 
 
@@ -162,6 +169,8 @@ def may_record(role: Role, task_code: str, unit_department: str | None = None) -
             their own department's task (A6).
     """
     department = department_of(task_code)
+    if is_follow_up(task_code):  # A4.2: the class teacher, or the school
+        return role in SCHOOL_STAFF
     if department is None:
         return role in _RECORDERS.get(task_code, frozenset())
     if department in _DEPARTMENT_RECORDERS:
@@ -204,6 +213,18 @@ def call_buttons(case_id: int, gettext: Translate) -> Buttons:
     )
 
 
+def follow_up_data(case_id: int, task_code: str, outcome: str) -> str:
+    return _data("fu", case_id, task_code, outcome)
+
+
+def follow_up_buttons(case_id: int, task_code: str, gettext: Translate) -> Buttons:
+    """The answers to the A4.2 check-in's question, one a row."""
+    return tuple(
+        ((gettext(label), follow_up_data(case_id, task_code, code)),)
+        for code, label in FOLLOW_UP_OUTCOMES.items()
+    )
+
+
 def snooze_data(case_id: int, task_code: str, option: str) -> str:
     return _data("snz", case_id, task_code, option)
 
@@ -239,6 +260,12 @@ def parse_callback(data: str | None) -> CaseCallback | None:
     snoozed = _SNOOZE.match(data or "")
     if snoozed is not None:
         return CaseCallback("snz", int(snoozed.group(1)), snoozed.group(2), snoozed.group(3))
+    checked = _FOLLOW_UP.match(data or "")
+    if checked is not None:
+        code, outcome = checked.group(2), checked.group(3)
+        if not is_follow_up(code) or outcome not in FOLLOW_UP_OUTCOMES:
+            return None
+        return CaseCallback("fu", int(checked.group(1)), code, outcome)
     match = _CALLBACK.match(data or "")
     if match is None:
         return None
@@ -258,6 +285,8 @@ def action_button(case_id: int, task_code: str, gettext: Translate) -> tuple[str
     """The button that records a task: its one-press action, or a home visit (A7.1)."""
     if task_code == TaskCode.VISIT or task_code.endswith("-visit"):  # A7.1, the 三包 chain
         return gettext(VISIT_LABEL), visit_data(case_id)
+    if is_follow_up(task_code):  # A4.2: asks what the check-in came to
+        return gettext(FOLLOW_UP_LABEL), do_data(case_id, task_code)
     kind = one_press_action(task_code)
     if kind is None:
         return None
@@ -296,6 +325,7 @@ __all__ = [
     "CALL_QUESTION",
     "CONTACTS",
     "DO_LABELS",
+    "FOLLOW_UP_LABEL",
     "REACHED",
     "SNOOZE_LATER",
     "SNOOZE_MORNING",
@@ -307,6 +337,8 @@ __all__ = [
     "case_data",
     "department_of",
     "do_data",
+    "follow_up_buttons",
+    "follow_up_data",
     "may_confirm_return",
     "may_record",
     "may_report",

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from kcbx.bot.domain.a8.warnings import Warning
 from kcbx.bot.domain.i18n import translator
-from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
+from kcbx.bot.domain.ladder.reminders import in_quiet_hours, quiet_hours_next_send
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
@@ -25,7 +25,8 @@ from kcbx.storage.outbox import OutgoingMessage
 async def queue_warnings(services: Services) -> int:
     """One digest per responsible person: the week's from Monday's business-day start
     (every warning that stands), and between two weeks one a day at most, only when a
-    warning not told yet falls due before the next week's. How many digests were queued."""
+    warning not told yet falls due before the next week's (not on a Monday: that day has
+    the week's). How many digests were queued."""
     due = await warnings_due(services)
     if not due.warnings:
         return 0
@@ -46,7 +47,11 @@ async def queue_warnings(services: Services) -> int:
         weekly = f"a8w:{person.id}:{week}"
         if local >= slot and not await services.outbox.has_key(weekly):
             key = weekly
-        elif any(_before(keys[k], slot + timedelta(weeks=1)) for k in new):
+        elif (
+            local.date() != monday  # Monday has the week's: one a day at most
+            and not in_quiet_hours(now, services.policy)  # queued at night, it went tomorrow
+            and any(_before(keys[k], slot + timedelta(weeks=1)) for k in new)
+        ):
             key = f"a8w:{person.id}:{local.date().isoformat()}"
         else:
             continue

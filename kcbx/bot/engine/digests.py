@@ -13,6 +13,8 @@ downtime:
 * **monthly**: from 08:00 on the 1st, each school with cases in the past month (new, closed,
   or open at its end) has its report queued for each bureau staff member,
   ``mo:{school}:{yyyy-mm}:{person}``. Schools with nothing to report send nothing;
+* **A4.2**: from Monday 08:00, each school's returns whose check-in is overdue, counted, to
+  its lead (:mod:`kcbx.bot.engine.follow_ups`), looked at once an hour;
 * **A8**: every month that has ended is frozen (:func:`freeze_due_months`), before the
   monthly reports that quote it; the school year's record takes the findings earned since
   the last pass and tells the leaders they name (:func:`record_and_tell`), and the warnings
@@ -35,6 +37,7 @@ from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.engine.a8_warnings import queue_warnings, record_and_tell
+from kcbx.bot.engine.follow_ups import queue_follow_up_digests
 from kcbx.bot.engine.validity import queue_validity_warnings
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import district_views, freeze_due_months
@@ -67,10 +70,11 @@ class DigestReport:
     monthly: int = 0
     warnings: int = 0
     findings: int = 0  # messages about new findings of the school year's record
+    follow_ups: int = 0  # A4.2: schools' digests of the returns not followed up
 
     @property
     def queued(self) -> int:
-        return self.weekly + self.monthly + self.warnings + self.findings
+        return self.weekly + self.monthly + self.warnings + self.findings + self.follow_ups
 
 
 def week_key(local: datetime) -> str:
@@ -92,6 +96,7 @@ async def run_digests(services: Services, state: DigestState | None = None) -> D
         report.findings = await record_and_tell(services)
         report.warnings = await queue_warnings(services)
         report.warnings += await queue_validity_warnings(services)
+        report.follow_ups = await queue_follow_up_digests(services)
         state.warned_hour = hour
     return report
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 from datetime import datetime, time, timedelta
 
+from kcbx.bot.domain.ladder.follow_up import follow_up_horizon
 from kcbx.bot.domain.ladder.recipients import CasePlace, Directory
 from kcbx.bot.domain.ladder.reminders import ReminderHistory, decide, plan
 from kcbx.bot.domain.model import Case
@@ -43,6 +44,8 @@ async def forecast(services: Services, start: datetime, days: float) -> list[Tas
     """
     end = start + timedelta(days=days)
     cases = await services.cases.open_cases()
+    # and the recent returns, for their A4.2 check-ins
+    cases += await services.cases.returned_since(start - follow_up_horizon(services.policy))
     files = await load_case_files(services, cases)
     places, directory = await load_places(services, files.enrolled.values())
     ticks = _ticks(start, end, services.policy)
@@ -72,10 +75,12 @@ def _case_forecast(
     seen: set[datetime] = set()
     nobody: set[str] = set()
     steps: list[TaskStep] = []
+    closed_at = None if case.is_open else case.closed_at
+    horizon = follow_up_horizon(policy)
     while queue:
         now = heapq.heappop(queue)
-        if now in seen:
-            continue
+        if now in seen or (closed_at is not None and now >= closed_at + horizon):
+            continue  # the sweep leaves a return alone once its check-ins are past
         seen.add(now)
         state = files.state(case, services, now)
         for task in state.open_tasks:

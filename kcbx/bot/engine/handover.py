@@ -41,7 +41,10 @@ async def hand_over(services: Services, item: OutboxItem) -> int:
         return 0
     now = services.clock.now()
     cases = [c for c in [await services.cases.get(i) for i in {s.case_id for s in sends}] if c]
-    files = await load_case_files(services, [c for c in cases if c.is_open])
+    files = await load_case_files(
+        services,
+        [c for c in cases if c.is_open or c.status == "returned"],  # A4.2 check-ins
+    )
     places, directory = await load_places(services, files.enrolled.values())
     blocked = (await services.directory.people([item.person_id])).get(item.person_id)
     steps = [

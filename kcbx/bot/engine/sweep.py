@@ -30,10 +30,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from kcbx.bot.domain.ladder.follow_up import follow_up_horizon
 from kcbx.bot.domain.ladder.reminders import (
     Decision,
     ReminderHistory,
-    in_quiet_hours,
+    next_send,
     plan,
     quiet_hours_next_send,
 )
@@ -104,6 +105,12 @@ async def _first_due(
         )
 
 
+def following_up(case: Case, now: datetime, horizon: timedelta) -> bool:
+    """A case closed by a return, recently enough to owe an A4.2 check-in."""
+    closed_at = case.closed_at
+    return case.status == "returned" and closed_at is not None and now < closed_at + horizon
+
+
 def next_tick(now: datetime, policy: Policy) -> datetime:
     """The next instant a task can appear or fall due without anyone acting: a midnight,
     the start or end of the business day, or the end of the quiet hours."""
@@ -144,10 +151,23 @@ class _Pass:
     marks: list[tuple[int, str, str]] = field(default_factory=list)  # first due, no hooks
     wakes: dict[int, datetime | None] = field(default_factory=dict)
     waiting: set[int] = field(default_factory=set)  # a task due with nobody to tell
+    returns: list[int] = field(default_factory=list)  # returned cases looked at (A4.2)
+    alive: set[int] = field(default_factory=set)  # ... of which a check-in has a step ahead
+
+    @property
+    def ended(self) -> list[int]:
+        """Returned cases with no check-in left to remind: they leave the plan."""
+        return [i for i in self.returns if i not in self.alive]
 
     def wake(self, case_id: int, instant: datetime) -> None:
         current = self.wakes.get(case_id)
         self.wakes[case_id] = instant if current is None else min(current, instant)
+
+    def held(self, case_id: int, instant: datetime) -> None:
+        """Something of the case is still to come at ``instant`` (a notice, the next step of a
+        plan, a step held for a full day, a retry): a returned case stays in the plan."""
+        self.wake(case_id, instant)
+        self.alive.add(case_id)
 
 
 class Sweeper:
@@ -189,10 +209,14 @@ class Sweeper:
             full = full or await plans.fingerprint() != fingerprint
         seen = await plans.every_case() if full else await plans.to_look_at(now)
         found = await services.cases.by_ids(seen)
-        cases = [c for c in found.values() if c.is_open]
+        horizon = follow_up_horizon(services.policy)
+        cases = [c for c in found.values() if c.is_open or following_up(c, now, horizon)]
         closed = [i for i in seen if i not in found or not found[i].is_open]
-        if closed:
+        if closed:  # what they owed before (a returned case's A4.2 check-ins stay)
             report.withdrawn += await services.reminder_history.withdraw_for_cases(closed)
+        cases = await self._without_relapses(cases)
+        looked = {c.id for c in cases}
+        closed = [i for i in closed if i not in looked]  # these leave the plan
         report.cases = await plans.count() - len(closed)
         report.skipped = report.cases - len(cases)
         # A catch-up goes out in chunks of cases (a school's together), each written in its
@@ -208,6 +232,15 @@ class Sweeper:
                 await plans.set_fingerprint(fingerprint)
             self._started = True
         return report
+
+    async def _without_relapses(self, cases: list[Case]) -> list[Case]:
+        """A returned child absent again has a newer case: its ladder, not the old case's
+        check-ins, is owed now (A4.2 gives way; the relapse watch carries the days)."""
+        returns = [c for c in cases if not c.is_open]
+        if not returns:
+            return cases
+        latest = await self.services.cases.latest_of_students(c.student_id for c in returns)
+        return [c for c in cases if c.is_open or latest.get(c.student_id, c.id) <= c.id]
 
     async def _sweep(
         self,
@@ -234,26 +267,30 @@ class Sweeper:
             if step is None:  # nobody at all to tell: again when the people change
                 report.unassigned.append(f"{d.case.number} {d.task.code}")
                 sweep.waiting.add(d.case.id)
+                sweep.alive.add(d.case.id)
                 continue
             steps.append(step)
             after = history_after(d.history, step, now)
             following = plan(d.task, after, services.policy, services.calendar)
             if following is not None:
-                sweep.wake(d.case.id, max(following.at, quiet_end))
+                sweep.held(d.case.id, max(following.at, quiet_end))
         if report.unassigned:
             log.warning(
                 "nobody to tell about %d due tasks: %s",
                 len(report.unassigned),
                 ", ".join(report.unassigned[:20]),
             )
-        outgoing = await budgeted(services, report, steps, places, directory, sweep.wake)
+        outgoing = await budgeted(services, report, steps, places, directory, sweep.held)
         report.steps += steps
         report.digests += sum(1 for o in outgoing if o.digest)
+        ended = sweep.ended
         marks = [
-            PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id]) for c in cases
+            PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id])
+            for c in cases
+            if c.id not in ended
         ]
         report.queued += await write_sweep(
-            services, steps, outgoing, now, sweep.marks, marks, closed
+            services, steps, outgoing, now, sweep.marks, marks, [*closed, *ended]
         )
 
     async def _look_at(self, sweep: _Pass, case: Case, now: datetime) -> None:
@@ -261,7 +298,11 @@ class Sweeper:
         services, policy, report = self.services, self.services.policy, sweep.report
         enrolled = sweep.files.enrolled.get(case.student_id)
         sweep.wake(case.id, now + PROBE)
+        if not case.is_open and case.closed_at is not None:  # A4.2: until the last check-in
+            sweep.wake(case.id, case.closed_at + follow_up_horizon(policy))
+            sweep.returns.append(case.id)
         if enrolled is None:
+            sweep.held(case.id, now + PROBE)  # a returned case stays until its horizon
             return
         try:
             state = sweep.files.state(case, services, now)
@@ -269,7 +310,7 @@ class Sweeper:
         except Exception as exc:  # one bad case must not stop the others' reminders
             log.exception("ladder of case %s failed", case.number)
             report.errors.append(f"{case.number}: {exc}")
-            sweep.wake(case.id, now + RETRY)
+            sweep.held(case.id, now + RETRY)
             return
         for instant in (
             appearing(state, later),
@@ -277,12 +318,12 @@ class Sweeper:
         ):
             if instant is not None:
                 sweep.wake(case.id, instant)
-        quiet = in_quiet_hours(now, policy)
-        quiet_end = quiet_hours_next_send(now, policy)
+        quiet_end = next_send(now, policy, services.calendar)  # not at night, not on a rest day
+        quiet = quiet_end > now
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}
         for task in state.open_tasks:
             if not task.is_live(now):
-                sweep.wake(case.id, task.first_notice)
+                sweep.held(case.id, task.first_notice)
                 continue
             report.due += 1
             key = task.key
@@ -297,7 +338,7 @@ class Sweeper:
                 decision = upcoming.decision
                 sweep.due.append(_Due(case, enrolled, state, task, key, plans[key], decision))
             else:
-                sweep.wake(case.id, max(upcoming.at, quiet_end))
+                sweep.held(case.id, max(upcoming.at, quiet_end))
 
     async def _first_seen(
         self, sweep: _Pass, case: Case, enrolled: Enrolled, task: Task, now: datetime
@@ -313,7 +354,7 @@ class Sweeper:
         except Exception as exc:
             log.exception("first-due hooks of %s %s failed", case.number, task.key)
             sweep.report.errors.append(f"{case.number} {task.code}: {exc}")
-            sweep.wake(case.id, now)
+            sweep.held(case.id, now)
             return False
         sweep.report.hooks_run += 1
         return True

@@ -9,6 +9,11 @@ case will stand at ``now + PROBE``: the tasks that have appeared by then say whe
 appear (``Task.opens_at``), because the ladder only ever adds tasks as time passes. A case
 with nothing foreseen within ``PROBE`` is looked at again then, and probed further.
 
+A case closed by a return stays in the plan while an A4.2 check-in can still be reminded
+(:mod:`kcbx.bot.domain.ladder.follow_up`): it wakes at each check-in's first notice and its
+reminder plan, and leaves the plan once every check-in is done or its plan has ended (at the
+latest when ``follow_up_horizon`` has passed since the return).
+
 Whatever else can change a case (an action, a visit, a referral, a notice, an import) is a
 write, and every such write marks the case changed in its own transaction
 (:mod:`kcbx.storage.case_plans`).
@@ -25,7 +30,7 @@ import inspect
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from kcbx.bot.domain.ladder import reminders
+from kcbx.bot.domain.ladder import follow_up, reminders
 from kcbx.bot.domain.ladder import state as ladder
 from kcbx.bot.domain.ladder.state import LadderState
 from kcbx.bot.domain.model import Action
@@ -53,7 +58,7 @@ def rules_fingerprint(policy: Policy) -> str:
     """What the wake instants depend on besides the database: the ladder's and the reminder
     plan's code, this module's, and the policy."""
     digest = hashlib.sha256()
-    for module in (ladder, reminders):
+    for module in (ladder, reminders, follow_up):
         digest.update(inspect.getsource(module).encode())
     digest.update(inspect.getsource(appearing).encode())
     digest.update(repr(policy).encode())

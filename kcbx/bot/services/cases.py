@@ -25,6 +25,7 @@ from kcbx.bot.domain.caseactions import (
 )
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.i18n import Translate, translator
+from kcbx.bot.domain.ladder.follow_up import is_follow_up
 from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
 from kcbx.bot.domain.ladder.state import (
     DETAIL_DEPARTMENT,
@@ -228,14 +229,12 @@ async def case_card(
         if text:
             sections.append(text)
     department = await unit_department(services, person)
-    recordable: tuple[str, ...] = ()
-    if case.is_open:
-        recordable = tuple(
-            t.code
-            for t in state.open_tasks
-            if (one_press_action(t.code) is not None or t.code.endswith("-visit"))
-            and may_record(person.role, t.code, department)
-        )
+    recordable = tuple(  # a returned case's open tasks are its A4.2 check-ins
+        t.code
+        for t in state.open_tasks
+        if (one_press_action(t.code) is not None or t.code.endswith("-visit"))
+        and may_record(person.role, t.code, department)
+    )
     previous = await services.cases.get(case.reopened_from) if case.reopened_from else None
     return CaseCard(
         case=case,
@@ -291,14 +290,15 @@ def _doer(state: LadderState, task: Task, actions: list[Action]) -> Action | Non
 
 
 async def _open_case(
-    services: Services, person: Person, case_id: int
+    services: Services, person: Person, case_id: int, task_code: str | None = None
 ) -> tuple[Case, Student] | ButtonResult:
-    """The case and its student, or the answer when it is out of scope or closed."""
+    """The case and its student, or the answer when it is out of scope or closed (a
+    returned case stays open to its A4.2 check-ins)."""
     found = await case_in_scope(services, person, case_id)
     if found is None:
         return ButtonResult(Outcome.DENIED)
     case, student = found
-    if not case.is_open:
+    if not case.is_open and not (case.status == "returned" and is_follow_up(task_code)):
         return ButtonResult(Outcome.CLOSED, case, student)
     return found
 
@@ -340,8 +340,9 @@ async def record_task(
     task_code: str,
     outcome: str | None = None,
 ) -> ButtonResult:
-    """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9)."""
-    found = await _open_case(services, person, case_id)
+    """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9; ``fu:``
+    an A4.2 check-in)."""
+    found = await _open_case(services, person, case_id, task_code)
     if isinstance(found, ButtonResult):
         return found
     case, student = found
@@ -354,7 +355,8 @@ async def record_task(
         return ButtonResult(Outcome.NOT_ALLOWED, case, student, task=task)
     if task.done:
         return await _already(services, case, student, state, task, actions, kind)
-    if task_code == TaskCode.CALL and outcome is None:  # first: what did the call come to?
+    asks = task_code == TaskCode.CALL or is_follow_up(task_code)
+    if asks and outcome is None:  # first: what did the call come to?
         return ButtonResult(Outcome.CONFIRM, case, student, task=task)
     detail: dict[str, object] = {DETAIL_TASK: task_code, "via": "button"}
     if outcome is not None:  # a call: what it came to (A7.1 evidence)
@@ -388,7 +390,7 @@ async def acknowledge(
 ) -> ButtonResult:
     """``ack:``: "Received". It buys one reminder interval (reminders.plan), so a second
     press within that interval, or on a task already done, records nothing."""
-    found = await _open_case(services, person, case_id)
+    found = await _open_case(services, person, case_id, task_code)
     if isinstance(found, ButtonResult):
         return found
     case, student = found
@@ -496,7 +498,7 @@ async def snooze(
     if found is None:
         return ButtonResult(Outcome.DENIED)
     case, student = found
-    if not case.is_open:
+    if not case.is_open and not is_follow_up(task_code):
         return ButtonResult(Outcome.CLOSED, case, student)
     state, _ = await ladder_of(services, case, student)
     task = state.task(task_code)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_OUTCOMES, is_follow_up
 from kcbx.bot.domain.ladder.state import (
     DETAIL_DEPARTMENT,
     DETAIL_TASK,
@@ -220,6 +221,7 @@ DONE_LABELS: dict[str, str] = {
     ActionKind.RETURNED: N_("back at school"),
     ActionKind.EXEMPTED: N_("exempted"),
 }
+FOLLOW_UP_DONE = N_("followed up after the return")  # A4.2: "✓ A4.2 已回访 3月18日 邱曦"
 
 
 def _task_line(
@@ -240,7 +242,7 @@ def _task_line(
             + t("{rule} {done} {date} {name}")
             .format(
                 rule=task.rule,
-                done=t(DONE_LABELS[by.kind]),
+                done=t(FOLLOW_UP_DONE if is_follow_up(task.code) else DONE_LABELS[by.kind]),
                 date=format_date(local, t, lang),
                 name=escape(name),
             )
@@ -294,6 +296,8 @@ def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricte
     if isinstance(outcome, str) and not restricted:
         # a report's phone call says what the guardians answered; a visit how it went
         labels = CONTACTS if detail.get("via") == "report" else VISIT_OUTCOMES
+        if isinstance(task, str) and is_follow_up(task):  # A4.2: how the child is doing
+            labels = FOLLOW_UP_OUTCOMES
         if outcome in labels:
             parts.append(t(labels[outcome]))
     text = detail.get("text") or detail.get("note")

@@ -31,6 +31,7 @@ from kcbx.bot.domain.caseactions import (
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate, normalize_language
 from kcbx.bot.domain.ladder.due import DueTask
+from kcbx.bot.domain.ladder.follow_up import is_follow_up
 from kcbx.bot.domain.ladder.state import Task
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.policy.tree import DEPARTMENTS, Policy
@@ -84,13 +85,17 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
         place += t(" grade {grade} {name}").format(
             grade=student.grade, name=escape(student.class_name)
         )
+    task = task_text(due.task, t)
+    if is_follow_up(due.task.code) and due.case.closed_at is not None:  # A4.2
+        back = format_date(policy.time.local_date(due.case.closed_at), t, lang)
+        task += t(" (back at school since {date})").format(date=back)
     return Subject(
         number=f"<b>{escape(due.case.number)}</b>",
         student=f"<b>{escape(student.name)}</b>",
         place=place,
         day=max(due.state.day, 0),
         rule=due.task.rule,
-        task=task_text(due.task, t),
+        task=task,
         due=when_text(due.task.due_at, policy, t, lang),
         overdue=due.state.now > due.task.due_at,
     )
@@ -163,7 +168,8 @@ def buttons_for(due: DueTask, t: Translate, *, cc: bool = False, snooze_limit: i
         return (
             ((t(RECEIVED_LABEL), ack_data(case_id, code)), (t(CASE_LABEL), case_data(case_id))),
         )
-    rows = reminder_buttons(case_id, code, t, can_return=due.recipient.role in RETURN_CONFIRMERS)
+    can_return = due.case.is_open and due.recipient.role in RETURN_CONFIRMERS
+    rows = reminder_buttons(case_id, code, t, can_return=can_return)
     if not due.reason and due.task.snoozes < snooze_limit:
         rows = (*rows, snooze_row(case_id, code, t))
     return rows

@@ -117,6 +117,14 @@ def quiet_hours_next_send(now: datetime, policy: Policy) -> datetime:
     return wake.astimezone(UTC)
 
 
+def next_send(now: datetime, policy: Policy, calendar: SchoolCalendar) -> datetime:
+    """The earliest instant from ``now`` at which a step may go: not in the quiet hours and
+    not on a rest day (a catch-up on a Saturday waits for the next working morning)."""
+    if not calendar.is_working_day(now.astimezone(policy.time.tz).date()):
+        return calendar.working_instant(now).astimezone(UTC)
+    return quiet_hours_next_send(now, policy)
+
+
 def _when(at: datetime, task: Task, policy: Policy, calendar: SchoolCalendar) -> datetime:
     """The instant a step may go: not before a snooze ends, in working hours, not quiet."""
     if task.snoozed_until is not None:
@@ -163,7 +171,7 @@ def decide(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     step = plan(task, history, policy, calendar)
-    if step is None or now < step.at or in_quiet_hours(now, policy):
+    if step is None or now < step.at or next_send(now, policy, calendar) > now:
         return None
     return step.decision
 
@@ -178,6 +186,7 @@ __all__ = [
     "Send",
     "decide",
     "in_quiet_hours",
+    "next_send",
     "plan",
     "quiet_hours_next_send",
     "supervisor_role",

@@ -31,6 +31,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from kcbx.bot.domain.i18n import N_
+from kcbx.bot.domain.ladder.follow_up import follow_up_tasks
 from kcbx.bot.domain.ladder.steps import (
     STAGE_NAMES,
     Actions,
@@ -116,11 +117,13 @@ def ladder_state(
 
     A closed case (A7.6 returned, A3 exempt, transferred; by action or by status) keeps the
     tasks that were done before it closed and a done closing task (A7.6 or A3); whatever was
-    still open is no longer owed.
+    still open is no longer owed. A return owes the A4.2 check-ins
+    (:func:`kcbx.bot.domain.ladder.follow_up.follow_up_tasks`).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    acts = Actions(standing_actions(actions, now))
+    standing = standing_actions(actions, now)
+    acts = Actions(standing)
     closing = acts.first(*_CLOSING)
     closed_by: str | None = None
     until = now
@@ -140,6 +143,8 @@ def ladder_state(
         tasks.append(build.closing_task(TaskCode.RETURNED, "A7.6", Role.CLASS_TEACHER, closing))
     elif closing is not None and closing.kind == ActionKind.EXEMPTED:
         tasks.append(build.closing_task(TaskCode.EXEMPT, "A3", Role.BUREAU_STAFF, closing))
+    if closed_by == "returned" and (closing is not None or case.closed_at is not None):
+        tasks += follow_up_tasks(until, standing, policy, calendar)  # A4.2: check-ins
     return LadderState(
         case_id=case.id,
         stage=Stage.CLOSED,
