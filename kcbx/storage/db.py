@@ -272,12 +272,12 @@ class SqliteDatabase(Database):
         )
         rows = await self.fetchall("SELECT version FROM schema_version")
         done = {r["version"] for r in rows}
-        applied = []
-        for number, name, sql in migration_files(SQLITE):
-            if number in done:
-                continue
-            log.info("applying migration %s", name)
-            async with self.transaction():
+        pending = [m for m in migration_files(SQLITE) if m[0] not in done]
+        # All pending migrations in one transaction: one commit (a new database is made in
+        # one fsync, not one per file), and a failing one leaves the schema as it was.
+        async with self.transaction():
+            for number, name, sql in pending:
+                log.info("applying migration %s", name)
                 for statement in split_sql(sql):
                     await self.conn.execute(statement)
                 await self.conn.execute(
@@ -285,8 +285,7 @@ class SqliteDatabase(Database):
                     " VALUES (?, ?, datetime('now'))",
                     (number, name),
                 )
-            applied.append(number)
-        return applied
+        return [number for number, _name, _sql in pending]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
