@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.storage.connection.rows import json_dict, optional, reader
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo, actor_of
 
@@ -395,20 +396,12 @@ class ClosureReview:
     decided_at: datetime | None = None
 
 
-def _review(row: Any) -> ClosureReview:
-    return ClosureReview(
-        id=row["id"],
-        case_id=row["case_id"],
-        how=row["how"],
-        proposed_by=row["proposed_by"],
-        proposed_at=from_iso(row["proposed_at"]),
-        action_id=row["action_id"],
-        detail=json.loads(row["detail"] or "{}"),
-        reviewer_unit=row["reviewer_unit"],
-        status=row["status"],
-        decided_by=row["decided_by"],
-        decided_at=from_iso(row["decided_at"]) if row["decided_at"] else None,
-    )
+_review = reader(
+    ClosureReview,
+    proposed_at=from_iso,
+    detail=json_dict,
+    decided_at=optional(from_iso),
+)
 
 
 class ClosureReviewRepo:

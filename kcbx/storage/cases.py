@@ -10,43 +10,23 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.case_plans import mark_changed
+from kcbx.storage.connection.rows import json_dict, optional, reader, zero_if_null
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.students import scope_clause
 
-
-def _case(row: Any) -> Case:
-    return Case(
-        id=row["id"],
-        number=row["number"],
-        student_id=row["student_id"],
-        reported_by=row["reported_by"],
-        absent_since=date.fromisoformat(row["absent_since"]),
-        reported_at=from_iso(row["reported_at"]),
-        cause=row["cause"],
-        guardian_contact=row["guardian_contact"],
-        note=row["note"],
-        status=row["status"],
-        closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
-        reopened_from=row["reopened_from"],
-        carried_days=row["carried_days"] or 0,
-        actions_recorded=row["actions_recorded"] or 0,
-    )
+_case = reader(
+    Case,
+    absent_since=date.fromisoformat,
+    reported_at=from_iso,
+    closed_at=optional(from_iso),
+    carried_days=zero_if_null,
+    actions_recorded=zero_if_null,
+)
 
 
-def _action(row: Any) -> Action:
-    return Action(
-        id=row["id"],
-        case_id=row["case_id"],
-        kind=row["kind"],
-        actor_id=row["actor_id"],
-        at=from_iso(row["at"]),
-        recorded_at=from_iso(row["recorded_at"]),
-        rule=row["rule"],
-        detail=json.loads(row["detail"] or "{}"),
-        corrects_id=row["corrects_id"],
-    )
+_action = reader(Action, at=from_iso, recorded_at=from_iso, detail=json_dict)
 
 
 class CaseExists(Exception):
@@ -285,10 +265,6 @@ class CaseRepo:
             if changed:
                 await mark_changed(self.db, [case_id])
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action=f"close:{status}",
-                    entity="case",
-                    entity_id=case_id,
+                    at=now, actor=actor, action=f"close:{status}", entity="case", entity_id=case_id
                 )
         return bool(changed)

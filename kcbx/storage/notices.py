@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
 from kcbx.storage.case_plans import mark_changed_of
+from kcbx.storage.connection.rows import optional, reader
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -27,36 +27,14 @@ KINDS = ("notice", "correction")
 _CASE_OF = "SELECT case_id FROM notices WHERE id = ?"
 
 
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-def _notice(row: Any) -> Notice:
-    return Notice(
-        id=row["id"],
-        case_id=row["case_id"],
-        kind=row["kind"],
-        year=row["year"],
-        seq=row["seq"],
-        number=row["number"],
-        replaces_id=row["replaces_id"],
-        cites_id=row["cites_id"],
-        task=row["task"],
-        status=row["status"],
-        created_at=from_iso(row["created_at"]),
-        created_by=row["created_by"],
-        issue_date=date.fromisoformat(row["issue_date"]),
-        issued_by=row["issued_by"],
-        issued_at=from_iso(row["issued_at"]) if row["issued_at"] else None,
-        deadline=_day(row["deadline"]),
-        delivered_on=_day(row["delivered_on"]),
-        delivered_to=row["delivered_to"],
-        delivered_by=row["delivered_by"],
-        receipt_blob_id=row["receipt_blob_id"],
-        pdf_blob_id=row["pdf_blob_id"],
-        docx_blob_id=row["docx_blob_id"],
-        action_id=row["action_id"],
-    )
+_notice = reader(
+    Notice,
+    created_at=from_iso,
+    issue_date=date.fromisoformat,
+    issued_at=optional(from_iso),
+    deadline=optional(date.fromisoformat),
+    delivered_on=optional(date.fromisoformat),
+)
 
 
 class NoticeRepo:
@@ -356,16 +334,7 @@ class NoticeFile:
     caption: str
 
 
-def _file(row: Any) -> NoticeFile:
-    return NoticeFile(
-        outbox_key=row["outbox_key"],
-        notice_id=row["notice_id"],
-        format=row["format"],
-        person_id=row["person_id"],
-        chat_id=row["chat_id"],
-        case_id=row["case_id"],
-        caption=row["caption"],
-    )
+_file = reader(NoticeFile)
 
 
 class NoticeFileRepo:

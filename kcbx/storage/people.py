@@ -8,25 +8,11 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.case_plans import mark_waiting_changed
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
 
-
-def _person(row: object) -> Person:
-    r = dict(row)  # type: ignore[call-overload]
-    return Person(
-        id=r["id"],
-        name=r["name"],
-        phone=r["phone"],
-        role=Role(r["role"]),
-        unit_id=r["unit_id"],
-        telegram_id=r["telegram_id"],
-        chat_id=r["chat_id"],
-        lang=r["lang"],
-        status=r["status"],
-        unreachable_at=r["unreachable_at"],
-        office_id=r.get("office_id"),
-    )
+_person = reader(Person, role=Role)
 
 
 class PeopleRepo:

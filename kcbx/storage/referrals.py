@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.case_plans import mark_changed, mark_changed_of
+from kcbx.storage.connection.rows import optional, reader
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
 
@@ -54,18 +54,7 @@ _SELECT = (
 )
 
 
-def _referral(row: Any) -> Referral:
-    return Referral(
-        id=row["id"],
-        case_id=row["case_id"],
-        department_id=row["department_id"],
-        department_code=row["department_code"],
-        reason=row["reason"],
-        created_at=from_iso(row["created_at"]),
-        status=row["status"],
-        accepted_by=row["accepted_by"],
-        accepted_at=from_iso(row["accepted_at"]) if row["accepted_at"] else None,
-    )
+_referral = reader(Referral, created_at=from_iso, accepted_at=optional(from_iso))
 
 
 class ReferralRepo:

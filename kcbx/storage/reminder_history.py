@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.db import Database
 from kcbx.storage.directory import _chunks, _marks
 from kcbx.storage.records.audit import AuditRepo
@@ -93,19 +94,7 @@ def _time(value: Any) -> datetime | None:
     return from_iso(value) if value else None
 
 
-def _send(row: Any) -> SendRecord:
-    return SendRecord(
-        case_id=row["case_id"],
-        task_key=row["task_key"],
-        task_code=row["task_code"],
-        round=row["round"],
-        kind=row["kind"],
-        person_id=row["person_id"],
-        role=row["role"],
-        from_person=row["from_person"],
-        outbox_key=row["outbox_key"],
-        at=from_iso(row["at"]),
-    )
+_send = reader(SendRecord, at=from_iso)
 
 
 class ReminderHistoryRepo:

@@ -20,6 +20,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.roles import Role
+from kcbx.storage.connection.rows import comma_list, optional, reader, zero_if_null
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
 from kcbx.storage.people import _person as person_of_row
@@ -149,29 +150,15 @@ _CASE_SELECT = (
 )
 
 
-def _case_row(row: Any) -> CaseRow:
-    keys = row.keys()
-    return CaseRow(
-        id=row["id"],
-        number=row["number"],
-        student_id=row["student_id"],
-        student_name=row["student_name"],
-        gender=row["gender"],
-        registry_no=row["registry_no"],
-        grade=row["grade"],
-        class_name=row["class_name"],
-        teacher_id=row["teacher_id"],
-        school_id=row["school_id"],
-        household_unit_id=row["household_unit_id"],
-        a9_flags=tuple(f for f in (row["a9_flags"] or "").split(",") if f),
-        absent_since=date.fromisoformat(row["absent_since"]),
-        reported_at=from_iso(row["reported_at"]),
-        cause=row["cause"],
-        status=row["status"],
-        closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
-        reopened_from=row["reopened_from"],
-        carried_days=(row["carried_days"] or 0) if "carried_days" in keys else 0,
-    )
+_case_row = reader(
+    CaseRow,
+    {"carried_days": 0},
+    a9_flags=comma_list,
+    absent_since=date.fromisoformat,
+    reported_at=from_iso,
+    closed_at=optional(from_iso),
+    carried_days=zero_if_null,
+)
 
 
 def _units(rows: Iterable[Any]) -> dict[int, Unit]:

@@ -11,6 +11,7 @@ from kcbx.bot.domain.roles import (
     Role,
 )
 from kcbx.bot.domain.scope import StudentPlace
+from kcbx.storage.connection.rows import comma_list, reader
 from kcbx.storage.db import Database
 from kcbx.storage.units import SUBTREE_CTE
 
@@ -20,23 +21,7 @@ _SELECT = (
 )
 
 
-def _student(row: object) -> Student:
-    r = dict(row)  # type: ignore[call-overload]
-    return Student(
-        id=r["id"],
-        registry_no=r["registry_no"],
-        name=r["name"],
-        gender=r["gender"],
-        birth_date=r["birth_date"],
-        school_id=r["school_id"],
-        class_id=r["class_id"],
-        grade=r["grade"],
-        class_name=r.get("class_name"),
-        household_unit_id=r["household_unit_id"],
-        a9_flags=tuple(f for f in (r["a9_flags"] or "").split(",") if f),
-        exempt=bool(r["exempt"]),
-        note=r["note"],
-    )
+_student = reader(Student, {"class_name": None}, a9_flags=comma_list, exempt=bool)
 
 
 def scope_clause(person: Person, alias: str = "s") -> tuple[str, list[object]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from kcbx.bot.domain.model import Unit
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.db import Database
 
 SUBTREE_CTE = (
@@ -14,9 +15,7 @@ SUBTREE_CTE = (
 )
 
 
-def _unit(row: object) -> Unit:
-    r = dict(row)  # type: ignore[call-overload]
-    return Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
+_unit = reader(Unit)
 
 
 class UnitRepo:

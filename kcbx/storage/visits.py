@@ -15,6 +15,7 @@ from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action
 from kcbx.storage.case_plans import mark_students_changed
 from kcbx.storage.cases import CaseRepo
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.db import Database
 from kcbx.storage.outbox import OutboxRepo
 from kcbx.storage.records.audit import AuditRepo, actor_of
@@ -50,19 +51,7 @@ class CaseNotOpen(Exception):
     """The case was closed meanwhile (by someone else, or a second press)."""
 
 
-def _evidence(row: Any) -> Evidence:
-    return Evidence(
-        id=row["id"],
-        case_id=row["case_id"],
-        action_id=row["action_id"],
-        kind=row["kind"],
-        blob_id=row["blob_id"],
-        file_id=row["file_id"],
-        filename=row["filename"],
-        mime=row["mime"],
-        size=row["size"],
-        created_at=from_iso(row["created_at"]),
-    )
+_evidence = reader(Evidence, created_at=from_iso)
 
 
 class VisitRepo:

@@ -1,0 +1,69 @@
+"""Rows into the model's dataclasses: one reader built from a dataclass's fields.
+
+A row from either engine (``sqlite3.Row`` or ``asyncpg.Record``) is read by column name:
+each field takes the column of its name, through a converter where the stored form differs
+(ISO text into a datetime, JSON into a dict, a role's value into ``Role``). A field the query
+does not select takes its default (the dataclass's, or one given in ``absent``); any other
+missing column is an error, as it would be written out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Convert = Callable[[Any], Any]
+
+
+def reader(
+    cls: type[T], absent: Mapping[str, Any] | None = None, **convert: Convert
+) -> Callable[[Any], T]:
+    """A function from a row to a ``cls``: each field from its column, through ``convert``."""
+    absent = dict(absent or {})
+    plan: list[tuple[str, Convert | None, bool]] = []
+    for f in fields(cls):  # type: ignore[arg-type]
+        if not f.init:
+            continue
+        may_lack = f.name in absent or f.default is not MISSING or f.default_factory is not MISSING
+        plan.append((f.name, convert.pop(f.name, None), may_lack))
+    if convert:
+        raise TypeError(f"{cls.__name__} has no field {sorted(convert)}")
+
+    def read(row: Any) -> T:
+        values: dict[str, Any] = {}
+        for name, conv, may_lack in plan:
+            try:
+                value = row[name]
+            except (IndexError, KeyError):  # sqlite3.Row raises IndexError, a Record KeyError
+                if not may_lack:
+                    raise
+                if name in absent:
+                    values[name] = absent[name]
+                continue
+            values[name] = value if conv is None else conv(value)
+        return cls(**values)
+
+    return read
+
+
+def optional(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """``convert`` of a stored value, or None where nothing is stored."""
+    return lambda value: convert(value) if value else None
+
+
+def json_dict(text: str | None) -> dict[str, Any]:
+    """A JSON column that may be empty, as a dict."""
+    result: dict[str, Any] = json.loads(text or "{}")
+    return result
+
+
+def zero_if_null(value: int | None) -> int:
+    return value or 0
+
+
+def comma_list(text: str | None) -> tuple[str, ...]:
+    """A comma-separated column (``a9_flags``) as its non-empty items."""
+    return tuple(f for f in (text or "").split(",") if f)
