@@ -449,14 +449,16 @@ class ClosureReviewRepo:
         return found
 
     async def get(self, review_id: int) -> ClosureReview | None:
-        row = await self.db.fetchone("SELECT * FROM closure_reviews WHERE id = ?", (review_id,))
-        return _review(row) if row else None
+        return await _review.one(
+            self.db, "SELECT * FROM closure_reviews WHERE id = ?", (review_id,)
+        )
 
     async def pending_of_case(self, case_id: int) -> ClosureReview | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM closure_reviews WHERE case_id = ? AND status = 'pending'", (case_id,)
+        return await _review.one(
+            self.db,
+            "SELECT * FROM closure_reviews WHERE case_id = ? AND status = 'pending'",
+            (case_id,),
         )
-        return _review(row) if row else None
 
     async def decide(self, review_id: int, status: str, *, by: int, now: datetime) -> None:
         """Confirm or reject a pending proposal once (ReviewTaken if decided already)."""

@@ -112,32 +112,28 @@ class CaseRepo:
         return case
 
     async def get(self, case_id: int) -> Case | None:
-        row = await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,))
-        return _case(row) if row else None
+        return await _case.one(self.db, "SELECT * FROM cases WHERE id = ?", (case_id,))
 
     async def by_number(self, number: str) -> Case | None:
-        row = await self.db.fetchone("SELECT * FROM cases WHERE number = ?", (number,))
-        return _case(row) if row else None
+        return await _case.one(self.db, "SELECT * FROM cases WHERE number = ?", (number,))
 
     async def open_case_of(self, student_id: int) -> Case | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM cases WHERE student_id = ? AND status = 'open'", (student_id,)
+        return await _case.one(
+            self.db, "SELECT * FROM cases WHERE student_id = ? AND status = 'open'", (student_id,)
         )
-        return _case(row) if row else None
 
     async def last_closed_of(self, student_id: int) -> Case | None:
-        row = await self.db.fetchone(
+        return await _case.one(
+            self.db,
             "SELECT * FROM cases WHERE student_id = ? AND status <> 'open'"
             " ORDER BY closed_at DESC, id DESC LIMIT 1",
             (student_id,),
         )
-        return _case(row) if row else None
 
     async def cases_of_student(self, student_id: int) -> list[Case]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
+        return await _case.all(
+            self.db, "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
         )
-        return [_case(r) for r in rows]
 
     async def by_ids(self, case_ids: Iterable[int]) -> dict[int, Case]:
         """Many cases by id, in a few queries (the sweep)."""
@@ -153,8 +149,7 @@ class CaseRepo:
 
     async def open_cases(self) -> list[Case]:
         """Every open case (the sweep walks them; open cases are few even in a province)."""
-        rows = await self.db.fetchall("SELECT * FROM cases WHERE status = 'open' ORDER BY id")
-        return [_case(r) for r in rows]
+        return await _case.all(self.db, "SELECT * FROM cases WHERE status = 'open' ORDER BY id")
 
     async def visible(
         self, person: Person, *, status: str | None = "open", limit: int = 20, offset: int = 0
@@ -166,8 +161,7 @@ class CaseRepo:
             sql += " AND c.status = ?"
             params.append(status)
         sql += " ORDER BY c.absent_since, c.id LIMIT ? OFFSET ?"
-        rows = await self.db.fetchall(sql, [*params, limit, offset])
-        return [_case(r) for r in rows]
+        return await _case.all(self.db, sql, [*params, limit, offset])
 
     async def count_visible(self, person: Person, *, status: str | None = "open") -> int:
         clause, params = scope_clause(person)
@@ -222,10 +216,9 @@ class CaseRepo:
         return _action(row)
 
     async def actions(self, case_id: int) -> list[Action]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM actions WHERE case_id = ? ORDER BY at, id", (case_id,)
+        return await _action.all(
+            self.db, "SELECT * FROM actions WHERE case_id = ? ORDER BY at, id", (case_id,)
         )
-        return [_action(r) for r in rows]
 
     async def actions_of_cases(self, case_ids: list[int]) -> dict[int, list[Action]]:
         """Actions of many cases in one query (the sweep)."""

@@ -75,10 +75,9 @@ class DirectoryRepo:
 
     async def departments(self) -> list[Unit]:
         """Every department unit (A6), with its code."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM units WHERE kind = 'department' ORDER BY id", ()
+        return await unit_of_row.all(
+            self.db, "SELECT * FROM units WHERE kind = 'department' ORDER BY id", ()
         )
-        return [unit_of_row(r) for r in rows]
 
     async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
         """Active people attached to any of the units, whatever their role."""

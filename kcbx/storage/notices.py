@@ -43,24 +43,22 @@ class NoticeRepo:
         self.audit = audit
 
     async def get(self, notice_id: int) -> Notice | None:
-        row = await self.db.fetchone("SELECT * FROM notices WHERE id = ?", (notice_id,))
-        return _notice(row) if row else None
+        return await _notice.one(self.db, "SELECT * FROM notices WHERE id = ?", (notice_id,))
 
     async def of_case(self, case_id: int) -> list[Notice]:
         """Every document of a case, replaced ones included, in the order they were numbered."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM notices WHERE case_id = ? ORDER BY created_at, id", (case_id,)
+        return await _notice.all(
+            self.db, "SELECT * FROM notices WHERE case_id = ? ORDER BY created_at, id", (case_id,)
         )
-        return [_notice(r) for r in rows]
 
     async def current(self, case_id: int, kind: str) -> Notice | None:
         """The latest document of a kind on a case that has not been replaced."""
-        row = await self.db.fetchone(
+        return await _notice.one(
+            self.db,
             "SELECT * FROM notices WHERE case_id = ? AND kind = ? AND status <> 'replaced'"
             " ORDER BY created_at DESC, id DESC LIMIT 1",
             (case_id, kind),
         )
-        return _notice(row) if row else None
 
     async def numbers(self, kind: str, year: int) -> list[int]:
         """The sequence numbers of a kind's documents in a year, in order (register checks)."""
@@ -294,19 +292,20 @@ class NoticeRepo:
     async def pending_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Documents of open cases the person may see that are not yet delivered, oldest first."""
         clause, params = scope_clause(person)
-        rows = await self.db.fetchall(
+        return await _notice.all(
+            self.db,
             "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
             " JOIN students s ON s.id = c.student_id"
             f" WHERE c.status = 'open' AND n.status IN ('drafted', 'issued') AND {clause}"
             " ORDER BY n.created_at, n.id LIMIT ?",
             [*params, limit],
         )
-        return [_notice(r) for r in rows]
 
     async def running_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Delivered documents of open cases the person may see, the latest of each kind."""
         clause, params = scope_clause(person)
-        rows = await self.db.fetchall(
+        return await _notice.all(
+            self.db,
             "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
             " JOIN students s ON s.id = c.student_id"
             f" WHERE c.status = 'open' AND n.status = 'delivered' AND {clause}"
@@ -315,7 +314,6 @@ class NoticeRepo:
             " ORDER BY n.deadline, n.id LIMIT ?",
             [*params, limit],
         )
-        return [_notice(r) for r in rows]
 
 
 # --- the files owed (migration 0011): recorded by the sweep, queued by the worker ---
@@ -361,12 +359,12 @@ class NoticeFileRepo:
 
     async def pending(self, limit: int) -> list[NoticeFile]:
         """The oldest files not queued yet."""
-        rows = await self.db.fetchall(
+        return await _file.all(
+            self.db,
             "SELECT * FROM notice_files WHERE queued_at IS NULL ORDER BY created_at, outbox_key"
             " LIMIT ?",
             (limit,),
         )
-        return [_file(r) for r in rows]
 
     async def mark_queued(self, keys: Sequence[str], *, now: datetime) -> None:
         """The files went into the outbox (or were dropped: their notice was replaced)."""

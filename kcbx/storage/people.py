@@ -21,16 +21,15 @@ class PeopleRepo:
         self.audit = audit
 
     async def get(self, person_id: int) -> Person | None:
-        row = await self.db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
-        return _person(row) if row else None
+        return await _person.one(self.db, "SELECT * FROM people WHERE id = ?", (person_id,))
 
     async def by_telegram(self, telegram_id: int) -> Person | None:
-        row = await self.db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
-        return _person(row) if row else None
+        return await _person.one(
+            self.db, "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
+        )
 
     async def by_phone(self, phone: str) -> Person | None:
-        row = await self.db.fetchone("SELECT * FROM people WHERE phone = ?", (phone,))
-        return _person(row) if row else None
+        return await _person.one(self.db, "SELECT * FROM people WHERE phone = ?", (phone,))
 
     async def find_unbound(self, role: Role, unit_id: int, name: str | None) -> Person | None:
         """An imported person of that role and unit not yet bound to Telegram."""
@@ -144,14 +143,13 @@ class PeopleRepo:
             return []
         marks_u = ",".join("?" * len(unit_ids))
         marks_r = ",".join("?" * len(roles))
-        rows = await self.db.fetchall(
+        return await _person.all(
+            self.db,
             f"SELECT * FROM people WHERE status = 'active'"
             f" AND (unit_id IN ({marks_u}) OR office_id IN ({marks_u}))"
             f" AND role IN ({marks_r}) ORDER BY id",
             [*unit_ids, *unit_ids, *[r.value for r in roles]],
         )
-        return [_person(r) for r in rows]
 
     async def list_all(self) -> list[Person]:
-        rows = await self.db.fetchall("SELECT * FROM people ORDER BY id")
-        return [_person(r) for r in rows]
+        return await _person.all(self.db, "SELECT * FROM people ORDER BY id")

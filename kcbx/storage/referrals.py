@@ -73,15 +73,13 @@ class ReferralRepo:
         return int(value) if value is not None else None
 
     async def get(self, referral_id: int) -> Referral | None:
-        row = await self.db.fetchone(_SELECT + " WHERE r.id = ?", (referral_id,))
-        return _referral(row) if row else None
+        return await _referral.one(self.db, _SELECT + " WHERE r.id = ?", (referral_id,))
 
     async def of_case(self, case_id: int, *, with_withdrawn: bool = False) -> list[Referral]:
         sql = _SELECT + " WHERE r.case_id = ?"
         if not with_withdrawn:
             sql += " AND r.status <> 'withdrawn'"
-        rows = await self.db.fetchall(sql + " ORDER BY r.id", (case_id,))
-        return [_referral(r) for r in rows]
+        return await _referral.all(self.db, sql + " ORDER BY r.id", (case_id,))
 
     async def refer(
         self, case_id: int, department_id: int, *, reason: str, now: datetime, actor: str

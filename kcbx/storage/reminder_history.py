@@ -223,10 +223,9 @@ class ReminderHistoryRepo:
 
     async def sends_of_message(self, outbox_key: str) -> list[SendRecord]:
         """The tasks one outbox message told its recipient about."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
+        return await _send.all(
+            self.db, "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
         )
-        return [_send(r) for r in rows]
 
     async def withdraw_for_closed_cases(self) -> int:
         """Cancel reminders still waiting in the outbox for cases that have closed since."""

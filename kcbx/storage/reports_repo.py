@@ -231,8 +231,7 @@ class ReportsRepo:
                 f" AND ({scope.clause})"
             )
             params = [moment, moment, *scope.params]
-        rows = await self.db.fetchall(sql + " ORDER BY c.absent_since, c.id", params)
-        return [_case_row(r) for r in rows]
+        return await _case_row.all(self.db, sql + " ORDER BY c.absent_since, c.id", params)
 
     async def open_cases_of_school(
         self, scope: ReportScope, school_id: int, *, limit: int, offset: int
@@ -253,17 +252,16 @@ class ReportsRepo:
         return [_case_row(r) for r in rows], total
 
     async def case(self, case_id: int) -> CaseRow | None:
-        row = await self.db.fetchone(_CASE_SELECT + " AND c.id = ?", (case_id,))
-        return _case_row(row) if row else None
+        return await _case_row.one(self.db, _CASE_SELECT + " AND c.id = ?", (case_id,))
 
     async def ledger_cases(self, scope: ReportScope, *, closed_since: datetime) -> list[CaseRow]:
         """Open cases, and cases closed since ``closed_since`` (the school year), of a scope."""
-        rows = await self.db.fetchall(
+        return await _case_row.all(
+            self.db,
             _CASE_SELECT + " AND (c.status = 'open' OR c.closed_at >= ?)"
             f" AND ({scope.clause}) ORDER BY s.school_id, c.absent_since, c.id",
             [to_iso(closed_since), *scope.params],
         )
-        return [_case_row(r) for r in rows]
 
     async def actions_of(
         self, case_ids: Iterable[int], *, recorded_until: datetime | None = None
@@ -488,12 +486,12 @@ class ReportsRepo:
     async def reachable_people(self, roles: Iterable[Role]) -> list[Person]:
         """Active, bound, reachable people of the roles."""
         wanted = [r.value for r in roles]
-        rows = await self.db.fetchall(
+        return await person_of_row.all(
+            self.db,
             "SELECT * FROM people WHERE status = 'active' AND chat_id IS NOT NULL"
             f" AND unreachable_at IS NULL AND role IN ({_marks(wanted)}) ORDER BY id",
             wanted,
         )
-        return [person_of_row(r) for r in rows]
 
     async def reachable_without_key(
         self, roles: Iterable[Role], *, prefix: str, suffix: str
@@ -501,14 +499,14 @@ class ReportsRepo:
         """Active, bound, reachable people of the roles who have no outbox row with key
         ``prefix + person id + suffix`` yet (the digests' "not sent this period")."""
         wanted = [r.value for r in roles]
-        rows = await self.db.fetchall(
+        return await person_of_row.all(
+            self.db,
             "SELECT p.* FROM people p WHERE p.status = 'active' AND p.chat_id IS NOT NULL"
             f" AND p.unreachable_at IS NULL AND p.role IN ({_marks(wanted)})"
             " AND NOT EXISTS (SELECT 1 FROM outbox o"
             " WHERE o.dedup_key = ? || CAST(p.id AS TEXT) || ?) ORDER BY p.id",
             [*wanted, prefix, suffix],
         )
-        return [person_of_row(r) for r in rows]
 
     async def first_report(self) -> datetime | None:
         """When the first case was reported (the first month worth freezing)."""

@@ -58,12 +58,10 @@ class StudentRepo:
         self.db = db
 
     async def get(self, student_id: int) -> Student | None:
-        row = await self.db.fetchone(_SELECT + " WHERE s.id = ?", (student_id,))
-        return _student(row) if row else None
+        return await _student.one(self.db, _SELECT + " WHERE s.id = ?", (student_id,))
 
     async def by_registry(self, registry_no: str) -> Student | None:
-        row = await self.db.fetchone(_SELECT + " WHERE s.registry_no = ?", (registry_no,))
-        return _student(row) if row else None
+        return await _student.one(self.db, _SELECT + " WHERE s.registry_no = ?", (registry_no,))
 
     async def guardians(self, student_id: int) -> list[Guardian]:
         rows = await self.db.fetchall(
@@ -120,8 +118,7 @@ class StudentRepo:
             params.append(class_id)
         # NULLS FIRST: the same order on SQLite and PostgreSQL (which puts NULLs last)
         sql += " ORDER BY s.grade NULLS FIRST, c.name NULLS FIRST, s.name, s.id LIMIT ? OFFSET ?"
-        rows = await self.db.fetchall(sql, [*params, limit, offset])
-        return [_student(r) for r in rows]
+        return await _student.all(self.db, sql, [*params, limit, offset])
 
     async def named_in_scope(
         self, person: Person, fragment: str, *, limit: int = 20
@@ -129,12 +126,12 @@ class StudentRepo:
         """Students a person may see whose name contains `fragment`, by name."""
         clause, params = scope_clause(person)
         escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = await self.db.fetchall(
+        return await _student.all(
+            self.db,
             _SELECT
             + f" WHERE {clause} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name, s.id LIMIT ?",
             [*params, f"%{escaped}%", limit],
         )
-        return [_student(r) for r in rows]
 
     async def names_in_scope(self, person: Person) -> list[tuple[int, str]]:
         """(id, name) of every student a person may see: the small rows a pinyin search reads."""
@@ -146,8 +143,7 @@ class StudentRepo:
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
-        rows = await self.db.fetchall(_SELECT + f" WHERE s.id IN ({marks})", ids)
-        return [_student(r) for r in rows]
+        return await _student.all(self.db, _SELECT + f" WHERE s.id IN ({marks})", ids)
 
     async def count_visible(self, person: Person) -> int:
         clause, params = scope_clause(person)

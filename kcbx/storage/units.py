@@ -113,12 +113,10 @@ class UnitRepo:
         if kind:
             sql += " AND kind = ?"
             params.append(kind)
-        rows = await self.db.fetchall(sql + " ORDER BY name", params)
-        return [_unit(r) for r in rows]
+        return await _unit.all(self.db, sql + " ORDER BY name", params)
 
     async def of_kind(self, kind: str) -> list[Unit]:
-        rows = await self.db.fetchall("SELECT * FROM units WHERE kind = ? ORDER BY id", (kind,))
-        return [_unit(r) for r in rows]
+        return await _unit.all(self.db, "SELECT * FROM units WHERE kind = ? ORDER BY id", (kind,))
 
     async def subtree_ids(self, unit_id: int) -> set[int]:
         rows = await self.db.fetchall(SUBTREE_CTE + " SELECT id FROM subtree", (unit_id,))

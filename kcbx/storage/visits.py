@@ -181,13 +181,11 @@ class VisitRepo:
             )
 
     async def evidence_of_case(self, case_id: int) -> list[Evidence]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM evidence WHERE case_id = ? ORDER BY id", (case_id,)
+        return await _evidence.all(
+            self.db, "SELECT * FROM evidence WHERE case_id = ? ORDER BY id", (case_id,)
         )
-        return [_evidence(r) for r in rows]
 
     async def evidence_of_action(self, action_id: int) -> list[Evidence]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM evidence WHERE action_id = ? ORDER BY id", (action_id,)
+        return await _evidence.all(
+            self.db, "SELECT * FROM evidence WHERE action_id = ? ORDER BY id", (action_id,)
         )
-        return [_evidence(r) for r in rows]

@@ -10,43 +10,59 @@ missing column is an error, as it would be written out by hand.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, fields
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+
+from kcbx.storage.db import Database
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
 
 
-def reader(
-    cls: type[T], absent: Mapping[str, Any] | None = None, **convert: Convert
-) -> Callable[[Any], T]:
-    """A function from a row to a ``cls``: each field from its column, through ``convert``."""
-    absent = dict(absent or {})
-    plan: list[tuple[str, Convert | None, bool]] = []
-    for f in fields(cls):  # type: ignore[arg-type]
-        if not f.init:
-            continue
-        may_lack = f.name in absent or f.default is not MISSING or f.default_factory is not MISSING
-        plan.append((f.name, convert.pop(f.name, None), may_lack))
-    if convert:
-        raise TypeError(f"{cls.__name__} has no field {sorted(convert)}")
+class Reader(Generic[T]):
+    """Reads rows into ``cls``: call it on a row, or let it run the query (:meth:`one`,
+    :meth:`all`)."""
 
-    def read(row: Any) -> T:
+    def __init__(self, cls: type[T], absent: Mapping[str, Any], convert: dict[str, Convert]):
+        self.cls = cls
+        self._absent = dict(absent)
+        self._plan: list[tuple[str, Convert | None, bool]] = []
+        for f in fields(cls):  # type: ignore[arg-type]
+            if not f.init:
+                continue
+            has_default = f.default is not MISSING or f.default_factory is not MISSING
+            self._plan.append((f.name, convert.pop(f.name, None), has_default or f.name in absent))
+        if convert:
+            raise TypeError(f"{cls.__name__} has no field {sorted(convert)}")
+
+    def __call__(self, row: Any) -> T:
         values: dict[str, Any] = {}
-        for name, conv, may_lack in plan:
+        for name, conv, may_lack in self._plan:
             try:
                 value = row[name]
             except (IndexError, KeyError):  # sqlite3.Row raises IndexError, a Record KeyError
                 if not may_lack:
                     raise
-                if name in absent:
-                    values[name] = absent[name]
+                if name in self._absent:
+                    values[name] = self._absent[name]
                 continue
             values[name] = value if conv is None else conv(value)
-        return cls(**values)
+        return self.cls(**values)
 
-    return read
+    async def one(self, db: Database, sql: str, params: Sequence[Any] = ()) -> T | None:
+        """The first row of the query, read; None if there is none."""
+        row = await db.fetchone(sql, params)
+        return self(row) if row else None
+
+    async def all(self, db: Database, sql: str, params: Sequence[Any] = ()) -> list[T]:
+        """Every row of the query, read."""
+        return [self(r) for r in await db.fetchall(sql, params)]
+
+
+def reader(cls: type[T], absent: Mapping[str, Any] | None = None, **convert: Convert) -> Reader[T]:
+    """A reader of rows into ``cls``: each field from its column, through ``convert``."""
+    return Reader(cls, absent or {}, convert)
 
 
 def optional(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:
