@@ -106,6 +106,13 @@ class FakeState:
         self._changed = asyncio.Condition()
         self._background: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        # webhook mode (kcbx.testing.fakebot.webhook)
+        self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_refused = 0  # deliveries the bot did not answer with 200
+        # the reverse proxy in front of the bot: public URL -> the bot's local listener
+        self.route: dict[str, str] = {}
+        self._webhook_task: asyncio.Task[None] | None = None
 
     async def _notify(self) -> None:
         async with self._changed:
