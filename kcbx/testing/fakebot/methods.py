@@ -210,8 +210,8 @@ class BotApiMethods(WebhookMethods):
             if len(value.data) > limit:
                 raise ApiError(413, "Request Entity Too Large")
             return value
-        if isinstance(value, str) and value in self._files:
-            return self._files[value]
+        if isinstance(value, str) and value in self.stored.files:
+            return self.stored.files[value]
         if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
             raise _bad("failed to get HTTP URL content")
         raise _bad("wrong file identifier/HTTP URL specified")
@@ -247,7 +247,7 @@ class BotApiMethods(WebhookMethods):
             mime = file.content_type
             if not mime or mime == "application/octet-stream":
                 mime = mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
-            file = self._store_file("documents", file.data, None, file.filename, mime)
+            file = self.stored.store("documents", file.data, None, file.filename, mime)
         sent.message_id = conversation._new_message_id()
         sent.document, sent.filename, sent.mime_type = file.data, file.filename, file.mime_type
         sent.file_id = file.file_id
@@ -265,12 +265,12 @@ class BotApiMethods(WebhookMethods):
                 raise _bad("PHOTO_INVALID_DIMENSIONS")
         self._check_flood(conversation)
         if isinstance(file, Upload):
-            sizes = self._photo_sizes(file.data, None)
-            largest = self._files[sizes[-1]["file_id"]]
+            sizes = self.stored.photo_sizes(file.data, None)
+            largest = self.stored.files[sizes[-1]["file_id"]]
             filename: str | None = file.filename
         else:
             largest, filename = file, None
-            sizes = self._photo_sets.get(file.file_id) or [
+            sizes = self.stored.photo_sets.get(file.file_id) or [
                 {
                     "file_id": file.file_id,
                     "file_unique_id": file.file_unique_id,
@@ -279,7 +279,7 @@ class BotApiMethods(WebhookMethods):
                     "file_size": file.file_size,
                 }
             ]
-        self._photo_sets[largest.file_id] = sizes
+        self.stored.photo_sets[largest.file_id] = sizes
         sent.message_id = conversation._new_message_id()
         sent.photo, sent.filename, sent.file_id = largest.data, filename, largest.file_id
         return self._add_sent(conversation, sent)
@@ -375,7 +375,7 @@ class BotApiMethods(WebhookMethods):
         return True
 
     async def _get_file(self, p: _Params) -> JSONDict:
-        stored = self._files.get(p.string("file_id") or "")
+        stored = self.stored.files.get(p.string("file_id") or "")
         if stored is None:
             raise _bad("wrong file_id or the file is temporarily unavailable")
         if stored.file_size > MAX_DOWNLOAD:

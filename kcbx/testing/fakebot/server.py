@@ -242,13 +242,13 @@ class FakeBotApi(BotApiMethods):
             error = ApiError(502, "Bad Gateway")
         elif request.match_info["token"] != self.token:
             error = ApiError(401, "Unauthorized")
-        elif path not in self._paths or self._paths[path].file_size > MAX_DOWNLOAD:
+        elif path not in self.stored.paths or self.stored.paths[path].file_size > MAX_DOWNLOAD:
             error = ApiError(404, "Not Found")
         else:
             self.requests.append(RecordedRequest("download", values, started, 200))
             self.stats.calls["download"] += 1
             await self._notify()
-            return web.Response(body=self._paths[path].data)
+            return web.Response(body=self.stored.paths[path].data)
         response = self._reply("download", values, started, error)
         await self._notify()
         return response
