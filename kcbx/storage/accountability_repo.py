@@ -342,12 +342,7 @@ class AccountabilityRepo:
             )
             if changed:
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="leader_rank",
-                    entity="person",
-                    entity_id=person_id,
-                    detail={"rank": rank},
+                    now, actor, "leader_rank", "person", person_id, {"rank": rank}
                 )
         return bool(changed)
 
@@ -471,12 +466,7 @@ class ClosureReviewRepo:
             if not changed:
                 raise ReviewTaken(review_id)
             await self.audit.record(
-                at=now,
-                actor=actor_of(by),
-                action=f"review:{status}",
-                entity="closure_review",
-                entity_id=review_id,
-                detail={},
+                now, actor_of(by), f"review:{status}", "closure_review", review_id, {}
             )
 
 

@@ -237,14 +237,7 @@ class CaseRepo:
         async with self.db.transaction():
             await self.db.execute("UPDATE cases SET cause = ? WHERE id = ?", (cause, case_id))
             await mark_changed(self.db, [case_id])
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="set_cause",
-                entity="case",
-                entity_id=case_id,
-                detail={"cause": cause},
-            )
+            await self.audit.record(now, actor, "set_cause", "case", case_id, {"cause": cause})
 
     async def close(self, case_id: int, *, status: str, now: datetime, actor: str) -> bool:
         """Close an open case as returned, exempt or transferred; False if it was not open."""
@@ -257,7 +250,5 @@ class CaseRepo:
             )
             if changed:
                 await mark_changed(self.db, [case_id])
-                await self.audit.record(
-                    at=now, actor=actor, action=f"close:{status}", entity="case", entity_id=case_id
-                )
+                await self.audit.record(now, actor, f"close:{status}", "case", case_id)
         return bool(changed)

@@ -39,12 +39,7 @@ class InviteRepo:
                 (code_hash(code), person_id, actor, to_iso(now), to_iso(expires_at)),
             )
             await self.audit.record(
-                at=now,
-                actor=actor,
-                action="invite",
-                entity="person",
-                entity_id=person_id,
-                detail={"expires_at": to_iso(expires_at)},
+                now, actor, "invite", "person", person_id, {"expires_at": to_iso(expires_at)}
             )
 
     async def consume(

@@ -227,11 +227,7 @@ class NoticeRepo:
             if changed:
                 await mark_changed_of(self.db, _CASE_OF, (notice_id,))
                 await self.audit.record(
-                    at=now,
-                    actor=f"person:{person_id}",
-                    action="notice:issue",
-                    entity="notice",
-                    entity_id=notice_id,
+                    now, f"person:{person_id}", "notice:issue", "notice", notice_id
                 )
         return bool(changed)
 

@@ -113,9 +113,7 @@ class PeopleRepo:
                     "UPDATE invites SET used_at = ? WHERE person_id = ? AND used_at IS NULL",
                     (to_iso(now), person_id),
                 )
-                await self.audit.record(
-                    at=now, actor=actor, action="revoke", entity="person", entity_id=person_id
-                )
+                await self.audit.record(now, actor, "revoke", "person", person_id)
         return bool(changed)
 
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
@@ -125,9 +123,7 @@ class PeopleRepo:
                 "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
                 (to_iso(now), person_id),
             )
-            await self.audit.record(
-                at=now, actor="system", action="unreachable", entity="person", entity_id=person_id
-            )
+            await self.audit.record(now, "system", "unreachable", "person", person_id)
 
     async def mark_reachable(self, person_id: int) -> None:
         async with self.db.transaction():

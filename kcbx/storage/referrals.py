@@ -137,11 +137,7 @@ class ReferralRepo:
             if changed:
                 await mark_changed_of(self.db, _CASE_OF, (referral_id,))
                 await self.audit.record(
-                    at=now,
-                    actor=f"person:{person_id}",
-                    action="referral:accepted",
-                    entity="referral",
-                    entity_id=referral_id,
+                    now, f"person:{person_id}", "referral:accepted", "referral", referral_id
                 )
         return bool(changed)
 
@@ -156,12 +152,7 @@ class ReferralRepo:
             if changed:
                 await mark_changed(self.db, [case_id])
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="referrals:closed",
-                    entity="case",
-                    entity_id=case_id,
-                    detail={"count": changed},
+                    now, actor, "referrals:closed", "case", case_id, {"count": changed}
                 )
         return changed
 
@@ -177,12 +168,7 @@ class ReferralRepo:
             if changed:
                 await mark_changed_of(self.db, _CASE_OF, (referral_id,))
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action=f"referral:{status}",
-                    entity="referral",
-                    entity_id=referral_id,
-                    detail={"why": why},
+                    now, actor, f"referral:{status}", "referral", referral_id, {"why": why}
                 )
         return bool(changed)
 

@@ -252,6 +252,4 @@ class ReminderHistoryRepo:
 
     async def record_sweep(self, *, now: datetime, detail: dict[str, Any]) -> None:
         """One audit entry per sweep that queued anything (counts; the rows say the rest)."""
-        await self.audit.record(
-            at=now, actor="system", action="sweep", entity="reminders", detail=detail
-        )
+        await self.audit.record(now, "system", "sweep", "reminders", detail=detail)

@@ -226,9 +226,7 @@ class RosterRepo:
             await mark_students_changed(self.db, tally.updated["students"])
             await mark_waiting_changed(self.db)
             detail = {**source, **tally.detail()}
-            await self.audit.record(
-                at=now, actor=actor, action="import", entity="roster", detail=detail
-            )
+            await self.audit.record(now, actor, "import", "roster", detail=detail)
         return tally.counts()
 
     async def _upsert_units(self, units: Sequence[UnitUpsert], tally: _Tally) -> dict[UnitKey, int]:

@@ -566,11 +566,7 @@ async def receipt_of(
     if blob is None:
         return view, None
     await services.audit.record(
-        at=services.clock.now(),
-        actor=actor_of(person.id),
-        action="notice:receipt",
-        entity="notice",
-        entity_id=view.notice.id,
+        services.clock.now(), actor_of(person.id), "notice:receipt", "notice", view.notice.id
     )
     return view, DocumentFile(blob[0], blob[1])
 

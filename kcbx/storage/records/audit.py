@@ -103,17 +103,19 @@ class AuditRepo:
 
     async def record(
         self,
-        *,
         at: datetime,
         actor: str,
         action: str,
         entity: str,
         entity_id: object = None,
         detail: dict[str, Any] | None = None,
+        *,
         student_id: int | None = None,
         chat_id: int | None = None,
     ) -> int:
-        """Append one entry (call inside the transaction of the write it describes)."""
+        """Append one entry (call inside the transaction of the write it describes): at
+        ``at``, ``actor`` did ``action`` to the ``entity`` ``entity_id``, with ``detail``;
+        in that order, so that a short entry is written in one line."""
         entry = _entry(at, actor, action, entity, entity_id, detail, student_id, chat_id)
         async with self.db.transaction():
             return (await self._append([entry]))[-1]
