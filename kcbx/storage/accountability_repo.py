@@ -19,8 +19,7 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.connection.rows import json_dict, optional, reader
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo, actor_of
+from kcbx.storage.records.audit import AuditedRepo, actor_of
 
 
 @dataclass(frozen=True)
@@ -98,11 +97,7 @@ def month_digest(
     return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
-class AccountabilityRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class AccountabilityRepo(AuditedRepo):
     async def frozen_periods(self) -> set[str]:
         rows = await self.db.fetchall("SELECT period FROM a8_months")
         return {r[0] for r in rows}
@@ -399,11 +394,7 @@ _review = reader(
 )
 
 
-class ClosureReviewRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class ClosureReviewRepo(AuditedRepo):
     async def propose(
         self,
         *,

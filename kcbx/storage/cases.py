@@ -12,8 +12,7 @@ from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.case_plans import mark_changed
 from kcbx.storage.connection.rows import json_dict, optional, reader, zero_if_null
 from kcbx.storage.counters import take_next
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 from kcbx.storage.students import scope_clause
 
 _case = reader(
@@ -37,11 +36,7 @@ class CaseExists(Exception):
         self.case = case
 
 
-class CaseRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class CaseRepo(AuditedRepo):
     async def open_case(
         self,
         *,

@@ -20,7 +20,7 @@ from kcbx.storage.case_plans import mark_changed_of
 from kcbx.storage.connection.rows import optional, reader
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 from kcbx.storage.students import scope_clause
 
 KINDS = ("notice", "correction")
@@ -37,11 +37,7 @@ _notice = reader(
 )
 
 
-class NoticeRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class NoticeRepo(AuditedRepo):
     async def get(self, notice_id: int) -> Notice | None:
         return await _notice.one(self.db, "SELECT * FROM notices WHERE id = ?", (notice_id,))
 

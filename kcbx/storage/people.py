@@ -9,17 +9,12 @@ from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.case_plans import mark_waiting_changed
 from kcbx.storage.connection.rows import reader
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 _person = reader(Person, role=Role)
 
 
-class PeopleRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class PeopleRepo(AuditedRepo):
     async def get(self, person_id: int) -> Person | None:
         return await _person.one(self.db, "SELECT * FROM people WHERE id = ?", (person_id,))
 

@@ -12,8 +12,7 @@ from datetime import datetime
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.case_plans import mark_changed, mark_changed_of
 from kcbx.storage.connection.rows import optional, reader
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 OPEN, ACCEPTED, CLOSED, WITHDRAWN = "open", "accepted", "closed", "withdrawn"
 _CASE_OF = "SELECT case_id FROM referrals WHERE id = ?"
@@ -57,11 +56,7 @@ _SELECT = (
 _referral = reader(Referral, created_at=from_iso, accepted_at=optional(from_iso))
 
 
-class ReferralRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class ReferralRepo(AuditedRepo):
     async def department_unit(self, code: str, district_id: int | None = None) -> int | None:
         """The unit of the department with this A6 code, preferably the district's own (as
         the sweep chooses whom to tell: ``recipients.Directory.department``)."""

@@ -16,9 +16,8 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.storage.connection.rows import reader
-from kcbx.storage.db import Database
 from kcbx.storage.directory import _chunks, _marks
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 # What a row of reminder_sends says the person was told.
 REMIND = "remind"  # a reminder round, to the task's role
@@ -97,11 +96,7 @@ def _time(value: Any) -> datetime | None:
 _send = reader(SendRecord, at=from_iso)
 
 
-class ReminderHistoryRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class ReminderHistoryRepo(AuditedRepo):
     async def of_cases(self, case_ids: Iterable[int]) -> dict[tuple[int, str], TaskHistory]:
         """The history of every task of these cases, by (case id, task key)."""
         tasks: dict[tuple[int, str], dict[str, Any]] = {}

@@ -306,3 +306,11 @@ def _decoded(rows: Any) -> list[dict[str, Any]]:
         item["detail"] = json.loads(item["detail"])
         out.append(item)
     return out
+
+
+class AuditedRepo:
+    """A repository whose writes are audited: the database, and the log its writes go to."""
+
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        self.db = db
+        self.audit = audit

@@ -12,8 +12,7 @@ from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.retention import DETAILS, DOCUMENTS, PHOTOS, reduced_detail
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 _MARK = {
     PHOTOS: "photos_purged_at",
@@ -42,11 +41,7 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-class RetentionRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class RetentionRepo(AuditedRepo):
     async def due(self, kind: str, closed_before: datetime, limit: int = 200) -> list[DueCase]:
         """Closed cases, closed before the instant, not yet reduced for `kind`, oldest first."""
         rows = await self.db.fetchall(
