@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.model import Unit
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -30,14 +31,8 @@ _STUDENT_BATCH = 5000
 _IN_CHUNK = 500  # values per IN (...) list
 
 
-@dataclass(frozen=True)
-class ExistingUnit:
-    id: int
-    kind: str
-    name: str
-    parent_id: int | None
-    section: str | None
-    code: str | None
+ExistingUnit = Unit
+"""A stored unit, as the roster's resolver compares it (the model's own)."""
 
 
 @dataclass(frozen=True)
