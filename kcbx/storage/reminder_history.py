@@ -74,18 +74,9 @@ class SendRow:
 
 
 @dataclass(frozen=True)
-class SendRecord:
-    """One person told about one task (a row of reminder_sends)."""
+class SendRecord(SendRow):
+    """One person told about one task (a row of reminder_sends): the send, and when."""
 
-    case_id: int
-    task_key: str
-    task_code: str
-    round: int
-    kind: str
-    person_id: int
-    role: str
-    from_person: int | None
-    outbox_key: str
     at: datetime
 
 
