@@ -11,7 +11,6 @@ unit's (the CLI's ``--scope``), or both (a drill-down).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +19,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.roles import Role
-from kcbx.storage.connection.rows import comma_list, optional, reader, zero_if_null
+from kcbx.storage.connection.rows import comma_list, json_dict, optional, reader, zero_if_null
 from kcbx.storage.db import Database
 from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
 from kcbx.storage.people import _person as person_of_row
@@ -168,6 +167,15 @@ def _units(rows: Iterable[Any]) -> dict[int, Unit]:
     }
 
 
+_action_record = reader(
+    ActionRecord,
+    actor_name=lambda name: name or "",
+    at=from_iso,
+    recorded_at=from_iso,
+    detail=json_dict,
+)
+
+
 class ReportsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -280,22 +288,7 @@ class ReportsRepo:
                 sql += " AND a.recorded_at <= ?"
                 params.append(to_iso(recorded_until))
             for r in await self.db.fetchall(sql + " ORDER BY a.at, a.id", params):
-                out.setdefault(r["case_id"], []).append(
-                    ActionRecord(
-                        id=r["id"],
-                        case_id=r["case_id"],
-                        kind=r["kind"],
-                        actor_id=r["actor_id"],
-                        actor_name=r["actor_name"] or "",
-                        actor_role=r["actor_role"],
-                        at=from_iso(r["at"]),
-                        recorded_at=from_iso(r["recorded_at"]),
-                        rule=r["rule"],
-                        detail=json.loads(r["detail"] or "{}"),
-                        corrects_id=r["corrects_id"],
-                        actor_unit_id=r["actor_unit_id"],
-                    )
-                )
+                out.setdefault(r["case_id"], []).append(_action_record(r))
         return out
 
     async def referred_departments(
