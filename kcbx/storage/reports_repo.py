@@ -12,12 +12,12 @@ unit's (the CLI's ``--scope``), or both (a drill-down).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.bot.domain.model import Person, Unit
+from kcbx.bot.domain.model import Action, Person, Unit
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.connection.rows import comma_list, json_dict, optional, reader, zero_if_null
 from kcbx.storage.db import Database
@@ -96,20 +96,11 @@ class CaseRow:
 
 
 @dataclass(frozen=True)
-class ActionRecord:
+class ActionRecord(Action):
     """An action with the name and role of who recorded it (for ledgers and evidence)."""
 
-    id: int
-    case_id: int
-    kind: str
-    actor_id: int | None
-    actor_name: str
-    actor_role: str | None
-    at: datetime
-    recorded_at: datetime
-    rule: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
-    corrects_id: int | None = None
+    actor_name: str = ""
+    actor_role: str | None = None
     actor_unit_id: int | None = None  # where the actor sits (whose measure it is, A8)
 
 

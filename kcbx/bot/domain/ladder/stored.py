@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
 
 from kcbx.bot.domain.ladder.state import ActionFact, CaseFacts, LadderState, ladder_state
 from kcbx.bot.domain.model import Action, Case, Student
@@ -29,27 +28,8 @@ def case_facts(case: Case, student: Student | None = None) -> CaseFacts:
     )
 
 
-class StoredAction(Protocol):
-    """A recorded action as stored: the model's :class:`Action`, or a report's record of one."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def rule(self) -> str | None: ...
-    @property
-    def detail(self) -> dict[str, Any]: ...
-    @property
-    def corrects_id(self) -> int | None: ...
-    @property
-    def actor_id(self) -> int | None: ...
-
-
 def action_facts(
-    actions: Iterable[StoredAction], roles: Mapping[int, str | None] | None = None
+    actions: Iterable[Action], roles: Mapping[int, str | None] | None = None
 ) -> list[ActionFact]:
     """Stored actions as the ladder sees them (``roles``: person id -> role, if known)."""
     roles = roles or {}
