@@ -141,17 +141,11 @@ class AccountabilityRepo(AuditedRepo):
                 " VALUES (?, ?, ?, ?, ?)",
                 [(period, f.rule, f.unit_id, f.level, _canonical(f.evidence)) for f in flags],
             )
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="a8_freeze",
-                entity="a8_month",
-                entity_id=period,
-                detail={
-                    "flags": [[f.rule, f.unit_id, f.level] for f in flags],
-                    "digest": digest,
-                },
-            )
+            detail = {
+                "flags": [[f.rule, f.unit_id, f.level] for f in flags],
+                "digest": digest,
+            }
+            await self.audit.record(now, actor, "a8_freeze", "a8_month", period, detail)
         return True
 
     async def months(self, *, school_year: int | None = None) -> list[FrozenMonth]:
@@ -212,13 +206,9 @@ class AccountabilityRepo(AuditedRepo):
                 )
                 new.append(replace(f, id=int(row_id), recorded_at=now))
             if new:
+                detail = {"findings": [[f.id, f.rule, f.unit_id, f.level] for f in new]}
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="a8_finding",
-                    entity="a8_year",
-                    entity_id=str(new[0].school_year),
-                    detail={"findings": [[f.id, f.rule, f.unit_id, f.level] for f in new]},
+                    now, actor, "a8_finding", "a8_year", str(new[0].school_year), detail
                 )
         return new
 
@@ -272,14 +262,8 @@ class AccountabilityRepo(AuditedRepo):
                     " taken_at) VALUES (?, ?, ?, ?, ?)",
                     (school_year, district_id, enrolled, exempt, to_iso(now)),
                 )
-                await self.audit.record(
-                    at=now,
-                    actor="system",
-                    action="a8_enrolment",
-                    entity="unit",
-                    entity_id=district_id,
-                    detail={"school_year": school_year, "enrolled": enrolled, "exempt": exempt},
-                )
+                detail = {"school_year": school_year, "enrolled": enrolled, "exempt": exempt}
+                await self.audit.record(now, "system", "a8_enrolment", "unit", district_id, detail)
         return taken
 
     async def checked_until(self, name: str) -> datetime | None:

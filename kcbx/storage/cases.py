@@ -88,20 +88,14 @@ class CaseRepo(AuditedRepo):
                 ),
             )
             await mark_changed(self.db, [case_id])
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="open_case",
-                entity="case",
-                entity_id=case_id,
-                detail={
-                    "number": number,
-                    "student_id": student_id,
-                    "cause": cause,
-                    "reopened_from": reopened_from,
-                    "carried_days": carried_days,
-                },
-            )
+            detail = {
+                "number": number,
+                "student_id": student_id,
+                "cause": cause,
+                "reopened_from": reopened_from,
+                "carried_days": carried_days,
+            }
+            await self.audit.record(now, actor, "open_case", "case", case_id, detail)
         case = await self.get(case_id)
         assert case is not None
         return case

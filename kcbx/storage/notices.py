@@ -174,18 +174,14 @@ class NoticeRepo(AuditedRepo):
                 issue_date.isoformat(),
             ),
         )
+        detail = {
+            "notice_id": notice_id,
+            "kind": kind,
+            "number": printed,
+            "replaces": replaces.number if replaces else None,
+        }
         await self.audit.record(
-            at=now,
-            actor=actor,
-            action="notice:reissue" if replaces else "notice:number",
-            entity="case",
-            entity_id=case_id,
-            detail={
-                "notice_id": notice_id,
-                "kind": kind,
-                "number": printed,
-                "replaces": replaces.number if replaces else None,
-            },
+            now, actor, "notice:reissue" if replaces else "notice:number", "case", case_id, detail
         )
         notice = await self.get(notice_id)
         assert notice is not None
@@ -202,14 +198,8 @@ class NoticeRepo(AuditedRepo):
                 (pdf_blob_id, docx_blob_id, notice_id),
             )
             if changed:
-                await self.audit.record(
-                    at=now,
-                    actor="system",
-                    action="notice:render",
-                    entity="notice",
-                    entity_id=notice_id,
-                    detail={"pdf": pdf_blob_id, "docx": docx_blob_id},
-                )
+                detail = {"pdf": pdf_blob_id, "docx": docx_blob_id}
+                await self.audit.record(now, "system", "notice:render", "notice", notice_id, detail)
         return bool(changed)
 
     async def mark_issued(self, notice_id: int, *, person_id: int, now: datetime) -> bool:
@@ -266,18 +256,14 @@ class NoticeRepo(AuditedRepo):
             )
             if changed:
                 await mark_changed_of(self.db, _CASE_OF, (notice_id,))
+                detail = {
+                    "delivered_on": delivered_on.isoformat(),
+                    "deadline": deadline.isoformat(),
+                    "receipt_blob_id": receipt_blob_id,
+                    "action_id": action_id,
+                }
                 await self.audit.record(
-                    at=now,
-                    actor=f"person:{person_id}",
-                    action="notice:deliver",
-                    entity="notice",
-                    entity_id=notice_id,
-                    detail={
-                        "delivered_on": delivered_on.isoformat(),
-                        "deadline": deadline.isoformat(),
-                        "receipt_blob_id": receipt_blob_id,
-                        "action_id": action_id,
-                    },
+                    now, f"person:{person_id}", "notice:deliver", "notice", notice_id, detail
                 )
         return bool(changed)
 

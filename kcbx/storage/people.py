@@ -46,14 +46,8 @@ class PeopleRepo(AuditedRepo):
                 (name, phone, role.value, unit_id, to_iso(now)),
             )
             await mark_waiting_changed(self.db)  # someone may now be told of a waiting task
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="create",
-                entity="person",
-                entity_id=person_id,
-                detail={"role": role.value, "unit_id": unit_id, "name": name},
-            )
+            detail = {"role": role.value, "unit_id": unit_id, "name": name}
+            await self.audit.record(now, actor, "create", "person", person_id, detail)
         person = await self.get(person_id)
         assert person is not None
         return person
@@ -75,25 +69,15 @@ class PeopleRepo(AuditedRepo):
                 (telegram_id, chat_id, lang, name, person_id),
             )
             await mark_waiting_changed(self.db)
-            await self.audit.record(
-                at=now,
-                actor=f"person:{person_id}",
-                action="bind",
-                entity="person",
-                entity_id=person_id,
-                detail={"telegram_id": telegram_id},
-            )
+            detail = {"telegram_id": telegram_id}
+            await self.audit.record(now, f"person:{person_id}", "bind", "person", person_id, detail)
 
     async def set_language(self, person_id: int, lang: str, now: datetime) -> None:
         async with self.db.transaction():
             await self.db.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
+            detail = {"lang": lang}
             await self.audit.record(
-                at=now,
-                actor=f"person:{person_id}",
-                action="set_language",
-                entity="person",
-                entity_id=person_id,
-                detail={"lang": lang},
+                now, f"person:{person_id}", "set_language", "person", person_id, detail
             )
 
     async def revoke(self, person_id: int, *, actor: str, now: datetime) -> bool:

@@ -103,18 +103,12 @@ class ReferralRepo(AuditedRepo):
                 )
             else:
                 return None
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="refer",
-                entity="case",
-                entity_id=case_id,
-                detail={
-                    "referral_id": referral_id,
-                    "department_id": department_id,
-                    "reason": reason,
-                },
-            )
+            detail = {
+                "referral_id": referral_id,
+                "department_id": department_id,
+                "reason": reason,
+            }
+            await self.audit.record(now, actor, "refer", "case", case_id, detail)
         return await self.get(referral_id)
 
     async def withdraw(self, referral_id: int, *, why: str, now: datetime, actor: str) -> bool:

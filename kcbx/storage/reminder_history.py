@@ -197,13 +197,9 @@ class ReminderHistoryRepo(AuditedRepo):
                 (to_iso(now), e.to_role, e.reason, e.case_id, e.task_key),
             )
             if changed:
+                detail = {"task": e.task_key, "to_role": e.to_role}
                 await self.audit.record(
-                    at=now,
-                    actor="system",
-                    action=f"escalate:{e.reason}",
-                    entity="case",
-                    entity_id=e.case_id,
-                    detail={"task": e.task_key, "to_role": e.to_role},
+                    now, "system", f"escalate:{e.reason}", "case", e.case_id, detail
                 )
         return bool(changed)
 

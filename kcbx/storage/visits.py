@@ -171,14 +171,8 @@ class VisitRepo:
             )
             kept.append(evidence_id)
         if kept:
-            await self.audit.record(
-                at=now,
-                actor=actor_of(actor_id),
-                action="evidence",
-                entity="case",
-                entity_id=case_id,
-                detail={"action_id": action_id, "evidence": kept},
-            )
+            detail = {"action_id": action_id, "evidence": kept}
+            await self.audit.record(now, actor_of(actor_id), "evidence", "case", case_id, detail)
 
     async def evidence_of_case(self, case_id: int) -> list[Evidence]:
         return await _evidence.all(

@@ -114,14 +114,9 @@ class RetentionRepo(AuditedRepo):
             await self.db.execute(
                 f"UPDATE cases SET {_MARK[kind]} = ? WHERE id = ?", (to_iso(now), case.id)
             )
+            detail = {"files": done.files, "bytes": done.size, "fields": done.fields}
             await self.audit.record(
-                at=now,
-                actor=actor,
-                action=f"retention:{kind}",
-                entity="case",
-                entity_id=case.id,
-                student_id=case.student_id,
-                detail={"files": done.files, "bytes": done.size, "fields": done.fields},
+                now, actor, f"retention:{kind}", "case", case.id, detail, student_id=case.student_id
             )
         return done
 
