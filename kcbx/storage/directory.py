@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from kcbx.bot.domain.model import Person, Student, Unit
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import _SELECT as STUDENT_SELECT
 from kcbx.storage.students import _student as student_of_row
@@ -37,10 +37,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-class DirectoryRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class DirectoryRepo(Repo):
     async def students(self, student_ids: Iterable[int]) -> dict[int, Enrolled]:
         """Students by id, each with their class teacher's person id."""
         found: dict[int, Enrolled] = {}

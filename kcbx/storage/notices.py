@@ -17,9 +17,8 @@ from datetime import date, datetime
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
 from kcbx.storage.case_plans import mark_changed_of
-from kcbx.storage.connection.rows import optional, reader
+from kcbx.storage.connection.rows import Repo, optional, reader
 from kcbx.storage.counters import take_next
-from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditedRepo
 from kcbx.storage.students import scope_clause
 
@@ -313,10 +312,7 @@ class NoticeFile:
 _file = reader(NoticeFile)
 
 
-class NoticeFileRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class NoticeFileRepo(Repo):
     async def add_many(self, files: Sequence[NoticeFile], *, now: datetime) -> int:
         """Record files owed, once per outbox key (joins the sweep's transaction)."""
         if not files:

@@ -19,8 +19,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Person, Unit
 from kcbx.bot.domain.roles import Role
-from kcbx.storage.connection.rows import comma_list, json_dict, optional, reader, zero_if_null
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo, comma_list, json_dict, optional, reader, zero_if_null
 from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import scope_clause
@@ -167,10 +166,7 @@ _action_record = reader(
 )
 
 
-class ReportsRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ReportsRepo(Repo):
     # --- the units --------------------------------------------------------------------------
 
     async def all_units(self) -> dict[int, Unit]:

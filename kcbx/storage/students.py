@@ -11,8 +11,7 @@ from kcbx.bot.domain.roles import (
     Role,
 )
 from kcbx.bot.domain.scope import StudentPlace
-from kcbx.storage.connection.rows import comma_list, reader
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo, comma_list, reader
 from kcbx.storage.units import SUBTREE_CTE
 
 _SELECT = (
@@ -53,10 +52,7 @@ def scope_clause(person: Person, alias: str = "s") -> tuple[str, list[object]]:
     return "1 = 0", []
 
 
-class StudentRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class StudentRepo(Repo):
     async def get(self, student_id: int) -> Student | None:
         return await _student.one(self.db, _SELECT + " WHERE s.id = ?", (student_id,))
 

@@ -1,4 +1,5 @@
-"""Rows into the model's dataclasses: one reader built from a dataclass's fields.
+"""Rows into the model's dataclasses: one reader built from a dataclass's fields; and the
+base of the repositories that read them.
 
 A row from either engine (``sqlite3.Row`` or ``asyncpg.Record``) is read by column name:
 each field takes the column of its name, through a converter where the stored form differs
@@ -18,6 +19,13 @@ from kcbx.storage.db import Database
 
 T = TypeVar("T")
 Convert = Callable[[Any], Any]
+
+
+class Repo:
+    """A repository: intention-named queries over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
 
 class Reader(Generic[T]):

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.connection.rows import Repo
 from kcbx.storage.db import Database
 
 GENESIS = "0" * 64
@@ -308,9 +309,9 @@ def _decoded(rows: Any) -> list[dict[str, Any]]:
     return out
 
 
-class AuditedRepo:
+class AuditedRepo(Repo):
     """A repository whose writes are audited: the database, and the log its writes go to."""
 
     def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
+        super().__init__(db)
         self.audit = audit
