@@ -492,12 +492,10 @@ async def snooze(
 ) -> ButtonResult:
     """``snz:``: hold the task's next reminder; STALE once the limit is reached or the task
     is done or gone (nothing written)."""
-    found = await case_in_scope(services, person, case_id)
-    if found is None:
-        return ButtonResult(Outcome.DENIED)
+    found = await _open_case(services, person, case_id)
+    if isinstance(found, ButtonResult):
+        return found
     case, student = found
-    if not case.is_open:
-        return ButtonResult(Outcome.CLOSED, case, student)
     state, _ = await ladder_of(services, case, student)
     task = state.task(task_code)
     limit = services.policy.tasks.snooze_limit
