@@ -76,13 +76,17 @@ class DirectoryRepo(Repo):
             self.db, "SELECT * FROM units WHERE kind = 'department' ORDER BY id", ()
         )
 
-    async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
-        """Active people attached to any of the units, whatever their role."""
+    async def people_in_units(
+        self, unit_ids: Iterable[int], *, class_teachers: bool = True
+    ) -> list[Person]:
+        """Active people attached to any of the units, whatever their role (but a class
+        teacher, unless ``class_teachers``)."""
+        roles = "" if class_teachers else " AND role <> 'class_teacher'"
         found: list[Person] = []
         for chunk in _chunks(unit_ids):
             rows = await self.db.fetchall(
                 f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({_marks(chunk)})"
-                " ORDER BY id",
+                f"{roles} ORDER BY id",
                 chunk,
             )
             found.extend(person_of_row(r) for r in rows)

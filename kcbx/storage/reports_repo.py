@@ -450,15 +450,7 @@ class ReportsRepo(Repo):
     async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
         """Active people attached to any of the units, class teachers left out (a teacher is
         found through the class, and a school has dozens)."""
-        found: list[Person] = []
-        for chunk in _chunks(unit_ids):
-            rows = await self.db.fetchall(
-                f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({_marks(chunk)})"
-                " AND role <> 'class_teacher' ORDER BY id",
-                chunk,
-            )
-            found.extend(person_of_row(r) for r in rows)
-        return found
+        return await DirectoryRepo(self.db).people_in_units(unit_ids, class_teachers=False)
 
     async def people_by_id(self, person_ids: Iterable[int]) -> dict[int, Person]:
         return await DirectoryRepo(self.db).people(person_ids)
