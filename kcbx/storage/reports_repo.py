@@ -264,18 +264,13 @@ class ReportsRepo(Repo):
         """Every action of the cases with who recorded it; with ``recorded_until``, only
         what had been recorded by then (a month-end freeze ignores later, back-dated records)."""
         out: dict[int, list[ActionRecord]] = {}
-        for chunk in _chunks(case_ids):
-            sql = (
-                "SELECT a.*, p.name AS actor_name, p.role AS actor_role,"
-                " p.unit_id AS actor_unit_id FROM actions a"
-                f" LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({_marks(chunk)})"
-            )
-            params: list[object] = [*chunk]
-            if recorded_until is not None:
-                sql += " AND a.recorded_at <= ?"
-                params.append(to_iso(recorded_until))
-            for r in await self.db.fetchall(sql + " ORDER BY a.at, a.id", params):
-                out.setdefault(r["case_id"], []).append(_action_record(r))
+        sql = (
+            "SELECT a.*, p.name AS actor_name, p.role AS actor_role,"
+            " p.unit_id AS actor_unit_id FROM actions a"
+            " LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({marks})"
+        )
+        for r in await self._of_cases(case_ids, sql, "a.recorded_at", recorded_until, "a.at, a.id"):
+            out.setdefault(r["case_id"], []).append(_action_record(r))
         return out
 
     async def referred_departments(
@@ -283,18 +278,28 @@ class ReportsRepo(Repo):
     ) -> dict[int, list[int]]:
         """The department units each case is referred to (not withdrawn), A6/A8.5."""
         out: dict[int, list[int]] = {}
+        sql = (
+            "SELECT case_id, department_id FROM referrals"
+            " WHERE case_id IN ({marks}) AND status <> 'withdrawn'"
+        )
+        for r in await self._of_cases(case_ids, sql, "created_at", until, "department_id"):
+            out.setdefault(r["case_id"], []).append(int(r["department_id"]))
+        return out
+
+    async def _of_cases(
+        self, case_ids: Iterable[int], sql: str, stamp: str, until: datetime | None, order: str
+    ) -> list[Any]:
+        """The rows of ``sql`` for the cases (``{marks}``: a chunk of their ids at a time),
+        only those whose ``stamp`` is not after ``until`` if given, in ``order`` per chunk."""
+        rows: list[Any] = []
         for chunk in _chunks(case_ids):
-            sql = (
-                "SELECT case_id, department_id FROM referrals"
-                f" WHERE case_id IN ({_marks(chunk)}) AND status <> 'withdrawn'"
-            )
+            query = sql.format(marks=_marks(chunk))
             params: list[object] = [*chunk]
             if until is not None:
-                sql += " AND created_at <= ?"
+                query += f" AND {stamp} <= ?"
                 params.append(to_iso(until))
-            for r in await self.db.fetchall(sql + " ORDER BY department_id", params):
-                out.setdefault(r["case_id"], []).append(int(r["department_id"]))
-        return out
+            rows.extend(await self.db.fetchall(query + f" ORDER BY {order}", params))
+        return rows
 
     # --- counts -----------------------------------------------------------------------------
 
