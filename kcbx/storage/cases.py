@@ -166,13 +166,14 @@ class CaseRepo(AuditedRepo):
         *,
         kind: str,
         actor_id: int | None,
-        at: datetime,
         now: datetime,
+        at: datetime | None = None,
         rule: str | None = None,
         detail: dict[str, Any] | None = None,
         corrects_id: int | None = None,
     ) -> Action:
-        """Append an action (never update or delete one: a correction points at the old)."""
+        """Append an action (never update or delete one: a correction points at the old),
+        done ``at`` (by default as it is recorded, ``now``)."""
         async with self.db.transaction():
             action_id = await self.db.execute(
                 "INSERT INTO actions (case_id, kind, actor_id, at, recorded_at, rule, detail,"
@@ -181,7 +182,7 @@ class CaseRepo(AuditedRepo):
                     case_id,
                     kind,
                     actor_id,
-                    to_iso(at),
+                    to_iso(now if at is None else at),
                     to_iso(now),
                     rule,
                     json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),

@@ -516,7 +516,6 @@ async def snooze(
         case.id,
         kind=ActionKind.SNOOZED,
         actor_id=person.id,
-        at=now,
         now=now,
         rule=task.rule,
         detail={DETAIL_TASK: task_code, DETAIL_UNTIL: to_iso(until)},

@@ -522,7 +522,6 @@ async def reissue(services: Services, person: Person, notice_id: int) -> Reissue
                 old.case_id,
                 kind=ActionKind.NOTE,
                 actor_id=person.id,
-                at=now,
                 now=now,
                 rule="A7.4",
                 detail={"reason": "notice re-issued", "replaced": old.number, "by": new.number},
