@@ -285,45 +285,30 @@ class BotApiMethods(WebhookMethods):
         return self._add_sent(conversation, sent)
 
     async def _edit_message_text(self, p: _Params) -> JSONDict:
-        conversation, sent = self._editable(p)
-        source, plain, entities, parse_mode = self._text(
-            p, "text", "entities", MAX_TEXT, required=True
-        )
-        markup = self._markup(p, inline_only=True)
-        if sent.kind != "text":
-            raise _bad("there is no text in the message to edit")
-        if (plain, entities, markup) == (
-            sent.plain,
-            sent.entities,
-            _inline_only(sent.reply_markup),
-        ):
-            raise _bad(_NOT_MODIFIED)
-        sent.history.append(sent.text)
-        sent.text, sent.plain, sent.entities, sent.parse_mode = source, plain, entities, parse_mode
-        sent.reply_markup = markup
-        return self._apply_edit(conversation, sent)
+        return self._edit_words(p, "text", "entities", MAX_TEXT)
 
     async def _edit_message_caption(self, p: _Params) -> JSONDict:
+        return self._edit_words(p, "caption", "caption_entities", MAX_CAPTION)
+
+    def _edit_words(self, p: _Params, field: str, entities_key: str, limit: int) -> JSONDict:
+        """editMessageText (``field`` "text") or editMessageCaption ("caption"), and buttons."""
         conversation, sent = self._editable(p)
+        is_text = field == "text"
         source, plain, entities, parse_mode = self._text(
-            p, "caption", "caption_entities", MAX_CAPTION, required=False
+            p, field, entities_key, limit, required=is_text
         )
         markup = self._markup(p, inline_only=True)
-        if sent.kind == "text":
-            raise _bad("there is no caption in the message to edit")
+        if (sent.kind == "text") != is_text:
+            raise _bad(f"there is no {field} in the message to edit")
         if (plain, entities, markup) == (
             sent.plain,
             sent.entities,
             _inline_only(sent.reply_markup),
         ):
             raise _bad(_NOT_MODIFIED)
-        sent.history.append(sent.caption)
-        sent.caption, sent.plain, sent.entities, sent.parse_mode = (
-            source,
-            plain,
-            entities,
-            parse_mode,
-        )
+        sent.history.append(getattr(sent, field))
+        setattr(sent, field, source)
+        sent.plain, sent.entities, sent.parse_mode = plain, entities, parse_mode
         sent.reply_markup = markup
         return self._apply_edit(conversation, sent)
 
