@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.connection.rows import json_dict, optional, reader
+from kcbx.storage.connection.rows import json_dict, optional, reader, written
 from kcbx.storage.records.audit import AuditedRepo, actor_of
 
 
@@ -414,9 +414,7 @@ class ClosureReviewRepo(AuditedRepo):
             entity_id=case_id,
             detail={"review": review_id, "action_id": action_id},
         )
-        found = await self.get(review_id)
-        assert found is not None
-        return found
+        return written(await self.get(review_id))
 
     async def get(self, review_id: int) -> ClosureReview | None:
         return await _review.one(

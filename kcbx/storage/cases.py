@@ -10,7 +10,7 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.case_plans import mark_changed
-from kcbx.storage.connection.rows import json_dict, optional, reader, zero_if_null
+from kcbx.storage.connection.rows import json_dict, optional, reader, written, zero_if_null
 from kcbx.storage.counters import take_next
 from kcbx.storage.records.audit import AuditedRepo
 from kcbx.storage.students import scope_clause
@@ -96,9 +96,7 @@ class CaseRepo(AuditedRepo):
                 "carried_days": carried_days,
             }
             await self.audit.record(now, actor, "open_case", "case", case_id, detail)
-        case = await self.get(case_id)
-        assert case is not None
-        return case
+        return written(await self.get(case_id))
 
     async def get(self, case_id: int) -> Case | None:
         return await _case.one(self.db, "SELECT * FROM cases WHERE id = ?", (case_id,))

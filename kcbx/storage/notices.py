@@ -17,7 +17,7 @@ from datetime import date, datetime
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
 from kcbx.storage.case_plans import mark_changed_of
-from kcbx.storage.connection.rows import Repo, optional, reader
+from kcbx.storage.connection.rows import Repo, optional, reader, written
 from kcbx.storage.counters import take_next
 from kcbx.storage.records.audit import AuditedRepo
 from kcbx.storage.students import scope_clause
@@ -182,9 +182,7 @@ class NoticeRepo(AuditedRepo):
         await self.audit.record(
             now, actor, "notice:reissue" if replaces else "notice:number", "case", case_id, detail
         )
-        notice = await self.get(notice_id)
-        assert notice is not None
-        return notice
+        return written(await self.get(notice_id))
 
     async def attach_documents(
         self, notice_id: int, *, pdf_blob_id: int, docx_blob_id: int, now: datetime

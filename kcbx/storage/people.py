@@ -8,7 +8,7 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.case_plans import mark_waiting_changed
-from kcbx.storage.connection.rows import reader
+from kcbx.storage.connection.rows import reader, written
 from kcbx.storage.records.audit import AuditedRepo
 
 _person = reader(Person, role=Role)
@@ -48,9 +48,7 @@ class PeopleRepo(AuditedRepo):
             await mark_waiting_changed(self.db)  # someone may now be told of a waiting task
             detail = {"role": role.value, "unit_id": unit_id, "name": name}
             await self.audit.record(now, actor, "create", "person", person_id, detail)
-        person = await self.get(person_id)
-        assert person is not None
-        return person
+        return written(await self.get(person_id))
 
     async def bind_telegram(
         self, person_id: int, *, telegram_id: int, chat_id: int, lang: str, name: str, now: datetime

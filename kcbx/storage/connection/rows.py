@@ -73,6 +73,12 @@ def reader(cls: type[T], absent: Mapping[str, Any] | None = None, **convert: Con
     return Reader(cls, absent or {}, convert)
 
 
+def written(found: T | None) -> T:
+    """What a write just made, read back: it must be there."""
+    assert found is not None
+    return found
+
+
 def optional(convert: Callable[[Any], T]) -> Callable[[Any], T | None]:
     """``convert`` of a stored value, or None where nothing is stored."""
     return lambda value: convert(value) if value else None
