@@ -16,10 +16,9 @@ from datetime import date, datetime
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
-from kcbx.storage.case_plans import mark_changed_of
 from kcbx.storage.connection.rows import Repo, optional, reader, written
 from kcbx.storage.counters import take_next
-from kcbx.storage.records.audit import AuditedRepo
+from kcbx.storage.records.audit import AuditedRepo, AuditEvent
 from kcbx.storage.students import scope_clause
 
 KINDS = ("notice", "correction")
@@ -201,18 +200,13 @@ class NoticeRepo(AuditedRepo):
 
     async def mark_issued(self, notice_id: int, *, person_id: int, now: datetime) -> bool:
         """Record that a drafted document was signed and stamped; False if it was not a draft."""
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE notices SET status = 'issued', issued_by = ?, issued_at = ?"
-                " WHERE id = ? AND status = 'drafted'",
-                (person_id, to_iso(now), notice_id),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (notice_id,))
-                await self.audit.record(
-                    now, f"person:{person_id}", "notice:issue", "notice", notice_id
-                )
-        return bool(changed)
+        return await self._update_audited(
+            "UPDATE notices SET status = 'issued', issued_by = ?, issued_at = ?"
+            " WHERE id = ? AND status = 'drafted'",
+            (person_id, to_iso(now), notice_id),
+            AuditEvent(now, f"person:{person_id}", "notice:issue", "notice", notice_id),
+            case_of=_CASE_OF,
+        )
 
     async def mark_delivered(
         self,
@@ -231,38 +225,33 @@ class NoticeRepo(AuditedRepo):
         A document delivered before anyone pressed "issued" counts as issued by the person
         who delivered it.
         """
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE notices SET status = 'delivered', delivered_on = ?, delivered_to = ?,"
-                " delivered_by = ?, delivery_recorded_at = ?, receipt_blob_id = ?, deadline = ?,"
-                " action_id = ?, issued_by = COALESCE(issued_by, ?),"
-                " issued_at = COALESCE(issued_at, ?)"
-                " WHERE id = ? AND status IN ('drafted', 'issued')",
-                (
-                    delivered_on.isoformat(),
-                    delivered_to,
-                    person_id,
-                    to_iso(now),
-                    receipt_blob_id,
-                    deadline.isoformat(),
-                    action_id,
-                    person_id,
-                    to_iso(now),
-                    notice_id,
-                ),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (notice_id,))
-                detail = {
-                    "delivered_on": delivered_on.isoformat(),
-                    "deadline": deadline.isoformat(),
-                    "receipt_blob_id": receipt_blob_id,
-                    "action_id": action_id,
-                }
-                await self.audit.record(
-                    now, f"person:{person_id}", "notice:deliver", "notice", notice_id, detail
-                )
-        return bool(changed)
+        detail = {
+            "delivered_on": delivered_on.isoformat(),
+            "deadline": deadline.isoformat(),
+            "receipt_blob_id": receipt_blob_id,
+            "action_id": action_id,
+        }
+        return await self._update_audited(
+            "UPDATE notices SET status = 'delivered', delivered_on = ?, delivered_to = ?,"
+            " delivered_by = ?, delivery_recorded_at = ?, receipt_blob_id = ?, deadline = ?,"
+            " action_id = ?, issued_by = COALESCE(issued_by, ?),"
+            " issued_at = COALESCE(issued_at, ?)"
+            " WHERE id = ? AND status IN ('drafted', 'issued')",
+            (
+                delivered_on.isoformat(),
+                delivered_to,
+                person_id,
+                to_iso(now),
+                receipt_blob_id,
+                deadline.isoformat(),
+                action_id,
+                person_id,
+                to_iso(now),
+                notice_id,
+            ),
+            AuditEvent(now, f"person:{person_id}", "notice:deliver", "notice", notice_id, detail),
+            case_of=_CASE_OF,
+        )
 
     async def pending_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Documents of open cases the person may see that are not yet delivered, oldest first."""

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.case_plans import mark_changed, mark_changed_of
+from kcbx.storage.case_plans import mark_changed
 from kcbx.storage.connection.rows import optional, reader
-from kcbx.storage.records.audit import AuditedRepo
+from kcbx.storage.records.audit import AuditedRepo, AuditEvent
 
 OPEN, ACCEPTED, CLOSED, WITHDRAWN = "open", "accepted", "closed", "withdrawn"
 _CASE_OF = "SELECT case_id FROM referrals WHERE id = ?"
@@ -117,18 +117,13 @@ class ReferralRepo(AuditedRepo):
 
     async def accept(self, referral_id: int, *, person_id: int, now: datetime) -> bool:
         """The department takes the case on; False unless it was open."""
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE referrals SET status = 'accepted', accepted_by = ?, accepted_at = ?,"
-                " status_at = ? WHERE id = ? AND status = 'open'",
-                (person_id, to_iso(now), to_iso(now), referral_id),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (referral_id,))
-                await self.audit.record(
-                    now, f"person:{person_id}", "referral:accepted", "referral", referral_id
-                )
-        return bool(changed)
+        return await self._update_audited(
+            "UPDATE referrals SET status = 'accepted', accepted_by = ?, accepted_at = ?,"
+            " status_at = ? WHERE id = ? AND status = 'open'",
+            (person_id, to_iso(now), to_iso(now), referral_id),
+            AuditEvent(now, f"person:{person_id}", "referral:accepted", "referral", referral_id),
+            case_of=_CASE_OF,
+        )
 
     async def close_of_case(self, case_id: int, *, now: datetime, actor: str) -> int:
         """The case closed (exempt, transferred): its standing referrals close with it."""
@@ -148,18 +143,13 @@ class ReferralRepo(AuditedRepo):
     async def _set_status(
         self, referral_id: int, status: str, *, now: datetime, actor: str, why: str
     ) -> bool:
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE referrals SET status = ?, status_at = ?"
-                " WHERE id = ? AND status IN ('open', 'accepted')",
-                (status, to_iso(now), referral_id),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (referral_id,))
-                await self.audit.record(
-                    now, actor, f"referral:{status}", "referral", referral_id, {"why": why}
-                )
-        return bool(changed)
+        return await self._update_audited(
+            "UPDATE referrals SET status = ?, status_at = ?"
+            " WHERE id = ? AND status IN ('open', 'accepted')",
+            (status, to_iso(now), referral_id),
+            AuditEvent(now, actor, f"referral:{status}", "referral", referral_id, {"why": why}),
+            case_of=_CASE_OF,
+        )
 
     async def inbox(self, department_id: int, *, limit: int, offset: int = 0) -> list[InboxItem]:
         """A department's referrals, not withdrawn: open cases first, then the newest."""

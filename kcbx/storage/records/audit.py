@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.case_plans import mark_changed_of
 from kcbx.storage.connection.rows import Repo
 from kcbx.storage.db import Database
 
@@ -48,6 +49,18 @@ class _Entry:
     detail: str
     student_id: int | None
     chat_id: int | None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An entry to write: at ``at``, ``actor`` did ``action`` to ``entity`` ``entity_id``."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: object = None
+    detail: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -315,3 +328,17 @@ class AuditedRepo(Repo):
     def __init__(self, db: Database, audit: AuditRepo) -> None:
         super().__init__(db)
         self.audit = audit
+
+    async def _update_audited(
+        self, sql: str, params: Sequence[Any], event: AuditEvent, *, case_of: str
+    ) -> bool:
+        """A guarded UPDATE of the record ``event`` names; if it changed the row, the case
+        the record belongs to (``case_of``: its case id from its id) changed and ``event`` is
+        audited, in the same transaction. Whether it changed."""
+        async with self.db.transaction():
+            changed = await self.db.execute(sql, params)
+            if changed:
+                await mark_changed_of(self.db, case_of, (event.entity_id,))
+                e = event
+                await self.audit.record(e.at, e.actor, e.action, e.entity, e.entity_id, e.detail)
+        return bool(changed)
