@@ -84,9 +84,18 @@ class _Conversation:
         self._last_message_id = 0
         self._bucket = bucket
 
+    username: str | None
+
     @property
     def chat_json(self) -> JSONDict:
         """The Telegram Chat object."""
+        chat = self._chat_fields()
+        if self.username:
+            chat["username"] = self.username
+        return chat
+
+    def _chat_fields(self) -> JSONDict:
+        """The Chat object's fields but the username."""
         raise NotImplementedError
 
     def _describe(self) -> str:
@@ -160,13 +169,8 @@ class FakeGroup(_Conversation):
         self.username = username
         self.bot_removed = False
 
-    @property
-    def chat_json(self) -> JSONDict:
-        """The Telegram Chat object."""
-        chat: JSONDict = {"id": self.chat_id, "type": self.type, "title": self.title}
-        if self.username:
-            chat["username"] = self.username
-        return chat
+    def _chat_fields(self) -> JSONDict:
+        return {"id": self.chat_id, "type": self.type, "title": self.title}
 
     def _describe(self) -> str:
         return f"group {self.title!r} ({self.chat_id})"
@@ -214,14 +218,11 @@ class FakeUser(_Conversation):
                 user[key] = getattr(self, key)
         return user
 
-    @property
-    def chat_json(self) -> JSONDict:
-        """The private Chat object of this user."""
+    def _chat_fields(self) -> JSONDict:
+        """The private chat of this user."""
         chat: JSONDict = {"id": self.id, "type": "private", "first_name": self.first_name}
         if self.last_name:
             chat["last_name"] = self.last_name
-        if self.username:
-            chat["username"] = self.username
         return chat
 
     def _describe(self) -> str:
