@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
-from kcbx.bot.domain.model import Unit
+from kcbx.bot.domain.model import Guardian, Unit
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -68,11 +68,8 @@ class StaffUpsert:
     office: UnitKey | None = None  # the department a district role works in (区教育局, A3)
 
 
-@dataclass(frozen=True)
-class GuardianUpsert:
-    name: str
-    relation: str | None = None
-    phone: str | None = None
+GuardianUpsert = Guardian
+"""A guardian as a roster file names them (the model's own)."""
 
 
 @dataclass(frozen=True)
