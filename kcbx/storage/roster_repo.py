@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
-from kcbx.bot.domain.model import Guardian, Unit
+from kcbx.bot.domain.model import Guardian, Staff, Unit
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -36,7 +36,7 @@ ExistingUnit = Unit
 
 
 @dataclass(frozen=True)
-class ExistingPerson:
+class ExistingPerson(Staff):
     """A stored staff member, as the roster's 三包 columns may name them (A5)."""
 
     phone: str | None
@@ -44,10 +44,6 @@ class ExistingPerson:
     role: str
     unit_id: int | None
     status: str = "active"
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
 
 
 @dataclass(frozen=True)
