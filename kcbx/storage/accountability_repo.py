@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo, actor_of
+from kcbx.storage.connection.rows import json_dict, optional, reader, written
+from kcbx.storage.records.audit import AuditedRepo, actor_of
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,7 @@ def month_digest(
     return hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
-class AccountabilityRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class AccountabilityRepo(AuditedRepo):
     async def frozen_periods(self) -> set[str]:
         rows = await self.db.fetchall("SELECT period FROM a8_months")
         return {r[0] for r in rows}
@@ -145,17 +141,11 @@ class AccountabilityRepo:
                 " VALUES (?, ?, ?, ?, ?)",
                 [(period, f.rule, f.unit_id, f.level, _canonical(f.evidence)) for f in flags],
             )
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="a8_freeze",
-                entity="a8_month",
-                entity_id=period,
-                detail={
-                    "flags": [[f.rule, f.unit_id, f.level] for f in flags],
-                    "digest": digest,
-                },
-            )
+            detail = {
+                "flags": [[f.rule, f.unit_id, f.level] for f in flags],
+                "digest": digest,
+            }
+            await self.audit.record(now, actor, "a8_freeze", "a8_month", period, detail)
         return True
 
     async def months(self, *, school_year: int | None = None) -> list[FrozenMonth]:
@@ -216,13 +206,9 @@ class AccountabilityRepo:
                 )
                 new.append(replace(f, id=int(row_id), recorded_at=now))
             if new:
+                detail = {"findings": [[f.id, f.rule, f.unit_id, f.level] for f in new]}
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="a8_finding",
-                    entity="a8_year",
-                    entity_id=str(new[0].school_year),
-                    detail={"findings": [[f.id, f.rule, f.unit_id, f.level] for f in new]},
+                    now, actor, "a8_finding", "a8_year", str(new[0].school_year), detail
                 )
         return new
 
@@ -276,14 +262,8 @@ class AccountabilityRepo:
                     " taken_at) VALUES (?, ?, ?, ?, ?)",
                     (school_year, district_id, enrolled, exempt, to_iso(now)),
                 )
-                await self.audit.record(
-                    at=now,
-                    actor="system",
-                    action="a8_enrolment",
-                    entity="unit",
-                    entity_id=district_id,
-                    detail={"school_year": school_year, "enrolled": enrolled, "exempt": exempt},
-                )
+                detail = {"school_year": school_year, "enrolled": enrolled, "exempt": exempt}
+                await self.audit.record(now, "system", "a8_enrolment", "unit", district_id, detail)
         return taken
 
     async def checked_until(self, name: str) -> datetime | None:
@@ -341,12 +321,7 @@ class AccountabilityRepo:
             )
             if changed:
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="leader_rank",
-                    entity="person",
-                    entity_id=person_id,
-                    detail={"rank": rank},
+                    now, actor, "leader_rank", "person", person_id, {"rank": rank}
                 )
         return bool(changed)
 
@@ -395,27 +370,15 @@ class ClosureReview:
     decided_at: datetime | None = None
 
 
-def _review(row: Any) -> ClosureReview:
-    return ClosureReview(
-        id=row["id"],
-        case_id=row["case_id"],
-        how=row["how"],
-        proposed_by=row["proposed_by"],
-        proposed_at=from_iso(row["proposed_at"]),
-        action_id=row["action_id"],
-        detail=json.loads(row["detail"] or "{}"),
-        reviewer_unit=row["reviewer_unit"],
-        status=row["status"],
-        decided_by=row["decided_by"],
-        decided_at=from_iso(row["decided_at"]) if row["decided_at"] else None,
-    )
+_review = reader(
+    ClosureReview,
+    proposed_at=from_iso,
+    detail=json_dict,
+    decided_at=optional(from_iso),
+)
 
 
-class ClosureReviewRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class ClosureReviewRepo(AuditedRepo):
     async def propose(
         self,
         *,
@@ -451,19 +414,19 @@ class ClosureReviewRepo:
             entity_id=case_id,
             detail={"review": review_id, "action_id": action_id},
         )
-        found = await self.get(review_id)
-        assert found is not None
-        return found
+        return written(await self.get(review_id))
 
     async def get(self, review_id: int) -> ClosureReview | None:
-        row = await self.db.fetchone("SELECT * FROM closure_reviews WHERE id = ?", (review_id,))
-        return _review(row) if row else None
+        return await _review.one(
+            self.db, "SELECT * FROM closure_reviews WHERE id = ?", (review_id,)
+        )
 
     async def pending_of_case(self, case_id: int) -> ClosureReview | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM closure_reviews WHERE case_id = ? AND status = 'pending'", (case_id,)
+        return await _review.one(
+            self.db,
+            "SELECT * FROM closure_reviews WHERE case_id = ? AND status = 'pending'",
+            (case_id,),
         )
-        return _review(row) if row else None
 
     async def decide(self, review_id: int, status: str, *, by: int, now: datetime) -> None:
         """Confirm or reject a pending proposal once (ReviewTaken if decided already)."""
@@ -476,12 +439,7 @@ class ClosureReviewRepo:
             if not changed:
                 raise ReviewTaken(review_id)
             await self.audit.record(
-                at=now,
-                actor=actor_of(by),
-                action=f"review:{status}",
-                entity="closure_review",
-                entity_id=review_id,
-                detail={},
+                now, actor_of(by), f"review:{status}", "closure_review", review_id, {}
             )
 
 

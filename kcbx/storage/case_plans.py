@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.connection.rows import Repo
 from kcbx.storage.db import Database
 
 CHUNK = 500  # ids per IN (...) list
@@ -79,10 +80,7 @@ class PlanMark:
     seen: int  # the ``changed`` value the sweep read: cleared only if still the same
 
 
-class CasePlanRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class CasePlanRepo(Repo):
     async def to_look_at(self, now: datetime) -> dict[int, int]:
         """Cases changed or whose instant has come, with the ``changed`` value seen."""
         found: dict[int, int] = {}

@@ -10,43 +10,22 @@ from typing import Any
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
 from kcbx.storage.case_plans import mark_changed, mark_planned_changed
+from kcbx.storage.connection.rows import json_dict, optional, reader, written, zero_if_null
 from kcbx.storage.counters import take_next
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 from kcbx.storage.students import scope_clause
 
-
-def _case(row: Any) -> Case:
-    return Case(
-        id=row["id"],
-        number=row["number"],
-        student_id=row["student_id"],
-        reported_by=row["reported_by"],
-        absent_since=date.fromisoformat(row["absent_since"]),
-        reported_at=from_iso(row["reported_at"]),
-        cause=row["cause"],
-        guardian_contact=row["guardian_contact"],
-        note=row["note"],
-        status=row["status"],
-        closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
-        reopened_from=row["reopened_from"],
-        carried_days=row["carried_days"] or 0,
-        actions_recorded=row["actions_recorded"] or 0,
-    )
+_case = reader(
+    Case,
+    absent_since=date.fromisoformat,
+    reported_at=from_iso,
+    closed_at=optional(from_iso),
+    carried_days=zero_if_null,
+    actions_recorded=zero_if_null,
+)
 
 
-def _action(row: Any) -> Action:
-    return Action(
-        id=row["id"],
-        case_id=row["case_id"],
-        kind=row["kind"],
-        actor_id=row["actor_id"],
-        at=from_iso(row["at"]),
-        recorded_at=from_iso(row["recorded_at"]),
-        rule=row["rule"],
-        detail=json.loads(row["detail"] or "{}"),
-        corrects_id=row["corrects_id"],
-    )
+_action = reader(Action, at=from_iso, recorded_at=from_iso, detail=json_dict)
 
 
 class CaseExists(Exception):
@@ -57,11 +36,7 @@ class CaseExists(Exception):
         self.case = case
 
 
-class CaseRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class CaseRepo(AuditedRepo):
     async def open_case(
         self,
         *,
@@ -116,51 +91,39 @@ class CaseRepo:
             earlier = "SELECT id FROM cases WHERE student_id = ? AND id <> ?"
             # a return's check-ins (A4.2) give way to the new case
             await mark_planned_changed(self.db, earlier, (student_id, case_id))
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="open_case",
-                entity="case",
-                entity_id=case_id,
-                detail={
-                    "number": number,
-                    "student_id": student_id,
-                    "cause": cause,
-                    "reopened_from": reopened_from,
-                    "carried_days": carried_days,
-                },
-            )
-        case = await self.get(case_id)
-        assert case is not None
-        return case
+            detail = {
+                "number": number,
+                "student_id": student_id,
+                "cause": cause,
+                "reopened_from": reopened_from,
+                "carried_days": carried_days,
+            }
+            await self.audit.record(now, actor, "open_case", "case", case_id, detail)
+        return written(await self.get(case_id))
 
     async def get(self, case_id: int) -> Case | None:
-        row = await self.db.fetchone("SELECT * FROM cases WHERE id = ?", (case_id,))
-        return _case(row) if row else None
+        return await _case.one(self.db, "SELECT * FROM cases WHERE id = ?", (case_id,))
 
     async def by_number(self, number: str) -> Case | None:
-        row = await self.db.fetchone("SELECT * FROM cases WHERE number = ?", (number,))
-        return _case(row) if row else None
+        return await _case.one(self.db, "SELECT * FROM cases WHERE number = ?", (number,))
 
     async def open_case_of(self, student_id: int) -> Case | None:
-        row = await self.db.fetchone(
-            "SELECT * FROM cases WHERE student_id = ? AND status = 'open'", (student_id,)
+        return await _case.one(
+            self.db, "SELECT * FROM cases WHERE student_id = ? AND status = 'open'", (student_id,)
         )
-        return _case(row) if row else None
 
     async def last_closed_of(self, student_id: int) -> Case | None:
-        row = await self.db.fetchone(
+        return await _case.one(
+            self.db,
             "SELECT * FROM cases WHERE student_id = ? AND status <> 'open'"
             " ORDER BY closed_at DESC, id DESC LIMIT 1",
             (student_id,),
         )
-        return _case(row) if row else None
 
     async def cases_of_student(self, student_id: int) -> list[Case]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
+        return await _case.all(
+            self.db, "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
         )
-        return [_case(r) for r in rows]
 
     async def by_ids(self, case_ids: Iterable[int]) -> dict[int, Case]:
         """Many cases by id, in a few queries (the sweep)."""
@@ -176,8 +139,7 @@ class CaseRepo:
 
     async def open_cases(self) -> list[Case]:
         """Every open case (the sweep walks them; open cases are few even in a province)."""
-        rows = await self.db.fetchall("SELECT * FROM cases WHERE status = 'open' ORDER BY id")
-        return [_case(r) for r in rows]
+        return await _case.all(self.db, "SELECT * FROM cases WHERE status = 'open' ORDER BY id")
 
     async def returned_since(self, since: datetime) -> list[Case]:
         """Cases closed by a return since ``since`` (A4.2: they owe check-ins)."""
@@ -212,8 +174,7 @@ class CaseRepo:
             sql += " AND c.status = ?"
             params.append(status)
         sql += " ORDER BY c.absent_since, c.id LIMIT ? OFFSET ?"
-        rows = await self.db.fetchall(sql, [*params, limit, offset])
-        return [_case(r) for r in rows]
+        return await _case.all(self.db, sql, [*params, limit, offset])
 
     async def count_visible(self, person: Person, *, status: str | None = "open") -> int:
         clause, params = scope_clause(person)
@@ -229,13 +190,14 @@ class CaseRepo:
         *,
         kind: str,
         actor_id: int | None,
-        at: datetime,
         now: datetime,
+        at: datetime | None = None,
         rule: str | None = None,
         detail: dict[str, Any] | None = None,
         corrects_id: int | None = None,
     ) -> Action:
-        """Append an action (never update or delete one: a correction points at the old)."""
+        """Append an action (never update or delete one: a correction points at the old),
+        done ``at`` (by default as it is recorded, ``now``)."""
         async with self.db.transaction():
             action_id = await self.db.execute(
                 "INSERT INTO actions (case_id, kind, actor_id, at, recorded_at, rule, detail,"
@@ -244,7 +206,7 @@ class CaseRepo:
                     case_id,
                     kind,
                     actor_id,
-                    to_iso(at),
+                    to_iso(now if at is None else at),
                     to_iso(now),
                     rule,
                     json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
@@ -268,10 +230,9 @@ class CaseRepo:
         return _action(row)
 
     async def actions(self, case_id: int) -> list[Action]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM actions WHERE case_id = ? ORDER BY at, id", (case_id,)
+        return await _action.all(
+            self.db, "SELECT * FROM actions WHERE case_id = ? ORDER BY at, id", (case_id,)
         )
-        return [_action(r) for r in rows]
 
     async def actions_of_cases(self, case_ids: list[int]) -> dict[int, list[Action]]:
         """Actions of many cases in one query (the sweep)."""
@@ -290,14 +251,7 @@ class CaseRepo:
         async with self.db.transaction():
             await self.db.execute("UPDATE cases SET cause = ? WHERE id = ?", (cause, case_id))
             await mark_changed(self.db, [case_id])
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="set_cause",
-                entity="case",
-                entity_id=case_id,
-                detail={"cause": cause},
-            )
+            await self.audit.record(now, actor, "set_cause", "case", case_id, {"cause": cause})
 
     async def close(self, case_id: int, *, status: str, now: datetime, actor: str) -> bool:
         """Close an open case as returned, exempt or transferred; False if it was not open."""
@@ -310,11 +264,5 @@ class CaseRepo:
             )
             if changed:
                 await mark_changed(self.db, [case_id])
-                await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action=f"close:{status}",
-                    entity="case",
-                    entity_id=case_id,
-                )
+                await self.audit.record(now, actor, f"close:{status}", "case", case_id)
         return bool(changed)

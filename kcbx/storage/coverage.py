@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcbx.bot.domain.roles import CADRE_ROLES, Role
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo
 from kcbx.storage.units import SUBTREE_CTE
 
 
@@ -46,10 +46,7 @@ _FIRST_PHONE = (
 )
 
 
-class CoverageRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class CoverageRepo(Repo):
     async def units(self, root_id: int | None) -> list[UnitRow]:
         """The townships, villages and groups (under ``root_id``, or all), with ancestors."""
         kinds = "('district', 'township', 'village', 'group')"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from kcbx.bot.domain.model import Person, Student, Unit
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import _SELECT as STUDENT_SELECT
 from kcbx.storage.students import _student as student_of_row
@@ -37,10 +37,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-class DirectoryRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class DirectoryRepo(Repo):
     async def students(self, student_ids: Iterable[int]) -> dict[int, Enrolled]:
         """Students by id, each with their class teacher's person id."""
         found: dict[int, Enrolled] = {}
@@ -75,18 +72,21 @@ class DirectoryRepo:
 
     async def departments(self) -> list[Unit]:
         """Every department unit (A6), with its code."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM units WHERE kind = 'department' ORDER BY id", ()
+        return await unit_of_row.all(
+            self.db, "SELECT * FROM units WHERE kind = 'department' ORDER BY id", ()
         )
-        return [unit_of_row(r) for r in rows]
 
-    async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
-        """Active people attached to any of the units, whatever their role."""
+    async def people_in_units(
+        self, unit_ids: Iterable[int], *, class_teachers: bool = True
+    ) -> list[Person]:
+        """Active people attached to any of the units, whatever their role (but a class
+        teacher, unless ``class_teachers``)."""
+        roles = "" if class_teachers else " AND role <> 'class_teacher'"
         found: list[Person] = []
         for chunk in _chunks(unit_ids):
             rows = await self.db.fetchall(
                 f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({_marks(chunk)})"
-                " ORDER BY id",
+                f"{roles} ORDER BY id",
                 chunk,
             )
             found.extend(person_of_row(r) for r in rows)

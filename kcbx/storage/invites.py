@@ -7,8 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 
 class InviteResult(StrEnum):
@@ -24,11 +23,7 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-class InviteRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class InviteRepo(AuditedRepo):
     async def create(
         self, *, code: str, person_id: int, actor: str, now: datetime, expires_at: datetime
     ) -> None:
@@ -39,12 +34,7 @@ class InviteRepo:
                 (code_hash(code), person_id, actor, to_iso(now), to_iso(expires_at)),
             )
             await self.audit.record(
-                at=now,
-                actor=actor,
-                action="invite",
-                entity="person",
-                entity_id=person_id,
-                detail={"expires_at": to_iso(expires_at)},
+                now, actor, "invite", "person", person_id, {"expires_at": to_iso(expires_at)}
             )
 
     async def consume(

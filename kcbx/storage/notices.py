@@ -13,76 +13,46 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
-from kcbx.storage.case_plans import mark_changed_of
+from kcbx.storage.connection.rows import Repo, optional, reader, written
 from kcbx.storage.counters import take_next
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo, AuditEvent
 from kcbx.storage.students import scope_clause
 
 KINDS = ("notice", "correction")
 _CASE_OF = "SELECT case_id FROM notices WHERE id = ?"
 
 
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+_notice = reader(
+    Notice,
+    created_at=from_iso,
+    issue_date=date.fromisoformat,
+    issued_at=optional(from_iso),
+    deadline=optional(date.fromisoformat),
+    delivered_on=optional(date.fromisoformat),
+)
 
 
-def _notice(row: Any) -> Notice:
-    return Notice(
-        id=row["id"],
-        case_id=row["case_id"],
-        kind=row["kind"],
-        year=row["year"],
-        seq=row["seq"],
-        number=row["number"],
-        replaces_id=row["replaces_id"],
-        cites_id=row["cites_id"],
-        task=row["task"],
-        status=row["status"],
-        created_at=from_iso(row["created_at"]),
-        created_by=row["created_by"],
-        issue_date=date.fromisoformat(row["issue_date"]),
-        issued_by=row["issued_by"],
-        issued_at=from_iso(row["issued_at"]) if row["issued_at"] else None,
-        deadline=_day(row["deadline"]),
-        delivered_on=_day(row["delivered_on"]),
-        delivered_to=row["delivered_to"],
-        delivered_by=row["delivered_by"],
-        receipt_blob_id=row["receipt_blob_id"],
-        pdf_blob_id=row["pdf_blob_id"],
-        docx_blob_id=row["docx_blob_id"],
-        action_id=row["action_id"],
-    )
-
-
-class NoticeRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class NoticeRepo(AuditedRepo):
     async def get(self, notice_id: int) -> Notice | None:
-        row = await self.db.fetchone("SELECT * FROM notices WHERE id = ?", (notice_id,))
-        return _notice(row) if row else None
+        return await _notice.one(self.db, "SELECT * FROM notices WHERE id = ?", (notice_id,))
 
     async def of_case(self, case_id: int) -> list[Notice]:
         """Every document of a case, replaced ones included, in the order they were numbered."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM notices WHERE case_id = ? ORDER BY created_at, id", (case_id,)
+        return await _notice.all(
+            self.db, "SELECT * FROM notices WHERE case_id = ? ORDER BY created_at, id", (case_id,)
         )
-        return [_notice(r) for r in rows]
 
     async def current(self, case_id: int, kind: str) -> Notice | None:
         """The latest document of a kind on a case that has not been replaced."""
-        row = await self.db.fetchone(
+        return await _notice.one(
+            self.db,
             "SELECT * FROM notices WHERE case_id = ? AND kind = ? AND status <> 'replaced'"
             " ORDER BY created_at DESC, id DESC LIMIT 1",
             (case_id, kind),
         )
-        return _notice(row) if row else None
 
     async def numbers(self, kind: str, year: int) -> list[int]:
         """The sequence numbers of a kind's documents in a year, in order (register checks)."""
@@ -202,22 +172,16 @@ class NoticeRepo:
                 issue_date.isoformat(),
             ),
         )
+        detail = {
+            "notice_id": notice_id,
+            "kind": kind,
+            "number": printed,
+            "replaces": replaces.number if replaces else None,
+        }
         await self.audit.record(
-            at=now,
-            actor=actor,
-            action="notice:reissue" if replaces else "notice:number",
-            entity="case",
-            entity_id=case_id,
-            detail={
-                "notice_id": notice_id,
-                "kind": kind,
-                "number": printed,
-                "replaces": replaces.number if replaces else None,
-            },
+            now, actor, "notice:reissue" if replaces else "notice:number", "case", case_id, detail
         )
-        notice = await self.get(notice_id)
-        assert notice is not None
-        return notice
+        return written(await self.get(notice_id))
 
     async def attach_documents(
         self, notice_id: int, *, pdf_blob_id: int, docx_blob_id: int, now: datetime
@@ -230,34 +194,19 @@ class NoticeRepo:
                 (pdf_blob_id, docx_blob_id, notice_id),
             )
             if changed:
-                await self.audit.record(
-                    at=now,
-                    actor="system",
-                    action="notice:render",
-                    entity="notice",
-                    entity_id=notice_id,
-                    detail={"pdf": pdf_blob_id, "docx": docx_blob_id},
-                )
+                detail = {"pdf": pdf_blob_id, "docx": docx_blob_id}
+                await self.audit.record(now, "system", "notice:render", "notice", notice_id, detail)
         return bool(changed)
 
     async def mark_issued(self, notice_id: int, *, person_id: int, now: datetime) -> bool:
         """Record that a drafted document was signed and stamped; False if it was not a draft."""
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE notices SET status = 'issued', issued_by = ?, issued_at = ?"
-                " WHERE id = ? AND status = 'drafted'",
-                (person_id, to_iso(now), notice_id),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (notice_id,))
-                await self.audit.record(
-                    at=now,
-                    actor=f"person:{person_id}",
-                    action="notice:issue",
-                    entity="notice",
-                    entity_id=notice_id,
-                )
-        return bool(changed)
+        return await self._update_audited(
+            "UPDATE notices SET status = 'issued', issued_by = ?, issued_at = ?"
+            " WHERE id = ? AND status = 'drafted'",
+            (person_id, to_iso(now), notice_id),
+            AuditEvent(now, f"person:{person_id}", "notice:issue", "notice", notice_id),
+            case_of=_CASE_OF,
+        )
 
     async def mark_delivered(
         self,
@@ -276,59 +225,51 @@ class NoticeRepo:
         A document delivered before anyone pressed "issued" counts as issued by the person
         who delivered it.
         """
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE notices SET status = 'delivered', delivered_on = ?, delivered_to = ?,"
-                " delivered_by = ?, delivery_recorded_at = ?, receipt_blob_id = ?, deadline = ?,"
-                " action_id = ?, issued_by = COALESCE(issued_by, ?),"
-                " issued_at = COALESCE(issued_at, ?)"
-                " WHERE id = ? AND status IN ('drafted', 'issued')",
-                (
-                    delivered_on.isoformat(),
-                    delivered_to,
-                    person_id,
-                    to_iso(now),
-                    receipt_blob_id,
-                    deadline.isoformat(),
-                    action_id,
-                    person_id,
-                    to_iso(now),
-                    notice_id,
-                ),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (notice_id,))
-                await self.audit.record(
-                    at=now,
-                    actor=f"person:{person_id}",
-                    action="notice:deliver",
-                    entity="notice",
-                    entity_id=notice_id,
-                    detail={
-                        "delivered_on": delivered_on.isoformat(),
-                        "deadline": deadline.isoformat(),
-                        "receipt_blob_id": receipt_blob_id,
-                        "action_id": action_id,
-                    },
-                )
-        return bool(changed)
+        detail = {
+            "delivered_on": delivered_on.isoformat(),
+            "deadline": deadline.isoformat(),
+            "receipt_blob_id": receipt_blob_id,
+            "action_id": action_id,
+        }
+        return await self._update_audited(
+            "UPDATE notices SET status = 'delivered', delivered_on = ?, delivered_to = ?,"
+            " delivered_by = ?, delivery_recorded_at = ?, receipt_blob_id = ?, deadline = ?,"
+            " action_id = ?, issued_by = COALESCE(issued_by, ?),"
+            " issued_at = COALESCE(issued_at, ?)"
+            " WHERE id = ? AND status IN ('drafted', 'issued')",
+            (
+                delivered_on.isoformat(),
+                delivered_to,
+                person_id,
+                to_iso(now),
+                receipt_blob_id,
+                deadline.isoformat(),
+                action_id,
+                person_id,
+                to_iso(now),
+                notice_id,
+            ),
+            AuditEvent(now, f"person:{person_id}", "notice:deliver", "notice", notice_id, detail),
+            case_of=_CASE_OF,
+        )
 
     async def pending_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Documents of open cases the person may see that are not yet delivered, oldest first."""
         clause, params = scope_clause(person)
-        rows = await self.db.fetchall(
+        return await _notice.all(
+            self.db,
             "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
             " JOIN students s ON s.id = c.student_id"
             f" WHERE c.status = 'open' AND n.status IN ('drafted', 'issued') AND {clause}"
             " ORDER BY n.created_at, n.id LIMIT ?",
             [*params, limit],
         )
-        return [_notice(r) for r in rows]
 
     async def running_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Delivered documents of open cases the person may see, the latest of each kind."""
         clause, params = scope_clause(person)
-        rows = await self.db.fetchall(
+        return await _notice.all(
+            self.db,
             "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
             " JOIN students s ON s.id = c.student_id"
             f" WHERE c.status = 'open' AND n.status = 'delivered' AND {clause}"
@@ -337,7 +278,6 @@ class NoticeRepo:
             " ORDER BY n.deadline, n.id LIMIT ?",
             [*params, limit],
         )
-        return [_notice(r) for r in rows]
 
 
 # --- the files owed (migration 0011): recorded by the sweep, queued by the worker ---
@@ -356,22 +296,10 @@ class NoticeFile:
     caption: str
 
 
-def _file(row: Any) -> NoticeFile:
-    return NoticeFile(
-        outbox_key=row["outbox_key"],
-        notice_id=row["notice_id"],
-        format=row["format"],
-        person_id=row["person_id"],
-        chat_id=row["chat_id"],
-        case_id=row["case_id"],
-        caption=row["caption"],
-    )
+_file = reader(NoticeFile)
 
 
-class NoticeFileRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class NoticeFileRepo(Repo):
     async def add_many(self, files: Sequence[NoticeFile], *, now: datetime) -> int:
         """Record files owed, once per outbox key (joins the sweep's transaction)."""
         if not files:
@@ -392,12 +320,12 @@ class NoticeFileRepo:
 
     async def pending(self, limit: int) -> list[NoticeFile]:
         """The oldest files not queued yet."""
-        rows = await self.db.fetchall(
+        return await _file.all(
+            self.db,
             "SELECT * FROM notice_files WHERE queued_at IS NULL ORDER BY created_at, outbox_key"
             " LIMIT ?",
             (limit,),
         )
-        return [_file(r) for r in rows]
 
     async def mark_queued(self, keys: Sequence[str], *, now: datetime) -> None:
         """The files went into the outbox (or were dropped: their notice was replaced)."""

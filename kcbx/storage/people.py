@@ -8,43 +8,23 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.case_plans import mark_waiting_changed
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.connection.rows import reader, written
+from kcbx.storage.records.audit import AuditedRepo
+
+_person = reader(Person, role=Role)
 
 
-def _person(row: object) -> Person:
-    r = dict(row)  # type: ignore[call-overload]
-    return Person(
-        id=r["id"],
-        name=r["name"],
-        phone=r["phone"],
-        role=Role(r["role"]),
-        unit_id=r["unit_id"],
-        telegram_id=r["telegram_id"],
-        chat_id=r["chat_id"],
-        lang=r["lang"],
-        status=r["status"],
-        unreachable_at=r["unreachable_at"],
-        office_id=r.get("office_id"),
-    )
-
-
-class PeopleRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class PeopleRepo(AuditedRepo):
     async def get(self, person_id: int) -> Person | None:
-        row = await self.db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
-        return _person(row) if row else None
+        return await _person.one(self.db, "SELECT * FROM people WHERE id = ?", (person_id,))
 
     async def by_telegram(self, telegram_id: int) -> Person | None:
-        row = await self.db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
-        return _person(row) if row else None
+        return await _person.one(
+            self.db, "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
+        )
 
     async def by_phone(self, phone: str) -> Person | None:
-        row = await self.db.fetchone("SELECT * FROM people WHERE phone = ?", (phone,))
-        return _person(row) if row else None
+        return await _person.one(self.db, "SELECT * FROM people WHERE phone = ?", (phone,))
 
     async def find_unbound(self, role: Role, unit_id: int, name: str | None) -> Person | None:
         """An imported person of that role and unit not yet bound to Telegram."""
@@ -66,17 +46,9 @@ class PeopleRepo:
                 (name, phone, role.value, unit_id, to_iso(now)),
             )
             await mark_waiting_changed(self.db)  # someone may now be told of a waiting task
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="create",
-                entity="person",
-                entity_id=person_id,
-                detail={"role": role.value, "unit_id": unit_id, "name": name},
-            )
-        person = await self.get(person_id)
-        assert person is not None
-        return person
+            detail = {"role": role.value, "unit_id": unit_id, "name": name}
+            await self.audit.record(now, actor, "create", "person", person_id, detail)
+        return written(await self.get(person_id))
 
     async def bind_telegram(
         self, person_id: int, *, telegram_id: int, chat_id: int, lang: str, name: str, now: datetime
@@ -95,25 +67,15 @@ class PeopleRepo:
                 (telegram_id, chat_id, lang, name, person_id),
             )
             await mark_waiting_changed(self.db)
-            await self.audit.record(
-                at=now,
-                actor=f"person:{person_id}",
-                action="bind",
-                entity="person",
-                entity_id=person_id,
-                detail={"telegram_id": telegram_id},
-            )
+            detail = {"telegram_id": telegram_id}
+            await self.audit.record(now, f"person:{person_id}", "bind", "person", person_id, detail)
 
     async def set_language(self, person_id: int, lang: str, now: datetime) -> None:
         async with self.db.transaction():
             await self.db.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
+            detail = {"lang": lang}
             await self.audit.record(
-                at=now,
-                actor=f"person:{person_id}",
-                action="set_language",
-                entity="person",
-                entity_id=person_id,
-                detail={"lang": lang},
+                now, f"person:{person_id}", "set_language", "person", person_id, detail
             )
 
     async def revoke(self, person_id: int, *, actor: str, now: datetime) -> bool:
@@ -128,9 +90,7 @@ class PeopleRepo:
                     "UPDATE invites SET used_at = ? WHERE person_id = ? AND used_at IS NULL",
                     (to_iso(now), person_id),
                 )
-                await self.audit.record(
-                    at=now, actor=actor, action="revoke", entity="person", entity_id=person_id
-                )
+                await self.audit.record(now, actor, "revoke", "person", person_id)
         return bool(changed)
 
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
@@ -140,9 +100,7 @@ class PeopleRepo:
                 "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
                 (to_iso(now), person_id),
             )
-            await self.audit.record(
-                at=now, actor="system", action="unreachable", entity="person", entity_id=person_id
-            )
+            await self.audit.record(now, "system", "unreachable", "person", person_id)
 
     async def mark_reachable(self, person_id: int) -> None:
         async with self.db.transaction():
@@ -158,14 +116,13 @@ class PeopleRepo:
             return []
         marks_u = ",".join("?" * len(unit_ids))
         marks_r = ",".join("?" * len(roles))
-        rows = await self.db.fetchall(
+        return await _person.all(
+            self.db,
             f"SELECT * FROM people WHERE status = 'active'"
             f" AND (unit_id IN ({marks_u}) OR office_id IN ({marks_u}))"
             f" AND role IN ({marks_r}) ORDER BY id",
             [*unit_ids, *unit_ids, *[r.value for r in roles]],
         )
-        return [_person(r) for r in rows]
 
     async def list_all(self) -> list[Person]:
-        rows = await self.db.fetchall("SELECT * FROM people ORDER BY id")
-        return [_person(r) for r in rows]
+        return await _person.all(self.db, "SELECT * FROM people ORDER BY id")

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.case_plans import mark_changed, mark_changed_of
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.case_plans import mark_changed
+from kcbx.storage.connection.rows import optional, reader
+from kcbx.storage.records.audit import AuditedRepo, AuditEvent
 
 OPEN, ACCEPTED, CLOSED, WITHDRAWN = "open", "accepted", "closed", "withdrawn"
 _CASE_OF = "SELECT case_id FROM referrals WHERE id = ?"
@@ -54,25 +53,10 @@ _SELECT = (
 )
 
 
-def _referral(row: Any) -> Referral:
-    return Referral(
-        id=row["id"],
-        case_id=row["case_id"],
-        department_id=row["department_id"],
-        department_code=row["department_code"],
-        reason=row["reason"],
-        created_at=from_iso(row["created_at"]),
-        status=row["status"],
-        accepted_by=row["accepted_by"],
-        accepted_at=from_iso(row["accepted_at"]) if row["accepted_at"] else None,
-    )
+_referral = reader(Referral, created_at=from_iso, accepted_at=optional(from_iso))
 
 
-class ReferralRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class ReferralRepo(AuditedRepo):
     async def department_unit(self, code: str, district_id: int | None = None) -> int | None:
         """The unit of the department with this A6 code, preferably the district's own (as
         the sweep chooses whom to tell: ``recipients.Directory.department``)."""
@@ -84,15 +68,13 @@ class ReferralRepo:
         return int(value) if value is not None else None
 
     async def get(self, referral_id: int) -> Referral | None:
-        row = await self.db.fetchone(_SELECT + " WHERE r.id = ?", (referral_id,))
-        return _referral(row) if row else None
+        return await _referral.one(self.db, _SELECT + " WHERE r.id = ?", (referral_id,))
 
     async def of_case(self, case_id: int, *, with_withdrawn: bool = False) -> list[Referral]:
         sql = _SELECT + " WHERE r.case_id = ?"
         if not with_withdrawn:
             sql += " AND r.status <> 'withdrawn'"
-        rows = await self.db.fetchall(sql + " ORDER BY r.id", (case_id,))
-        return [_referral(r) for r in rows]
+        return await _referral.all(self.db, sql + " ORDER BY r.id", (case_id,))
 
     async def refer(
         self, case_id: int, department_id: int, *, reason: str, now: datetime, actor: str
@@ -121,18 +103,12 @@ class ReferralRepo:
                 )
             else:
                 return None
-            await self.audit.record(
-                at=now,
-                actor=actor,
-                action="refer",
-                entity="case",
-                entity_id=case_id,
-                detail={
-                    "referral_id": referral_id,
-                    "department_id": department_id,
-                    "reason": reason,
-                },
-            )
+            detail = {
+                "referral_id": referral_id,
+                "department_id": department_id,
+                "reason": reason,
+            }
+            await self.audit.record(now, actor, "refer", "case", case_id, detail)
         return await self.get(referral_id)
 
     async def withdraw(self, referral_id: int, *, why: str, now: datetime, actor: str) -> bool:
@@ -141,22 +117,13 @@ class ReferralRepo:
 
     async def accept(self, referral_id: int, *, person_id: int, now: datetime) -> bool:
         """The department takes the case on; False unless it was open."""
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE referrals SET status = 'accepted', accepted_by = ?, accepted_at = ?,"
-                " status_at = ? WHERE id = ? AND status = 'open'",
-                (person_id, to_iso(now), to_iso(now), referral_id),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (referral_id,))
-                await self.audit.record(
-                    at=now,
-                    actor=f"person:{person_id}",
-                    action="referral:accepted",
-                    entity="referral",
-                    entity_id=referral_id,
-                )
-        return bool(changed)
+        return await self._update_audited(
+            "UPDATE referrals SET status = 'accepted', accepted_by = ?, accepted_at = ?,"
+            " status_at = ? WHERE id = ? AND status = 'open'",
+            (person_id, to_iso(now), to_iso(now), referral_id),
+            AuditEvent(now, f"person:{person_id}", "referral:accepted", "referral", referral_id),
+            case_of=_CASE_OF,
+        )
 
     async def close_of_case(self, case_id: int, *, now: datetime, actor: str) -> int:
         """The case closed (exempt, transferred): its standing referrals close with it."""
@@ -169,35 +136,20 @@ class ReferralRepo:
             if changed:
                 await mark_changed(self.db, [case_id])
                 await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action="referrals:closed",
-                    entity="case",
-                    entity_id=case_id,
-                    detail={"count": changed},
+                    now, actor, "referrals:closed", "case", case_id, {"count": changed}
                 )
         return changed
 
     async def _set_status(
         self, referral_id: int, status: str, *, now: datetime, actor: str, why: str
     ) -> bool:
-        async with self.db.transaction():
-            changed = await self.db.execute(
-                "UPDATE referrals SET status = ?, status_at = ?"
-                " WHERE id = ? AND status IN ('open', 'accepted')",
-                (status, to_iso(now), referral_id),
-            )
-            if changed:
-                await mark_changed_of(self.db, _CASE_OF, (referral_id,))
-                await self.audit.record(
-                    at=now,
-                    actor=actor,
-                    action=f"referral:{status}",
-                    entity="referral",
-                    entity_id=referral_id,
-                    detail={"why": why},
-                )
-        return bool(changed)
+        return await self._update_audited(
+            "UPDATE referrals SET status = ?, status_at = ?"
+            " WHERE id = ? AND status IN ('open', 'accepted')",
+            (status, to_iso(now), referral_id),
+            AuditEvent(now, actor, f"referral:{status}", "referral", referral_id, {"why": why}),
+            case_of=_CASE_OF,
+        )
 
     async def inbox(self, department_id: int, *, limit: int, offset: int = 0) -> list[InboxItem]:
         """A department's referrals, not withdrawn: open cases first, then the newest."""

@@ -16,9 +16,9 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_RULE
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.directory import _chunks, _marks
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 # What a row of reminder_sends says the person was told.
 REMIND = "remind"  # a reminder round, to the task's role
@@ -77,18 +77,9 @@ class SendRow:
 
 
 @dataclass(frozen=True)
-class SendRecord:
-    """One person told about one task (a row of reminder_sends)."""
+class SendRecord(SendRow):
+    """One person told about one task (a row of reminder_sends): the send, and when."""
 
-    case_id: int
-    task_key: str
-    task_code: str
-    round: int
-    kind: str
-    person_id: int
-    role: str
-    from_person: int | None
-    outbox_key: str
     at: datetime
 
 
@@ -96,26 +87,10 @@ def _time(value: Any) -> datetime | None:
     return from_iso(value) if value else None
 
 
-def _send(row: Any) -> SendRecord:
-    return SendRecord(
-        case_id=row["case_id"],
-        task_key=row["task_key"],
-        task_code=row["task_code"],
-        round=row["round"],
-        kind=row["kind"],
-        person_id=row["person_id"],
-        role=row["role"],
-        from_person=row["from_person"],
-        outbox_key=row["outbox_key"],
-        at=from_iso(row["at"]),
-    )
+_send = reader(SendRecord, at=from_iso)
 
 
-class ReminderHistoryRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class ReminderHistoryRepo(AuditedRepo):
     async def of_cases(self, case_ids: Iterable[int]) -> dict[tuple[int, str], TaskHistory]:
         """The history of every task of these cases, by (case id, task key)."""
         tasks: dict[tuple[int, str], dict[str, Any]] = {}
@@ -225,22 +200,17 @@ class ReminderHistoryRepo:
                 (to_iso(now), e.to_role, e.reason, e.case_id, e.task_key),
             )
             if changed:
+                detail = {"task": e.task_key, "to_role": e.to_role}
                 await self.audit.record(
-                    at=now,
-                    actor="system",
-                    action=f"escalate:{e.reason}",
-                    entity="case",
-                    entity_id=e.case_id,
-                    detail={"task": e.task_key, "to_role": e.to_role},
+                    now, "system", f"escalate:{e.reason}", "case", e.case_id, detail
                 )
         return bool(changed)
 
     async def sends_of_message(self, outbox_key: str) -> list[SendRecord]:
         """The tasks one outbox message told its recipient about."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
+        return await _send.all(
+            self.db, "SELECT * FROM reminder_sends WHERE outbox_key = ? ORDER BY id", (outbox_key,)
         )
-        return [_send(r) for r in rows]
 
     async def withdraw_for_closed_cases(self) -> int:
         """Cancel reminders still waiting in the outbox for cases that have closed since."""
@@ -268,6 +238,4 @@ class ReminderHistoryRepo:
 
     async def record_sweep(self, *, now: datetime, detail: dict[str, Any]) -> None:
         """One audit entry per sweep that queued anything (counts; the rows say the rest)."""
-        await self.audit.record(
-            at=now, actor="system", action="sweep", entity="reminders", detail=detail
-        )
+        await self.audit.record(now, "system", "sweep", "reminders", detail=detail)

@@ -11,16 +11,15 @@ unit's (the CLI's ``--scope``), or both (a drill-down).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.bot.domain.model import Person, Unit
+from kcbx.bot.domain.model import Action, Person, Unit
 from kcbx.bot.domain.roles import Role
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo, comma_list, json_dict, optional, reader, zero_if_null
 from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import scope_clause
@@ -96,20 +95,11 @@ class CaseRow:
 
 
 @dataclass(frozen=True)
-class ActionRecord:
+class ActionRecord(Action):
     """An action with the name and role of who recorded it (for ledgers and evidence)."""
 
-    id: int
-    case_id: int
-    kind: str
-    actor_id: int | None
-    actor_name: str
-    actor_role: str | None
-    at: datetime
-    recorded_at: datetime
-    rule: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
-    corrects_id: int | None = None
+    actor_name: str = ""
+    actor_role: str | None = None
     actor_unit_id: int | None = None  # where the actor sits (whose measure it is, A8)
 
 
@@ -149,29 +139,15 @@ _CASE_SELECT = (
 )
 
 
-def _case_row(row: Any) -> CaseRow:
-    keys = row.keys()
-    return CaseRow(
-        id=row["id"],
-        number=row["number"],
-        student_id=row["student_id"],
-        student_name=row["student_name"],
-        gender=row["gender"],
-        registry_no=row["registry_no"],
-        grade=row["grade"],
-        class_name=row["class_name"],
-        teacher_id=row["teacher_id"],
-        school_id=row["school_id"],
-        household_unit_id=row["household_unit_id"],
-        a9_flags=tuple(f for f in (row["a9_flags"] or "").split(",") if f),
-        absent_since=date.fromisoformat(row["absent_since"]),
-        reported_at=from_iso(row["reported_at"]),
-        cause=row["cause"],
-        status=row["status"],
-        closed_at=from_iso(row["closed_at"]) if row["closed_at"] else None,
-        reopened_from=row["reopened_from"],
-        carried_days=(row["carried_days"] or 0) if "carried_days" in keys else 0,
-    )
+_case_row = reader(
+    CaseRow,
+    {"carried_days": 0},
+    a9_flags=comma_list,
+    absent_since=date.fromisoformat,
+    reported_at=from_iso,
+    closed_at=optional(from_iso),
+    carried_days=zero_if_null,
+)
 
 
 def _units(rows: Iterable[Any]) -> dict[int, Unit]:
@@ -181,10 +157,16 @@ def _units(rows: Iterable[Any]) -> dict[int, Unit]:
     }
 
 
-class ReportsRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+_action_record = reader(
+    ActionRecord,
+    actor_name=lambda name: name or "",
+    at=from_iso,
+    recorded_at=from_iso,
+    detail=json_dict,
+)
 
+
+class ReportsRepo(Repo):
     # --- the units --------------------------------------------------------------------------
 
     async def all_units(self) -> dict[int, Unit]:
@@ -244,8 +226,7 @@ class ReportsRepo:
                 f" AND ({scope.clause})"
             )
             params = [moment, moment, *scope.params]
-        rows = await self.db.fetchall(sql + " ORDER BY c.absent_since, c.id", params)
-        return [_case_row(r) for r in rows]
+        return await _case_row.all(self.db, sql + " ORDER BY c.absent_since, c.id", params)
 
     async def open_cases_of_school(
         self, scope: ReportScope, school_id: int, *, limit: int, offset: int
@@ -266,17 +247,16 @@ class ReportsRepo:
         return [_case_row(r) for r in rows], total
 
     async def case(self, case_id: int) -> CaseRow | None:
-        row = await self.db.fetchone(_CASE_SELECT + " AND c.id = ?", (case_id,))
-        return _case_row(row) if row else None
+        return await _case_row.one(self.db, _CASE_SELECT + " AND c.id = ?", (case_id,))
 
     async def ledger_cases(self, scope: ReportScope, *, closed_since: datetime) -> list[CaseRow]:
         """Open cases, and cases closed since ``closed_since`` (the school year), of a scope."""
-        rows = await self.db.fetchall(
+        return await _case_row.all(
+            self.db,
             _CASE_SELECT + " AND (c.status = 'open' OR c.closed_at >= ?)"
             f" AND ({scope.clause}) ORDER BY s.school_id, c.absent_since, c.id",
             [to_iso(closed_since), *scope.params],
         )
-        return [_case_row(r) for r in rows]
 
     async def actions_of(
         self, case_ids: Iterable[int], *, recorded_until: datetime | None = None
@@ -284,33 +264,13 @@ class ReportsRepo:
         """Every action of the cases with who recorded it; with ``recorded_until``, only
         what had been recorded by then (a month-end freeze ignores later, back-dated records)."""
         out: dict[int, list[ActionRecord]] = {}
-        for chunk in _chunks(case_ids):
-            sql = (
-                "SELECT a.*, p.name AS actor_name, p.role AS actor_role,"
-                " p.unit_id AS actor_unit_id FROM actions a"
-                f" LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({_marks(chunk)})"
-            )
-            params: list[object] = [*chunk]
-            if recorded_until is not None:
-                sql += " AND a.recorded_at <= ?"
-                params.append(to_iso(recorded_until))
-            for r in await self.db.fetchall(sql + " ORDER BY a.at, a.id", params):
-                out.setdefault(r["case_id"], []).append(
-                    ActionRecord(
-                        id=r["id"],
-                        case_id=r["case_id"],
-                        kind=r["kind"],
-                        actor_id=r["actor_id"],
-                        actor_name=r["actor_name"] or "",
-                        actor_role=r["actor_role"],
-                        at=from_iso(r["at"]),
-                        recorded_at=from_iso(r["recorded_at"]),
-                        rule=r["rule"],
-                        detail=json.loads(r["detail"] or "{}"),
-                        corrects_id=r["corrects_id"],
-                        actor_unit_id=r["actor_unit_id"],
-                    )
-                )
+        sql = (
+            "SELECT a.*, p.name AS actor_name, p.role AS actor_role,"
+            " p.unit_id AS actor_unit_id FROM actions a"
+            " LEFT JOIN people p ON p.id = a.actor_id WHERE a.case_id IN ({marks})"
+        )
+        for r in await self._of_cases(case_ids, sql, "a.recorded_at", recorded_until, "a.at, a.id"):
+            out.setdefault(r["case_id"], []).append(_action_record(r))
         return out
 
     async def referred_departments(
@@ -318,18 +278,28 @@ class ReportsRepo:
     ) -> dict[int, list[int]]:
         """The department units each case is referred to (not withdrawn), A6/A8.5."""
         out: dict[int, list[int]] = {}
+        sql = (
+            "SELECT case_id, department_id FROM referrals"
+            " WHERE case_id IN ({marks}) AND status <> 'withdrawn'"
+        )
+        for r in await self._of_cases(case_ids, sql, "created_at", until, "department_id"):
+            out.setdefault(r["case_id"], []).append(int(r["department_id"]))
+        return out
+
+    async def _of_cases(
+        self, case_ids: Iterable[int], sql: str, stamp: str, until: datetime | None, order: str
+    ) -> list[Any]:
+        """The rows of ``sql`` for the cases (``{marks}``: a chunk of their ids at a time),
+        only those whose ``stamp`` is not after ``until`` if given, in ``order`` per chunk."""
+        rows: list[Any] = []
         for chunk in _chunks(case_ids):
-            sql = (
-                "SELECT case_id, department_id FROM referrals"
-                f" WHERE case_id IN ({_marks(chunk)}) AND status <> 'withdrawn'"
-            )
+            query = sql.format(marks=_marks(chunk))
             params: list[object] = [*chunk]
             if until is not None:
-                sql += " AND created_at <= ?"
+                query += f" AND {stamp} <= ?"
                 params.append(to_iso(until))
-            for r in await self.db.fetchall(sql + " ORDER BY department_id", params):
-                out.setdefault(r["case_id"], []).append(int(r["department_id"]))
-        return out
+            rows.extend(await self.db.fetchall(query + f" ORDER BY {order}", params))
+        return rows
 
     # --- counts -----------------------------------------------------------------------------
 
@@ -485,15 +455,7 @@ class ReportsRepo:
     async def people_in_units(self, unit_ids: Iterable[int]) -> list[Person]:
         """Active people attached to any of the units, class teachers left out (a teacher is
         found through the class, and a school has dozens)."""
-        found: list[Person] = []
-        for chunk in _chunks(unit_ids):
-            rows = await self.db.fetchall(
-                f"SELECT * FROM people WHERE status = 'active' AND unit_id IN ({_marks(chunk)})"
-                " AND role <> 'class_teacher' ORDER BY id",
-                chunk,
-            )
-            found.extend(person_of_row(r) for r in rows)
-        return found
+        return await DirectoryRepo(self.db).people_in_units(unit_ids, class_teachers=False)
 
     async def people_by_id(self, person_ids: Iterable[int]) -> dict[int, Person]:
         return await DirectoryRepo(self.db).people(person_ids)
@@ -501,12 +463,12 @@ class ReportsRepo:
     async def reachable_people(self, roles: Iterable[Role]) -> list[Person]:
         """Active, bound, reachable people of the roles."""
         wanted = [r.value for r in roles]
-        rows = await self.db.fetchall(
+        return await person_of_row.all(
+            self.db,
             "SELECT * FROM people WHERE status = 'active' AND chat_id IS NOT NULL"
             f" AND unreachable_at IS NULL AND role IN ({_marks(wanted)}) ORDER BY id",
             wanted,
         )
-        return [person_of_row(r) for r in rows]
 
     async def reachable_without_key(
         self, roles: Iterable[Role], *, prefix: str, suffix: str
@@ -514,14 +476,14 @@ class ReportsRepo:
         """Active, bound, reachable people of the roles who have no outbox row with key
         ``prefix + person id + suffix`` yet (the digests' "not sent this period")."""
         wanted = [r.value for r in roles]
-        rows = await self.db.fetchall(
+        return await person_of_row.all(
+            self.db,
             "SELECT p.* FROM people p WHERE p.status = 'active' AND p.chat_id IS NOT NULL"
             f" AND p.unreachable_at IS NULL AND p.role IN ({_marks(wanted)})"
             " AND NOT EXISTS (SELECT 1 FROM outbox o"
             " WHERE o.dedup_key = ? || CAST(p.id AS TEXT) || ?) ORDER BY p.id",
             [*wanted, prefix, suffix],
         )
-        return [person_of_row(r) for r in rows]
 
     async def first_report(self) -> datetime | None:
         """When the first case was reported (the first month worth freezing)."""

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.model import Guardian, Staff, Unit
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -30,18 +31,12 @@ _STUDENT_BATCH = 5000
 _IN_CHUNK = 500  # values per IN (...) list
 
 
-@dataclass(frozen=True)
-class ExistingUnit:
-    id: int
-    kind: str
-    name: str
-    parent_id: int | None
-    section: str | None
-    code: str | None
+ExistingUnit = Unit
+"""A stored unit, as the roster's resolver compares it (the model's own)."""
 
 
 @dataclass(frozen=True)
-class ExistingPerson:
+class ExistingPerson(Staff):
     """A stored staff member, as the roster's 三包 columns may name them (A5)."""
 
     phone: str | None
@@ -49,10 +44,6 @@ class ExistingPerson:
     role: str
     unit_id: int | None
     status: str = "active"
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
 
 
 @dataclass(frozen=True)
@@ -73,11 +64,8 @@ class StaffUpsert:
     office: UnitKey | None = None  # the department a district role works in (区教育局, A3)
 
 
-@dataclass(frozen=True)
-class GuardianUpsert:
-    name: str
-    relation: str | None = None
-    phone: str | None = None
+GuardianUpsert = Guardian
+"""A guardian as a roster file names them (the model's own)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +214,7 @@ class RosterRepo:
             await mark_students_changed(self.db, tally.updated["students"])
             await mark_waiting_changed(self.db)
             detail = {**source, **tally.detail()}
-            await self.audit.record(
-                at=now, actor=actor, action="import", entity="roster", detail=detail
-            )
+            await self.audit.record(now, actor, "import", "roster", detail=detail)
         return tally.counts()
 
     async def _upsert_units(self, units: Sequence[UnitUpsert], tally: _Tally) -> dict[UnitKey, int]:

@@ -11,7 +11,7 @@ from kcbx.bot.domain.roles import (
     Role,
 )
 from kcbx.bot.domain.scope import StudentPlace
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo, comma_list, reader
 from kcbx.storage.units import SUBTREE_CTE
 
 _SELECT = (
@@ -20,23 +20,7 @@ _SELECT = (
 )
 
 
-def _student(row: object) -> Student:
-    r = dict(row)  # type: ignore[call-overload]
-    return Student(
-        id=r["id"],
-        registry_no=r["registry_no"],
-        name=r["name"],
-        gender=r["gender"],
-        birth_date=r["birth_date"],
-        school_id=r["school_id"],
-        class_id=r["class_id"],
-        grade=r["grade"],
-        class_name=r.get("class_name"),
-        household_unit_id=r["household_unit_id"],
-        a9_flags=tuple(f for f in (r["a9_flags"] or "").split(",") if f),
-        exempt=bool(r["exempt"]),
-        note=r["note"],
-    )
+_student = reader(Student, {"class_name": None}, a9_flags=comma_list, exempt=bool)
 
 
 def scope_clause(person: Person, alias: str = "s") -> tuple[str, list[object]]:
@@ -68,17 +52,12 @@ def scope_clause(person: Person, alias: str = "s") -> tuple[str, list[object]]:
     return "1 = 0", []
 
 
-class StudentRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class StudentRepo(Repo):
     async def get(self, student_id: int) -> Student | None:
-        row = await self.db.fetchone(_SELECT + " WHERE s.id = ?", (student_id,))
-        return _student(row) if row else None
+        return await _student.one(self.db, _SELECT + " WHERE s.id = ?", (student_id,))
 
     async def by_registry(self, registry_no: str) -> Student | None:
-        row = await self.db.fetchone(_SELECT + " WHERE s.registry_no = ?", (registry_no,))
-        return _student(row) if row else None
+        return await _student.one(self.db, _SELECT + " WHERE s.registry_no = ?", (registry_no,))
 
     async def guardians(self, student_id: int) -> list[Guardian]:
         rows = await self.db.fetchall(
@@ -135,8 +114,7 @@ class StudentRepo:
             params.append(class_id)
         # NULLS FIRST: the same order on SQLite and PostgreSQL (which puts NULLs last)
         sql += " ORDER BY s.grade NULLS FIRST, c.name NULLS FIRST, s.name, s.id LIMIT ? OFFSET ?"
-        rows = await self.db.fetchall(sql, [*params, limit, offset])
-        return [_student(r) for r in rows]
+        return await _student.all(self.db, sql, [*params, limit, offset])
 
     async def named_in_scope(
         self, person: Person, fragment: str, *, limit: int = 20
@@ -144,12 +122,12 @@ class StudentRepo:
         """Students a person may see whose name contains `fragment`, by name."""
         clause, params = scope_clause(person)
         escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = await self.db.fetchall(
+        return await _student.all(
+            self.db,
             _SELECT
             + f" WHERE {clause} AND s.name LIKE ? ESCAPE '\\' ORDER BY s.name, s.id LIMIT ?",
             [*params, f"%{escaped}%", limit],
         )
-        return [_student(r) for r in rows]
 
     async def names_in_scope(self, person: Person) -> list[tuple[int, str]]:
         """(id, name) of every student a person may see: the small rows a pinyin search reads."""
@@ -161,8 +139,7 @@ class StudentRepo:
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
-        rows = await self.db.fetchall(_SELECT + f" WHERE s.id IN ({marks})", ids)
-        return [_student(r) for r in rows]
+        return await _student.all(self.db, _SELECT + f" WHERE s.id IN ({marks})", ids)
 
     async def count_visible(self, person: Person) -> int:
         clause, params = scope_clause(person)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from kcbx.bot.domain.model import Unit
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.db import Database
 
 SUBTREE_CTE = (
@@ -14,9 +15,7 @@ SUBTREE_CTE = (
 )
 
 
-def _unit(row: object) -> Unit:
-    r = dict(row)  # type: ignore[call-overload]
-    return Unit(r["id"], r["kind"], r["name"], r["parent_id"], r["section"], r["code"])
+_unit = reader(Unit)
 
 
 class UnitRepo:
@@ -116,12 +115,10 @@ class UnitRepo:
         if kind:
             sql += " AND kind = ?"
             params.append(kind)
-        rows = await self.db.fetchall(sql + " ORDER BY name", params)
-        return [_unit(r) for r in rows]
+        return await _unit.all(self.db, sql + " ORDER BY name", params)
 
     async def of_kind(self, kind: str) -> list[Unit]:
-        rows = await self.db.fetchall("SELECT * FROM units WHERE kind = ? ORDER BY id", (kind,))
-        return [_unit(r) for r in rows]
+        return await _unit.all(self.db, "SELECT * FROM units WHERE kind = ? ORDER BY id", (kind,))
 
     async def subtree_ids(self, unit_id: int) -> set[int]:
         rows = await self.db.fetchall(SUBTREE_CTE + " SELECT id FROM subtree", (unit_id,))

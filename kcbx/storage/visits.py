@@ -15,6 +15,7 @@ from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action
 from kcbx.storage.case_plans import mark_students_changed
 from kcbx.storage.cases import CaseRepo
+from kcbx.storage.connection.rows import reader
 from kcbx.storage.db import Database
 from kcbx.storage.outbox import OutboxRepo
 from kcbx.storage.records.audit import AuditRepo, actor_of
@@ -50,19 +51,7 @@ class CaseNotOpen(Exception):
     """The case was closed meanwhile (by someone else, or a second press)."""
 
 
-def _evidence(row: Any) -> Evidence:
-    return Evidence(
-        id=row["id"],
-        case_id=row["case_id"],
-        action_id=row["action_id"],
-        kind=row["kind"],
-        blob_id=row["blob_id"],
-        file_id=row["file_id"],
-        filename=row["filename"],
-        mime=row["mime"],
-        size=row["size"],
-        created_at=from_iso(row["created_at"]),
-    )
+_evidence = reader(Evidence, created_at=from_iso)
 
 
 class VisitRepo:
@@ -182,23 +171,15 @@ class VisitRepo:
             )
             kept.append(evidence_id)
         if kept:
-            await self.audit.record(
-                at=now,
-                actor=actor_of(actor_id),
-                action="evidence",
-                entity="case",
-                entity_id=case_id,
-                detail={"action_id": action_id, "evidence": kept},
-            )
+            detail = {"action_id": action_id, "evidence": kept}
+            await self.audit.record(now, actor_of(actor_id), "evidence", "case", case_id, detail)
 
     async def evidence_of_case(self, case_id: int) -> list[Evidence]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM evidence WHERE case_id = ? ORDER BY id", (case_id,)
+        return await _evidence.all(
+            self.db, "SELECT * FROM evidence WHERE case_id = ? ORDER BY id", (case_id,)
         )
-        return [_evidence(r) for r in rows]
 
     async def evidence_of_action(self, action_id: int) -> list[Evidence]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM evidence WHERE action_id = ? ORDER BY id", (action_id,)
+        return await _evidence.all(
+            self.db, "SELECT * FROM evidence WHERE action_id = ? ORDER BY id", (action_id,)
         )
-        return [_evidence(r) for r in rows]

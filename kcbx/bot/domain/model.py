@@ -13,8 +13,18 @@ from typing import Any
 from kcbx.bot.domain.roles import Role
 
 
+class Staff:
+    """Someone on the staff list: active, or revoked (locked out at once)."""
+
+    status: str
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
 @dataclass(frozen=True)
-class Person:
+class Person(Staff):
     id: int
     name: str
     phone: str | None
@@ -26,10 +36,6 @@ class Person:
     status: str
     unreachable_at: str | None
     office_id: int | None = None  # a district role's department (区教育局), A3
-
-    @property
-    def active(self) -> bool:
-        return self.status == "active"
 
 
 @dataclass(frozen=True)

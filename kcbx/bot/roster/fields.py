@@ -34,29 +34,31 @@ class FieldParsers:
             return Invalid(short, value=text, **{SUGGESTION: near})
         return Invalid(long, value=text, **params)
 
+    def _code(self, table: str, text: str, short: str, long: str, **params: Any) -> str:
+        """The code of a word of ``table``; an unknown word is :meth:`_unknown`."""
+        code = self.vocabulary.code(table, text)
+        if code is None:
+            raise self._unknown(table, text, short, long, **params)
+        return code
+
     def unit_kind(self, raw: Any, text: str) -> tuple[str, str | None]:
         """(kind, the section a school's type implies: 小学 -> primary)."""
-        kind = self.vocabulary.code("unit_kinds", text)
-        if kind is None:
-            raise self._unknown(
-                "unit_kinds",
-                text,
-                N_("“{value}” is not a unit type"),
-                N_("“{value}” is not a unit type (区, 乡镇, 村, 组, 学校 or 部门)"),
-            )
+        kind = self._code(
+            "unit_kinds",
+            text,
+            N_("“{value}” is not a unit type"),
+            N_("“{value}” is not a unit type (区, 乡镇, 村, 组, 学校 or 部门)"),
+        )
         implied = self.vocabulary.code("sections", text) if kind == "school" else None
         return kind, implied
 
     def section(self, raw: Any, text: str) -> str:
-        section = self.vocabulary.code("sections", text)
-        if section is None:
-            raise self._unknown(
-                "sections",
-                text,
-                N_("“{value}” is not a school section"),
-                N_("“{value}” is not a school section (小学, 初中 or 九年一贯制)"),
-            )
-        return section
+        return self._code(
+            "sections",
+            text,
+            N_("“{value}” is not a school section"),
+            N_("“{value}” is not a school section (小学, 初中 or 九年一贯制)"),
+        )
 
     def department(self, raw: Any, text: str) -> str:
         """A department's A6/A9 role from its 代码 cell: a code (civil_affairs) or a word
@@ -99,15 +101,13 @@ class FieldParsers:
         for word in split(text, WORD_SEPARATORS):
             if word_key(word) in NO_FLAGS:
                 continue
-            code = self.vocabulary.code("a9_categories", word)
-            if code is None:
-                raise self._unknown(
-                    "a9_categories",
-                    word,
-                    N_("“{value}” is not an A9 category"),
-                    N_("“{value}” is not a hardship category; use {flags}"),
-                    flags=self.vocabulary.names_of("a9_categories"),
-                )
+            code = self._code(
+                "a9_categories",
+                word,
+                N_("“{value}” is not an A9 category"),
+                N_("“{value}” is not a hardship category; use {flags}"),
+                flags=self.vocabulary.names_of("a9_categories"),
+            )
             found.add(code)
         return tuple(f for f in A9_FLAGS if f in found)
 

@@ -258,31 +258,13 @@ class _Resolver:
         keys: list[ClassKey] = []
         ok = True
         for ref in person.classes or ():
-            section = school.section or "nine_year"
-            if ref.grade not in SECTION_GRADES.get(section, range(1, 10)):
-                self._fail(
-                    origin,
-                    "classes",
-                    N_("{school} is a {section}: it has no class {value}"),
-                    value=ref.text,
-                    school=school.name,
-                    section=Msg(SECTION_LABELS[section]),
-                )
-                ok = False
-                continue
             key = (school.key, ref.grade, ref.name)
-            first = classes.setdefault(key, origin)
-            if first is not origin:
-                self._fail(
-                    origin,
-                    "classes",
-                    N_("Class {value} is already given to the teacher on row {first}"),
-                    value=ref.text,
-                    first=first.row,
-                )
+            problem = _class_problem(ref.grade, school, classes, key, origin)
+            if problem is None:
+                keys.append(key)
+            else:
+                self._fail(origin, "classes", problem[0], value=ref.text, **problem[1])
                 ok = False
-                continue
-            keys.append(key)
         return keys if ok else None
 
     def _school(self, origin: Origin, path: Sequence[str], grade: int | None) -> Node | None:
@@ -400,3 +382,24 @@ class _Resolver:
             if bad.problem == N_("No group named “{value}”"):
                 bad = Invalid(N_("The group is given but the village is empty"))
             raise Invalid(bad.problem, column="group", **bad.params) from None
+
+
+def _class_problem(
+    grade: int,
+    school: Node,
+    classes: dict[ClassKey, Origin],
+    key: ClassKey,
+    origin: Origin,
+) -> tuple[str, dict[str, Any]] | None:
+    """Why a teacher's class cannot be theirs: a grade the school does not teach, or a class
+    another row already gave to its teacher (``classes``: each class's first row); None if fine."""
+    section = school.section or "nine_year"
+    if grade not in SECTION_GRADES.get(section, range(1, 10)):
+        message = N_("{school} is a {section}: it has no class {value}")
+        return message, {"school": school.name, "section": Msg(SECTION_LABELS[section])}
+    first = classes.setdefault(key, origin)
+    if first is not origin:
+        return N_("Class {value} is already given to the teacher on row {first}"), {
+            "first": first.row
+        }
+    return None

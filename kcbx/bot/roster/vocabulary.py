@@ -21,6 +21,7 @@ from typing import Any
 
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy.reading import PolicyError, PolicyProblem, read_policy_file
+from kcbx.bot.domain.policy.showing import check_file
 from kcbx.bot.domain.policy.tree import CAUSES, DEFAULTS, DEPARTMENTS
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.cells import cell_text, header_key, word_key
@@ -308,9 +309,4 @@ def render_vocabulary(vocabulary: Vocabulary, gettext: Translate) -> str:
 
 def check_vocabulary_file(path: Path, gettext: Translate) -> tuple[int, str]:
     """``kcbx policy check``'s part for the ``[vocabulary]`` table: (exit code, text)."""
-    try:
-        vocabulary = load_vocabulary(path)
-    except PolicyError as error:
-        heading = gettext("The policy file {source} has problems:").format(source=error.source)
-        return (2 if error.unreadable else 1), heading + "\n" + error.render(gettext)
-    return 0, render_vocabulary(vocabulary, gettext)
+    return check_file(path, load_vocabulary, render_vocabulary, gettext)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from kcbx.bot.domain.caseactions import (
     SNOOZE_LATER,
@@ -303,6 +303,26 @@ async def _open_case(
     return found
 
 
+class _OpenTask(NamedTuple):
+    case: Case
+    student: Student
+    state: LadderState
+    actions: list[Action]
+    task: Task | None  # None: the case has no such task (any more)
+
+
+async def _open_task(
+    services: Services, person: Person, case_id: int, task_code: str
+) -> _OpenTask | ButtonResult:
+    """An open case with where it stands and one of its tasks, or the answer as _open_case."""
+    found = await _open_case(services, person, case_id, task_code)
+    if isinstance(found, ButtonResult):
+        return found
+    case, student = found
+    state, actions = await ladder_of(services, case, student)
+    return _OpenTask(case, student, state, actions, state.task(task_code))
+
+
 async def _already(
     services: Services,
     case: Case,
@@ -342,13 +362,11 @@ async def record_task(
 ) -> ButtonResult:
     """``do:``: record the one-press action of a task (A7.1 call, A7.2, A7.3, A6/A9; ``fu:``
     an A4.2 check-in)."""
-    found = await _open_case(services, person, case_id, task_code)
+    found = await _open_task(services, person, case_id, task_code)
     if isinstance(found, ButtonResult):
         return found
-    case, student = found
+    case, student, state, actions, task = found
     kind = one_press_action(task_code)
-    state, actions = await ladder_of(services, case, student)
-    task = state.task(task_code)
     if kind is None or task is None:
         return ButtonResult(Outcome.STALE, case, student)
     if not may_record(person.role, task_code, await unit_department(services, person)):
@@ -390,12 +408,10 @@ async def acknowledge(
 ) -> ButtonResult:
     """``ack:``: "Received". It buys one reminder interval (reminders.plan), so a second
     press within that interval, or on a task already done, records nothing."""
-    found = await _open_case(services, person, case_id, task_code)
+    found = await _open_task(services, person, case_id, task_code)
     if isinstance(found, ButtonResult):
         return found
-    case, student = found
-    state, actions = await ladder_of(services, case, student)
-    task = state.task(task_code)
+    case, student, state, actions, task = found
     if task is None:
         return ButtonResult(Outcome.STALE, case, student)
     if task.done:
@@ -494,14 +510,10 @@ async def snooze(
 ) -> ButtonResult:
     """``snz:``: hold the task's next reminder; STALE once the limit is reached or the task
     is done or gone (nothing written)."""
-    found = await case_in_scope(services, person, case_id)
-    if found is None:
-        return ButtonResult(Outcome.DENIED)
-    case, student = found
-    if not case.is_open and not is_follow_up(task_code):
-        return ButtonResult(Outcome.CLOSED, case, student)
-    state, _ = await ladder_of(services, case, student)
-    task = state.task(task_code)
+    found = await _open_task(services, person, case_id, task_code)
+    if isinstance(found, ButtonResult):
+        return found
+    case, student, _, _, task = found
     limit = services.policy.tasks.snooze_limit
     if (
         task is None
@@ -520,7 +532,6 @@ async def snooze(
         case.id,
         kind=ActionKind.SNOOZED,
         actor_id=person.id,
-        at=now,
         now=now,
         rule=task.rule,
         detail={DETAIL_TASK: task_code, DETAIL_UNTIL: to_iso(until)},

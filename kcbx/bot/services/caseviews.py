@@ -23,6 +23,7 @@ from kcbx.bot.domain.ladder.state import (
     ladder_state,
     standing_actions,
 )
+from kcbx.bot.domain.ladder.stored import action_facts
 from kcbx.bot.domain.model import Unit
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.reports_repo import ActionRecord, CaseRow, ReportScope
@@ -192,19 +193,10 @@ def case_facts_of(row: CaseRow, tree: UnitTree, *, as_open: bool = False) -> Cas
 
 
 def action_facts_of(records: Iterable[ActionRecord]) -> list[ActionFact]:
-    return [
-        ActionFact(
-            id=a.id,
-            kind=a.kind,
-            at=a.at,
-            rule=a.rule,
-            detail=a.detail,
-            actor_role=a.actor_role,
-            corrects=a.corrects_id,
-            actor_id=a.actor_id,
-        )
-        for a in records
-    ]
+    """A report's actions as the ladder sees them, each with its actor's role."""
+    records = tuple(records)
+    roles = {a.actor_id: a.actor_role for a in records if a.actor_id is not None}
+    return action_facts(records, roles)
 
 
 async def case_views(

@@ -402,26 +402,20 @@ async def build_ledger(
     )
     data = await asyncio.to_thread(render_workbook, book, t=gettext)
     filename = ledger_filename(unit, now.astimezone(services.policy.time.tz), gettext)
-    await services.audit.record(
-        at=now,
-        actor=actor,
-        action="export",
-        entity="ledger",
-        entity_id=unit.id,
-        detail={
-            "scope": place,
-            "unit_kind": unit.kind,
-            "via": via,
-            "cases": len(cases),
-            "open": counts.open,
-            "dropouts": counts.dropout,
-            "suspected": counts.suspected,
-            "returned": counts.returned,
-            "actions": len(book.actions),
-            "flags": len(flag_rows),
-            "file": filename,
-        },
-    )
+    detail = {
+        "scope": place,
+        "unit_kind": unit.kind,
+        "via": via,
+        "cases": len(cases),
+        "open": counts.open,
+        "dropouts": counts.dropout,
+        "suspected": counts.suspected,
+        "returned": counts.returned,
+        "actions": len(book.actions),
+        "flags": len(flag_rows),
+        "file": filename,
+    }
+    await services.audit.record(now, actor, "export", "ledger", unit.id, detail)
     return Ledger(data, filename, counts, len(book.actions), len(flag_rows), len(cases), place)
 
 

@@ -522,7 +522,6 @@ async def reissue(services: Services, person: Person, notice_id: int) -> Reissue
                 old.case_id,
                 kind=ActionKind.NOTE,
                 actor_id=person.id,
-                at=now,
                 now=now,
                 rule="A7.4",
                 detail={"reason": "notice re-issued", "replaced": old.number, "by": new.number},
@@ -566,11 +565,7 @@ async def receipt_of(
     if blob is None:
         return view, None
     await services.audit.record(
-        at=services.clock.now(),
-        actor=actor_of(person.id),
-        action="notice:receipt",
-        entity="notice",
-        entity_id=view.notice.id,
+        services.clock.now(), actor_of(person.id), "notice:receipt", "notice", view.notice.id
     )
     return view, DocumentFile(blob[0], blob[1])
 

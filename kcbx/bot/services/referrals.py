@@ -296,7 +296,6 @@ async def accept_referral(services: Services, person: Person, referral_id: int) 
                 referral.case_id,
                 kind=ActionKind.ACKNOWLEDGED,
                 actor_id=person.id,
-                at=now,
                 now=now,
                 rule=rule,
                 detail={DETAIL_TASK: f"{rule}-{referral.department_code}", "via": "referral"},

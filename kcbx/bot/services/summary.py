@@ -94,8 +94,24 @@ def periods(services: Services, now: datetime) -> Periods:
 # --- the summary -----------------------------------------------------------------------------
 
 
+class _Counted:
+    """Open cases and dropouts, of what ``counts`` counts (a line or a whole summary)."""
+
+    @property
+    def counts(self) -> Counts:
+        raise NotImplementedError
+
+    @property
+    def open(self) -> int:
+        return self.counts.open
+
+    @property
+    def dropouts(self) -> int:
+        return self.counts.dropout
+
+
 @dataclass
-class UnitLine:
+class UnitLine(_Counted):
     """One township or school of a summary's breakdown."""
 
     unit: Unit
@@ -108,14 +124,6 @@ class UnitLine:
     @property
     def counts(self) -> Counts:
         return open_counts(_stages_of(self.stages), self.returned)
-
-    @property
-    def open(self) -> int:
-        return self.counts.open
-
-    @property
-    def dropouts(self) -> int:
-        return self.counts.dropout
 
     @property
     def empty(self) -> bool:
@@ -153,7 +161,7 @@ class CaseLine:
 
 
 @dataclass
-class Summary:
+class Summary(_Counted):
     unit: Unit
     title: str
     now: datetime
@@ -179,14 +187,6 @@ class Summary:
     @property
     def counts(self) -> Counts:
         return open_counts(_stages_of(self.stages), self.returned_year)
-
-    @property
-    def open(self) -> int:
-        return self.counts.open
-
-    @property
-    def dropouts(self) -> int:
-        return self.counts.dropout
 
     @property
     def rate(self) -> float | None:

@@ -76,16 +76,4 @@ async def tell(services: Services, telegram_id: int, what: str, *, kept: bool) -
 async def tell_left_unfinished(services: Services, telegram_id: int, what: str) -> bool:
     """Queue "your unfinished <what> was closed, nothing was saved"; False if there is nobody
     active to tell."""
-    person = await services.people.by_telegram(telegram_id)
-    if person is None or not person.active or person.chat_id is None:
-        return False
-    now = services.clock.now()
-    t = translator(person.lang or services.config.default_language)
-    return await services.outbox.enqueue(
-        key=f"{what}-timeout:to={person.id}:at={to_iso(now)}",
-        chat_id=person.chat_id,
-        message=OutgoingMessage(text=t(UNFINISHED[what])),
-        now=now,
-        not_before=quiet_hours_next_send(now, services.policy),
-        person_id=person.id,
-    )
+    return await tell(services, telegram_id, what, kept=False)

@@ -23,6 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.case_plans import mark_changed_of
+from kcbx.storage.connection.rows import Repo
 from kcbx.storage.db import Database
 
 GENESIS = "0" * 64
@@ -47,6 +49,18 @@ class _Entry:
     detail: str
     student_id: int | None
     chat_id: int | None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An entry to write: at ``at``, ``actor`` did ``action`` to ``entity`` ``entity_id``."""
+
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: object = None
+    detail: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,17 +117,19 @@ class AuditRepo:
 
     async def record(
         self,
-        *,
         at: datetime,
         actor: str,
         action: str,
         entity: str,
         entity_id: object = None,
         detail: dict[str, Any] | None = None,
+        *,
         student_id: int | None = None,
         chat_id: int | None = None,
     ) -> int:
-        """Append one entry (call inside the transaction of the write it describes)."""
+        """Append one entry (call inside the transaction of the write it describes): at
+        ``at``, ``actor`` did ``action`` to the ``entity`` ``entity_id``, with ``detail``;
+        in that order, so that a short entry is written in one line."""
         entry = _entry(at, actor, action, entity, entity_id, detail, student_id, chat_id)
         async with self.db.transaction():
             return (await self._append([entry]))[-1]
@@ -304,3 +320,25 @@ def _decoded(rows: Any) -> list[dict[str, Any]]:
         item["detail"] = json.loads(item["detail"])
         out.append(item)
     return out
+
+
+class AuditedRepo(Repo):
+    """A repository whose writes are audited: the database, and the log its writes go to."""
+
+    def __init__(self, db: Database, audit: AuditRepo) -> None:
+        super().__init__(db)
+        self.audit = audit
+
+    async def _update_audited(
+        self, sql: str, params: Sequence[Any], event: AuditEvent, *, case_of: str
+    ) -> bool:
+        """A guarded UPDATE of the record ``event`` names; if it changed the row, the case
+        the record belongs to (``case_of``: its case id from its id) changed and ``event`` is
+        audited, in the same transaction. Whether it changed."""
+        async with self.db.transaction():
+            changed = await self.db.execute(sql, params)
+            if changed:
+                await mark_changed_of(self.db, case_of, (event.entity_id,))
+                e = event
+                await self.audit.record(e.at, e.actor, e.action, e.entity, e.entity_id, e.detail)
+        return bool(changed)

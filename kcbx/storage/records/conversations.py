@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,7 @@ class StoredState:
     updated_at: datetime
 
 
-class ConversationStateRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ConversationStateRepo(Repo):
     async def load(self, kind: str) -> list[StoredState]:
         rows = await self.db.fetchall(
             "SELECT key, value, updated_at FROM conversation_state WHERE kind = ?", (kind,)

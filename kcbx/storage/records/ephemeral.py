@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
-from kcbx.storage.db import Database
+from kcbx.storage.connection.rows import Repo
 
 
 @dataclass(frozen=True)
@@ -17,10 +17,7 @@ class Ephemeral:
     message_id: int
 
 
-class EphemeralRepo:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class EphemeralRepo(Repo):
     async def add(self, chat_id: int, message_id: int, delete_at: datetime) -> None:
         async with self.db.transaction():
             await self.db.execute(

@@ -12,8 +12,7 @@ from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.retention import DETAILS, DOCUMENTS, PHOTOS, reduced_detail
-from kcbx.storage.db import Database
-from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.records.audit import AuditedRepo
 
 _MARK = {
     PHOTOS: "photos_purged_at",
@@ -42,11 +41,7 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-class RetentionRepo:
-    def __init__(self, db: Database, audit: AuditRepo) -> None:
-        self.db = db
-        self.audit = audit
-
+class RetentionRepo(AuditedRepo):
     async def due(self, kind: str, closed_before: datetime, limit: int = 200) -> list[DueCase]:
         """Closed cases, closed before the instant, not yet reduced for `kind`, oldest first."""
         rows = await self.db.fetchall(
@@ -119,14 +114,9 @@ class RetentionRepo:
             await self.db.execute(
                 f"UPDATE cases SET {_MARK[kind]} = ? WHERE id = ?", (to_iso(now), case.id)
             )
+            detail = {"files": done.files, "bytes": done.size, "fields": done.fields}
             await self.audit.record(
-                at=now,
-                actor=actor,
-                action=f"retention:{kind}",
-                entity="case",
-                entity_id=case.id,
-                student_id=case.student_id,
-                detail={"files": done.files, "bytes": done.size, "fields": done.fields},
+                now, actor, f"retention:{kind}", "case", case.id, detail, student_id=case.student_id
             )
         return done
 

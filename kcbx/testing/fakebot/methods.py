@@ -210,8 +210,8 @@ class BotApiMethods(WebhookMethods):
             if len(value.data) > limit:
                 raise ApiError(413, "Request Entity Too Large")
             return value
-        if isinstance(value, str) and value in self._files:
-            return self._files[value]
+        if isinstance(value, str) and value in self.stored.files:
+            return self.stored.files[value]
         if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
             raise _bad("failed to get HTTP URL content")
         raise _bad("wrong file identifier/HTTP URL specified")
@@ -247,7 +247,7 @@ class BotApiMethods(WebhookMethods):
             mime = file.content_type
             if not mime or mime == "application/octet-stream":
                 mime = mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
-            file = self._store_file("documents", file.data, None, file.filename, mime)
+            file = self.stored.store("documents", file.data, None, file.filename, mime)
         sent.message_id = conversation._new_message_id()
         sent.document, sent.filename, sent.mime_type = file.data, file.filename, file.mime_type
         sent.file_id = file.file_id
@@ -265,12 +265,12 @@ class BotApiMethods(WebhookMethods):
                 raise _bad("PHOTO_INVALID_DIMENSIONS")
         self._check_flood(conversation)
         if isinstance(file, Upload):
-            sizes = self._photo_sizes(file.data, None)
-            largest = self._files[sizes[-1]["file_id"]]
+            sizes = self.stored.photo_sizes(file.data, None)
+            largest = self.stored.files[sizes[-1]["file_id"]]
             filename: str | None = file.filename
         else:
             largest, filename = file, None
-            sizes = self._photo_sets.get(file.file_id) or [
+            sizes = self.stored.photo_sets.get(file.file_id) or [
                 {
                     "file_id": file.file_id,
                     "file_unique_id": file.file_unique_id,
@@ -279,51 +279,36 @@ class BotApiMethods(WebhookMethods):
                     "file_size": file.file_size,
                 }
             ]
-        self._photo_sets[largest.file_id] = sizes
+        self.stored.photo_sets[largest.file_id] = sizes
         sent.message_id = conversation._new_message_id()
         sent.photo, sent.filename, sent.file_id = largest.data, filename, largest.file_id
         return self._add_sent(conversation, sent)
 
     async def _edit_message_text(self, p: _Params) -> JSONDict:
-        conversation, sent = self._editable(p)
-        source, plain, entities, parse_mode = self._text(
-            p, "text", "entities", MAX_TEXT, required=True
-        )
-        markup = self._markup(p, inline_only=True)
-        if sent.kind != "text":
-            raise _bad("there is no text in the message to edit")
-        if (plain, entities, markup) == (
-            sent.plain,
-            sent.entities,
-            _inline_only(sent.reply_markup),
-        ):
-            raise _bad(_NOT_MODIFIED)
-        sent.history.append(sent.text)
-        sent.text, sent.plain, sent.entities, sent.parse_mode = source, plain, entities, parse_mode
-        sent.reply_markup = markup
-        return self._apply_edit(conversation, sent)
+        return self._edit_words(p, "text", "entities", MAX_TEXT)
 
     async def _edit_message_caption(self, p: _Params) -> JSONDict:
+        return self._edit_words(p, "caption", "caption_entities", MAX_CAPTION)
+
+    def _edit_words(self, p: _Params, field: str, entities_key: str, limit: int) -> JSONDict:
+        """editMessageText (``field`` "text") or editMessageCaption ("caption"), and buttons."""
         conversation, sent = self._editable(p)
+        is_text = field == "text"
         source, plain, entities, parse_mode = self._text(
-            p, "caption", "caption_entities", MAX_CAPTION, required=False
+            p, field, entities_key, limit, required=is_text
         )
         markup = self._markup(p, inline_only=True)
-        if sent.kind == "text":
-            raise _bad("there is no caption in the message to edit")
+        if (sent.kind == "text") != is_text:
+            raise _bad(f"there is no {field} in the message to edit")
         if (plain, entities, markup) == (
             sent.plain,
             sent.entities,
             _inline_only(sent.reply_markup),
         ):
             raise _bad(_NOT_MODIFIED)
-        sent.history.append(sent.caption)
-        sent.caption, sent.plain, sent.entities, sent.parse_mode = (
-            source,
-            plain,
-            entities,
-            parse_mode,
-        )
+        sent.history.append(getattr(sent, field))
+        setattr(sent, field, source)
+        sent.plain, sent.entities, sent.parse_mode = plain, entities, parse_mode
         sent.reply_markup = markup
         return self._apply_edit(conversation, sent)
 
@@ -375,7 +360,7 @@ class BotApiMethods(WebhookMethods):
         return True
 
     async def _get_file(self, p: _Params) -> JSONDict:
-        stored = self._files.get(p.string("file_id") or "")
+        stored = self.stored.files.get(p.string("file_id") or "")
         if stored is None:
             raise _bad("wrong file_id or the file is temporarily unavailable")
         if stored.file_size > MAX_DOWNLOAD:

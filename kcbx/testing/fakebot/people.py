@@ -18,8 +18,8 @@ from kcbx.testing.fakebot.limits import (
 )
 from kcbx.testing.fakebot.records import (
     CallbackAnswer,
+    FileStore,
     SentMessage,
-    _StoredFile,
 )
 
 
@@ -30,9 +30,7 @@ class Server(Protocol):
     private_per_second: float
     private_burst: int
     group_per_minute: float
-
-    @staticmethod
-    def _document_json(stored: _StoredFile) -> JSONDict: ...
+    stored: FileStore
 
     async def _wait(
         self, predicate: Callable[[], bool], timeout: float, what: Callable[[], str]
@@ -45,17 +43,6 @@ class Server(Protocol):
     async def _deliver_callback(
         self, user: FakeUser, conversation: _Conversation, message: SentMessage, data: str
     ) -> str: ...
-
-    def _store_file(
-        self,
-        folder: str,
-        data: bytes,
-        file_size: int | None,
-        filename: str | None,
-        mime_type: str | None,
-    ) -> _StoredFile: ...
-
-    def _photo_sizes(self, data: bytes, file_size: int | None) -> list[JSONDict]: ...
 
     def _message_json_by_id(self, conversation: _Conversation, message_id: int) -> JSONDict: ...
 
@@ -97,9 +84,18 @@ class _Conversation:
         self._last_message_id = 0
         self._bucket = bucket
 
+    username: str | None
+
     @property
     def chat_json(self) -> JSONDict:
         """The Telegram Chat object."""
+        chat = self._chat_fields()
+        if self.username:
+            chat["username"] = self.username
+        return chat
+
+    def _chat_fields(self) -> JSONDict:
+        """The Chat object's fields but the username."""
         raise NotImplementedError
 
     def _describe(self) -> str:
@@ -173,13 +169,8 @@ class FakeGroup(_Conversation):
         self.username = username
         self.bot_removed = False
 
-    @property
-    def chat_json(self) -> JSONDict:
-        """The Telegram Chat object."""
-        chat: JSONDict = {"id": self.chat_id, "type": self.type, "title": self.title}
-        if self.username:
-            chat["username"] = self.username
-        return chat
+    def _chat_fields(self) -> JSONDict:
+        return {"id": self.chat_id, "type": self.type, "title": self.title}
 
     def _describe(self) -> str:
         return f"group {self.title!r} ({self.chat_id})"
@@ -227,14 +218,11 @@ class FakeUser(_Conversation):
                 user[key] = getattr(self, key)
         return user
 
-    @property
-    def chat_json(self) -> JSONDict:
-        """The private Chat object of this user."""
+    def _chat_fields(self) -> JSONDict:
+        """The private chat of this user."""
         chat: JSONDict = {"id": self.id, "type": "private", "first_name": self.first_name}
         if self.last_name:
             chat["last_name"] = self.last_name
-        if self.username:
-            chat["username"] = self.username
         return chat
 
     def _describe(self) -> str:
@@ -361,7 +349,7 @@ class FakeUser(_Conversation):
         chat: FakeGroup | None = None,
     ) -> JSONDict:
         """Send a photo; `file_size` overrides the size Telegram reports (to fake a huge one)."""
-        content: JSONDict = {"photo": self._fake._photo_sizes(data, file_size)}
+        content: JSONDict = {"photo": self._fake.stored.photo_sizes(data, file_size)}
         if caption:
             content["caption"] = caption
         return await self._send(chat, content, None)
@@ -378,8 +366,8 @@ class FakeUser(_Conversation):
     ) -> JSONDict:
         """Send a file as a document."""
         mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        stored = self._fake._store_file("documents", data, file_size, filename, mime)
-        content: JSONDict = {"document": self._fake._document_json(stored)}
+        stored = self._fake.stored.store("documents", data, file_size, filename, mime)
+        content: JSONDict = {"document": self._fake.stored.document_json(stored)}
         if caption:
             content["caption"] = caption
         return await self._send(chat, content, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
@@ -111,6 +112,77 @@ class _StoredFile:
     file_path: str
     filename: str | None = None
     mime_type: str | None = None
+
+
+class FileStore:
+    """The files the server holds, by file_id and by download path, and each photo's sizes."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, _StoredFile] = {}
+        self.paths: dict[str, _StoredFile] = {}
+        self.photo_sets: dict[str, list[JSONDict]] = {}
+
+    def store(
+        self,
+        folder: str,
+        data: bytes,
+        file_size: int | None,
+        filename: str | None,
+        mime_type: str | None,
+    ) -> _StoredFile:
+        number = len(self.files) + 1
+        digest = hashlib.sha1(data).hexdigest()[:16]
+        prefix = "AgACAgUAAxkBAAI" if folder == "photos" else "BQACAgUAAxkBAAI"
+        suffix = (filename and "." in filename and "." + filename.rsplit(".", 1)[1]) or (
+            ".jpg" if folder == "photos" else ""
+        )
+        stored = _StoredFile(
+            file_id=f"{prefix}{number:06d}{digest}",
+            file_unique_id=f"AQAD{number:06d}",
+            data=data,
+            file_size=len(data) if file_size is None else file_size,
+            file_path=f"{folder}/file_{number}{suffix}",
+            filename=filename,
+            mime_type=mime_type,
+        )
+        self.files[stored.file_id] = stored
+        self.paths[stored.file_path] = stored
+        return stored
+
+    def photo_sizes(self, data: bytes, file_size: int | None) -> list[JSONDict]:
+        width, height = _image_size(data) or (1280, 960)
+        dimensions = _photo_dimensions(max(width, 1), max(height, 1))
+        full = len(data) if file_size is None else file_size
+        largest = dimensions[-1][0] * dimensions[-1][1]
+        sizes: list[JSONDict] = []
+        for w, h in dimensions:
+            size = full if (w, h) == dimensions[-1] else max(1, full * w * h // largest)
+            stored = self.store("photos", data, size, None, "image/jpeg")
+            sizes.append(
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "width": w,
+                    "height": h,
+                    "file_size": size,
+                }
+            )
+        for size_json in sizes:
+            self.photo_sets[size_json["file_id"]] = sizes
+        return sizes
+
+    @staticmethod
+    def document_json(stored: _StoredFile) -> JSONDict:
+        document: JSONDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.file_size,
+        }
+        if stored.filename:
+            document["file_name"] = stored.filename
+        if stored.mime_type:
+            document["mime_type"] = stored.mime_type
+        return document
 
 
 @dataclass(eq=False)

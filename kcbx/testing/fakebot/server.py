@@ -35,68 +35,38 @@ from kcbx.testing.fakebot.records import (
     RecordedRequest,
 )
 
+# Bot API method -> the method of FakeBotApi that answers it (names compare case-insensitively)
+_METHODS: dict[str, tuple[str, str]] = {
+    name.lower(): (name, attribute)
+    for name, attribute in {
+        "getMe": "_get_me",
+        "logOut": "_ok",
+        "close": "_ok",
+        "setWebhook": "_set_webhook",
+        "deleteWebhook": "_delete_webhook",
+        "getWebhookInfo": "_get_webhook_info",
+        "getUpdates": "_get_updates",
+        "setMyCommands": "_set_my_commands",
+        "getMyCommands": "_get_my_commands",
+        "deleteMyCommands": "_delete_my_commands",
+        "setChatMenuButton": "_set_chat_menu_button",
+        "getChatMenuButton": "_get_chat_menu_button",
+        "sendMessage": "_send_message",
+        "sendDocument": "_send_document",
+        "sendPhoto": "_send_photo",
+        "editMessageText": "_edit_message_text",
+        "editMessageCaption": "_edit_message_caption",
+        "editMessageReplyMarkup": "_edit_message_reply_markup",
+        "deleteMessage": "_delete_message",
+        "answerCallbackQuery": "_answer_callback_query",
+        "sendChatAction": "_send_chat_action",
+        "getFile": "_get_file",
+    }.items()
+}
+
 
 class FakeBotApi(BotApiMethods):
     """The fake Bot API server and the people around it."""
-
-    def __init__(
-        self,
-        token: str = "123:ABC",
-        bot_username: str = "kcbx_test_bot",
-        *,
-        bot_first_name: str = "KCBX Test Bot",
-        host: str = "127.0.0.1",
-        port: int = 0,
-        privacy_mode: bool = True,
-        flood_control: bool = True,
-        overall_per_second: float = 30,
-        private_per_second: float = 1.0,
-        private_burst: int = 5,
-        group_per_minute: float = 20,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            token,
-            bot_username,
-            bot_first_name=bot_first_name,
-            host=host,
-            port=port,
-            privacy_mode=privacy_mode,
-            flood_control=flood_control,
-            overall_per_second=overall_per_second,
-            private_per_second=private_per_second,
-            private_burst=private_burst,
-            group_per_minute=group_per_minute,
-            now=now,
-        )
-        self._init_webhook()
-        self._methods: dict[str, tuple[str, Callable[[_Params], Any]]] = {
-            name.lower(): (name, handler)
-            for name, handler in {
-                "getMe": self._get_me,
-                "logOut": self._ok,
-                "close": self._ok,
-                "setWebhook": self._set_webhook,
-                "deleteWebhook": self._delete_webhook,
-                "getWebhookInfo": self._get_webhook_info,
-                "getUpdates": self._get_updates,
-                "setMyCommands": self._set_my_commands,
-                "getMyCommands": self._get_my_commands,
-                "deleteMyCommands": self._delete_my_commands,
-                "setChatMenuButton": self._set_chat_menu_button,
-                "getChatMenuButton": self._get_chat_menu_button,
-                "sendMessage": self._send_message,
-                "sendDocument": self._send_document,
-                "sendPhoto": self._send_photo,
-                "editMessageText": self._edit_message_text,
-                "editMessageCaption": self._edit_message_caption,
-                "editMessageReplyMarkup": self._edit_message_reply_markup,
-                "deleteMessage": self._delete_message,
-                "answerCallbackQuery": self._answer_callback_query,
-                "sendChatAction": self._send_chat_action,
-                "getFile": self._get_file,
-            }.items()
-        }
 
     @property
     def base_url(self) -> str:
@@ -238,7 +208,8 @@ class FakeBotApi(BotApiMethods):
     async def _handle_api(self, request: web.Request) -> web.Response:
         started = time.monotonic()
         name = request.match_info["method"]
-        canonical, handler = self._methods.get(name.lower(), (name, None))
+        canonical, attribute = _METHODS.get(name.lower(), (name, ""))
+        handler: Callable[[_Params], Any] | None = getattr(self, attribute) if attribute else None
         values: JSONDict = {}
         try:
             if self._offline:
@@ -271,13 +242,13 @@ class FakeBotApi(BotApiMethods):
             error = ApiError(502, "Bad Gateway")
         elif request.match_info["token"] != self.token:
             error = ApiError(401, "Unauthorized")
-        elif path not in self._paths or self._paths[path].file_size > MAX_DOWNLOAD:
+        elif path not in self.stored.paths or self.stored.paths[path].file_size > MAX_DOWNLOAD:
             error = ApiError(404, "Not Found")
         else:
             self.requests.append(RecordedRequest("download", values, started, 200))
             self.stats.calls["download"] += 1
             await self._notify()
-            return web.Response(body=self._paths[path].data)
+            return web.Response(body=self.stored.paths[path].data)
         response = self._reply("download", values, started, error)
         await self._notify()
         return response

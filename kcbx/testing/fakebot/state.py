@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 import re
@@ -42,12 +41,10 @@ from kcbx.testing.fakebot.people import (
 )
 from kcbx.testing.fakebot.records import (
     FakeStats,
+    FileStore,
     RecordedRequest,
     SentMessage,
     Upload,
-    _image_size,
-    _photo_dimensions,
-    _StoredFile,
 )
 
 
@@ -93,9 +90,7 @@ class FakeState:
         self._last_update_id = 100_000
         self._allowed_updates: frozenset[str] = _DEFAULT_UPDATE_TYPES
         self._callbacks: dict[str, _PendingCallback] = {}
-        self._files: dict[str, _StoredFile] = {}
-        self._paths: dict[str, _StoredFile] = {}
-        self._photo_sets: dict[str, list[JSONDict]] = {}
+        self.stored = FileStore()
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._menu_buttons: dict[int | None, JSONDict] = {}
         self._failures: dict[str, deque[ApiError]] = {}
@@ -106,6 +101,13 @@ class FakeState:
         self._changed = asyncio.Condition()
         self._background: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        # webhook mode (kcbx.testing.fakebot.webhook)
+        self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_refused = 0  # deliveries the bot did not answer with 200
+        # the reverse proxy in front of the bot: public URL -> the bot's local listener
+        self.route: dict[str, str] = {}
+        self._webhook_task: asyncio.Task[None] | None = None
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -174,68 +176,6 @@ class FakeState:
         await self._enqueue("callback_query", query)
         return query_id
 
-    def _store_file(
-        self,
-        folder: str,
-        data: bytes,
-        file_size: int | None,
-        filename: str | None,
-        mime_type: str | None,
-    ) -> _StoredFile:
-        number = len(self._files) + 1
-        digest = hashlib.sha1(data).hexdigest()[:16]
-        prefix = "AgACAgUAAxkBAAI" if folder == "photos" else "BQACAgUAAxkBAAI"
-        suffix = (filename and "." in filename and "." + filename.rsplit(".", 1)[1]) or (
-            ".jpg" if folder == "photos" else ""
-        )
-        stored = _StoredFile(
-            file_id=f"{prefix}{number:06d}{digest}",
-            file_unique_id=f"AQAD{number:06d}",
-            data=data,
-            file_size=len(data) if file_size is None else file_size,
-            file_path=f"{folder}/file_{number}{suffix}",
-            filename=filename,
-            mime_type=mime_type,
-        )
-        self._files[stored.file_id] = stored
-        self._paths[stored.file_path] = stored
-        return stored
-
-    def _photo_sizes(self, data: bytes, file_size: int | None) -> list[JSONDict]:
-        width, height = _image_size(data) or (1280, 960)
-        dimensions = _photo_dimensions(max(width, 1), max(height, 1))
-        full = len(data) if file_size is None else file_size
-        largest = dimensions[-1][0] * dimensions[-1][1]
-        sizes: list[JSONDict] = []
-        for w, h in dimensions:
-            size = full if (w, h) == dimensions[-1] else max(1, full * w * h // largest)
-            stored = self._store_file("photos", data, size, None, "image/jpeg")
-            sizes.append(
-                {
-                    "file_id": stored.file_id,
-                    "file_unique_id": stored.file_unique_id,
-                    "width": w,
-                    "height": h,
-                    "file_size": size,
-                }
-            )
-        for size_json in sizes:
-            self._photo_sets[size_json["file_id"]] = sizes
-        return sizes
-
-    @staticmethod
-    def _document_json(stored: _StoredFile) -> JSONDict:
-        document: JSONDict = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
-        }
-        if stored.filename:
-            document["file_name"] = stored.filename
-        if stored.mime_type:
-            document["mime_type"] = stored.mime_type
-        return document
-
     def _message_json(
         self, conversation: _Conversation, sent: SentMessage, *, nested: bool = True
     ) -> JSONDict:
@@ -252,11 +192,11 @@ class FakeState:
             if sent.entities:
                 message["entities"] = sent.entities
         else:
-            stored = self._files[sent.file_id or ""]
+            stored = self.stored.files[sent.file_id or ""]
             if sent.kind == "photo":
-                message["photo"] = self._photo_sets[stored.file_id]
+                message["photo"] = self.stored.photo_sets[stored.file_id]
             else:
-                message["document"] = self._document_json(stored)
+                message["document"] = self.stored.document_json(stored)
             if sent.plain:
                 message["caption"] = sent.plain
                 if sent.entities:

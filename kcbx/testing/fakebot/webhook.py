@@ -29,14 +29,6 @@ RETRY_SECONDS = 0.2
 class WebhookMethods(FakeState):
     """setWebhook / deleteWebhook / getWebhookInfo and the delivery of updates by POST."""
 
-    def _init_webhook(self) -> None:
-        self.webhook_url = ""
-        self.webhook_secret: str | None = None
-        self.webhook_refused = 0  # deliveries the bot did not answer with 200
-        # the reverse proxy in front of the bot: public URL -> the bot's local listener
-        self.route: dict[str, str] = {}
-        self._webhook_task: asyncio.Task[None] | None = None
-
     @property
     def webhook_active(self) -> bool:
         return bool(self.webhook_url)

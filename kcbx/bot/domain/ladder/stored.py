@@ -29,7 +29,7 @@ def case_facts(case: Case, student: Student | None = None) -> CaseFacts:
 
 
 def action_facts(
-    actions: Iterable[Action], roles: Mapping[int, str] | None = None
+    actions: Iterable[Action], roles: Mapping[int, str | None] | None = None
 ) -> list[ActionFact]:
     """Stored actions as the ladder sees them (``roles``: person id -> role, if known)."""
     roles = roles or {}

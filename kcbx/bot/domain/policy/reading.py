@@ -118,8 +118,9 @@ class _Table:
             if name not in self.used:
                 self.problem(name, N_("unknown key"))
 
-    def increasing(self, *values: tuple[str, int]) -> None:
-        """Each value must be less than the next (the ladder only goes up)."""
+    def increasing(self, read: object, *keys: str) -> None:
+        """Each of the read values must be less than the next (the ladder only goes up)."""
+        values = [(key, getattr(read, key)) for key in keys]
         for (low_key, low), (high_key, high) in pairwise(values):
             if low >= high:
                 self.problem(
@@ -257,11 +258,7 @@ def _read_ladder(root: _Table) -> LadderPolicy:
         relapse_window_days=t.integer("relapse_window_days"),
     )
     # A7.2 < A7.3 < A7.4: the ladder only goes up.
-    t.increasing(
-        ("persuasion_day", ladder.persuasion_day),
-        ("dropout_day", ladder.dropout_day),
-        ("notice_day", ladder.notice_day),
-    )
+    t.increasing(ladder, "persuasion_day", "dropout_day", "notice_day")
     t.finish()
     return ladder
 
@@ -359,9 +356,7 @@ def _read_accountability(root: _Table) -> AccountabilityPolicy:
         t.problem("attrition_warn_share", N_("must be a share between 0 and 1"))
     accountability = _read_a8_readings(t, accountability)
     t.increasing(
-        ("talk_after_months", accountability.talk_after_months),
-        ("reprimand_after_months", accountability.reprimand_after_months),
-        ("sanction_after_months", accountability.sanction_after_months),
+        accountability, "talk_after_months", "reprimand_after_months", "sanction_after_months"
     )
     t.finish()
     return accountability

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from pathlib import Path
+from typing import TypeVar
 
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy.reading import PolicyError, load_policy, number_text
 from kcbx.bot.domain.policy.tree import CAUSES, DEFAULTS, DEPARTMENTS, DayCounting, Policy
+
+T = TypeVar("T")
 
 _MODE_NAMES = {
     DayCounting.CALENDAR: N_("calendar days"),
@@ -146,12 +150,20 @@ def check_policy_file(path: Path, gettext: Translate) -> tuple[int, str]:
         1 and every problem (dotted key: why) when it has bad values; 2 when it cannot be read
         or is not TOML.
     """
+    return check_file(path, load_policy, render_policy, gettext)
+
+
+def check_file(
+    path: Path, load: Callable[[Path], T], render: Callable[[T, Translate], str], gettext: Translate
+) -> tuple[int, str]:
+    """``render`` of what ``load`` reads from the file (exit code 0), or its problems: 1 for
+    bad values, 2 when it cannot be read or is not TOML."""
     try:
-        policy = load_policy(path)
+        loaded = load(path)
     except PolicyError as error:
         heading = gettext("The policy file {source} has problems:").format(source=error.source)
         return (2 if error.unreadable else 1), heading + "\n" + error.render(gettext)
-    return 0, render_policy(policy, gettext)
+    return 0, render(loaded, gettext)
 
 
-__all__ = ["check_policy_file", "render_policy"]
+__all__ = ["check_file", "check_policy_file", "render_policy"]
