@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -290,7 +292,7 @@ async def confirm_rows(path: Path) -> list[tuple[str, float, str, float]]:
     from kcbx.bot.domain.clock import FakeClock
     from kcbx.bot.runtime.config import Config
     from kcbx.bot.runtime.services import Services
-    from kcbx.bot.services.cases import ReportDraft, report_absence
+    from kcbx.bot.services.reporting import ReportDraft, report_absence
 
     config = Config(db_path=str(path))
     services = await Services.open(config, FakeClock(NOW))
@@ -468,23 +470,30 @@ def database(students: int) -> Path:
     """A working copy of the cached database of ``students`` (built on first use)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     cached = CACHE / f"students-{students}.db"
-    if not cached.exists():
-        townships, schools, open_cases = SIZES[students]
-        started = time.perf_counter()
-        partial = cached.with_suffix(".building")
-        for stale in CACHE.glob(partial.name + "*"):
-            stale.unlink()
-        asyncio.run(build(partial, students, townships, schools, open_cases))
-        conn = sqlite3.connect(partial)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
-        partial.rename(cached)
-        print(f"built {students:,} students in {time.perf_counter() - started:.0f} s: {cached}")
-    work = CACHE / f"work-{students}.db"
+    with open(CACHE / f"students-{students}.lock", "w") as lock:  # one builder at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.exists():
+            _build(cached, students)
+    work = CACHE / f"work-{students}-{os.getpid()}.db"  # several benches may run at once
     for stale in CACHE.glob(work.name + "*"):
         stale.unlink()
     shutil.copyfile(cached, work)
     return work
+
+
+def _build(cached: Path, students: int) -> None:
+    """Build the cached database of ``students`` (under the caller's lock)."""
+    townships, schools, open_cases = SIZES[students]
+    started = time.perf_counter()
+    partial = cached.with_suffix(".building")
+    for stale in CACHE.glob(partial.name + "*"):
+        stale.unlink()
+    asyncio.run(build(partial, students, townships, schools, open_cases))
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    partial.rename(cached)
+    print(f"built {students:,} students in {time.perf_counter() - started:.0f} s: {cached}")
 
 
 def table(students: int, rows: list[tuple[str, float, str, float]]) -> None:
@@ -519,7 +528,12 @@ def main() -> None:
         return
     only = set(args.only.split(","))
     for students in [50_000, 1_000_000] if args.big else [50_000]:
-        asyncio.run(run(students, database(students), only))
+        work = database(students)
+        try:
+            asyncio.run(run(students, work, only))
+        finally:
+            for copy in CACHE.glob(work.name + "*"):
+                copy.unlink()
 
 
 if __name__ == "__main__":
