@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.case_plans import mark_waiting_changed
-from kcbx.storage.db import Database
+from kcbx.storage.db import Database, after_commit
 from kcbx.storage.records.audit import AuditRepo
+
+# The counters row (migration 0020) that every change to a person bumps in its own
+# transaction: the people caches of every process (kcbx.bot.runtime.people_cache) reload
+# when it moves. _COMMITTED counts the same changes committed through this process, so that
+# its own cache drops them at once, without a read.
+GENERATION = "people"
+_COMMITTED: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
+
+
+async def people_changed(db: Database) -> None:
+    """Call inside the transaction that changes a person's role, unit, status, binding or
+    language (revocation, A2.3: the person is locked out at their next update)."""
+    await db.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1)"
+        " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+        (GENERATION,),
+    )
+    after_commit(db, lambda: _COMMITTED.__setitem__(db, _COMMITTED.get(db, 0) + 1))
+
+
+def changes_committed_here(db: Database) -> int:
+    """How many changes to people this process has committed on ``db``."""
+    return _COMMITTED.get(db, 0)
 
 
 def _person(row: object) -> Person:
@@ -41,6 +65,11 @@ class PeopleRepo:
     async def by_telegram(self, telegram_id: int) -> Person | None:
         row = await self.db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
         return _person(row) if row else None
+
+    async def generation(self) -> int:
+        """The shared count of changes to people (:func:`people_changed`)."""
+        value = await self.db.fetchval("SELECT value FROM counters WHERE name = ?", (GENERATION,))
+        return int(value or 0)
 
     async def by_phone(self, phone: str) -> Person | None:
         row = await self.db.fetchone("SELECT * FROM people WHERE phone = ?", (phone,))
@@ -94,6 +123,7 @@ class PeopleRepo:
                 " WHERE id = ?",
                 (telegram_id, chat_id, lang, name, person_id),
             )
+            await people_changed(self.db)
             await mark_waiting_changed(self.db)
             await self.audit.record(
                 at=now,
@@ -107,6 +137,7 @@ class PeopleRepo:
     async def set_language(self, person_id: int, lang: str, now: datetime) -> None:
         async with self.db.transaction():
             await self.db.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
+            await people_changed(self.db)
             await self.audit.record(
                 at=now,
                 actor=f"person:{person_id}",
@@ -124,6 +155,7 @@ class PeopleRepo:
                 (person_id,),
             )
             if changed:
+                await people_changed(self.db)
                 await self.db.execute(
                     "UPDATE invites SET used_at = ? WHERE person_id = ? AND used_at IS NULL",
                     (to_iso(now), person_id),
@@ -136,19 +168,23 @@ class PeopleRepo:
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
         """The person blocked the bot (403): reminders go to their supervisor instead."""
         async with self.db.transaction():
-            await self.db.execute(
+            if await self.db.execute(
                 "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
                 (to_iso(now), person_id),
-            )
+            ):
+                await people_changed(self.db)
             await self.audit.record(
                 at=now, actor="system", action="unreachable", entity="person", entity_id=person_id
             )
 
     async def mark_reachable(self, person_id: int) -> None:
         async with self.db.transaction():
-            await self.db.execute(
-                "UPDATE people SET unreachable_at = NULL WHERE id = ?", (person_id,)
-            )
+            if await self.db.execute(
+                "UPDATE people SET unreachable_at = NULL"
+                " WHERE id = ? AND unreachable_at IS NOT NULL",
+                (person_id,),
+            ):
+                await people_changed(self.db)
             await mark_waiting_changed(self.db)
 
     async def in_units(self, unit_ids: list[int], roles: list[Role]) -> list[Person]:
