@@ -122,7 +122,7 @@ async def _refused(teacher: FakeUser, data: str) -> bool:
 async def test_a_revoked_person_is_locked_out_at_once_despite_the_cache(
     harness: BotHarness,
 ) -> None:
-    """A2.3: the press before the revocation works (the person is now cached), the one after
+    """The press before the revocation works (the person is now cached), the one after
     it is refused, with the draft's buttons still on screen."""
     await small_district(harness.s, T0)
     harness.clock.set(THURSDAY)

@@ -22,7 +22,7 @@ _COMMITTED: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary
 
 async def people_changed(db: Database) -> None:
     """Call inside the transaction that changes a person's role, unit, status, binding or
-    language (revocation, A2.3: the person is locked out at their next update)."""
+    language (a revoked person is locked out at their next update)."""
     await db.execute(
         "INSERT INTO counters (name, value) VALUES (?, 1)"
         " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",

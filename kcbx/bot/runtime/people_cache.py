@@ -6,7 +6,7 @@ language) bumps a shared counter in its own transaction (kcbx.storage.people.peo
 The cache is dropped whole when that counter moves:
 
 - a change committed through this process drops it at once, before the next update is
-  looked at (no read needed): a person revoked here is locked out at their next press (A2.3);
+  looked at (no read needed): a person revoked here is locked out at their next press;
 - a change committed by another process (another instance on the same PostgreSQL database,
   ``kcbx import`` beside the bot) is seen when the counter is read again, at most
   ``shared_seconds`` after the last read (:data:`SHARED_SECONDS`; 0 reads it at every update).
