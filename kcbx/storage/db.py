@@ -292,9 +292,9 @@ class SqliteDatabase(Database):
         self.conn = conn
         self.path = path
         self.target = path
-        self._lock = asyncio.Lock()
         self._queued = 0  # statements handed to aiosqlite's thread and not yet back
         self._committer = GroupCommitter(self._statement, _integrity)
+        self._lock = self._committer.lock
 
     @classmethod
     async def connect(
@@ -315,6 +315,7 @@ class SqliteDatabase(Database):
 
     async def close(self) -> None:
         async with self._lock:  # the transactions under way commit first
+            await self._committer.settle(force=True)
             await self.conn.close()
 
     async def migrate(self) -> list[int]:
