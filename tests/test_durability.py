@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
@@ -205,5 +206,36 @@ async def test_a_failing_commit_fails_every_member_and_writes_nothing(tmp_path: 
         assert await db.fetchval("SELECT COUNT(*) FROM t") == 0
         assert await _grouped(db, [["a"], ["b"]]) == [None, None]  # and it goes on working
         assert await db.fetchval("SELECT COUNT(*) FROM t") == 2
+    finally:
+        await db.close()
+
+
+async def test_inline_statements_run_on_the_loop_only_when_the_thread_is_idle(
+    tmp_path: Path,
+) -> None:
+    """Database.inline: no round trip while aiosqlite's thread has nothing queued; behind the
+    queued statement otherwise, so statements never overlap and keep their order."""
+    db = await Database.open(tmp_path / "k.db")
+    assert isinstance(db, SqliteDatabase)
+    loop_thread = threading.get_ident()
+    db.conn._conn.create_function("thread", 0, threading.get_ident)
+    slow = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000)"
+        " SELECT COUNT(*), thread() FROM n"
+    )
+    try:
+        assert await db.fetchval("SELECT thread()") != loop_thread  # by default: the thread
+        with db.inline():
+            assert await db.fetchval("SELECT thread()") == loop_thread
+        with db.inline():  # a task started in the block is not inline: to the thread
+            queued = asyncio.ensure_future(db.fetchone(slow))
+            await asyncio.sleep(0)  # the slow statement is now in aiosqlite's queue
+            behind = await db.fetchval("SELECT thread()")
+            assert behind != loop_thread
+            assert queued.done()  # it waited for the one queued before it
+            async with db.transaction():
+                await db.execute("CREATE TABLE t (v TEXT)")
+                await db.execute("INSERT INTO t (v) VALUES ('x')")
+        assert await db.fetchval("SELECT COUNT(*) FROM t") == 1
     finally:
         await db.close()

@@ -165,7 +165,9 @@ def active_connection(db: object) -> Any:
 
 
 # Inline statements (SqliteDatabase.inline); BEGIN and COMMIT always go to aiosqlite's thread.
-_INLINE: contextvars.ContextVar[bool] = contextvars.ContextVar("kcbx_inline", default=False)
+# The task whose block it is: a task started inside the block (which copies the context) is
+# not inline, since nothing says its statements are short.
+_INLINE: contextvars.ContextVar[object] = contextvars.ContextVar("kcbx_inline", default=None)
 _QUEUED = frozenset({"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"})
 
 # What runs once this task's transaction on a database has committed: id(database) -> callbacks.
@@ -391,7 +393,7 @@ class SqliteDatabase(Database):
         the thread and back costs more than the statement; never around a scan or a bulk
         write, which would hold up every other update. BEGIN and COMMIT (which may wait for
         another process's lock, or sync the disk) always go to the thread."""
-        token = _INLINE.set(True)
+        token = _INLINE.set(asyncio.current_task())
         try:
             yield
         finally:
@@ -401,7 +403,7 @@ class SqliteDatabase(Database):
         """``work(connection)``: one round trip for a statement and its rows (aiosqlite's
         own ``execute`` + ``fetchone`` + ``close`` are three), or none in an inline block."""
         conn = self.conn
-        if not queued and self._queued == 0 and _INLINE.get():
+        if not queued and self._queued == 0 and _INLINE.get() is asyncio.current_task():
             return work(conn._conn)
         self._queued += 1
         try:
