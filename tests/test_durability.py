@@ -239,3 +239,36 @@ async def test_inline_statements_run_on_the_loop_only_when_the_thread_is_idle(
         assert await db.fetchval("SELECT COUNT(*) FROM t") == 1
     finally:
         await db.close()
+
+
+async def test_a_group_sqlite_rolled_back_whole_fails_every_member(tmp_path: Path) -> None:
+    """A full disk makes SQLite roll back the whole transaction, not one SAVEPOINT: the
+    members already released are told, with the cause, instead of a COMMIT of nothing."""
+    db = await Database.open(tmp_path / "k.db")
+    assert isinstance(db, SqliteDatabase)
+    try:
+        await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)")
+        statement = db._statement
+
+        async def as_sqlite_does(sql: str) -> None:
+            if sql == "ROLLBACK TO kcbx_tx":  # SQLite has rolled everything back already
+                await statement("ROLLBACK")
+                raise sqlite3.OperationalError("no such savepoint: kcbx_tx")
+            await statement(sql)
+
+        async def write(value: str, *, disk_full: bool) -> None:
+            async with db.transaction():
+                await db.execute("INSERT INTO t (v) VALUES (?)", (value,))
+                if disk_full:
+                    raise sqlite3.OperationalError("database or disk is full")
+
+        with patch.object(db, "_statement", as_sqlite_does):
+            got = await asyncio.gather(
+                write("a", disk_full=False), write("b", disk_full=True), return_exceptions=True
+            )
+        assert all(isinstance(g, sqlite3.OperationalError) and "full" in str(g) for g in got)
+        assert await db.fetchval("SELECT COUNT(*) FROM t") == 0
+        assert await _grouped(db, [["a"]]) == [None]
+        assert await db.fetchval("SELECT COUNT(*) FROM t") == 1
+    finally:
+        await db.close()

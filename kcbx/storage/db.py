@@ -357,17 +357,26 @@ class SqliteDatabase(Database):
                 await self._statement("SAVEPOINT kcbx_tx")
                 try:
                     yield self.conn
-                except BaseException:
-                    await self._statement("ROLLBACK TO kcbx_tx")
-                    await self._statement("RELEASE kcbx_tx")
+                except BaseException as exc:
+                    await self._undo(group, exc)
                     raise
                 await self._statement("RELEASE kcbx_tx")
                 group.members += 1
                 group.after.extend(after)
         finally:
-            await self._committer.settle()
+            await self._committer.settle(force=group.broken is not None)
             self._lock.release()
         await asyncio.shield(group.done)
+
+    async def _undo(self, group: CommitGroup, cause: BaseException) -> None:
+        """Roll this transaction back to its SAVEPOINT. If SQLite has already rolled back the
+        whole group (a full disk, an I/O error), the group is broken: every member fails
+        with ``cause``, at once, and no one else joins it."""
+        try:
+            await self._statement("ROLLBACK TO kcbx_tx")
+            await self._statement("RELEASE kcbx_tx")
+        except sqlite3.Error as exc:
+            group.broken = cause if isinstance(cause, Exception) else exc
 
     async def _enter(self) -> CommitGroup:
         """The write lock, and the commit group this transaction joins."""

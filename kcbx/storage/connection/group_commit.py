@@ -43,6 +43,7 @@ class CommitGroup:
         self.members = 0  # transactions released into the group (not those rolled back)
         self.after: list[AfterCommit] = []
         self.held = False  # a commit is due at GROUP_SECONDS (GroupCommitter._hold)
+        self.broken: Exception | None = None  # what made SQLite roll it all back: fails at once
 
     @property
     def old(self) -> bool:
@@ -107,6 +108,8 @@ class GroupCommitter:
 
     async def _finish(self, group: CommitGroup) -> None:
         try:
+            if group.broken is not None:
+                raise group.broken
             await self._statement("COMMIT" if group.members else "ROLLBACK")
         except Exception as exc:
             with suppress(Exception):  # SQLite may have rolled back already
