@@ -11,7 +11,8 @@ The databases are built by tools/bench_summary.py's builder and cached under
   in-memory request object (no HTTP), against bare python-telegram-bot in the same process:
   an echo, and an answer+edit of a callback query, through the same request object;
 - confirming a report (``report_absence``) one after another, and 100 teachers at once,
-  against raw SQLite insert+commit (WAL, synchronous=FULL) on the same disk;
+  against raw SQLite insert+commit (WAL, synchronous=FULL) on the same disk, measured beside
+  each round (the disk is shared: its speed moves);
 - the district /summary against a raw GROUP BY count over the same tables, same connection;
 - the RSS of a fresh process at start (what ``kcbx run`` imports and opens) and after a mixed
   run (/summary, /cases, /report with button steps, a sweep, an export), in a subprocess.
@@ -271,8 +272,8 @@ async def button_rows(path: Path) -> list[tuple[str, float, str, float]]:
 
 
 def raw_commits(folder: Path, count: int = 300) -> float:
-    path = folder / "raw-full.db"
-    for stale in folder.glob("raw-full.db*"):
+    path = folder / f"raw-full-{os.getpid()}.db"
+    for stale in folder.glob(path.name + "*"):
         stale.unlink()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -285,6 +286,8 @@ def raw_commits(folder: Path, count: int = 300) -> float:
         conn.execute("COMMIT")
     seconds = time.perf_counter() - started
     conn.close()
+    for done in folder.glob(path.name + "*"):
+        done.unlink()
     return count / seconds
 
 
@@ -296,7 +299,7 @@ async def confirm_rows(path: Path) -> list[tuple[str, float, str, float]]:
 
     config = Config(db_path=str(path))
     services = await Services.open(config, FakeClock(NOW))
-    raw = statistics.median(raw_commits(path.parent) for _ in range(3))
+    raws: list[float] = []  # measured beside each round: the shared disk's speed moves
     try:
         mode = (await services.db.fetchone("PRAGMA synchronous"))[0]
         pairs = await teachers(services, 400)
@@ -317,6 +320,7 @@ async def confirm_rows(path: Path) -> list[tuple[str, float, str, float]]:
 
         rounds = []
         for _ in range(3):
+            raws.append(raw_commits(path.parent))
             batch, queue = queue[:150], queue[150:]
             started = time.perf_counter()
             for person, student in batch:
@@ -334,12 +338,14 @@ async def confirm_rows(path: Path) -> list[tuple[str, float, str, float]]:
                     seen.add(person.id)
                     batch.append((person, student))
             queue = rest
+            raws.append(raw_commits(path.parent))
             started = time.perf_counter()
             await asyncio.gather(*(confirm(p, s) for p, s in batch))
             at_once.append(len(batch) / (time.perf_counter() - started))
         together = statistics.median(at_once)
     finally:
         await services.close()
+    raw = statistics.median(raws)
     anchor = f"raw SQLite insert+commit, WAL, FULL (kcbx: synchronous={mode})"
     return [
         ("confirmations/s (one teacher after another)", sequential, anchor, raw),
