@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kcbx.bot.domain.clock import FakeClock
 from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.people_cache import SHARED_SECONDS, PersonCache
+from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.access import create_invitation
+from kcbx.storage.db import Database
+from kcbx.storage.people import PeopleRepo, people_changed
+from kcbx.storage.records.audit import AuditRepo
+from kcbx.testing.fakebot import FakeUser
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, small_district
 
@@ -84,3 +95,87 @@ async def test_admin_invites_in_chat_and_others_cannot(harness: BotHarness) -> N
     assert "无权" in (await cadre.next_message()).plain
     await admin.send("/invite principal 不存在的学校")
     assert "没有名为" in (await admin.next_message()).plain
+
+
+THURSDAY = datetime(2024, 3, 7, 1, 0, tzinfo=UTC)  # a school day
+TEACHER = "13900000022"  # 李老师, class 3-1: 张三, 李四, 王五, <小明>
+
+
+async def _reporting(harness: BotHarness, user_id: int) -> FakeUser:
+    """A class teacher in the middle of /report, past a press that needed who they are."""
+    teacher = await harness.join(user_id, role=Role.CLASS_TEACHER, phone=TEACHER)
+    await teacher.send("/report")
+    await teacher.wait_for(lambda m: "哪位学生" in m.plain)
+    await teacher.press("张三")
+    await teacher.wait_for(lambda m: "从哪天开始" in m.plain)
+    return teacher
+
+
+async def _refused(teacher: FakeUser, data: str) -> bool:
+    """Whether the press of ``data`` was answered with the refusal for strangers."""
+    answer = await teacher.next_callback_answer()
+    while answer.data != data:
+        answer = await teacher.next_callback_answer()
+    return answer.show_alert and "仅供受邀" in (answer.text or "")
+
+
+async def test_a_revoked_person_is_locked_out_at_once_despite_the_cache(
+    harness: BotHarness,
+) -> None:
+    """The press before the revocation works (the person is now cached), the one after
+    it is refused, with the draft's buttons still on screen."""
+    await small_district(harness.s, T0)
+    harness.clock.set(THURSDAY)
+    admin = await harness.join(611, role=Role.ADMIN, phone="13900000001")
+    teacher = await _reporting(harness, 612)
+    assert await harness.s.persons.by_telegram(612) is not None
+    await admin.send(f"/revoke {TEACHER}")
+    assert "已停用" in (await admin.next_message()).plain
+    await teacher.press("今天")
+    assert await _refused(teacher, "rep:d:0")
+    assert await harness.s.db.fetchval("SELECT COUNT(*) FROM cases") == 0
+
+
+async def test_a_revocation_by_another_process_is_seen_within_the_bound(
+    harness: BotHarness,
+) -> None:
+    """Another instance (or the CLI) revokes: the bot's cache reads the shared counter again
+    at most SHARED_SECONDS later; with 0 it reads it at every update."""
+    await small_district(harness.s, T0)
+    harness.clock.set(THURSDAY)
+    ticks = [0.0]
+    harness.s.persons = PersonCache(harness.s.people, harness.s.db, monotonic=lambda: ticks[0])
+    teacher = await _reporting(harness, 613)
+    person = await harness.s.people.by_phone(TEACHER)
+    assert person is not None
+    other = await Database.open(harness.db_path)  # another process's connection
+    try:
+        await PeopleRepo(other, AuditRepo(other)).revoke(person.id, actor="cli:test", now=THURSDAY)
+    finally:
+        await other.close()
+    ticks[0] += SHARED_SECONDS
+    await teacher.press("今天")
+    assert await _refused(teacher, "rep:d:0")
+
+
+async def test_a_strict_cache_reads_the_counter_at_every_update(tmp_path: Path) -> None:
+    services = await Services.open(Config(db_path=str(tmp_path / "k.db")), FakeClock(T0))
+    other = await Database.open(tmp_path / "k.db")
+    try:
+        await small_district(services, T0)
+        person = await services.people.by_phone(TEACHER)
+        assert person is not None
+        await services.people.bind_telegram(
+            person.id, telegram_id=614, chat_id=614, lang="zh_CN", name="李", now=T0
+        )
+        strict = PersonCache(services.people, services.db, shared_seconds=0)
+        assert (await strict.by_telegram(614)).active  # type: ignore[union-attr]
+        # a new role from another process's roster import moves the same counter
+        async with other.transaction():
+            await other.execute("UPDATE people SET role = 'principal' WHERE id = ?", (person.id,))
+            await people_changed(other)
+        found = await strict.by_telegram(614)
+        assert found is not None and found.role == Role.PRINCIPAL
+    finally:
+        await other.close()
+        await services.close()

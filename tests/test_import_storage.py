@@ -18,6 +18,7 @@ from kcbx.bot.roster.importer import ImportReport, SkippedRow, import_roster
 from kcbx.storage.case_plans import CasePlanRepo, PlanMark
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.db import Database
+from kcbx.storage.people import PeopleRepo
 from kcbx.storage.records.audit import AuditRepo
 from kcbx.storage.roster_repo import Counts
 
@@ -390,3 +391,19 @@ async def test_an_import_that_changes_a_student_marks_the_open_case_for_the_swee
     await settle(waiting=True)
     await run(db, workbook(changed))  # nothing changed, but the case waits for people
     assert set(await plans.to_look_at(T0)) == {case.id}
+
+
+async def test_a_staff_change_moves_the_counter_the_person_caches_read(db: Database) -> None:
+    """A new name, role or unit from the roster drops every process's person cache
+    (kcbx.bot.runtime.people_cache); an import that changes nobody does not."""
+    people = PeopleRepo(db, AuditRepo(db))
+    await run(db, workbook())
+    before = await people.generation()
+    await run(db, workbook())
+    assert await people.generation() == before
+    book = openpyxl.load_workbook(io.BytesIO(workbook()))
+    book["教职工"]["A4"] = "李四四"  # the principal's name corrected
+    out = io.BytesIO()
+    book.save(out)
+    await run(db, out.getvalue())
+    assert await people.generation() == before + 1

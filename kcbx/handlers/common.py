@@ -22,6 +22,7 @@ from kcbx.bot.domain.roles import Role
 from kcbx.handlers.context import KcbxContext
 
 Rows = list[list[tuple[str, str]]]  # an inline keyboard as rows of (label, callback_data)
+Keyboard = dict[str, list[list[dict[str, str]]]]  # an inline keyboard as the Bot API's JSON
 
 
 async def reply(update: Update, text: str, markup: object = None, *, quote: bool = False) -> None:
@@ -39,7 +40,7 @@ async def reply(update: Update, text: str, markup: object = None, *, quote: bool
     )
 
 
-async def edit_in_place(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def edit_in_place(message: Message, text: str, markup: Keyboard | None) -> None:
     """Edit one of our messages (HTML) without reading Telegram's copy of it back: PTB's
     ``edit_text`` builds the whole returned message with its keyboard, which nobody reads."""
     data: dict[str, object] = {
@@ -66,11 +67,26 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     for row in rows:
         buttons = []
         for label, data in row:
-            if len(data.encode("utf-8")) > 64:
-                raise ValueError(f"callback_data over 64 bytes: {data!r}")
+            _fits(data)
             buttons.append(InlineKeyboardButton(label, callback_data=data))
         keyboard.append(buttons)
     return InlineKeyboardMarkup(keyboard)
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> Keyboard:
+    """The same keyboard as the Bot API's JSON, for a request sent as is (an edit in place):
+    no PTB objects built only to be turned back into this."""
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": _fits(data)} for label, data in row] for row in rows
+        ]
+    }
+
+
+def _fits(data: str) -> str:
+    if len(data.encode("utf-8")) > 64:
+        raise ValueError(f"callback_data over 64 bytes: {data!r}")
+    return data
 
 
 def pairs(buttons: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
@@ -167,14 +183,13 @@ async def show(update: Update, text: str, rows: Rows | None = None) -> None:
     button becomes the next question (or page), so the chat keeps one live question and no stale
     buttons, at one edit instead of two sends (Telegram allows about one message a second
     in a chat); after typed text it is sent as a new message."""
-    markup = inline(rows) if rows else None
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text:
         await query.answer()
         try:
-            await edit_in_place(query.message, text, markup)
+            await edit_in_place(query.message, text, keyboard(rows) if rows else None)
             return
         except BadRequest as exc:
             if "not modified" in str(exc).lower():  # the same page pressed twice
                 return
-    await reply(update, text, markup)
+    await reply(update, text, inline(rows) if rows else None)

@@ -20,7 +20,7 @@ async def gate(update: Update, context: KcbxContext) -> None:
     if user is None or update.my_chat_member is not None:
         return
     context.use_language(user.language_code)
-    person = await context.services.people.by_telegram(user.id)
+    person = await context.services.persons.by_telegram(user.id)
     if person is not None and person.active:
         context.person = person
         if person.lang:

@@ -18,12 +18,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
+from kcbx.storage.connection.group_commit import CommitGroup, GroupCommitter
+
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -57,6 +60,11 @@ def refused(*driver_errors: type[Exception]) -> Iterator[None]:
         yield
     except driver_errors as exc:
         raise IntegrityError(str(exc)) from exc
+
+
+def _integrity(error: Exception) -> Exception:
+    """A COMMIT's error as callers see it: a refused constraint as :class:`IntegrityError`."""
+    return IntegrityError(str(error)) if isinstance(error, sqlite3.IntegrityError) else error
 
 
 def is_postgres(target: str | Path) -> bool:
@@ -156,14 +164,49 @@ def active_connection(db: object) -> Any:
     return (_ACTIVE.get() or {}).get(id(db))
 
 
+# Inline statements (SqliteDatabase.inline); BEGIN and COMMIT always go to aiosqlite's thread.
+# The task whose block it is: a task started inside the block (which copies the context) is
+# not inline, since nothing says its statements are short.
+_INLINE: contextvars.ContextVar[object] = contextvars.ContextVar("kcbx_inline", default=None)
+_QUEUED = frozenset({"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"})
+
+# What runs once this task's transaction on a database has committed: id(database) -> callbacks.
+_AFTER: contextvars.ContextVar[dict[int, list[Callable[[], None]]] | None] = contextvars.ContextVar(
+    "kcbx_after_commit", default=None
+)
+
+
 @asynccontextmanager
-async def joined(db: object, conn: Any) -> AsyncIterator[None]:
-    """Mark ``conn`` as this task's transaction on ``db`` while the block runs."""
+async def joined(db: object, conn: Any) -> AsyncIterator[list[Callable[[], None]]]:
+    """Mark ``conn`` as this task's transaction on ``db`` while the block runs; yields the
+    callbacks :func:`after_commit` adds, which the engine runs once the transaction commits."""
+    after: list[Callable[[], None]] = []
     token = _ACTIVE.set({**(_ACTIVE.get() or {}), id(db): conn})
+    token_after = _AFTER.set({**(_AFTER.get() or {}), id(db): after})
     try:
-        yield
+        yield after
     finally:
+        _AFTER.reset(token_after)
         _ACTIVE.reset(token)
+
+
+def after_commit(db: object, fn: Callable[[], None]) -> None:
+    """Call ``fn`` once the transaction this task has open on ``db`` has committed (not at
+    all if it rolls back); at once when none is open."""
+    pending = (_AFTER.get() or {}).get(id(db))
+    if pending is None:
+        fn()
+    else:
+        pending.append(fn)
+
+
+def run_after(callbacks: list[Callable[[], None]]) -> None:
+    """The after-commit callbacks of a transaction that has committed."""
+    for fn in callbacks:
+        try:
+            fn()
+        except Exception:
+            log.exception("an after-commit callback failed")
 
 
 class Database:
@@ -199,6 +242,12 @@ class Database:
     def transaction(self) -> Any:
         """An async context manager: all or nothing; yields the driver's connection."""
         raise NotImplementedError
+
+    @contextmanager
+    def inline(self) -> Iterator[None]:
+        """Short statements that need no round trip to a worker thread (SQLite's, see
+        :meth:`SqliteDatabase.inline`); on a server nothing changes."""
+        yield
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         raise NotImplementedError
@@ -245,13 +294,17 @@ class SqliteDatabase(Database):
         self.conn = conn
         self.path = path
         self.target = path
-        self._lock = asyncio.Lock()
+        self._queued = 0  # statements handed to aiosqlite's thread and not yet back
+        self._committer = GroupCommitter(self._statement, _integrity)
+        self._lock = self._committer.lock
 
     @classmethod
     async def connect(
         cls, path: str, *, durability: str = "full", migrate: bool = True
     ) -> SqliteDatabase:
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        # check_same_thread: the statements of an inline block run on the loop's thread,
+        # only while aiosqlite's has none (SqliteDatabase._run), so never two at once
+        conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA foreign_keys=ON")
@@ -263,7 +316,9 @@ class SqliteDatabase(Database):
         return db
 
     async def close(self) -> None:
-        await self.conn.close()
+        async with self._lock:  # the transactions under way commit first
+            await self._committer.settle(force=True)
+            await self.conn.close()
 
     async def migrate(self) -> list[int]:
         await self.conn.execute(
@@ -289,55 +344,130 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: nothing half-written."""
+        """A SAVEPOINT in the open commit group (kcbx.storage.connection.group_commit):
+        released, or rolled back on any error, so nothing half-written; the block's exit
+        returns once the group's COMMIT (and, with synchronous=FULL, its sync) has."""
         if active_connection(self) is not None:
             yield self.conn
             return
-        async with self._lock, joined(self, self.conn):
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
+        group = await self._enter()
+        try:
+            async with joined(self, self.conn) as after:
+                await self._statement("SAVEPOINT kcbx_tx")
                 try:
-                    await self.conn.execute("COMMIT")
-                except sqlite3.IntegrityError as exc:
-                    await self.conn.execute("ROLLBACK")
-                    raise IntegrityError(str(exc)) from exc
+                    yield self.conn
+                except BaseException as exc:
+                    await self._undo(group, exc)
+                    raise
+                await self._statement("RELEASE kcbx_tx")
+                group.members += 1
+                group.after.extend(after)
+        finally:
+            await self._committer.settle(force=group.broken is not None)
+            self._lock.release()
+        await asyncio.shield(group.done)
+
+    async def _undo(self, group: CommitGroup, cause: BaseException) -> None:
+        """Roll this transaction back to its SAVEPOINT. If SQLite has already rolled back the
+        whole group (a full disk, an I/O error), the group is broken: every member fails
+        with ``cause``, at once, and no one else joins it."""
+        try:
+            await self._statement("ROLLBACK TO kcbx_tx")
+            await self._statement("RELEASE kcbx_tx")
+        except sqlite3.Error as exc:
+            group.broken = cause if isinstance(cause, Exception) else exc
+
+    async def _enter(self) -> CommitGroup:
+        """The write lock, and the commit group this transaction joins."""
+        self._committer.waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._committer.waiting -= 1
+        try:
+            return await self._committer.join()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    async def _statement(self, sql: str) -> None:
+        await self._run(lambda conn: conn.execute(sql).close(), queued=sql in _QUEUED)
+
+    @contextmanager
+    def inline(self) -> Iterator[None]:
+        """Within the block, this task's statements run on the event loop's own thread
+        whenever aiosqlite's thread has nothing queued (else they queue behind, in order).
+        For short, indexed statements (a confirmation, a page of a class) whose hand-over to
+        the thread and back costs more than the statement; never around a scan or a bulk
+        write, which would hold up every other update. BEGIN and COMMIT (which may wait for
+        another process's lock, or sync the disk) always go to the thread."""
+        token = _INLINE.set(asyncio.current_task())
+        try:
+            yield
+        finally:
+            _INLINE.reset(token)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], _T], *, queued: bool = False) -> _T:
+        """``work(connection)``: one round trip for a statement and its rows (aiosqlite's
+        own ``execute`` + ``fetchone`` + ``close`` are three), or none in an inline block."""
+        conn = self.conn
+        if not queued and self._queued == 0 and _INLINE.get() is asyncio.current_task():
+            return work(conn._conn)
+        self._queued += 1
+        try:
+            return await conn._execute(lambda: work(conn._conn))
+        finally:
+            self._queued -= 1
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return lastrowid (for INSERT) or rowcount."""
+        insert = sql.lstrip()[:6].upper() == "INSERT"
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(sql, params)
+            try:
+                return int(cursor.lastrowid or 0) if insert else int(cursor.rowcount)
+            finally:
+                cursor.close()
+
         with refused(sqlite3.IntegrityError):
-            cursor = await self.conn.execute(sql, params)
-        try:
-            if sql.lstrip().upper().startswith("INSERT"):
-                return int(cursor.lastrowid or 0)
-            return int(cursor.rowcount)
-        finally:
-            await cursor.close()
+            return await self._run(work)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        insert = sql.lstrip()[:6].upper() == "INSERT"
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.executemany(sql, rows)
+            try:
+                return max(int(cursor.rowcount), 0) if insert else 0
+            finally:
+                cursor.close()
+
         with refused(sqlite3.IntegrityError):
-            cursor = await self.conn.executemany(sql, rows)
-        try:
-            if sql.lstrip().upper().startswith("INSERT"):
-                return max(int(cursor.rowcount), 0)
-            return 0
-        finally:
-            await cursor.close()
+            return await self._run(work)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        with refused(sqlite3.IntegrityError):
-            async with self.conn.execute(sql, params) as cursor:
-                row: Row | None = await cursor.fetchone()
+        def work(conn: sqlite3.Connection) -> Row | None:
+            cursor = conn.execute(sql, params)
+            try:
+                row: Row | None = cursor.fetchone()
                 return row
+            finally:
+                cursor.close()
+
+        with refused(sqlite3.IntegrityError):
+            return await self._run(work)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        def work(conn: sqlite3.Connection) -> list[Row]:
+            cursor = conn.execute(sql, params)
+            try:
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+
         with refused(sqlite3.IntegrityError):
-            async with self.conn.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
+            return await self._run(work)
 
     async def tables(self) -> list[str]:
         rows = await self.fetchall(

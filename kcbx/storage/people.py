@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 from kcbx.bot.domain.clock import to_iso
@@ -9,9 +10,33 @@ from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.storage.case_plans import mark_waiting_changed
 from kcbx.storage.connection.rows import reader, written
+from kcbx.storage.db import Database, after_commit
 from kcbx.storage.records.audit import AuditedRepo
 
 _person = reader(Person, role=Role)
+
+# The counters row (migration 0020) that every change to a person bumps in its own
+# transaction: the people caches of every process (kcbx.bot.runtime.people_cache) reload
+# when it moves. _COMMITTED counts the same changes committed through this process, so that
+# its own cache drops them at once, without a read.
+GENERATION = "people"
+_COMMITTED: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
+
+
+async def people_changed(db: Database) -> None:
+    """Call inside the transaction that changes a person's role, unit, status, binding or
+    language (a revoked person is locked out at their next update)."""
+    await db.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1)"
+        " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+        (GENERATION,),
+    )
+    after_commit(db, lambda: _COMMITTED.__setitem__(db, _COMMITTED.get(db, 0) + 1))
+
+
+def changes_committed_here(db: Database) -> int:
+    """How many changes to people this process has committed on ``db``."""
+    return _COMMITTED.get(db, 0)
 
 
 class PeopleRepo(AuditedRepo):
@@ -22,6 +47,11 @@ class PeopleRepo(AuditedRepo):
         return await _person.one(
             self.db, "SELECT * FROM people WHERE telegram_id = ?", (telegram_id,)
         )
+
+    async def generation(self) -> int:
+        """The shared count of changes to people (:func:`people_changed`)."""
+        value = await self.db.fetchval("SELECT value FROM counters WHERE name = ?", (GENERATION,))
+        return int(value or 0)
 
     async def by_phone(self, phone: str) -> Person | None:
         return await _person.one(self.db, "SELECT * FROM people WHERE phone = ?", (phone,))
@@ -66,6 +96,7 @@ class PeopleRepo(AuditedRepo):
                 " WHERE id = ?",
                 (telegram_id, chat_id, lang, name, person_id),
             )
+            await people_changed(self.db)
             await mark_waiting_changed(self.db)
             detail = {"telegram_id": telegram_id}
             await self.audit.record(now, f"person:{person_id}", "bind", "person", person_id, detail)
@@ -73,6 +104,7 @@ class PeopleRepo(AuditedRepo):
     async def set_language(self, person_id: int, lang: str, now: datetime) -> None:
         async with self.db.transaction():
             await self.db.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
+            await people_changed(self.db)
             detail = {"lang": lang}
             await self.audit.record(
                 now, f"person:{person_id}", "set_language", "person", person_id, detail
@@ -86,6 +118,7 @@ class PeopleRepo(AuditedRepo):
                 (person_id,),
             )
             if changed:
+                await people_changed(self.db)
                 await self.db.execute(
                     "UPDATE invites SET used_at = ? WHERE person_id = ? AND used_at IS NULL",
                     (to_iso(now), person_id),
@@ -96,17 +129,21 @@ class PeopleRepo(AuditedRepo):
     async def mark_unreachable(self, person_id: int, now: datetime) -> None:
         """The person blocked the bot (403): reminders go to their supervisor instead."""
         async with self.db.transaction():
-            await self.db.execute(
+            if await self.db.execute(
                 "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
                 (to_iso(now), person_id),
-            )
+            ):
+                await people_changed(self.db)
             await self.audit.record(now, "system", "unreachable", "person", person_id)
 
     async def mark_reachable(self, person_id: int) -> None:
         async with self.db.transaction():
-            await self.db.execute(
-                "UPDATE people SET unreachable_at = NULL WHERE id = ?", (person_id,)
-            )
+            if await self.db.execute(
+                "UPDATE people SET unreachable_at = NULL"
+                " WHERE id = ? AND unreachable_at IS NOT NULL",
+                (person_id,),
+            ):
+                await people_changed(self.db)
             await mark_waiting_changed(self.db)
 
     async def in_units(self, unit_ids: list[int], roles: list[Role]) -> list[Person]:

@@ -17,6 +17,7 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Guardian, Staff, Unit
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
+from kcbx.storage.people import people_changed
 from kcbx.storage.records.audit import AuditRepo
 
 UnitKey = tuple[tuple[str, str], ...]
@@ -324,6 +325,7 @@ class RosterRepo:
                 "UPDATE people SET name = ?, role = ?, unit_id = ?, office_id = ? WHERE id = ?",
                 changed,
             )
+            await people_changed(self.db)  # a new role or unit: a new scope at the next update
         if new:
             await self.db.executemany(
                 "INSERT INTO people (name, phone, role, unit_id, office_id, created_at)"

@@ -32,6 +32,7 @@ from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.domain.schoolcal import SchoolCalendar
 from kcbx.bot.roster.vocabulary import Vocabulary, default_vocabulary, load_vocabulary
 from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.people_cache import PersonCache
 from kcbx.storage.accountability_repo import AccountabilityRepo, ClosureReviewRepo
 from kcbx.storage.case_plans import CasePlanRepo
 from kcbx.storage.cases import CaseRepo
@@ -108,6 +109,7 @@ class Services:
     notice_files: NoticeFileRepo  # the notices' files owed, rendered off the sweep
     closure_reviews: ClosureReviewRepo  # transfers and exemptions awaiting a second person
     ephemeral: EphemeralRepo  # messages deleted after a while (export passwords)
+    persons: PersonCache  # who is behind an update (the gate), dropped when people change
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
     vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
 
@@ -121,12 +123,13 @@ class Services:
         db.audit_key = config.audit_key
         audit = AuditRepo(db)
         await audit.seal()  # rows from before the chain existed, once
+        people = PeopleRepo(db, audit)
         return cls(
             config=config,
             db=db,
             clock=clock or SystemClock(),
             audit=audit,
-            people=PeopleRepo(db, audit),
+            people=people,
             units=UnitRepo(db),
             students=StudentRepo(db),
             invites=InviteRepo(db, audit),
@@ -146,6 +149,7 @@ class Services:
             notice_files=NoticeFileRepo(db),
             closure_reviews=ClosureReviewRepo(db, audit),
             ephemeral=EphemeralRepo(db),
+            persons=PersonCache(people, db),
             vocabulary=vocabulary,
         )
 

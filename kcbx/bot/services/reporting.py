@@ -130,7 +130,8 @@ async def report_classes(services: Services, person: Person) -> list[ReportClass
     """The classes a reporter picks from (a class teacher's own; a school's all)."""
     if not may_report(person.role):
         return []
-    rows = await services.students.classes_in_scope(person)
+    with services.db.inline():  # one school's classes at most, by index
+        rows = await services.students.classes_in_scope(person)
     return [ReportClass(cid, grade, name) for cid, grade, name in rows]
 
 
@@ -138,9 +139,10 @@ async def class_students(
     services: Services, person: Person, class_id: int | None, *, offset: int, limit: int
 ) -> tuple[list[Student], bool]:
     """A page of the students of a class in scope, and whether there are more."""
-    found = await services.students.visible(
-        person, class_id=class_id, limit=limit + 1, offset=offset
-    )
+    with services.db.inline():  # one page, by index
+        found = await services.students.visible(
+            person, class_id=class_id, limit=limit + 1, offset=offset
+        )
     return found[:limit], len(found) > limit
 
 
@@ -210,6 +212,11 @@ async def report_absence(services: Services, person: Person, draft: ReportDraft)
     (``created`` False): a student is not reported twice. A relapse within the window after
     a return continues the ladder at the day the previous case had reached.
     """
+    with services.db.inline():  # a few indexed statements: no thread round trip for each
+        return await _report_absence(services, person, draft)
+
+
+async def _report_absence(services: Services, person: Person, draft: ReportDraft) -> ReportResult:
     choice = await choose_student(services, person, draft.student_id)
     student = choice.student
     if choice.open_case is not None:

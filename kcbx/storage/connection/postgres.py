@@ -43,6 +43,7 @@ from kcbx.storage.db import (
     migration_files,
     refused,
     register_engine,
+    run_after,
     split_sql,
 )
 
@@ -271,7 +272,7 @@ class PostgresDatabase(Database):
         if current is not None:
             yield current
             return
-        async with self.pool.acquire() as conn, joined(self, conn):
+        async with self.pool.acquire() as conn, joined(self, conn) as after:
             tx = conn.transaction()
             await tx.start()
             try:
@@ -282,6 +283,7 @@ class PostgresDatabase(Database):
             else:
                 with refused(_REFUSED):
                     await tx.commit()
+        run_after(after)
 
     async def migrate(self) -> list[int]:
         applied = []
