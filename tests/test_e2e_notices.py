@@ -276,11 +276,11 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     for expected in (
         number,
         correction,
-        "送达 2024年3月20日（周三） 张父",
+        "2024年3月20日（周三）送达，张父签收",
         "回执照片已存",
-        "期限 2024年3月27日（周三）",
-        "送达 2024年3月28日（周四） 张父 父亲",
-        "期限 2024年4月4日（周四）",
+        "期限2024年3月27日（周三）",
+        "2024年3月28日（周四）送达，张父 父亲签收",
+        "期限2024年4月4日（周四）",
     ):
         assert expected in card.plain, expected
 
