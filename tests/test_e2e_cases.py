@@ -261,10 +261,12 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     assert "张三（3年级1班），滨河小学" in card.plain
     assert "滨河镇/新墩村/一组" in card.plain and "张父（父亲） 13700000000" in card.plain
     assert "阶段：学校劝返，第3天" in card.plain
-    assert "⚠ A7.1" in card.plain and "期限2024年3月6日（周三） 18:00" in card.plain  # overdue
+    assert (
+        "⚠ 请及时家访" in card.plain and "期限2024年3月6日（周三） 18:00" in card.plain
+    )  # overdue
     assert "2024年3月4日（周一） 09:00 李老师（班主任）：电话联系监护人" in card.plain
     assert "2024年3月7日（周四） 10:00 控辍专干（" in card.plain and "学校劝返" in card.plain
-    assert "✓ A7.1" in card.plain and "A7.2" in card.plain
+    assert "✓ 已电话联系监护人" in card.plain and "学校劝返" in card.plain  # A7.1, A7.2
     assert card.buttons == ["记录家访", "已返校", "« 我的案件"]  # A7.1's visit is still open
 
     # a department liaison sees a case once it is referred (A6), without the guardians'

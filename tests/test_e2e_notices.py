@@ -122,7 +122,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     reminders = {}
     for user in (bureau,):
         reminders[user.id] = reminder = await notice_reminder(user, number)
-        assert "限期入学通知书" in reminder.plain and "A7.4" in reminder.plain
+        assert "限期入学通知书" in reminder.plain and "依据：第七条" in reminder.plain
         assert "已签发（已签字盖章）" in reminder.buttons
         assert "记录送达" not in reminder.buttons
         files = documents(user)
@@ -238,7 +238,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     orders = {}
     for user in (bureau, township):
         orders[user.id] = order = await notice_reminder(user, correction)
-        assert "A7.5" in order.plain and number in order.plain
+        assert "责令限期改正" in order.plain and number in order.plain
         files = documents(user)
         assert files["pdf"].filename == f"责令限期改正通知书_张三_{correction}.pdf"
         text = pdf_text(files["pdf"].document or b"")
@@ -287,10 +287,10 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     # The order's deadline (4 April, a holiday) passes too: a renewed order, under a new
     # number, on the next working morning (Sunday 7 April, a swapped working day).
     await harness.set_time(at(4, 4, 18))
-    assert not any("2号" in m.plain and "A7.5" in m.plain for m in bureau.messages)
+    assert not any("2号" in m.plain and "责令限期改正" in m.plain for m in bureau.messages)
     await harness.set_time(at(4, 7, 8))
     again = await notice_reminder(bureau, "沙教控辍改〔2024〕2号")
-    assert "A7.5" in again.plain and "记录送达" in again.buttons
+    assert "责令限期改正" in again.plain and "记录送达" in again.buttons
     assert [n.number for n in await s.notices.of_case(case.id)] == [
         number,
         correction,
@@ -345,7 +345,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await bureau.wait_for(lambda m: "Recorded" in m.plain and "21 Mar 2024" in m.plain)
     await harness.set_time(at(3, 19, 11, 30))
     task = await cadre.wait_for(lambda m: number in m.plain and "记录送达" in m.buttons)
-    assert "A7.4" in task.plain and "已签发" in task.plain
+    assert "依据：第七条" in task.plain and "已签发" in task.plain
     assert set(documents(cadre)) == {"pdf"}
 
     # The bureau finds the guardian's name wrong on the roster, fixes it and re-issues.

@@ -373,7 +373,7 @@ async def test_a_restart_in_the_middle_of_a_sweep_loses_and_doubles_nothing(
     await harness.deliver()
     assert await harness.s.outbox.counts() == {"sent": 12}
     for user in users:
-        assert len(user.messages) == 1 and "A7.1" in user.messages[0].plain
+        assert len(user.messages) == 1 and "依据：第七条" in user.messages[0].plain
     # and nothing more for these rounds, ever
     harness.clock.advance(timedelta(hours=1))
     assert (await harness.sweep()).queued == 0
@@ -511,7 +511,7 @@ async def test_a_reminder_that_could_not_go_before_20_waits_for_the_morning(
     assert teacher.messages == []
     await harness.set_time(at(3, 5, 8))
     [reminder] = teacher.messages
-    assert "A7.1" in reminder.plain
+    assert "事项：请电话联系监护人" in reminder.plain  # A7.1
     assert await harness.s.outbox.counts() == {"sent": 1}
 
 

@@ -80,7 +80,7 @@ def test_a_reminder_names_everything_and_escapes_the_student() -> None:
     assert "⏰ 待办提醒" in text
     assert "学生：<b>&lt;小明&gt;</b>（滨河小学 3年级1班）" in text
     assert "案件：<b>KC-2024-0007</b>，第8天" in text
-    assert "依据：A7.1" in text and "事项：请及时家访" in text
+    assert "依据：第七条" in text and "事项：请及时家访" in text
     assert "期限已过：2024年3月6日（周三） 18:00" in text  # sent on day 8: never a past 期限
     assert message.buttons == (
         (("收到", "ack:7:A7.1-visit"), ("记录家访", "vis:7")),

@@ -37,6 +37,7 @@ from kcbx.testing.harness import BotHarness
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 3, 4, 8, 0, tzinfo=TZ)  # Monday 4 March 2024, 08:00
 CASE_NUMBER = re.compile(r"KC-\d{4}-\d{4}")
+TOWNSHIP = "滨河镇"  # where the story takes place
 # a tiny valid JPEG-like payload is not needed: the fake keeps bytes as they are
 PHOTO = b"\xff\xd8\xff\xe0demo-photo-of-the-visit\xff\xd9"
 RECEIPT = b"\xff\xd8\xff\xe0demo-photo-of-the-signed-receipt\xff\xd9"
@@ -235,7 +236,7 @@ class Cast:
 async def choose_cast(h: BotHarness) -> Cast:
     s = h.s
     [school] = await s.units.find("滨河镇/滨河中心小学", ("school",))
-    [township] = await s.units.find("滨河镇", ("township",))
+    [township] = await s.units.find(TOWNSHIP, ("township",))
     district = (await s.units.of_kind("district"))[0]
     teachers = await s.people.in_units([school.id], [Role.CLASS_TEACHER])
     chosen: tuple[Person, list[Student]] | None = None
@@ -396,7 +397,9 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
     """Monday to Friday: people join, four children are reported, a home visit, two return."""
     t, s = demo.t, demo.harness.s
     a, b, c, d, e = cast.students
-    demo.transcript.story(t("Monday: the people of 滨河镇 open their invitation links"))
+    demo.transcript.story(
+        t("Monday: the people of {township} open their invitation links").format(township=TOWNSHIP)
+    )
     demo.progress.step()
     for key in ("teacher", "lead", "principal", "township_leader", "township_cadre"):
         await demo.join(key, getattr(cast, key))
@@ -465,7 +468,10 @@ async def _day_seven(demo: Demo, cases: dict[str, Case]) -> None:
     case_c = cases["c"]
     await demo.day(
         START.date() + timedelta(days=7),
-        t("Day 7: dropout mark; the bureau, the township, the 三包 chain and the departments"),
+        t(
+            "Day 7: dropout mark; the bureau, the township, the contact-duty chain and the "
+            "departments"
+        ),
     )
     await demo.at(9)
     await lead.press(f"do:{case_c.id}:A7.3-mark")

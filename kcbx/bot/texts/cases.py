@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder.state import (
     DETAIL_DEPARTMENT,
@@ -27,6 +28,7 @@ from kcbx.bot.domain.ladder.state import (
     Stage,
     Step,
     Task,
+    TaskCode,
 )
 from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS, Policy
@@ -167,7 +169,7 @@ def steps_ahead(steps: Sequence[Step], today: date, t: Translate, lang: str) -> 
         on = t("now") if step.on <= today else format_date(step.on, t, lang)
         lines.append(
             t("• {when}: {what} ({rule})").format(
-                when=on, what=t(STEP_TEXTS[step.rule]), rule=step.rule
+                when=on, what=t(STEP_TEXTS[step.rule]), rule=cited(step.rule, t)
             )
         )
     return lines
@@ -205,6 +207,36 @@ def open_case_instead(
 # --- lists and cards ---------------------------------------------------------------------------
 
 
+# A task in a few words, where a line has no room for its whole text ("下一步：家访").
+TASK_LABELS: dict[str, str] = {
+    TaskCode.CALL: N_("phone the guardians"),
+    TaskCode.VISIT: N_("home visit"),
+    TaskCode.PERSUASION: N_("school persuasion"),
+    TaskCode.MARK: N_("dropout mark"),
+    TaskCode.REPORT: N_("report the dropout"),
+    TaskCode.JOINT: N_("joint persuasion"),
+    TaskCode.NOTICE: N_("issue the notice"),
+    TaskCode.DELIVER: N_("deliver the notice"),
+    TaskCode.CORRECTION: N_("order to correct"),
+    TaskCode.CORRECTION_AGAIN: N_("order to correct again"),
+    TaskCode.RETURNED: N_("confirm the return"),
+    TaskCode.EXEMPT: N_("record the exemption"),
+    TaskCode.CHAIN_VISIT: N_("contact-duty visit"),
+}
+
+
+def task_label(code: str, t: Translate) -> str:
+    """A task code in a user's words: A7.1-visit -> 家访; a department's A6/A9 task by its
+    kind; anything unknown by its article (never the code itself)."""
+    if code in TASK_LABELS:
+        return t(TASK_LABELS[code])
+    if code.startswith("A6-"):
+        return t("joint persuasion with the department")
+    if code.startswith("A9-"):
+        return t("relief for the family")
+    return cited(code, t)
+
+
 # What the work that satisfied a task is called on the card ("✓ 已家访 3月5日 邱曦").
 DONE_LABELS: dict[str, str] = {
     ActionKind.PHONE_CALL: N_("guardians reached by phone"),
@@ -237,9 +269,8 @@ def _task_line(
         local = by.at.astimezone(policy.time.tz).date()
         return (
             "✓ "
-            + t("{rule} {done} {date} {name}")
+            + t("{done} {date} {name}")
             .format(
-                rule=task.rule,
                 done=t(DONE_LABELS[by.kind]),
                 date=format_date(local, t, lang),
                 name=escape(name),
@@ -247,12 +278,11 @@ def _task_line(
             .rstrip()
         )
     if task.done and task.done_at is not None:
-        return "✓ " + t("{rule} {what} (done {when})").format(
-            rule=task.rule, what=what, when=when(task.done_at, t, lang, policy)
+        return "✓ " + t("{what} (done {when})").format(
+            what=what, when=when(task.done_at, t, lang, policy)
         )
     mark = "⚠ " if task.due_at <= now else "• "
-    return mark + t("{rule} {what} ({role}, due {when})").format(
-        rule=task.rule,
+    return mark + t("{what} ({role}, due {when})").format(
         what=what,
         role=role_name(task.role, t),
         when=when(task.due_at, t, lang, policy),
@@ -274,8 +304,8 @@ def case_line(
     if next_task is None:
         nxt = t("no open task")
     else:
-        nxt = t("next: {rule} by {when}").format(
-            rule=next_task.rule, when=when(next_task.due_at, t, lang, policy)
+        nxt = t("next: {what} by {when}").format(
+            what=task_label(next_task.code, t), when=when(next_task.due_at, t, lang, policy)
         )
         if next_task.due_at <= state.now:
             nxt += " ⚠ " + t("overdue")
@@ -289,7 +319,7 @@ def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricte
     if isinstance(department, str):
         parts.append(t(DEPARTMENTS.get(department, department)))
     elif isinstance(task, str) and action_kind == ActionKind.ACKNOWLEDGED:
-        parts.append(escape(task))
+        parts.append(task_label(task, t))
     outcome = detail.get("outcome")
     if isinstance(outcome, str) and not restricted:
         # a report's phone call says what the guardians answered; a visit how it went

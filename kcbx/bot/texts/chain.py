@@ -36,9 +36,9 @@ class ChainTask:
 def chain_task_text(task: ChainTask, heading: str, t: Translate, lang: str, tz: tzinfo) -> str:
     lines = [
         heading,
-        t("<b>三包 task (A5.1)</b>: case <b>{number}</b>, day {day} of absence").format(
-            number=escape(task.facts.case_number), day=max(task.day, 0)
-        ),
+        t(
+            "<b>Contact-duty task (Article 5)</b>: case <b>{number}</b>, day {day} of absence"
+        ).format(number=escape(task.facts.case_number), day=max(task.day, 0)),
         t(
             "Not back after {days} days: the child is a dropout (A7.3); the school has reported it."
         ).format(days=task.dropout_day),

@@ -29,6 +29,7 @@ from kcbx.bot.domain.caseactions import (
     snooze_row,
 )
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.i18n import Translate, normalize_language
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.state import Task
@@ -89,7 +90,7 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
         student=f"<b>{escape(student.name)}</b>",
         place=place,
         day=max(due.state.day, 0),
-        rule=due.task.rule,
+        rule=cited(due.task.rule, t),  # the article: users never see rule IDs
         task=task_text(due.task, t),
         due=when_text(due.task.due_at, policy, t, lang),
         overdue=due.state.now > due.task.due_at,
@@ -247,7 +248,7 @@ def _entry_text(n: int, entry: DigestEntry, policy: Policy, t: Translate, lang: 
         t("{n}. {number} {student} ({place}), day {day}").format(
             n=n, number=s.number, student=s.student, place=s.place, day=s.day
         ),
-        "   " + t("{rule}: {task}").format(rule=s.rule, task=s.task),
+        "   " + s.task,
         "   " + due_line(s, t),
     ]
     note = _note(entry, policy, t, lang)

@@ -50,6 +50,7 @@ from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO = range(3)
 T = TypeVar("T")
+RECEIVER_EXAMPLE = "王芳 母亲"  # a name and a relation, as a deliverer writes them
 
 
 @dataclass
@@ -155,7 +156,7 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
         + "\n"
         + t(
             "Step 1 of 3: on which day did the guardians receive it? Press a button or write "
-            "the date (for example 3月5日)."
+            "the date (for example 3.5)."
         ),
         inline(rows),
     )
@@ -208,8 +209,8 @@ async def _ask_who(update: Update, context: KcbxContext, draft: DeliveryDraft) -
         update,
         t(
             "Step 2 of 3: who received it? Press a guardian's name, or write the name and the "
-            "relation to the child (for example 王芳 母亲)."
-        ),
+            "relation to the child (for example {example})."
+        ).format(example=RECEIVER_EXAMPLE),
         inline(rows),
     )
     return WHO
@@ -238,8 +239,8 @@ async def who_text(
             update,
             context.gettext(
                 "Please write who received it in one line, at most 40 characters "
-                "(for example 王芳 母亲)."
-            ),
+                "(for example {example})."
+            ).format(example=RECEIVER_EXAMPLE),
         )
         return WHO
     return await _ask_photo(update, context, replace(draft, delivered_to=name))
@@ -251,7 +252,7 @@ async def _ask_photo(update: Update, context: KcbxContext, draft: DeliveryDraft)
     await reply(
         update,
         t(
-            "Step 3 of 3: please send a photo of the receipt (回执) with the guardian's "
+            "Step 3 of 3: please send a photo of the receipt with the guardian's "
             "signature. If the guardians refused to sign, photograph the receipt on which the "
             "deliverer and a witness noted the refusal."
         ),
