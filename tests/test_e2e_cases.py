@@ -236,7 +236,7 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     mine = await teacher.next_message()
     assert "共1件" in mine.plain and "张三" in mine.plain
     assert "赵六" not in mine.plain and "孙八" not in mine.plain
-    assert mine.buttons == ["KC-2024-0001 张三"]
+    assert mine.buttons == ["张三（0001）"]  # at most 12 characters
     await principal.send("/cases")
     school = await principal.next_message()
     assert "共2件" in school.plain and "赵六" in school.plain and "孙八" not in school.plain
@@ -255,7 +255,12 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
         now=harness.clock.now(),
         rule="A7.2",
     )
-    await teacher.press("KC-2024-0001 张三", mine)
+    await teacher.press("张三（0001）", mine)
+    brief = await teacher.wait_for(lambda m: "案件KC-2024-0001 · 办理中" in m.plain)
+    assert len(brief.plain.splitlines()) <= 12 and "办理记录" not in brief.plain
+    assert "最近：2024年3月7日（周四） 10:00 控辍专干" in brief.plain  # the last thing done
+    assert brief.buttons == ["记录家访", "已返校", "详情", "« 我的案件"]  # A7.1's visit is open
+    await teacher.press("详情", brief)
     card = await teacher.wait_for(lambda m: "办理记录" in m.plain)
     assert "案件KC-2024-0001 · 办理中" in card.plain
     assert "张三（3年级1班），滨河小学" in card.plain
@@ -280,7 +285,8 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     await liaison.send("/cases")
     referred = await liaison.next_message()
     assert "共1件" in referred.plain and "张三" in referred.plain
-    await liaison.press("KC-2024-0001 张三", referred)
+    await liaison.press("张三（0001）", referred)
+    await liaison.press("详情", await liaison.wait_for(lambda m: "详情" in m.buttons))
     seen = await liaison.wait_for(lambda m: "办理记录" in m.plain)
     assert "张父（父亲）" in seen.plain and "13700000000" not in seen.plain
     assert "同意送孩子返校" not in seen.plain and "已返校" not in seen.buttons

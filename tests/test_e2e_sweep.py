@@ -67,7 +67,9 @@ class Received:
     when: datetime
     user: int
     plain: str
-    acks: frozenset[str]  # the task codes of its "Received" buttons (ack:{case}:{code})
+    # the task codes of its "Received" buttons (ack:{case}:{code}), or in a digest, where each
+    # task has one button, of its action (do:{case}:{code})
+    acks: frozenset[str]
 
     @property
     def local(self) -> datetime:
@@ -91,7 +93,7 @@ class Log:
                 acks = frozenset(
                     data.split(":", 2)[2]
                     for data in message.button_data.values()
-                    if data.startswith("ack:")
+                    if data.startswith(("ack:", "do:"))
                 )
                 new.append(Received(self.harness.clock.now(), uid, message.plain, acks))
             self.seen[uid] = len(user.messages)
@@ -436,8 +438,8 @@ async def test_the_morning_digest_is_one_message_and_exactly_once(harness: BotHa
     assert "您有4项待办事项" in digest.plain and "&lt;小明&gt;" in (digest.text or "")
     assert "<小明>" in digest.plain and len(digest.text or "") < 4096
     assert (
-        sorted(d.split(":")[2] for d in digest.button_data.values() if d.startswith("ack:"))
-        == ["A7.1-call"] * 4
+        sorted(d.split(":")[2] for d in digest.button_data.values() if d.startswith("do:"))
+        == ["A7.1-call"] * 4  # one button a task: its action
     )
     assert all(len(v.encode()) < 64 for v in digest.button_data.values())
     await harness.restart()

@@ -255,6 +255,7 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
 
     # The case card shows where the case is referred and the evidence kept.
     await group.press_data(f"case:{case.id}", told)
+    await group.press("详情", await group.wait_for(lambda m: "详情" in m.buttons))
     card = await group.wait_for(lambda m: "已转介" in m.plain)
     assert "区司法局（已接收）" in card.plain and "已存证：照片1张，文件0份" in card.plain
     assert "区民政局" not in card.plain  # withdrawn referrals are not listed

@@ -90,10 +90,12 @@ def case_choices(
     cases: Sequence[tuple[Case, Student]], data: Callable[[Case], str], t: Translate
 ) -> list[list[tuple[str, str]]]:
     """A button a case (``KC-2024-0001 张三``), one a row, to pick the case to act on."""
-    return [
-        [(t("{number} {name}").format(number=case.number, name=student.name), data(case))]
-        for case, student in cases
-    ]
+    return [[(case_label(case.number, student.name, t), data(case))] for case, student in cases]
+
+
+def case_label(number: str, name: str, t: Translate) -> str:
+    """A case's button, at most 12 characters: 张三（0001） for KC-2024-0001."""
+    return t("{name} ({seq})").format(name=name, seq=number.rsplit("-", 1)[-1])
 
 
 def cause_name(code: str, t: Translate) -> str:
@@ -369,13 +371,11 @@ def _guardians_line(card: CaseCard, t: Translate) -> str:
     return t("Guardians: {contact}").format(contact="；".join(names))
 
 
-def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
-    """The case card: the student, the case, where it stands, the tasks and the history.
-
-    A department liaison (``card.restricted``) sees what the department needs to act: the
-    child, the household and the guardians' names, not their phone numbers, the teacher's
-    note or what the guardians said.
-    """
+def _card_head(
+    card: CaseCard, t: Translate, lang: str, policy: Policy, *, brief: bool
+) -> list[str]:
+    """Who the case is about and where it stands (``brief``: without the report's date and
+    the guardians' first answer, which the full card and its history give)."""
     case, student, state = card.case, card.student, card.state
     status = t(CASE_STATUS.get(case.status, case.status))
     lines = [
@@ -394,14 +394,15 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
         )
         lines.append(t("Vulnerable student (A9): {flags}").format(flags=flags))
     lines.append(t("Reason: {cause}").format(cause=cause_name(case.cause, t)))
-    lines.append(
-        t("Absent since {since}; reported by {by}, {when}").format(
-            since=format_date(case.absent_since, t, lang),
-            by=escape(card.reporter) or t("the system"),
-            when=when(case.reported_at, t, lang, policy),
+    if not brief:
+        lines.append(
+            t("Absent since {since}; reported by {by}, {when}").format(
+                since=format_date(case.absent_since, t, lang),
+                by=escape(card.reporter) or t("the system"),
+                when=when(case.reported_at, t, lang, policy),
+            )
         )
-    )
-    if not card.restricted:
+    if not card.restricted and not brief:  # the brief card: the history's last entry says it
         if case.guardian_contact in CONTACTS:
             lines.append(
                 t("Guardians when phoned: {contact}").format(
@@ -420,6 +421,18 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     lines.append(
         t("Stage: {stage}, day {day}").format(stage=t(STAGE_NAMES[state.stage]), day=state.day)
     )
+    return lines
+
+
+def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
+    """The case card: the student, the case, where it stands, the tasks and the history.
+
+    A department liaison (``card.restricted``) sees what the department needs to act: the
+    child, the household and the guardians' names, not their phone numbers, the teacher's
+    note or what the guardians said.
+    """
+    state = card.state
+    lines = _card_head(card, t, lang, policy, brief=False)
     lines += ["", t("<b>Tasks</b>")]
     tasks = sorted(state.tasks, key=lambda task: (task.done, task.due_at))
     actors = card.actor_names
@@ -447,6 +460,40 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     return lines
 
 
+BRIEF_TASKS = 2  # open tasks on the card itself; the rest behind [Details]
+
+
+def card_brief_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
+    """The case card as a phone shows it: at most 11 lines (an edit after a tap adds one),
+    the student, where the case stands, what is open and the last thing done; [Details]
+    (``card_lines``) has the whole record."""
+    state = card.state
+    head = _card_head(card, t, lang, policy, brief=True)
+    open_tasks = sorted((task for task in state.tasks if not task.done), key=lambda k: k.due_at)
+    lines = list(head)
+    shown = open_tasks if len(open_tasks) <= BRIEF_TASKS else open_tasks[: BRIEF_TASKS - 1]
+    lines += [_task_line(task, state.now, t, lang, policy, card.actor_names) for task in shown]
+    if len(open_tasks) > len(shown):
+        lines.append(t("… and {count} more open tasks").format(count=len(open_tasks) - len(shown)))
+    if card.history:
+        last = card.history[-1]
+        entry = history_line(
+            last.action.at,
+            last.action.kind,
+            last.action.detail,
+            last.actor_name,
+            last.actor_role,
+            t,
+            lang,
+            policy,
+            card.restricted,
+        )
+        lines.append(t("Last: {entry}").format(entry=entry))
+    else:
+        lines.append(t("No actions recorded yet."))
+    return lines
+
+
 def recorded_line(kind: str, by: str, at: datetime, t: Translate, lang: str, policy: Policy) -> str:
     """The line a button press adds to the reminder it was on."""
     return "✓ " + t("{what}: recorded by {by}, {when}").format(
@@ -457,7 +504,9 @@ def recorded_line(kind: str, by: str, at: datetime, t: Translate, lang: str, pol
 __all__ = [
     "A9_FLAG_NAMES",
     "CASE_STATUS",
+    "card_brief_lines",
     "card_lines",
+    "case_label",
     "case_line",
     "cause_name",
     "class_label",

@@ -143,8 +143,8 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
     t = context.gettext
     today, issued = start.today, start.view.notice.issue_date
     choices = [(0, t("Today")), (1, t("Yesterday"))]
-    buttons = [
-        (f"{label} {format_date(today - timedelta(days=back), t, context.lang)}", f"ntc:dt:{back}")
+    buttons = [  # the label alone: the text says which day today is
+        (label, f"ntc:dt:{back}")
         for back, label in choices
         if today - timedelta(days=back) >= issued
     ]
@@ -152,7 +152,9 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
     rows.append(DELIVERY.cancel_row(t))
     await reply(
         update,
-        t("Record the delivery of {title}.").format(title=notice_title(start.view, t))
+        t("Record the delivery of {title}. Today is {today}.").format(
+            title=notice_title(start.view, t), today=format_date(today, t, context.lang)
+        )
         + "\n"
         + t(
             "Step 1 of 3: on which day did the guardians receive it? Press a button or write "
