@@ -140,7 +140,7 @@ def test_a_long_digest_is_paged_under_the_limits() -> None:
     ]
     pages = digest_messages(entries, POLICY, ZH, "zh_CN")
     assert len(pages) == 3  # one person, one sweep: at most three messages
-    assert pages[0].text.startswith("📋 您有30项待办事项（第1/3页）")
+    assert pages[0].text.startswith("📋 您有30项待办事项（第1页，共3页）")
     for page in pages:
         assert_sendable(page.text, page.buttons)
     for page in pages:  # a phone's screen: six buttons, one a task

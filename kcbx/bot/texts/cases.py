@@ -131,7 +131,7 @@ def report_summary(
         t("Student: {student}").format(student=student_label(student, t)),
         t("Absent since: {date}").format(date=format_date(absent_since, t, lang)),
         t("Reason: {cause}").format(cause=cause_name(cause, t)),
-        t("Guardians: {contact}").format(contact=t(CONTACTS[contact])),
+        t("Phone call to the guardians: {contact}").format(contact=t(CONTACTS[contact])),
     ]
     if note:
         lines.append(t("Note: {note}").format(note=escape(note)))
