@@ -153,6 +153,6 @@ async def test_accountability_shows_the_frozen_months_and_this_month(
     found = await accountability_view(services, leader)
     assert found is not None
     view = render_accountability(found, 0, services.policy, ZH, "zh_CN")
-    assert "2024年3月" in view.text and "A8.2" in view.text and case.number in view.text
+    assert "2024年3月" in view.text and "辍学且无劝返记录" in view.text and case.number in view.text
     assert "本月至今" in view.text
     assert await accountability_view(services, teacher) is None

@@ -163,7 +163,7 @@ def test_policy_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     good = tmp_path / "good.toml"
     good.write_text("[ladder]\npersuasion_day = 2\n", encoding="utf-8")
     assert main(["--db", str(tmp_path / "x.db"), "policy", "check", str(good)]) == 0
-    assert "A7.2 第 2 天" in capsys.readouterr().out
+    assert "【第七条】第2天：学校组织力量劝返" in capsys.readouterr().out  # A7.2
     bad = tmp_path / "bad.toml"
     bad.write_text('[ladder]\npersuasion_day = 9\nday_counting = "weeks"\n', encoding="utf-8")
     assert main(["policy", "check", str(bad)]) == 1

@@ -162,7 +162,7 @@ def test_kcbx_coverage_names_the_gaps_put_in_the_roster(
 
     assert main(["--db", str(db), "coverage", "--unit", "甲镇", "--households"]) == 0
     out = capsys.readouterr().out
-    assert "三包 coverage of 甲镇" in out and "乙镇" not in out
+    assert "Contact-duty coverage of 甲镇" in out and "乙镇" not in out
     assert "4 households (5 students); 1 covered at every level." in out
     assert "    1372: 东二甲" in out  # the operator's list of households
     assert "No group cadre carries more than 2 households." in out

@@ -147,7 +147,7 @@ async def test_received_action_and_back_at_school(harness: BotHarness) -> None:
     ask = await teacher.wait_for(lambda m: m is not ask and "已返校？" in m.plain)
     await teacher.press("是，已返校", ask)
     assert (await _answer(teacher, f"ret:{case.id}:y")).text == "已记录。"
-    await teacher.wait_for(lambda m: m is ask and f"案件 {case.number} 已关闭" in m.plain)
+    await teacher.wait_for(lambda m: m is ask and f"案件{case.number}已关闭" in m.plain)
     await teacher.wait_for(lambda m: m is reminder and "复学：李老师已于" in m.plain)
     assert reminder.buttons == ["查看案件"] and ask.buttons == []
     closed = await harness.s.cases.get(case.id)
@@ -162,7 +162,7 @@ async def test_received_action_and_back_at_school(harness: BotHarness) -> None:
     # a second press of any button of the closed case records nothing
     for data in (f"ret:{case.id}:y", f"ret:{case.id}", f"do:{case.id}:A7.1-call"):
         await teacher.press_data(data, reminder)
-        assert f"案件 {case.number} 已关闭" in ((await _answer(teacher, data)).text or "")
+        assert f"案件{case.number}已关闭" in ((await _answer(teacher, data)).text or "")
     assert [k for k, _ in await _kinds(harness, case)].count("returned") == 1
 
     # those who were reminded hear that the case is closed
@@ -236,7 +236,7 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     mine = await teacher.next_message()
     assert "共1件" in mine.plain and "张三" in mine.plain
     assert "赵六" not in mine.plain and "孙八" not in mine.plain
-    assert mine.buttons == ["KC-2024-0001 张三"]
+    assert mine.buttons == ["张三（0001）"]  # at most 12 characters
     await principal.send("/cases")
     school = await principal.next_message()
     assert "共2件" in school.plain and "赵六" in school.plain and "孙八" not in school.plain
@@ -255,16 +255,23 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
         now=harness.clock.now(),
         rule="A7.2",
     )
-    await teacher.press("KC-2024-0001 张三", mine)
+    await teacher.press("张三（0001）", mine)
+    brief = await teacher.wait_for(lambda m: "案件KC-2024-0001 · 办理中" in m.plain)
+    assert len(brief.plain.splitlines()) <= 12 and "办理记录" not in brief.plain
+    assert "最近：2024年3月7日（周四） 10:00 控辍专干" in brief.plain  # the last thing done
+    assert brief.buttons == ["记录家访", "已返校", "详情", "« 我的案件"]  # A7.1's visit is open
+    await teacher.press("详情", brief)
     card = await teacher.wait_for(lambda m: "办理记录" in m.plain)
-    assert "案件 KC-2024-0001 · 办理中" in card.plain
+    assert "案件KC-2024-0001 · 办理中" in card.plain
     assert "张三（3年级1班），滨河小学" in card.plain
     assert "滨河镇/新墩村/一组" in card.plain and "张父（父亲） 13700000000" in card.plain
     assert "阶段：学校劝返，第3天" in card.plain
-    assert "⚠ A7.1" in card.plain and "期限 2024年3月6日（周三） 18:00" in card.plain  # overdue
+    assert (
+        "⚠ 请及时家访" in card.plain and "期限2024年3月6日（周三） 18:00" in card.plain
+    )  # overdue
     assert "2024年3月4日（周一） 09:00 李老师（班主任）：电话联系监护人" in card.plain
     assert "2024年3月7日（周四） 10:00 控辍专干（" in card.plain and "学校劝返" in card.plain
-    assert "✓ A7.1" in card.plain and "A7.2" in card.plain
+    assert "✓ 已电话联系监护人" in card.plain and "学校劝返" in card.plain  # A7.1, A7.2
     assert card.buttons == ["记录家访", "已返校", "« 我的案件"]  # A7.1's visit is still open
 
     # a department liaison sees a case once it is referred (A6), without the guardians'
@@ -278,7 +285,8 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     await liaison.send("/cases")
     referred = await liaison.next_message()
     assert "共1件" in referred.plain and "张三" in referred.plain
-    await liaison.press("KC-2024-0001 张三", referred)
+    await liaison.press("张三（0001）", referred)
+    await liaison.press("详情", await liaison.wait_for(lambda m: "详情" in m.buttons))
     seen = await liaison.wait_for(lambda m: "办理记录" in m.plain)
     assert "张父（父亲）" in seen.plain and "13700000000" not in seen.plain
     assert "同意送孩子返校" not in seen.plain and "已返校" not in seen.buttons
@@ -311,7 +319,7 @@ async def test_a_relapse_reported_in_chat_continues_the_ladder(harness: BotHarne
     await teacher.wait_for(lambda m: "补充简短说明" in m.plain)
     await teacher.press("跳过")
     summary = await teacher.wait_for(lambda m: "请核对并确认报告" in m.plain)
-    assert "2024年3月14日（周四）复学（案件 KC-2024-0001）" in summary.plain
+    assert "2024年3月14日（周四）复学（案件KC-2024-0001）" in summary.plain
     assert "本案从第10天" in summary.plain
     await teacher.press("确认报告")
     done = await teacher.wait_for(lambda m: "立案" in m.plain)
@@ -322,4 +330,4 @@ async def test_a_relapse_reported_in_chat_continues_the_ladder(harness: BotHarne
 
     await teacher.press("查看案件", done)
     card = await teacher.wait_for(lambda m: "办理记录" in m.plain)
-    assert "接续案件 KC-2024-0001" in card.plain and "第10天" in card.plain
+    assert "接续案件KC-2024-0001" in card.plain and "第10天" in card.plain

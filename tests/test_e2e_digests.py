@@ -105,7 +105,9 @@ async def test_each_schools_monthly_report_goes_to_the_bureau_once(harness: BotH
     assert len(reports) == 2
     binhe = next(r for r in reports if "滨河小学" in r)
     assert "2024年3月" in binhe and "本月新报2件" in binhe and "月底未结案件2件" in binhe
-    assert "张三" in binhe and "A8.2" in binhe  # 张三's dropout without persuasion, frozen
+    assert (
+        "张三" in binhe and "辍学且无劝返记录" in binhe
+    )  # A8.2: 张三's dropout without persuasion, frozen
     assert [m for m in principal.messages if "学校月报" in m.plain] == []
     key = f"mo:{district.units['binhe_primary']}:2024-03:{district.people['13900000003']}"
     assert await harness.s.outbox.has_key(key)
@@ -125,7 +127,7 @@ async def test_leaders_are_warned_before_a_flag_and_only_once(harness: BotHarnes
     texts = [m.plain for m in digests]
     digest = texts[0]
     # 王五 (day 3) has no persuasion: the warning names the day before the dropout mark
-    assert "KC-2024-0002" in digest and "3月7日" in digest and "A8.2" in digest
+    assert "KC-2024-0002" in digest and "3月7日" in digest and "第八条" in digest
     # 张三 is a dropout without persuasion: the school is flagged, and told of the freeze
     assert "KC-2024-0001" in digest and "3月31日" in digest
     assert any("KC-2024-0002" in m.plain for m in teacher.messages)

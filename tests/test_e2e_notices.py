@@ -122,7 +122,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     reminders = {}
     for user in (bureau,):
         reminders[user.id] = reminder = await notice_reminder(user, number)
-        assert "限期入学通知书" in reminder.plain and "A7.4" in reminder.plain
+        assert "限期入学通知书" in reminder.plain and "依据：第七条" in reminder.plain
         assert "已签发（已签字盖章）" in reminder.buttons
         assert "记录送达" not in reminder.buttons
         files = documents(user)
@@ -198,7 +198,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     assert "不能晚于今天" in (await cadre.next_message()).plain
     await cadre.send("3月1日")  # before the notice was made
     assert "不能早于" in (await cadre.next_message()).plain
-    await cadre.press("今天 2024年3月20日（周三）", ask)
+    await cadre.press("今天", ask)  # the text says the date
     who = await cadre.wait_for(lambda m: "第2步" in m.plain)
     await cadre.press("张父", who)
     await cadre.wait_for(lambda m: "第3步" in m.plain)
@@ -238,7 +238,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     orders = {}
     for user in (bureau, township):
         orders[user.id] = order = await notice_reminder(user, correction)
-        assert "A7.5" in order.plain and number in order.plain
+        assert "责令限期改正" in order.plain and number in order.plain
         files = documents(user)
         assert files["pdf"].filename == f"责令限期改正通知书_张三_{correction}.pdf"
         text = pdf_text(files["pdf"].document or b"")
@@ -253,7 +253,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     order = orders[bureau.id]
     await bureau.press("记录送达", order)
     ask = await bureau.wait_for(lambda m: "第1步" in m.plain)
-    await bureau.press("今天 2024年3月28日（周四）", ask)
+    await bureau.press("今天", ask)
     await bureau.wait_for(lambda m: "第2步" in m.plain)
     await bureau.send("张父  父亲")
     await bureau.wait_for(lambda m: "第3步" in m.plain)
@@ -272,25 +272,26 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
 
     # The case card lists both documents with their dates and delivery proof.
     await bureau.press("查看案件", order)
+    await bureau.press("详情", await bureau.wait_for(lambda m: "详情" in m.buttons))
     card = await bureau.wait_for(lambda m: "限期入学通知书" in m.plain and correction in m.plain)
     for expected in (
         number,
         correction,
-        "送达 2024年3月20日（周三） 张父",
+        "2024年3月20日（周三）送达，张父签收",
         "回执照片已存",
-        "期限 2024年3月27日（周三）",
-        "送达 2024年3月28日（周四） 张父 父亲",
-        "期限 2024年4月4日（周四）",
+        "期限2024年3月27日（周三）",
+        "2024年3月28日（周四）送达，张父 父亲签收",
+        "期限2024年4月4日（周四）",
     ):
         assert expected in card.plain, expected
 
     # The order's deadline (4 April, a holiday) passes too: a renewed order, under a new
     # number, on the next working morning (Sunday 7 April, a swapped working day).
     await harness.set_time(at(4, 4, 18))
-    assert not any("2号" in m.plain and "A7.5" in m.plain for m in bureau.messages)
+    assert not any("2号" in m.plain and "责令限期改正" in m.plain for m in bureau.messages)
     await harness.set_time(at(4, 7, 8))
     again = await notice_reminder(bureau, "沙教控辍改〔2024〕2号")
-    assert "A7.5" in again.plain and "记录送达" in again.buttons
+    assert "责令限期改正" in again.plain and "记录送达" in again.buttons
     assert [n.number for n in await s.notices.of_case(case.id)] == [
         number,
         correction,
@@ -345,7 +346,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await bureau.wait_for(lambda m: "Recorded" in m.plain and "21 Mar 2024" in m.plain)
     await harness.set_time(at(3, 19, 11, 30))
     task = await cadre.wait_for(lambda m: number in m.plain and "记录送达" in m.buttons)
-    assert "A7.4" in task.plain and "已签发" in task.plain
+    assert "依据：第七条" in task.plain and "已签发" in task.plain
     assert set(documents(cadre)) == {"pdf"}
 
     # The bureau finds the guardian's name wrong on the roster, fixes it and re-issues.
@@ -394,6 +395,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     await bureau.wait_for(lambda m: "期限进行中" in m.plain and new_number in m.plain)
     first = next(m for m in bureau.messages if "Open the case" in m.buttons)  # in English
     await bureau.press("Open the case", first)
+    await bureau.press("详情", await bureau.wait_for(lambda m: "详情" in m.buttons))
     card = await bureau.wait_for(lambda m: "替代" in m.plain)
     assert f"《限期入学通知书》{number}" in card.plain and "已作废" in card.plain
     assert f"《限期入学通知书》{new_number}" in card.plain and f"替代{number}" in card.plain

@@ -74,8 +74,8 @@ async def test_each_leader_gets_a_summary_of_exactly_their_scope(harness: BotHar
     assert "在校学生8名；未结案件4件，其中辍学2件。" in whole.plain
     assert names_in(whole.plain) == {"张三", "王五", "钱七", "孙八"}
     assert "滨河镇：3／1" in whole.plain and "文昌镇：1／1" in whole.plain
-    assert "A8.2" in whole.plain  # 张三: a primary dropout with no persuasion recorded
-    assert "未结案件中困难群体（A9）学生1名" in whole.plain  # 王五
+    assert "辍学且无劝返记录" in whole.plain  # A8.2: 张三, a primary dropout with no persuasion
+    assert "未结案件中弱势群体（第九条）学生1名" in whole.plain  # 王五 (A9)
     assert len(whole.text or "") < 4096
 
     township = await summary_of(wenchang)

@@ -67,7 +67,9 @@ class Received:
     when: datetime
     user: int
     plain: str
-    acks: frozenset[str]  # the task codes of its "Received" buttons (ack:{case}:{code})
+    # the task codes of its "Received" buttons (ack:{case}:{code}), or in a digest, where each
+    # task has one button, of its action (do:{case}:{code})
+    acks: frozenset[str]
 
     @property
     def local(self) -> datetime:
@@ -91,7 +93,7 @@ class Log:
                 acks = frozenset(
                     data.split(":", 2)[2]
                     for data in message.button_data.values()
-                    if data.startswith("ack:")
+                    if data.startswith(("ack:", "do:"))
                 )
                 new.append(Received(self.harness.clock.now(), uid, message.plain, acks))
             self.seen[uid] = len(user.messages)
@@ -375,7 +377,7 @@ async def test_a_restart_in_the_middle_of_a_sweep_loses_and_doubles_nothing(
     await harness.deliver()
     assert await harness.s.outbox.counts() == {"sent": 12}
     for user in users:
-        assert len(user.messages) == 1 and "A7.1" in user.messages[0].plain
+        assert len(user.messages) == 1 and "依据：第七条" in user.messages[0].plain
     # and nothing more for these rounds, ever
     harness.clock.advance(timedelta(hours=1))
     assert (await harness.sweep()).queued == 0
@@ -438,8 +440,8 @@ async def test_the_morning_digest_is_one_message_and_exactly_once(harness: BotHa
     assert "您有4项待办事项" in digest.plain and "&lt;小明&gt;" in (digest.text or "")
     assert "<小明>" in digest.plain and len(digest.text or "") < 4096
     assert (
-        sorted(d.split(":")[2] for d in digest.button_data.values() if d.startswith("ack:"))
-        == ["A7.1-call"] * 4
+        sorted(d.split(":")[2] for d in digest.button_data.values() if d.startswith("do:"))
+        == ["A7.1-call"] * 4  # one button a task: its action
     )
     assert all(len(v.encode()) < 64 for v in digest.button_data.values())
     await harness.restart()
@@ -513,7 +515,7 @@ async def test_a_reminder_that_could_not_go_before_20_waits_for_the_morning(
     assert teacher.messages == []
     await harness.set_time(at(3, 5, 8))
     [reminder] = teacher.messages
-    assert "A7.1" in reminder.plain
+    assert "事项：请电话联系监护人" in reminder.plain  # A7.1
     assert await harness.s.outbox.counts() == {"sent": 1}
 
 

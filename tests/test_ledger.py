@@ -46,7 +46,7 @@ HEADERS = [
     "包村干部",
     "包组干部",
     "包户干部",
-    "困难群体类别（第九条）",
+    "弱势群体类别（第九条）",
     "缺课原因",
     "缺课起始日",
     "报告日期",
@@ -151,7 +151,7 @@ async def test_every_case_is_on_the_ledger_in_the_counties_columns(
     ledger = await export_for_person(services, leader, gettext=ZH)
     assert ledger is not None and ledger.filename == "控辍保学台账_沙坡头区_20240312.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(ledger.data))
-    assert book.sheetnames == ["控辍保学台账", "劝返处置记录", "责任追究（A8）", "说明"]
+    assert book.sheetnames == ["控辍保学台账", "劝返处置记录", "责任追究（第八条）", "说明"]
     sheet = book["控辍保学台账"]
     assert [c.value for c in sheet[1]] == HEADERS
     assert sheet.freeze_panes == "A2"
@@ -203,15 +203,15 @@ async def test_every_case_is_on_the_ledger_in_the_counties_columns(
     assert first["类别"] == "疑似辍学" and first["复学日期"].date() == date(2024, 3, 3)
     assert first["复学后跟踪"] == f"2024年3月8日起再次缺课（{again['案件编号']}）"
     wang = next(r for r in rows if r["学生姓名"] == "王五")
-    assert "留守儿童" in wang["困难群体类别（第九条）"] and wang["类别"] == "疑似辍学"
-    for value in cells(sheet) + cells(book["劝返处置记录"]) + cells(book["责任追究（A8）"])[7:]:
+    assert "留守儿童" in wang["弱势群体类别（第九条）"] and wang["类别"] == "疑似辍学"
+    for value in cells(sheet) + cells(book["劝返处置记录"]) + cells(book["责任追究（第八条）"])[7:]:
         assert not CODE.search(value), value  # codes translated, rules as 第七条
     actions = list(book["劝返处置记录"].iter_rows(min_row=2, values_only=True))
     call = next(a for a in actions if a[0] == "KC-2024-0001" and a[6] == "李老师")
     assert call[5] == "第七条" and call[7] == "班主任" and "不愿上学" in str(call[9])
     visit = next(a for a in actions if a[6] == "包户干部")
     assert visit[5] == "第五条" and "见到监护人" in str(visit[9])
-    flags = list(book["责任追究（A8）"].iter_rows(min_row=2, values_only=True))
+    flags = list(book["责任追究（第八条）"].iter_rows(min_row=2, values_only=True))
     assert {(r[0], r[1], r[3]) for r in flags} == {
         ("2024年2月", "第八条", "沙坡头区"),
         ("本月（尚未固化）", "第八条", "沙坡头区"),

@@ -334,7 +334,7 @@ async def test_unknown_words_are_grouped_with_a_suggestion_and_nothing_is_writte
     assert await rows(db, "SELECT COUNT(*) FROM people") == before
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == audits
     lines = render_report(report, ZH)
-    assert lines[0].startswith("新名单.xlsx 未导入任何内容：共 16 处问题")
+    assert lines[0].startswith("新名单.xlsx未导入任何内容：共16处问题")
     # twelve rows, one line, the largest group first, its rows capped
     assert lines[1] == (
         "工作表“人员”C列（角色），共12行（第2、3、4、5、6…行）："
@@ -379,7 +379,7 @@ async def test_check_writes_nothing_and_says_what_an_import_would_do(db: Databas
     assert await db.fetchval("SELECT COUNT(*) FROM units") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
     text = "\n".join(render_report(report, ZH))
-    assert "未写入任何内容" in text and "学生：新增 3" in text
+    assert "未写入任何内容" in text and "学生：新增3" in text
 
 
 async def test_the_chat_answer_fits_one_message_and_counts_what_it_leaves_out(
@@ -399,7 +399,7 @@ async def test_the_chat_answer_fits_one_message_and_counts_what_it_leaves_out(
     message = render_message(report, ZH, escape=html.escape)
 
     assert len(message) <= 4096
-    assert message.startswith("大名单.xlsx 未导入任何内容：共 400 处问题")
+    assert message.startswith("大名单.xlsx未导入任何内容：共400处问题")
     assert "另有" in message.splitlines()[-1] and "未列出" in message.splitlines()[-1]
     assert len(render_report(report, ZH, max_groups=10)) == 12
 
@@ -544,5 +544,5 @@ def test_an_ambiguous_group_says_which_units_it_may_mean() -> None:
     [error] = resolve(roster, TREE).errors
     assert error.render(ZH).endswith(
         "名为“1组”的单位有2个（滨河镇/三道湖村/1组、滨河镇/枣园村/一队），"
-        "请写明路径，如 滨河镇/三道湖村/1组"
+        "请写明路径，如滨河镇/三道湖村/1组"
     )

@@ -1,7 +1,8 @@
 """Keep the gettext catalogues in step with the code.
 
     python tools/i18n.py sync              extract, update zh_CN and en, compile
-    python tools/i18n.py translate F.json  sync, then fill zh_CN from {"msgid": "中文"}, compile
+    python tools/i18n.py translate F.json  sync, then fill zh_CN from {"msgid": "中文"} (restyled
+                                           by tools/zh_style.py), compile
     python tools/i18n.py check             list msgids with no zh_CN text (exit 1 if any)
 
 Everything runs under a file lock, so several developers may run it at once.
@@ -21,6 +22,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zh_style import restyle
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "kcbx" / "locales"
@@ -104,7 +108,7 @@ def sync(zh: dict[str, str] | None = None) -> list[str]:
                     message.string = message.id
             else:
                 if zh and key in zh:
-                    value = zh[key]
+                    value = restyle(zh[key])  # the text style of docs/texts.md
                     if isinstance(message.id, tuple):
                         message.string = (value, value)
                     else:

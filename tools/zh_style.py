@@ -34,9 +34,19 @@ _SPACE_AFTER = re.compile(rf"([{CJK}]) (?!/[a-z])(?={_LATIN_AFTER})")
 _COLON = re.compile(rf"([{CJK}]):(?!//)")
 
 
-def _command_before(text: str, index: int) -> bool:
-    """Whether the word ending just before `index` is a /command."""
-    return re.search(r"/[a-z_]+$", text[:index]) is not None
+# A /command and what follows it up to the end of the clause (its arguments: /invite 角色 单位
+# [姓名]) keep their spaces: Telegram needs them to see the command.
+_COMMAND = re.compile(r"(?<![<\w/:.])/[a-z_]+[^，。；？！）\n]*")
+_SPACE_BEFORE = re.compile(rf"(?<={_LATIN_BEFORE}) (?=[{CJK}])")
+_SPACE_BETWEEN = re.compile(rf"(?<=[{CJK}]) (?=[{CJK}])")
+
+
+def _spacing(text: str) -> str:
+    """The spaces of a stretch without a /command in it."""
+    text = _COLON.sub(r"\1：", text)
+    text = _SPACE_BETWEEN.sub("", text)
+    text = _SPACE_AFTER.sub(r"\1", text)
+    return _SPACE_BEFORE.sub("", text)
 
 
 def restyle(text: str) -> str:
@@ -48,18 +58,13 @@ def restyle(text: str) -> str:
     for term, forms in TERMS.items():
         for form in forms:
             out = out.replace(form, term)
-    out = _COLON.sub(r"\1：", out)
-    out = _SPACE_AFTER.sub(r"\1", out)
-    # a space before Chinese goes, unless a /command ends there
     pieces = []
     last = 0
-    for match in re.finditer(rf"(?<={_LATIN_BEFORE}) (?=[{CJK}])", out):
-        i = match.start()
-        if _command_before(out, i):
-            continue
-        pieces.append(out[last:i])
-        last = i + 1
-    pieces.append(out[last:])
+    for match in _COMMAND.finditer(out):
+        pieces.append(_spacing(out[last : match.start()]))
+        pieces.append(match.group())
+        last = match.end()
+    pieces.append(_spacing(out[last:]))
     return "".join(pieces)
 
 
@@ -82,7 +87,7 @@ def main() -> int:
         print(f"{changed} texts would change")
         return 1 if changed else 0
     with PO.open("wb") as handle:
-        write_po(handle, catalog, width=100)
+        write_po(handle, catalog, width=100, sort_output=True)
     with PO.with_suffix(".mo").open("wb") as handle:
         write_mo(handle, catalog)
     print(f"{changed} texts restyled")

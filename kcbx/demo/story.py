@@ -37,8 +37,8 @@ from kcbx.testing.harness import BotHarness
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 3, 4, 8, 0, tzinfo=TZ)  # Monday 4 March 2024, 08:00
 CASE_NUMBER = re.compile(r"KC-\d{4}-\d{4}")
-# a tiny valid JPEG-like payload is not needed: the fake keeps bytes as they are
-PHOTO = b"\xff\xd8\xff\xe0demo-photo-of-the-visit\xff\xd9"
+TOWNSHIP = "滨河镇"  # where the story takes place
+PHOTO = b"\xff\xd8\xff\xe0demo-photo-of-the-visit\xff\xd9"  # the fake keeps bytes as they are
 RECEIPT = b"\xff\xd8\xff\xe0demo-photo-of-the-signed-receipt\xff\xd9"
 
 Predicate = Callable[[SentMessage], bool]
@@ -235,7 +235,7 @@ class Cast:
 async def choose_cast(h: BotHarness) -> Cast:
     s = h.s
     [school] = await s.units.find("滨河镇/滨河中心小学", ("school",))
-    [township] = await s.units.find("滨河镇", ("township",))
+    [township] = await s.units.find(TOWNSHIP, ("township",))
     district = (await s.units.of_kind("district"))[0]
     teachers = await s.people.in_units([school.id], [Role.CLASS_TEACHER])
     chosen: tuple[Person, list[Student]] | None = None
@@ -332,11 +332,13 @@ async def visit(
     await actor.press("vv:ok", has_text("KC-"))
 
 
-async def back_at_school(teacher: Actor, case_id: int) -> None:
-    """A7.6: the class teacher confirms the return; the case closes."""
-    if not teacher.can_press(f"ret:{case_id}$"):
+async def back_at_school(teacher: Actor, case_id: int, details: bool = False) -> None:
+    """A7.6: the class teacher confirms the return (``details``: from the whole record)."""
+    if details or not teacher.can_press(f"ret:{case_id}$"):
         await teacher.send("/cases", has_button("case:"))
         await teacher.press(f"case:{case_id}$", has_button(f"ret:{case_id}"))
+    if details:
+        await teacher.press(f"cdet:{case_id}", has_button(f"ret:{case_id}"))
     await teacher.press(f"ret:{case_id}$", has_button(f"ret:{case_id}:y"))
     await teacher.press(f"ret:{case_id}:y")
 
@@ -396,7 +398,9 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
     """Monday to Friday: people join, four children are reported, a home visit, two return."""
     t, s = demo.t, demo.harness.s
     a, b, c, d, e = cast.students
-    demo.transcript.story(t("Monday: the people of 滨河镇 open their invitation links"))
+    demo.transcript.story(
+        t("Monday: the people of {township} open their invitation links").format(township=TOWNSHIP)
+    )
     demo.progress.step()
     for key in ("teacher", "lead", "principal", "township_leader", "township_cadre"):
         await demo.join(key, getattr(cast, key))
@@ -430,7 +434,7 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
 
     await demo.at(14)
     demo.transcript.story(t("No phone call recorded within 4 hours: the teacher is reminded"))
-    await teacher.press(f"ack:{cases['a'].id}:")
+    await teacher.press(f"do:{cases['a'].id}:A7.1-call")  # the digest's one button a task
     await teacher.press(f"do:{cases['d'].id}:A7.1-call")
 
     await demo.day(START.date() + timedelta(days=1), t("Tuesday: the teacher visits a home"))
@@ -465,7 +469,10 @@ async def _day_seven(demo: Demo, cases: dict[str, Case]) -> None:
     case_c = cases["c"]
     await demo.day(
         START.date() + timedelta(days=7),
-        t("Day 7: dropout mark; the bureau, the township, the 三包 chain and the departments"),
+        t(
+            "Day 7: dropout mark; the bureau, the township, the contact-duty chain and the "
+            "departments"
+        ),
     )
     await demo.at(9)
     await lead.press(f"do:{case_c.id}:A7.3-mark")
@@ -527,7 +534,7 @@ async def _the_picture(demo: Demo, cases: dict[str, Case]) -> None:
 
     await demo.day(START.date() + timedelta(days=27), t("The last child is back at school"))
     await demo.at(9)
-    await back_at_school(demo.actors["teacher"], cases["c"].id)
+    await back_at_school(demo.actors["teacher"], cases["c"].id, details=True)
     await leader.send("/summary", has_button("sum:"))
 
 

@@ -50,7 +50,14 @@ from kcbx.bot.services.cases import (
     record_visit,
     snooze,
 )
-from kcbx.bot.texts.cases import card_lines, case_line, recorded_line, student_label
+from kcbx.bot.texts.cases import (
+    card_brief_lines,
+    card_lines,
+    case_label,
+    case_line,
+    recorded_line,
+    student_label,
+)
 from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import (
     Rows,
@@ -122,7 +129,9 @@ async def _cases_page(update: Update, context: KcbxContext, page: int) -> None:
                     line.case, line.student, line.state, line.next_task, t, context.lang, policy
                 )
             )
-            rows.append([(f"{line.case.number} {line.student.name}", case_data(line.case.id))])
+            rows.append(
+                [(case_label(line.case.number, line.student.name, t), case_data(line.case.id))]
+            )
             await note_read(
                 update, context, "list", "case", line.case.id, student_id=line.student.id
             )
@@ -149,7 +158,13 @@ async def _cases_page(update: Update, context: KcbxContext, page: int) -> None:
 # --- the case card ---------------------------------------------------------------------------
 
 
-async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None:
+MAX_BUTTONS = 6  # a message's buttons, as a phone shows them
+
+
+async def _show_card(
+    update: Update, context: KcbxContext, case_id: int, *, details: bool = False
+) -> None:
+    """The brief card (at most 11 lines) with [Details]; ``details``: the whole record."""
     person = require_person(context)
     t = context.gettext
     query = update.callback_query
@@ -166,17 +181,33 @@ async def _show_card(update: Update, context: KcbxContext, case_id: int) -> None
         button = action_button(card.case.id, code, t)
         if button is not None and button not in buttons:
             buttons.append(button)
-    rows += pairs(buttons)
+    fixed = [(t("« My cases"), "cases:0")]
+    if not details:
+        fixed.insert(0, (t("Details"), f"cdet:{card.case.id}"))
     if card.can_return:
-        rows.append([(t(RETURN_LABEL), return_data(card.case.id))])
-    rows.append([(t("« My cases"), "cases:0")])
-    chunks = pages(card_lines(card, t, context.lang, context.services.policy))
+        buttons.append((t(RETURN_LABEL), return_data(card.case.id)))
+    rows += pairs(buttons[: MAX_BUTTONS - len(fixed)])
+    rows.append(fixed)
+    policy = context.services.policy
+    render = card_lines if details else card_brief_lines
+    chunks = pages(render(card, t, context.lang, policy))
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
         await reply(update, chunk, inline(rows) if last else None)
 
 
 # --- buttons on reminders ----------------------------------------------------------------------
+
+
+async def details_button(update: Update, context: KcbxContext) -> None:
+    """cdet:<case>: the whole card (every task, the history, referrals, notices)."""
+    query = pressed(update)
+    if not is_private(update):
+        await query.answer(
+            context.gettext("Please open cases in a private chat with me."), show_alert=True
+        )
+        return
+    await _show_card(update, context, int((query.data or "").split(":")[1]), details=True)
 
 
 async def case_button(update: Update, context: KcbxContext) -> None:
@@ -408,6 +439,7 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.Text(button_labels("cases")), list_cases))
     app.add_handler(CallbackQueryHandler(cases_page_button, pattern=r"^cases:"))
     app.add_handler(CallbackQueryHandler(case_button, pattern=CALLBACK_PATTERN))
+    app.add_handler(CallbackQueryHandler(details_button, pattern=r"^cdet:\d+$"))
 
 
 def register_visit_fallback(app: Application) -> None:

@@ -38,7 +38,7 @@ async def audit(update: Update, context: KcbxContext) -> None:
         return
     registry_no = " ".join(context.args or []).strip()
     if not registry_no:
-        await reply(update, t("Send /audit and the student's registry number (学籍号)."))
+        await reply(update, t("Send /audit and the student's registry number."))
         return
     services = context.services
     try:

@@ -52,6 +52,9 @@ async def start(update: Update, context: KcbxContext) -> None:
     t = context.gettext
     await publish_person_menu(context.bot, chat.id, person.role, context.lang)
     unit = await context.services.units.path_name(person.unit_id)
+    if not unit and person.unit_id is not None:  # the district, left out of paths: its name
+        own = await context.services.units.get(person.unit_id)
+        unit = own.name if own is not None else ""
     await reply(
         update,
         t("Welcome, <b>{name}</b>. You are registered as {role} of {unit}.").format(

@@ -78,7 +78,7 @@ COMMANDS: list[Command] = [
     ),
     Command(  # the 三包 chain's gaps and loads (A5.1)
         "coverage",
-        N_("三包 coverage: households without a cadre, cadres with too many"),
+        N_("Contact-duty coverage: households without a cadre, cadres with too many"),
         COVERAGE_VIEWERS,
     ),
     Command("exempt", N_("Close a case as exempt (A3), with evidence"), EXEMPTERS),

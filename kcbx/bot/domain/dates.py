@@ -43,7 +43,7 @@ def parse_user_date(text: str, today: date) -> date:
         if candidate > today:
             candidate = _make(today.year - 1, month, day)
         return candidate
-    raise DateError(N_("I could not read that date. Write it like 3月5日, 3.5 or 2024-03-05."))
+    raise DateError(N_("I could not read that date. Write it like 3.5 or 2024-03-05."))
 
 
 def _make(year: int, month: int, day: int) -> date:

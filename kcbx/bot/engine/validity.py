@@ -17,12 +17,12 @@ from kcbx.bot.runtime.services import Services
 from kcbx.storage.outbox import OutgoingMessage
 
 ENDING = N_(
-    "The measures kcbx applies (卫沙政办规发〔2023〕4号) are in force until {date} (A10). "
+    "The measures kcbx applies ({document}) are in force until {date} (A10). "
     "kcbx keeps applying its current policy file; when the new measures are published, put "
     "their numbers in the policy file and check it with: kcbx policy check FILE"
 )
 ENDED = N_(
-    "The measures kcbx applies (卫沙政办规发〔2023〕4号) expired on {date} (A10). kcbx keeps "
+    "The measures kcbx applies ({document}) expired on {date} (A10). kcbx keeps "
     "applying its current policy file until a new one is loaded (kcbx policy check FILE)."
 )
 NO_HOLIDAYS = N_(
@@ -41,7 +41,8 @@ async def queue_validity_warnings(services: Services) -> int:
     warnings: list[tuple[str, str, dict[str, object]]] = []
     if policy.validity.needs_warning(today):
         text = ENDED if today > policy.validity.ends_on else ENDING
-        warnings.append(("a10", text, {"date": policy.validity.ends_on}))
+        shown = {"date": policy.validity.ends_on, "document": policy.validity.document}
+        warnings.append(("a10", text, shown))
     counting = policy.ladder.day_counting
     if counting == DayCounting.SCHOOL_DAYS and not SchoolCalendar.knows_holidays(today.year):
         warnings.append(("cal", NO_HOLIDAYS, {"year": today.year}))

@@ -98,9 +98,10 @@ class CadreBook:
             cadre.field,
             N_(
                 "“{value}” is not on the roster as a {role} of {unit}: "
-                "give the mobile number (张三 13900000000, or a phone column)"
+                "give the mobile number ({example}, or a phone column)"
             ),
             value=cadre.name,
+            example="张三 13900000000",
             role=Msg(ROLE_LABELS[cadre.role]),
             unit=unit.path(),
         )

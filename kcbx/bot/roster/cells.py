@@ -149,7 +149,9 @@ def path(raw: Any, text: str) -> tuple[str, ...]:
     """A unit name, or a path of names such as 滨河镇/新墩村."""
     parts = tuple(_CJK_GAP.sub("", p.strip()) for p in re.split(r"[/\\>]", text) if p.strip())
     if not parts:
-        raise Invalid(N_("“{value}” is not a unit name or path (e.g. 滨河镇/新墩村)"))
+        raise Invalid(
+            N_("“{value}” is not a unit name or path (e.g. {example})"), example="滨河镇/新墩村"
+        )
     return parts
 
 
@@ -263,7 +265,7 @@ _GENDER_WORDS |= {"male": "M", "female": "F"}
 def gender(raw: Any, text: str) -> str:
     found = _GENDER_WORDS.get(text.lower())
     if found is None:
-        raise Invalid(N_("“{value}” is not a gender (男 or 女)"))
+        raise Invalid(N_("“{value}” is not a gender ({male} or {female})"), male="男", female="女")
     return found
 
 
@@ -332,7 +334,9 @@ def grade_of(text: str, words: GradeWords) -> int | None:
 def grade(raw: Any, text: str, words: GradeWords) -> int:
     found = grade_of(re.sub(r"\s+", "", digits(raw, text)), words)
     if found is None:
-        raise Invalid(N_("“{value}” is not a grade (1-9, 三年级 or 初一)"))
+        raise Invalid(
+            N_("“{value}” is not a grade (1-9, {grade} or {junior})"), grade="三年级", junior="初一"
+        )
     if not 1 <= found <= 9:
         raise Invalid(N_("Grade {value} is out of range (1-9)"))
     return found
@@ -347,7 +351,8 @@ class ClassRef:
 
 _CLASS_ONLY = re.compile(r"\(?" + NUM + r"\)?班?")
 _CLASS_TAIL = re.compile(r"(?P<open>\()?" + NUM + r"(?(open)\))班?$")
-_NOT_A_CLASS = N_("“{value}” is not a class; write it like 3年级2班 or 初一(2)班")
+_NOT_A_CLASS = N_("“{value}” is not a class; write it like {grade_class} or {junior_class}")
+_CLASS_EXAMPLES = {"grade_class": "3年级2班", "junior_class": "初一(2)班"}
 
 
 def _split_class(text: str, words: GradeWords) -> tuple[int, int] | None:
@@ -387,7 +392,7 @@ def class_ref(text: str, words: GradeWords) -> ClassRef:
     """A class teacher's class: grade and class, such as 3年级2班 or 初一(2)班."""
     full = _split_class(text, words) if not text.startswith("高") else None
     if full is None or not 1 <= full[0] <= 9:
-        raise Invalid(_NOT_A_CLASS, value=text)
+        raise Invalid(_NOT_A_CLASS, value=text, **_CLASS_EXAMPLES)
     return ClassRef(full[0], f"{full[1]}班", text)
 
 

@@ -59,9 +59,12 @@ def department_warnings(
                     "name",
                     N_(
                         "“{value}” is not a department of the A6/A9 table by its name, so it "
-                        "receives no referrals; if it should, write its role (民政, 公安 …) "
-                        "in a 代码 column"
+                        "receives no referrals; if it should, write its role ({civil}, "
+                        "{police} …) in a {column} column"
                     ),
+                    civil="民政",
+                    police="公安",
+                    column="代码",
                 )
             )
     liaisons = _liaisons(tree, people, plan)

@@ -18,6 +18,8 @@ NO_FLAGS = frozenset({"无", "否", "-", "/", "none", "非"})
 # the departments of the A6/A9 table that are not department units (the ladder gives them
 # to the school, the township and the bureau)
 NOT_UNITS = frozenset({"school", "township"})
+# the sections as a roster writes them, for the texts that list them
+SECTION_WORDS = {"primary": "小学", "junior": "初中", "nine_year": "九年一贯制"}
 
 
 class FieldParsers:
@@ -47,7 +49,16 @@ class FieldParsers:
             "unit_kinds",
             text,
             N_("“{value}” is not a unit type"),
-            N_("“{value}” is not a unit type (区, 乡镇, 村, 组, 学校 or 部门)"),
+            N_(
+                "“{value}” is not a unit type ({district}, {township}, {village}, {group}, "
+                "{school} or {department})"
+            ),
+            district="区",
+            township="乡镇",
+            village="村",
+            group="组",
+            school="学校",
+            department="部门",
         )
         implied = self.vocabulary.code("sections", text) if kind == "school" else None
         return kind, implied
@@ -57,7 +68,8 @@ class FieldParsers:
             "sections",
             text,
             N_("“{value}” is not a school section"),
-            N_("“{value}” is not a school section (小学, 初中 or 九年一贯制)"),
+            N_("“{value}” is not a school section ({primary}, {junior} or {nine_year})"),
+            **SECTION_WORDS,
         )
 
     def department(self, raw: Any, text: str) -> str:

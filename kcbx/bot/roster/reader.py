@@ -17,7 +17,7 @@ from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster import cells as c
 from kcbx.bot.roster.errors import Invalid, Msg, RosterError
-from kcbx.bot.roster.fields import FieldParsers
+from kcbx.bot.roster.fields import SECTION_WORDS, FieldParsers
 from kcbx.bot.roster.layout import (
     CADRE_FIELDS,
     DEFAULT_MAX_BYTES,
@@ -237,7 +237,9 @@ class _Reader:
             if kind == "school" and section is None and "section" not in cells.failed:
                 errors.append(
                     origin.error(
-                        "section", N_("A school needs its section (小学, 初中 or 九年一贯制)")
+                        "section",
+                        N_("A school needs its section ({primary}, {junior} or {nine_year})"),
+                        **SECTION_WORDS,
                     )
                 )
             if kind != "school" and section is not None:
@@ -265,14 +267,16 @@ class _Reader:
         if role == Role.CLASS_TEACHER and not classes and "classes" not in cells.failed:
             errors.append(
                 origin.error(
-                    "classes", N_("A class teacher needs at least one class (e.g. 3年级2班)")
+                    "classes",
+                    N_("A class teacher needs at least one class (e.g. {example})"),
+                    example="3年级2班",
                 )
             )
         if role is not None and role != Role.CLASS_TEACHER and classes:
             errors.append(
                 origin.error(
                     "classes",
-                    N_("Only class teachers (班主任) have classes; leave this cell empty"),
+                    N_("Only class teachers have classes; leave this cell empty"),
                 )
             )
         if phone is not None:

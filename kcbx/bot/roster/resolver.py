@@ -295,7 +295,7 @@ class _Resolver:
                 self._fail(
                     s.origin,
                     s.cadres[0].field,
-                    N_("The 三包 cadres are given but the household's village is empty"),
+                    N_("The contact-duty cadres are given but the household's village is empty"),
                 )
                 ok = False
             else:

@@ -24,7 +24,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from kcbx.bot.domain.caseactions import case_data, reminder_buttons, visit_data, without
+from kcbx.bot.domain.caseactions import (
+    ack_data,
+    case_data,
+    reminder_buttons,
+    visit_data,
+    without,
+)
 from kcbx.bot.domain.i18n import Translate, translator
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.reminders import quiet_hours_next_send
@@ -118,16 +124,18 @@ async def render_department_task(
     if due.recipient.role != Role.DEPARTMENT_LIAISON:  # the bureau standing in, or the school
         return [OutgoingMessage(text=text, buttons=buttons_for(due, t))]
     # a department: accept, record; no case card (it needs to know only the above)
+    # Each thing once: accepting an open referral acknowledges the task too, so no "Received";
+    # the department's action in one tap, or with a record.
     referral = await _referral_of(services, due.case.id, code)
-    extra: list[tuple[str, str]] = []
+    own: tuple[tuple[str, str], ...] = ((t("Record our action"), visit_data(due.case.id)),)
     if referral is not None and referral.status == "open":
-        extra.append((t("Accept"), accept_data(referral.id)))
-    extra.append((t("Record our action"), visit_data(due.case.id)))
+        own = ((t("Accept"), accept_data(referral.id)), *own)
     buttons = without(
         reminder_buttons(due.case.id, due.task.code, t, can_return=False),
         case_data(due.case.id),
+        ack_data(due.case.id, due.task.code),
     )
-    return [OutgoingMessage(text=text, buttons=(tuple(extra), *buttons))]
+    return [OutgoingMessage(text=text, buttons=(own, *buttons))]
 
 
 async def _referral_of(services: Services, case_id: int, code: str) -> Referral | None:

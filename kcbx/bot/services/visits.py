@@ -253,7 +253,9 @@ async def visit_target(services: Services, person: Person, case_id: int) -> Visi
     place = await services.students.place(case.student_id) if case is not None else None
     if case is None or place is None or not can_see_student(person, place):
         if person.role in CADRE_ROLES:
-            raise VisitProblem(N_("This case is not in your 三包 chain: you cannot record on it."))
+            raise VisitProblem(
+                N_("This case is not in your contact-duty chain: you cannot record on it.")
+            )
         raise VisitProblem(N_("This is not available to you."))
     if not kinds:
         raise VisitProblem(N_("Your role does not record visits."))

@@ -22,6 +22,7 @@ from kcbx.bot.domain.a8.rules import (
 from kcbx.bot.domain.a8.warnings import Warning, WarningKind
 from kcbx.bot.domain.caseactions import ACTION_NAMES, case_data
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.services.a8year import Addressee, FindingLine, YearRecord
@@ -92,7 +93,7 @@ def flag_text(flag: Flag, unit_names: Mapping[int, str], t: Translate) -> str:
         t=t,
     )
     return t("⚠ {rule} {unit}: {body} ({consequence})").format(
-        rule=flag.rule.value,
+        rule=cited(flag.rule.value, t),
         unit=f"<b>{escape(unit_names.get(flag.unit_id, ''))}</b>",
         body=body,
         consequence=t(flag.consequence),
@@ -108,7 +109,7 @@ def warning_text(
 ) -> str:
     """One paragraph about a flag that is coming (or about to be frozen)."""
     unit = f"<b>{escape(unit_names.get(warning.unit_id, ''))}</b>"
-    rule = warning.rule.value
+    rule = cited(warning.rule.value, t)  # the article, never the rule ID
     case = warning.case
     if warning.kind == WarningKind.NEAR:
         return t(
@@ -168,7 +169,7 @@ def frozen_flag_text(flag: FrozenFlag, t: Translate) -> str:
         t=t,
     )
     unit = f"<b>{escape(str(evidence.get('unit', '')))}</b>"
-    return t("{rule} {unit}: {body}").format(rule=flag.rule, unit=unit, body=body)
+    return t("{rule} {unit}: {body}").format(rule=cited(str(flag.rule), t), unit=unit, body=body)
 
 
 DIGEST_BUTTONS = 8  # case cards offered under a digest

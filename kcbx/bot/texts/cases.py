@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_OUTCOMES, is_follow_up
 from kcbx.bot.domain.ladder.state import (
@@ -28,6 +29,7 @@ from kcbx.bot.domain.ladder.state import (
     Stage,
     Step,
     Task,
+    TaskCode,
 )
 from kcbx.bot.domain.model import Case, Student
 from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS, Policy
@@ -89,10 +91,12 @@ def case_choices(
     cases: Sequence[tuple[Case, Student]], data: Callable[[Case], str], t: Translate
 ) -> list[list[tuple[str, str]]]:
     """A button a case (``KC-2024-0001 张三``), one a row, to pick the case to act on."""
-    return [
-        [(t("{number} {name}").format(number=case.number, name=student.name), data(case))]
-        for case, student in cases
-    ]
+    return [[(case_label(case.number, student.name, t), data(case))] for case, student in cases]
+
+
+def case_label(number: str, name: str, t: Translate) -> str:
+    """A case's button, at most 12 characters: 张三（0001） for KC-2024-0001."""
+    return t("{name} ({seq})").format(name=name, seq=number.rsplit("-", 1)[-1])
 
 
 def cause_name(code: str, t: Translate) -> str:
@@ -128,7 +132,7 @@ def report_summary(
         t("Student: {student}").format(student=student_label(student, t)),
         t("Absent since: {date}").format(date=format_date(absent_since, t, lang)),
         t("Reason: {cause}").format(cause=cause_name(cause, t)),
-        t("Guardians: {contact}").format(contact=t(CONTACTS[contact])),
+        t("Phone call to the guardians: {contact}").format(contact=t(CONTACTS[contact])),
     ]
     if note:
         lines.append(t("Note: {note}").format(note=escape(note)))
@@ -168,7 +172,7 @@ def steps_ahead(steps: Sequence[Step], today: date, t: Translate, lang: str) -> 
         on = t("now") if step.on <= today else format_date(step.on, t, lang)
         lines.append(
             t("• {when}: {what} ({rule})").format(
-                when=on, what=t(STEP_TEXTS[step.rule]), rule=step.rule
+                when=on, what=t(STEP_TEXTS[step.rule]), rule=cited(step.rule, t)
             )
         )
     return lines
@@ -206,6 +210,36 @@ def open_case_instead(
 # --- lists and cards ---------------------------------------------------------------------------
 
 
+# A task in a few words, where a line has no room for its whole text ("下一步：家访").
+TASK_LABELS: dict[str, str] = {
+    TaskCode.CALL: N_("phone the guardians"),
+    TaskCode.VISIT: N_("home visit"),
+    TaskCode.PERSUASION: N_("school persuasion"),
+    TaskCode.MARK: N_("dropout mark"),
+    TaskCode.REPORT: N_("report the dropout"),
+    TaskCode.JOINT: N_("joint persuasion"),
+    TaskCode.NOTICE: N_("issue the notice"),
+    TaskCode.DELIVER: N_("deliver the notice"),
+    TaskCode.CORRECTION: N_("order to correct"),
+    TaskCode.CORRECTION_AGAIN: N_("order to correct again"),
+    TaskCode.RETURNED: N_("confirm the return"),
+    TaskCode.EXEMPT: N_("record the exemption"),
+    TaskCode.CHAIN_VISIT: N_("contact-duty visit"),
+}
+
+
+def task_label(code: str, t: Translate) -> str:
+    """A task code in a user's words: A7.1-visit -> 家访; a department's A6/A9 task by its
+    kind; anything unknown by its article (never the code itself)."""
+    if code in TASK_LABELS:
+        return t(TASK_LABELS[code])
+    if code.startswith("A6-"):
+        return t("joint persuasion with the department")
+    if code.startswith("A9-"):
+        return t("relief for the family")
+    return cited(code, t)
+
+
 # What the work that satisfied a task is called on the card ("✓ 已家访 3月5日 邱曦").
 DONE_LABELS: dict[str, str] = {
     ActionKind.PHONE_CALL: N_("guardians reached by phone"),
@@ -239,9 +273,8 @@ def _task_line(
         local = by.at.astimezone(policy.time.tz).date()
         return (
             "✓ "
-            + t("{rule} {done} {date} {name}")
+            + t("{done} {date} {name}")
             .format(
-                rule=task.rule,
                 done=t(FOLLOW_UP_DONE if is_follow_up(task.code) else DONE_LABELS[by.kind]),
                 date=format_date(local, t, lang),
                 name=escape(name),
@@ -249,12 +282,11 @@ def _task_line(
             .rstrip()
         )
     if task.done and task.done_at is not None:
-        return "✓ " + t("{rule} {what} (done {when})").format(
-            rule=task.rule, what=what, when=when(task.done_at, t, lang, policy)
+        return "✓ " + t("{what} (done {when})").format(
+            what=what, when=when(task.done_at, t, lang, policy)
         )
     mark = "⚠ " if task.due_at <= now else "• "
-    return mark + t("{rule} {what} ({role}, due {when})").format(
-        rule=task.rule,
+    return mark + t("{what} ({role}, due {when})").format(
         what=what,
         role=role_name(task.role, t),
         when=when(task.due_at, t, lang, policy),
@@ -276,8 +308,8 @@ def case_line(
     if next_task is None:
         nxt = t("no open task")
     else:
-        nxt = t("next: {rule} by {when}").format(
-            rule=next_task.rule, when=when(next_task.due_at, t, lang, policy)
+        nxt = t("next: {what} by {when}").format(
+            what=task_label(next_task.code, t), when=when(next_task.due_at, t, lang, policy)
         )
         if next_task.due_at <= state.now:
             nxt += " ⚠ " + t("overdue")
@@ -291,7 +323,7 @@ def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricte
     if isinstance(department, str):
         parts.append(t(DEPARTMENTS.get(department, department)))
     elif isinstance(task, str) and action_kind == ActionKind.ACKNOWLEDGED:
-        parts.append(escape(task))
+        parts.append(task_label(task, t))
     outcome = detail.get("outcome")
     if isinstance(outcome, str) and not restricted:
         # a report's phone call says what the guardians answered; a visit how it went
@@ -343,13 +375,11 @@ def _guardians_line(card: CaseCard, t: Translate) -> str:
     return t("Guardians: {contact}").format(contact="；".join(names))
 
 
-def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
-    """The case card: the student, the case, where it stands, the tasks and the history.
-
-    A department liaison (``card.restricted``) sees what the department needs to act: the
-    child, the household and the guardians' names, not their phone numbers, the teacher's
-    note or what the guardians said.
-    """
+def _card_head(
+    card: CaseCard, t: Translate, lang: str, policy: Policy, *, brief: bool
+) -> list[str]:
+    """Who the case is about and where it stands (``brief``: without the report's date and
+    the guardians' first answer, which the full card and its history give)."""
     case, student, state = card.case, card.student, card.state
     status = t(CASE_STATUS.get(case.status, case.status))
     lines = [
@@ -368,14 +398,15 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
         )
         lines.append(t("Vulnerable student (A9): {flags}").format(flags=flags))
     lines.append(t("Reason: {cause}").format(cause=cause_name(case.cause, t)))
-    lines.append(
-        t("Absent since {since}; reported by {by}, {when}").format(
-            since=format_date(case.absent_since, t, lang),
-            by=escape(card.reporter) or t("the system"),
-            when=when(case.reported_at, t, lang, policy),
+    if not brief:
+        lines.append(
+            t("Absent since {since}; reported by {by}, {when}").format(
+                since=format_date(case.absent_since, t, lang),
+                by=escape(card.reporter) or t("the system"),
+                when=when(case.reported_at, t, lang, policy),
+            )
         )
-    )
-    if not card.restricted:
+    if not card.restricted and not brief:  # the brief card: the history's last entry says it
         if case.guardian_contact in CONTACTS:
             lines.append(
                 t("Guardians when phoned: {contact}").format(
@@ -394,6 +425,18 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     lines.append(
         t("Stage: {stage}, day {day}").format(stage=t(STAGE_NAMES[state.stage]), day=state.day)
     )
+    return lines
+
+
+def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
+    """The case card: the student, the case, where it stands, the tasks and the history.
+
+    A department liaison (``card.restricted``) sees what the department needs to act: the
+    child, the household and the guardians' names, not their phone numbers, the teacher's
+    note or what the guardians said.
+    """
+    state = card.state
+    lines = _card_head(card, t, lang, policy, brief=False)
     lines += ["", t("<b>Tasks</b>")]
     tasks = sorted(state.tasks, key=lambda task: (task.done, task.due_at))
     actors = card.actor_names
@@ -421,6 +464,40 @@ def card_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[
     return lines
 
 
+BRIEF_TASKS = 2  # open tasks on the card itself; the rest behind [Details]
+
+
+def card_brief_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) -> list[str]:
+    """The case card as a phone shows it: at most 11 lines (an edit after a tap adds one),
+    the student, where the case stands, what is open and the last thing done; [Details]
+    (``card_lines``) has the whole record."""
+    state = card.state
+    head = _card_head(card, t, lang, policy, brief=True)
+    open_tasks = sorted((task for task in state.tasks if not task.done), key=lambda k: k.due_at)
+    lines = list(head)
+    shown = open_tasks if len(open_tasks) <= BRIEF_TASKS else open_tasks[: BRIEF_TASKS - 1]
+    lines += [_task_line(task, state.now, t, lang, policy, card.actor_names) for task in shown]
+    if len(open_tasks) > len(shown):
+        lines.append(t("… and {count} more open tasks").format(count=len(open_tasks) - len(shown)))
+    if card.history:
+        last = card.history[-1]
+        entry = history_line(
+            last.action.at,
+            last.action.kind,
+            last.action.detail,
+            last.actor_name,
+            last.actor_role,
+            t,
+            lang,
+            policy,
+            card.restricted,
+        )
+        lines.append(t("Last: {entry}").format(entry=entry))
+    else:
+        lines.append(t("No actions recorded yet."))
+    return lines
+
+
 def recorded_line(kind: str, by: str, at: datetime, t: Translate, lang: str, policy: Policy) -> str:
     """The line a button press adds to the reminder it was on."""
     return "✓ " + t("{what}: recorded by {by}, {when}").format(
@@ -431,7 +508,9 @@ def recorded_line(kind: str, by: str, at: datetime, t: Translate, lang: str, pol
 __all__ = [
     "A9_FLAG_NAMES",
     "CASE_STATUS",
+    "card_brief_lines",
     "card_lines",
+    "case_label",
     "case_line",
     "cause_name",
     "class_label",

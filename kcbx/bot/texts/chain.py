@@ -36,9 +36,9 @@ class ChainTask:
 def chain_task_text(task: ChainTask, heading: str, t: Translate, lang: str, tz: tzinfo) -> str:
     lines = [
         heading,
-        t("<b>三包 task (A5.1)</b>: case <b>{number}</b>, day {day} of absence").format(
-            number=escape(task.facts.case_number), day=max(task.day, 0)
-        ),
+        t(
+            "<b>Contact-duty task (Article 5)</b>: case <b>{number}</b>, day {day} of absence"
+        ).format(number=escape(task.facts.case_number), day=max(task.day, 0)),
         t(
             "Not back after {days} days: the child is a dropout (A7.3); the school has reported it."
         ).format(days=task.dropout_day),
@@ -52,15 +52,14 @@ def chain_task_text(task: ChainTask, heading: str, t: Translate, lang: str, tz: 
         )
     else:
         lines.append(t("No call or visit is recorded yet."))
-    if task.told_too:
-        lines.append(
-            t(
-                "You are told as the {role} of this household; the group cadre leads the visit."
-            ).format(role=t(ROLE_LABELS[task.role]))
-        )
-    lines.append(
-        t("Your task: {what}, by {date}.").format(
-            what=t(task.what), date=format_date(task.deadline, t, lang)
-        )
+    # the task and, for the household's village and township cadres, who leads: one line
+    mine = t("Your task: {what}, by {date}.").format(
+        what=t(task.what), date=format_date(task.deadline, t, lang)
     )
+    if task.told_too:
+        who = t(
+            "As the household's {role}, you are told too; the group cadre leads the visit."
+        ).format(role=t(ROLE_LABELS[task.role]))
+        mine = t("{task} {who}").format(task=mine, who=who)
+    lines.append(mine)
     return "\n".join(lines)

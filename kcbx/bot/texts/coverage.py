@@ -86,7 +86,7 @@ def render_coverage(
 
     t = gettext
     lines = [
-        t("三包 coverage of {scope}").format(scope=b(scope or t("the district"))),
+        t("Contact-duty coverage of {scope}").format(scope=b(scope or t("the district"))),
         t(
             "{households} households ({students} students); {covered} covered at every level."
         ).format(households=report.households, students=report.students, covered=report.covered),

@@ -63,29 +63,32 @@ class NeedToKnow:
 
 
 def case_lines(facts: NeedToKnow, t: Translate, lang: str) -> list[str]:
-    """The need-to-know lines about a case (escaped)."""
+    """The need-to-know lines about a case (escaped): three lines, so that a reminder fits
+    a phone's screen (the student and since when; the household and the guardian; the
+    cause)."""
     school = facts.school
     if facts.grade is not None:
         school = t("{school}, grade {grade}").format(school=school, grade=facts.grade)
     lines = [
-        t("Student: <b>{name}</b> ({school})").format(
-            name=escape(facts.student_name), school=escape(school)
+        t("Student: <b>{name}</b> ({school}), absent since {date}").format(
+            name=escape(facts.student_name),
+            school=escape(school),
+            date=format_date(facts.absent_since, t, lang),
         ),
-        t("Absent since {date}").format(date=format_date(facts.absent_since, t, lang)),
-        t("Household: {place}").format(place=escape(facts.household or t("not on the roster"))),
     ]
+    place = t("Household: {place}").format(place=escape(facts.household or t("not on the roster")))
     if facts.guardian is not None:
         guardian = facts.guardian
-        lines.append(
-            t("Guardian: {name} ({relation}), phone {phone}").format(
-                name=escape(guardian.name),
-                relation=escape(guardian.relation or t("guardian")),
-                phone=escape(guardian.phone or t("no phone on the roster")),
-            )
+        place += t("; ") + t("Guardian: {name} ({relation}), phone {phone}").format(
+            name=escape(guardian.name),
+            relation=escape(guardian.relation or t("guardian")),
+            phone=escape(guardian.phone or t("no phone on the roster")),
         )
-    lines.append(t("Cause: {cause}").format(cause=t(CAUSES.get(facts.cause, CAUSES["other"]))))
+    lines.append(place)
+    cause = t("Cause: {cause}").format(cause=t(CAUSES.get(facts.cause, CAUSES["other"])))
     if facts.a9:
-        lines.append(t("A vulnerable student (A9)."))
+        cause = t("{cause}; {a9}").format(cause=cause, a9=t("A vulnerable student (A9)."))
+    lines.append(cause)
     return lines
 
 
@@ -97,8 +100,10 @@ def referral_text(
         heading,
         t("Department: {department}").format(department=escape(department)),
         *case_lines(facts, t, lang),
-        t("Your task: {what}").format(what=t(task_what)),
-        t("Please accept the referral, then record what your department does."),
+        t("{task}. {then}").format(
+            task=t("Your task: {what}").format(what=t(task_what)),
+            then=t("Please accept the referral, then record what your department does."),
+        ),
     ]
     return "\n".join(lines)
 

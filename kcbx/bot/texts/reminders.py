@@ -29,6 +29,7 @@ from kcbx.bot.domain.caseactions import (
     snooze_row,
 )
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.i18n import Translate, normalize_language
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.follow_up import is_follow_up
@@ -40,7 +41,7 @@ from kcbx.storage.outbox import OutgoingMessage
 
 MAX_TEXT = 4096  # Telegram's limit for a message text
 PAGE_TEXT = 3500  # a digest page stops adding entries here (leaves room for the heading)
-PAGE_ENTRIES = 8  # and after this many entries (three buttons each)
+PAGE_ENTRIES = 6  # and after this many entries: one button each, six a message
 
 
 def role_name(role: str, t: Translate) -> str:
@@ -94,7 +95,7 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
         student=f"<b>{escape(student.name)}</b>",
         place=place,
         day=max(due.state.day, 0),
-        rule=due.task.rule,
+        rule=cited(due.task.rule, t),  # the article: users never see rule IDs
         task=task,
         due=when_text(due.task.due_at, policy, t, lang),
         overdue=due.state.now > due.task.due_at,
@@ -149,11 +150,13 @@ def heading(due: DueTask, policy: Policy, t: Translate, lang: str, *, cc: bool =
 
 
 def body(s: Subject, t: Translate) -> str:
+    """Four lines: the student, the case and its article, the task, the deadline."""
     return "\n".join(
         (
             t("Student: {student} ({place})").format(student=s.student, place=s.place),
-            t("Case: {number}, day {day}").format(number=s.number, day=s.day),
-            t("Rule: {rule}").format(rule=s.rule),
+            t("Case: {number}, day {day}; rule: {rule}").format(
+                number=s.number, day=s.day, rule=s.rule
+            ),
             t("Task: {task}").format(task=s.task),
             due_line(s, t),
         )
@@ -184,7 +187,7 @@ def reminder_message(
 ) -> OutgoingMessage:
     """One reminder (or escalation, or hand-over, or copy) about one task, for one person."""
     s = subject(due, school_name, policy, t, lang)
-    text = heading(due, policy, t, lang, cc=cc) + "\n\n" + body(s, t)
+    text = heading(due, policy, t, lang, cc=cc) + "\n" + body(s, t)  # 5 lines: a phone's
     limit = policy.tasks.snooze_limit
     return OutgoingMessage(text=_fit(text), buttons=buttons_for(due, t, cc=cc, snooze_limit=limit))
 
@@ -206,7 +209,7 @@ def told_message(
             "📣 This task was not done after {count} reminders and has been escalated to "
             "{names} ({role}). Please still do it and record it."
         ).format(count=due.round, names=names, role=role_name(to_role, t))
-        + "\n\n"
+        + "\n"
         + body(s, t)
     )
     rows = tuple(
@@ -253,7 +256,7 @@ def _entry_text(n: int, entry: DigestEntry, policy: Policy, t: Translate, lang: 
         t("{n}. {number} {student} ({place}), day {day}").format(
             n=n, number=s.number, student=s.student, place=s.place, day=s.day
         ),
-        "   " + t("{rule}: {task}").format(rule=s.rule, task=s.task),
+        "   " + s.task,
         "   " + due_line(s, t),
     ]
     note = _note(entry, policy, t, lang)
@@ -263,17 +266,15 @@ def _entry_text(n: int, entry: DigestEntry, policy: Policy, t: Translate, lang: 
 
 
 def _entry_buttons(n: int, entry: DigestEntry, t: Translate) -> tuple[tuple[str, str], ...]:
+    """One button an entry, so that a page of six fits a phone: the task's own action (which
+    also acknowledges it), else "Received", else the case (whose card has the rest)."""
     due = entry.due
     case_id, code = due.case.id, due.task.code
-    row: list[tuple[str, str]] = []
-    if entry.told_role is None:
-        row.append((f"{n}. {t(RECEIVED_LABEL)}", ack_data(case_id, code)))
-    if not entry.cc:
-        action = action_button(case_id, code, t)
-        if action is not None:
-            row.append((f"{n}. {action[0]}", action[1]))
-    row.append((f"{n}. {t(CASE_LABEL)}", case_data(case_id)))
-    return tuple(row)
+    action = None if entry.cc else action_button(case_id, code, t)
+    if action is None and entry.told_role is None:
+        action = (t(RECEIVED_LABEL), ack_data(case_id, code))
+    label, data = action or (t(CASE_LABEL), case_data(case_id))
+    return ((t("{n}. {label}").format(n=n, label=label), data),)
 
 
 MAX_PAGES = 3  # one person, one sweep: at most this many messages (the rest is counted)

@@ -50,6 +50,7 @@ from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO = range(3)
 T = TypeVar("T")
+RECEIVER_EXAMPLE = "王芳 母亲"  # a name and a relation, as a deliverer writes them
 
 
 @dataclass
@@ -142,8 +143,8 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
     t = context.gettext
     today, issued = start.today, start.view.notice.issue_date
     choices = [(0, t("Today")), (1, t("Yesterday"))]
-    buttons = [
-        (f"{label} {format_date(today - timedelta(days=back), t, context.lang)}", f"ntc:dt:{back}")
+    buttons = [  # the label alone: the text says which day today is
+        (label, f"ntc:dt:{back}")
         for back, label in choices
         if today - timedelta(days=back) >= issued
     ]
@@ -151,11 +152,13 @@ async def _ask_date(update: Update, context: KcbxContext, start: DeliveryStart) 
     rows.append(DELIVERY.cancel_row(t))
     await reply(
         update,
-        t("Record the delivery of {title}.").format(title=notice_title(start.view, t))
+        t("Record the delivery of {title}. Today is {today}.").format(
+            title=notice_title(start.view, t), today=format_date(today, t, context.lang)
+        )
         + "\n"
         + t(
             "Step 1 of 3: on which day did the guardians receive it? Press a button or write "
-            "the date (for example 3月5日)."
+            "the date (for example 3.5)."
         ),
         inline(rows),
     )
@@ -208,8 +211,8 @@ async def _ask_who(update: Update, context: KcbxContext, draft: DeliveryDraft) -
         update,
         t(
             "Step 2 of 3: who received it? Press a guardian's name, or write the name and the "
-            "relation to the child (for example 王芳 母亲)."
-        ),
+            "relation to the child (for example {example})."
+        ).format(example=RECEIVER_EXAMPLE),
         inline(rows),
     )
     return WHO
@@ -238,8 +241,8 @@ async def who_text(
             update,
             context.gettext(
                 "Please write who received it in one line, at most 40 characters "
-                "(for example 王芳 母亲)."
-            ),
+                "(for example {example})."
+            ).format(example=RECEIVER_EXAMPLE),
         )
         return WHO
     return await _ask_photo(update, context, replace(draft, delivered_to=name))
@@ -251,7 +254,7 @@ async def _ask_photo(update: Update, context: KcbxContext, draft: DeliveryDraft)
     await reply(
         update,
         t(
-            "Step 3 of 3: please send a photo of the receipt (回执) with the guardian's "
+            "Step 3 of 3: please send a photo of the receipt with the guardian's "
             "signature. If the guardians refused to sign, photograph the receipt on which the "
             "deliverer and a witness noted the refusal."
         ),

@@ -62,6 +62,7 @@ from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, D
 
 STUDENT, SINCE, CAUSE, CONTACT = range(4)
 PER_PAGE = 10  # students or classes a page (two a row)
+INITIALS_EXAMPLE = {"initials": "zs", "name": "张三"}  # pinyin initials find a student
 
 _OVER = N_("This report is no longer open; nothing was saved from it. Send /report to start again.")
 _drafts = Drafts("kcbx.report.draft", ReportDraft)
@@ -127,8 +128,8 @@ async def _classes_page(
     rows.append(REPORT.cancel_row(t))
     text = t(
         "Which student is absent without reason? Pick a class, or type part of the name or "
-        "its pinyin initials (e.g. zs for 张三)."
-    )
+        "its pinyin initials (e.g. {initials} for {name})."
+    ).format(**INITIALS_EXAMPLE)
     await show(update, text, rows)
 
 
@@ -149,8 +150,8 @@ async def _students_page(
     rows.append(last)
     text = t(
         "Which student is absent without reason? Pick from the list, or type part of the name "
-        "or its pinyin initials (e.g. zs for 张三)."
-    )
+        "or its pinyin initials (e.g. {initials} for {name})."
+    ).format(**INITIALS_EXAMPLE)
     await show(update, text, rows)
 
 
@@ -222,7 +223,7 @@ async def _picked(update: Update, context: KcbxContext, student_id: int) -> int:
         update,
         t(
             "Since when has {student} been absent without reason? Choose, or type a date such "
-            "as 3月5日, 3.5 or 2024-03-05."
+            "as 3.5 or 2024-03-05."
         ).format(student=student_label(student, t)),
         [[(t("Today"), "rep:d:0"), (t("Yesterday"), "rep:d:1")], REPORT.cancel_row(t)],
     )

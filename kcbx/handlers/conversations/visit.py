@@ -175,7 +175,7 @@ async def kind_button(
         update,
         context,
         draft,
-        t("When? Choose, or type a date such as 3月5日, 3.5 or 2024-03-05."),
+        t("When? Choose, or type a date such as 3.5 or 2024-03-05."),
         [[(t("Today"), "vv:d:0"), (t("Yesterday"), "vv:d:1")], VISIT.cancel_row(t)],
     )
     return WHEN
@@ -273,7 +273,7 @@ async def outcome_button(
             context,
             draft,
             t(
-                "On which day will the child return? Choose, or type a date such as 3月8日. "
+                "On which day will the child return? Choose, or type a date such as 3.8. "
                 "The class teacher will be asked that morning whether the child is back."
             ),
             [[(t("Tomorrow"), "vv:r:1"), (t("In 2 days"), "vv:r:2")], VISIT.cancel_row(t)],

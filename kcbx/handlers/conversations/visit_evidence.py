@@ -71,14 +71,16 @@ async def ask_cause(update: Update, context: KcbxContext, draft: VisitDraft) -> 
     t = context.gettext
     case = await context.services.cases.get(draft.case_id)
     known = case.cause if case is not None else "unknown"
-    rows = [[(t("Unchanged: {cause}").format(cause=t(CAUSES[known])), "vv:c:=")]]
+    rows = [[(t("Cause unchanged"), "vv:c:=")]]  # a label a phone shows whole
     rows += pairs([(t(text), f"vv:c:{code}") for code, text in CAUSES.items() if code != known])
     rows.append(VISIT.cancel_row(t))
     await step(
         update,
         context,
         draft,
-        t("What is the cause of the absence, as far as you found out?"),
+        t(
+            "What is the cause of the absence, as far as you found out? Recorded so far: {cause}."
+        ).format(cause=t(CAUSES[known])),
         rows,
     )
     return CAUSE

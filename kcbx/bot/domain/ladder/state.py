@@ -73,7 +73,7 @@ STEP_TEXTS: dict[str, str] = {
     "A7.1": N_("phone the guardians today and visit the home"),
     "A7.2": N_("the school organises a persuasion team"),
     "A7.3": N_("dropout mark, report to the education bureau and the township"),
-    "A7.4": N_("notice to enrol by a deadline"),
+    "A7.4": N_("issue the notice to enrol by a deadline"),
 }
 
 

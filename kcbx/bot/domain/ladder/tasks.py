@@ -102,8 +102,8 @@ TASK_TEXTS: dict[str, str] = {
     TaskCode.RETURNED: N_("Confirm that the child is back at school"),
     TaskCode.EXEMPT: N_("Record the exemption and its evidence"),
     TaskCode.CHAIN_VISIT: N_(
-        "Visit the household with the other cadres of its 三包 chain, find out the cause and "
-        "persuade the family to send the child back"
+        "Visit the household with the other cadres of its contact-duty chain, find out the cause "
+        "and persuade the family to send the child back"
     ),
 }
 

@@ -127,7 +127,7 @@ def _table_lines(policy: Policy, gettext: Translate) -> list[str]:
         t("A group cadre covers at most {count} households").format(
             count=policy.cadres.max_households_per_group_cadre
         ),
-        t("A5.1 at A7.3 the household's 三包 chain visits within {days} days").format(
+        t("A5.1 at A7.3 the household's contact-duty chain visits within {days} days").format(
             days=policy.cadres.visit_within_days
         ),
         t("Term starts: {dates}").format(

@@ -194,6 +194,7 @@ class ValidityPolicy:
     in_force_from: date
     ends_on: date
     warn_days_before: int
+    document: str = "卫沙政办规发〔2023〕4号"  # the measures' document number
 
     @property
     def warn_from(self) -> date:
