@@ -92,9 +92,11 @@ async def test_the_teacher_checks_in_a_week_and_a_month_after_the_return(
 
     # the card shows the evidence
     await teacher.press("查看案件", message)
-    card = await teacher.wait_for(lambda m: "✓ A4.2：已回访" in m.plain)
-    assert "李老师" in card.plain.split("✓ A4.2：已回访", 1)[1].splitlines()[0]
-    assert "• A4.2 复学回访" in card.plain  # the month's check-in, still ahead
+    brief = await teacher.wait_for(lambda m: "已复学" in m.plain and "详情" in m.buttons)
+    assert "• 复学回访" in brief.plain  # the month's check-in, still ahead
+    await teacher.press("详情", brief)
+    card = await teacher.wait_for(lambda m: "✓ 已回访" in m.plain)
+    assert "李老师" in card.plain.split("✓ 已回访", 1)[1].splitlines()[0]
     inbox.collect()
 
     # day 30 is Wednesday 3 April: the second check-in on Tuesday at 16:00
