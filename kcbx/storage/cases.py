@@ -9,6 +9,7 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
+from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_changed
 from kcbx.storage.counters import take_next
 from kcbx.storage.db import Database
@@ -113,6 +114,7 @@ class CaseRepo:
                 ),
             )
             await mark_changed(self.db, [case_id])
+            await rollups.case_opened(self.db, case_id)
             await self.audit.record(
                 at=now,
                 actor=actor,
@@ -284,6 +286,7 @@ class CaseRepo:
             )
             if changed:
                 await mark_changed(self.db, [case_id])
+                await rollups.case_closed(self.db, case_id, status)
                 await self.audit.record(
                     at=now,
                     actor=actor,

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
@@ -222,6 +223,7 @@ class RosterRepo:
             await self._link_teachers(plan.staff, unit_ids, class_ids, teachers, person_ids, tally)
             advance(len(plan.staff))
             await self._upsert_students(plan.students, unit_ids, class_ids, now, tally, advance)
+            await rollups.recount(self.db)  # schools gained, lost or moved students
             # what is owed on their open cases, and who can be told, may have changed
             await mark_students_changed(self.db, tally.updated["students"])
             await mark_waiting_changed(self.db)
