@@ -123,6 +123,7 @@ class SchoolActivity:
     returned_month: int = 0
     exempt_year: int = 0
     transferred_year: int = 0
+    returned_year: int = 0
 
 
 @dataclass(frozen=True)
@@ -410,7 +411,8 @@ class ReportsRepo:
         year: datetime,
     ) -> dict[int, SchoolActivity]:
         """Per school: cases reported since ``today`` and ``week``, returned since ``month``,
-        closed as exempt or transferred since ``year`` (the starts of those periods)."""
+        closed as exempt, transferred or returned since ``year`` (the starts of those
+        periods)."""
         t, w, m, y = (to_iso(x) for x in (today, week, month, year))
         earliest = min(t, w, m, y)
         rows = await self.db.fetchall(
@@ -419,12 +421,13 @@ class ReportsRepo:
             " SUM(CASE WHEN c.reported_at >= ? THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.status = 'exempt' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? THEN 1 ELSE 0 END)"
+            " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? THEN 1 ELSE 0 END)"
             + CASES_THEN_STUDENTS
             + " WHERE s.id = c.student_id AND (c.reported_at >= ? OR c.closed_at >= ?)"
             f" AND ({scope.clause})"
             " GROUP BY s.school_id",
-            [t, w, m, y, y, earliest, earliest, *scope.params],
+            [t, w, m, y, y, y, earliest, earliest, *scope.params],
         )
         return {
             int(r[0]): SchoolActivity(int(r[0]), *(int(v or 0) for v in tuple(r)[1:])) for r in rows
