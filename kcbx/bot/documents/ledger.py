@@ -169,8 +169,8 @@ class LedgerBook:
     """Everything the workbook shows."""
 
     place: str  # the scope, e.g. 沙坡头区/滨河镇
-    rows: Sequence[LedgerRow]
-    actions: Sequence[ActionRow]
+    rows: Iterable[LedgerRow]  # read once, as the sheet is written
+    actions: Iterable[ActionRow]
     flags: Sequence[FlagLine]
     notes: Sequence[tuple[str, str | datetime]]
 
