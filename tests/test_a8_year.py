@@ -23,6 +23,7 @@ from kcbx.bot.services.accountability import district_flags, freeze_due_months
 from kcbx.bot.services.caseviews import unit_tree
 from kcbx.bot.services.closures import EXEMPT, TRANSFERRED, ClosureDraft, close_case, decide_review
 from kcbx.bot.services.visits import VisitProblem
+from kcbx.storage import rollups
 from kcbx.storage.visits import EvidenceFile
 from kcbx.testing.seed import T0, District, small_district
 
@@ -126,6 +127,7 @@ async def add_students(
                     ),
                 )
             )
+        await rollups.recount(services.db)  # written with plain SQL: the schools' counts
     return ids
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from kcbx.bot.documents.protect import decrypt
 from kcbx.handlers.records import delete_due_messages
+from kcbx.storage import rollups
 from kcbx.testing.fakebot import FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, District, small_district
@@ -243,6 +244,7 @@ async def test_a_long_breakdown_is_paged_in_roster_order_and_folds_empty_rows(
                 " VALUES (?, ?, ?, 1, ?)",
                 (f"G{n:018d}", f"学生{n}", school, T0.isoformat()),
             )
+            await rollups.recount(harness.s.db, [school])  # plain SQL: the school's counts
         if n < 20:  # twenty townships with a case, ten without
             await harness.s.cases.open_case(
                 student_id=student,
@@ -281,6 +283,7 @@ async def test_one_page_says_no_page_and_empty_townships_are_one_line(
                 " VALUES (?, ?, ?, 1, ?)",
                 (f"H{n:018d}", f"学生{n}", school, T0.isoformat()),
             )
+            await rollups.recount(harness.s.db, [school])  # plain SQL: the school's counts
     leader = await bind(harness, 872, "13900000002")
     top = await summary_of(leader)
     assert "滨河镇：3／1\n · 文昌镇：1／1\n其余3个乡镇暂无案件。" in top.plain

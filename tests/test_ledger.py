@@ -163,6 +163,10 @@ async def test_every_case_is_on_the_ledger_in_the_counties_columns(
     rows = [
         dict(zip(HEADERS, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)
     ]
+    # written row by row (a write-only workbook): the filter, widths and header still there
+    assert sheet.auto_filter.ref == f"A1:AG{len(rows) + 1}"
+    assert sheet.column_dimensions["Y"].width == 46 and sheet.oddFooter.center.text
+    assert sheet["A1"].font.bold and sheet["T2"].alignment.wrap_text
     # every case from its report, one row per child per case: 李四 twice (back on day 2)
     assert sorted(r["学生姓名"] for r in rows) == ["孙八", "张三", "李四", "李四", "王五"]
     assert len({r["案件编号"] for r in rows}) == 5

@@ -12,6 +12,7 @@ import pytest
 from kcbx.bot.domain.clock import FakeClock, to_iso
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
+from kcbx.storage import rollups
 from kcbx.storage.reports_repo import person_scope, unit_scope
 from kcbx.testing.seed import T0, District, small_district
 
@@ -29,6 +30,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[Services, District]]:
             " updated_at) VALUES ('G640000000000000099', '马十', ?, 7, ?, ?)",
             (district.units["wenchang_middle"], district.units["xindun/2"], to_iso(T0)),
         )
+        await rollups.recount(services.db)  # written with plain SQL: the schools' counts
     yield services, district
     await services.close()
 

@@ -47,7 +47,7 @@ from telegram import Update  # noqa: E402
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-CACHE = Path("/tmp/kcbx-bench")
+CACHE = Path(os.environ.get("KCBX_BENCH_CACHE", "/tmp/kcbx-bench"))  # one per worktree if several
 SIZES = {50_000: (12, 8, 400), 1_000_000: (200, 12, 4_000)}  # townships, schools each, open
 BOT = {"id": 1, "is_bot": True, "first_name": "kcbx", "username": "kcbx_bench_bot"}
 TOKEN = "123456:BENCH-token"

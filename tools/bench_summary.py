@@ -41,6 +41,7 @@ from kcbx.bot.services.accountability import freeze_month  # noqa: E402
 from kcbx.bot.services.ledger import export_for_person  # noqa: E402
 from kcbx.bot.services.summary import summary_view, unit_tree  # noqa: E402
 from kcbx.bot.texts.summary import render_summary  # noqa: E402
+from kcbx.storage import rollups  # noqa: E402
 
 NOW = datetime(2024, 3, 20, 1, 0, tzinfo=UTC)  # Wednesday 20 March 2024, 09:00 in Shanghai
 SURNAMES = "王李张刘陈杨马赵黄周吴徐孙胡朱高林何郭罗"
@@ -194,6 +195,7 @@ async def build(
             " VALUES (?, ?, ?, ?)",
             referrals,
         )
+        await rollups.recount(db)  # written with plain SQL: the schools' counts (0026)
     await services.close()
     return ids
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Case, Person
+from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_changed, mark_planned_changed
 from kcbx.storage.connection.rows import json_dict, optional, reader, written, zero_if_null
 from kcbx.storage.counters import take_next
@@ -91,6 +92,7 @@ class CaseRepo(AuditedRepo):
             earlier = "SELECT id FROM cases WHERE student_id = ? AND id <> ?"
             # a return's check-ins (A4.2) give way to the new case
             await mark_planned_changed(self.db, earlier, (student_id, case_id))
+            await rollups.case_opened(self.db, case_id)
             detail = {
                 "number": number,
                 "student_id": student_id,
@@ -264,5 +266,6 @@ class CaseRepo(AuditedRepo):
             )
             if changed:
                 await mark_changed(self.db, [case_id])
+                await rollups.case_closed(self.db, case_id, status)
                 await self.audit.record(now, actor, f"close:{status}", "case", case_id)
         return bool(changed)

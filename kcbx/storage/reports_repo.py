@@ -113,6 +113,7 @@ class SchoolActivity:
     returned_month: int = 0
     exempt_year: int = 0
     transferred_year: int = 0
+    returned_year: int = 0
 
 
 @dataclass(frozen=True)
@@ -306,8 +307,8 @@ class ReportsRepo(Repo):
     async def district_enrolment(self, district_id: int) -> tuple[int, int]:
         """A district's students (its schools' pupils): (not exempt, exempt), A8.1."""
         row = await self.db.fetchone(
-            f"{SUBTREE_CTE} SELECT COUNT(*), COALESCE(SUM(CASE WHEN s.exempt <> 0 THEN 1"
-            " ELSE 0 END), 0) FROM students s WHERE s.school_id IN (SELECT id FROM subtree)",
+            f"{SUBTREE_CTE} SELECT COALESCE(SUM(r.students), 0), COALESCE(SUM(r.exempt), 0)"
+            " FROM school_rollups r WHERE r.school_id IN (SELECT id FROM subtree)",
             (district_id,),
         )
         total, exempt = (int(row[0]), int(row[1])) if row else (0, 0)
@@ -335,11 +336,12 @@ class ReportsRepo(Repo):
     async def enrolled_by_school(self, scope: ReportScope) -> dict[int, int]:
         """Students of the scope per school.
 
-        A unit's scope is counted in two disjoint parts, each through an index: the pupils
-        of its schools (``students_school``), and the children of its households at schools
-        outside it. For the second part the small side drives: at the top of the tree the
-        few schools outside it, below it the unit's own households. A unary ``+`` (a no-op
-        in any SQL) keeps SQLite from choosing the other index.
+        A unit's scope is counted in two disjoint parts: the pupils of its schools (their
+        rows of ``school_rollups``, kcbx/storage/rollups.py), and the children of its
+        households at schools outside it (through an index). For the second part the small
+        side drives: at the top of the tree the few schools outside it, below it the unit's
+        own households. A unary ``+`` (a no-op in any SQL) keeps SQLite from choosing the
+        other index.
         """
         if scope.subtree is None:
             rows = await self.db.fetchall(
@@ -350,9 +352,9 @@ class ReportsRepo(Repo):
             return {int(r[0]): int(r[1]) for r in rows}
         inside = f"({SUBTREE_CTE} SELECT id FROM subtree)"
         unit = scope.subtree
-        rows = await self.db.fetchall(
-            f"SELECT s.school_id, COUNT(*) FROM students s WHERE s.school_id IN {inside}"
-            " GROUP BY s.school_id",
+        rows = await self.db.fetchall(  # the pupils of its schools: the rollups (0026)
+            f"SELECT school_id, students FROM school_rollups WHERE school_id IN {inside}"
+            " AND students > 0",
             (unit,),
         )
         if scope.top:
@@ -379,7 +381,8 @@ class ReportsRepo(Repo):
         year: datetime,
     ) -> dict[int, SchoolActivity]:
         """Per school: cases reported since ``today`` and ``week``, returned since ``month``,
-        closed as exempt or transferred since ``year`` (the starts of those periods)."""
+        closed as exempt, transferred or returned since ``year`` (the starts of those
+        periods)."""
         t, w, m, y = (to_iso(x) for x in (today, week, month, year))
         earliest = min(t, w, m, y)
         rows = await self.db.fetchall(
@@ -388,12 +391,13 @@ class ReportsRepo(Repo):
             " SUM(CASE WHEN c.reported_at >= ? THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
             " SUM(CASE WHEN c.status = 'exempt' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? THEN 1 ELSE 0 END)"
+            " SUM(CASE WHEN c.status = 'transferred' AND c.closed_at >= ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN c.status = 'returned' AND c.closed_at >= ? THEN 1 ELSE 0 END)"
             + CASES_THEN_STUDENTS
             + " WHERE s.id = c.student_id AND (c.reported_at >= ? OR c.closed_at >= ?)"
             f" AND ({scope.clause})"
             " GROUP BY s.school_id",
-            [t, w, m, y, y, earliest, earliest, *scope.params],
+            [t, w, m, y, y, y, earliest, earliest, *scope.params],
         )
         return {
             int(r[0]): SchoolActivity(int(r[0]), *(int(v or 0) for v in tuple(r)[1:])) for r in rows

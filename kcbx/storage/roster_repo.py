@@ -15,6 +15,7 @@ from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Guardian, Staff, Unit
+from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
 from kcbx.storage.db import Database
 from kcbx.storage.people import people_changed
@@ -211,6 +212,7 @@ class RosterRepo:
             await self._link_teachers(plan.staff, unit_ids, class_ids, teachers, person_ids, tally)
             advance(len(plan.staff))
             await self._upsert_students(plan.students, unit_ids, class_ids, now, tally, advance)
+            await rollups.recount(self.db)  # schools gained, lost or moved students
             # what is owed on their open cases, and who can be told, may have changed
             await mark_students_changed(self.db, tally.updated["students"])
             await mark_waiting_changed(self.db)

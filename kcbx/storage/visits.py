@@ -13,6 +13,7 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action
+from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_students_changed
 from kcbx.storage.cases import CaseRepo
 from kcbx.storage.connection.rows import reader
@@ -128,6 +129,7 @@ class VisitRepo:
                     (to_iso(now), case.student_id),
                 )
                 await mark_students_changed(self.db, [case.student_id])
+                await rollups.recount_students(self.db, [case.student_id])
                 await self.audit.record(
                     at=now,
                     actor=actor,

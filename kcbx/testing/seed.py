@@ -12,6 +12,7 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.runtime.services import Services
+from kcbx.storage import rollups
 
 # Monday 4 March 2024, 09:00 in Asia/Shanghai: the start of most test stories
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
@@ -131,6 +132,7 @@ async def small_district(services: Services, now: datetime) -> District:
                 "INSERT INTO guardians (student_id, name, relation, phone) VALUES (?, ?, ?, ?)",
                 (sid, name[0] + "父", "父亲", f"1370000{n:04d}"),
             )
+        await rollups.recount(db)  # written with plain SQL: the schools' counts (0026)
     return d
 
 

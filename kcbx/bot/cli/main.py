@@ -361,6 +361,16 @@ def _records(args: argparse.Namespace, config: Config) -> int:
 COMMANDS.update(dict.fromkeys(records.COMMANDS, _records))
 
 
+def _doctor(args: argparse.Namespace, config: Config) -> int:
+    """`kcbx doctor [--repair]`: the rollups against a recount (kcbx/bot/cli/doctor.py)."""
+    from kcbx.bot.cli.doctor import doctor
+
+    return doctor(args, config, lambda c, w: asyncio.run(_with_services(c, w)), cli_actor())
+
+
+COMMANDS["doctor"] = _doctor
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="kcbx 控辍保学 bot")
     parser.add_argument("--config", help="path of kcbx.toml (default ./kcbx.toml if present)")
@@ -406,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", help="a district, township or school (name or path)")
     p.add_argument("--password", help="encrypt with this password (default: a new one, printed)")
     records.add_parsers(sub)
+    p = sub.add_parser("doctor", help="check the summaries' rollups against a recount")
+    p.add_argument("--repair", action="store_true", help="write the recount (audited)")
     p = sub.add_parser("accountability", help="the school year's A8 findings (年终考核)")
     p.add_argument("--year", help="the school year, e.g. 2023-2024 (default: this one)")
     p = sub.add_parser("leader-rank", help="main leader (chief) or leader in charge (deputy)")

@@ -19,16 +19,16 @@ the reader's way (2024年3月4日), an auto-filter on the header.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kcbx.bot.domain.i18n import N_, Translate
 
 if TYPE_CHECKING:  # openpyxl is imported when a ledger is written, not by every process
     from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
+    from openpyxl.cell import WriteOnlyCell
 
 MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = N_("yyyy-mm-dd")  # zh_CN: yyyy"年"m"月"d"日"
@@ -169,50 +169,53 @@ class LedgerBook:
     """Everything the workbook shows."""
 
     place: str  # the scope, e.g. 沙坡头区/滨河镇
-    rows: Sequence[LedgerRow]
-    actions: Sequence[ActionRow]
+    rows: Iterable[LedgerRow]  # read once, as the sheet is written
+    actions: Iterable[ActionRow]
     flags: Sequence[FlagLine]
     notes: Sequence[tuple[str, str | datetime]]
 
 
 def render_workbook(book: LedgerBook, *, t: Translate) -> bytes:
-    """The workbook's bytes (pure: the rows are already gathered and translated)."""
+    """The workbook's bytes (pure: the rows are already gathered and translated).
+
+    Written with openpyxl's write-only workbook: each row goes to the file as it is
+    appended, so a province's ledger never holds its cells in memory at once."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    workbook = Workbook()
-    assert workbook.active is not None
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     _add_styles(workbook, t)
     title = t("Dropout-control ledger")
     heading = t("{place} {title}").format(place=book.place, title=title)
     sheet = _sheet(workbook, title, [(m, w) for m, w, _ in COLUMNS], t, heading)
-    for number, row in enumerate(book.rows, start=1):
-        sheet.append([number, *(_cell(getattr(row, f)) for _m, _w, f in COLUMNS[1:])])
     dates = [i for i, (_m, _w, f) in enumerate(COLUMNS, start=1) if f in _DATE_FIELDS]
-    _finish_rows(sheet, date_columns=dates, time_columns=())
+    rows = (
+        [number, *(_cell(getattr(row, f)) for _m, _w, f in COLUMNS[1:])]
+        for number, row in enumerate(book.rows, start=1)
+    )
+    _write_rows(sheet, rows, len(COLUMNS), date_columns=dates, time_columns=())
 
     sheet = _sheet(workbook, t("Actions recorded"), ACTION_COLUMNS, t, t("Actions recorded"))
-    for action in book.actions:
-        sheet.append([_cell(value) for value in _values(action)])
-    _finish_rows(sheet, date_columns=(), time_columns=(4, 9))
+    actions = ([_cell(value) for value in _values(action)] for action in book.actions)
+    _write_rows(sheet, actions, len(ACTION_COLUMNS), date_columns=(), time_columns=(4, 9))
 
     sheet = _sheet(workbook, t("A8 flags"), FLAG_COLUMNS, t, t("Accountability (A8)"))
-    for flag in book.flags:
-        line = _values(flag)
-        sheet.append([line[0] or t("this month (not frozen)"), *line[1:]])
-    _finish_rows(sheet, date_columns=(), time_columns=())
+    flags = (
+        [line[0] or t("this month (not frozen)"), *line[1:]]
+        for line in (_values(flag) for flag in book.flags)
+    )
+    _write_rows(sheet, flags, len(FLAG_COLUMNS), date_columns=(), time_columns=())
 
     notes = workbook.create_sheet(t("Notes")[:31])
     notes.column_dimensions["A"].width = 18
     notes.column_dimensions["B"].width = 90
+    bold = Font(bold=True)
+    wrapped = Alignment(wrap_text=True, vertical="top", horizontal="left")
     for key, value in book.notes:
-        notes.append([key, value])
+        first, second = _styled(notes, key, font=bold), _styled(notes, value, alignment=wrapped)
         if isinstance(value, datetime):
-            notes.cell(row=notes.max_row, column=2).number_format = TIME_FORMAT
-    for cells in notes.iter_rows():
-        cells[0].font = Font(bold=True)
-        cells[1].alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+            second.number_format = TIME_FORMAT
+        notes.append([first, second])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -233,28 +236,38 @@ def _cell(value: object) -> object:
     return value
 
 
+def _styled(sheet: Any, value: object, **style: Any) -> WriteOnlyCell:
+    """A cell of a write-only sheet with its font, fill, alignment, border or style."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    for name, part in style.items():
+        setattr(cell, name, part)
+    return cell
+
+
 def _sheet(
     book: Workbook, title: str, columns: Sequence[tuple[str, float]], t: Translate, heading: str
-) -> Worksheet:
+) -> Any:
+    """A write-only sheet with its widths, print setup and header row (appended first)."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     sheet = book.create_sheet(title[:31])
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE7F0")
-    thin = Side(style="thin", color="999999")
-    for index, (msgid, width) in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=index, value=t(msgid))
-        cell.font = bold
-        cell.fill = fill
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.border = Border(bottom=thin)
+    header = {
+        "font": Font(bold=True),
+        "fill": PatternFill("solid", fgColor="DDE7F0"),
+        "alignment": Alignment(horizontal="center", vertical="center", wrap_text=True),
+        "border": Border(bottom=Side(style="thin", color="999999")),
+    }
+    for index, (_msgid, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     sheet.print_title_rows = "1:1"
     setup = sheet.page_setup
     setup.orientation = "landscape"
-    setup.paperSize = sheet.PAPERSIZE_A4
+    setup.paperSize = Worksheet.PAPERSIZE_A4
     setup.fitToWidth = 1
     setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
@@ -263,6 +276,7 @@ def _sheet(
     sheet.print_options.gridLines = True
     sheet.oddHeader.center.text = heading
     sheet.oddFooter.center.text = t("Page &P of &N")
+    sheet.append([_styled(sheet, t(msgid), **header) for msgid, _width in columns])
     return sheet
 
 
@@ -282,21 +296,29 @@ def _add_styles(book: Workbook, t: Translate) -> None:
         book.add_named_style(NamedStyle(name=name, alignment=top, number_format=number_format))
 
 
-def _finish_rows(
-    sheet: Worksheet, date_columns: Sequence[int], time_columns: Sequence[int]
+def _write_rows(
+    sheet: Any,
+    rows: Iterable[Sequence[object]],
+    width: int,
+    date_columns: Sequence[int],
+    time_columns: Sequence[int],
 ) -> None:
-    """Top-aligned, wrapped cells with real dates; a filter on the header row."""
+    """Append the rows as top-aligned, wrapped cells with real dates, one at a time; a filter
+    on the header row."""
     from openpyxl.utils import get_column_letter
 
     styles = [
         DATE_STYLE if index in date_columns else TIME_STYLE if index in time_columns else CELL_STYLE
-        for index in range(1, sheet.max_column + 1)
+        for index in range(1, width + 1)
     ]
-    for row in sheet.iter_rows(min_row=2):
-        for cell, style in zip(row, styles, strict=False):
-            cell.style = style
-    if sheet.max_row > 1:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(sheet.max_column)}{sheet.max_row}"
+    count = 0
+    for row in rows:
+        sheet.append(
+            [_styled(sheet, v, style=style) for v, style in zip(row, styles, strict=False)]
+        )
+        count += 1
+    if count:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(width)}{count + 1}"
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -250,15 +250,15 @@ def _with_phone(person: Person | None) -> str:
 
 def ledger_rows(
     services: Services, cases: Sequence[LedgerCase], tree: UnitTree, people: _People, t: Translate
-) -> list[LedgerRow]:
-    """The cases as the ledger prints them, in the reader's words."""
+) -> Iterator[LedgerRow]:
+    """The cases as the ledger prints them, in the reader's words, one at a time (the
+    workbook writes each as it comes)."""
     tz = services.policy.time.tz
     today = services.clock.now().astimezone(tz).date()
     later: dict[int, list[CaseRow]] = defaultdict(list)
     for case in cases:
         later[case.row.student_id].append(case.row)
     style = grade_style(services.config.grade_style)
-    out = []
     for case in cases:
         row = case.row
         student = people.students.get(row.student_id)
@@ -271,49 +271,46 @@ def ledger_rows(
         notices = [n for n in people.notices.get(row.id, []) if n.status != "replaced"]
         notice = next((n for n in notices if n.kind == "notice"), None)
         corrections = [n for n in notices if n.kind == "correction"]
-        out.append(
-            LedgerRow(
-                case_number=row.number,
-                township=township.name if township else "",
-                school=school.name if school else "",
-                grade_class=grade_class(row.grade, row.class_name, style),
-                student=row.student_name,
-                sex={"M": t("male"), "F": t("female")}.get(row.gender or "", ""),
-                birth_date=_date(student.birth_date) if student else None,
-                registry_no=row.registry_no,
-                household=tree.path(row.household_unit_id).replace("/", ""),
-                guardians="\n".join(g.name for g in guardians),
-                relations="\n".join(g.relation or "" for g in guardians),
-                phones="\n".join(g.phone or "" for g in guardians),
-                class_teacher=_with_phone(people.teachers.get(row.teacher_id or 0)),
-                **dict(
-                    zip(
-                        ("township_cadre", "village_cadre", "group_cadre"),
-                        _chain(row.household_unit_id, tree, people),
-                        strict=True,
-                    )
-                ),
-                vulnerable="、".join(
-                    t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in row.a9_flags
-                ),
-                cause=t(CAUSES.get(row.cause, row.cause)),
-                absent_since=row.absent_since,
-                reported_on=row.reported_at.astimezone(tz).date(),
-                category=t(CATEGORY[case.reached_dropout]),
-                status=_status(case, t),
-                marked_on=case.marked_on,
-                persuasion=persuasion_text(case.actions, tz, t),
-                notice_number=notice.number if notice else "",
-                notice_delivered=notice.delivered_on if notice else None,
-                notice_deadline=notice.deadline if notice else None,
-                correction="\n".join(_document_text(n, t) for n in corrections),
-                returned_on=closed_on if row.status == "returned" else None,
-                whereabouts=whereabouts(row, case.actions, t),
-                follow_up=_follow_up(row, closed_on, later[row.student_id], today, t),
-                flags="\n".join(flag_text(rule, period, t) for rule, period in case.flags),
-            )
+        yield LedgerRow(
+            case_number=row.number,
+            township=township.name if township else "",
+            school=school.name if school else "",
+            grade_class=grade_class(row.grade, row.class_name, style),
+            student=row.student_name,
+            sex={"M": t("male"), "F": t("female")}.get(row.gender or "", ""),
+            birth_date=_date(student.birth_date) if student else None,
+            registry_no=row.registry_no,
+            household=tree.path(row.household_unit_id).replace("/", ""),
+            guardians="\n".join(g.name for g in guardians),
+            relations="\n".join(g.relation or "" for g in guardians),
+            phones="\n".join(g.phone or "" for g in guardians),
+            class_teacher=_with_phone(people.teachers.get(row.teacher_id or 0)),
+            **dict(
+                zip(
+                    ("township_cadre", "village_cadre", "group_cadre"),
+                    _chain(row.household_unit_id, tree, people),
+                    strict=True,
+                )
+            ),
+            vulnerable="、".join(
+                t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in row.a9_flags
+            ),
+            cause=t(CAUSES.get(row.cause, row.cause)),
+            absent_since=row.absent_since,
+            reported_on=row.reported_at.astimezone(tz).date(),
+            category=t(CATEGORY[case.reached_dropout]),
+            status=_status(case, t),
+            marked_on=case.marked_on,
+            persuasion=persuasion_text(case.actions, tz, t),
+            notice_number=notice.number if notice else "",
+            notice_delivered=notice.delivered_on if notice else None,
+            notice_deadline=notice.deadline if notice else None,
+            correction="\n".join(_document_text(n, t) for n in corrections),
+            returned_on=closed_on if row.status == "returned" else None,
+            whereabouts=whereabouts(row, case.actions, t),
+            follow_up=_follow_up(row, closed_on, later[row.student_id], today, t),
+            flags="\n".join(flag_text(rule, period, t) for rule, period in case.flags),
         )
-    return out
 
 
 def _school_name(tree: UnitTree, school_id: int) -> str:
@@ -400,7 +397,8 @@ async def build_ledger(
         flags=flag_lines(flag_rows, gettext),
         notes=notes_of(services, place, exported_by, len(cases), counts, gettext),
     )
-    data = await asyncio.to_thread(render_workbook, book, t=gettext)
+    data = await asyncio.to_thread(render_workbook, book, t=gettext)  # consumes the rows
+    actions = sum(len(c.actions) for c in cases)
     filename = ledger_filename(unit, now.astimezone(services.policy.time.tz), gettext)
     detail = {
         "scope": place,
@@ -411,12 +409,12 @@ async def build_ledger(
         "dropouts": counts.dropout,
         "suspected": counts.suspected,
         "returned": counts.returned,
-        "actions": len(book.actions),
+        "actions": actions,
         "flags": len(flag_rows),
         "file": filename,
     }
     await services.audit.record(now, actor, "export", "ledger", unit.id, detail)
-    return Ledger(data, filename, counts, len(book.actions), len(flag_rows), len(cases), place)
+    return Ledger(data, filename, counts, actions, len(flag_rows), len(cases), place)
 
 
 def ledger_counts(cases: Sequence[LedgerCase]) -> Counts:

@@ -9,7 +9,7 @@ code this module does not know is left out rather than printed as a code.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -195,26 +195,23 @@ def _role(role: str | None, t: Translate) -> str:
 
 def action_rows(
     cases: Sequence[tuple[CaseRow, Sequence[ActionRecord], str]], tz: tzinfo, t: Translate
-) -> list[ActionRow]:
-    """Every action of the cases (case row, its actions, its school's name) as a row."""
-    out = []
+) -> Iterator[ActionRow]:
+    """Every action of the cases (case row, its actions, its school's name) as a row, one at
+    a time (the workbook writes each as it comes)."""
     for row, actions, school in cases:
         for record in actions:
-            out.append(
-                ActionRow(
-                    case_number=row.number,
-                    student=row.student_name,
-                    school=school,
-                    at=_naive(record.at, tz),
-                    action=t(ACTION_NAMES.get(record.kind, N_("note"))),
-                    article=article(record.rule, t),
-                    actor=record.actor_name,
-                    role=_role(record.actor_role, t),
-                    recorded_at=_naive(record.recorded_at, tz),
-                    details=detail_text(record.detail, t),
-                )
+            yield ActionRow(
+                case_number=row.number,
+                student=row.student_name,
+                school=school,
+                at=_naive(record.at, tz),
+                action=t(ACTION_NAMES.get(record.kind, N_("note"))),
+                article=article(record.rule, t),
+                actor=record.actor_name,
+                role=_role(record.actor_role, t),
+                recorded_at=_naive(record.recorded_at, tz),
+                details=detail_text(record.detail, t),
             )
-    return out
 
 
 def _naive(instant: datetime, tz: tzinfo) -> datetime:

@@ -254,11 +254,8 @@ async def _count_activity(
         summary.returned_month += a.returned_month
         summary.exempt_year += a.exempt_year
         summary.transferred_year += a.transferred_year
-    # the same query from the year's start: "returned" as the ledger counts it
-    year = await services.reports.activity_by_school(
-        scope, today=p.year, week=p.year, month=p.year, year=p.year
-    )
-    returned = {school_id: a.returned_month for school_id, a in year.items() if a.returned_month}
+    # "returned" since the year's start, as the ledger counts it
+    returned = {school_id: a.returned_year for school_id, a in activity.items() if a.returned_year}
     summary.returned_year = sum(returned.values())
     return returned
 
