@@ -235,3 +235,21 @@ def test_a_read_only_database_refuses_to_start_in_one_line(
         assert f"kcbx: the database {db} cannot be written" in line
         assert "readonly" in line
     assert fake.calls("getMe") == []
+
+
+@pytest.mark.single_backend  # the process opens the file it is given
+def test_a_file_that_is_not_a_database_is_one_line_and_the_process_ends(
+    tmp_path: Path, telegram: tuple[FakeBotApi, asyncio.AbstractEventLoop]
+) -> None:
+    """KCBX_DB naming a spreadsheet (or a damaged file): one line and exit 2 from `kcbx run`
+    and `kcbx sweep`, and the process ends (the connection's thread does not hold it)."""
+    fake, _loop = telegram
+    db = tmp_path / "roster.xlsx"
+    db.write_bytes(b"PK\x03\x04 not a database " * 200)
+    for args in (("run",), ("sweep", "--now", "2024-03-04T13:00")):
+        result = _kcbx(*args, env=_env(fake, db), cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line == f"kcbx: {db} is not a kcbx database (file is not a database)"
+    assert fake.calls("getMe") == []

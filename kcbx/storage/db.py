@@ -306,13 +306,19 @@ class SqliteDatabase(Database):
         # only while aiosqlite's has none (SqliteDatabase._run), so never two at once
         conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[durability]}")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        db = cls(conn, path)
-        if migrate:
-            await db.migrate()
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[durability]}")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            db = cls(conn, path)
+            if migrate:
+                await db.migrate()
+        except BaseException:
+            # a file that is not a database, or cannot be migrated: the caller says so in
+            # one line; the connection's thread must not keep the process alive after that
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
@@ -531,6 +537,15 @@ _UNWRITABLE = (
     "disk i/o error",
     "unable to open database file",
 )
+
+
+def not_a_database(error: BaseException) -> bool:
+    """Is ``error`` SQLite finding no database in the file (another file given as KCBX_DB, or
+    one damaged past reading)?"""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.DatabaseError) and (
+        "file is not a database" in text or "disk image is malformed" in text
+    )
 
 
 def cannot_write(error: BaseException) -> bool:

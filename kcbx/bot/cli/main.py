@@ -458,8 +458,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         from kcbx.bot.cli.run import unwritable_line
-        from kcbx.storage.db import cannot_write
+        from kcbx.storage.db import cannot_write, not_a_database
 
+        if not_a_database(exc):
+            print(f"kcbx: {config.db_path} is not a kcbx database ({exc})", file=sys.stderr)
+            return EXIT_USAGE
         if not cannot_write(exc):
             raise
         print(f"kcbx: {unwritable_line(config.db_path, exc)}", file=sys.stderr)
