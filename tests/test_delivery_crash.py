@@ -61,6 +61,9 @@ class KillableTransport:
     async def send_file(self, *args: Any, **kwargs: Any) -> Sent:
         return await self._around(lambda: self.inner.send_file(*args, **kwargs))
 
+    async def send_album(self, *args: Any, **kwargs: Any) -> tuple[Sent, ...]:
+        return await self.inner.send_album(*args, **kwargs)
+
     async def edit_text(self, *args: Any, **kwargs: Any) -> None:
         self.killer.step()
         await self.inner.edit_text(*args, **kwargs)

@@ -12,7 +12,14 @@ from html import escape
 
 import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
@@ -469,3 +476,40 @@ async def test_any_parameter_encoding_and_auth(fake: FakeBotApi) -> None:
             assert (response.status, (await response.json())["description"]) == (404, "Not Found")
     assert [m.plain for m in user.messages] == ["json", "q", "form"]
     assert fake.calls("sendMessage")[0].params["chat_id"] == user.id
+
+
+async def test_send_media_group_is_strict_and_sends_all_or_none(fake: FakeBotApi, bot: Bot) -> None:
+    user = fake.user(7, started=True)
+    stored = [(await user.send_photo(png()))["photo"][-1]["file_id"] for _ in range(11)]
+    before = len(user.messages)
+    album = [InputMediaPhoto(stored[0], caption="<b>家访</b>", parse_mode=ParseMode.HTML)]
+    for bad, error in (
+        ([*album], r"(?i)wrong number of media"),
+        ([*album, *(InputMediaPhoto(f) for f in stored[1:])], r"(?i)wrong number of media"),
+        ([*album, InputMediaPhoto("no-such-file")], r"(?i)wrong file identifier"),
+    ):
+        with pytest.raises(BadRequest, match=error):
+            await bot.send_media_group(user.id, bad)
+    assert len(user.messages) == before
+    sent = await bot.send_media_group(user.id, [*album, InputMediaPhoto(stored[1])])
+    assert len(sent) == 2 and sent[0].caption == "家访" and sent[0].media_group_id
+    assert sent[0].media_group_id == sent[1].media_group_id
+    shown = user.messages[-2:]
+    assert [m.file_id for m in shown] == stored[:2] and shown[0].plain == "家访"
+
+
+async def test_the_transport_sends_stored_photos_as_albums_of_ten(
+    fake: FakeBotApi, bot: Bot
+) -> None:
+    from kcbx.handlers.transport import TelegramTransport
+
+    fake.flood_control = False  # eleven photos at once; the real bot's rate limiter spaces them
+    user = fake.user(7, started=True)
+    stored = tuple([(await user.send_photo(png()))["photo"][-1]["file_id"] for _ in range(11)])
+    before = len(user.messages)
+    sent = await TelegramTransport(bot).send_album(user.id, stored, "<b>2026-11-30</b> 李干部")
+    shown = user.messages[before:]
+    assert len(sent) == len(shown) == 11
+    assert [m.file_id for m in shown] == list(stored)
+    assert len({m.media_group_id for m in shown[:10]}) == 1 and shown[10].media_group_id is None
+    assert [m.plain for m in shown if m.plain] == ["2026-11-30 李干部"]

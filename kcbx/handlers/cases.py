@@ -38,6 +38,7 @@ from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_QUESTION, is_follow_up
 from kcbx.bot.domain.ladder.state import TaskCode
+from kcbx.bot.engine.transport import TransportError
 from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
@@ -50,6 +51,7 @@ from kcbx.bot.services.cases import (
     record_visit,
     snooze,
 )
+from kcbx.bot.services.visits import visit_photos
 from kcbx.bot.texts.cases import (
     card_brief_lines,
     card_lines,
@@ -57,6 +59,8 @@ from kcbx.bot.texts.cases import (
     case_line,
     recorded_line,
     student_label,
+    visit_photos_caption,
+    visit_photos_label,
 )
 from kcbx.bot.texts.paging import pages
 from kcbx.handlers.common import (
@@ -72,6 +76,7 @@ from kcbx.handlers.common import (
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
+from kcbx.handlers.transport import TelegramTransport
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +173,8 @@ async def _show_card(
     person = require_person(context)
     t = context.gettext
     query = update.callback_query
-    card = await case_card(context.services, person, case_id, t, context.lang)
+    services = context.services
+    card = await case_card(services, person, case_id, t, context.lang)
     if card is None:
         await deny(update, context)
         return
@@ -184,6 +190,8 @@ async def _show_card(
     fixed = [(t("« My cases"), "cases:0")]
     if not details:
         fixed.insert(0, (t("Details"), f"cdet:{card.case.id}"))
+    elif count := sum(len(v.file_ids) for v in await visit_photos(services, person, case_id) or []):
+        fixed.insert(0, (visit_photos_label(count, t), f"cvph:{card.case.id}"))
     if card.can_return:
         buttons.append((t(RETURN_LABEL), return_data(card.case.id)))
     rows += pairs(buttons[: MAX_BUTTONS - len(fixed)])
@@ -208,6 +216,31 @@ async def details_button(update: Update, context: KcbxContext) -> None:
         )
         return
     await _show_card(update, context, int((query.data or "").split(":")[1]), details=True)
+
+
+async def photos_button(update: Update, context: KcbxContext) -> None:
+    """cvph:<case>: the case's visit photos again, an album per visit (scope checked again)."""
+    query = pressed(update)
+    t = context.gettext
+    if not is_private(update):  # groups get counts, never a child's photos
+        await query.answer(t("Please open cases in a private chat with me."), show_alert=True)
+        return
+    person = require_person(context)
+    found = await visit_photos(context.services, person, int((query.data or "").split(":")[1]))
+    if found is None:
+        await deny(update, context)
+        return
+    await query.answer()
+    transport = TelegramTransport(context.bot)
+    assert update.effective_chat is not None  # a private chat (checked above)
+    chat_id = update.effective_chat.id
+    policy = context.services.policy
+    for visit in found:
+        caption = visit_photos_caption(visit.action.at, visit.recorder, t, context.lang, policy)
+        try:
+            await transport.send_album(chat_id, visit.file_ids, caption)
+        except TransportError as exc:
+            log.info("could not send visit photos of case %s: %s", visit.action.case_id, exc)
 
 
 async def case_button(update: Update, context: KcbxContext) -> None:
@@ -440,6 +473,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(cases_page_button, pattern=r"^cases:"))
     app.add_handler(CallbackQueryHandler(case_button, pattern=CALLBACK_PATTERN))
     app.add_handler(CallbackQueryHandler(details_button, pattern=r"^cdet:\d+$"))
+    app.add_handler(CallbackQueryHandler(photos_button, pattern=r"^cvph:\d+$"))
 
 
 def register_visit_fallback(app: Application) -> None:

@@ -20,12 +20,13 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 
 from kcbx.bot.engine.transport import (
+    MAX_ALBUM,
     BadMessage,
     ButtonRows,
     Dispatching,
@@ -56,8 +57,16 @@ def _seconds(wait: float | timedelta) -> float:
 
 
 async def _call(send: Callable[[], Awaitable[Message]]) -> Sent:
+    return (await _call_album(lambda: _one(send)))[0]
+
+
+async def _one(send: Callable[[], Awaitable[Message]]) -> tuple[Message, ...]:
+    return (await send(),)
+
+
+async def _call_album(send: Callable[[], Awaitable[tuple[Message, ...]]]) -> tuple[Sent, ...]:
     try:
-        message = await send()
+        messages = await send()
     except RetryAfter as exc:
         raise RetryLater(_seconds(exc.retry_after), f"429: {exc}") from exc
     except Forbidden as exc:
@@ -68,7 +77,7 @@ async def _call(send: Callable[[], Awaitable[Message]]) -> Sent:
         raise BadMessage(f"400: {exc}") from exc
     except TelegramError as exc:  # NetworkError, TimedOut, 5xx, Conflict ...
         raise Transient(f"{type(exc).__name__}: {exc}") from exc
-    return Sent(message.message_id)
+    return tuple(Sent(message.message_id) for message in messages)
 
 
 class _Dispatch:
@@ -166,6 +175,35 @@ class TelegramTransport:
                 **extra,
             )
         )
+
+    async def send_album(
+        self, chat_id: int, photo_ids: tuple[str, ...], caption: str = ""
+    ) -> tuple[Sent, ...]:
+        sent: list[Sent] = []
+        for start in range(0, len(photo_ids), MAX_ALBUM):
+            chunk = photo_ids[start : start + MAX_ALBUM]
+            sent.extend(await self._album(chat_id, chunk, caption if start == 0 else ""))
+        return tuple(sent)
+
+    async def _album(self, chat_id: int, chunk: tuple[str, ...], caption: str) -> tuple[Sent, ...]:
+        mode = ParseMode.HTML if caption else None
+        if len(chunk) == 1:  # an album needs two photos
+            return (
+                await _call(
+                    lambda: self.bot.send_photo(
+                        chat_id, chunk[0], caption=caption or None, parse_mode=mode
+                    )
+                ),
+            )
+        media = [
+            InputMediaPhoto(
+                file_id,
+                caption=(caption or None) if i == 0 else None,
+                parse_mode=mode if i == 0 else None,
+            )
+            for i, file_id in enumerate(chunk)
+        ]
+        return await _call_album(lambda: self.bot.send_media_group(chat_id, media))
 
     async def notify(self, chat_id: int, text: str) -> None:
         """A plain text straight to a chat, outside the outbox (the database is down)."""

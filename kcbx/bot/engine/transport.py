@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 # rows of (label, callback data)
 ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
 FileKind = Literal["document", "photo"]
+MAX_ALBUM = 10  # photos in one album (Telegram's sendMediaGroup takes 2-10)
 # Awaited right before the message leaves, after any wait for the rate limit (again before
 # each retry): delivery claims its outbox row here, so that a crash can only leave a row
 # 'sending' whose request may really have gone out. If it raises, nothing is sent and the
@@ -89,12 +90,21 @@ class Transport(Protocol):
         """A document (any file, e.g. the A7.4 notice's PDF), or a photo (a chart)."""
         ...
 
+    async def send_album(
+        self, chat_id: int, photo_ids: tuple[str, ...], caption: str = ""
+    ) -> tuple[Sent, ...]:
+        """Photos the channel already holds (their ids there, e.g. a visit's evidence),
+        as albums of at most :data:`MAX_ALBUM`; ``caption`` on the first photo only.
+        A single photo goes alone (an album needs two)."""
+        ...
+
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: ButtonRows = ()
     ) -> None: ...
 
 
 __all__ = [
+    "MAX_ALBUM",
     "BadMessage",
     "ButtonRows",
     "Dispatching",

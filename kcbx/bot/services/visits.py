@@ -34,7 +34,7 @@ from kcbx.bot.domain.roles import CADRE_ROLES, Role
 from kcbx.bot.domain.scope import can_see_student
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services import Problem
-from kcbx.bot.services.cases import open_cases_with_students, record_now
+from kcbx.bot.services.cases import case_in_scope, open_cases_with_students, record_now
 from kcbx.bot.services.referrals import Rerouted, follow_cause
 from kcbx.bot.texts.notifications import return_check_message
 from kcbx.storage.records.audit import actor_of
@@ -440,3 +440,32 @@ async def note_not_back(services: Services, person: Person, case_id: int) -> Not
     detail = {"return_check": "not_back", DETAIL_ACTOR_ROLE: person.role.value}
     await record_now(services, case.id, ActionKind.NOTE, person, "A7.6", detail)
     return NotBack(case, student, recorded=True)
+
+
+@dataclass(frozen=True)
+class VisitPhotos:
+    """One recorded visit's photos, by the channel's file ids (sent again as they are)."""
+
+    action: Action
+    recorder: str
+    file_ids: tuple[str, ...]
+
+
+async def visit_photos(
+    services: Services, person: Person, case_id: int
+) -> list[VisitPhotos] | None:
+    """The photos of the case's visits, visit by visit; None if the case is out of the
+    person's scope (or does not exist), checked again at every press."""
+    if await case_in_scope(services, person, case_id) is None:
+        return None
+    photos: dict[int, list[str]] = {}
+    for item in await services.visits.evidence_of_case(case_id):
+        if item.kind == "photo" and item.file_id:
+            photos.setdefault(item.action_id, []).append(item.file_id)
+    found = []
+    for action in await services.cases.actions(case_id):
+        if action.id in photos and "visit" in action.kind:
+            recorder = await services.people.get(action.actor_id) if action.actor_id else None
+            name = recorder.name if recorder else ""
+            found.append(VisitPhotos(action, name, tuple(photos[action.id])))
+    return found

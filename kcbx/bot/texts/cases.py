@@ -524,3 +524,18 @@ __all__ = [
     "student_label",
     "when",
 ]
+
+
+def visit_photos_label(count: int, t: Translate) -> str:
+    """The [详情] button that sends a case's visit photos again (at most 12 characters)."""
+    return t("Visit photos ({count})").format(count=count)
+
+
+def visit_photos_caption(
+    at: datetime, recorder: str, t: Translate, lang: str, policy: Policy
+) -> str:
+    """On the first photo of a visit's album: when the visit was and who recorded it."""
+    day = at.astimezone(policy.time.tz).date()
+    return t("Visit of {date}, recorded by {name}").format(
+        date=format_date(day, t, lang), name=escape(recorder or "—")
+    )

@@ -255,6 +255,13 @@ class BotApiMethods(WebhookMethods):
 
     async def _send_photo(self, p: _Params) -> JSONDict:
         conversation = self._conversation(p.chat_id())
+        sent, file = self._checked_photo(p, conversation)
+        self._check_flood(conversation)
+        return self._photo_sent(conversation, sent, file)
+
+    def _checked_photo(
+        self, p: _Params, conversation: _Conversation
+    ) -> tuple[SentMessage, Upload | _StoredFile]:
         sent, file = self._media_message(p, "photo", conversation)
         if isinstance(file, Upload):
             size = _image_size(file.data)
@@ -263,7 +270,11 @@ class BotApiMethods(WebhookMethods):
             width, height = size
             if width + height > 10_000 or max(width, height) / min(width, height) > 20:
                 raise _bad("PHOTO_INVALID_DIMENSIONS")
-        self._check_flood(conversation)
+        return sent, file
+
+    def _photo_sent(
+        self, conversation: _Conversation, sent: SentMessage, file: Upload | _StoredFile
+    ) -> JSONDict:
         if isinstance(file, Upload):
             sizes = self.stored.photo_sizes(file.data, None)
             largest = self.stored.files[sizes[-1]["file_id"]]
@@ -283,6 +294,32 @@ class BotApiMethods(WebhookMethods):
         sent.message_id = conversation._new_message_id()
         sent.photo, sent.filename, sent.file_id = largest.data, filename, largest.file_id
         return self._add_sent(conversation, sent)
+
+    async def _send_media_group(self, p: _Params) -> list[JSONDict]:
+        """An album: 2-10 photos, checked all before any is sent (Telegram sends all or none)."""
+        conversation = self._conversation(p.chat_id())
+        media = p.json("media", "can't parse media JSON object")
+        if not isinstance(media, list):
+            raise _bad("media must be an array")
+        if not 2 <= len(media) <= 10:
+            raise _bad("wrong number of media in the album")
+        uploads = {k: v for k, v in p.values.items() if isinstance(v, Upload)}
+        checked = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise _bad("unsupported media type in the album")
+            values = {**uploads, "photo": item.get("media")}
+            for key in ("caption", "parse_mode", "caption_entities"):
+                if key in item:
+                    values[key] = item[key]
+            checked.append(self._checked_photo(_Params(values), conversation))
+        self._check_flood(conversation)
+        group_id = f"{conversation.chat_id}:{conversation._last_message_id + 1}"
+        results = []
+        for sent, file in checked:
+            sent.media_group_id = group_id
+            results.append(self._photo_sent(conversation, sent, file))
+        return results
 
     async def _edit_message_text(self, p: _Params) -> JSONDict:
         return self._edit_words(p, "text", "entities", MAX_TEXT)

@@ -204,6 +204,7 @@ class SentMessage:
     mime_type: str | None = None
     photo: bytes | None = None
     file_id: str | None = None
+    media_group_id: str | None = None
     reply_to_message_id: int | None = None
     edits: int = 0
     edit_date: int | None = None

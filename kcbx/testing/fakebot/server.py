@@ -54,6 +54,7 @@ _METHODS: dict[str, tuple[str, str]] = {
         "sendMessage": "_send_message",
         "sendDocument": "_send_document",
         "sendPhoto": "_send_photo",
+        "sendMediaGroup": "_send_media_group",
         "editMessageText": "_edit_message_text",
         "editMessageCaption": "_edit_message_caption",
         "editMessageReplyMarkup": "_edit_message_reply_markup",

@@ -197,6 +197,8 @@ class FakeState:
                 message["photo"] = self.stored.photo_sets[stored.file_id]
             else:
                 message["document"] = self.stored.document_json(stored)
+            if sent.media_group_id:
+                message["media_group_id"] = sent.media_group_id
             if sent.plain:
                 message["caption"] = sent.plain
                 if sent.entities:
