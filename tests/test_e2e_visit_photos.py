@@ -88,6 +88,10 @@ async def test_a_visits_photos_come_back_as_one_album_from_the_card(harness: Bot
     assert [m.file_id for m in album] == stored
     assert album[0].media_group_id and album[0].media_group_id == album[1].media_group_id
     assert "3月11日" in album[0].plain and "家访" in album[0].plain and not album[1].plain
+    await harness.settle()
+    await harness.s.audit.flush()  # who saw the child's photos is in the audit log
+    seen = await harness.s.audit.of_student(d.students["张三"])
+    assert [e["entity_id"] for e in seen if e["action"] == "view:visit_photos"] == [str(case.id)]
 
     # forged data from someone out of scope: a polite refusal, no photo
     await police.send("/cases")  # the case is not referred to the police: out of scope

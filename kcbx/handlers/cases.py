@@ -226,11 +226,16 @@ async def photos_button(update: Update, context: KcbxContext) -> None:
         await query.answer(t("Please open cases in a private chat with me."), show_alert=True)
         return
     person = require_person(context)
-    found = await visit_photos(context.services, person, int((query.data or "").split(":")[1]))
+    case_id = int((query.data or "").split(":")[1])
+    found = await visit_photos(context.services, person, case_id)
     if found is None:
         await deny(update, context)
         return
     await query.answer()
+    case = await context.services.cases.get(case_id)
+    student_id = case.student_id if case is not None else None
+    # who saw a child's photos, as for the card (PIPL art. 28-31)
+    await note_read(update, context, "visit_photos", "case", case_id, student_id=student_id)
     transport = TelegramTransport(context.bot)
     assert update.effective_chat is not None  # a private chat (checked above)
     chat_id = update.effective_chat.id
