@@ -17,6 +17,7 @@ from typing import Any
 from kcbx.bot.documents.ledger import ActionRow, FlagLine
 from kcbx.bot.domain.a8.rules import CONSEQUENCES, LEVEL_NAMES, Level, Rule
 from kcbx.bot.domain.caseactions import ACTION_NAMES
+from kcbx.bot.domain.glossary import ARTICLES
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder.state import ActionKind
 from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS
@@ -29,16 +30,6 @@ from kcbx.storage.reports_repo import ActionRecord, CaseRow
 DAY_PATTERN = N_("YYYY-MM-DD")  # zh_CN: YYYY年M月D日
 MONTH_PATTERN = N_("YYYY-MM")  # zh_CN: YYYY年M月
 
-ARTICLES: dict[int, str] = {
-    3: N_("Article 3"),
-    4: N_("Article 4"),
-    5: N_("Article 5"),
-    6: N_("Article 6"),
-    7: N_("Article 7"),
-    8: N_("Article 8"),
-    9: N_("Article 9"),
-    10: N_("Article 10"),
-}
 ARTICLE_OF = re.compile(r"^A(\d{1,2})(?:\.\d+)?$")
 
 CATEGORY: dict[bool, str] = {True: N_("dropout"), False: N_("suspected dropout")}
