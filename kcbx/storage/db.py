@@ -200,15 +200,6 @@ def after_commit(db: object, fn: Callable[[], None]) -> None:
         pending.append(fn)
 
 
-def run_after(callbacks: list[Callable[[], None]]) -> None:
-    """The after-commit callbacks of a transaction that has committed."""
-    for fn in callbacks:
-        try:
-            fn()
-        except Exception:
-            log.exception("an after-commit callback failed")
-
-
 class Database:
     """What the repositories use; ``Database.open`` gives the engine the target names.
 

@@ -22,6 +22,7 @@ correct (A7.5); the day numbers come from the policy.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,12 +95,12 @@ def periods(services: Services, now: datetime) -> Periods:
 # --- the summary -----------------------------------------------------------------------------
 
 
-class _Counted:
+class _Counted(ABC):
     """Open cases and dropouts, of what ``counts`` counts (a line or a whole summary)."""
 
     @property
-    def counts(self) -> Counts:
-        raise NotImplementedError
+    @abstractmethod
+    def counts(self) -> Counts: ...
 
     @property
     def open(self) -> int:

@@ -121,8 +121,14 @@ class GroupCommitter:
                 group.done.set_result(None)
             return
         group.done.set_result(None)
-        for fn in group.after:
-            try:
-                fn()
-            except Exception:
-                log.exception("an after-commit callback failed")
+        run_after(group.after)
+
+
+def run_after(callbacks: list[Callable[[], None]]) -> None:
+    """The after-commit callbacks of a transaction that has committed (a failing one is
+    logged: the data is on disk already, and the next callback still runs)."""
+    for fn in callbacks:
+        try:
+            fn()
+        except Exception:
+            log.exception("an after-commit callback failed")

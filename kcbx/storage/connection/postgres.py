@@ -32,6 +32,7 @@ from typing import Any
 
 import asyncpg
 
+from kcbx.storage.connection.group_commit import run_after
 from kcbx.storage.db import (
     POSTGRESQL,
     Database,
@@ -43,7 +44,6 @@ from kcbx.storage.db import (
     migration_files,
     refused,
     register_engine,
-    run_after,
     split_sql,
 )
 
