@@ -4,6 +4,7 @@ inbox and scope, A9 relief from day 0, exemption (A3) and transfer, and bad inpu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
@@ -70,9 +71,40 @@ def says(text: str):  # type: ignore[no-untyped-def]
 
 
 async def step(user: FakeUser, press: str, expect: str) -> SentMessage:
-    """Press a button (by its callback data) and wait for the question offering ``expect``."""
+    """Press a button (by its callback data) and wait for the question offering ``expect``,
+    turning the question's pages ([更多], six buttons a message) until it shows."""
     await user.press(press)
-    return await user.wait_for(has(expect))
+    more = _more_of(expect)
+    shown = await user.wait_for(
+        lambda m: (
+            expect in m.button_data.values()
+            or any(d.startswith(more) for d in m.button_data.values())
+        )
+    )
+    return await turn_to(user, shown, expect)
+
+
+def _more_of(data: str) -> str:
+    """The page buttons' prefix of a question's choices: vv:o:agreed -> vv:op:."""
+    return data.rsplit(":", 1)[0] + "p:"
+
+
+def _changed(message: SentMessage) -> Callable[[SentMessage], bool]:
+    before = dict(message.button_data)
+    return lambda m: m is message and m.button_data != before
+
+
+async def turn_to(user: FakeUser, shown: SentMessage, expect: str) -> SentMessage:
+    """Press [更多] on ``shown`` until it offers ``expect``."""
+    more = _more_of(expect)
+    for _ in range(5):
+        if expect in shown.button_data.values():
+            return shown
+        turn = next(d for d in shown.button_data.values() if d.startswith(more))
+        changed = _changed(shown)
+        await user.press(turn, shown)
+        shown = await user.wait_for(changed)
+    raise AssertionError(f"no {expect!r} behind {more!r}")
 
 
 async def record_visit(
@@ -92,7 +124,8 @@ async def record_visit(
     await step(user, f"vv:k:{kind}", "vv:d:0")
     await step(user, "vv:d:0", "vv:m:guardians")
     await step(user, "vv:m:guardians", f"vv:o:{outcome}")
-    await step(user, f"vv:o:{outcome}", "vv:c:=")
+    question = await step(user, f"vv:o:{outcome}", "vv:c:=")
+    await turn_to(user, question, f"vv:c:{cause}")
     if kind == "phone_call":
         await step(user, f"vv:c:{cause}", "vv:n")
     else:
@@ -245,6 +278,11 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
     await justice.send(f"/visit {other.number}")
     refused = await justice.next_message()
     assert other.number not in refused.plain and "钱七" not in refused.plain
+    # accepted: the inbox offers its details, whose card records the department's work
+    await justice.send("/inbox")
+    listing = await justice.wait_for(lambda m: "1.详情" in m.buttons)
+    await justice.press("1.详情", listing)
+    await justice.wait_for(lambda m: "记录本部门工作" in m.buttons and "接收" not in m.buttons)
     done = await record_visit(justice, case, kind="department_action", cause="=")
     assert case.number in done.plain
     state, _ = await ladder_of(s, await s.cases.get(case.id) or case)
@@ -408,6 +446,7 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     assert "vv:c:=" not in (await teacher.next_message()).button_data.values()
     await teacher.send("3月6日")
     await teacher.wait_for(has("vv:c:="))
+    await step(teacher, "vv:cp:1", "vv:c:weariness")  # behind [更多], on the third page
     await step(teacher, "vv:c:weariness", "vv:n")
     await step(teacher, "vv:n", "vv:ok")
     await teacher.press("vv:ok")

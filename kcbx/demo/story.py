@@ -52,6 +52,12 @@ def has_text(*words: str) -> Predicate:
     return lambda m: all(w in m.plain for w in words)
 
 
+def _turned(picker: SentMessage) -> Predicate:
+    """The picker, edited to its next page."""
+    before = dict(picker.button_data)
+    return lambda m: m is picker and m.button_data != before
+
+
 @dataclass
 class Actor:
     """One person of the story: their Telegram account on the fake server and their name."""
@@ -74,8 +80,21 @@ class Actor:
         message, data, label = self._button(prefix, within)
         self.user.inbox()
         self.demo.transcript.said(self.name, f"[{label}]")
-        await self.user.press(data, message)
+        query_id = await self.user.press(data, message)
+        # the press is handled at the clock of the press: the story waits for its answer
+        # before it moves on (what a press records is stamped with the press's own time)
+        await self.user.answer_to(query_id)
         return await self._settle(expect, pressed=True)
+
+    async def choose(self, data: str, more: str, expect: Predicate) -> SentMessage | None:
+        """Pick ``data`` in a picker, pressing its [更多] (data ``more``…) until it shows."""
+        kind = has_button(data.rsplit(":", 1)[0] + ":")
+        for _ in range(10):
+            picker = self.newest(kind)
+            if data in picker.button_data.values():
+                return await self.press(data + "$", expect, within=picker)
+            await self.press(more, _turned(picker), picker)
+        raise AssertionError(f"{self.name} found no {data!r} behind {more!r}")
 
     async def send_location(self, lat: float, lon: float, expect: Predicate) -> None:
         self.user.inbox()
@@ -290,7 +309,7 @@ async def report(teacher: Actor, student: Student, *, cause: str, contact: str) 
     await teacher.send("/report", has_button("rep:"))
     await teacher.send(student.name, has_button("rep:d:"))
     await teacher.press("rep:d:0", has_button("rep:r:"))
-    await teacher.press(f"rep:r:{cause}", has_button("rep:g:"))
+    await teacher.choose(f"rep:r:{cause}", "rep:rp:", has_button("rep:g:"))
     await teacher.press(f"rep:g:{contact}", has_button("rep:n"))
     await teacher.press("rep:n", has_button("rep:ok"))
     done = await teacher.press("rep:ok", lambda m: bool(CASE_NUMBER.search(m.plain)))
@@ -318,7 +337,7 @@ async def visit(
         await actor.press("vv:o:agreed", has_button("vv:r:"))
         await actor.press("vv:r:1" if return_tomorrow else "vv:r:2", has_button("vv:c:"))
     else:
-        await actor.press(f"vv:o:{outcome}", has_button("vv:c:"))
+        await actor.choose(f"vv:o:{outcome}", "vv:op:", has_button("vv:c:"))
     await actor.press("vv:c:=", has_button("vv:s") if kind != "phone_call" else has_button("vv:n"))
     if kind != "phone_call":
         if with_evidence:

@@ -372,6 +372,22 @@ class FakeUser(_Conversation):
             content["caption"] = caption
         return await self._send(chat, content, None)
 
+    async def answer_to(self, query_id: str, timeout: float = 10.0) -> CallbackAnswer:
+        """Wait for the bot's answer to one press (by its query id); the cursor of
+        :meth:`next_callback_answer` stays where it is."""
+
+        def found() -> CallbackAnswer | None:
+            return next((a for a in self.callback_answers if a.query_id == query_id), None)
+
+        await self._fake._wait(
+            lambda: found() is not None,
+            timeout,
+            lambda: f"the answerCallbackQuery of {query_id} for {self._describe()}",
+        )
+        answer = found()
+        assert answer is not None
+        return answer
+
     async def next_callback_answer(self, timeout: float = 10.0) -> CallbackAnswer:
         """Wait for the bot's next answer to one of this user's button presses."""
         await self._fake._wait(
