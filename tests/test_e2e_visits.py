@@ -4,7 +4,6 @@ inbox and scope, A9 relief from day 0, exemption (A3) and transfer, and bad inpu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
@@ -74,37 +73,11 @@ async def step(user: FakeUser, press: str, expect: str) -> SentMessage:
     """Press a button (by its callback data) and wait for the question offering ``expect``,
     turning the question's pages ([更多], six buttons a message) until it shows."""
     await user.press(press)
-    more = _more_of(expect)
+    more = expect.rsplit(":", 1)[0] + "p:"
     shown = await user.wait_for(
-        lambda m: (
-            expect in m.button_data.values()
-            or any(d.startswith(more) for d in m.button_data.values())
-        )
+        lambda m: any(d == expect or d.startswith(more) for d in m.button_data.values())
     )
-    return await turn_to(user, shown, expect)
-
-
-def _more_of(data: str) -> str:
-    """The page buttons' prefix of a question's choices: vv:o:agreed -> vv:op:."""
-    return data.rsplit(":", 1)[0] + "p:"
-
-
-def _changed(message: SentMessage) -> Callable[[SentMessage], bool]:
-    before = dict(message.button_data)
-    return lambda m: m is message and m.button_data != before
-
-
-async def turn_to(user: FakeUser, shown: SentMessage, expect: str) -> SentMessage:
-    """Press [更多] on ``shown`` until it offers ``expect``."""
-    more = _more_of(expect)
-    for _ in range(5):
-        if expect in shown.button_data.values():
-            return shown
-        turn = next(d for d in shown.button_data.values() if d.startswith(more))
-        changed = _changed(shown)
-        await user.press(turn, shown)
-        shown = await user.wait_for(changed)
-    raise AssertionError(f"no {expect!r} behind {more!r}")
+    return await user.page_to(shown, expect)
 
 
 async def record_visit(
@@ -125,7 +98,7 @@ async def record_visit(
     await step(user, "vv:d:0", "vv:m:guardians")
     await step(user, "vv:m:guardians", f"vv:o:{outcome}")
     question = await step(user, f"vv:o:{outcome}", "vv:c:=")
-    await turn_to(user, question, f"vv:c:{cause}")
+    await user.page_to(question, f"vv:c:{cause}")
     if kind == "phone_call":
         await step(user, f"vv:c:{cause}", "vv:n")
     else:
