@@ -123,6 +123,13 @@ async def test_a_task_done_by_someone_else_and_a_numbered_item_received(
     stale = f"do:{zhang.id}:A7.3-mark"
     await teacher.press_data(stale, received)
     assert (await _answer(teacher, stale)).text == "此事项已无需办理，未作记录。"
+    old_mark = await _send(
+        harness, teacher, TEACHER, "⏰ 张三：辍学标注", ((("已作辍学标注", stale),),), "m"
+    )
+    await teacher.press("已作辍学标注", old_mark)
+    assert (await _answer(teacher, stale)).text == "此事项已无需办理，未作记录。"
+    out = await teacher.wait_for(lambda m: m is old_mark and "⌛ 此消息已过时：辍学标注" in m.plain)
+    assert out.buttons == []
 
     # item 1 was done by the lead meanwhile: its press says so and the list says by whom
     await teacher.press("1.收到", received)

@@ -348,14 +348,15 @@ async def _answer(
         await query.answer(
             t("This is no longer to be done: nothing was recorded."), show_alert=True
         )
-        await _edit(query, stale_line(code, t), _of_task(case.id, code))
+        if _label_of(_reminder_of(query, press), code, case.id) is not None:
+            await _edit(query, stale_line(code, t), _of_task(case.id, code))
         return
     if outcome is Outcome.CLOSED:
         await query.answer(
             t("Case {number} is closed.").format(number=case.number), show_alert=True
         )
         closed = closed_line(case, now, t, context.lang, policy)
-        await _edit(query, closed, lambda data: data != case_data(case.id))
+        await _edit(query, closed, _of_case(case.id))
         return
     line = None
     if result.kind and result.at is not None:
@@ -388,6 +389,13 @@ def _task_code(press: CaseCallback) -> str:
     if press.verb == "cal":
         return TaskCode.CALL
     return press.arg or "" if press.verb in ("ack", "do", "fu", "snz") else ""
+
+
+def _of_case(case_id: int) -> Callable[[str], bool]:
+    """The buttons that act on a case (dead once it is closed), not its card, nor another
+    case's buttons on the same list."""
+    acting = re.compile(rf"^(ack|do|cal|fu|snz|ret|vis):{case_id}(:|$)")
+    return lambda data: acting.match(data) is not None
 
 
 def _of_task(case_id: int, code: str) -> Callable[[str], bool]:
