@@ -96,6 +96,28 @@ def test_messages_about_the_longest_case_have_six_buttons_at_most(messages: list
         assert len(message.buttons) <= 6, (message.lines[0], message.buttons)
 
 
+def test_no_message_of_the_month_has_more_than_six_buttons(messages: list[Shown]) -> None:
+    """Every keyboard: reminders, digests, cards, the inbox and the conversations' pickers
+    (the student, the cause, the outcome of a visit), whose further choices are behind
+    [更多]."""
+    keyboards = [m for m in messages if m.buttons]
+    assert len(keyboards) >= 50
+    assert not [(m.first, m.buttons) for m in keyboards if len(m.buttons) > 6]
+    pickers = [m for m in keyboards if "更多" in m.buttons]
+    assert any("哪位学生" in m.first for m in pickers)  # /report's students
+    assert any("原因" in " ".join(m.lines) for m in pickers)  # the causes
+
+
+def test_a_tap_is_named_with_its_item_and_its_own_time(messages: list[Shown]) -> None:
+    """The edit after a tap on a numbered list says which item, by whom, at what minute;
+    a referral offers [接收] and the department's action, never a second way to the same."""
+    items = [line for m in messages if m.edit for line in m.lines if re.match(r"✓ 第\d+项", line)]
+    assert items and all(re.search(r"；\S+，\d{2}:\d{2}$", line) for line in items), items
+    for m in messages:
+        assert not {"收到", "接收"} <= set(m.buttons), m.buttons
+        assert not {"记录本部门工作", "本部门已介入"} <= set(m.buttons), m.buttons
+
+
 def test_every_button_label_is_short(messages: list[Shown]) -> None:
     labels = {b for m in messages for b in m.buttons}
     assert any(CJK.search(b) for b in labels)

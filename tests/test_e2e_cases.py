@@ -110,7 +110,7 @@ async def test_received_action_and_back_at_school(harness: BotHarness) -> None:
     [ack] = await harness.s.cases.actions(case.id)
     assert (ack.kind, ack.detail, ack.rule) == ("acknowledged", {"task": "A7.1-call"}, "A7.1")
     await teacher.press_data(f"ack:{case.id}:A7.1-call", reminder)  # again: nothing twice
-    assert "已由李老师记录" in ((await _answer(teacher)).text or "")
+    assert (await _answer(teacher)).text == "此提醒已由李老师于09:00收到。"
     assert await _kinds(harness, case) == [("acknowledged", "A7.1")]
 
     # the task's action: A7.1's phone call
@@ -129,10 +129,10 @@ async def test_received_action_and_back_at_school(harness: BotHarness) -> None:
     assert ask.buttons == []
     call = (await harness.s.cases.actions(case.id))[-1]
     assert call.detail["outcome"] == "agreed"
-    assert "2024年3月4日（周一） 09:30" in reminder.plain
+    assert "电话联系监护人：李老师已于09:30记录" in reminder.plain  # the press's own time
     assert reminder.buttons == ["已返校", "查看案件"]
     await teacher.press_data(f"do:{case.id}:A7.1-call", reminder)
-    assert "已由李老师记录" in ((await _answer(teacher)).text or "")
+    assert (await _answer(teacher)).text == "此项已由李老师于09:30完成。"
     assert await _kinds(harness, case) == [("acknowledged", "A7.1"), ("phone_call", "A7.1")]
 
     # "Back at school" asks first; "Not yet" leaves the case open
@@ -180,7 +180,7 @@ async def test_who_may_record_which_step(harness: BotHarness) -> None:
 
     # A7.3's mark has not appeared on day 0: a forged do: for it is stale
     await teacher.press_data(f"do:{case.id}:A7.3-mark", reminder)
-    assert (await _answer(teacher)).text == "此按钮已失效。"
+    assert (await _answer(teacher)).text == "此事项已无需办理，未作记录。"
     # day 3: A7.2 is the school's; the class teacher may not record it, the lead may
     harness.clock.advance(timedelta(days=3))
     await teacher.press_data(f"do:{case.id}:A7.2", reminder)

@@ -269,17 +269,29 @@ async def test_a_long_class_is_paged_and_several_matches_are_listed(harness: Bot
     teacher = await _person(harness, 809, TEACHER)
     await teacher.send("/report")
     first = await _says(teacher, "哪位学生")
-    assert len(first.buttons) == 10 + 2 and first.buttons[-2:] == ["下一页 ›", "取消"]
-    page_one = first.buttons[:10]
-    await teacher.press("下一页 ›", first)
-    second = await teacher.wait_for(lambda m: m is first and "‹ 上一页" in m.buttons)
-    assert len(second.buttons) == 7 + 2  # 17 students: 10, then 7
-    assert not set(second.buttons[:7]) & set(page_one)  # the next students, none twice
-    await teacher.press("‹ 上一页", second)
-    await teacher.wait_for(lambda m: m is first and "下一页 ›" in m.buttons)
+    # six buttons a message: four students, [更多] and Cancel (docs/texts.md)
+    assert len(first.buttons) == 6 and first.buttons[-2:] == ["更多", "取消"]
+    page_one = first.buttons[:4]
+    await teacher.press("更多", first)
+    second = await teacher.wait_for(lambda m: m is first and m.buttons[:4] != page_one)
+    assert len(second.buttons) == 6 and not set(second.buttons[:4]) & set(page_one)
+    eighth = second.buttons[3]  # the eighth student of the class
+    # a forged page (or one of a list that shrank) is answered, and the list starts again
+    await teacher.press_data(f"rep:c:{d.classes['3-1']}:99", first)
+    stale = await teacher.next_callback_answer()
+    while stale.data != f"rep:c:{d.classes['3-1']}:99":
+        stale = await teacher.next_callback_answer()
+    assert stale.text == "列表已变化，此页已不存在，请重新选择。" and stale.show_alert
+    await teacher.wait_for(lambda m: m is first and m.buttons[:4] == page_one)
+    await teacher.press("更多", first)
+    await teacher.wait_for(lambda m: m is first and eighth in m.buttons)
+    assert all(len(d.encode()) < 64 for d in first.button_data.values())
 
     await teacher.send("zx")  # 张小…: several students match, listed with their class
-    several = await _says(teacher, "有多名学生相符")
-    assert "张小一0（3年级1班）" in several.buttons
-    await teacher.press("张小一0（3年级1班）", several)
-    await _says(teacher, "张小一0", "从哪天开始")
+    several = await _says(teacher, "13名学生相符")
+    assert "张小一0（3年级1班）" in several.buttons and len(several.buttons) == 6
+    await teacher.send("张小一")  # typed more: fewer match
+    fewer = await _says(teacher, "有多名学生相符")
+    assert "张小一0（3年级1班）" in fewer.buttons
+    await teacher.press(eighth, first)  # the eighth student, from the second page
+    await _says(teacher, eighth, "从哪天开始")

@@ -263,10 +263,12 @@ async def test_a_long_breakdown_is_paged_in_roster_order_and_folds_empty_rows(
     # the roster's order (滨河镇 and 文昌镇 were created first), not the code points' order
     rows = re.findall(r"^ · (\S+)：\d+／\d+$", top.plain, re.M)
     assert rows[:4] == ["滨河镇", "文昌镇", "第00个很长名字的乡镇", "第01个很长名字的乡镇"]
-    assert "第1/3页" in top.plain and "其余10个乡镇暂无案件。" in top.plain
-    await leader.press("下一页 ▶", top)
-    second = await leader.wait_for(lambda m: "第2/3页" in m.plain)
-    assert "第06个很长名字的乡镇：1／0" in second.plain
+    # six buttons a message: four townships a page, [更多] and the chart (docs/texts.md)
+    assert "第1/6页" in top.plain and "其余10个乡镇暂无案件。" in top.plain
+    assert len(top.buttons) == 6 and top.buttons[-2:] == ["更多", "图表"]
+    await leader.press("更多", top)
+    second = await leader.wait_for(lambda m: "第2/6页" in m.plain)
+    assert "第02个很长名字的乡镇：1／0" in second.plain and len(second.buttons) == 6
     assert all(len(data.encode()) < 64 for data in second.button_data.values())
 
 

@@ -70,9 +70,14 @@ def says(text: str):  # type: ignore[no-untyped-def]
 
 
 async def step(user: FakeUser, press: str, expect: str) -> SentMessage:
-    """Press a button (by its callback data) and wait for the question offering ``expect``."""
+    """Press a button (by its callback data) and wait for the question offering ``expect``,
+    turning the question's pages ([更多], six buttons a message) until it shows."""
     await user.press(press)
-    return await user.wait_for(has(expect))
+    more = expect.rsplit(":", 1)[0] + "p:"
+    shown = await user.wait_for(
+        lambda m: any(d == expect or d.startswith(more) for d in m.button_data.values())
+    )
+    return await user.page_to(shown, expect)
 
 
 async def record_visit(
@@ -92,7 +97,8 @@ async def record_visit(
     await step(user, f"vv:k:{kind}", "vv:d:0")
     await step(user, "vv:d:0", "vv:m:guardians")
     await step(user, "vv:m:guardians", f"vv:o:{outcome}")
-    await step(user, f"vv:o:{outcome}", "vv:c:=")
+    question = await step(user, f"vv:o:{outcome}", "vv:c:=")
+    await user.page_to(question, f"vv:c:{cause}")
     if kind == "phone_call":
         await step(user, f"vv:c:{cause}", "vv:n")
     else:
@@ -245,6 +251,11 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
     await justice.send(f"/visit {other.number}")
     refused = await justice.next_message()
     assert other.number not in refused.plain and "钱七" not in refused.plain
+    # accepted: the inbox offers its details, whose card records the department's work
+    await justice.send("/inbox")
+    listing = await justice.wait_for(lambda m: "1.详情" in m.buttons)
+    await justice.press("1.详情", listing)
+    await justice.wait_for(lambda m: "记录本部门工作" in m.buttons and "接收" not in m.buttons)
     done = await record_visit(justice, case, kind="department_action", cause="=")
     assert case.number in done.plain
     state, _ = await ladder_of(s, await s.cases.get(case.id) or case)
@@ -408,6 +419,7 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     assert "vv:c:=" not in (await teacher.next_message()).button_data.values()
     await teacher.send("3月6日")
     await teacher.wait_for(has("vv:c:="))
+    await step(teacher, "vv:cp:1", "vv:c:weariness")  # behind [更多], on the third page
     await step(teacher, "vv:c:weariness", "vv:n")
     await step(teacher, "vv:n", "vv:ok")
     await teacher.press("vv:ok")

@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 from kcbx.bot.documents.protect import decrypt
 from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.model import Case, Person, Student
-from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.importer import import_roster
 from kcbx.bot.roster.report import render_report
 from kcbx.bot.services.access import create_invitation
+from kcbx.demo.cast import TOWNSHIP, Cast, choose_cast
 from kcbx.demo.roster import build_roster
 from kcbx.demo.transcript import Progress, Transcript
 from kcbx.testing.fakebot import FakeBotApi, FakeGroup, FakeUser, SentMessage
@@ -37,7 +37,6 @@ from kcbx.testing.harness import BotHarness
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 3, 4, 8, 0, tzinfo=TZ)  # Monday 4 March 2024, 08:00
 CASE_NUMBER = re.compile(r"KC-\d{4}-\d{4}")
-TOWNSHIP = "滨河镇"  # where the story takes place
 PHOTO = b"\xff\xd8\xff\xe0demo-photo-of-the-visit\xff\xd9"  # the fake keeps bytes as they are
 RECEIPT = b"\xff\xd8\xff\xe0demo-photo-of-the-signed-receipt\xff\xd9"
 
@@ -50,6 +49,12 @@ def has_button(prefix: str) -> Predicate:
 
 def has_text(*words: str) -> Predicate:
     return lambda m: all(w in m.plain for w in words)
+
+
+def _turned(picker: SentMessage) -> Predicate:
+    """The picker, edited to its next page."""
+    before = dict(picker.button_data)
+    return lambda m: m is picker and m.button_data != before
 
 
 @dataclass
@@ -74,8 +79,21 @@ class Actor:
         message, data, label = self._button(prefix, within)
         self.user.inbox()
         self.demo.transcript.said(self.name, f"[{label}]")
-        await self.user.press(data, message)
+        query_id = await self.user.press(data, message)
+        # the press is handled at the clock of the press: the story waits for its answer
+        # before it moves on (what a press records is stamped with the press's own time)
+        await self.user.answer_to(query_id)
         return await self._settle(expect, pressed=True)
+
+    async def choose(self, data: str, more: str, expect: Predicate) -> SentMessage | None:
+        """Pick ``data`` in a picker, pressing its [更多] (data ``more``…) until it shows."""
+        kind = has_button(data.rsplit(":", 1)[0] + ":")
+        for _ in range(10):
+            picker = self.newest(kind)
+            if data in picker.button_data.values():
+                return await self.press(data + "$", expect, within=picker)
+            await self.press(more, _turned(picker), picker)
+        raise AssertionError(f"{self.name} found no {data!r} behind {more!r}")
 
     async def send_location(self, lat: float, lon: float, expect: Predicate) -> None:
         self.user.inbox()
@@ -213,75 +231,6 @@ class Demo:
         await self.at(8, day=day)
 
 
-# --- the cast -------------------------------------------------------------------------------
-
-
-@dataclass
-class Cast:
-    teacher: Person
-    principal: Person
-    lead: Person
-    township_leader: Person
-    township_cadre: Person
-    village_cadre: Person
-    group_cadre: Person
-    bureau: Person
-    district_leader: Person
-    justice: Person
-    civil: Person
-    students: list[Student]  # A, B, C (the long case), D (A9), E (nobody acts)
-
-
-async def choose_cast(h: BotHarness) -> Cast:
-    s = h.s
-    [school] = await s.units.find("滨河镇/滨河中心小学", ("school",))
-    [township] = await s.units.find(TOWNSHIP, ("township",))
-    district = (await s.units.of_kind("district"))[0]
-    teachers = await s.people.in_units([school.id], [Role.CLASS_TEACHER])
-    chosen: tuple[Person, list[Student]] | None = None
-    for teacher in teachers:
-        for class_id, _grade, _name in await s.students.classes_of_teacher(teacher.id):
-            pupils = await s.students.visible(teacher, class_id=class_id, limit=200)
-            names = [p.name for p in pupils]
-            unique = [p for p in pupils if names.count(p.name) == 1 and p.household_unit_id]
-            flagged = [p for p in unique if p.a9_flags]
-            plain = [p for p in unique if not p.a9_flags]
-            if flagged and len(plain) >= 4:
-                chosen = (teacher, [plain[0], plain[1], plain[2], flagged[0], plain[3]])
-                break
-        if chosen:
-            break
-    if chosen is None:
-        raise RuntimeError("the demo district has no class with a vulnerable student")
-    teacher, students = chosen
-    long_case = students[2]
-    assert long_case.household_unit_id is not None
-    group_unit = await s.units.get(long_case.household_unit_id)
-    assert group_unit is not None and group_unit.parent_id is not None
-
-    async def one(units: list[int], role: Role) -> Person:
-        people = await s.people.in_units(units, [role])
-        if not people:
-            raise RuntimeError(f"the demo district has no {role.value} in {units}")
-        return people[0]
-
-    departments = {u.code: u.id for u in await s.units.of_kind("department")}
-    return Cast(
-        teacher=teacher,
-        principal=await one([school.id], Role.PRINCIPAL),
-        lead=await one([school.id], Role.SCHOOL_LEAD),
-        township_leader=await one([township.id], Role.TOWNSHIP_LEADER),
-        township_cadre=await one([group_unit.parent_id], Role.TOWNSHIP_CADRE),
-        village_cadre=await one([group_unit.id], Role.VILLAGE_CADRE),
-        group_cadre=await one([group_unit.id], Role.GROUP_CADRE),
-        bureau=await one([district.id], Role.BUREAU_STAFF),
-        district_leader=await one([district.id], Role.DISTRICT_LEADER),
-        justice=await one([departments["justice"]], Role.DEPARTMENT_LIAISON),
-        civil=await one([departments["civil_affairs"]], Role.DEPARTMENT_LIAISON),
-        students=students,
-    )
-
-
 # --- the story ------------------------------------------------------------------------------
 
 
@@ -290,7 +239,7 @@ async def report(teacher: Actor, student: Student, *, cause: str, contact: str) 
     await teacher.send("/report", has_button("rep:"))
     await teacher.send(student.name, has_button("rep:d:"))
     await teacher.press("rep:d:0", has_button("rep:r:"))
-    await teacher.press(f"rep:r:{cause}", has_button("rep:g:"))
+    await teacher.choose(f"rep:r:{cause}", "rep:rp:", has_button("rep:g:"))
     await teacher.press(f"rep:g:{contact}", has_button("rep:n"))
     await teacher.press("rep:n", has_button("rep:ok"))
     done = await teacher.press("rep:ok", lambda m: bool(CASE_NUMBER.search(m.plain)))
@@ -318,7 +267,7 @@ async def visit(
         await actor.press("vv:o:agreed", has_button("vv:r:"))
         await actor.press("vv:r:1" if return_tomorrow else "vv:r:2", has_button("vv:c:"))
     else:
-        await actor.press(f"vv:o:{outcome}", has_button("vv:c:"))
+        await actor.choose(f"vv:o:{outcome}", "vv:op:", has_button("vv:c:"))
     await actor.press("vv:c:=", has_button("vv:s") if kind != "phone_call" else has_button("vv:n"))
     if kind != "phone_call":
         if with_evidence:

@@ -29,6 +29,7 @@ from kcbx.bot.domain.caseactions import (
     action_button,
     call_buttons,
     case_data,
+    department_of,
     do_data,
     follow_up_buttons,
     parse_callback,
@@ -37,7 +38,7 @@ from kcbx.bot.domain.caseactions import (
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_QUESTION, is_follow_up
-from kcbx.bot.domain.ladder.state import TaskCode
+from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
 from kcbx.bot.engine.transport import TransportError
 from kcbx.bot.services.cases import (
     ButtonResult,
@@ -57,15 +58,16 @@ from kcbx.bot.texts.cases import (
     card_lines,
     case_label,
     case_line,
-    recorded_line,
     student_label,
     visit_photos_caption,
     visit_photos_label,
 )
 from kcbx.bot.texts.paging import pages
+from kcbx.bot.texts.taps import closed_line, done_already, done_line, item_of, stale_line
 from kcbx.handlers.common import (
     Rows,
     deny,
+    edit_message,
     inline,
     is_private,
     note_read,
@@ -80,7 +82,7 @@ from kcbx.handlers.transport import TelegramTransport
 
 log = logging.getLogger(__name__)
 
-PER_PAGE = 8
+PER_PAGE = 4  # cases a page, beside ‹ Previous and Next ›: six buttons at most
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 
@@ -325,63 +327,141 @@ async def visit_button(update: Update, context: KcbxContext) -> None:
 async def _answer(
     update: Update, context: KcbxContext, press: CaseCallback, result: ButtonResult
 ) -> None:
-    """Answer the press and bring the message it was on up to date."""
+    """Answer the press and bring the message it was on up to date: what was done, by whom,
+    at the press's time; a press that came too late says what happened instead, and the
+    message loses its dead buttons (docs/texts.md, "On a phone")."""
     query = pressed(update)
     t = context.gettext
     outcome, case = result.outcome, result.case
     if outcome is Outcome.DENIED or case is None:
         await deny(update, context)
         return
-
-    def keep_case_only(data: str) -> bool:
-        return data != case_data(case.id)
-
-    if outcome is Outcome.STALE:
-        await query.answer(t("This button is no longer valid."), show_alert=True)
-        return
     if outcome is Outcome.NOT_ALLOWED:
         await query.answer(t("Your role cannot record this step."), show_alert=True)
+        return
+    if outcome is Outcome.CONFIRM:
+        await _confirm(update, query, press, result, t)
+        return
+    policy, now = context.services.policy, context.services.clock.now()
+    code = _task_code(press)
+    if outcome is Outcome.STALE:
+        await query.answer(
+            t("This is no longer to be done: nothing was recorded."), show_alert=True
+        )
+        if _label_of(_reminder_of(query, press), code, case.id) is not None:
+            await _edit(query, stale_line(code, t), _of_task(case.id, code))
         return
     if outcome is Outcome.CLOSED:
         await query.answer(
             t("Case {number} is closed.").format(number=case.number), show_alert=True
         )
-        await _edit(query, None, keep_case_only)
+        closed = closed_line(case, now, t, context.lang, policy)
+        await _edit(query, closed, _of_case(case.id))
         return
-    if outcome is Outcome.CONFIRM:
-        await _confirm(update, query, press, result, t)
-        return
-    policy = context.services.policy
     line = None
     if result.kind and result.at is not None:
-        line = recorded_line(result.kind, result.by or "", result.at, t, context.lang, policy)
-    if outcome is Outcome.ALREADY:
-        await query.answer(
-            t("Already recorded by {by}.").format(by=result.by or "—"), show_alert=True
+        item = item_of(_label_of(_reminder_of(query, press), code, case.id))
+        by, lang = result.by or "", context.lang
+        line = done_line(
+            result.kind,
+            by,
+            result.at,
+            now,
+            t,
+            lang,
+            policy,
+            item=item,
+            task_code=code or None,
+            student=result.student,
         )
+    if outcome is Outcome.ALREADY:
+        answer = done_already(result.kind, result.by or "", result.at, now, t, context.lang, policy)
+        await query.answer(answer, show_alert=True)
     else:
         await query.answer(t("Recorded."))
+    await _bring_up_to_date(query, press, result, code, line, t)
+    if result.queued:
+        kick_delivery(context.application)
+
+
+def _task_code(press: CaseCallback) -> str:
+    """The task a press acts on ("" for a visit or a return, which name no task)."""
+    if press.verb == "cal":
+        return TaskCode.CALL
+    return press.arg or "" if press.verb in ("ack", "do", "fu", "snz") else ""
+
+
+def _of_case(case_id: int) -> Callable[[str], bool]:
+    """The buttons that act on a case (dead once it is closed), not its card, nor another
+    case's buttons on the same list."""
+    acting = re.compile(rf"^(ack|do|cal|fu|snz|ret|vis):{case_id}(:|$)")
+    return lambda data: acting.match(data) is not None
+
+
+def _of_task(case_id: int, code: str) -> Callable[[str], bool]:
+    """The buttons that act on one task of a case (dead once it is done or gone)."""
+    done = {ack_data(case_id, code), do_data(case_id, code), f"vis:{case_id}"}
+    department = department_of(code) is not None
+
+    def dead(data: str) -> bool:
+        return (
+            data in done
+            or data.startswith(f"snz:{case_id}:{code}:")
+            or (department and data.startswith("ref:a:"))  # acting accepts the referral (A6)
+        )
+
+    return dead
+
+
+def _reminder_of(query: CallbackQuery, press: CaseCallback) -> Message | None:
+    """The message with the task's buttons: the pressed one, or the reminder a call's
+    question (cal:, fu:) or a return's confirmation (ret:) answers."""
+    message = query.message if isinstance(query.message, Message) else None
+    if message is not None and press.verb in ("cal", "fu", "ret"):
+        return message.reply_to_message or message
+    return message
+
+
+def _label_of(message: Message | None, code: str, case_id: int) -> str | None:
+    """The label of the task's button on ``message`` ("2.收到"), to name the item."""
+    if message is None or message.reply_markup is None:
+        return None
+    wanted = _of_task(case_id, code)
+    for row in message.reply_markup.inline_keyboard:
+        for button in row:
+            if button.callback_data is not None and wanted(str(button.callback_data)):
+                return button.text
+    return None
+
+
+async def _bring_up_to_date(
+    query: CallbackQuery,
+    press: CaseCallback,
+    result: ButtonResult,
+    code: str,
+    line: str | None,
+    t: Translate,
+) -> None:
+    """Edit the pressed message (and the reminder it answers) after a recorded press."""
+    case = result.case
+    assert case is not None
+    original = _reminder_of(query, press)
     if press.verb == "ret":  # the confirmation, and the reminder it answered
         closed = t("Case <b>{number}</b> is closed.").format(number=case.number)
         await _edit(query, f"{line}\n{closed}" if line else closed, lambda _: True, replace=True)
-        original = query.message.reply_to_message if isinstance(query.message, Message) else None
-        if original is not None:
-            await _edit_message(original, line, keep_case_only)
-    else:
-        code = TaskCode.CALL if press.verb == "cal" else press.arg or ""
-        done = {ack_data(case.id, code), do_data(case.id, code), f"vis:{case.id}"}
-        if press.verb in ("cal", "fu"):  # the question answered, and the reminder it came from
-            await _edit(query, line, lambda _: True, replace=True)
-            message = query.message
-            original = message.reply_to_message if isinstance(message, Message) else None
-            if original is not None:
-                await _edit_message(original, line, lambda data: data in done)
-        else:
-            if press.verb == "ack" and result.kind == "acknowledged":
-                done = {ack_data(case.id, code)}
-            await _edit(query, line, lambda data: data in done)
-    if result.queued:
-        kick_delivery(context.application)
+        if original is not None and original is not query.message:
+            await edit_message(original, line, lambda data: data != case_data(case.id))
+        return
+    dead = _of_task(case.id, code)
+    if press.verb == "ack" and result.kind == ActionKind.ACKNOWLEDGED:
+        only = ack_data(case.id, code)
+        dead = only.__eq__
+    if press.verb in ("cal", "fu"):  # the question answered, and the reminder it came from
+        await _edit(query, line, lambda _: True, replace=True)
+        if original is not None and original is not query.message:
+            await edit_message(original, line, dead)
+        return
+    await _edit(query, line, dead)
 
 
 async def _confirm(
@@ -428,48 +508,7 @@ async def _edit(
     replace: bool = False,
 ) -> None:
     if isinstance(query.message, Message):
-        await _edit_message(query.message, line, drop, replace=replace)
-
-
-async def _edit_message(
-    message: Message, line: str | None, drop: Callable[[str], bool], *, replace: bool = False
-) -> None:
-    """Add ``line`` under the message (or replace its text) and drop buttons. Best effort:
-    the record is already written; a message that cannot be edited stays as it was."""
-    rows: Rows = []
-    before = 0
-    if message.reply_markup is not None:
-        for row in message.reply_markup.inline_keyboard:
-            before += len(row)
-            kept = [
-                (b.text, str(b.callback_data))
-                for b in row
-                if b.callback_data is not None and not drop(str(b.callback_data))
-            ]
-            if kept:
-                rows.append(kept)
-    markup = inline(rows) if rows else None
-    body = message.text_html if message.text is not None else message.caption_html
-    shown = message.text or message.caption or ""
-    unchanged = before == sum(len(row) for row in rows)
-    try:
-        if line is None or (not replace and line in shown):
-            if not unchanged:
-                await message.edit_reply_markup(reply_markup=markup)
-        elif message.text is not None:
-            text = line if replace else f"{body}\n{line}"
-            if len(text) > MAX_TEXT:
-                await message.edit_reply_markup(reply_markup=markup)
-            else:
-                await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        else:
-            caption = line if replace else f"{body or ''}\n{line}"
-            if len(caption) > MAX_CAPTION:
-                await message.edit_reply_markup(reply_markup=markup)
-            else:
-                await message.edit_caption(caption, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:  # "message is not modified", or too old to edit
-        log.info("could not edit message %s: %s", message.message_id, exc)
+        await edit_message(query.message, line, drop, replace=replace)
 
 
 def register(app: Application) -> None:

@@ -3,7 +3,8 @@ message), keyboards, the pressed button's data, the person check, refusals."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 
 from telegram import (
     CallbackQuery,
@@ -20,6 +21,11 @@ from kcbx.bot.domain.capabilities import keyboard_rows, may
 from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.roles import Role
 from kcbx.handlers.context import KcbxContext
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096  # Telegram's limit for a message
+MAX_CAPTION = 1024  # and for a caption
 
 Rows = list[list[tuple[str, str]]]  # an inline keyboard as rows of (label, callback_data)
 Keyboard = dict[str, list[list[dict[str, str]]]]  # an inline keyboard as the Bot API's JSON
@@ -178,14 +184,17 @@ async def deny(update: Update, context: KcbxContext) -> None:
     await tell(update, context.gettext("This is not available to you."))
 
 
-async def show(update: Update, text: str, rows: Rows | None = None) -> None:
+async def show(
+    update: Update, text: str, rows: Rows | None = None, *, alert: str | None = None
+) -> None:
     """The next question (or the last word). After a button press the message with the
     button becomes the next question (or page), so the chat keeps one live question and no stale
     buttons, at one edit instead of two sends (Telegram allows about one message a second
-    in a chat); after typed text it is sent as a new message."""
+    in a chat); after typed text it is sent as a new message. ``alert``: the press's answer
+    (a stale page of a list), shown as an alert."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text:
-        await query.answer()
+        await query.answer(alert, show_alert=alert is not None)
         try:
             await edit_in_place(query.message, text, keyboard(rows) if rows else None)
             return
@@ -193,3 +202,44 @@ async def show(update: Update, text: str, rows: Rows | None = None) -> None:
             if "not modified" in str(exc).lower():  # the same page pressed twice
                 return
     await reply(update, text, inline(rows) if rows else None)
+
+
+async def edit_message(
+    message: Message, line: str | None, drop: Callable[[str], bool], *, replace: bool = False
+) -> None:
+    """Add ``line`` under the message (or replace its text) and drop buttons. Best effort:
+    the record is already written; a message that cannot be edited stays as it was."""
+    rows: Rows = []
+    before = 0
+    if message.reply_markup is not None:
+        for row in message.reply_markup.inline_keyboard:
+            before += len(row)
+            kept = [
+                (b.text, str(b.callback_data))
+                for b in row
+                if b.callback_data is not None and not drop(str(b.callback_data))
+            ]
+            if kept:
+                rows.append(kept)
+    markup = inline(rows) if rows else None
+    body = message.text_html if message.text is not None else message.caption_html
+    shown = message.text or message.caption or ""
+    unchanged = before == sum(len(row) for row in rows)
+    try:
+        if line is None or (not replace and line in shown):
+            if not unchanged:
+                await message.edit_reply_markup(reply_markup=markup)
+        elif message.text is not None:
+            text = line if replace else f"{body}\n{line}"
+            if len(text) > MAX_TEXT:
+                await message.edit_reply_markup(reply_markup=markup)
+            else:
+                await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            caption = line if replace else f"{body or ''}\n{line}"
+            if len(caption) > MAX_CAPTION:
+                await message.edit_reply_markup(reply_markup=markup)
+            else:
+                await message.edit_caption(caption, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:  # "message is not modified", or too old to edit
+        log.info("could not edit message %s: %s", message.message_id, exc)

@@ -4,15 +4,17 @@ checked against the referral's department (kcbx/bot/services/referrals.py)."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.services.referrals import ReferralRefused, accept_referral, inbox_page, referral_card
 from kcbx.bot.texts.referrals import accept_data, inbox_text
+from kcbx.bot.texts.taps import accepted_line, tap_time
 from kcbx.handlers.common import (
     deny,
+    edit_message,
     inline,
     is_private,
     note_read,
@@ -25,7 +27,7 @@ from kcbx.handlers.common import (
 )
 from kcbx.handlers.context import KcbxContext
 
-PER_PAGE = 5
+PER_PAGE = 4  # one button an item, and the pages: six a message at most
 
 
 async def show_inbox(update: Update, context: KcbxContext) -> None:
@@ -56,19 +58,33 @@ async def _page(update: Update, context: KcbxContext, offset: int) -> None:
 
 
 async def accept_button(update: Update, context: KcbxContext) -> None:
-    """ref:a:{referral_id}: the department takes the case on (checked: its own referral)."""
+    """ref:a:{referral_id}: the department takes the case on (checked: its own referral).
+    The message loses [接收] and says who accepted it and when, also when someone else did."""
     person = require_person(context)
     t = context.gettext
     query = pressed(update)
     try:
-        accepted = await accept_referral(context.services, person, pressed_number(update))
+        done = await accept_referral(context.services, person, pressed_number(update))
     except ReferralRefused:
         await deny(update, context)
         return
-    if accepted:
+    now, policy, lang = context.services.clock.now(), context.services.policy, context.lang
+    line = None
+    if done.at is not None:
+        line = accepted_line(done.by, done.at, now, t, lang, policy)
+    if done.accepted:
         await query.answer(t("Accepted. Please record what your department does."))
+    elif not done.case_open:
+        line = "⌛ " + t("This case is closed: the referral needs nothing more.")
+        await query.answer(line, show_alert=True)
+    elif line is not None:
+        answer = t("This referral was accepted by {by} at {when}.")
+        when = tap_time(done.at or now, now, t, lang, policy)
+        await query.answer(answer.format(by=done.by or "—", when=when), show_alert=True)
     else:
-        await query.answer(t("This referral was accepted already."))
+        await query.answer(t("This referral was accepted already."), show_alert=True)
+    if isinstance(query.message, Message):
+        await edit_message(query.message, line, lambda data: data == query.data)
 
 
 async def detail_button(update: Update, context: KcbxContext) -> None:
@@ -88,11 +104,14 @@ async def detail_button(update: Update, context: KcbxContext) -> None:
         return
     await note_read(update, context, "card", "case", referral.case_id)
     await query.answer()
-    row = []
-    if referral.status == "open":
+    case = await context.services.cases.get(referral.case_id)
+    case_open = case is not None and case.is_open
+    row = []  # only what can still be done (docs/texts.md)
+    if referral.status == "open" and case_open:
         row.append((t("Accept"), accept_data(referral.id)))
-    row.append((t("Record our action"), visit_data(referral.case_id)))
-    await reply(update, text, inline([row]))
+    if referral.standing and case_open:
+        row.append((t("Record our action"), visit_data(referral.case_id)))
+    await reply(update, text, inline([row]) if row else None)
 
 
 def register(app: Application) -> None:

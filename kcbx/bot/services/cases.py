@@ -383,9 +383,23 @@ async def record_task(
     if department is not None:
         detail[DETAIL_DEPARTMENT] = department
     now = await record_now(services, case.id, kind, person, task.rule, detail)
+    if department is not None:
+        await _accept_own_referral(services, person, case.id, now)
     return ButtonResult(
         Outcome.RECORDED, case, student, kind=kind, by=person.name, at=now, task=task
     )
+
+
+async def _accept_own_referral(
+    services: Services, person: Person, case_id: int, now: datetime
+) -> None:
+    """A liaison who records the department's action has taken the case on (A6): an open
+    referral is accepted with it, so that [接收] is no longer owed."""
+    if person.role != Role.DEPARTMENT_LIAISON or person.unit_id is None:
+        return
+    for referral in await services.referrals.of_case(case_id):
+        if referral.department_id == person.unit_id and referral.status == "open":
+            await services.referrals.accept(referral.id, person_id=person.id, now=now)
 
 
 async def record_visit(services: Services, person: Person, case_id: int) -> ButtonResult:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from kcbx.bot.domain.caseactions import (
     ack_data,
     case_data,
     reminder_buttons,
-    visit_data,
     without,
 )
 from kcbx.bot.domain.i18n import Translate, translator
@@ -123,19 +123,20 @@ async def render_department_task(
     text = referral_text(facts, department, due.task.what, t, lang, heading=f"{first}\n{title}")
     if due.recipient.role != Role.DEPARTMENT_LIAISON:  # the bureau standing in, or the school
         return [OutgoingMessage(text=text, buttons=buttons_for(due, t))]
-    # a department: accept, record; no case card (it needs to know only the above)
-    # Each thing once: accepting an open referral acknowledges the task too, so no "Received";
-    # the department's action in one tap, or with a record.
+    # A department: [接收] while the referral is open, and its action in one tap (which
+    # accepts it too); no "Received" (accepting is that), no second way to record the same
+    # action ([记录本部门工作] with details is in /inbox), no case card (need to know, A6).
     referral = await _referral_of(services, due.case.id, code)
-    own: tuple[tuple[str, str], ...] = ((t("Record our action"), visit_data(due.case.id)),)
+    own: tuple[tuple[str, str], ...] = ()
     if referral is not None and referral.status == "open":
-        own = ((t("Accept"), accept_data(referral.id)), *own)
+        own = ((t("Accept"), accept_data(referral.id)),)
     buttons = without(
         reminder_buttons(due.case.id, due.task.code, t, can_return=False),
         case_data(due.case.id),
         ack_data(due.case.id, due.task.code),
     )
-    return [OutgoingMessage(text=text, buttons=(own, *buttons))]
+    row = (*own, *(button for buttons_row in buttons for button in buttons_row))
+    return [OutgoingMessage(text=text, buttons=(row,) if row else ())]
 
 
 async def _referral_of(services: Services, case_id: int, code: str) -> Referral | None:
@@ -288,27 +289,46 @@ async def own_referral(services: Services, person: Person, referral_id: int) -> 
     return referral
 
 
-async def accept_referral(services: Services, person: Person, referral_id: int) -> bool:
-    """Accept a referral to one's department; False when it was accepted already.
+@dataclass(frozen=True)
+class Acceptance:
+    """What [接收] did: ``accepted`` now, or who accepted it before (by, at)."""
+
+    accepted: bool
+    by: str
+    at: datetime | None
+    case_open: bool
+
+
+async def accept_referral(services: Services, person: Person, referral_id: int) -> Acceptance:
+    """Accept a referral to one's department (``accepted`` False when it was accepted
+    already, or the case is closed: then who accepted it and when).
 
     Accepting acknowledges the department's A6/A9 task: the "not done" reminders stop, and
     the department owes its action within ``[tasks] department_action_days``.
     """
     referral = await own_referral(services, person, referral_id)
     now = services.clock.now()
-    async with services.db.transaction():
-        accepted = await services.referrals.accept(referral.id, person_id=person.id, now=now)
-        if accepted and referral.department_code:
-            rule = "A9" if referral.reason == A9_REASON else "A6"
-            await services.cases.record_action(
-                referral.case_id,
-                kind=ActionKind.ACKNOWLEDGED,
-                actor_id=person.id,
-                now=now,
-                rule=rule,
-                detail={DETAIL_TASK: f"{rule}-{referral.department_code}", "via": "referral"},
-            )
-    return accepted
+    case = await services.cases.get(referral.case_id)
+    case_open = case is not None and case.is_open
+    accepted = False
+    if case_open:
+        async with services.db.transaction():
+            accepted = await services.referrals.accept(referral.id, person_id=person.id, now=now)
+            if accepted and referral.department_code:
+                rule = "A9" if referral.reason == A9_REASON else "A6"
+                await services.cases.record_action(
+                    referral.case_id,
+                    kind=ActionKind.ACKNOWLEDGED,
+                    actor_id=person.id,
+                    now=now,
+                    rule=rule,
+                    detail={DETAIL_TASK: f"{rule}-{referral.department_code}", "via": "referral"},
+                )
+    if accepted:
+        return Acceptance(True, person.name, now, case_open)
+    stored = await services.referrals.get(referral.id) or referral
+    by = await services.people.get(stored.accepted_by) if stored.accepted_by else None
+    return Acceptance(False, by.name if by else "", stored.accepted_at, case_open)
 
 
 async def referral_card(

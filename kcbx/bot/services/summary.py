@@ -56,7 +56,7 @@ SUMMARY_ROLES = roles_of("summary")
 
 STAGE_KEYS = (Stage.DAY0, Stage.PERSUASION, Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION)
 
-CASES_PER_PAGE = 10  # cases per page of a school's list
+CASES_PER_PAGE = 4  # cases per page of a school's list: with [更多] and the way back, six buttons
 ATTENTION_LINES = 5
 TREND_WEEKS = 8
 

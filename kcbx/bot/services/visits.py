@@ -317,6 +317,7 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
     if len(draft.photos) > MAX_PHOTOS:
         raise VisitProblem(N_("At most {count} photos."), count=MAX_PHOTOS)
     reason = None
+    referral = None
     if target.department is not None:
         referral = next(
             (
@@ -345,6 +346,8 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
                 evidence=draft.photos,
                 corrects_id=draft.corrects_id,
             )
+            if referral is not None and referral.status == "open":  # acting accepts it (A6)
+                await services.referrals.accept(referral.id, person_id=person.id, now=now)
             if draft.corrects_id is not None:
                 await services.outbox.cancel_for_case(
                     case.id, prefix=f"retcheck:case={case.id}:action={draft.corrects_id}:"

@@ -498,13 +498,6 @@ def card_brief_lines(card: CaseCard, t: Translate, lang: str, policy: Policy) ->
     return lines
 
 
-def recorded_line(kind: str, by: str, at: datetime, t: Translate, lang: str, policy: Policy) -> str:
-    """The line a button press adds to the reminder it was on."""
-    return "✓ " + t("{what}: recorded by {by}, {when}").format(
-        what=t(ACTION_NAMES.get(kind, kind)), by=escape(by), when=when(at, t, lang, policy)
-    )
-
-
 __all__ = [
     "A9_FLAG_NAMES",
     "CASE_STATUS",
@@ -516,7 +509,6 @@ __all__ = [
     "class_label",
     "history_line",
     "open_case_instead",
-    "recorded_line",
     "report_done",
     "report_summary",
     "role_name",

@@ -7,6 +7,7 @@ from html import escape
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.find import FindResult
 from kcbx.bot.texts.cases import student_label
+from kcbx.bot.texts.paging import MAX_BUTTONS
 
 Rows = list[list[tuple[str, str]]]
 
@@ -29,6 +30,6 @@ def find_reply(result: FindResult, t: Translate) -> tuple[str, Rows]:
         lines.append("• " + line)
         if item.case is not None:
             rows.append([(item.case.number, f"case:{item.case.id}")])
-    if result.more:
+    if result.more or len(rows) > MAX_BUTTONS:  # six buttons a message (docs/texts.md)
         lines.append(t("More match: add more of the name."))
-    return "\n".join(lines), rows
+    return "\n".join(lines), rows[:MAX_BUTTONS]

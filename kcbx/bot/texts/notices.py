@@ -31,7 +31,7 @@ from kcbx.bot.services.notices import (
     Overview,
     Reissued,
 )
-from kcbx.bot.texts.paging import page_buttons
+from kcbx.bot.texts.paging import MAX_BUTTONS, page_buttons
 
 ISSUED_LABEL = N_("Issued (signed and stamped)")
 DELIVER_LABEL = N_("Record delivery")
@@ -233,15 +233,29 @@ def _item_rows(index: int, notice: Notice, t: Translate) -> list[Row]:
     return [row[:2], extra] if extra else [row[:2]]
 
 
-def notices_page(
-    found: Overview, page: int, per_page: int, t: Translate, lang: str
-) -> tuple[str, list[Row]]:
+def _pages(items: list[NoticeView], t: Translate) -> list[list[int]]:
+    """The items of each page of /notices: as many as their buttons fit in a message beside
+    the page buttons (six buttons a message, docs/texts.md)."""
+    sizes = [sum(len(row) for row in _item_rows(0, view.notice, t)) for view in items]
+    room = MAX_BUTTONS if sum(sizes) <= MAX_BUTTONS else MAX_BUTTONS - 2
+    pages: list[list[int]] = [[]]
+    used = 0
+    for index, size in enumerate(sizes):
+        if pages[-1] and used + size > room:
+            pages.append([])
+            used = 0
+        pages[-1].append(index)
+        used += size
+    return pages
+
+
+def notices_page(found: Overview, page: int, t: Translate, lang: str) -> tuple[str, list[Row]]:
     """A page of /notices: a numbered line and its buttons per document, then the pages."""
     items = [*found.pending, *found.running]
     if not items:
         return t("No notice or order to correct is waiting for you."), []
-    pages = max(1, -(-len(items) // per_page))
-    page = min(page, pages - 1)
+    pages = _pages(items, t)
+    page = max(0, min(page, len(pages) - 1))
     lines = [
         t(
             "Notices and orders to correct: {pending} to issue or deliver, {running} with a "
@@ -250,14 +264,14 @@ def notices_page(
         "",
     ]
     rows: list[Row] = []
-    first = page * per_page + 1
-    for index, view in enumerate(items[page * per_page : (page + 1) * per_page], start=first):
+    for index in pages[page]:
+        view = items[index]
         state = _state(view.notice, t, lang)
-        lines.append(f"{index}. {notice_title(view, t)} {escape(view.case.number)}: {state}")
-        rows += _item_rows(index, view.notice, t)
-    if pages > 1:
-        lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=pages)]
-        rows.append(page_buttons(t, "ntc:p:{}", page, page + 1 < pages))
+        lines.append(f"{index + 1}. {notice_title(view, t)} {escape(view.case.number)}: {state}")
+        rows += _item_rows(index + 1, view.notice, t)
+    if len(pages) > 1:
+        lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=len(pages))]
+        rows.append(page_buttons(t, "ntc:p:{}", page, page + 1 < len(pages)))
     return "\n".join(lines), rows
 
 

@@ -175,7 +175,7 @@ def inbox_text(
             first=offset + 1, last=offset + len(items), total=total
         )
     ]
-    rows: list[list[tuple[str, str]]] = []
+    buttons: list[tuple[str, str]] = []
     for number, item in enumerate(items, start=1):
         referral = item.referral
         lines.append(
@@ -188,12 +188,12 @@ def inbox_text(
                 case_status=t(CASE_STATUS_NAMES.get(item.case_status, item.case_status)),
             )
         )
-        row = [(t("{n}. Details").format(n=number), detail_data(referral.id))]
-        if referral.status == "open":
-            row.append((t("{n}. Accept").format(n=number), accept_data(referral.id)))
-        if item.case_status == "open" and referral.status != "closed":
-            row.append((t("{n}. Record").format(n=number), visit_data(referral.case_id)))
-        rows.append(row)
+        # one button an item, its next step: accept it, else its details (and [记录] there)
+        if referral.status == "open" and item.case_status == "open":
+            buttons.append((t("{n}. Accept").format(n=number), accept_data(referral.id)))
+        else:
+            buttons.append((t("{n}. Details").format(n=number), detail_data(referral.id)))
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     nav = page_buttons(t, "ref:p:{}", offset, offset + per_page < total, per_page)
     return "\n".join(lines), rows + ([nav] if nav else [])
 

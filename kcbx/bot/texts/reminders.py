@@ -25,8 +25,11 @@ from kcbx.bot.domain.caseactions import (
     ack_data,
     action_button,
     case_data,
+    do_data,
+    may_record,
     reminder_buttons,
     snooze_row,
+    without,
 )
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.glossary import cited
@@ -173,9 +176,25 @@ def buttons_for(due: DueTask, t: Translate, *, cc: bool = False, snooze_limit: i
         )
     can_return = due.case.is_open and due.recipient.role in RETURN_CONFIRMERS
     rows = reminder_buttons(case_id, code, t, can_return=can_return)
+    if not may_press(due.recipient.role, code):  # e.g. the bureau standing in for a department
+        rows = without(rows, do_data(case_id, code))
     if not due.reason and due.task.snoozes < snooze_limit:
         rows = (*rows, snooze_row(case_id, code, t))
     return rows
+
+
+def may_press(role: str, task_code: str) -> bool:
+    """Whether a reminder's one-press action is the reader's to press: a task's button is
+    offered only to whom may record it (a liaison's own department is checked on the press,
+    kcbx.bot.services.cases.record_task). A home visit's button is for whoever may record a
+    visit (the visits feature asks)."""
+    if action_button(0, task_code, lambda s: s) is None or task_code.endswith("-visit"):
+        return True
+    try:
+        reader = Role(role)
+    except ValueError:
+        return False
+    return reader == Role.DEPARTMENT_LIAISON or may_record(reader, task_code)
 
 
 def language_of(person: Person, default: str) -> str:
@@ -212,10 +231,10 @@ def told_message(
         + "\n"
         + body(s, t)
     )
-    rows = tuple(
-        row for row in reminder_buttons(due.case.id, due.task.code, t, can_return=False) if row
-    )
-    return OutgoingMessage(text=_fit(text), buttons=rows)
+    rows = reminder_buttons(due.case.id, due.task.code, t, can_return=False)
+    if due.recipient.role == Role.DEPARTMENT_LIAISON:  # accepting was "received"; no card (A6)
+        rows = without(rows, ack_data(due.case.id, due.task.code), case_data(due.case.id))
+    return OutgoingMessage(text=_fit(text), buttons=tuple(row for row in rows if row))
 
 
 @dataclass(frozen=True)
@@ -271,6 +290,8 @@ def _entry_buttons(n: int, entry: DigestEntry, t: Translate) -> tuple[tuple[str,
     due = entry.due
     case_id, code = due.case.id, due.task.code
     action = None if entry.cc else action_button(case_id, code, t)
+    if action is not None and not may_press(due.recipient.role, code):
+        action = None
     if action is None and entry.told_role is None:
         action = (t(RECEIVED_LABEL), ack_data(case_id, code))
     label, data = action or (t(CASE_LABEL), case_data(case_id))

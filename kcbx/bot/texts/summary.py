@@ -24,9 +24,9 @@ from kcbx.bot.services.summary import (
     stage_counts,
 )
 from kcbx.bot.texts.accountability import flag_text, warning_text
-from kcbx.bot.texts.reply import Buttons, Reply, fit, format_when, nav_row
+from kcbx.bot.texts.paging import MAX_BUTTONS, more_button
+from kcbx.bot.texts.reply import Buttons, Reply, fit, format_when
 
-ROWS_PER_PAGE = 8  # townships or schools per page of a summary
 OWED_LINES = 6
 WARNING_LINES = 5
 CHART_ROWS = 14  # townships or schools drawn; the rest are summed into one bar
@@ -90,18 +90,18 @@ def render_summary(
     lines += _owed(summary, t, in_group=in_group)
     lines += _a8(summary, policy, t, lang)
     buttons: list[tuple[tuple[str, str], ...]] = []
-    if summary.lines:
-        lines += _breakdown(summary, t, page, buttons)
-    if summary.attention and not in_group:
-        lines.append("")
-        lines.append(t("<b>Longest open:</b>"))
-        for case in summary.attention:
-            lines.append(" · " + case_line_text(case, t))
     last: list[tuple[str, str]] = [(t("Chart"), f"sum:g:{unit.id}")]
     if unit.kind == "school" and not in_group:
         last.append((t("Open cases"), f"sum:c:{unit.id}:0"))
     if parent_id is not None:
         last.append((t("Up"), f"sum:u:{parent_id}:0"))
+    if summary.lines:
+        lines += _breakdown(summary, t, page, buttons, MAX_BUTTONS - len(last))
+    if summary.attention and not in_group:
+        lines.append("")
+        lines.append(t("<b>Longest open:</b>"))
+        for case in summary.attention:
+            lines.append(" · " + case_line_text(case, t))
     buttons.append(tuple(last))
     return Reply(fit(lines), tuple(buttons))
 
@@ -201,10 +201,15 @@ def _a8(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[str]:
 
 
 def _breakdown(
-    summary: Summary, t: Translate, page: int, buttons: list[tuple[tuple[str, str], ...]]
+    summary: Summary,
+    t: Translate,
+    page: int,
+    buttons: list[tuple[tuple[str, str], ...]],
+    room: int,
 ) -> list[str]:
     """The townships or schools with open cases, in the roster's order, a page of them with a
-    button each (added to ``buttons``); the others folded into one line."""
+    button each (added to ``buttons``, ``room`` buttons at most with the page's [更多]); the
+    others folded into one line."""
     unit = summary.unit
     heading = {
         "district": N_("<b>By township</b> (open / dropouts):"),
@@ -216,9 +221,10 @@ def _breakdown(
     if not shown:
         none = N_("No township has cases.") if townships else N_("No school has cases.")
         return ["", t(none)]
-    pages = max(1, -(-len(shown) // ROWS_PER_PAGE))
+    per = room if len(shown) <= room else max(1, room - 1)  # six buttons a message
+    pages = max(1, -(-len(shown) // per))
     page = min(max(page, 0), pages - 1)
-    chunk = shown[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
+    chunk = shown[page * per : (page + 1) * per]
     lines = ["", t(heading)]
     row_buttons: list[tuple[str, str]] = []
     for line in chunk:
@@ -242,7 +248,8 @@ def _breakdown(
         buttons.append(tuple(row_buttons[i : i + 2]))
     if pages > 1:
         lines.append(t("Page {page} of {pages}").format(page=page + 1, pages=pages))
-        buttons.append(nav_row(t, page, pages, f"sum:u:{unit.id}:"))
+        more = more_button(t, f"sum:u:{unit.id}:{{}}", page, page + 1 < pages)
+        buttons.append((more,) if more else ())
     return lines
 
 
@@ -265,8 +272,9 @@ def render_school_cases(view: SchoolCases, t: Translate) -> Reply:
         buttons.append(((f"{line.number} {line.student}"[:40], case_data(line.case_id)),))
     if view.pages > 1:
         lines.append(t("Page {page} of {pages}").format(page=view.page + 1, pages=view.pages))
-    nav = nav_row(t, view.page, view.pages, f"sum:c:{school.id}:")
-    buttons.append((*nav, (t("Back to the summary"), f"sum:s:{school.id}")))
+    more = more_button(t, f"sum:c:{school.id}:{{}}", view.page, view.page + 1 < view.pages)
+    back = (t("Back to the summary"), f"sum:s:{school.id}")
+    buttons.append((more, back) if more else (back,))
     return Reply(fit(lines), tuple(buttons))
 
 
@@ -378,7 +386,6 @@ __all__ = [
     "fit",
     "format_when",
     "ledger_caption",
-    "nav_row",
     "rate_text",
     "render_school_cases",
     "render_summary",

@@ -46,7 +46,7 @@ from kcbx.bot.texts.closures import (
     proposed_text,
     which_case,
 )
-from kcbx.bot.texts.paging import page_buttons
+from kcbx.bot.texts.paging import MAX_BUTTONS, more_button
 from kcbx.handlers.common import (
     callback_data,
     deny,
@@ -64,7 +64,7 @@ from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, D
 from kcbx.handlers.jobs import deliver_now
 
 CASE, SCHOOL, EVIDENCE, CONDITION = range(4)
-PER_PAGE = 6
+PER_PAGE = MAX_BUTTONS - 2  # cases a page, beside [更多] and Cancel
 HOW = {"e": EXEMPT, "t": TRANSFERRED}
 LETTER = {EXEMPT: "e", TRANSFERRED: "t"}
 
@@ -123,10 +123,8 @@ async def _cases_page(
         await reply(update, t("You have no open cases."))
         return END
     rows = case_choices(cases, lambda case: f"cls:{letter}:{case.id}", t)
-    more = offset + PER_PAGE < total
-    nav = page_buttons(t, f"clsp:{letter}:{{}}", offset, more, PER_PAGE)
-    rows += [nav] if nav else []
-    rows.append(CLOSING.cancel_row(t))
+    more = more_button(t, f"clsp:{letter}:{{}}", offset, offset + PER_PAGE < total, PER_PAGE)
+    rows.append(([more] if more else []) + CLOSING.cancel_row(t))
     await show(update, which_case(how, t), rows)
     return CASE
 

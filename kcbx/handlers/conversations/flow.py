@@ -38,6 +38,7 @@ from telegram.warnings import PTBUserWarning
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.services.unfinished import tell_left_unfinished
+from kcbx.bot.texts.paging import choice_page
 from kcbx.handlers.common import Rows, deny, inline, is_private, reply, show, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
@@ -218,6 +219,29 @@ class Conversation(Generic[T]):
 
     def cancel_row(self, t: Translate) -> list[tuple[str, str]]:
         return cancel_row(t, f"{self.key}:x")
+
+    def picker(
+        self,
+        t: Translate,
+        choices: Sequence[tuple[str, str]],
+        page: int,
+        data: str,
+        *,
+        back: tuple[str, str] | None = None,
+    ) -> tuple[Rows, str | None]:
+        """A page of ``choices`` with [更多] (``data`` formatted with the page), ``back`` and
+        Cancel: six buttons at most (docs/texts.md). A page that does not exist (forged, or
+        of a list that changed) gives the first page and the alert that says so."""
+        last = [back] if back else []
+        last += self.cancel_row(t)
+        alert = None
+        found = choice_page(t, choices, page, data, fixed=len(last))
+        if found is None:
+            alert = t("This page of the list is no longer there. Please choose again.")
+            found = choice_page(t, choices, 0, data, fixed=len(last))
+        assert found is not None  # page 0 always exists
+        rows, more = found
+        return [*rows, ([more] if more else []) + last], alert
 
     def note_rows(self, t: Translate) -> Rows:
         """Under the note question: Skip, then Cancel."""

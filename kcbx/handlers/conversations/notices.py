@@ -62,8 +62,6 @@ from kcbx.handlers.conversations.delivery import (
     private_only,
 )
 
-PER_PAGE = 6
-
 
 async def _send_files(update: Update, files: Sequence[DocumentFile], caption: str) -> None:
     message = update.effective_message
@@ -202,7 +200,7 @@ async def _notices_page(update: Update, context: KcbxContext, page: int | None) 
     if page is None and not is_private(update):
         await reply(update, notices_in_groups(found, context.gettext))
         return
-    text, rows = notices_page(found, page or 0, PER_PAGE, context.gettext, context.lang)
+    text, rows = notices_page(found, page or 0, context.gettext, context.lang)
     await show(update, text, rows)
 
 

@@ -23,7 +23,6 @@ from kcbx.bot.domain.model import Student
 from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.cases import today
 from kcbx.bot.services.reporting import (
-    SEARCH_MAX,
     ReportClass,
     ReportDraft,
     ReportProblem,
@@ -45,7 +44,7 @@ from kcbx.bot.texts.cases import (
     report_summary,
     student_label,
 )
-from kcbx.bot.texts.paging import page_buttons
+from kcbx.bot.texts.paging import MAX_BUTTONS
 from kcbx.handlers.common import (
     Rows,
     inline,
@@ -61,7 +60,8 @@ from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
 
 STUDENT, SINCE, CAUSE, CONTACT = range(4)
-PER_PAGE = 10  # students or classes a page (two a row)
+CLASS_MAX = 500  # a class's students, paged in the picker (six buttons a message)
+SHOWN = MAX_BUTTONS - 1  # students listed for a typed name, beside Cancel
 INITIALS_EXAMPLE = {"initials": "zs", "name": "张三"}  # pinyin initials find a student
 
 _OVER = N_("This report is no longer open; nothing was saved from it. Send /report to start again.")
@@ -77,13 +77,19 @@ async def _problem(update: Update, context: KcbxContext, problem: ReportProblem)
 
 
 def _student_buttons(students: list[Student], t: Translate, with_class: bool) -> Rows:
+    return pairs(_student_choices(students, t, with_class))
+
+
+def _student_choices(
+    students: list[Student], t: Translate, with_class: bool
+) -> list[tuple[str, str]]:
     buttons = []
     for s in students:
         label = s.name
         if with_class and class_label(s, t):
             label = t("{name} ({detail})").format(name=s.name, detail=class_label(s, t))
         buttons.append((label, f"rep:s:{s.id}"))
-    return pairs(buttons)
+    return buttons
 
 
 # --- step 1: the student ------------------------------------------------------------------
@@ -117,20 +123,16 @@ async def _classes_page(
     update: Update, context: KcbxContext, classes: list[ReportClass], page: int
 ) -> None:
     t = context.gettext
-    chunk = classes[page * PER_PAGE : (page + 1) * PER_PAGE]
     buttons = [
         (t("grade {grade} {name}").format(grade=c.grade, name=c.name), f"rep:c:{c.id}:0")
-        for c in chunk
+        for c in classes
     ]
-    rows = pairs(buttons)
-    nav = page_buttons(t, "rep:cl:{}", page, len(classes) > (page + 1) * PER_PAGE)
-    rows += [nav] if nav else []
-    rows.append(REPORT.cancel_row(t))
+    rows, alert = REPORT.picker(t, buttons, page, "rep:cl:{}")
     text = t(
         "Which student is absent without reason? Pick a class, or type part of the name or "
         "its pinyin initials (e.g. {initials} for {name})."
     ).format(**INITIALS_EXAMPLE)
-    await show(update, text, rows)
+    await show(update, text, rows, alert=alert)
 
 
 async def _students_page(
@@ -138,21 +140,18 @@ async def _students_page(
 ) -> None:
     person = require_person(context)
     t = context.gettext
-    students, more = await class_students(
-        context.services, person, class_id, offset=page * PER_PAGE, limit=PER_PAGE
+    students, _ = await class_students(
+        context.services, person, class_id, offset=0, limit=CLASS_MAX
     )
-    rows = _student_buttons(students, t, with_class=False)
-    nav = page_buttons(t, f"rep:c:{class_id}:{{}}", page, more)
-    rows += [nav] if nav else []
-    last = REPORT.cancel_row(t)
-    if back:
-        last.insert(0, (t("« Classes"), "rep:cl:0"))
-    rows.append(last)
+    buttons = _student_choices(students, t, with_class=False)
+    data = f"rep:c:{class_id}:{{}}"
+    up = (t("« Classes"), "rep:cl:0") if back else None
+    rows, alert = REPORT.picker(t, buttons, page, data, back=up)
     text = t(
         "Which student is absent without reason? Pick from the list, or type part of the name "
         "or its pinyin initials (e.g. {initials} for {name})."
     ).format(**INITIALS_EXAMPLE)
-    await show(update, text, rows)
+    await show(update, text, rows, alert=alert)
 
 
 async def browse(update: Update, context: KcbxContext) -> int:
@@ -186,12 +185,12 @@ async def search(update: Update, context: KcbxContext) -> int:
     if len(found) == 1:
         return await _picked(update, context, found[0].id)
     text = t("Several students match. Please pick one:")
-    if len(found) > SEARCH_MAX:
+    if len(found) > SHOWN:
         text = t(
             "{count} students match; here are the first {shown}. Type more of the name to "
             "narrow it down."
-        ).format(count=len(found), shown=SEARCH_MAX)
-    rows = _student_buttons(found[:SEARCH_MAX], t, with_class=True)
+        ).format(count=len(found), shown=SHOWN)
+    rows = _student_buttons(found[:SHOWN], t, with_class=True)
     rows.append(REPORT.cancel_row(t))
     await reply(update, text, inline(rows))
     return STUDENT
@@ -255,22 +254,38 @@ async def since_text(update: Update, context: KcbxContext) -> int:
 
 
 async def _since(update: Update, context: KcbxContext, day: date) -> int:
-    t = context.gettext
     draft = _drafts.get(context)
     if draft is None:
         return await REPORT.lost(update, context)
     draft.absent_since = day
-    buttons = [(t(name), f"rep:r:{code}") for code, name in CAUSES.items()]
-    rows = pairs(buttons)
-    rows.append(REPORT.cancel_row(t))
+    return await _causes(update, context, draft, 0)
+
+
+async def _causes(update: Update, context: KcbxContext, draft: ReportDraft, page: int) -> int:
+    """The reason, a page of the causes at a time (six buttons a message)."""
+    t = context.gettext
+    # "not known yet" first: on the day of the report it is the usual answer (A7.1)
+    order = sorted(CAUSES.items(), key=lambda item: item[0] != "unknown")
+    buttons = [(t(name), f"rep:r:{code}") for code, name in order]
+    rows, alert = REPORT.picker(t, buttons, page, "rep:rp:{}")
+    assert draft.absent_since is not None
     await show(
         update,
         t("Absent since {date}. Do you know the reason?").format(
-            date=format_date(day, t, context.lang)
+            date=format_date(draft.absent_since, t, context.lang)
         ),
         rows,
+        alert=alert,
     )
     return CAUSE
+
+
+async def causes_page(update: Update, context: KcbxContext) -> int:
+    """rep:rp:{page}"""
+    draft = _drafts.get(context)
+    if draft is None or draft.absent_since is None:
+        return await REPORT.lost(update, context)
+    return await _causes(update, context, draft, pressed_number(update))
 
 
 # --- steps 3-5: reason, guardians, note ----------------------------------------------------
@@ -406,7 +421,10 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(since_button, pattern=r"^rep:d:[01]$"),
                 MessageHandler(text, since_text),
             ],
-            CAUSE: [CallbackQueryHandler(cause_button, pattern=r"^rep:r:[a-z_]+$")],
+            CAUSE: [
+                CallbackQueryHandler(cause_button, pattern=r"^rep:r:[a-z_]+$"),
+                CallbackQueryHandler(causes_page, pattern=r"^rep:rp:\d{1,3}$"),
+            ],
             CONTACT: [CallbackQueryHandler(contact_button, pattern=r"^rep:g:[a-z]+$")],
             **REPORT.note_step(
                 REPORT.rechecked(_unchecked, ReportProblem, _tell),

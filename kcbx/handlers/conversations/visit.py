@@ -41,7 +41,7 @@ from kcbx.bot.services.visits import (
     visit_target,
 )
 from kcbx.bot.texts.cases import case_choices
-from kcbx.bot.texts.paging import page_buttons
+from kcbx.bot.texts.paging import MAX_BUTTONS, more_button
 from kcbx.bot.texts.visits import kind_question, not_back_noted
 from kcbx.handlers.common import (
     Rows,
@@ -69,7 +69,7 @@ from kcbx.handlers.conversations.visit_evidence import (
 )
 
 CASE, KIND, WHEN, MET_, OUTCOME, RETURN_ON, PLACE = range(7)
-PER_PAGE = 6
+PER_PAGE = MAX_BUTTONS - 2  # cases a page, beside [更多] and Cancel
 
 # --- step 1: the case -----------------------------------------------------------------------
 
@@ -96,9 +96,8 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
         await reply(update, t("You have no open cases to record on."))
         return END
     rows = case_choices(cases, lambda case: visit_data(case.id), t)
-    nav = page_buttons(t, "visp:{}", offset, offset + PER_PAGE < total, PER_PAGE)
-    rows += [nav] if nav else []
-    rows.append(VISIT.cancel_row(t))
+    more = more_button(t, "visp:{}", offset, offset + PER_PAGE < total, PER_PAGE)
+    rows.append(([more] if more else []) + VISIT.cancel_row(t))
     text = t("Which case did you act on? ({total} open cases)").format(total=total)
     await show(update, text, rows)
     return CASE
@@ -229,7 +228,7 @@ async def _when(
         await visit_problem(update, context, problem)
         return WHEN
     draft.on = day
-    rows = _choices(t, "vv:m", MET)
+    rows, _ = _choices(t, "vv:m", MET)  # five: one page
     await step(update, context, draft, t("Whom did you meet or speak to?"), rows)
     return MET_
 
@@ -237,11 +236,14 @@ async def _when(
 # --- step 4: who was met; step 5: the outcome -----------------------------------------------
 
 
-def _choices(t: Translate, prefix: str, names: Mapping[str, str]) -> Rows:
-    """A button a choice (``{prefix}:{code}``), two a row, then Cancel."""
-    rows = pairs([(t(text), f"{prefix}:{code}") for code, text in names.items()])
-    rows.append(VISIT.cancel_row(t))
-    return rows
+def _choices(
+    t: Translate, prefix: str, names: Mapping[str, str], page: int = 0
+) -> tuple[Rows, str | None]:
+    """A button a choice (``{prefix}:{code}``), two a row, then Cancel; a page at a time
+    behind [更多] (``{prefix}p:{page}``) when they are more than six buttons; and the alert
+    for a page that does not exist."""
+    choices = [(t(text), f"{prefix}:{code}") for code, text in names.items()]
+    return VISIT.picker(t, choices, page, prefix + "p:{}")
 
 
 @rechecked
@@ -253,7 +255,19 @@ async def met_button(
         return MET_
     t = context.gettext
     draft.met = code
-    await step(update, context, draft, t("What came of it?"), _choices(t, "vv:o", OUTCOMES))
+    rows, _ = _choices(t, "vv:o", OUTCOMES)
+    await step(update, context, draft, t("What came of it?"), rows)
+    return OUTCOME
+
+
+@rechecked
+async def outcome_page(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    """vv:op:{page}"""
+    t = context.gettext
+    rows, alert = _choices(t, "vv:o", OUTCOMES, int(flow.pressed_code(update) or 0))
+    await step(update, context, draft, t("What came of it?"), rows, alert=alert)
     return OUTCOME
 
 
@@ -373,7 +387,10 @@ def register(app: Application) -> None:
                 MessageHandler(text, when_text),
             ],
             MET_: [CallbackQueryHandler(met_button, pattern=r"^vv:m:[a-z_]+$")],
-            OUTCOME: [CallbackQueryHandler(outcome_button, pattern=r"^vv:o:[a-z_]+$")],
+            OUTCOME: [
+                CallbackQueryHandler(outcome_button, pattern=r"^vv:o:[a-z_]+$"),
+                CallbackQueryHandler(outcome_page, pattern=r"^vv:op:\d{1,3}$"),
+            ],
             RETURN_ON: [
                 CallbackQueryHandler(return_button, pattern=r"^vv:r:[12]$"),
                 MessageHandler(text, return_text),

@@ -25,7 +25,7 @@ from kcbx.bot.services.visits import (
     visit_target,
 )
 from kcbx.bot.texts.visits import saved_text, summary_lines, with_progress
-from kcbx.handlers.common import Rows, inline, pairs, pressed, reply, require_person, show
+from kcbx.handlers.common import Rows, inline, pressed, reply, require_person, show
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
@@ -41,10 +41,17 @@ VISIT = Conversation("visit", "vv", _drafts, _OVER, _STOPPED, in_place=True, but
 
 
 async def step(
-    update: Update, context: KcbxContext, draft: VisitDraft, question: str, rows: Rows
+    update: Update,
+    context: KcbxContext,
+    draft: VisitDraft,
+    question: str,
+    rows: Rows,
+    *,
+    alert: str | None = None,
 ) -> None:
-    """Ask the next question under the answers so far."""
-    await show(update, with_progress(draft, question, context.gettext, context.lang), rows)
+    """Ask the next question under the answers so far (``alert``: the press's answer)."""
+    text = with_progress(draft, question, context.gettext, context.lang)
+    await show(update, text, rows, alert=alert)
 
 
 async def visit_problem(update: Update, context: KcbxContext, found: VisitProblem) -> None:
@@ -67,13 +74,14 @@ rechecked = VISIT.rechecked(_target, VisitProblem, visit_problem)
 # --- step 6: the cause found ----------------------------------------------------------------
 
 
-async def ask_cause(update: Update, context: KcbxContext, draft: VisitDraft) -> int:
+async def ask_cause(update: Update, context: KcbxContext, draft: VisitDraft, page: int = 0) -> int:
+    """The cause found, a page of the causes at a time ([更多]; six buttons a message)."""
     t = context.gettext
     case = await context.services.cases.get(draft.case_id)
     known = case.cause if case is not None else "unknown"
-    rows = [[(t("Cause unchanged"), "vv:c:=")]]  # a label a phone shows whole
-    rows += pairs([(t(text), f"vv:c:{code}") for code, text in CAUSES.items() if code != known])
-    rows.append(VISIT.cancel_row(t))
+    choices = [(t("Cause unchanged"), "vv:c:=")]  # a label a phone shows whole
+    choices += [(t(text), f"vv:c:{code}") for code, text in CAUSES.items() if code != known]
+    rows, alert = VISIT.picker(t, choices, page, "vv:cp:{}")
     await step(
         update,
         context,
@@ -82,8 +90,17 @@ async def ask_cause(update: Update, context: KcbxContext, draft: VisitDraft) -> 
             "What is the cause of the absence, as far as you found out? Recorded so far: {cause}."
         ).format(cause=t(CAUSES[known])),
         rows,
+        alert=alert,
     )
     return CAUSE
+
+
+@rechecked
+async def cause_page(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+) -> int:
+    """vv:cp:{page}"""
+    return await ask_cause(update, context, draft, int(flow.pressed_code(update) or 0))
 
 
 @rechecked
@@ -255,7 +272,10 @@ def later_states() -> States:
     """The states from the cause found on: the evidence, the note, the summary."""
     other = VISIT.inputs.other
     return {
-        CAUSE: [CallbackQueryHandler(cause_button, pattern=r"^vv:c:([a-z_]+|=)$")],
+        CAUSE: [
+            CallbackQueryHandler(cause_button, pattern=r"^vv:c:([a-z_]+|=)$"),
+            CallbackQueryHandler(cause_page, pattern=r"^vv:cp:\d{1,3}$"),
+        ],
         LOCATION: [
             MessageHandler(filters.LOCATION, location),
             MessageHandler(filters.PHOTO | filters.Document.ALL, photo_at_location),

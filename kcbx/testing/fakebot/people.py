@@ -312,6 +312,19 @@ class FakeUser(_Conversation):
             f"{conversation._describe()}; buttons seen (message id, texts): {seen}"
         )
 
+    async def page_to(self, message: SentMessage, data: str, pages: int = 5) -> SentMessage:
+        """Turn a picker's pages ([更多], the button whose data is the choices' prefix with
+        ``p:``, e.g. ``vv:op:1`` for ``vv:o:…``) until ``message`` offers ``data``."""
+        more = data.rsplit(":", 1)[0] + "p:"
+        for _ in range(pages):
+            if data in message.button_data.values():
+                return message
+            turn = next(d for d in message.button_data.values() if d.startswith(more))
+            before = dict(message.button_data)
+            await self.press(turn, message)
+            await self.wait_for(lambda m, b=before: m is message and m.button_data != b)  # type: ignore[misc]
+        raise AssertionError(f"{self._describe()}: no button {data!r} behind {more!r}")
+
     async def press_data(self, data: str, message: SentMessage) -> str:
         """Send a callback query with any data for `message` (a forged press)."""
         return await self._callback(self._fake._conversation_of(message), message, data)
@@ -371,6 +384,22 @@ class FakeUser(_Conversation):
         if caption:
             content["caption"] = caption
         return await self._send(chat, content, None)
+
+    async def answer_to(self, query_id: str, timeout: float = 10.0) -> CallbackAnswer:
+        """Wait for the bot's answer to one press (by its query id); the cursor of
+        :meth:`next_callback_answer` stays where it is."""
+
+        def found() -> CallbackAnswer | None:
+            return next((a for a in self.callback_answers if a.query_id == query_id), None)
+
+        await self._fake._wait(
+            lambda: found() is not None,
+            timeout,
+            lambda: f"the answerCallbackQuery of {query_id} for {self._describe()}",
+        )
+        answer = found()
+        assert answer is not None
+        return answer
 
     async def next_callback_answer(self, timeout: float = 10.0) -> CallbackAnswer:
         """Wait for the bot's next answer to one of this user's button presses."""
