@@ -29,7 +29,7 @@ from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.importer import import_roster
 from kcbx.bot.roster.report import render_report
 from kcbx.bot.services.access import create_invitation
-from kcbx.demo.roster import build_roster
+from kcbx.demo.roster import build_roster, pin_near_home
 from kcbx.demo.transcript import Progress, Transcript
 from kcbx.testing.fakebot import FakeBotApi, FakeGroup, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
@@ -321,8 +321,9 @@ async def visit(
         await actor.press(f"vv:o:{outcome}", has_button("vv:c:"))
     await actor.press("vv:c:=", has_button("vv:s") if kind != "phone_call" else has_button("vv:n"))
     if kind != "phone_call":
-        if with_evidence:
-            await actor.send_location(37.5147, 105.1896, has_button("vv:p"))
+        if with_evidence:  # a pin about 0.8 km from the child's village
+            pin = await pin_near_home(actor.demo.harness.s, case)
+            await actor.send_location(*pin, has_button("vv:p"))
             await actor.send_photo(PHOTO, has_text("1"))
             await actor.press("vv:p", has_button("vv:n"))
         else:
@@ -339,6 +340,7 @@ async def back_at_school(teacher: Actor, case_id: int, details: bool = False) ->
         await teacher.press(f"case:{case_id}$", has_button(f"ret:{case_id}"))
     if details:
         await teacher.press(f"cdet:{case_id}", has_button(f"ret:{case_id}"))
+        await teacher.press(f"cvloc:{case_id}", lambda m: m.kind == "location")
     await teacher.press(f"ret:{case_id}$", has_button(f"ret:{case_id}:y"))
     await teacher.press(f"ret:{case_id}:y")
 
@@ -540,9 +542,7 @@ async def _the_picture(demo: Demo, cases: dict[str, Case]) -> None:
 
 def _artefacts(demo: Demo) -> dict[str, Path]:
     bureau, leader, out = demo.actors["bureau"], demo.actors["district_leader"], demo.out
-    artefacts: dict[str, Path] = {}
-    for path in save_files(bureau, out, (".pdf", ".docx")):
-        artefacts[path.name] = path
+    artefacts = {path.name: path for path in save_files(bureau, out, (".pdf", ".docx"))}
     for path in save_files(leader, out, (".xlsx",)):
         # the ledger arrives encrypted; the demo opens it with the password the bot sent
         codes = [re.search(r"<code>([^<]+)</code>", m.text or "") for m in leader.user.messages]

@@ -22,6 +22,7 @@ from typing import Any
 
 from kcbx.bot.domain.capabilities import LIAISONS, roles_of
 from kcbx.bot.domain.dates import parse_user_date
+from kcbx.bot.domain.geo import Point, nearest
 from kcbx.bot.domain.i18n import N_, translator
 from kcbx.bot.domain.ladder.state import (
     CHAIN_ROLES,
@@ -469,3 +470,75 @@ async def visit_photos(
             name = recorder.name if recorder else ""
             found.append(VisitPhotos(action, name, tuple(photos[action.id])))
     return found
+
+
+@dataclass(frozen=True)
+class VisitPlace:
+    """Where a visit's pin was, told by the roster's villages: the nearest one that has
+    coordinates (``village`` None when none has), how far, and whether it is the child's."""
+
+    point: Point
+    village: str | None
+    km: float = 0.0
+    own: bool = False
+    home: str = ""  # the child's village ('' if the roster gives none)
+
+
+async def place_of(
+    services: Services, student: Student, location: tuple[float, float] | None
+) -> VisitPlace | None:
+    """The village nearest a pin (haversine), anywhere in the district; None without a pin."""
+    if location is None:
+        return None
+    at = Point(location[0], location[1])
+    units = services.units
+    home = None
+    if student.household_unit_id is not None:
+        home = await units.nearest(student.household_unit_id, "village")
+    villages = [v for v in await units.villages_on_map() if v.latitude is not None]
+    found = nearest(at, ((v, Point(v.latitude or 0, v.longitude or 0)) for v in villages))
+    if found is None:
+        return VisitPlace(at, None, home=home.name if home else "")
+    village, km = found
+    own = home is not None and village.id == home.id
+    name = village.name
+    if home is not None and village.parent_id != home.parent_id:  # another township's
+        name = await units.path_name(village.id)
+    return VisitPlace(at, name, km, own, home.name if home else "")
+
+
+@dataclass(frozen=True)
+class VisitLocation:
+    """One recorded visit's pin, with the village it is near."""
+
+    action: Action
+    recorder: str
+    place: VisitPlace
+
+
+async def case_locations(services: Services, case: Case, student: Student) -> list[VisitLocation]:
+    """The pins of a case's visits (a corrected record's left out), in the order recorded."""
+    actions = await services.cases.actions(case.id)
+    corrected = {a.corrects_id for a in actions if a.corrects_id is not None}
+    found = []
+    for action in actions:
+        pin = action.detail.get("location")
+        if action.id in corrected or not isinstance(pin, dict):
+            continue
+        with suppress(KeyError, TypeError, ValueError):
+            place = await place_of(services, student, (float(pin["lat"]), float(pin["lon"])))
+            recorder = await services.people.get(action.actor_id) if action.actor_id else None
+            if place is not None:
+                found.append(VisitLocation(action, recorder.name if recorder else "", place))
+    return found
+
+
+async def visit_locations(
+    services: Services, person: Person, case_id: int
+) -> list[VisitLocation] | None:
+    """The case's visit pins; None if the case is out of the person's scope (or does not
+    exist), checked again at every press."""
+    found = await case_in_scope(services, person, case_id)
+    if found is None:
+        return None
+    return await case_locations(services, *found)
