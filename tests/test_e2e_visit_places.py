@@ -89,7 +89,8 @@ async def test_roster_coordinates_good_and_bad(tmp_path: Path) -> None:
         assert report.counts["units"].updated == 2
         units.invalidate()
         placed = {u.name: (u.latitude, u.longitude) for u in await units.villages_on_map()}
-        assert placed == {"新墩村": (37.52, 105.2), "黄湾村": (37.48, 105.23), "银坪村": (37.5, 105.21)}
+        moved = {"新墩村": (37.52, 105.2), "黄湾村": (37.48, 105.23), "银坪村": (37.5, 105.21)}
+        assert placed == moved
     finally:
         await db.close()
 
@@ -139,7 +140,8 @@ async def test_a_visits_pin_is_named_by_its_village_and_sent_again(harness: BotH
     await step(cadre, f"vis:{case.id}", "vv:k:home_visit")
     await step(cadre, "vv:k:home_visit", "vv:d:0")
     await step(cadre, "vv:d:0", "vv:m:guardians")
-    await step(cadre, "vv:m:guardians", "vv:o:undecided")
+    outcomes = await step(cadre, "vv:m:guardians", "vv:o:undecided")
+    assert "vv:o:nobody_home" not in outcomes.button_data.values()  # met someone: not 家中无人
     await step(cadre, "vv:o:undecided", "vv:c:=")
     await step(cadre, "vv:c:=", "vv:s")
     await cadre.send_location(*PIN)
@@ -172,9 +174,7 @@ async def test_a_visits_pin_is_named_by_its_village_and_sent_again(harness: BotH
     await harness.settle()
     await s.audit.flush()  # who saw where the child lives is in the audit log
     seen = await s.audit.of_student(d.students["张三"])
-    assert [e["entity_id"] for e in seen if e["action"] == "view:visit_locations"] == [
-        str(case.id)
-    ]
+    assert [e["entity_id"] for e in seen if e["action"] == "view:visit_locations"] == [str(case.id)]
 
     # forged data from someone out of scope: a polite refusal, no pin
     await police.send("/cases")
@@ -193,6 +193,5 @@ async def test_a_visits_pin_is_named_by_its_village_and_sent_again(harness: BotH
     s.units.invalidate()
     await teacher.press(f"cdet:{case.id}", brief)
     again = await teacher.wait_for(lambda m: "办理记录" in m.plain and m is not card)
-    assert "位置：已定位，但花名册中的村都没有坐标，无法说出在哪个村附近（37.51520，105.19610）" in (
-        again.plain
-    )
+    plainly = "位置：已定位，但花名册中的村都没有坐标，无法说出在哪个村附近（37.51520，105.19610）"
+    assert plainly in again.plain

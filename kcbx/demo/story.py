@@ -415,7 +415,7 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
     await teacher.send("/help", has_text("/report"))
 
     await demo.at(9)
-    demo.transcript.story(t("A class teacher reports four children who did not come (A7.1)"))
+    demo.transcript.story(t("A class teacher reports four children who did not come (Article 7)"))
     numbers = [
         await report(teacher, a, cause="unknown", contact="unreached"),
         await report(teacher, b, cause="weariness", contact="agreed"),
@@ -429,7 +429,7 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
         cases[key] = case
 
     await demo.at(10)
-    demo.transcript.story(t("A vulnerable child (A9): civil affairs is brought in on day 0"))
+    demo.transcript.story(t("A vulnerable child (Article 9): civil affairs is brought in on day 0"))
     await civil.user.wait_for(has_text(cases["d"].number))
     await civil.send("/inbox", has_text(cases["d"].number))
     await civil.press("ref:a:")
@@ -503,7 +503,7 @@ async def _notice_and_returns(demo: Demo, cases: dict[str, Case]) -> None:
 
     await demo.day(
         START.date() + timedelta(days=15),
-        t("Day 15: the notice to enrol by a deadline (A7.4)"),
+        t("Day 15: the notice to enrol by a deadline (Article 7)"),
     )
     await demo.at(9)
     await bureau.press("ntc:i:")
@@ -513,7 +513,7 @@ async def _notice_and_returns(demo: Demo, cases: dict[str, Case]) -> None:
 
     await demo.day(
         START.date() + timedelta(days=23),
-        t("The notice's deadline passed: reprimand and order to correct (A7.5)"),
+        t("The notice's deadline passed: reprimand and order to correct (Article 7)"),
     )
     await demo.at(10)
     await deliver_notice(bureau, "ntc:d:")

@@ -451,7 +451,7 @@ async def _confirm(
         update,
         t(
             "Confirm that {student} is back at school? This closes case <b>{number}</b> "
-            "and stops its reminders (A7.6)."
+            "and stops its reminders (Article 7)."
         ).format(student=student_label(student, t), number=case.number),
         inline(
             [

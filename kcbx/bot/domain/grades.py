@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
+from kcbx.bot.domain.i18n import N_, Translate
+
 GradeStyle = Literal["year", "junior"]
 GRADE_STYLES: Final = ("year", "junior")
 
@@ -59,3 +61,14 @@ def grade_class(grade: int | None, class_name: str | None, style: GradeStyle = "
     if _HAS_GRADE.search(name):
         return name
     return grade_name(grade, style) + class_label(name, style, grade=grade)
+
+
+_NUMBERED = re.compile(r"(\d{1,2})班")
+
+
+def class_words(grade: int, class_name: str, gettext: Translate) -> str:
+    """A class in a chat's words: 1年级1班 in Chinese, "grade 1, class 1" in English; a class
+    named otherwise (火箭班) as the school wrote it. Not escaped."""
+    number = _NUMBERED.fullmatch(class_name)
+    name = gettext(N_("class {number}")).format(number=number.group(1)) if number else class_name
+    return gettext(N_("grade {grade}, {name}")).format(grade=grade, name=name)

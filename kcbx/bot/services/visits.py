@@ -67,6 +67,16 @@ OUTCOMES: dict[str, str] = {
     "undecided": N_("not decided yet"),
 }
 NEEDS_PLACE = frozenset({"moved", "working"})  # where to / where
+NOBODY_MET = ("nobody_home", "moved", "working")  # what can come of meeting nobody
+
+
+def outcomes_for(met: str | None) -> dict[str, str]:
+    """The outcomes that fit who was met: meeting nobody cannot end in an answer, and
+    meeting someone is not "nobody home"."""
+    if met == "nobody":
+        return {code: OUTCOMES[code] for code in NOBODY_MET}
+    return {code: name for code, name in OUTCOMES.items() if code != "nobody_home"}
+
 
 # Who records what (A7.1 teachers and the school; A5.1 the 三包 cadres; A7.3 the bureau and
 # the township organise joint persuasion; A6 the departments record their own actions).
@@ -290,6 +300,7 @@ class VisitResult:
     rerouted: Rerouted
     check_on: date | None  # the return check's date, if one was set
     check_to: str | None  # who will be asked
+    check_to_me: bool = False  # the person who recorded the visit will be asked (second person)
 
 
 def today_of(services: Services) -> date:
@@ -305,6 +316,8 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
     kind = draft.kind
     if kind is None or kind not in target.kinds or draft.on is None:
         raise VisitProblem(N_("Your role does not record this kind of action."))
+    if draft.met and draft.outcome and draft.outcome not in outcomes_for(draft.met):
+        raise VisitProblem(N_("Who was met and the outcome do not fit together."))
     today = today_of(services)
     problem = visit_date_problem(draft.on, today, case.absent_since)
     if problem is None and draft.return_on is not None:
@@ -332,7 +345,7 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
     tz = services.policy.time.tz
     cause_changed = bool(draft.cause) and draft.cause not in (case.cause, "unknown")
     rerouted = Rerouted()
-    check_to: str | None = None
+    check_to: Person | None = None
     try:
         async with services.db.transaction():
             action = await services.visits.record(
@@ -370,15 +383,16 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
         cause_changed=cause_changed,
         rerouted=rerouted,
         check_on=draft.return_on if check_to is not None else None,
-        check_to=check_to,
+        check_to=check_to.name if check_to is not None else None,
+        check_to_me=check_to is not None and check_to.id == person.id,
     )
 
 
 async def schedule_return_check(
     services: Services, case: Case, student: Student, action: Action, on: date
-) -> str | None:
+) -> Person | None:
     """Queue "Is 张三 back?" for the class teacher (else the school's leaders) at the start of
-    the business day of ``on`` (08:00). Returns the name of who will be asked, or None."""
+    the business day of ``on`` (08:00). Returns who will be asked, or None."""
     place = await services.students.place(student.id)
     asked: list[Person] = []
     if place is not None and place.class_teacher_id is not None:
@@ -405,7 +419,7 @@ async def schedule_return_check(
             person_id=person.id,
             case_id=case.id,
         )
-    return asked[0].name
+    return asked[0]
 
 
 @dataclass(frozen=True)

@@ -174,12 +174,13 @@ def delivery_saved(result: Delivered, delivered_on: date, t: Translate, lang: st
         text = t(
             "Saved: {title} was delivered on {date}. The guardians must send the child back by "
             "{deadline}; if the child is not back when it passes, the order to correct follows "
-            "(A7.5)."
+            "(Article 7)."
         )
     else:
         text = t(
             "Saved: {title} was delivered on {date}. The guardians must correct by {deadline}; "
-            "if the child is not back when it passes, you will be reminded to act again (A7.5)."
+            "if the child is not back when it passes, you will be reminded to act again "
+            "(Article 7)."
         )
     return text.format(
         title=notice_title(result.view, t),
@@ -317,6 +318,6 @@ def card_section(
     """Every notice and order of a case with its dates and delivery proof (``issuers``: the
     name of who issued each, by notice id)."""
     numbers = {n.id: n.number for n in notices}
-    lines = [t("<b>Notices (A7.4) and orders to correct (A7.5):</b>")]
+    lines = [t("<b>Notices (Article 7) and orders to correct (Article 7):</b>")]
     lines += [_card_line(n, numbers, issuers.get(n.id, ""), t, lang, tz) for n in notices]
     return "\n".join(lines)

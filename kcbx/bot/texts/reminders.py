@@ -30,6 +30,7 @@ from kcbx.bot.domain.caseactions import (
 )
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.glossary import cited
+from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import Translate, normalize_language
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.follow_up import is_follow_up
@@ -83,9 +84,7 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
     student = due.student
     place = escape(school_name)
     if student.grade is not None and student.class_name:
-        place += t(" grade {grade} {name}").format(
-            grade=student.grade, name=escape(student.class_name)
-        )
+        place += " " + escape(class_words(student.grade, student.class_name, t))
     task = task_text(due.task, t)
     if is_follow_up(due.task.code) and due.case.closed_at is not None:  # A4.2
         back = format_date(policy.time.local_date(due.case.closed_at), t, lang)

@@ -152,7 +152,13 @@ def saved_text(result: VisitResult, t: Translate, lang: str) -> str:
                     departments=t(", ").join(t(DEPARTMENTS[d]) for d in result.rerouted.withdrawn)
                 )
             )
-    if result.check_on is not None and result.check_to:
+    if result.check_on is not None and result.check_to_me:  # never oneself in the third person
+        lines.append(
+            t("On {date} I will ask you whether the child is back.").format(
+                date=format_date(result.check_on, t, lang)
+            )
+        )
+    elif result.check_on is not None and result.check_to:
         lines.append(
             t("On {date} I will ask {name} whether the child is back.").format(
                 date=format_date(result.check_on, t, lang), name=escape(result.check_to)

@@ -25,13 +25,13 @@ from kcbx.bot.services.visits import (
     KINDS,
     MET,
     NEEDS_PLACE,
-    OUTCOMES,
     PLACE_MAX,
     VisitDraft,
     VisitProblem,
     VisitTarget,
     kinds_for,
     note_not_back,
+    outcomes_for,
     read_return_date,
     read_text,
     return_date_problem,
@@ -253,7 +253,8 @@ async def met_button(
         return MET_
     t = context.gettext
     draft.met = code
-    await step(update, context, draft, t("What came of it?"), _choices(t, "vv:o", OUTCOMES))
+    outcomes = outcomes_for(code)  # who was met and what came of it agree
+    await step(update, context, draft, t("What came of it?"), _choices(t, "vv:o", outcomes))
     return OUTCOME
 
 
@@ -262,7 +263,7 @@ async def outcome_button(
     update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
 ) -> int:
     code = flow.pressed_code(update)
-    if code not in OUTCOMES:
+    if code not in outcomes_for(draft.met):
         return OUTCOME
     t = context.gettext
     draft.outcome = code
