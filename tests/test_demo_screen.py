@@ -108,7 +108,7 @@ def test_every_button_label_is_short(messages: list[Shown]) -> None:
     assert not [b for b in labels if width(b) > 12]
 
 
-def test_the_texts_issue_14_quoted_read_right(messages: list[Shown]) -> None:
+def test_the_quoted_texts_read_right(messages: list[Shown]) -> None:
     """Each reader in the second person, one page without a page line, the informed cadres
     not told the group cadre's task is theirs, a visit's pin named by its village."""
     for m in messages:  # nobody is told about themselves in the third person

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
 
-from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
+from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACT_RESULTS, CONTACTS
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.grades import class_words
@@ -134,7 +134,7 @@ def report_summary(
         t("Student: {student}").format(student=student_label(student, t)),
         t("Absent since: {date}").format(date=format_date(absent_since, t, lang)),
         t("Reason: {cause}").format(cause=cause_name(cause, t)),
-        t("Phone call to the guardians: {contact}").format(contact=t(CONTACTS[contact])),
+        t("Phone call to the guardians: {contact}").format(contact=t(CONTACT_RESULTS[contact])),
     ]
     if note:
         lines.append(t("Note: {note}").format(note=escape(note)))
@@ -329,7 +329,7 @@ def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricte
     outcome = detail.get("outcome")
     if isinstance(outcome, str) and not restricted:
         # a report's phone call says what the guardians answered; a visit how it went
-        labels = CONTACTS if detail.get("via") == "report" else VISIT_OUTCOMES
+        labels = CONTACT_RESULTS if detail.get("via") == "report" else VISIT_OUTCOMES
         if isinstance(task, str) and is_follow_up(task):  # A4.2: how the child is doing
             labels = FOLLOW_UP_OUTCOMES
         if outcome in labels:
@@ -412,7 +412,7 @@ def _card_head(
         if case.guardian_contact in CONTACTS:
             lines.append(
                 t("Guardians when phoned: {contact}").format(
-                    contact=t(CONTACTS[case.guardian_contact or ""])
+                    contact=t(CONTACT_RESULTS[case.guardian_contact or ""])
                 )
             )
         if case.note:

@@ -254,7 +254,11 @@ def notices_page(
     first = page * per_page + 1
     for index, view in enumerate(items[page * per_page : (page + 1) * per_page], start=first):
         state = _state(view.notice, t, lang)
-        lines.append(f"{index}. {notice_title(view, t)} {escape(view.case.number)}: {state}")
+        lines.append(
+            t("{n}. {title}, case {number}: {state}").format(
+                n=index, title=notice_title(view, t), number=escape(view.case.number), state=state
+            )
+        )
         rows += _item_rows(index, view.notice, t)
     if pages > 1:
         lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=pages)]

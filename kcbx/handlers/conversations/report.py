@@ -265,9 +265,10 @@ async def _since(update: Update, context: KcbxContext, day: date) -> int:
     rows.append(REPORT.cancel_row(t))
     await show(
         update,
-        t("Absent since {date}. Do you know the reason?").format(
-            date=format_date(day, t, context.lang)
-        ),
+        t(
+            "Absent since {date}. What is the reason? If you do not know it yet, press "
+            "“cause not yet known”."
+        ).format(date=format_date(day, t, context.lang)),
         rows,
     )
     return CAUSE

@@ -142,17 +142,18 @@ def _kind_question(
 ) -> tuple[str, Rows]:
     t = context.gettext
     rows = pairs([(t(KINDS[k]), f"vv:k:{k}") for k in target.kinds])
-    last = target.last_own
-    if offer_fix and last is not None:
+    last, fix = target.last_own, None
+    if offer_fix and last is not None:  # a button of a few words; the record in the text
         when = format_date(
             last.at.astimezone(context.services.policy.time.tz).date(), t, context.lang
         )
-        label = t("Correct my last record ({date}, {kind})").format(
-            date=when, kind=t(KINDS[last.kind])
-        )
-        rows.append([(label, "vv:fix")])
+        fix = t("To correct your last record ({kind}, {date}), press “Correct my last record”.")
+        fix = fix.format(date=when, kind=t(KINDS[last.kind]))
+        rows.append([(t("Correct my last record"), "vv:fix")])
     rows.append(VISIT.cancel_row(t))
     text = kind_question(target.case, target.student, draft.corrects_id is not None, t)
+    if fix is not None:
+        text += "\n" + fix
     return text, rows
 
 
