@@ -129,7 +129,7 @@ async def test_received_action_and_back_at_school(harness: BotHarness) -> None:
     assert ask.buttons == []
     call = (await harness.s.cases.actions(case.id))[-1]
     assert call.detail["outcome"] == "agreed"
-    assert "3月4日（周一） 09:30" in reminder.plain
+    assert "3月4日（周一）09:30" in reminder.plain
     assert reminder.buttons == ["已返校", "查看案件"]
     await teacher.press_data(f"do:{case.id}:A7.1-call", reminder)
     assert "已由李老师记录" in ((await _answer(teacher)).text or "")
@@ -258,7 +258,7 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     await teacher.press("张三（0001）", mine)
     brief = await teacher.wait_for(lambda m: "案件KC-2024-0001 · 办理中" in m.plain)
     assert len(brief.plain.splitlines()) <= 12 and "办理记录" not in brief.plain
-    assert "最近：3月7日（周四） 10:00 控辍专干" in brief.plain  # the last thing done
+    assert "最近：3月7日（周四）10:00 控辍专干" in brief.plain  # the last thing done
     assert brief.buttons == ["记录家访", "已返校", "详情", "« 我的案件"]  # A7.1's visit is open
     await teacher.press("详情", brief)
     card = await teacher.wait_for(lambda m: "办理记录" in m.plain)
@@ -266,9 +266,9 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     assert "张三（3年级1班），滨河小学" in card.plain
     assert "滨河镇/新墩村/一组" in card.plain and "张父（父亲） 13700000000" in card.plain
     assert "阶段：学校劝返，第3天" in card.plain
-    assert "⚠ 请及时家访" in card.plain and "期限3月6日（周三） 18:00" in card.plain  # overdue
-    assert "3月4日（周一） 09:00 李老师（班主任）：电话联系监护人" in card.plain
-    assert "3月7日（周四） 10:00 控辍专干（" in card.plain and "学校劝返" in card.plain
+    assert "⚠ 请及时家访" in card.plain and "期限3月6日（周三）18:00" in card.plain  # overdue
+    assert "3月4日（周一）09:00 李老师（班主任）：电话联系监护人" in card.plain
+    assert "3月7日（周四）10:00 控辍专干（" in card.plain and "学校劝返" in card.plain
     assert "✓ 已电话联系监护人" in card.plain and "学校劝返" in card.plain  # A7.1, A7.2
     assert card.buttons == ["记录家访", "已返校", "« 我的案件"]  # A7.1's visit is still open
 

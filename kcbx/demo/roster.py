@@ -41,12 +41,12 @@ def village_point(township: str, village: str) -> tuple[float, float]:
 
 
 async def pin_near_home(s: Services, case: Case) -> tuple[float, float]:
-    """Where the demo's visits share their location: about 0.8 km from the child's village."""
+    """Where the demo's visits share their location: about 0.4 km from the child's village."""
     student = await s.students.get(case.student_id)
     home = await s.units.nearest(student.household_unit_id or 0, "village") if student else None
     if home is None or home.latitude is None or home.longitude is None:
         return CENTRE
-    return home.latitude + 0.0052, home.longitude + 0.0061
+    return home.latitude + 0.0025, home.longitude + 0.003
 
 
 DEPARTMENTS = (

@@ -321,7 +321,7 @@ async def visit(
         await actor.press(f"vv:o:{outcome}", has_button("vv:c:"))
     await actor.press("vv:c:=", has_button("vv:s") if kind != "phone_call" else has_button("vv:n"))
     if kind != "phone_call":
-        if with_evidence:  # a pin about 0.8 km from the child's village
+        if with_evidence:  # a pin about 0.4 km from the child's village
             pin = await pin_near_home(actor.demo.harness.s, case)
             await actor.send_location(*pin, has_button("vv:p"))
             await actor.send_photo(PHOTO, has_text("1"))

@@ -35,7 +35,7 @@ from kcbx.bot.domain.caseactions import (
     parse_callback,
     return_data,
 )
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date_time
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_QUESTION, is_follow_up
 from kcbx.bot.domain.ladder.state import TaskCode
@@ -348,9 +348,7 @@ async def _snoozed(
         return
     policy = context.services.policy
     local = result.at.astimezone(policy.time.tz)
-    when = t("{date} {time}").format(
-        date=format_date(local.date(), t, context.lang), time=local.strftime("%H:%M")
-    )
+    when = format_date_time(local, t, context.lang)
     await query.answer(t("I will remind you again at {when}.").format(when=when))
     await _edit(query, None, lambda data: data.startswith(f"snz:{press.case_id}:"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from kcbx.bot.domain.i18n import N_, Translate
 
@@ -77,3 +77,10 @@ def format_date(value: date, gettext: Translate, lang: str, *, year: bool | None
         return f"{text} {value.year}" if year else text
     text = f"{value.month}月{value.day}日（{weekday}）"
     return f"{value.year}年{text}" if year else text
+
+
+def format_date_time(value: datetime, gettext: Translate, lang: str) -> str:
+    """3月5日（周二）14:30, Tue 5 Mar 14:30: ``value`` as given (the business time zone's);
+    no space after a full-width bracket (STYLE)."""
+    day = format_date(value.date(), gettext, lang)
+    return f"{day} {value:%H:%M}" if lang == "en" else f"{day}{value:%H:%M}"

@@ -15,7 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACT_RESULTS, CONTACTS
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date, format_date_time
 from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
@@ -66,7 +66,7 @@ CASE_STATUS: dict[str, str] = {
 def when(instant: datetime, t: Translate, lang: str, policy: Policy) -> str:
     """3月5日（周二）14:30 in the policy's time zone."""
     local = instant.astimezone(policy.time.tz)
-    return f"{format_date(local.date(), t, lang)} {local:%H:%M}"
+    return format_date_time(local, t, lang)
 
 
 def class_label(student: Student, t: Translate) -> str:

@@ -28,7 +28,7 @@ from kcbx.bot.domain.caseactions import (
     reminder_buttons,
     snooze_row,
 )
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date, format_date_time
 from kcbx.bot.domain.glossary import cited
 from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import Translate, normalize_language
@@ -55,7 +55,7 @@ def role_name(role: str, t: Translate) -> str:
 def when_text(instant: datetime, policy: Policy, t: Translate, lang: str) -> str:
     """``2024年3月5日（周二） 18:00`` in the policy's time zone."""
     local = instant.astimezone(policy.time.tz)
-    return f"{format_date(local.date(), t, lang)} {local:%H:%M}"
+    return format_date_time(local, t, lang)
 
 
 def task_text(task: Task, t: Translate) -> str:
