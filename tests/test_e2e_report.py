@@ -63,7 +63,7 @@ async def test_report_from_the_class_buttons_with_typed_dates(harness: BotHarnes
     await _says(teacher, "补充简短说明")
     await teacher.press("跳过")
     summary = await _says(teacher, "请核对并确认报告")
-    assert "张三（3年级1班）" in summary.plain
+    assert "张三（三年级1班）" in summary.plain
     assert "3月5日（周二）" in summary.plain
     assert "原因尚未查明" in summary.plain and "同意送孩子返校" in summary.plain
     assert await _cases(harness) == []  # nothing is written before "Confirm"
@@ -231,8 +231,8 @@ async def test_principal_picks_a_class_then_a_student(harness: BotHarness) -> No
     principal = await _person(harness, 804, PRINCIPAL)
     await principal.send("/report")
     classes = await _says(principal, "请选择班级")
-    assert classes.buttons == ["3年级1班", "3年级2班", "取消"]
-    await principal.press("3年级2班")
+    assert classes.buttons == ["三年级1班", "三年级2班", "取消"]
+    await principal.press("三年级2班")
     students = await _says(principal, "请从下方选择")
     assert students.buttons == ["赵六", "钱七", "« 班级列表", "取消"]
     await principal.press("赵六")
@@ -280,6 +280,6 @@ async def test_a_long_class_is_paged_and_several_matches_are_listed(harness: Bot
 
     await teacher.send("zx")  # 张小…: several students match, listed with their class
     several = await _says(teacher, "有多名学生相符")
-    assert "张小一0（3年级1班）" in several.buttons
-    await teacher.press("张小一0（3年级1班）", several)
+    assert "张小一0（三年级1班）" in several.buttons
+    await teacher.press("张小一0（三年级1班）", several)
     await _says(teacher, "张小一0", "从哪天开始")

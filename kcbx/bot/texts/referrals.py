@@ -15,6 +15,7 @@ from html import escape
 
 from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.grades import grade_words
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.kinship import relation_word
 from kcbx.bot.domain.model import Guardian
@@ -69,7 +70,7 @@ def case_lines(facts: NeedToKnow, t: Translate, lang: str) -> list[str]:
     cause)."""
     school = facts.school
     if facts.grade is not None:
-        school = t("{school}, grade {grade}").format(school=school, grade=facts.grade)
+        school = t("{school}, {grade}").format(school=school, grade=grade_words(facts.grade, t))
     lines = [
         t("Student: <b>{name}</b> ({school}), absent since {date}").format(
             name=escape(facts.student_name),

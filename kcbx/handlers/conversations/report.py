@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Student
 from kcbx.bot.domain.policy.tree import CAUSES
@@ -118,10 +119,7 @@ async def _classes_page(
 ) -> None:
     t = context.gettext
     chunk = classes[page * PER_PAGE : (page + 1) * PER_PAGE]
-    buttons = [
-        (t("grade {grade} {name}").format(grade=c.grade, name=c.name), f"rep:c:{c.id}:0")
-        for c in chunk
-    ]
+    buttons = [(class_words(c.grade, c.name, t), f"rep:c:{c.id}:0") for c in chunk]
     rows = pairs(buttons)
     nav = page_buttons(t, "rep:cl:{}", page, len(classes) > (page + 1) * PER_PAGE)
     rows += [nav] if nav else []
