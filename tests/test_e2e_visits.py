@@ -418,7 +418,9 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     # The family called back: the day is the 7th. A correction is a new record pointing at
     # the old one; the check moves with it.
     await teacher.send(f"/visit {case.number}")
-    await teacher.wait_for(has("vv:fix"))
+    offer = await teacher.wait_for(has("vv:fix"))
+    assert "更正上次记录" in offer.buttons  # a short button; the record is named in the text
+    assert "如需更正您的上一条记录（电话联系，3月4日（周一）），请点“更正上次记录”。" in offer.plain
     await teacher.press("vv:fix")
     fixing = await teacher.wait_for(has("vv:k:phone_call"))
     assert "vv:fix" not in fixing.button_data.values()
