@@ -232,7 +232,10 @@ def _breakdown(
         kind = "s" if line.unit.kind == "school" else "t"
         if line.unit.kind in ("school", "township"):
             row_buttons.append(
-                (f"{line.unit.name} ({line.open})"[:40], f"sum:{kind}:{line.unit.id}")
+                (
+                    t("{name} ({count})").format(name=line.unit.name, count=line.open)[:40],
+                    f"sum:{kind}:{line.unit.id}",
+                )
             )
     if folded:
         rest = N_("Other townships without cases: {count}.")
