@@ -64,6 +64,9 @@ class KillableTransport:
     async def send_album(self, *args: Any, **kwargs: Any) -> tuple[Sent, ...]:
         return await self.inner.send_album(*args, **kwargs)
 
+    async def send_location(self, *args: Any, **kwargs: Any) -> Sent:
+        return await self.inner.send_location(*args, **kwargs)
+
     async def edit_text(self, *args: Any, **kwargs: Any) -> None:
         self.killer.step()
         await self.inner.edit_text(*args, **kwargs)

@@ -62,7 +62,7 @@ async def test_the_demo_plays_the_whole_ladder(
 async def test_the_demo_speaks_english(tmp_path: Path) -> None:
     artefacts = await run_demo(out=tmp_path / "en", students=200, lang="en")
     transcript = artefacts["transcript"].read_text(encoding="utf-8")
-    assert "== 19 Mar 07:59 Day 15: the notice to enrol by a deadline (A7.4)" in transcript
+    assert "== 19 Mar 07:59 Day 15: the notice to enrol by a deadline (Article 7)" in transcript
     assert "Case KC-2024-0003" in transcript or "KC-2024-0003" in transcript
     assert "database" not in artefacts
 

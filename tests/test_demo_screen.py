@@ -122,3 +122,21 @@ def test_every_button_label_is_short(messages: list[Shown]) -> None:
     labels = {b for m in messages for b in m.buttons}
     assert any(CJK.search(b) for b in labels)
     assert not [b for b in labels if width(b) > 12]
+
+
+def test_the_quoted_texts_read_right(messages: list[Shown]) -> None:
+    """Each reader in the second person, one page without a page line, the informed cadres
+    not told the group cadre's task is theirs, a visit's pin named by its village."""
+    for m in messages:  # nobody is told about themselves in the third person
+        assert not [line for line in m.lines if f"询问{m.to}" in line], m.lines
+    text = [line for m in messages for line in m.lines]
+    assert any(line.endswith("将询问您该生是否返校。") for line in text)
+    assert not [line for line in text if "第1-1件" in line]
+    assert any("转介本部门的案件（共1件）" in line for line in text)
+    informed = [m for m in messages if m.first.startswith("【知悉】")]
+    assert informed and all(not any("您的任务" in x for x in m.lines) for m in informed)
+    assert all(any(x.startswith("组（队）包户干部的任务：") for x in m.lines) for m in informed)
+    assert not [line for line in text if re.search(r"定位：\d", line)]  # no raw numbers first
+    assert any(re.fullmatch(r"位置：\S+村附近（约0\.\d公里），是该生所在村", x) for x in text)
+    assert any("地图（1）" in m.buttons for m in messages)  # the pin again, from [详情]
+    assert not [line for line in text if re.search(r"20\d\d年\d+月\d+日", line)]  # all 2024

@@ -209,11 +209,11 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     assert "文件过大" in (await cadre.next_message()).plain
     await cadre.send_photo(receipt)
     summary = await cadre.wait_for(lambda m: "请核对" in m.plain)
-    assert "2024年3月27日（周三）" in summary.plain  # 7 days from the delivery, not the issue
+    assert "3月27日（周三）" in summary.plain  # 7 days from the delivery, not the issue
     assert (await s.notices.get(notice.id)).status == "issued"  # type: ignore[union-attr]
     await cadre.press("保存", summary)
     saved = await cadre.wait_for(lambda m: "已保存" in m.plain)
-    assert "2024年3月27日（周三）" in saved.plain
+    assert "3月27日（周三）" in saved.plain
 
     delivered = await s.notices.get(notice.id)
     assert delivered is not None
@@ -262,7 +262,7 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     await bureau.send("好的")  # text where a button was expected
     assert "按钮" in (await bureau.next_message()).plain
     await bureau.press("保存", summary)
-    await bureau.wait_for(lambda m: "已保存" in m.plain and "2024年4月4日" in m.plain)
+    await bureau.wait_for(lambda m: "已保存" in m.plain and "4月4日" in m.plain)
     ordered = [a for a in await s.cases.actions(case.id) if a.kind == "correction_ordered"]
     assert len(ordered) == 1 and ordered[0].detail["deadline"] == "2024-04-04"
     state, _ = await ladder_of(s, case)
@@ -277,11 +277,11 @@ async def test_notice_delivered_deadline_passes_order_to_correct(harness: BotHar
     for expected in (
         number,
         correction,
-        "2024年3月20日（周三）送达，张父签收",
+        "3月20日（周三）送达，张父签收",
         "回执照片已存",
-        "期限2024年3月27日（周三）",
-        "2024年3月28日（周四）送达，张父 父亲签收",
-        "期限2024年4月4日（周四）",
+        "期限3月27日（周三）",
+        "3月28日（周四）送达，张父 父亲签收",
+        "期限4月4日（周四）",
     ):
         assert expected in card.plain, expected
 
@@ -343,7 +343,7 @@ async def test_undelivered_notice_reminds_the_cadre_and_a_mistake_is_reissued(
     # family and "Record delivery", to deliver it by the end of 21 March.
     harness.clock.set(at(3, 19, 11))
     await bureau.press("Issued (signed and stamped)", english)
-    await bureau.wait_for(lambda m: "Recorded" in m.plain and "21 Mar 2024" in m.plain)
+    await bureau.wait_for(lambda m: "Recorded" in m.plain and "21 Mar" in m.plain)
     await harness.set_time(at(3, 19, 11, 30))
     task = await cadre.wait_for(lambda m: number in m.plain and "记录送达" in m.buttons)
     assert "依据：第七条" in task.plain and "已签发" in task.plain

@@ -114,7 +114,7 @@ async def test_a_task_done_by_someone_else_and_a_numbered_item_received(
     # the second item of a list, received at 09:21: named, with the time of the tap
     await teacher.press("2.收到", listed)
     assert (await _answer(teacher, f"ack:{li.id}:{call}")).text == "已记录。"
-    line = "✓ 第2项已收到：电话联系监护人李四（3年级1班）；李老师，09:21"
+    line = "✓ 第2项已收到：电话联系监护人李四（三年级1班）；李老师，09:21"
     received = await teacher.wait_for(lambda m: m is listed and line in m.plain)
     assert received.buttons == ["1.收到"]  # the rest of the list keeps its button
     assert "1. 张三" in received.plain
@@ -135,7 +135,7 @@ async def test_a_task_done_by_someone_else_and_a_numbered_item_received(
     await teacher.press("1.收到", received)
     answer = await _answer(teacher, f"ack:{zhang.id}:{call}")
     assert answer.text == "此项已由控辍专干于09:07完成。"
-    line = "✓ 第1项已办理：电话联系监护人，张三（3年级1班）；控辍专干，09:07"
+    line = "✓ 第1项已办理：电话联系监护人，张三（三年级1班）；控辍专干，09:07"
     done = await teacher.wait_for(lambda m: m is listed and line in m.plain)
     assert done.buttons == [] and "第2项已收到" in done.plain
 

@@ -97,11 +97,11 @@ async def test_the_drill_down_reaches_a_case_card(harness: BotHarness) -> None:
     district = await seed(harness)
     leader = await bind(harness, 811, "13900000002")
     top = await summary_of(leader)
-    await leader.press("滨河镇 (3)", top)
+    await leader.press("滨河镇（3）", top)
     township = await leader.wait_for(lambda m: "控辍保学汇总：滨河镇" in m.plain)
     assert township.message_id == top.message_id  # the same message, edited in place
     assert "滨河小学：3／1" in township.plain
-    await leader.press("滨河小学 (3)", township)
+    await leader.press("滨河小学（3）", township)
     school = await leader.wait_for(lambda m: "控辍保学汇总：滨河镇/滨河小学" in m.plain)
     await leader.press("未结案件", school)
     listing = await leader.wait_for(lambda m: "滨河小学未结案件" in m.plain)
@@ -153,11 +153,11 @@ async def test_a_group_chat_summary_has_counts_and_no_names(harness: BotHarness)
     assert "教育局乙" not in text.plain  # no staff names either
     assert all(not data.startswith("sum:c:") for data in text.button_data.values())
     # drilling down in the group stays at counts
-    await leader.press("滨河镇 (3)", text, chat=group)
+    await leader.press("滨河镇（3）", text, chat=group)
     await leader.next_callback_answer()
     township = await group.wait_for(lambda m: "控辍保学汇总：滨河镇" in m.plain)
     assert names_in(township.plain) == set()
-    await leader.press("滨河小学 (3)", township, chat=group)
+    await leader.press("滨河小学（3）", township, chat=group)
     await leader.next_callback_answer()
     school = await group.wait_for(lambda m: "滨河镇/滨河小学" in m.plain)
     assert names_in(school.plain) == set() and "未结案件" not in school.buttons
@@ -290,7 +290,7 @@ async def test_one_page_says_no_page_and_empty_townships_are_one_line(
     top = await summary_of(leader)
     assert "滨河镇：3／1\n · 文昌镇：1／1\n其余3个乡镇暂无案件。" in top.plain
     assert "0／0" not in top.plain and "页" not in top.plain
-    assert top.buttons[:2] == ["滨河镇 (3)", "文昌镇 (1)"]
+    assert top.buttons[:2] == ["滨河镇（3）", "文昌镇（1）"]
 
 
 async def test_a_township_sees_only_its_childrens_cases_at_a_school_outside_it(
@@ -300,7 +300,7 @@ async def test_a_township_sees_only_its_childrens_cases_at_a_school_outside_it(
     wenchang = await bind(harness, 881, "13900000011")  # 文昌镇; 钱七 studies at 滨河小学
     top = await summary_of(wenchang)
     assert "滨河小学：1／0" in top.plain
-    await wenchang.press("滨河小学 (1)", top)
+    await wenchang.press("滨河小学（1）", top)
     school = await wenchang.wait_for(lambda m: "控辍保学汇总：滨河镇/滨河小学" in m.plain)
     assert "未结案件1件" in school.plain and names_in(school.plain) == {"钱七"}
     await wenchang.press("未结案件", school)

@@ -123,7 +123,7 @@ async def live(harness: BotHarness, inbox: Inbox, start: datetime, end: datetime
         moment += timedelta(minutes=30)
 
 
-_WHEN = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日（周.）\s*(\d{2}):(\d{2})")
+_WHEN = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日（周.）\s*(\d{2}):(\d{2})")
 
 
 def printed(text: str, label: str) -> list[datetime]:
@@ -133,7 +133,7 @@ def printed(text: str, label: str) -> list[datetime]:
         if label in line:
             match = _WHEN.search(line.split(label, 1)[1])
             if match:
-                y, mo, d, h, mi = (int(g) for g in match.groups())
+                y, mo, d, h, mi = (int(g) if g else 2024 for g in match.groups())  # 2024: no year
                 found.append(datetime(y, mo, d, h, mi, tzinfo=SH))
     return found
 

@@ -150,7 +150,7 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
     assert (
         "三包任务（第五条）" in told.plain and "张三" in told.plain and "13700000000" in told.plain
     )
-    assert "2024年3月13日" in told.plain  # visit within [cadres] visit_within_days = 2
+    assert "3月13日" in told.plain  # visit within [cadres] visit_within_days = 2
     assert f"vis:{case.id}" in told.button_data.values()
     for cadre in (village, township):
         copy = await cadre.wait_for(about(case))
@@ -424,13 +424,15 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     await step(teacher, "vv:n", "vv:ok")
     await teacher.press("vv:ok")
     saved = await teacher.wait_for(says(case.number))
-    assert "2024年3月6日" in saved.plain
+    assert "3月6日" in saved.plain
     first = (await s.cases.actions(case.id))[-1]
 
     # The family called back: the day is the 7th. A correction is a new record pointing at
     # the old one; the check moves with it.
     await teacher.send(f"/visit {case.number}")
-    await teacher.wait_for(has("vv:fix"))
+    offer = await teacher.wait_for(has("vv:fix"))
+    assert "更正上次记录" in offer.buttons  # a short button; the record is named in the text
+    assert "如需更正您的上一条记录（电话联系，3月4日（周一）），请点“更正上次记录”。" in offer.plain
     await teacher.press("vv:fix")
     fixing = await teacher.wait_for(has("vv:k:phone_call"))
     assert "vv:fix" not in fixing.button_data.values()
@@ -443,7 +445,7 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     await step(teacher, "vv:c:=", "vv:n")
     await step(teacher, "vv:n", "vv:ok")
     await teacher.press("vv:ok")
-    await teacher.wait_for(says("2024年3月7日"))
+    await teacher.wait_for(says("3月7日"))
     actions = await s.cases.actions(case.id)
     assert len(actions) == 2 and actions[-1].corrects_id == first.id  # nothing overwritten
     assert actions[0].detail["return_on"] == "2024-03-06"

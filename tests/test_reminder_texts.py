@@ -78,10 +78,10 @@ def test_a_reminder_names_everything_and_escapes_the_student() -> None:
     message = reminder_message(due_task(), "滨河小学", POLICY, ZH, "zh_CN")
     text = message.text
     assert "⏰ 待办提醒" in text
-    assert "学生：<b>&lt;小明&gt;</b>（滨河小学 3年级1班）" in text
+    assert "学生：<b>&lt;小明&gt;</b>（滨河小学 三年级1班）" in text
     assert "案件：<b>KC-2024-0007</b>，第8天" in text
     assert "依据：第七条" in text and "事项：请及时家访" in text
-    assert "期限已过：2024年3月6日（周三） 18:00" in text  # sent on day 8: never a past 期限
+    assert "期限已过：2024年3月6日（周三）18:00" in text  # sent on day 8: never a past 期限
     assert message.buttons == (
         (("收到", "ack:7:A7.1-visit"), ("记录家访", "vis:7")),
         (("已返校", "ret:7"), ("查看案件", "case:7")),
@@ -98,7 +98,7 @@ def test_the_second_round_says_so() -> None:
 def test_an_escalation_says_who_did_not_act_and_since_when() -> None:
     due = due_task(recipient=PRINCIPAL, round=2, reason="escalated", source=TEACHER)
     message = reminder_message(due, "滨河小学", POLICY, ZH, "zh_CN")
-    assert "报请督办：<b>李老师</b>（班主任）自2024年3月6日（周三） 18:00起未办理" in message.text
+    assert "报请督办：<b>李老师</b>（班主任）自2024年3月6日（周三）18:00起未办理" in message.text
     assert "已提醒2次" in message.text
     assert ("已返校", "ret:7") in message.buttons[1]  # the principal may confirm a return
     assert_sendable(message.text, message.buttons)

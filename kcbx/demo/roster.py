@@ -8,15 +8,46 @@ from __future__ import annotations
 
 import io
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from openpyxl import Workbook
 
+from kcbx.bot.domain.model import Case
+from kcbx.bot.runtime.services import Services
+
 TOWNSHIPS = (
     "滨河镇", "文昌镇", "东园镇", "柔远镇", "镇罗镇", "宣和镇",
     "永康镇", "常乐镇", "迎水桥镇", "兴仁镇", "香山乡",
 )  # fmt: skip
+
+CENTRE = (37.51, 105.19)  # 沙坡头区, near 中卫 (latitude, longitude)
+
+
+def _spread(key: str, span: float) -> tuple[float, float]:
+    """A fixed offset for a name within ±``span`` degrees (not drawn from the seed's
+    generator, so that the district's people and names stay as they were)."""
+    h = zlib.crc32(key.encode())
+    return ((h & 0xFFFF) / 0xFFFF * 2 - 1) * span, ((h >> 16) / 0xFFFF * 2 - 1) * span
+
+
+def village_point(township: str, village: str) -> tuple[float, float]:
+    """A village's invented place: its township's about the district's centre, the village
+    within a few kilometres of it (latitude, longitude)."""
+    t_lat, t_lon = _spread(township, 0.3)
+    v_lat, v_lon = _spread(f"{township}/{village}", 0.04)
+    return round(CENTRE[0] + t_lat + v_lat, 4), round(CENTRE[1] + t_lon + v_lon, 4)
+
+
+async def pin_near_home(s: Services, case: Case) -> tuple[float, float]:
+    """Where the demo's visits share their location: about 0.4 km from the child's village."""
+    student = await s.students.get(case.student_id)
+    home = await s.units.nearest(student.household_unit_id or 0, "village") if student else None
+    if home is None or home.latitude is None or home.longitude is None:
+        return CENTRE
+    return home.latitude + 0.0025, home.longitude + 0.003
+
 
 DEPARTMENTS = (
     ("区教育局", "education_bureau"),
@@ -55,7 +86,7 @@ class DemoRoster:
         """Three sheets with a merged title row above the header, as offices make them."""
         wb = Workbook()
         sheets = (
-            ("单位", ["类型", "名称", "上级", "学段", "代码"], self.units),
+            ("单位", ["类型", "名称", "上级", "学段", "代码", "坐标"], self.units),
             ("人员", ["姓名", "手机", "角色", "单位", "班级"], self.staff),
             (
                 "学生",
@@ -170,7 +201,9 @@ class _Build:
                 used.add(vname)
                 break
         path = f"{township}/{vname}"
-        self.roster.units.append({"类型": "村", "名称": vname, "上级": township})
+        lat, lon = village_point(township, vname)
+        place = f"{lon:.4f},{lat:.4f}"  # 坐标 as county maps write it: 经度 first
+        self.roster.units.append({"类型": "村", "名称": vname, "上级": township, "坐标": place})
         self.person("乡镇干部", path, 0.3)
         groups = list(_GROUPS[: 6 if big else 3])
         for g in groups:

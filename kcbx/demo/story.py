@@ -29,7 +29,7 @@ from kcbx.bot.roster.importer import import_roster
 from kcbx.bot.roster.report import render_report
 from kcbx.bot.services.access import create_invitation
 from kcbx.demo.cast import TOWNSHIP, Cast, choose_cast
-from kcbx.demo.roster import build_roster
+from kcbx.demo.roster import build_roster, pin_near_home
 from kcbx.demo.transcript import Progress, Transcript
 from kcbx.testing.fakebot import FakeBotApi, FakeGroup, FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
@@ -270,8 +270,9 @@ async def visit(
         await actor.choose(f"vv:o:{outcome}", "vv:op:", has_button("vv:c:"))
     await actor.press("vv:c:=", has_button("vv:s") if kind != "phone_call" else has_button("vv:n"))
     if kind != "phone_call":
-        if with_evidence:
-            await actor.send_location(37.5147, 105.1896, has_button("vv:p"))
+        if with_evidence:  # a pin about 0.4 km from the child's village
+            pin = await pin_near_home(actor.demo.harness.s, case)
+            await actor.send_location(*pin, has_button("vv:p"))
             await actor.send_photo(PHOTO, has_text("1"))
             await actor.press("vv:p", has_button("vv:n"))
         else:
@@ -288,6 +289,7 @@ async def back_at_school(teacher: Actor, case_id: int, details: bool = False) ->
         await teacher.press(f"case:{case_id}$", has_button(f"ret:{case_id}"))
     if details:
         await teacher.press(f"cdet:{case_id}", has_button(f"ret:{case_id}"))
+        await teacher.press(f"cvloc:{case_id}", lambda m: m.kind == "location")
     await teacher.press(f"ret:{case_id}$", has_button(f"ret:{case_id}:y"))
     await teacher.press(f"ret:{case_id}:y")
 
@@ -362,7 +364,7 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
     await teacher.send("/help", has_text("/report"))
 
     await demo.at(9)
-    demo.transcript.story(t("A class teacher reports four children who did not come (A7.1)"))
+    demo.transcript.story(t("A class teacher reports four children who did not come (Article 7)"))
     numbers = [
         await report(teacher, a, cause="unknown", contact="unreached"),
         await report(teacher, b, cause="weariness", contact="agreed"),
@@ -376,7 +378,7 @@ async def _first_week(demo: Demo, cast: Cast) -> dict[str, Case]:
         cases[key] = case
 
     await demo.at(10)
-    demo.transcript.story(t("A vulnerable child (A9): civil affairs is brought in on day 0"))
+    demo.transcript.story(t("A vulnerable child (Article 9): civil affairs is brought in on day 0"))
     await civil.user.wait_for(has_text(cases["d"].number))
     await civil.send("/inbox", has_text(cases["d"].number))
     await civil.press("ref:a:")
@@ -450,7 +452,7 @@ async def _notice_and_returns(demo: Demo, cases: dict[str, Case]) -> None:
 
     await demo.day(
         START.date() + timedelta(days=15),
-        t("Day 15: the notice to enrol by a deadline (A7.4)"),
+        t("Day 15: the notice to enrol by a deadline (Article 7)"),
     )
     await demo.at(9)
     await bureau.press("ntc:i:")
@@ -460,7 +462,7 @@ async def _notice_and_returns(demo: Demo, cases: dict[str, Case]) -> None:
 
     await demo.day(
         START.date() + timedelta(days=23),
-        t("The notice's deadline passed: reprimand and order to correct (A7.5)"),
+        t("The notice's deadline passed: reprimand and order to correct (Article 7)"),
     )
     await demo.at(10)
     await deliver_notice(bureau, "ntc:d:")
@@ -489,9 +491,7 @@ async def _the_picture(demo: Demo, cases: dict[str, Case]) -> None:
 
 def _artefacts(demo: Demo) -> dict[str, Path]:
     bureau, leader, out = demo.actors["bureau"], demo.actors["district_leader"], demo.out
-    artefacts: dict[str, Path] = {}
-    for path in save_files(bureau, out, (".pdf", ".docx")):
-        artefacts[path.name] = path
+    artefacts = {path.name: path for path in save_files(bureau, out, (".pdf", ".docx"))}
     for path in save_files(leader, out, (".xlsx",)):
         # the ledger arrives encrypted; the demo opens it with the password the bot sent
         codes = [re.search(r"<code>([^<]+)</code>", m.text or "") for m in leader.user.messages]

@@ -50,7 +50,7 @@ class Transcript:
                 self._add(Line(self.story_time(), who, "bot", "✎ " + _render(message)))
         for message in new:
             self._edits[(chat.chat_id, message.message_id)] = message.edits
-            kind = "file" if message.kind in ("document", "photo") else "bot"
+            kind = "file" if message.kind in ("document", "photo", "location") else "bot"
             self._add(Line(self.story_time(), who, kind, _render(message)))
         self._seen[chat.chat_id] = len(messages)
         return list(new)
@@ -71,6 +71,8 @@ def _render(message: SentMessage) -> str:
         parts.append(f"[file {message.filename}]")
     elif message.kind == "photo":
         parts.append("[photo]")
+    elif message.kind == "location" and message.location is not None:
+        parts.append("📍 {:.4f}, {:.4f}".format(*message.location))
     body = message.plain  # what the chat shows: the caption too, its parse mode applied
     if body:
         parts.append(body)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import TypeVar
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
@@ -35,11 +36,13 @@ from kcbx.bot.domain.caseactions import (
     parse_callback,
     return_data,
 )
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date_time
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_QUESTION, is_follow_up
 from kcbx.bot.domain.ladder.state import ActionKind, TaskCode
+from kcbx.bot.domain.model import Person
 from kcbx.bot.engine.transport import TransportError
+from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.cases import (
     ButtonResult,
     Outcome,
@@ -52,7 +55,7 @@ from kcbx.bot.services.cases import (
     record_visit,
     snooze,
 )
-from kcbx.bot.services.visits import visit_photos
+from kcbx.bot.services.visits import visit_locations, visit_photos
 from kcbx.bot.texts.cases import (
     card_brief_lines,
     card_lines,
@@ -64,6 +67,7 @@ from kcbx.bot.texts.cases import (
 )
 from kcbx.bot.texts.paging import pages
 from kcbx.bot.texts.taps import closed_line, done_already, done_line, item_of, stale_line
+from kcbx.bot.texts.visits import locations_section, map_label
 from kcbx.handlers.common import (
     Rows,
     deny,
@@ -81,6 +85,7 @@ from kcbx.handlers.jobs import kick_delivery
 from kcbx.handlers.transport import TelegramTransport
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PER_PAGE = 4  # cases a page, beside ‹ Previous and Next ›: six buttons at most
 MAX_TEXT = 4096
@@ -192,8 +197,12 @@ async def _show_card(
     fixed = [(t("« My cases"), "cases:0")]
     if not details:
         fixed.insert(0, (t("Details"), f"cdet:{card.case.id}"))
-    elif count := sum(len(v.file_ids) for v in await visit_photos(services, person, case_id) or []):
-        fixed.insert(0, (visit_photos_label(count, t), f"cvph:{card.case.id}"))
+    else:
+        if pins := len(await visit_locations(services, person, case_id) or []):
+            fixed.insert(0, (map_label(pins, t), f"cvloc:{card.case.id}"))
+        found = await visit_photos(services, person, case_id) or []
+        if count := sum(len(v.file_ids) for v in found):
+            fixed.insert(0, (visit_photos_label(count, t), f"cvph:{card.case.id}"))
     if card.can_return:
         buttons.append((t(RETURN_LABEL), return_data(card.case.id)))
     rows += pairs(buttons[: MAX_BUTTONS - len(fixed)])
@@ -220,27 +229,42 @@ async def details_button(update: Update, context: KcbxContext) -> None:
     await _show_card(update, context, int((query.data or "").split(":")[1]), details=True)
 
 
-async def photos_button(update: Update, context: KcbxContext) -> None:
-    """cvph:<case>: the case's visit photos again, an album per visit (scope checked again)."""
+async def _evidence(
+    update: Update,
+    context: KcbxContext,
+    what: str,
+    fetch: Callable[[Services, Person, int], Awaitable[list[T] | None]],
+) -> tuple[int, list[T]] | None:
+    """A press for a case's evidence again (cvph:, cvloc:): in a private chat only, the scope
+    checked again, the reading noted in the audit log with the child (PIPL art. 28-31), as
+    opening the card is. The chat and what to send, or None (answered already)."""
     query = pressed(update)
     t = context.gettext
-    if not is_private(update):  # groups get counts, never a child's photos
+    if not is_private(update):  # groups get counts, never a child's photos or whereabouts
         await query.answer(t("Please open cases in a private chat with me."), show_alert=True)
-        return
+        return None
     person = require_person(context)
     case_id = int((query.data or "").split(":")[1])
-    found = await visit_photos(context.services, person, case_id)
+    found = await fetch(context.services, person, case_id)
     if found is None:
         await deny(update, context)
-        return
+        return None
     await query.answer()
     case = await context.services.cases.get(case_id)
     student_id = case.student_id if case is not None else None
-    # who saw a child's photos, as for the card (PIPL art. 28-31)
-    await note_read(update, context, "visit_photos", "case", case_id, student_id=student_id)
-    transport = TelegramTransport(context.bot)
+    await note_read(update, context, what, "case", case_id, student_id=student_id)
     assert update.effective_chat is not None  # a private chat (checked above)
-    chat_id = update.effective_chat.id
+    return update.effective_chat.id, found
+
+
+async def photos_button(update: Update, context: KcbxContext) -> None:
+    """cvph:<case>: the case's visit photos again, an album per visit."""
+    pressed_for = await _evidence(update, context, "visit_photos", visit_photos)
+    if pressed_for is None:
+        return
+    chat_id, found = pressed_for
+    t = context.gettext
+    transport = TelegramTransport(context.bot)
     policy = context.services.policy
     for visit in found:
         caption = visit_photos_caption(visit.action.at, visit.recorder, t, context.lang, policy)
@@ -248,6 +272,27 @@ async def photos_button(update: Update, context: KcbxContext) -> None:
             await transport.send_album(chat_id, visit.file_ids, caption)
         except TransportError as exc:
             log.info("could not send visit photos of case %s: %s", visit.action.case_id, exc)
+
+
+async def map_button(update: Update, context: KcbxContext) -> None:
+    """cvloc:<case>: each visit's map pin again, under the line naming the visit and the
+    village it is near."""
+    pressed_for = await _evidence(update, context, "visit_locations", visit_locations)
+    if pressed_for is None:
+        return
+    chat_id, found = pressed_for
+    t = context.gettext
+    transport = TelegramTransport(context.bot)
+    policy = context.services.policy
+    for visit in found:
+        point = visit.place.point
+        try:
+            await transport.send_text(
+                chat_id, locations_section([visit], t, context.lang, policy) or ""
+            )
+            await transport.send_location(chat_id, point.latitude, point.longitude)
+        except TransportError as exc:
+            log.info("could not send the pin of case %s: %s", visit.action.case_id, exc)
 
 
 async def case_button(update: Update, context: KcbxContext) -> None:
@@ -305,9 +350,7 @@ async def _snoozed(
         return
     policy = context.services.policy
     local = result.at.astimezone(policy.time.tz)
-    when = t("{date} {time}").format(
-        date=format_date(local.date(), t, context.lang), time=local.strftime("%H:%M")
-    )
+    when = format_date_time(local, t, context.lang)
     await query.answer(t("I will remind you again at {when}.").format(when=when))
     await _edit(query, None, lambda data: data.startswith(f"snz:{press.case_id}:"))
 
@@ -486,7 +529,7 @@ async def _confirm(
         update,
         t(
             "Confirm that {student} is back at school? This closes case <b>{number}</b> "
-            "and stops its reminders (A7.6)."
+            "and stops its reminders (Article 7)."
         ).format(student=student_label(student, t), number=case.number),
         inline(
             [
@@ -518,6 +561,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(case_button, pattern=CALLBACK_PATTERN))
     app.add_handler(CallbackQueryHandler(details_button, pattern=r"^cdet:\d+$"))
     app.add_handler(CallbackQueryHandler(photos_button, pattern=r"^cvph:\d+$"))
+    app.add_handler(CallbackQueryHandler(map_button, pattern=r"^cvloc:\d+$"))
 
 
 def register_visit_fallback(app: Application) -> None:

@@ -18,7 +18,9 @@ async def show_help(update: Update, context: KcbxContext) -> None:
     person = require_person(context)
     t = context.gettext
     lines = [
-        t("<b>kcbx</b>: dropout control. You are {role}.").format(role=t(ROLE_LABELS[person.role])),
+        t("<b>kcbx</b>: dropout control. Your role: {role}.").format(
+            role=t(ROLE_LABELS[person.role])
+        ),
         "",
     ]
     for command in commands_for(person.role):

@@ -209,6 +209,9 @@ class TelegramTransport:
         ]
         return await _call_album(lambda: self.bot.send_media_group(chat_id, media))
 
+    async def send_location(self, chat_id: int, latitude: float, longitude: float) -> Sent:
+        return await _call(lambda: self.bot.send_location(chat_id, latitude, longitude))
+
     async def notify(self, chat_id: int, text: str) -> None:
         """A plain text straight to a chat, outside the outbox (the database is down)."""
         await self.send_text(chat_id, text)

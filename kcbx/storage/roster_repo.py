@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.bot.domain.geo import Point
 from kcbx.bot.domain.model import Guardian, Staff, Unit
 from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
@@ -53,7 +54,8 @@ class UnitUpsert:
     key: UnitKey
     section: str | None = None
     code: str | None = None
-    fields: frozenset[str] = frozenset()  # which of section/code the file sets
+    fields: frozenset[str] = frozenset()  # which of section/code/point the file sets
+    point: Point | None = None  # a village's place on the map (经度, 纬度)
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ class RosterRepo:
     async def units(self) -> list[ExistingUnit]:
         """Every unit, for resolving the names in a roster file."""
         rows = await self.db.fetchall(
-            "SELECT id, kind, name, parent_id, section, code FROM units ORDER BY id"
+            "SELECT id, kind, name, parent_id, section, code, latitude, longitude"
+            " FROM units ORDER BY id"
         )
         return [ExistingUnit(*tuple(r)) for r in rows]
 
@@ -229,24 +232,39 @@ class RosterRepo:
             if uid is None:
                 kind, name = unit.key[-1]
                 parent_id = ids[unit.key[:-1]] if len(unit.key) > 1 else None
+                point = unit.point
+                lat, lon = (point.latitude, point.longitude) if point else (None, None)
                 uid = await self.db.execute(
-                    "INSERT INTO units (kind, name, parent_id, section, code)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (kind, name, parent_id, unit.section, unit.code),
+                    "INSERT INTO units (kind, name, parent_id, section, code, latitude, longitude)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (kind, name, parent_id, unit.section, unit.code, lat, lon),
                 )
                 ids[unit.key] = uid
                 tally.created["units"].append(uid)
                 continue
             current = by_id[uid]
-            wanted = {"section": unit.section, "code": unit.code}
-            changed = sorted(f for f in unit.fields if wanted[f] != getattr(current, f))
+            stored = None
+            if current.latitude is not None and current.longitude is not None:
+                stored = Point(current.latitude, current.longitude)
+            wanted: dict[str, object] = {"section": unit.section, "code": unit.code}
+            held: dict[str, object] = {"section": current.section, "code": current.code}
+            wanted["point"], held["point"] = unit.point, stored
+            changed = sorted(f for f in unit.fields if wanted[f] != held[f])
             if not changed:
                 tally.unchanged["units"] += 1
                 continue
             section = unit.section if "section" in changed else current.section
             code = unit.code if "code" in changed else current.code
+            point = unit.point if "point" in changed else stored
             await self.db.execute(
-                "UPDATE units SET section = ?, code = ? WHERE id = ?", (section, code, uid)
+                "UPDATE units SET section = ?, code = ?, latitude = ?, longitude = ? WHERE id = ?",
+                (
+                    section,
+                    code,
+                    point.latitude if point else None,
+                    point.longitude if point else None,
+                    uid,
+                ),
             )
             tally.updated["units"][uid] = changed
         return ids

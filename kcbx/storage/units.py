@@ -130,3 +130,12 @@ class UnitRepo:
             if unit.kind == kind:
                 return unit
         return None
+
+    async def villages_on_map(self) -> list[Unit]:
+        """The villages the roster gave coordinates (a visit's location is named by them)."""
+        return await _unit.all(
+            self.db,
+            "SELECT * FROM units WHERE kind = 'village' AND latitude IS NOT NULL"
+            " AND longitude IS NOT NULL ORDER BY id",
+            (),
+        )

@@ -199,7 +199,7 @@ def render_workbook(book: LedgerBook, *, t: Translate) -> bytes:
     actions = ([_cell(value) for value in _values(action)] for action in book.actions)
     _write_rows(sheet, actions, len(ACTION_COLUMNS), date_columns=(), time_columns=(4, 9))
 
-    sheet = _sheet(workbook, t("A8 flags"), FLAG_COLUMNS, t, t("Accountability (A8)"))
+    sheet = _sheet(workbook, t("A8 flags"), FLAG_COLUMNS, t, t("Accountability (Article 8)"))
     flags = (
         [line[0] or t("this month (not frozen)"), *line[1:]]
         for line in (_values(flag) for flag in book.flags)

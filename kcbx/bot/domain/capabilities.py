@@ -81,7 +81,7 @@ COMMANDS: list[Command] = [
         N_("Contact-duty coverage: households without a cadre, cadres with too many"),
         COVERAGE_VIEWERS,
     ),
-    Command("exempt", N_("Close a case as exempt (A3), with evidence"), EXEMPTERS),
+    Command("exempt", N_("Close a case as exempt (Article 3), with evidence"), EXEMPTERS),
     Command("transfer", N_("Close a case: the child is enrolled at another school"), TRANSFERRERS),
     Command(  # leaders' summary of their scope, with drill-down and chart
         "summary", N_("Summary of my district, township or school"), LEADERS, button=N_("Summary")
@@ -91,7 +91,7 @@ COMMANDS: list[Command] = [
     ),
     Command(  # A8, the school year so far
         "accountability",
-        N_("Accountability flags (A8) of the school year"),
+        N_("Accountability flags (Article 8) of the school year"),
         ACCOUNTABLE_VIEWERS,
     ),
 ]

@@ -108,6 +108,13 @@ CONTACTS: dict[str, str] = {
     "notyet": N_("Not phoned yet"),
 }
 REACHED = frozenset({"agreed", "refused"})  # a phone call that counts for A7.1
+# The same answers inside a line that has its own colon ("电话联系监护人：已联系上，拒绝返校").
+CONTACT_RESULTS: dict[str, str] = {
+    "agreed": N_("reached, they agreed to send the child back"),
+    "refused": N_("reached, they refused"),
+    "unreached": N_("phoned, not reached"),
+    "notyet": N_("not phoned yet"),
+}
 
 Buttons = tuple[tuple[tuple[str, str], ...], ...]  # an inline keyboard: rows of (label, data)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 from kcbx.bot.domain.i18n import N_, Translate
 
@@ -53,9 +54,33 @@ def _make(year: int, month: int, day: int) -> date:
         raise DateError(N_("That date does not exist. Please check the month and day.")) from exc
 
 
-def format_date(value: date, gettext: Translate, lang: str) -> str:
-    """3月5日（周二） in Chinese, Tue 5 Mar in English (STYLE: dates as people read them)."""
+# Where "today" comes from for the texts: the services' clock in the business time zone, set
+# when they open (``Services.open``). Unset (a text rendered alone), every date has its year.
+_TODAY: list[Callable[[], date]] = []
+
+
+def use_today(today: Callable[[], date] | None) -> None:
+    """Set (or, with None, clear) what "the current year" of the dates in texts is."""
+    _TODAY.clear()
+    if today is not None:
+        _TODAY.append(today)
+
+
+def format_date(value: date, gettext: Translate, lang: str, *, year: bool | None = None) -> str:
+    """3月5日（周二） in Chinese, Tue 5 Mar in English (STYLE: dates as people read them);
+    the year only outside the current year (2023年12月29日（周五）), or when ``year`` says."""
     weekday = gettext(_WEEKDAYS[value.weekday()])
+    if year is None:
+        year = not _TODAY or _TODAY[0]().year != value.year
     if lang == "en":
-        return f"{weekday} {value.day} {value.strftime('%b')} {value.year}"
-    return f"{value.year}年{value.month}月{value.day}日（{weekday}）"
+        text = f"{weekday} {value.day} {value.strftime('%b')}"
+        return f"{text} {value.year}" if year else text
+    text = f"{value.month}月{value.day}日（{weekday}）"
+    return f"{value.year}年{text}" if year else text
+
+
+def format_date_time(value: datetime, gettext: Translate, lang: str) -> str:
+    """3月5日（周二）14:30, Tue 5 Mar 14:30: ``value`` as given (the business time zone's);
+    no space after a full-width bracket (STYLE)."""
+    day = format_date(value.date(), gettext, lang)
+    return f"{day} {value:%H:%M}" if lang == "en" else f"{day}{value:%H:%M}"

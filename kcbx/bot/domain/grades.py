@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
+from kcbx.bot.domain.i18n import N_, Translate
+
 GradeStyle = Literal["year", "junior"]
 GRADE_STYLES: Final = ("year", "junior")
 
@@ -59,3 +61,31 @@ def grade_class(grade: int | None, class_name: str | None, style: GradeStyle = "
     if _HAS_GRADE.search(name):
         return name
     return grade_name(grade, style) + class_label(name, style, grade=grade)
+
+
+_NUMBERED = re.compile(r"(\d{1,2})班")
+# A grade in a chat's words: 八年级 as schools write it, "grade 8" in English.
+GRADE_NAMES: Final = {
+    1: N_("grade 1"),
+    2: N_("grade 2"),
+    3: N_("grade 3"),
+    4: N_("grade 4"),
+    5: N_("grade 5"),
+    6: N_("grade 6"),
+    7: N_("grade 7"),
+    8: N_("grade 8"),
+    9: N_("grade 9"),
+}
+
+
+def grade_words(grade: int, gettext: Translate) -> str:
+    """八年级 (grade 8); a grade out of 1-9 as its number."""
+    return gettext(GRADE_NAMES[grade]) if grade in GRADE_NAMES else str(grade)
+
+
+def class_words(grade: int, class_name: str, gettext: Translate) -> str:
+    """A class in a chat's words: 八年级2班 as the school writes it, "grade 8, class 2" in
+    English; a class named otherwise (火箭班) as the school wrote it. Not escaped."""
+    number = _NUMBERED.fullmatch(class_name)
+    name = gettext(N_("class {number}")).format(number=number.group(1)) if number else class_name
+    return gettext(N_("{grade}, {name}")).format(grade=grade_words(grade, gettext), name=name)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from kcbx.bot.domain.i18n import N_, Translate
+
 PARENT, GRANDPARENT, MATERNAL_GRANDPARENT, OTHER = "parent", "grandparent", "maternal", "other"
 
 # Relations as rosters write them (the household register's words and the everyday ones).
@@ -67,3 +69,27 @@ def address_guardians(relations: Sequence[str | None], gender: str | None) -> Ad
     else:
         word = either
     return Address(you, f"{you}的{word}")
+
+
+# A guardian's relation as the roster stores it (the vocabulary's first word), in the
+# reader's words: 父亲 in Chinese, "father" in English. Others are shown as written.
+RELATION_NAMES: Final[dict[str, str]] = {
+    "父亲": N_("father"),
+    "母亲": N_("mother"),
+    "继父": N_("stepfather"),
+    "继母": N_("stepmother"),
+    "祖父": N_("grandfather"),
+    "祖母": N_("grandmother"),
+    "外祖父": N_("maternal grandfather"),
+    "外祖母": N_("maternal grandmother"),
+    "哥哥": N_("elder brother"),
+    "姐姐": N_("elder sister"),
+    "叔叔": N_("uncle"),
+    "姑姑": N_("aunt"),
+    "其他亲属": N_("other relative"),
+}
+
+
+def relation_word(relation: str, gettext: Translate) -> str:
+    """A stored relation in the reader's words (祖父, grandfather); others as written."""
+    return gettext(RELATION_NAMES[relation]) if relation in RELATION_NAMES else relation

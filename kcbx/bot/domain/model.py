@@ -46,6 +46,8 @@ class Unit:
     parent_id: int | None
     section: str | None
     code: str | None
+    latitude: float | None = None  # a village's place on the map (roster, optional)
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class BadMessage(TransportError):
 
 
 class Transport(Protocol):
-    """Send and edit messages in one channel: a text with button rows, a file. Each call
+    """Send and edit messages in one channel: a text with button rows, a file, a map pin. Each call
     either returns or raises one of the :class:`TransportError` subclasses above; nothing
     channel-specific escapes."""
 
@@ -96,6 +96,10 @@ class Transport(Protocol):
         """Photos the channel already holds (their ids there, e.g. a visit's evidence),
         as albums of at most :data:`MAX_ALBUM`; ``caption`` on the first photo only.
         A single photo goes alone (an album needs two)."""
+        ...
+
+    async def send_location(self, chat_id: int, latitude: float, longitude: float) -> Sent:
+        """A map pin (a visit's location, sent again from the case card)."""
         ...
 
     async def edit_text(

@@ -17,12 +17,12 @@ from kcbx.bot.runtime.services import Services
 from kcbx.storage.outbox import OutgoingMessage
 
 ENDING = N_(
-    "The measures kcbx applies ({document}) are in force until {date} (A10). "
+    "The measures kcbx applies ({document}) are in force until {date} (Article 10). "
     "kcbx keeps applying its current policy file; when the new measures are published, put "
     "their numbers in the policy file and check it with: kcbx policy check FILE"
 )
 ENDED = N_(
-    "The measures kcbx applies ({document}) expired on {date} (A10). kcbx keeps "
+    "The measures kcbx applies ({document}) expired on {date} (Article 10). kcbx keeps "
     "applying its current policy file until a new one is loaded (kcbx policy check FILE)."
 )
 NO_HOLIDAYS = N_(

@@ -7,6 +7,7 @@ classes take the vocabulary's grade words.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from kcbx.bot.domain import geo
+from kcbx.bot.domain.geo import Point
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.roster.errors import Invalid
 
@@ -403,3 +406,44 @@ def class_list(raw: Any, text: str, words: GradeWords) -> tuple[ClassRef, ...]:
         if ref not in refs:
             refs.append(ref)
     return tuple(refs)
+
+
+# -- a unit's place on the map --------------------------------------------------------------
+
+_POINT_EXAMPLE = "105.19,37.51"
+
+
+def read_point(text: str) -> Point:
+    """One 坐标 cell, as county maps write it: 105.19,37.51 (经度 first), or with words."""
+    try:
+        return geo.read_pair(text)
+    except geo.NotAPlace:
+        raise Invalid(
+            N_(
+                "“{value}” is not a place on the map: write its longitude and latitude, "
+                "as {example}"
+            ),
+            value=text,
+            example=_POINT_EXAMPLE,
+        ) from None
+
+
+def read_degrees(longitude: str, latitude: str) -> Point:
+    """经度 and 纬度 in their own columns (105.19 / 东经105.19°; 37.51 / 北纬37.51°)."""
+    if not longitude or not latitude:
+        raise Invalid(N_("Give both the longitude and the latitude, or neither"))
+    values = []
+    for text, wanted, limit in ((longitude, "lon", 180), (latitude, "lat", 90)):
+        try:
+            value, axis = geo.degrees(text)
+        except geo.NotAPlace:
+            value, axis = math.inf, None
+        if (axis not in (None, wanted)) or not -limit <= value <= limit:
+            problem = (
+                N_("“{value}” is not a longitude (a number from -180 to 180, as 105.19)")
+                if wanted == "lon"
+                else N_("“{value}” is not a latitude (a number from -90 to 90, as 37.51)")
+            )
+            raise Invalid(problem, value=text)
+        values.append(value)
+    return geo.point(values[0], values[1])

@@ -136,7 +136,7 @@ async def _write(
         report.errors.sort(key=_error_order(roster))
         bad = roster.bad_rows | resolution.bad_rows
         if report.checked or not report.errors or skip_invalid:  # what the import leaves
-            report.warnings = department_warnings(
+            report.warnings = roster.warnings + department_warnings(
                 roster, resolution.tree, people, resolution.plan, policy or default_policy()
             )
         if report.errors and not skip_invalid:

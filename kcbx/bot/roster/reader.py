@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
+from kcbx.bot.domain.geo import Point
 from kcbx.bot.domain.i18n import N_
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster import cells as c
@@ -251,10 +252,24 @@ class _Reader:
         given = code is not None
         if kind == "department" and code is None and "code" not in cells.failed:
             code = self.vocabulary.department_of(name)  # A6/A9: 区民政局 is civil affairs
+        point = self._point(cells)
         record = UnitRecord(
-            origin.slim(), kind, name, parent or (), section, code, not errors, given
+            origin.slim(), kind, name, parent or (), section, code, not errors, given, point
         )
         self.roster.units.append(record)
+
+    def _point(self, cells: Cells) -> Point | None:
+        """A unit's 经度 and 纬度 (or one 坐标 cell). A wrong value is a warning on its row:
+        the unit is imported without them; a map pin does not refuse the file."""
+        pair, lon, lat = (cells.text(f) for f in ("coordinates", "longitude", "latitude"))
+        if not (pair or lon or lat):
+            return None
+        field = "coordinates" if pair else "latitude" if lon and not lat else "longitude"
+        try:
+            return c.read_point(pair) if pair else c.read_degrees(lon, lat)
+        except Invalid as bad:
+            self.roster.warnings.append(cells.origin.error(field, bad.problem, **bad.params))
+            return None
 
     def _staff(self, cells: Cells) -> None:
         origin, errors = cells.origin, cells.errors

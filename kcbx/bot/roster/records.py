@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kcbx.bot.domain.geo import Point
 from kcbx.bot.domain.roles import Role
 from kcbx.bot.roster.cells import ClassRef
 from kcbx.bot.roster.errors import RosterError
@@ -26,6 +27,7 @@ class UnitRecord:
     code: str | None  # a department's A6/A9 role (civil_affairs ...), from 代码 or its name
     ok: bool = True  # False: the row has errors; kept so its units' rows resolve
     code_given: bool = False  # True: the file's 代码 cell says it; False: found from the name
+    point: Point | None = None  # 经度/纬度 or 坐标, where the file gives them
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Roster:
     students: list[StudentRecord] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)  # rows with errors, names still checked
     errors: list[RosterError] = field(default_factory=list)
+    warnings: list[RosterError] = field(default_factory=list)  # rows imported all the same
     bad_rows: set[tuple[str, int]] = field(default_factory=set)
     rows: int = 0  # data rows read (blank rows not counted)
     lines: int = 0  # every row read, title, header and blank rows included

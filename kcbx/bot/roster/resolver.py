@@ -195,8 +195,8 @@ class _Resolver:
             node.broken = origin
             return None
         # a blank section or code leaves the stored one alone
-        fields = frozenset(f for f, v in (("section", unit.section), ("code", code)) if v)
-        return UnitUpsert(key, unit.section, code, fields)
+        given = (("section", unit.section), ("code", code), ("point", unit.point))
+        return UnitUpsert(key, unit.section, code, frozenset(f for f, v in given if v), unit.point)
 
     def _link_departments(self, declared: dict[UnitKey, Origin]) -> list[UnitUpsert]:
         """Stored departments without an A6/A9 role get the one their name gives (an older

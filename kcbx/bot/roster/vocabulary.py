@@ -45,7 +45,7 @@ A9_FLAGS = (
 )
 # the columns each sheet may have (the 三包 columns name the household's cadres, A5)
 HEADER_FIELDS = {
-    UNITS: ("kind", "name", "parent", "section", "code"),
+    UNITS: ("kind", "name", "parent", "section", "code", "longitude", "latitude", "coordinates"),
     STAFF: ("name", "phone", "role", "unit", "classes"),
     STUDENTS: (
         "registry_no", "name", "gender", "birth_date", "school", "grade", "class", "township",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kcbx.bot.domain.clock import Clock, SystemClock
+from kcbx.bot.domain.dates import use_today
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.state import Task
@@ -124,10 +125,12 @@ class Services:
         audit = AuditRepo(db)
         await audit.seal()  # rows from before the chain existed, once
         people = PeopleRepo(db, audit)
+        clock = clock or SystemClock()
+        use_today(lambda: policy.time.local_date(clock.now()))  # no year in the current year
         return cls(
             config=config,
             db=db,
-            clock=clock or SystemClock(),
+            clock=clock,
             audit=audit,
             people=people,
             units=UnitRepo(db),
@@ -154,4 +157,5 @@ class Services:
         )
 
     async def close(self) -> None:
+        use_today(None)
         await self.db.close()

@@ -96,7 +96,7 @@ async def closure_target(
         raise VisitProblem(N_("This is not available to you."))
     if not may_close(person.role, how):
         if how == EXEMPT:
-            raise VisitProblem(N_("Only education bureau staff record an exemption (A3)."))
+            raise VisitProblem(N_("Only education bureau staff record an exemption (Article 3)."))
         raise VisitProblem(N_("Your role does not record transfers."))
     if not case.is_open:
         raise VisitProblem(N_("Case {number} is closed."), number=case.number)
@@ -149,7 +149,7 @@ async def close_case(services: Services, person: Person, draft: ClosureDraft) ->
     if draft.how == TRANSFERRED and not draft.new_school:
         raise VisitProblem(N_("Please name the school the child is enrolled at now."))
     if draft.how == EXEMPT and draft.condition not in EXEMPT_CONDITIONS:
-        raise VisitProblem(N_("Please choose the condition of the exemption (A3)."))
+        raise VisitProblem(N_("Please choose the condition of the exemption (Article 3)."))
     detail = _detail(person, draft)
     if review_needed(services, target.case, person, draft.how):
         return await _propose(services, person, draft, target, detail)

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from kcbx.bot.documents.protect import one_time_password, protect
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date_time
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.model import Person
 from kcbx.bot.runtime.services import Services
@@ -42,7 +42,7 @@ async def protect_ledger(
     password: str | None = None,
 ) -> ProtectedLedger:
     now = services.clock.now().astimezone(services.config.tz)
-    when = f"{format_date(now.date(), gettext, lang)} {now:%H:%M}"
+    when = format_date_time(now, gettext, lang)
     header, footer = export_marks(exported_by, when, gettext)
     password = password or one_time_password()
     # zip rewriting and AES run in a worker thread: the bot keeps answering meanwhile

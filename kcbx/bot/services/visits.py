@@ -22,6 +22,7 @@ from typing import Any
 
 from kcbx.bot.domain.capabilities import LIAISONS, roles_of
 from kcbx.bot.domain.dates import parse_user_date
+from kcbx.bot.domain.geo import Point, nearest
 from kcbx.bot.domain.i18n import N_, translator
 from kcbx.bot.domain.ladder.state import (
     CHAIN_ROLES,
@@ -66,6 +67,16 @@ OUTCOMES: dict[str, str] = {
     "undecided": N_("not decided yet"),
 }
 NEEDS_PLACE = frozenset({"moved", "working"})  # where to / where
+NOBODY_MET = ("nobody_home", "moved", "working")  # what can come of meeting nobody
+
+
+def outcomes_for(met: str | None) -> dict[str, str]:
+    """The outcomes that fit who was met: meeting nobody cannot end in an answer, and
+    meeting someone is not "nobody home"."""
+    if met == "nobody":
+        return {code: OUTCOMES[code] for code in NOBODY_MET}
+    return {code: name for code, name in OUTCOMES.items() if code != "nobody_home"}
+
 
 # Who records what (A7.1 teachers and the school; A5.1 the 三包 cadres; A7.3 the bureau and
 # the township organise joint persuasion; A6 the departments record their own actions).
@@ -289,23 +300,22 @@ class VisitResult:
     rerouted: Rerouted
     check_on: date | None  # the return check's date, if one was set
     check_to: str | None  # who will be asked
+    check_to_me: bool = False  # the person who recorded the visit will be asked (second person)
 
 
 def today_of(services: Services) -> date:
     return services.policy.time.local_date(services.clock.now())
 
 
-async def record_visit(services: Services, person: Person, draft: VisitDraft) -> VisitResult:
-    """Save a confirmed record, in one transaction with the cause, the referrals it moves and
-    the return check it sets. Everything is checked again first: the scope (the case may have
-    moved out of it), the role, the dates."""
-    target = await visit_target(services, person, draft.case_id)
-    case, student = target.case, target.student
+def _checked(draft: VisitDraft, target: VisitTarget, today: date) -> tuple[str, date]:
+    """The draft's kind and day, once the role, who was met and the outcome, the dates, the record
+    corrected and the photos are found right; else the problem."""
     kind = draft.kind
     if kind is None or kind not in target.kinds or draft.on is None:
         raise VisitProblem(N_("Your role does not record this kind of action."))
-    today = today_of(services)
-    problem = visit_date_problem(draft.on, today, case.absent_since)
+    if draft.met and draft.outcome and draft.outcome not in outcomes_for(draft.met):
+        raise VisitProblem(N_("Who was met and the outcome do not fit together."))
+    problem = visit_date_problem(draft.on, today, target.case.absent_since)
     if problem is None and draft.return_on is not None:
         problem = return_date_problem(draft.return_on, today)
     if problem is not None:
@@ -316,6 +326,16 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
         raise VisitProblem(N_("Only your own latest record can be corrected."))
     if len(draft.photos) > MAX_PHOTOS:
         raise VisitProblem(N_("At most {count} photos."), count=MAX_PHOTOS)
+    return kind, draft.on
+
+
+async def record_visit(services: Services, person: Person, draft: VisitDraft) -> VisitResult:
+    """Save a confirmed record, in one transaction with the cause, the referrals it moves and
+    the return check it sets. Everything is checked again first: the scope (the case may have
+    moved out of it), the role, the dates."""
+    target = await visit_target(services, person, draft.case_id)
+    case, student = target.case, target.student
+    kind, on = _checked(draft, target, today_of(services))
     reason = None
     referral = None
     if target.department is not None:
@@ -332,14 +352,14 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
     tz = services.policy.time.tz
     cause_changed = bool(draft.cause) and draft.cause not in (case.cause, "unknown")
     rerouted = Rerouted()
-    check_to: str | None = None
+    check_to: Person | None = None
     try:
         async with services.db.transaction():
             action = await services.visits.record(
                 case.id,
                 kind=kind,
                 actor_id=person.id,
-                at=action_time(draft.on, now, tz),
+                at=action_time(on, now, tz),
                 now=now,
                 rule=rule_of(kind, person.role, reason),
                 detail=visit_detail(draft, person.role, target.department),
@@ -372,15 +392,16 @@ async def record_visit(services: Services, person: Person, draft: VisitDraft) ->
         cause_changed=cause_changed,
         rerouted=rerouted,
         check_on=draft.return_on if check_to is not None else None,
-        check_to=check_to,
+        check_to=check_to.name if check_to is not None else None,
+        check_to_me=check_to is not None and check_to.id == person.id,
     )
 
 
 async def schedule_return_check(
     services: Services, case: Case, student: Student, action: Action, on: date
-) -> str | None:
+) -> Person | None:
     """Queue "Is 张三 back?" for the class teacher (else the school's leaders) at the start of
-    the business day of ``on`` (08:00). Returns the name of who will be asked, or None."""
+    the business day of ``on`` (08:00). Returns who will be asked, or None."""
     place = await services.students.place(student.id)
     asked: list[Person] = []
     if place is not None and place.class_teacher_id is not None:
@@ -407,7 +428,7 @@ async def schedule_return_check(
             person_id=person.id,
             case_id=case.id,
         )
-    return asked[0].name
+    return asked[0]
 
 
 @dataclass(frozen=True)
@@ -472,3 +493,75 @@ async def visit_photos(
             name = recorder.name if recorder else ""
             found.append(VisitPhotos(action, name, tuple(photos[action.id])))
     return found
+
+
+@dataclass(frozen=True)
+class VisitPlace:
+    """Where a visit's pin was, told by the roster's villages: the nearest one that has
+    coordinates (``village`` None when none has), how far, and whether it is the child's."""
+
+    point: Point
+    village: str | None
+    km: float = 0.0
+    own: bool = False
+    home: str = ""  # the child's village ('' if the roster gives none)
+
+
+async def place_of(
+    services: Services, student: Student, location: tuple[float, float] | None
+) -> VisitPlace | None:
+    """The village nearest a pin (haversine), anywhere in the district; None without a pin."""
+    if location is None:
+        return None
+    at = Point(location[0], location[1])
+    units = services.units
+    home = None
+    if student.household_unit_id is not None:
+        home = await units.nearest(student.household_unit_id, "village")
+    villages = [v for v in await units.villages_on_map() if v.latitude is not None]
+    found = nearest(at, ((v, Point(v.latitude or 0, v.longitude or 0)) for v in villages))
+    if found is None:
+        return VisitPlace(at, None, home=home.name if home else "")
+    village, km = found
+    own = home is not None and village.id == home.id
+    name = village.name
+    if home is not None and village.parent_id != home.parent_id:  # another township's
+        name = await units.path_name(village.id)
+    return VisitPlace(at, name, km, own, home.name if home else "")
+
+
+@dataclass(frozen=True)
+class VisitLocation:
+    """One recorded visit's pin, with the village it is near."""
+
+    action: Action
+    recorder: str
+    place: VisitPlace
+
+
+async def case_locations(services: Services, case: Case, student: Student) -> list[VisitLocation]:
+    """The pins of a case's visits (a corrected record's left out), in the order recorded."""
+    actions = await services.cases.actions(case.id)
+    corrected = {a.corrects_id for a in actions if a.corrects_id is not None}
+    found = []
+    for action in actions:
+        pin = action.detail.get("location")
+        if action.id in corrected or not isinstance(pin, dict):
+            continue
+        with suppress(KeyError, TypeError, ValueError):
+            place = await place_of(services, student, (float(pin["lat"]), float(pin["lon"])))
+            recorder = await services.people.get(action.actor_id) if action.actor_id else None
+            if place is not None:
+                found.append(VisitLocation(action, recorder.name if recorder else "", place))
+    return found
+
+
+async def visit_locations(
+    services: Services, person: Person, case_id: int
+) -> list[VisitLocation] | None:
+    """The case's visit pins; None if the case is out of the person's scope (or does not
+    exist), checked again at every press."""
+    found = await case_in_scope(services, person, case_id)
+    if found is None:
+        return None
+    return await case_locations(services, *found)

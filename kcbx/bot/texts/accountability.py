@@ -208,7 +208,7 @@ def warning_digest(
 RANK_NAMES = {CHIEF: N_("main leader"), DEPUTY: N_("leader in charge")}
 CLOSED_NAMES = {
     "returned": N_("back at school"),
-    "exempt": N_("exempt (A3)"),
+    "exempt": N_("exempt (Article 3)"),
     "transferred": N_("transferred"),
 }
 
@@ -275,7 +275,7 @@ def year_lines(record: YearRecord, policy: Policy, t: Translate, lang: str) -> l
 def finding_message(line: FindingLine, policy: Policy, t: Translate, lang: str) -> str:
     """The message a new finding sends to the people it names."""
     return "\n".join(
-        [t("<b>Accountability finding (A8)</b>"), *finding_lines(line, policy, t, lang)]
+        [t("<b>Accountability finding (Article 8)</b>"), *finding_lines(line, policy, t, lang)]
     )
 
 
@@ -289,7 +289,7 @@ def render_accountability(
     then this month (not frozen)."""
     tz = policy.time.tz
     lines = [
-        t("<b>Accountability (A8), school year {start}–{end}</b>").format(
+        t("<b>Accountability (Article 8), school year {start}–{end}</b>").format(
             start=view.year_start.year, end=view.year_end.year
         ),
         t("Frozen at each month's end with their evidence; they cannot be changed."),

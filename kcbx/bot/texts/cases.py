@@ -14,10 +14,12 @@ from datetime import date, datetime
 from html import escape
 from typing import TYPE_CHECKING
 
-from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACTS
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.caseactions import ACTION_NAMES, CONTACT_RESULTS, CONTACTS
+from kcbx.bot.domain.dates import format_date, format_date_time
 from kcbx.bot.domain.glossary import cited
+from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.kinship import relation_word
 from kcbx.bot.domain.ladder.follow_up import FOLLOW_UP_OUTCOMES, is_follow_up
 from kcbx.bot.domain.ladder.state import (
     DETAIL_DEPARTMENT,
@@ -56,7 +58,7 @@ A9_FLAG_NAMES: dict[str, str] = {
 CASE_STATUS: dict[str, str] = {
     "open": N_("open"),
     "returned": N_("closed: back at school"),
-    "exempt": N_("closed: exempt (A3)"),
+    "exempt": N_("closed: exempt (Article 3)"),
     "transferred": N_("closed: transferred"),
 }
 
@@ -64,13 +66,13 @@ CASE_STATUS: dict[str, str] = {
 def when(instant: datetime, t: Translate, lang: str, policy: Policy) -> str:
     """3月5日（周二）14:30 in the policy's time zone."""
     local = instant.astimezone(policy.time.tz)
-    return f"{format_date(local.date(), t, lang)} {local:%H:%M}"
+    return format_date_time(local, t, lang)
 
 
 def class_label(student: Student, t: Translate) -> str:
     if student.grade is None or not student.class_name:
         return ""
-    return t("grade {grade} {name}").format(grade=student.grade, name=escape(student.class_name))
+    return escape(class_words(student.grade, student.class_name, t))
 
 
 def student_label(student: Student, t: Translate) -> str:
@@ -132,7 +134,7 @@ def report_summary(
         t("Student: {student}").format(student=student_label(student, t)),
         t("Absent since: {date}").format(date=format_date(absent_since, t, lang)),
         t("Reason: {cause}").format(cause=cause_name(cause, t)),
-        t("Phone call to the guardians: {contact}").format(contact=t(CONTACTS[contact])),
+        t("Phone call to the guardians: {contact}").format(contact=t(CONTACT_RESULTS[contact])),
     ]
     if note:
         lines.append(t("Note: {note}").format(note=escape(note)))
@@ -159,7 +161,7 @@ def report_problem(problem: ReportProblem, t: Translate, lang: str) -> str:
     name = problem.params.get("name") if problem.message == EXEMPT_PROBLEM else None
     if name is not None:
         return t(
-            "<b>{name}</b> is exempt from attendance (A3): no case is opened. "
+            "<b>{name}</b> is exempt from attendance (Article 3): no case is opened. "
             "Please contact the education bureau if this has changed."
         ).format(name=escape(str(name)))
     return problem.render(t, lang)
@@ -327,7 +329,7 @@ def _detail(action_kind: str, detail: dict[str, object], t: Translate, restricte
     outcome = detail.get("outcome")
     if isinstance(outcome, str) and not restricted:
         # a report's phone call says what the guardians answered; a visit how it went
-        labels = CONTACTS if detail.get("via") == "report" else VISIT_OUTCOMES
+        labels = CONTACT_RESULTS if detail.get("via") == "report" else VISIT_OUTCOMES
         if isinstance(task, str) and is_follow_up(task):  # A4.2: how the child is doing
             labels = FOLLOW_UP_OUTCOMES
         if outcome in labels:
@@ -368,7 +370,7 @@ def _guardians_line(card: CaseCard, t: Translate) -> str:
     for g in card.guardians:
         name = escape(g.name)
         if g.relation:
-            name = t("{name} ({role})").format(name=name, role=escape(g.relation))
+            name = t("{name} ({role})").format(name=name, role=escape(relation_word(g.relation, t)))
         if g.phone and not card.restricted:
             name += " " + escape(g.phone)
         names.append(name)
@@ -396,7 +398,7 @@ def _card_head(
         flags = "、".join(
             t(A9_FLAG_NAMES[f]) if f in A9_FLAG_NAMES else f for f in student.a9_flags
         )
-        lines.append(t("Vulnerable student (A9): {flags}").format(flags=flags))
+        lines.append(t("Vulnerable student (Article 9): {flags}").format(flags=flags))
     lines.append(t("Reason: {cause}").format(cause=cause_name(case.cause, t)))
     if not brief:
         lines.append(
@@ -410,7 +412,7 @@ def _card_head(
         if case.guardian_contact in CONTACTS:
             lines.append(
                 t("Guardians when phoned: {contact}").format(
-                    contact=t(CONTACTS[case.guardian_contact or ""])
+                    contact=t(CONTACT_RESULTS[case.guardian_contact or ""])
                 )
             )
         if case.note:

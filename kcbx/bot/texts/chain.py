@@ -40,7 +40,8 @@ def chain_task_text(task: ChainTask, heading: str, t: Translate, lang: str, tz: 
             "<b>Contact-duty task (Article 5)</b>: case <b>{number}</b>, day {day} of absence"
         ).format(number=escape(task.facts.case_number), day=max(task.day, 0)),
         t(
-            "Not back after {days} days: the child is a dropout (A7.3); the school has reported it."
+            "Not back after {days} days: the child is a dropout (Article 7); the school has "
+            "reported it."
         ).format(days=task.dropout_day),
         *case_lines(task.facts, t, lang),
     ]
@@ -52,14 +53,15 @@ def chain_task_text(task: ChainTask, heading: str, t: Translate, lang: str, tz: 
         )
     else:
         lines.append(t("No call or visit is recorded yet."))
-    # the task and, for the household's village and township cadres, who leads: one line
-    mine = t("Your task: {what}, by {date}.").format(
-        what=t(task.what), date=format_date(task.deadline, t, lang)
-    )
+    # the task, one line: a cadre told too is not told it is their task (the group cadre's)
+    what, date = t(task.what), format_date(task.deadline, t, lang)
     if task.told_too:
-        who = t(
-            "As the household's {role}, you are told too; the group cadre leads the visit."
-        ).format(role=t(ROLE_LABELS[task.role]))
-        mine = t("{task} {who}").format(task=mine, who=who)
-    lines.append(mine)
+        lines.append(
+            t(
+                "The group cadre's task: {what}, by {date}. As the household's {role}, you "
+                "are told too and may join the visit."
+            ).format(what=what, date=date, role=t(ROLE_LABELS[task.role]))
+        )
+    else:
+        lines.append(t("Your task: {what}, by {date}.").format(what=what, date=date))
     return "\n".join(lines)

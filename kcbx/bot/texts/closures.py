@@ -28,7 +28,9 @@ def condition_buttons(t: Translate) -> list[list[tuple[str, str]]]:
 def _what(review: ClosureReview, t: Translate) -> str:
     if review.how == EXEMPT:
         condition = EXEMPT_CONDITIONS.get(str(review.detail.get("condition", "")), "")
-        return t("exemption (A3): {condition}").format(condition=t(condition) if condition else "")
+        return t("exemption (Article 3): {condition}").format(
+            condition=t(condition) if condition else ""
+        )
     return t("transfer to {school}").format(school=escape(str(review.detail.get("new_school", ""))))
 
 
@@ -36,7 +38,7 @@ def proposed_text(review: ClosureReview, number: str, t: Translate) -> str:
     """To the proposer, when saving made a proposal."""
     return t(
         "The {what} of case <b>{number}</b> is proposed and waits for confirmation by the "
-        "education bureau{school}. Until then the case stays open and counted (A8)."
+        "education bureau{school}. Until then the case stays open and counted (Article 8)."
     ).format(
         what=_what(review, t),
         number=escape(number),
@@ -87,7 +89,7 @@ def decision_text(decision: ReviewDecision, reviewer: str, t: Translate) -> str:
 
 def which_case(how: str, t: Translate) -> str:
     if how == EXEMPT:
-        return t("Which child is exempt (A3)?")
+        return t("Which child is exempt (Article 3)?")
     return t("Which child is enrolled at another school?")
 
 
@@ -106,8 +108,8 @@ def first_question(case: Case, student: Student, how: str, t: Translate) -> str:
 def evidence_question(how: str, t: Translate) -> str:
     if how == EXEMPT:
         return t(
-            "Please send the evidence of the exemption (A3): the medical or review document, "
-            "as a file or a photo."
+            "Please send the evidence of the exemption (Article 3): the medical or review "
+            "document, as a file or a photo."
         )
     return t(
         "Please send the evidence of the enrolment: the receiving school's letter or a "
@@ -126,7 +128,7 @@ def closing_summary(draft: ClosureDraft, case: Case, student: Student, t: Transl
     lines = [
         t("Please check and save:"),
         case_heading(case, student, t),
-        t("Closes as: exempt (A3): not a dropout, counted apart")
+        t("Closes as: exempt (Article 3): not a dropout, counted apart")
         if draft.how == EXEMPT
         else t("Closes as: transferred"),
     ]
@@ -144,7 +146,9 @@ def closing_summary(draft: ClosureDraft, case: Case, student: Student, t: Transl
 
 def closing_saved(draft: ClosureDraft, case: Case, t: Translate) -> str:
     if draft.how == EXEMPT:
-        text = t("Case <b>{number}</b> is closed: the child is exempt (A3). The evidence is kept.")
+        text = t(
+            "Case <b>{number}</b> is closed: the child is exempt (Article 3). The evidence is kept."
+        )
     else:
         text = t(
             "Case <b>{number}</b> is closed: the child is enrolled at {school}. "

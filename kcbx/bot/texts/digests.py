@@ -49,7 +49,7 @@ def school_month_text(
             month=month,
         ),
         t(
-            "Reported this month: {new}. Back at school: {returned}. Exempt (A3): {exempt}. "
+            "Reported this month: {new}. Back at school: {returned}. Exempt (Article 3): {exempt}. "
             "Transferred: {transferred}."
         ).format(
             new=activity.new,

@@ -174,12 +174,13 @@ def delivery_saved(result: Delivered, delivered_on: date, t: Translate, lang: st
         text = t(
             "Saved: {title} was delivered on {date}. The guardians must send the child back by "
             "{deadline}; if the child is not back when it passes, the order to correct follows "
-            "(A7.5)."
+            "(Article 7)."
         )
     else:
         text = t(
             "Saved: {title} was delivered on {date}. The guardians must correct by {deadline}; "
-            "if the child is not back when it passes, you will be reminded to act again (A7.5)."
+            "if the child is not back when it passes, you will be reminded to act again "
+            "(Article 7)."
         )
     return text.format(
         title=notice_title(result.view, t),
@@ -267,7 +268,14 @@ def notices_page(found: Overview, page: int, t: Translate, lang: str) -> tuple[s
     for index in pages[page]:
         view = items[index]
         state = _state(view.notice, t, lang)
-        lines.append(f"{index + 1}. {notice_title(view, t)} {escape(view.case.number)}: {state}")
+        lines.append(
+            t("{n}. {title}, case {number}: {state}").format(
+                n=index + 1,
+                title=notice_title(view, t),
+                number=escape(view.case.number),
+                state=state,
+            )
+        )
         rows += _item_rows(index + 1, view.notice, t)
     if len(pages) > 1:
         lines += ["", t("Page {page} of {pages}").format(page=page + 1, pages=len(pages))]
@@ -331,6 +339,6 @@ def card_section(
     """Every notice and order of a case with its dates and delivery proof (``issuers``: the
     name of who issued each, by notice id)."""
     numbers = {n.id: n.number for n in notices}
-    lines = [t("<b>Notices (A7.4) and orders to correct (A7.5):</b>")]
+    lines = [t("<b>Notices (Article 7) and orders to correct (Article 7):</b>")]
     lines += [_card_line(n, numbers, issuers.get(n.id, ""), t, lang, tz) for n in notices]
     return "\n".join(lines)

@@ -22,7 +22,7 @@ def case_closed_message(case: Case, student: Student, by: Person, t: Translate) 
     """To those reminded about a case: the child is back, the case is closed (A7.6)."""
     text = t(
         "Case <b>{number}</b>: <b>{name}</b> is back at school, confirmed by {by}. "
-        "The case is closed; no more reminders (A7.6)."
+        "The case is closed; no more reminders (Article 7)."
     ).format(number=escape(case.number), name=escape(student.name), by=escape(by.name))
     return OutgoingMessage(text=text)
 

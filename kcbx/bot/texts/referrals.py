@@ -15,7 +15,9 @@ from html import escape
 
 from kcbx.bot.domain.caseactions import visit_data
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.grades import grade_words
 from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.kinship import relation_word
 from kcbx.bot.domain.model import Guardian
 from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS
 from kcbx.bot.texts.paging import page_buttons
@@ -39,7 +41,7 @@ STATUS_NAMES: dict[str, str] = {
 CASE_STATUS_NAMES: dict[str, str] = {
     "open": N_("open"),
     "returned": N_("back at school"),
-    "exempt": N_("exempt (A3)"),
+    "exempt": N_("exempt (Article 3)"),
     "transferred": N_("transferred"),
 }
 
@@ -68,7 +70,7 @@ def case_lines(facts: NeedToKnow, t: Translate, lang: str) -> list[str]:
     cause)."""
     school = facts.school
     if facts.grade is not None:
-        school = t("{school}, grade {grade}").format(school=school, grade=facts.grade)
+        school = t("{school}, {grade}").format(school=school, grade=grade_words(facts.grade, t))
     lines = [
         t("Student: <b>{name}</b> ({school}), absent since {date}").format(
             name=escape(facts.student_name),
@@ -81,13 +83,15 @@ def case_lines(facts: NeedToKnow, t: Translate, lang: str) -> list[str]:
         guardian = facts.guardian
         place += t("; ") + t("Guardian: {name} ({relation}), phone {phone}").format(
             name=escape(guardian.name),
-            relation=escape(guardian.relation or t("guardian")),
+            relation=escape(
+                relation_word(guardian.relation, t) if guardian.relation else t("guardian")
+            ),
             phone=escape(guardian.phone or t("no phone on the roster")),
         )
     lines.append(place)
     cause = t("Cause: {cause}").format(cause=t(CAUSES.get(facts.cause, CAUSES["other"])))
     if facts.a9:
-        cause = t("{cause}; {a9}").format(cause=cause, a9=t("A vulnerable student (A9)."))
+        cause = t("{cause}; {a9}").format(cause=cause, a9=t("A vulnerable student (Article 9)."))
     lines.append(cause)
     return lines
 
@@ -111,15 +115,17 @@ def referral_text(
 def referral_heading(rule: str, number: str, t: Translate) -> str:
     """``Referral (A6): case KC-2024-0001`` (A9: for relief)."""
     if rule == "A9":
-        text = t("<b>Referral for relief (A9)</b>: case <b>{number}</b>")
+        text = t("<b>Referral for relief (Article 9)</b>: case <b>{number}</b>")
     else:
-        text = t("<b>Referral (A6)</b>: case <b>{number}</b>")
+        text = t("<b>Referral (Article 6)</b>: case <b>{number}</b>")
     return text.format(number=escape(number))
 
 
 def joint_persuasion_heading(number: str, t: Translate) -> str:
     """The school, the township or the bureau acting for a cause it owns (A6)."""
-    return t("<b>Joint persuasion (A6)</b>: case <b>{number}</b>").format(number=escape(number))
+    return t("<b>Joint persuasion (Article 6)</b>: case <b>{number}</b>").format(
+        number=escape(number)
+    )
 
 
 def department_name(code: str, t: Translate) -> str:
@@ -170,11 +176,12 @@ def inbox_text(
     items: Sequence[InboxItem], offset: int, total: int, per_page: int, t: Translate
 ) -> tuple[str, list[list[tuple[str, str]]]]:
     """A page of a department's referrals: a numbered line each, its buttons, the pages."""
-    lines = [
-        t("<b>Referrals to your department</b> ({first}-{last} of {total})").format(
+    heading = t("<b>Referrals to your department</b> ({total})").format(total=total)
+    if total > per_page:  # a page's range only where there is more than one page
+        heading = t("<b>Referrals to your department</b> ({first}-{last} of {total})").format(
             first=offset + 1, last=offset + len(items), total=total
         )
-    ]
+    lines = [heading]
     buttons: list[tuple[str, str]] = []
     for number, item in enumerate(items, start=1):
         referral = item.referral

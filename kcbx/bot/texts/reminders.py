@@ -31,8 +31,9 @@ from kcbx.bot.domain.caseactions import (
     snooze_row,
     without,
 )
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date, format_date_time
 from kcbx.bot.domain.glossary import cited
+from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import Translate, normalize_language
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.follow_up import is_follow_up
@@ -57,7 +58,7 @@ def role_name(role: str, t: Translate) -> str:
 def when_text(instant: datetime, policy: Policy, t: Translate, lang: str) -> str:
     """``2024年3月5日（周二） 18:00`` in the policy's time zone."""
     local = instant.astimezone(policy.time.tz)
-    return f"{format_date(local.date(), t, lang)} {local:%H:%M}"
+    return format_date_time(local, t, lang)
 
 
 def task_text(task: Task, t: Translate) -> str:
@@ -86,9 +87,7 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
     student = due.student
     place = escape(school_name)
     if student.grade is not None and student.class_name:
-        place += t(" grade {grade} {name}").format(
-            grade=student.grade, name=escape(student.class_name)
-        )
+        place += " " + escape(class_words(student.grade, student.class_name, t))
     task = task_text(due.task, t)
     if is_follow_up(due.task.code) and due.case.closed_at is not None:  # A4.2
         back = format_date(policy.time.local_date(due.case.closed_at), t, lang)

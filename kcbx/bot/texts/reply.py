@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kcbx.bot.domain.caseactions import Buttons
-from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.dates import format_date_time
 from kcbx.bot.domain.i18n import Translate
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters
@@ -25,7 +25,7 @@ class Reply:
 
 
 def format_when(instant: datetime, t: Translate, lang: str) -> str:
-    return f"{format_date(instant.date(), t, lang)} {instant.strftime('%H:%M')}"
+    return format_date_time(instant, t, lang)
 
 
 def fit(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:

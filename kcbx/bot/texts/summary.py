@@ -10,6 +10,7 @@ from html import escape
 
 from kcbx.bot.documents.chart_rows import ChartLabels, StageRow
 from kcbx.bot.domain.caseactions import case_data
+from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.ladder.state import STAGE_NAMES, Stage
 from kcbx.bot.domain.policy.tree import Policy
@@ -57,9 +58,7 @@ def case_line_text(line: CaseLine, t: Translate, *, with_school: bool = True) ->
     if with_school and line.school:
         where.append(escape(line.school))
     if line.grade is not None and line.class_name:
-        where.append(
-            t("grade {grade} {name}").format(grade=line.grade, name=escape(line.class_name))
-        )
+        where.append(escape(class_words(line.grade, line.class_name, t)))
     text = f"<b>{escape(line.student)}</b>"
     if where:
         text += " " + " ".join(where)
@@ -152,10 +151,12 @@ def _figures(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[
     return [
         *lines,
         t(
-            "This school year, counted apart (not dropouts): {exempt} exempt (A3), "
+            "This school year, counted apart (not dropouts): {exempt} exempt (Article 3), "
             "{transferred} transferred."
         ).format(exempt=summary.exempt_year, transferred=summary.transferred_year),
-        t("Vulnerable students (A9) among the open cases: {count}.").format(count=summary.a9_open),
+        t("Vulnerable students (Article 9) among the open cases: {count}.").format(
+            count=summary.a9_open
+        ),
     ]
 
 
@@ -179,7 +180,7 @@ def _owed(summary: Summary, t: Translate, *, in_group: bool) -> list[str]:
 def _a8(summary: Summary, policy: Policy, t: Translate, lang: str) -> list[str]:
     lines = [
         "",
-        t("<b>Accountability (A8)</b>: {flags} flags, {warnings} warnings").format(
+        t("<b>Accountability (Article 8)</b>: {flags} flags, {warnings} warnings").format(
             flags=len(summary.flags), warnings=len(summary.warnings)
         ),
     ]
@@ -237,7 +238,10 @@ def _breakdown(
         kind = "s" if line.unit.kind == "school" else "t"
         if line.unit.kind in ("school", "township"):
             row_buttons.append(
-                (f"{line.unit.name} ({line.open})"[:40], f"sum:{kind}:{line.unit.id}")
+                (
+                    t("{name} ({count})").format(name=line.unit.name, count=line.open)[:40],
+                    f"sum:{kind}:{line.unit.id}",
+                )
             )
     if folded:
         rest = N_("Other townships without cases: {count}.")

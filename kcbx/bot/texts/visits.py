@@ -12,8 +12,16 @@ from html import escape
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.model import Action, Case, Student
-from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS
-from kcbx.bot.services.visits import KINDS, MET, OUTCOMES, VisitDraft, VisitResult
+from kcbx.bot.domain.policy.tree import CAUSES, DEPARTMENTS, Policy
+from kcbx.bot.services.visits import (
+    KINDS,
+    MET,
+    OUTCOMES,
+    VisitDraft,
+    VisitLocation,
+    VisitPlace,
+    VisitResult,
+)
 from kcbx.bot.texts.cases import case_heading
 
 
@@ -70,9 +78,14 @@ def progress_line(draft: VisitDraft, t: Translate, lang: str) -> str:
 
 
 def summary_lines(
-    draft: VisitDraft, case: Case, student: Student, t: Translate, lang: str
+    draft: VisitDraft,
+    case: Case,
+    student: Student,
+    t: Translate,
+    lang: str,
+    place: VisitPlace | None = None,
 ) -> list[str]:
-    """The record to confirm, one fact a line (escaped)."""
+    """The record to confirm, one fact a line (escaped); ``place``: the pin's village."""
     lines = [case_heading(case, student, t)]
     if draft.corrects_id is not None:
         lines.append(t("This record corrects the last one."))
@@ -94,9 +107,7 @@ def summary_lines(
     if draft.cause:
         lines.append(t("Cause found: {cause}").format(cause=t(CAUSES[draft.cause])))
     if draft.location:
-        lines.append(
-            t("Location: {lat:.5f}, {lon:.5f}").format(lat=draft.location[0], lon=draft.location[1])
-        )
+        lines.append(location_line(place, t) if place else t("Location: shared"))
     if draft.photos:
         lines.append(t("Photos: {count}").format(count=len(draft.photos)))
     if draft.note:
@@ -141,10 +152,69 @@ def saved_text(result: VisitResult, t: Translate, lang: str) -> str:
                     departments=t(", ").join(t(DEPARTMENTS[d]) for d in result.rerouted.withdrawn)
                 )
             )
-    if result.check_on is not None and result.check_to:
+    if result.check_on is not None and result.check_to_me:  # never oneself in the third person
+        lines.append(
+            t("On {date} I will ask you whether the child is back.").format(
+                date=format_date(result.check_on, t, lang)
+            )
+        )
+    elif result.check_on is not None and result.check_to:
         lines.append(
             t("On {date} I will ask {name} whether the child is back.").format(
                 date=format_date(result.check_on, t, lang), name=escape(result.check_to)
             )
         )
     return "\n".join(lines)
+
+
+# --- where a visit was: the village its pin is near ----------------------------------------
+
+
+def _km(km: float) -> str:
+    return f"{km:.1f}" if km < 10 else f"{km:.0f}"
+
+
+def place_text(place: VisitPlace, t: Translate) -> str:
+    """银坪村附近（约0.8公里），是该生所在村; the numbers only where no village has any."""
+    if place.village is None:
+        return t(
+            "shared, but no village on the roster has coordinates to name the place "
+            "({lat:.5f}, {lon:.5f})"
+        ).format(lat=place.point.latitude, lon=place.point.longitude)
+    fields = {"village": escape(place.village), "km": _km(place.km), "home": escape(place.home)}
+    if place.own:
+        return t("near {village} (about {km} km), the child's own village").format(**fields)
+    if place.home:
+        return t("near {village} (about {km} km), not the child's village ({home})").format(
+            **fields
+        )
+    return t("near {village} (about {km} km)").format(**fields)
+
+
+def location_line(place: VisitPlace, t: Translate) -> str:
+    """位置：银坪村附近（约0.8公里），是该生所在村."""
+    return t("Location: {place}").format(place=place_text(place, t))
+
+
+def locations_section(
+    locations: list[VisitLocation], t: Translate, lang: str, policy: Policy
+) -> str | None:
+    """The card's record of where each visit was: its date, kind and recorder, then the place."""
+    lines = []
+    for found in locations:
+        action = found.action
+        day = action.at.astimezone(policy.time.tz).date()
+        lines.append(
+            t("{kind} of {date} ({name})").format(
+                kind=t(KINDS.get(action.kind, action.kind)),
+                date=format_date(day, t, lang),
+                name=escape(found.recorder or "—"),
+            )
+        )
+        lines.append(location_line(found.place, t))
+    return "\n".join(lines) or None
+
+
+def map_label(count: int, t: Translate) -> str:
+    """The [详情] button that sends the visits' map pins again (at most 12 characters)."""
+    return t("Map ({count})").format(count=count)

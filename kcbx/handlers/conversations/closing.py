@@ -216,7 +216,7 @@ async def evidence_done(
     if draft.how == EXEMPT:
         await reply(
             update,
-            t("Which condition makes learning impossible (A3)?"),
+            t("Which condition makes learning impossible (Article 3)?"),
             inline([*condition_buttons(t), CLOSING.cancel_row(t)]),
         )
         return CONDITION

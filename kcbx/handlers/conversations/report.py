@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
 from kcbx.bot.domain.dates import format_date
+from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
 from kcbx.bot.domain.model import Student
 from kcbx.bot.domain.policy.tree import CAUSES
@@ -123,10 +124,7 @@ async def _classes_page(
     update: Update, context: KcbxContext, classes: list[ReportClass], page: int
 ) -> None:
     t = context.gettext
-    buttons = [
-        (t("grade {grade} {name}").format(grade=c.grade, name=c.name), f"rep:c:{c.id}:0")
-        for c in classes
-    ]
+    buttons = [(class_words(c.grade, c.name, t), f"rep:c:{c.id}:0") for c in classes]
     rows, alert = REPORT.picker(t, buttons, page, "rep:cl:{}")
     text = t(
         "Which student is absent without reason? Pick a class, or type part of the name or "
@@ -271,9 +269,10 @@ async def _causes(update: Update, context: KcbxContext, draft: ReportDraft, page
     assert draft.absent_since is not None
     await show(
         update,
-        t("Absent since {date}. Do you know the reason?").format(
-            date=format_date(draft.absent_since, t, context.lang)
-        ),
+        t(
+            "Absent since {date}. What is the reason? If you do not know it yet, press "
+            "“cause not yet known”."
+        ).format(date=format_date(draft.absent_since, t, context.lang)),
         rows,
         alert=alert,
     )

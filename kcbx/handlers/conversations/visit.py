@@ -25,13 +25,13 @@ from kcbx.bot.services.visits import (
     KINDS,
     MET,
     NEEDS_PLACE,
-    OUTCOMES,
     PLACE_MAX,
     VisitDraft,
     VisitProblem,
     VisitTarget,
     kinds_for,
     note_not_back,
+    outcomes_for,
     read_return_date,
     read_text,
     return_date_problem,
@@ -141,17 +141,18 @@ def _kind_question(
 ) -> tuple[str, Rows]:
     t = context.gettext
     rows = pairs([(t(KINDS[k]), f"vv:k:{k}") for k in target.kinds])
-    last = target.last_own
-    if offer_fix and last is not None:
+    last, fix = target.last_own, None
+    if offer_fix and last is not None:  # a button of a few words; the record in the text
         when = format_date(
             last.at.astimezone(context.services.policy.time.tz).date(), t, context.lang
         )
-        label = t("Correct my last record ({date}, {kind})").format(
-            date=when, kind=t(KINDS[last.kind])
-        )
-        rows.append([(label, "vv:fix")])
+        fix = t("To correct your last record ({kind}, {date}), press “Correct my last record”.")
+        fix = fix.format(date=when, kind=t(KINDS[last.kind]))
+        rows.append([(t("Correct my last record"), "vv:fix")])
     rows.append(VISIT.cancel_row(t))
     text = kind_question(target.case, target.student, draft.corrects_id is not None, t)
+    if fix is not None:
+        text += "\n" + fix
     return text, rows
 
 
@@ -255,7 +256,8 @@ async def met_button(
         return MET_
     t = context.gettext
     draft.met = code
-    rows, _ = _choices(t, "vv:o", OUTCOMES)
+    # who was met and what came of it agree
+    rows, _ = _choices(t, "vv:o", outcomes_for(code))
     await step(update, context, draft, t("What came of it?"), rows)
     return OUTCOME
 
@@ -266,7 +268,8 @@ async def outcome_page(
 ) -> int:
     """vv:op:{page}"""
     t = context.gettext
-    rows, alert = _choices(t, "vv:o", OUTCOMES, int(flow.pressed_code(update) or 0))
+    page = int(flow.pressed_code(update) or 0)
+    rows, alert = _choices(t, "vv:o", outcomes_for(draft.met), page)
     await step(update, context, draft, t("What came of it?"), rows, alert=alert)
     return OUTCOME
 
@@ -276,7 +279,7 @@ async def outcome_button(
     update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
 ) -> int:
     code = flow.pressed_code(update)
-    if code not in OUTCOMES:
+    if code not in outcomes_for(draft.met):
         return OUTCOME
     t = context.gettext
     draft.outcome = code

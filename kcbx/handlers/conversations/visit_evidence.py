@@ -20,6 +20,7 @@ from kcbx.bot.services.visits import (
     VisitDraft,
     VisitProblem,
     VisitTarget,
+    place_of,
     read_note,
     record_visit,
     visit_target,
@@ -223,7 +224,8 @@ async def _summary(
     """After the note (None: skipped): the record to check and save."""
     draft.note = note
     t = context.gettext
-    lines = summary_lines(draft, target.case, target.student, t, context.lang)
+    place = await place_of(context.services, target.student, draft.location)
+    lines = summary_lines(draft, target.case, target.student, t, context.lang, place)
     await show(
         update,
         t("Please check and save:") + "\n" + "\n".join(lines),
@@ -247,7 +249,8 @@ async def save(update: Update, context: KcbxContext) -> int:
         await reply(update, escape(exc.render(t)))
         return END
     _drafts.forget(context)
-    record = summary_lines(draft, result.case, result.student, t, context.lang)[1:]
+    place = await place_of(context.services, result.student, draft.location)
+    record = summary_lines(draft, result.case, result.student, t, context.lang, place)[1:]
     await show(
         update,
         "\n".join([saved_text(result, t, context.lang), "", *record]),

@@ -321,6 +321,35 @@ class BotApiMethods(WebhookMethods):
             results.append(self._photo_sent(conversation, sent, file))
         return results
 
+    async def _send_location(self, p: _Params) -> JSONDict:
+        """A map pin: latitude and longitude required, on the globe; a live location's
+        period and the accuracy within Telegram's bounds."""
+        conversation = self._conversation(p.chat_id())
+        latitude, longitude = p.number("latitude"), p.number("longitude")
+        if latitude is None or longitude is None:
+            raise _bad("latitude and longitude must be specified")
+        if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+            raise _bad("wrong location specified")
+        accuracy = p.number("horizontal_accuracy")
+        if accuracy is not None and not 0 <= accuracy <= 1500:
+            raise _bad("wrong horizontal accuracy specified")
+        period = p.integer("live_period", "wrong live period specified")
+        if period is not None and not (60 <= period <= 86400 or period == 0x7FFFFFFF):
+            raise _bad("wrong live period specified")
+        markup = self._markup(p)
+        reply_to = self._reply_to(conversation, p)
+        self._check_flood(conversation)
+        sent = SentMessage(
+            chat_id=conversation.chat_id,
+            message_id=conversation._new_message_id(),
+            date=int(self.now()),
+            kind="location",
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+            location=(latitude, longitude),
+        )
+        return self._add_sent(conversation, sent)
+
     async def _edit_message_text(self, p: _Params) -> JSONDict:
         return self._edit_words(p, "text", "entities", MAX_TEXT)
 

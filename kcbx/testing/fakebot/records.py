@@ -205,6 +205,7 @@ class SentMessage:
     photo: bytes | None = None
     file_id: str | None = None
     media_group_id: str | None = None
+    location: tuple[float, float] | None = None  # a map pin (sendLocation): latitude, longitude
     reply_to_message_id: int | None = None
     edits: int = 0
     edit_date: int | None = None

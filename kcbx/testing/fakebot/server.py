@@ -55,6 +55,7 @@ _METHODS: dict[str, tuple[str, str]] = {
         "sendDocument": "_send_document",
         "sendPhoto": "_send_photo",
         "sendMediaGroup": "_send_media_group",
+        "sendLocation": "_send_location",
         "editMessageText": "_edit_message_text",
         "editMessageCaption": "_edit_message_caption",
         "editMessageReplyMarkup": "_edit_message_reply_markup",

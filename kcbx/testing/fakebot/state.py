@@ -200,6 +200,8 @@ class FakeState:
             message["text"] = sent.plain
             if sent.entities:
                 message["entities"] = sent.entities
+        elif sent.kind == "location" and sent.location is not None:
+            message["location"] = {"latitude": sent.location[0], "longitude": sent.location[1]}
         else:
             stored = self.stored.files[sent.file_id or ""]
             if sent.kind == "photo":

@@ -67,9 +67,7 @@ STAGE_NAMES: dict[Stage, str] = {
     Stage.CLOSED: N_("closed"),
 }
 
-_A6_TEXT = N_(
-    "Take part in the joint persuasion: the cause of absence falls within your department's duties"
-)
+_A6_TEXT = N_("Take part in the joint persuasion: the cause of absence falls within your duties")
 _A6_DECIDE_TEXT = N_("Find out the cause of absence and decide which departments to bring in")
 _A9_TEXT = N_("Help the family of this vulnerable student so that the child can return to school")
 
