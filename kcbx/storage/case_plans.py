@@ -78,6 +78,7 @@ class PlanMark:
     wake_at: datetime | None  # None: nothing can change until someone acts
     waiting: bool
     seen: int  # the ``changed`` value the sweep read: cleared only if still the same
+    standing: str | None = None  # what a summary reads of the case (migration 0033)
 
 
 class CasePlanRepo(Repo):
@@ -118,19 +119,27 @@ class CasePlanRepo(Repo):
             return
         stamp = to_iso(now)
         await self.db.executemany(
-            "UPDATE case_plans SET wake_at = ?, waiting = ?, swept_at = ?,"
+            "UPDATE case_plans SET wake_at = ?, waiting = ?, swept_at = ?, standing = ?,"
             " changed = CASE WHEN changed = ? THEN 0 ELSE changed END WHERE case_id = ?",
             [
                 (
                     to_iso(m.wake_at) if m.wake_at else None,
                     1 if m.waiting else 0,
                     stamp,
+                    m.standing,
                     m.seen,
                     m.case_id,
                 )
                 for m in marks
             ],
         )
+
+    async def standings(self) -> dict[int, str]:
+        """The stored standing of every case unchanged since the sweep wrote it."""
+        rows = await self.db.fetchall(
+            "SELECT case_id, standing FROM case_plans WHERE changed = 0 AND standing IS NOT NULL"
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
 
     async def forget(self, case_ids: Iterable[int]) -> None:
         """Closed cases leave the plan (call in the sweep's transaction)."""

@@ -229,6 +229,17 @@ class ReportsRepo(Repo):
             params = [moment, moment, *scope.params]
         return await _case_row.all(self.db, sql + " ORDER BY c.absent_since, c.id", params)
 
+    async def open_standings(self, scope: ReportScope) -> dict[int, str]:
+        """The stored standing of the scope's open cases unchanged since the sweep wrote it
+        (migration 0033), by case id: one query."""
+        rows = await self.db.fetchall(
+            "SELECT c.id, p.standing" + CASES_THEN_STUDENTS + " JOIN case_plans p"
+            " ON p.case_id = c.id WHERE s.id = c.student_id AND c.status = 'open'"
+            f" AND p.changed = 0 AND p.standing IS NOT NULL AND ({scope.clause})",
+            scope.params,
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
     async def open_cases_of_school(
         self, scope: ReportScope, school_id: int, *, limit: int, offset: int
     ) -> tuple[list[CaseRow], int]:
