@@ -134,12 +134,14 @@ class CasePlanRepo(Repo):
             ],
         )
 
-    async def standings(self) -> dict[int, str]:
-        """The stored standing of every case unchanged since the sweep wrote it."""
-        rows = await self.db.fetchall(
-            "SELECT case_id, standing FROM case_plans WHERE changed = 0 AND standing IS NOT NULL"
-        )
-        return {int(r[0]): str(r[1]) for r in rows}
+    async def drop_standings(self, case_ids: Iterable[int]) -> None:
+        """Forget the kept standings of these cases: a summary computes them, and the next
+        sweep looks at the cases and keeps them again."""
+        async with self.db.transaction():
+            await self.db.executemany(
+                "UPDATE case_plans SET standing = NULL, changed = changed + 1 WHERE case_id = ?",
+                [(i,) for i in sorted(set(case_ids))],
+            )
 
     async def forget(self, case_ids: Iterable[int]) -> None:
         """Closed cases leave the plan (call in the sweep's transaction)."""

@@ -8,8 +8,8 @@ and the ledger. Nothing here renders text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 
 from kcbx.bot.domain.a8.rules import PERSUADING_KINDS, CaseA8, Persuasion, section_of
 from kcbx.bot.domain.ladder.recipients import CasePlace, Directory, holders_of
@@ -331,15 +331,16 @@ class OpenCase:
 
 
 async def open_cases_now(
-    services: Services, scope: ReportScope, tree: UnitTree
+    services: Services, scope: ReportScope, tree: UnitTree, *, kept: bool = True
 ) -> tuple[list[OpenCase], int]:
     """The open cases of a scope with their standing now: the sweep's where it still holds
     (:meth:`Standing.holds`), the ladder's for the others (their actions read in one chunked
-    query). Returns the cases and how many were computed."""
+    query); with ``kept=False``, the ladder's for all. Returns the cases and how many were
+    computed."""
     now = services.clock.now()
     rows = await services.reports.open_cases(scope)
     await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
-    stored = await services.reports.open_standings(scope)
+    stored = await services.reports.open_standings(scope) if kept else {}
     rules = rules_fingerprint(services.policy)
     found: dict[int, Standing] = {}
     for row in rows:
@@ -357,6 +358,27 @@ async def open_cases_now(
     days = services.calendar.days_between
     cases = [OpenCase(r, found[r.id], days(found[r.id].ladder_start, today)) for r in rows]
     return cases, len(missing)
+
+
+EVERY_CASE = ReportScope(0, "1 = 1", ())
+
+
+async def stale_standings(services: Services) -> tuple[int, list[tuple[OpenCase, Standing]]]:
+    """The kept standings that hold now against the ladder computed again: how many hold,
+    and each that says otherwise, with what the ladder says (``kcbx doctor``)."""
+    tree = await unit_tree(services)
+    kept, computed = await open_cases_now(services, EVERY_CASE, tree)
+    live, _ = await open_cases_now(services, EVERY_CASE, tree, kept=False)
+
+    def said(standing: Standing) -> Standing:  # what it says, not when it was computed
+        return replace(standing, at=datetime.min.replace(tzinfo=UTC), until=None)
+
+    wrong = [
+        (k, fresh.standing)
+        for k, fresh in zip(kept, live, strict=True)
+        if said(k.standing) != said(fresh.standing)
+    ]
+    return len(kept) - computed, wrong
 
 
 async def a8_of_open(services: Services, cases: Sequence[OpenCase], tree: UnitTree) -> list[CaseA8]:
@@ -404,6 +426,7 @@ __all__ = [
     "is_dropout",
     "open_cases_now",
     "open_counts",
+    "stale_standings",
     "task_owner",
     "unit_tree",
 ]
