@@ -100,8 +100,11 @@ def live_flags(
     warns: list[Warning] = []
     for district_id, cases in sorted(_by_district(facts, tree).items()):
         count = (enrolled or {}).get(district_id, 0)
-        flags += evaluate(cases, services.policy, now, district_id=district_id, enrolled=count)
-        warns += warnings(cases, services.policy, now, district_id=district_id, enrolled=count)
+        earned = evaluate(cases, services.policy, now, district_id=district_id, enrolled=count)
+        warns += warnings(
+            cases, services.policy, now, district_id=district_id, enrolled=count, earned=earned
+        )
+        flags += earned
     return flags, warns
 
 

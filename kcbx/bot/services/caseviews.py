@@ -295,6 +295,31 @@ def task_owner(role: str, department: str | None, place: CasePlace, directory: D
     return role, (), _expected_unit(role, place, directory, department)
 
 
+_SCHOOL_ROLES = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})
+_HOUSEHOLD_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.VILLAGE_CADRE, Role.GROUP_CADRE})
+OwnerKey = tuple[str, str | None, int | None, int | None, int | None]
+
+
+def owner_key(role: str, department: str | None, row: CaseRow, tree: UnitTree) -> OwnerKey:
+    """What :func:`task_owner` reads of a case's place for a role (the same key, the same
+    owner): the class teacher and the school for the class teacher's task; the school for
+    the school's; the household for the 三包 chain's; the school and the household for the
+    township leader's; the district (found from the school, else the household) for the
+    others."""
+    if role == Role.CLASS_TEACHER:
+        return role, None, row.school_id, None, row.teacher_id
+    if role in _SCHOOL_ROLES:
+        return role, None, row.school_id, None, None
+    if role in _HOUSEHOLD_ROLES:
+        return role, None, None, row.household_unit_id, None
+    if role == Role.TOWNSHIP_LEADER:
+        return role, None, row.school_id, row.household_unit_id, None
+    district = tree.nearest(row.school_id, "district")
+    if district is not None:
+        return role, department, district.id, None, None
+    return role, department, row.school_id, row.household_unit_id, None
+
+
 def _expected_unit(
     role: str, place: CasePlace, directory: Directory, department: str | None
 ) -> int | None:
@@ -381,11 +406,18 @@ async def stale_standings(services: Services) -> tuple[int, list[tuple[OpenCase,
     return len(kept) - computed, wrong
 
 
-async def a8_of_open(services: Services, cases: Sequence[OpenCase], tree: UnitTree) -> list[CaseA8]:
-    """What A8 needs of the open cases (their actors and referrals read now)."""
+async def a8_of_open(
+    services: Services,
+    cases: Sequence[OpenCase],
+    tree: UnitTree,
+    known: Directory | None = None,
+) -> list[CaseA8]:
+    """What A8 needs of the open cases (their actors and referrals read now; the actors
+    ``known`` already are not read again)."""
     departments = await services.reports.referred_departments([c.row.id for c in cases])
     actors = {m.actor_id for c in cases for m in c.standing.measures if m.actor_id is not None}
-    people = await services.reports.people_by_id(actors)
+    people = {a: p for a in actors if known and (p := known.person(a)) is not None}
+    people.update(await services.reports.people_by_id(actors - set(people)))
     await tree.ensure(services, {p.unit_id for p in people.values()})
     out = []
     for case in cases:
@@ -417,6 +449,7 @@ __all__ = [
     "Counts",
     "OpenCase",
     "Owner",
+    "OwnerKey",
     "UnitTree",
     "a8_case",
     "a8_of_open",
@@ -426,6 +459,7 @@ __all__ = [
     "is_dropout",
     "open_cases_now",
     "open_counts",
+    "owner_key",
     "stale_standings",
     "task_owner",
     "unit_tree",

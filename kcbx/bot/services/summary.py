@@ -42,6 +42,7 @@ from kcbx.bot.services.caseviews import (
     Counts,
     OpenCase,
     Owner,
+    OwnerKey,
     UnitTree,
     a8_case,
     a8_of_open,
@@ -50,6 +51,7 @@ from kcbx.bot.services.caseviews import (
     case_views,
     open_cases_now,
     open_counts,
+    owner_key,
     task_owner,
     unit_tree,
 )
@@ -226,7 +228,7 @@ async def build_summary(
     returned = await _count_activity(services, scope, summary)
     views, _computed = await open_cases_now(services, scope, tree)
     summary.cases = {v.row.id: v.row.number for v in views}
-    await _count_cases(services, summary, views, list(enrolled), tree)
+    directory = await _count_cases(services, summary, views, list(enrolled), tree)
     for school_id, line in _lines_by_school(summary, [*enrolled, *returned], tree).items():
         line.enrolled += enrolled.get(school_id, 0)
         line.returned += returned.get(school_id, 0)
@@ -237,7 +239,7 @@ async def build_summary(
         year = await year_enrolment(services, tree, school_year_of(services, now))
         enrolled_then = {unit.id: year.get(unit.id, 0)}
         summary.enrolled_year = enrolled_then[unit.id]
-    facts = await a8_of_open(services, views, tree)
+    facts = await a8_of_open(services, views, tree, directory)
     flags, warns = live_flags(services, facts, tree, enrolled=enrolled_then)
     summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
     summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
@@ -297,8 +299,9 @@ async def _count_cases(
     views: Sequence[OpenCase],
     schools: Sequence[int],
     tree: UnitTree,
-) -> None:
-    """Open cases by stage, per township or school, and the overdue tasks by who owes them."""
+) -> Directory:
+    """Open cases by stage, per township or school, and the overdue tasks by who owes them;
+    returns who holds which role around the cases."""
     unit = summary.unit
     lines: dict[int, UnitLine] = {}
 
@@ -313,7 +316,7 @@ async def _count_cases(
     for school_id in schools:  # every school of the scope gets a line, even without cases
         line_of(school_id)
     overdue: Counter[Owner] = Counter()
-    owners: dict[tuple[str, str | None, int, int | None, int | None], Owner] = {}
+    owners: dict[OwnerKey, Owner] = {}
     directory = await _directory(services, tree, views)
     for view in views:
         stage = view.stage
@@ -328,8 +331,8 @@ async def _count_cases(
             line.overdue += len(due)
             line.a9 += bool(view.row.a9_flags)
         row, place = view.row, None
-        for task_role, department in due:  # the same owners for the same place: asked once
-            key = (task_role, department, row.school_id, row.household_unit_id, row.teacher_id)
+        for task_role, department in due:  # asked once per owner_key
+            key = owner_key(task_role, department, row, tree)
             if key not in owners:
                 place = place or tree.place(row)
                 owners[key] = task_owner(task_role, department, place, directory)
@@ -345,6 +348,7 @@ async def _count_cases(
     ]
     # administrative order: the roster's, the order its units were imported or created
     summary.lines = sorted(lines.values(), key=lambda ln: ln.unit.id)
+    return directory
 
 
 def _unit_name(tree: UnitTree, unit_id: int | None) -> str:
@@ -377,6 +381,7 @@ async def _directory(services: Services, tree: UnitTree, views: Sequence[OpenCas
             if view.row.teacher_id is not None:
                 teachers.add(view.row.teacher_id)
     people = await services.reports.people_in_units(unit_ids)
+    teachers -= {p.id for p in people}
     people += list((await services.reports.people_by_id(teachers)).values())
     return Directory(people, tree.departments())
 

@@ -125,7 +125,7 @@ def standing_of(
 
 
 def _instant(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).astimezone(UTC) if text else None
+    return datetime.fromisoformat(text) if text else None  # written in UTC
 
 
 def _text(when: datetime | None) -> str | None:
