@@ -85,14 +85,18 @@ class World:
         leader = await self.s.people.by_phone("13900000002")
         assert leader is not None
         if not kept:
-            self.s.reports.open_standings = _none  # type: ignore[method-assign]
+            self.s.reports.open_cases_kept = self.unkept  # type: ignore[method-assign]
         try:
             found = await summary_view(self.s, leader, None)
         finally:
-            self.s.reports.__dict__.pop("open_standings", None)
+            self.s.reports.__dict__.pop("open_cases_kept", None)
         assert found is not None
         rendered = render_summary(found.summary, self.s.policy, ZH, "zh_CN", in_group=False)
         return repr(rendered)
+
+    async def unkept(self, scope: Any) -> list[tuple[Any, None]]:
+        """The open cases without what the sweep keeps: the ladder for every one."""
+        return [(row, None) for row in await self.s.reports.open_cases(scope)]
 
     async def kept(self) -> tuple[int, int]:
         """(open cases, of which computed now) as the summary reads them."""
@@ -110,10 +114,6 @@ class World:
         standing = loads(text, rules_fingerprint(self.s.policy))
         assert standing is not None
         return standing.stage
-
-
-async def _none(_scope: Any) -> dict[int, str]:
-    return {}
 
 
 @pytest.fixture

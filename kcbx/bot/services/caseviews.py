@@ -363,13 +363,15 @@ async def open_cases_now(
     query); with ``kept=False``, the ladder's for all. Returns the cases and how many were
     computed."""
     now = services.clock.now()
-    rows = await services.reports.open_cases(scope)
+    if kept:
+        stored = await services.reports.open_cases_kept(scope)
+    else:
+        stored = [(row, None) for row in await services.reports.open_cases(scope)]
+    rows = [row for row, _text in stored]
     await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
-    stored = await services.reports.open_standings(scope) if kept else {}
     rules = rules_fingerprint(services.policy)
     found: dict[int, Standing] = {}
-    for row in rows:
-        text = stored.get(row.id)
+    for row, text in stored:
         standing = loads(text, rules) if text is not None else None
         if standing is not None and standing.holds(case_facts_of(row, tree), now):
             found[row.id] = standing
