@@ -65,6 +65,16 @@ async def mark_students_changed(db: Database, student_ids: Iterable[int]) -> Non
         await mark_changed(db, [r[0] for r in rows])
 
 
+async def mark_actors_changed(db: Database, person_ids: Iterable[int]) -> None:
+    """These people's roles changed: the cases they acted on (the ladder reads the role of
+    who recorded an action, A6)."""
+    for chunk in _chunks(person_ids):
+        marks = ",".join("?" * len(chunk))
+        await mark_planned_changed(
+            db, f"SELECT DISTINCT case_id FROM actions WHERE actor_id IN ({marks})", chunk
+        )
+
+
 async def mark_waiting_changed(db: Database) -> None:
     """People or units changed: the cases with nobody to tell are looked at again."""
     await db.execute("UPDATE case_plans SET changed = changed + 1 WHERE waiting = 1")
