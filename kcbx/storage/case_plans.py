@@ -65,6 +65,16 @@ async def mark_students_changed(db: Database, student_ids: Iterable[int]) -> Non
         await mark_changed(db, [r[0] for r in rows])
 
 
+async def mark_actors_changed(db: Database, person_ids: Iterable[int]) -> None:
+    """These people's roles changed: the cases they acted on (the ladder reads the role of
+    who recorded an action, A6)."""
+    for chunk in _chunks(person_ids):
+        marks = ",".join("?" * len(chunk))
+        await mark_planned_changed(
+            db, f"SELECT DISTINCT case_id FROM actions WHERE actor_id IN ({marks})", chunk
+        )
+
+
 async def mark_waiting_changed(db: Database) -> None:
     """People or units changed: the cases with nobody to tell are looked at again."""
     await db.execute("UPDATE case_plans SET changed = changed + 1 WHERE waiting = 1")
@@ -78,6 +88,7 @@ class PlanMark:
     wake_at: datetime | None  # None: nothing can change until someone acts
     waiting: bool
     seen: int  # the ``changed`` value the sweep read: cleared only if still the same
+    standing: str | None = None  # what a summary reads of the case (migration 0033)
 
 
 class CasePlanRepo(Repo):
@@ -118,19 +129,29 @@ class CasePlanRepo(Repo):
             return
         stamp = to_iso(now)
         await self.db.executemany(
-            "UPDATE case_plans SET wake_at = ?, waiting = ?, swept_at = ?,"
+            "UPDATE case_plans SET wake_at = ?, waiting = ?, swept_at = ?, standing = ?,"
             " changed = CASE WHEN changed = ? THEN 0 ELSE changed END WHERE case_id = ?",
             [
                 (
                     to_iso(m.wake_at) if m.wake_at else None,
                     1 if m.waiting else 0,
                     stamp,
+                    m.standing,
                     m.seen,
                     m.case_id,
                 )
                 for m in marks
             ],
         )
+
+    async def drop_standings(self, case_ids: Iterable[int]) -> None:
+        """Forget the kept standings of these cases: a summary computes them, and the next
+        sweep looks at the cases and keeps them again."""
+        async with self.db.transaction():
+            await self.db.executemany(
+                "UPDATE case_plans SET standing = NULL, changed = changed + 1 WHERE case_id = ?",
+                [(i,) for i in sorted(set(case_ids))],
+            )
 
     async def forget(self, case_ids: Iterable[int]) -> None:
         """Closed cases leave the plan (call in the sweep's transaction)."""

@@ -17,7 +17,11 @@ from kcbx.bot.domain.clock import to_iso
 from kcbx.bot.domain.geo import Point
 from kcbx.bot.domain.model import Guardian, Staff, Unit
 from kcbx.storage import rollups
-from kcbx.storage.case_plans import mark_students_changed, mark_waiting_changed
+from kcbx.storage.case_plans import (
+    mark_actors_changed,
+    mark_students_changed,
+    mark_waiting_changed,
+)
 from kcbx.storage.db import Database
 from kcbx.storage.people import people_changed
 from kcbx.storage.records.audit import AuditRepo
@@ -346,6 +350,8 @@ class RosterRepo:
                 changed,
             )
             await people_changed(self.db)  # a new role or unit: a new scope at the next update
+            moved = [p for p, fields in tally.updated["staff"].items() if "role" in fields]
+            await mark_actors_changed(self.db, moved)  # a new role: what they recorded (A6)
         if new:
             await self.db.executemany(
                 "INSERT INTO people (name, phone, role, unit_id, office_id, created_at)"

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from kcbx.bot.domain.ladder.recipients import CasePlace, Directory
 from kcbx.bot.domain.ladder.reminders import ReminderHistory
-from kcbx.bot.domain.ladder.state import LadderState
-from kcbx.bot.domain.ladder.stored import stored_case_state
+from kcbx.bot.domain.ladder.state import ActionFact, CaseFacts, LadderState, ladder_state
+from kcbx.bot.domain.ladder.stored import action_facts, case_facts
 from kcbx.bot.domain.model import Action, Case
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.directory import Enrolled
@@ -29,17 +29,15 @@ class CaseFiles:
     def histories_of(self, case_id: int) -> dict[str, TaskHistory]:
         return self.histories.get(case_id, {})
 
-    def state(self, case: Case, services: Services, now: datetime) -> LadderState:
+    def facts(self, case: Case) -> tuple[CaseFacts, list[ActionFact]]:
+        """The case and its actions as the ladder reads them."""
         enrolled = self.enrolled.get(case.student_id)
-        return stored_case_state(
-            case,
-            enrolled.student if enrolled else None,
-            self.actions.get(case.id, []),
-            services.policy,
-            services.calendar,
-            now,
-            self.roles,
-        )
+        facts = case_facts(case, enrolled.student if enrolled else None)
+        return facts, action_facts(self.actions.get(case.id, []), self.roles)
+
+    def state(self, case: Case, services: Services, now: datetime) -> LadderState:
+        facts, actions = self.facts(case)
+        return ladder_state(facts, actions, services.policy, services.calendar, now)
 
 
 async def load_case_files(services: Services, cases: list[Case]) -> CaseFiles:

@@ -38,7 +38,8 @@ from kcbx.bot.domain.ladder.reminders import (
     plan,
     quiet_hours_next_send,
 )
-from kcbx.bot.domain.ladder.state import LadderState, Task
+from kcbx.bot.domain.ladder.standing import dumps, standing_of
+from kcbx.bot.domain.ladder.state import LadderState, Task, ladder_state
 from kcbx.bot.domain.model import Case
 from kcbx.bot.domain.policy.tree import Policy
 from kcbx.bot.engine.loading import CaseFiles, history_of, load_case_files, load_places
@@ -153,6 +154,8 @@ class _Pass:
     waiting: set[int] = field(default_factory=set)  # a task due with nobody to tell
     returns: list[int] = field(default_factory=list)  # returned cases looked at (A4.2)
     alive: set[int] = field(default_factory=set)  # ... of which a check-in has a step ahead
+    standings: dict[int, str] = field(default_factory=dict)  # what a summary reads (0033)
+    rules: str = ""  # the rules' fingerprint the standings are computed under
 
     @property
     def ended(self) -> list[int]:
@@ -251,7 +254,8 @@ class Sweeper:
         report: SweepReport,
     ) -> None:
         services = self.services
-        sweep = _Pass(report, await load_case_files(services, cases))
+        files = await load_case_files(services, cases)
+        sweep = _Pass(report, files, rules=rules_fingerprint(services.policy))
         for index, case in enumerate(cases):
             if index % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let the handlers answer people during a long sweep
@@ -285,7 +289,13 @@ class Sweeper:
         report.digests += sum(1 for o in outgoing if o.digest)
         ended = sweep.ended
         marks = [
-            PlanMark(c.id, sweep.wakes.get(c.id), c.id in sweep.waiting, seen[c.id])
+            PlanMark(
+                c.id,
+                sweep.wakes.get(c.id),
+                c.id in sweep.waiting,
+                seen[c.id],
+                sweep.standings.get(c.id),
+            )
             for c in cases
             if c.id not in ended
         ]
@@ -305,19 +315,23 @@ class Sweeper:
             sweep.held(case.id, now + PROBE)  # a returned case stays until its horizon
             return
         try:
-            state = sweep.files.state(case, services, now)
-            later = sweep.files.state(case, services, now + PROBE)
+            facts, actions = sweep.files.facts(case)
+            state = ladder_state(facts, actions, policy, services.calendar, now)
+            later = ladder_state(facts, actions, policy, services.calendar, now + PROBE)
         except Exception as exc:  # one bad case must not stop the others' reminders
             log.exception("ladder of case %s failed", case.number)
             report.errors.append(f"{case.number}: {exc}")
             sweep.held(case.id, now + RETRY)
             return
-        for instant in (
-            appearing(state, later),
-            next_recorded(sweep.files.actions.get(case.id, ()), now),
-        ):
+        appears = appearing(state, later)
+        for instant in (appears, next_recorded(sweep.files.actions.get(case.id, ()), now)):
             if instant is not None:
                 sweep.wake(case.id, instant)
+        if case.is_open:  # kept with the plan; looked at again when it stops holding
+            standing = standing_of(facts, actions, state, later, appears=appears)
+            sweep.standings[case.id] = dumps(standing, sweep.rules)
+            if standing.until is not None:
+                sweep.wake(case.id, standing.until)
         quiet_end = next_send(now, policy, services.calendar)  # not at night, not on a rest day
         quiet = quiet_end > now
         plans = {key: history_of(h) for key, h in sweep.files.histories_of(case.id).items()}

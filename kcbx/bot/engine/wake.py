@@ -25,12 +25,14 @@ every open case once (:func:`rules_fingerprint`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import inspect
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from kcbx.bot.domain.ladder import follow_up, reminders
+from kcbx.bot.domain.ladder import follow_up, reminders, standing, steps
 from kcbx.bot.domain.ladder import state as ladder
 from kcbx.bot.domain.ladder.state import LadderState
 from kcbx.bot.domain.model import Action
@@ -55,11 +57,36 @@ def next_recorded(actions: Iterable[Action], now: datetime) -> datetime | None:
 
 
 def rules_fingerprint(policy: Policy) -> str:
-    """What the wake instants depend on besides the database: the ladder's and the reminder
-    plan's code, this module's, and the policy."""
+    """What the wake instants (and the standings kept with them) depend on besides the
+    database: the ladder's and the reminder plan's code, this module's, and the policy."""
+    digest = hashlib.sha256(_code().encode())
+    digest.update(_canonical(policy).encode())
+    return digest.hexdigest()[:32]
+
+
+def _canonical(value: object) -> str:
+    """``repr`` with sets in sorted order: the same policy gives the same text in every
+    process (a set's order follows the process's hash seed)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = ", ".join(
+            f"{f.name}={_canonical(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
+    if isinstance(value, dict):
+        items = sorted((_canonical(k), _canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_canonical(v) for v in value) + "]"
+    return repr(value)
+
+
+@functools.cache
+def _code() -> str:
+    """The code's part of the fingerprint (read once per process)."""
     digest = hashlib.sha256()
-    for module in (ladder, reminders, follow_up):
+    for module in (ladder, steps, reminders, follow_up, standing):
         digest.update(inspect.getsource(module).encode())
     digest.update(inspect.getsource(appearing).encode())
-    digest.update(repr(policy).encode())
-    return digest.hexdigest()[:32]
+    return digest.hexdigest()

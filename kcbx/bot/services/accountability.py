@@ -84,23 +84,34 @@ async def live_a8(
     ``enrolled``: A8.1's denominator per district (:func:`year_enrolment`); a district
     without it is not evaluated under A8.1 (a township's summary does not need it).
     """
+    return live_flags(services, await a8_cases(services, views, tree), tree, enrolled=enrolled)
+
+
+def live_flags(
+    services: Services,
+    facts: Sequence[CaseA8],
+    tree: UnitTree,
+    *,
+    enrolled: Mapping[int, int] | None = None,
+) -> tuple[list[Flag], list[Warning]]:
+    """:func:`live_a8` of the A8 facts of the open cases."""
     now = services.clock.now()
-    facts = await a8_cases(services, views, tree)
     flags: list[Flag] = []
     warns: list[Warning] = []
-    for district_id, cases in sorted(_by_district(views, facts, tree).items()):
+    for district_id, cases in sorted(_by_district(facts, tree).items()):
         count = (enrolled or {}).get(district_id, 0)
-        flags += evaluate(cases, services.policy, now, district_id=district_id, enrolled=count)
-        warns += warnings(cases, services.policy, now, district_id=district_id, enrolled=count)
+        earned = evaluate(cases, services.policy, now, district_id=district_id, enrolled=count)
+        warns += warnings(
+            cases, services.policy, now, district_id=district_id, enrolled=count, earned=earned
+        )
+        flags += earned
     return flags, warns
 
 
-def _by_district(
-    views: Sequence[CaseView], facts: Sequence[CaseA8], tree: UnitTree
-) -> dict[int, list[CaseA8]]:
+def _by_district(facts: Sequence[CaseA8], tree: UnitTree) -> dict[int, list[CaseA8]]:
     by_district: dict[int, list[CaseA8]] = defaultdict(list)
-    for view, case in zip(views, facts, strict=True):
-        district = tree.nearest(view.row.school_id, "district")
+    for case in facts:
+        district = tree.nearest(case.school_id, "district")
         by_district[district.id if district else 0].append(case)
     return by_district
 
@@ -250,7 +261,7 @@ async def district_flags(
     views = await district_views(services, tree, as_of=as_of)
     facts = await a8_cases(services, views, tree, as_of=as_of)
     enrolled = await year_enrolment(services, tree, school_year_of(services, at))
-    by_district = _by_district(views, facts, tree)
+    by_district = _by_district(facts, tree)
     flags: list[Flag] = []
     for district_id in sorted(set(by_district) | set(enrolled)):
         flags += evaluate(

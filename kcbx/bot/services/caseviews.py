@@ -8,11 +8,12 @@ and the ledger. Nothing here renders text.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 
 from kcbx.bot.domain.a8.rules import PERSUADING_KINDS, CaseA8, Persuasion, section_of
-from kcbx.bot.domain.ladder.recipients import CasePlace
+from kcbx.bot.domain.ladder.recipients import CasePlace, Directory, holders_of
+from kcbx.bot.domain.ladder.standing import DROPOUT_STAGES, Standing, loads, standing_of
 from kcbx.bot.domain.ladder.state import (
     DETAIL_ACTOR_ROLE,
     ActionFact,
@@ -25,10 +26,11 @@ from kcbx.bot.domain.ladder.state import (
 )
 from kcbx.bot.domain.ladder.stored import action_facts
 from kcbx.bot.domain.model import Unit
+from kcbx.bot.domain.roles import Role
+from kcbx.bot.engine.wake import rules_fingerprint
 from kcbx.bot.runtime.services import Services
 from kcbx.storage.reports_repo import ActionRecord, CaseRow, ReportScope
 
-DROPOUT_STAGES = frozenset({Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION})
 NOTICE_STAGES = frozenset({Stage.NOTICE, Stage.CORRECTION})
 
 
@@ -233,15 +235,9 @@ def a8_case(
     departments: Sequence[int] = (),
 ) -> CaseA8:
     """What A8 needs of one open case (the dropout mark, the persuasion recorded by then)."""
-    row, state = view.row, view.state
-    policy, calendar = services.policy, services.calendar
+    state = view.state
     mark = state.task(TaskCode.MARK)
     marked_at = mark.opens_at if mark is not None and state.stage in DROPOUT_STAGES else None
-
-    def day_begins(n: int) -> datetime:
-        day = calendar.add_days(state.ladder_start, n)
-        return max(datetime.combine(day, time(0), tzinfo=policy.time.tz), row.reported_at)
-
     records = {a.id: a for a in view.actions}
     persuasion = []
     for fact in standing_actions(action_facts_of(view.actions), state.now):
@@ -251,6 +247,24 @@ def a8_case(
         units = tuple(u.id for u in tree.ancestors(record.actor_unit_id))
         role = record.detail.get(DETAIL_ACTOR_ROLE) or record.actor_role
         persuasion.append(Persuasion(fact.kind, fact.at, record.actor_name, role, units))
+    return _a8_of(view.row, state.ladder_start, marked_at, persuasion, tree, services, departments)
+
+
+def _a8_of(
+    row: CaseRow,
+    start: date,
+    marked_at: datetime | None,
+    persuasion: Sequence[Persuasion],
+    tree: UnitTree,
+    services: Services,
+    departments: Sequence[int],
+) -> CaseA8:
+    policy, calendar = services.policy, services.calendar
+
+    def day_begins(n: int) -> datetime:
+        day = calendar.add_days(start, n)
+        return max(datetime.combine(day, time(0), tzinfo=policy.time.tz), row.reported_at)
+
     school = tree.get(row.school_id)
     township = tree.nearest(row.school_id, "township")
     return CaseA8(
@@ -267,17 +281,188 @@ def a8_case(
     )
 
 
+# --- who owes a task -------------------------------------------------------------------------
+
+
+Owner = tuple[str, tuple[int, ...], int | None]  # role, the holders' ids, their unit
+
+
+def task_owner(role: str, department: str | None, place: CasePlace, directory: Directory) -> Owner:
+    """Who owes a task of ``role`` at ``place``: its holders, or the unit where they would sit."""
+    holders = holders_of(role, place, directory, department)
+    if holders:
+        return holders[0].role.value, tuple(p.id for p in holders), holders[0].unit_id
+    return role, (), _expected_unit(role, place, directory, department)
+
+
+_SCHOOL_ROLES = frozenset({Role.PRINCIPAL, Role.SCHOOL_LEAD})
+_HOUSEHOLD_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.VILLAGE_CADRE, Role.GROUP_CADRE})
+OwnerKey = tuple[str, str | None, int | None, int | None, int | None]
+
+
+def owner_key(role: str, department: str | None, row: CaseRow, tree: UnitTree) -> OwnerKey:
+    """What :func:`task_owner` reads of a case's place for a role (the same key, the same
+    owner): the class teacher and the school for the class teacher's task; the school for
+    the school's; the household for the 三包 chain's; the school and the household for the
+    township leader's; the district (found from the school, else the household) for the
+    others."""
+    if role == Role.CLASS_TEACHER:
+        return role, None, row.school_id, None, row.teacher_id
+    if role in _SCHOOL_ROLES:
+        return role, None, row.school_id, None, None
+    if role in _HOUSEHOLD_ROLES:
+        return role, None, None, row.household_unit_id, None
+    if role == Role.TOWNSHIP_LEADER:
+        return role, None, row.school_id, row.household_unit_id, None
+    district = tree.nearest(row.school_id, "district")
+    if district is not None:
+        return role, department, district.id, None, None
+    return role, department, row.school_id, row.household_unit_id, None
+
+
+def _expected_unit(
+    role: str, place: CasePlace, directory: Directory, department: str | None
+) -> int | None:
+    """The unit where a role's holder for this case would sit (to say who is missing)."""
+    if role in (Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD):
+        unit = place.school_unit("school")
+    elif role == Role.TOWNSHIP_LEADER:
+        unit = place.household_unit("township") or place.school_unit("township")
+    elif role == Role.TOWNSHIP_CADRE:
+        unit = place.household_unit("village") or place.household_unit("township")
+    elif role in (Role.VILLAGE_CADRE, Role.GROUP_CADRE):
+        unit = place.household_unit("group") or place.household_unit("village")
+    elif role == Role.DEPARTMENT_LIAISON and department:
+        unit = directory.department(department, place.district)
+    else:
+        unit = place.district
+    return unit.id if unit is not None else None
+
+
+# --- the open cases as a summary reads them ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """An open case with where the ladder puts it now (kept by the sweep, or computed)."""
+
+    row: CaseRow
+    standing: Standing
+    day: int  # the ladder day number now
+
+    @property
+    def stage(self) -> Stage:
+        return self.standing.stage
+
+
+async def open_cases_now(
+    services: Services, scope: ReportScope, tree: UnitTree, *, kept: bool = True
+) -> tuple[list[OpenCase], int]:
+    """The open cases of a scope with their standing now: the sweep's where it still holds
+    (:meth:`Standing.holds`), the ladder's for the others (their actions read in one chunked
+    query); with ``kept=False``, the ladder's for all. Returns the cases and how many were
+    computed."""
+    now = services.clock.now()
+    if kept:
+        stored = await services.reports.open_cases_kept(scope)
+    else:
+        stored = [(row, None) for row in await services.reports.open_cases(scope)]
+    rows = [row for row, _text in stored]
+    await tree.ensure(services, {r.school_id for r in rows} | {r.household_unit_id for r in rows})
+    rules = rules_fingerprint(services.policy)
+    found: dict[int, Standing] = {}
+    for row, text in stored:
+        standing = loads(text, rules) if text is not None else None
+        if standing is not None and standing.holds(case_facts_of(row, tree), now):
+            found[row.id] = standing
+    missing = [r for r in rows if r.id not in found]
+    actions = await services.reports.actions_of([r.id for r in missing]) if missing else {}
+    for row in missing:
+        facts, acts = case_facts_of(row, tree), action_facts_of(actions.get(row.id, ()))
+        state = ladder_state(facts, acts, services.policy, services.calendar, now)
+        found[row.id] = standing_of(facts, acts, state)
+    today = services.policy.time.local_date(now)
+    days = services.calendar.days_between
+    cases = [OpenCase(r, found[r.id], days(found[r.id].ladder_start, today)) for r in rows]
+    return cases, len(missing)
+
+
+EVERY_CASE = ReportScope(0, "1 = 1", ())
+
+
+async def stale_standings(services: Services) -> tuple[int, list[tuple[OpenCase, Standing]]]:
+    """The kept standings that hold now against the ladder computed again: how many hold,
+    and each that says otherwise, with what the ladder says (``kcbx doctor``)."""
+    tree = await unit_tree(services)
+    kept, computed = await open_cases_now(services, EVERY_CASE, tree)
+    live, _ = await open_cases_now(services, EVERY_CASE, tree, kept=False)
+
+    def said(standing: Standing) -> Standing:  # what it says, not when it was computed
+        return replace(standing, at=datetime.min.replace(tzinfo=UTC), until=None)
+
+    wrong = [
+        (k, fresh.standing)
+        for k, fresh in zip(kept, live, strict=True)
+        if said(k.standing) != said(fresh.standing)
+    ]
+    return len(kept) - computed, wrong
+
+
+async def a8_of_open(
+    services: Services,
+    cases: Sequence[OpenCase],
+    tree: UnitTree,
+    known: Directory | None = None,
+) -> list[CaseA8]:
+    """What A8 needs of the open cases (their actors and referrals read now; the actors
+    ``known`` already are not read again)."""
+    departments = await services.reports.referred_departments([c.row.id for c in cases])
+    actors = {m.actor_id for c in cases for m in c.standing.measures if m.actor_id is not None}
+    people = {a: p for a in actors if known and (p := known.person(a)) is not None}
+    people.update(await services.reports.people_by_id(actors - set(people)))
+    await tree.ensure(services, {p.unit_id for p in people.values()})
+    out = []
+    for case in cases:
+        persuasion = []
+        for m in case.standing.measures:
+            who = people.get(m.actor_id) if m.actor_id is not None else None
+            role = m.role or (who.role.value if who is not None else None)
+            units = tuple(u.id for u in tree.ancestors(who.unit_id if who else None))
+            persuasion.append(Persuasion(m.kind, m.at, who.name if who else "", role, units))
+        standing = case.standing
+        out.append(
+            _a8_of(
+                case.row,
+                standing.ladder_start,
+                standing.marked_at,
+                persuasion,
+                tree,
+                services,
+                departments.get(case.row.id, ()),
+            )
+        )
+    return out
+
+
 __all__ = [
     "DROPOUT_STAGES",
     "NOTICE_STAGES",
     "CaseView",
     "Counts",
+    "OpenCase",
+    "Owner",
+    "OwnerKey",
     "UnitTree",
     "a8_case",
+    "a8_of_open",
     "action_facts_of",
     "case_facts_of",
     "case_views",
     "is_dropout",
+    "open_cases_now",
     "open_counts",
+    "owner_key",
+    "stale_standings",
+    "task_owner",
     "unit_tree",
 ]

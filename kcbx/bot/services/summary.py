@@ -7,13 +7,12 @@ Each call re-checks that the unit is inside the asker's scope (:func:`may_view_u
 callback data can be forged. They return view models; :mod:`kcbx.bot.texts.summary` writes
 the messages.
 
-How it stays fast. The counting is SQL (:class:`kcbx.storage.reports_repo.ReportsRepo`):
-students per school, cases new today / this week, returned this month, exempt and
-transferred this school year, the weekly trend. What SQL cannot say without copying the
-ladder's rules, the stage of each open case and the tasks overdue, comes from the pure ladder
-(:func:`kcbx.bot.domain.ladder.state.ladder_state`) run once per *open case* of the scope,
-with all their
-actions read in one chunked query. Nothing here walks the students.
+How it stays fast. The counting is SQL (:class:`kcbx.storage.reports_repo.ReportsRepo`,
+per-school rollups): students per school, cases new today / this week, returned, exempt and
+transferred, the weekly trend. The stage of each open case, its tasks due and its A8 facts
+come from the ladder, which the sweep keeps per case with the plan
+(:mod:`kcbx.bot.domain.ladder.standing`): read in one query where it still holds, computed
+for the cases changed since (:func:`kcbx.bot.services.caseviews.open_cases_now`).
 
 Stage buckets: the ladder's stages: day 0-2 (A7.1), day 3-6 (A7.2), dropout (A7.3,
 from day 7), notice to enrol (A7.4, from day 15 or the notice), reprimanded and ordered to
@@ -31,25 +30,32 @@ from datetime import date, datetime, time, timedelta
 from kcbx.bot.domain.a8.rules import Flag
 from kcbx.bot.domain.a8.warnings import Warning
 from kcbx.bot.domain.capabilities import roles_of
-from kcbx.bot.domain.ladder.recipients import CasePlace, Directory, holders_of
-from kcbx.bot.domain.ladder.state import Stage, Task, ladder_state
+from kcbx.bot.domain.ladder.recipients import Directory
+from kcbx.bot.domain.ladder.state import Stage, ladder_state
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.accountability import live_a8, school_year_of, year_enrolment
+from kcbx.bot.services.accountability import live_flags, school_year_of, year_enrolment
 from kcbx.bot.services.caseviews import (
     DROPOUT_STAGES,
     CaseView,
     Counts,
+    OpenCase,
+    Owner,
+    OwnerKey,
     UnitTree,
     a8_case,
+    a8_of_open,
     action_facts_of,
     case_facts_of,
     case_views,
+    open_cases_now,
     open_counts,
+    owner_key,
+    task_owner,
     unit_tree,
 )
-from kcbx.storage.reports_repo import ReportScope, person_scope, unit_scope
+from kcbx.storage.reports_repo import CaseRow, ReportScope, person_scope, unit_scope
 
 # Who may ask for a summary, an export or a chart: leaders of a district, township or school.
 SUMMARY_ROLES = roles_of("summary")
@@ -220,20 +226,21 @@ async def build_summary(
     await tree.ensure(services, enrolled)
     summary.enrolled = sum(enrolled.values())
     returned = await _count_activity(services, scope, summary)
-    views = await case_views(services, scope, tree)
+    views, _computed = await open_cases_now(services, scope, tree)
     summary.cases = {v.row.id: v.row.number for v in views}
-    await _count_cases(services, summary, views, list(enrolled), tree)
+    directory = await _count_cases(services, summary, views, list(enrolled), tree)
     for school_id, line in _lines_by_school(summary, [*enrolled, *returned], tree).items():
         line.enrolled += enrolled.get(school_id, 0)
         line.returned += returned.get(school_id, 0)
-    longest = sorted(views, key=lambda v: (-v.state.day, v.row.id))[:ATTENTION_LINES]
-    summary.attention = [_case_line(v, tree) for v in longest]
+    longest = sorted(views, key=lambda v: (-v.day, v.row.id))[:ATTENTION_LINES]
+    summary.attention = [_case_line(v.row, v.day, v.stage, tree) for v in longest]
     enrolled_then = None
     if unit.kind == "district":  # A8.1: the year-start enrolment, exempt children out
         year = await year_enrolment(services, tree, school_year_of(services, now))
         enrolled_then = {unit.id: year.get(unit.id, 0)}
         summary.enrolled_year = enrolled_then[unit.id]
-    flags, warns = await live_a8(services, views, tree, enrolled=enrolled_then)
+    facts = await a8_of_open(services, views, tree, directory)
+    flags, warns = live_flags(services, facts, tree, enrolled=enrolled_then)
     summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
     summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
     summary.unit_names = {u.id: u.name for u in tree.units.values()}
@@ -289,11 +296,12 @@ def _lines_by_school(
 async def _count_cases(
     services: Services,
     summary: Summary,
-    views: Sequence[CaseView],
+    views: Sequence[OpenCase],
     schools: Sequence[int],
     tree: UnitTree,
-) -> None:
-    """Open cases by stage, per township or school, and the overdue tasks by who owes them."""
+) -> Directory:
+    """Open cases by stage, per township or school, and the overdue tasks by who owes them;
+    returns who holds which role around the cases."""
     unit = summary.unit
     lines: dict[int, UnitLine] = {}
 
@@ -307,7 +315,8 @@ async def _count_cases(
 
     for school_id in schools:  # every school of the scope gets a line, even without cases
         line_of(school_id)
-    overdue: Counter[tuple[str, tuple[int, ...], int | None]] = Counter()
+    overdue: Counter[Owner] = Counter()
+    owners: dict[OwnerKey, Owner] = {}
     directory = await _directory(services, tree, views)
     for view in views:
         stage = view.stage
@@ -315,20 +324,19 @@ async def _count_cases(
         summary.stages[stage] += 1
         if view.row.a9_flags:
             summary.a9_open += 1
-        due = view.state.due_tasks
+        due = view.standing.due
         summary.overdue += len(due)
         if line is not None:
             line.stages[stage] += 1
             line.overdue += len(due)
             line.a9 += bool(view.row.a9_flags)
-        place = tree.place(view.row)
-        for task in due:
-            holders = holders_of(task.role, place, directory, task.department)
-            if holders:
-                role, unit_id = holders[0].role.value, holders[0].unit_id
-            else:
-                role, unit_id = task.role, _expected_unit(task.role, place, directory, task)
-            overdue[(role, tuple(p.id for p in holders), unit_id)] += 1
+        row, place = view.row, None
+        for task_role, department in due:  # asked once per owner_key
+            key = owner_key(task_role, department, row, tree)
+            if key not in owners:
+                place = place or tree.place(row)
+                owners[key] = task_owner(task_role, department, place, directory)
+            overdue[owners[key]] += 1
     summary.owed = [
         Owed(
             role,
@@ -340,23 +348,7 @@ async def _count_cases(
     ]
     # administrative order: the roster's, the order its units were imported or created
     summary.lines = sorted(lines.values(), key=lambda ln: ln.unit.id)
-
-
-def _expected_unit(role: str, place: CasePlace, directory: Directory, task: Task) -> int | None:
-    """The unit where a role's holder for this case would sit (to say who is missing)."""
-    if role in (Role.CLASS_TEACHER, Role.PRINCIPAL, Role.SCHOOL_LEAD):
-        unit = place.school_unit("school")
-    elif role == Role.TOWNSHIP_LEADER:
-        unit = place.household_unit("township") or place.school_unit("township")
-    elif role == Role.TOWNSHIP_CADRE:
-        unit = place.household_unit("village") or place.household_unit("township")
-    elif role in (Role.VILLAGE_CADRE, Role.GROUP_CADRE):
-        unit = place.household_unit("group") or place.household_unit("village")
-    elif role == Role.DEPARTMENT_LIAISON and task.department:
-        unit = directory.department(task.department, place.district)
-    else:
-        unit = place.district
-    return unit.id if unit is not None else None
+    return directory
 
 
 def _unit_name(tree: UnitTree, unit_id: int | None) -> str:
@@ -379,32 +371,33 @@ def _in_unit(rule: str, unit_id: int, unit: Unit, tree: UnitTree) -> bool:
     return tree.within(unit_id, unit.id)
 
 
-async def _directory(services: Services, tree: UnitTree, views: Sequence[CaseView]) -> Directory:
+async def _directory(services: Services, tree: UnitTree, views: Sequence[OpenCase]) -> Directory:
     """Who holds which role around the open cases (for "who owes the overdue tasks")."""
     unit_ids: set[int] = {u.id for u in tree.departments()}
     teachers: set[int] = set()
     for view in views:
-        if view.state.due_tasks:
+        if view.standing.due:
             unit_ids |= tree.place(view.row).unit_ids()
             if view.row.teacher_id is not None:
                 teachers.add(view.row.teacher_id)
     people = await services.reports.people_in_units(unit_ids)
+    teachers -= {p.id for p in people}
     people += list((await services.reports.people_by_id(teachers)).values())
     return Directory(people, tree.departments())
 
 
-def _case_line(view: CaseView, tree: UnitTree) -> CaseLine:
-    school = tree.get(view.row.school_id)
+def _case_line(row: CaseRow, day: int, stage: Stage, tree: UnitTree) -> CaseLine:
+    school = tree.get(row.school_id)
     return CaseLine(
-        case_id=view.row.id,
-        number=view.row.number,
-        student=view.row.student_name,
+        case_id=row.id,
+        number=row.number,
+        student=row.student_name,
         school=school.name if school else "",
-        grade=view.row.grade,
-        class_name=view.row.class_name,
-        day=view.state.day,
-        stage=view.stage,
-        a9=bool(view.row.a9_flags),
+        grade=row.grade,
+        class_name=row.class_name,
+        day=day,
+        stage=stage,
+        a9=bool(row.a9_flags),
     )
 
 
@@ -500,7 +493,7 @@ async def school_cases_view(
             services.calendar,
             now,
         )
-        lines.append(_case_line(CaseView(row, tuple(actions.get(row.id, ())), state), tree))
+        lines.append(_case_line(row, state.day, state.stage, tree))
     return SchoolCases(school, tuple(lines), total, page, pages, page * CASES_PER_PAGE + 1)
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from kcbx.bot.domain.a8.rules import (
     LADDER,
     CaseA8,
+    Flag,
     Level,
     Rule,
     attrition_percent,
@@ -66,8 +67,10 @@ def warnings(
     district_id: int,
     enrolled: int,
     ahead: timedelta | None = None,
+    earned: Sequence[Flag] | None = None,
 ) -> list[Warning]:
-    """What the responsible leaders should hear at ``at``, before a flag is earned or frozen.
+    """What the responsible leaders should hear at ``at``, before a flag is earned or frozen
+    (``earned``: the flags :func:`evaluate` gives for the same cases, if already known).
 
     * A8.2/A8.3, per case: from A7.2 (day 3) until its dropout mark, a case with no school
       measure that would make (or add to) the school's flag: "record a measure by the mark";
@@ -81,7 +84,8 @@ def warnings(
     acc = policy.accountability
     ahead = ahead if ahead is not None else timedelta(days=acc.warn_days_ahead)
     dropouts = [c for c in cases if c.is_dropout(at)]
-    earned = evaluate(cases, policy, at, district_id=district_id, enrolled=enrolled)
+    if earned is None:
+        earned = evaluate(cases, policy, at, district_id=district_id, enrolled=enrolled)
     earned_levels = {(f.rule, f.unit_id): f.level for f in earned}
     out: list[Warning] = []
     percent = attrition_percent(len(dropouts), enrolled)

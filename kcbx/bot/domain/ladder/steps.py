@@ -115,6 +115,7 @@ class LadderState:
     notice_deadline: date | None = None  # A7.4, once the notice is delivered
     correction_deadline: date | None = None  # A7.5, the latest order's
     closed_by: str | None = None  # returned / exempt / transferred
+    next_stage_at: datetime | None = None  # when the next stage is reached with nobody acting
 
     @property
     def open_tasks(self) -> tuple[Task, ...]:
@@ -465,6 +466,7 @@ class Builder:
             when = reached[candidate]
             if when is not None and when <= now:
                 stage = candidate
+        ahead = [w for w in reached.values() if w is not None and w > now]
         steps = ORDER[: ORDER.index(stage) + 1]
 
         def opens(s: Stage) -> datetime:
@@ -492,6 +494,7 @@ class Builder:
             tasks=tuple(self.tasks),
             notice_deadline=notice_deadline,
             correction_deadline=correction_deadline,
+            next_stage_at=min(ahead, default=None),
         )
 
 
