@@ -48,6 +48,7 @@ from kcbx.bot.texts.cases import (
 from kcbx.bot.texts.paging import page_buttons
 from kcbx.handlers.common import (
     Rows,
+    callback_data,
     inline,
     pairs,
     pressed,
@@ -119,7 +120,7 @@ async def _classes_page(
     t = context.gettext
     chunk = classes[page * PER_PAGE : (page + 1) * PER_PAGE]
     buttons = [
-        (t("grade {grade} {name}").format(grade=c.grade, name=c.name), f"rep:c:{c.id}:0")
+        (t("grade {grade} {name}").format(grade=c.grade, name=c.name), f"rep:c:{c.id}:0:b")
         for c in chunk
     ]
     rows = pairs(buttons)
@@ -141,8 +142,8 @@ async def _students_page(
     students, more = await class_students(
         context.services, person, class_id, offset=page * PER_PAGE, limit=PER_PAGE
     )
-    rows = _student_buttons(students, t, with_class=False)
-    nav = page_buttons(t, f"rep:c:{class_id}:{{}}", page, more)
+    rows = pairs([(name, f"rep:s:{sid}") for sid, name in students])
+    nav = page_buttons(t, f"rep:c:{class_id}:{{}}" + (":b" if back else ""), page, more)
     rows += [nav] if nav else []
     last = REPORT.cancel_row(t)
     if back:
@@ -156,15 +157,16 @@ async def _students_page(
 
 
 async def browse(update: Update, context: KcbxContext) -> int:
-    """rep:cl:{page} (classes) and rep:c:{class}:{page} (a class's students)."""
+    """rep:cl:{page} (classes) and rep:c:{class}:{page}[:b] (a class's students; ``b``: with
+    the way back to the classes, for a reporter who has several)."""
     person = require_person(context)
-    query = update.callback_query
-    parts = ((query.data if query else None) or "").split(":")
-    classes = await report_classes(context.services, person)
+    parts = callback_data(update).split(":")
     if parts[1] == "cl":
+        classes = await report_classes(context.services, person)
         await _classes_page(update, context, classes, int(parts[2]))
     else:
-        await _students_page(update, context, int(parts[2]), int(parts[3]), back=len(classes) > 1)
+        back = len(parts) > 4  # forgeable, and harmless: the list of classes is in scope
+        await _students_page(update, context, int(parts[2]), int(parts[3]), back=back)
     return STUDENT
 
 
@@ -398,7 +400,7 @@ def register(app: Application) -> None:
         [CommandHandler("report", start), MessageHandler(entry, start)],
         {
             STUDENT: [
-                CallbackQueryHandler(browse, pattern=r"^rep:(cl:\d+|c:\d+:\d+)$"),
+                CallbackQueryHandler(browse, pattern=r"^rep:(cl:\d+|c:\d+:\d+(:b)?)$"),
                 CallbackQueryHandler(pick, pattern=r"^rep:s:\d+$"),
                 MessageHandler(text, search),
             ],
