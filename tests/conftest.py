@@ -10,6 +10,8 @@ skipped with one line saying so; ``KCBX_TEST_PG=required`` makes that a failure 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from kcbx.demo.story import run_demo
 from kcbx.storage.db import POSTGRESQL, SQLITE, resolve
 from kcbx.testing import pg
 from kcbx.testing.harness import BotHarness
@@ -127,3 +130,20 @@ async def db_target(tmp_path: Path, db_backend: str) -> str:
 async def harness(tmp_path: Path) -> AsyncIterator[BotHarness]:
     async with BotHarness(tmp_path / "kcbx.db", T0) as h:
         yield h
+
+
+@pytest.fixture(scope="session")
+def demo_month(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Path]:
+    """`kcbx demo`'s month in Chinese (300 students, its SQLite database kept), played once
+    for the whole run and shared by the workers. Tests only read it (copy the database to
+    write to it)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base if worker_id == "master" else base.parent  # the run's, shared by the workers
+    out = root / "demo-month"
+    with open(root / "demo-month.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        played = root / "demo-month.json"
+        if not played.exists():
+            artefacts = _run(run_demo(out=out, students=300, lang="zh_CN", keep=True))
+            played.write_text(json.dumps({k: str(v) for k, v in artefacts.items()}))
+        return {k: Path(v) for k, v in json.loads(played.read_text()).items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from kcbx.bot.services.caseviews import unit_tree
 from kcbx.bot.services.ledger import export_for_unit
 from kcbx.bot.services.summary import build_summary
 from kcbx.bot.texts.summary import render_summary
-from kcbx.demo.story import run_demo
 from kcbx.storage.db import Database, SqliteDatabase, migration_files
 from kcbx.storage.reports_repo import unit_scope
 
@@ -59,10 +59,10 @@ async def _counts(database: Database) -> dict[str, int]:
 
 
 async def test_the_demo_district_moves_into_postgresql_and_reads_the_same(
-    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], demo_month: dict[str, Path]
 ) -> None:
-    artefacts = await run_demo(out=tmp_path / "demo", students=200, keep=True)
-    file = str(artefacts["database"])
+    file = str(tmp_path / "demo.db")  # a copy: the run's demo month is shared
+    shutil.copyfile(demo_month["database"], file)
     before = await _summary_and_ledger(file)
     assert before[2][2] >= 1  # the demo recorded actions, so the ledger has rows to compare
     capsys.readouterr()

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from kcbx.demo.story import run_demo
-
 pytestmark = pytest.mark.single_backend  # the texts, not the storage
 
 LONGEST = "KC-2024-0003"
@@ -62,12 +60,8 @@ def width(label: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def messages(tmp_path_factory: pytest.TempPathFactory) -> list[Shown]:
-    out = tmp_path_factory.mktemp("demo")
-    import asyncio
-
-    artefacts = asyncio.run(run_demo(out=out / "month", students=300, lang="zh_CN"))
-    return shown(Path(artefacts["transcript"]).read_text(encoding="utf-8"))
+def messages(demo_month: dict[str, Path]) -> list[Shown]:
+    return shown(demo_month["transcript"].read_text(encoding="utf-8"))
 
 
 def test_the_longest_case_card_fits_a_phone(messages: list[Shown]) -> None:

@@ -349,6 +349,30 @@ async def test_group_and_overall_flood_limits() -> None:
                 await bot.send_message(users[3].id, "通知")
 
 
+async def test_flood_control_counts_the_storys_time_and_a_persons_pace() -> None:
+    """A month in fast-forward is not a burst: the seconds a test moves its clock, and a
+    second for each thing a person does, refill the buckets; within one instant of the
+    story a burst is still a burst."""
+    story = [0.0]
+    async with FakeBotApi(
+        token=TOKEN, private_burst=2, flood_clock=lambda: time.monotonic() + story[0]
+    ) as fake:
+        user = fake.user(13, started=True)
+        async with Bot(TOKEN, base_url=fake.base_url) as bot:
+            await bot.send_message(user.id, "1")
+            await bot.send_message(user.id, "2")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(user.id, "3")
+            story[0] += 3600  # an hour of the story later
+            await bot.send_message(user.id, "3")
+            await bot.send_message(user.id, "4")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(user.id, "5")
+            await user.send("好的")  # the person answers: a second of theirs
+            await bot.send_message(user.id, "5")
+        assert [m.plain for m in user.messages] == ["1", "2", "3", "4", "5"]
+
+
 async def test_injected_failures_and_outages(fake: FakeBotApi, bot: Bot) -> None:
     user = fake.user(12, started=True)
     fake.fail_next("sendMessage", code=429, retry_after=1)

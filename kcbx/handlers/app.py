@@ -57,7 +57,12 @@ from kcbx.handlers.jobs import (
 )
 from kcbx.handlers.menu import publish_default_menus
 from kcbx.handlers.persistence import DatabasePersistence
-from kcbx.handlers.transport import TelegramTransport, quiet_retries, rate_limiter
+from kcbx.handlers.transport import (
+    TelegramTransport,
+    http_request,
+    quiet_retries,
+    rate_limiter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,8 @@ def build_application(
         .token(token)
         .base_url(config.telegram_api_url)
         .base_file_url(config.file_url)
+        .request(http_request())
+        .get_updates_request(http_request(long_poll=True))
         .context_types(ContextTypes(context=KcbxContext))
         .rate_limiter(rate_limiter(config))
         # conversations in progress survive a restart (their step and draft in the database)

@@ -16,6 +16,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -507,9 +508,11 @@ def mask(sql: str) -> str:
     return "".join(out)
 
 
-def split_sql(sql: str) -> list[str]:
+@cache
+def split_sql(sql: str) -> tuple[str, ...]:
     """Split a migration into statements at the semicolons of its code (not those inside
-    literals or comments); a piece that is only comments is left out."""
+    literals or comments); a piece that is only comments is left out. Cached: every new
+    database (each test's, each restore's) splits the same files."""
     code = mask(sql)
     statements, start = [], 0
     for i, c in enumerate(code):
@@ -517,7 +520,7 @@ def split_sql(sql: str) -> list[str]:
             statements.append((sql[start:i], code[start:i]))
             start = i + 1
     statements.append((sql[start:], code[start:]))
-    return [text.strip() for text, bare in statements if bare.strip()]
+    return tuple(text.strip() for text, bare in statements if bare.strip())
 
 
 # What SQLite says when it cannot write at all (as opposed to a busy lock or a bad statement).

@@ -8,6 +8,7 @@ caller move time, run the sweep and drain the outbox explicitly (no sleeps, no t
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,10 +32,21 @@ class BotHarness:
     ) -> None:
         self.db_path = db_path
         self.clock = FakeClock(start)
+        self._start = start
         self.fake = fake or FakeBotApi(token="123456:TEST-token_kcbx", bot_username="kcbx_bot")
+        # Telegram's flood control lives in the story's time: an hour the test moves the clock
+        # is an hour for its buckets too (a month in fast-forward is not a burst), while within
+        # one instant of the story the real seconds between requests still count.
+        self.fake.flood_clock = self._flood_time
+        self._flood_last = 0.0
         self._config_overrides = config
         self.app: Any = None
         self.services: Services | None = None
+
+    def _flood_time(self) -> float:
+        moved = (self.clock.now() - self._start).total_seconds()
+        self._flood_last = max(self._flood_last, time.monotonic() + moved)
+        return self._flood_last
 
     @property
     def config(self) -> Config:

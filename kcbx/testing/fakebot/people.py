@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import mimetypes
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -54,11 +53,12 @@ class _TokenBucket:
         self.capacity = capacity
         self.rate = rate
         self.tokens = capacity
-        self.updated = time.monotonic()
+        self.updated: float | None = None  # full until first used, on the server's flood clock
 
     def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+        elapsed = 0.0 if self.updated is None else max(0.0, now - self.updated)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.updated = now if self.updated is None else max(now, self.updated)
 
     def wait(self, now: float) -> float:
         self._refill(now)

@@ -66,6 +66,8 @@ class FakeState:
         private_burst: int = 5,
         group_per_minute: float = 20,
         now: Callable[[], float] = time.time,
+        flood_clock: Callable[[], float] = time.monotonic,
+        human_pace: float = 1.0,
     ) -> None:
         if not re.fullmatch(r"\d+:[\w-]+", token):
             raise ValueError(f"not a bot token: {token!r}")
@@ -81,6 +83,12 @@ class FakeState:
         self.private_burst = private_burst
         self.group_per_minute = group_per_minute
         self.now = now
+        # The seconds flood control counts (a test harness adds the time it moves its clock).
+        self.flood_clock = flood_clock
+        # A person taps or types at most about once a second: each update a fake person makes
+        # moves flood control's time by this much, so a test's quick fingers are not a burst.
+        self.human_pace = human_pace
+        self._acted = 0.0
         self.requests: list[RecordedRequest] = []
         self.stats = FakeStats()
         self._overall = _TokenBucket(overall_per_second, overall_per_second)
@@ -146,6 +154,7 @@ class FakeState:
         if kind not in self._allowed_updates:
             return
         self._last_update_id += 1
+        self._acted += self.human_pace
         self._updates.append({"update_id": self._last_update_id, kind: payload})
         await self._notify()
 
@@ -322,13 +331,13 @@ class FakeState:
     def _check_flood(self, conversation: _Conversation) -> None:
         if not self.flood_control:
             return
-        now = time.monotonic()
+        now = self.flood_clock() + self._acted
         wait = max(self._overall.wait(now), conversation._bucket.wait(now))
         if wait > 0:
             raise _flood(max(1, math.ceil(wait)))
 
     def _consume_flood(self, conversation: _Conversation) -> None:
-        now = time.monotonic()
+        now = self.flood_clock() + self._acted
         self._overall.take(now)
         conversation._bucket.take(now)
 
