@@ -225,10 +225,13 @@ async def kcbx_app(path: Path, request: MemoryRequest) -> tuple[Any, Any]:
         return original().request(request).get_updates_request(request)
 
     Application.builder = builder  # type: ignore[method-assign]
+    own = composition.http_request  # the request objects kcbx sets on the builder itself
+    composition.http_request = lambda **_: request  # type: ignore[assignment]
     try:
         app = composition.build_application(config, clock=clock, services=services)
     finally:
         Application.builder = original  # type: ignore[method-assign]
+        composition.http_request = own  # type: ignore[assignment]
     await app.initialize()
     register_features(services)
     app.bot_data[SERVICES_KEY] = services
