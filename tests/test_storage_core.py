@@ -219,6 +219,22 @@ async def test_scope_sql_and_pure_check_agree(tmp_path: Path) -> None:
             place = await services.students.place(sid)
             assert place is not None
             assert can_see_student(viewer, place) == (sid in ids), (role, sid)
+    # a page of a class's buttons (id, name) lists what the full listing lists, in its order
+    for name, grade in (("李四", None), ("王五", 2), ("赵六", 3), ("钱七", 2)):
+        async with services.db.transaction():
+            await services.db.execute(
+                "INSERT INTO students (registry_no, name, school_id, class_id, grade,"
+                " household_unit_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'x')",
+                ("R" + name, name, u["s1"], c1, grade, u["g1"]),
+            )
+    for pid in (teacher, other_teacher, await person(Role.PRINCIPAL, u["s1"])):
+        viewer = await services.people.get(pid)
+        assert viewer is not None
+        for offset in (0, 2, 4):
+            listed = await services.students.visible(viewer, class_id=c1, limit=2, offset=offset)
+            names = await services.students.names_in_class(viewer, c1, limit=2, offset=offset)
+            assert names == [(s.id, s.name) for s in listed], (viewer.role, offset)
+        assert bool(names) == (pid != other_teacher)  # another teacher's class: nothing
     # a revoked person sees nothing
     await services.people.revoke(teacher, actor="t", now=now)
     revoked = await services.people.get(teacher)

@@ -69,10 +69,12 @@ class CaseRepo(AuditedRepo):
             )
             seq = await take_next(self.db, f"case:{year}", highest=int(highest))
             number = f"KC-{year}-{seq:04d}"
-            case_id = await self.db.execute(
+            # the row as written comes back with the INSERT (no read after it)
+            case = await _case.one(
+                self.db,
                 "INSERT INTO cases (number, year, seq, student_id, reported_by, absent_since,"
                 " reported_at, cause, guardian_contact, note, reopened_from, carried_days)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     number,
                     year,
@@ -88,6 +90,7 @@ class CaseRepo(AuditedRepo):
                     carried_days,
                 ),
             )
+            case_id = written(case).id
             await mark_changed(self.db, [case_id])
             earlier = "SELECT id FROM cases WHERE student_id = ? AND id <> ?"
             # a return's check-ins (A4.2) give way to the new case
@@ -101,7 +104,7 @@ class CaseRepo(AuditedRepo):
                 "carried_days": carried_days,
             }
             await self.audit.record(now, actor, "open_case", "case", case_id, detail)
-        return written(await self.get(case_id))
+        return written(case)
 
     async def get(self, case_id: int) -> Case | None:
         return await _case.one(self.db, "SELECT * FROM cases WHERE id = ?", (case_id,))
@@ -201,9 +204,9 @@ class CaseRepo(AuditedRepo):
         """Append an action (never update or delete one: a correction points at the old),
         done ``at`` (by default as it is recorded, ``now``)."""
         async with self.db.transaction():
-            action_id = await self.db.execute(
+            row = await self.db.fetchone(
                 "INSERT INTO actions (case_id, kind, actor_id, at, recorded_at, rule, detail,"
-                " corrects_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " corrects_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     case_id,
                     kind,
@@ -215,6 +218,8 @@ class CaseRepo(AuditedRepo):
                     corrects_id,
                 ),
             )
+            action = _action(row)
+            action_id = action.id
             await mark_changed(self.db, [case_id])
             await self.db.execute(
                 "UPDATE cases SET actions_recorded = actions_recorded + 1 WHERE id = ?",
@@ -228,8 +233,7 @@ class CaseRepo(AuditedRepo):
                 entity_id=case_id,
                 detail={"action_id": action_id, "rule": rule, "corrects": corrects_id},
             )
-        row = await self.db.fetchone("SELECT * FROM actions WHERE id = ?", (action_id,))
-        return _action(row)
+        return action
 
     async def actions(self, case_id: int) -> list[Action]:
         return await _action.all(

@@ -16,11 +16,12 @@ async def take_next(db: Database, series: str, *, highest: int) -> int:
     row. ``highest`` is the highest number the caller sees written (rows written without the
     counter, by an older version or by hand, are never numbered again)."""
     async with db.transaction():
-        await db.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = CASE"
-            " WHEN excluded.value > counters.value THEN excluded.value"
-            " ELSE counters.value + 1 END",
-            (series, highest + 1),
+        return int(
+            await db.fetchval(
+                "INSERT INTO counters (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = CASE"
+                " WHEN excluded.value > counters.value THEN excluded.value"
+                " ELSE counters.value + 1 END RETURNING value",
+                (series, highest + 1),
+            )
         )
-        return int(await db.fetchval("SELECT value FROM counters WHERE name = ?", (series,)))

@@ -116,6 +116,19 @@ class StudentRepo(Repo):
         sql += " ORDER BY s.grade NULLS FIRST, c.name NULLS FIRST, s.name, s.id LIMIT ? OFFSET ?"
         return await _student.all(self.db, sql, [*params, limit, offset])
 
+    async def names_in_class(
+        self, person: Person, class_id: int, *, limit: int, offset: int = 0
+    ) -> list[tuple[int, str]]:
+        """(id, name) of a class's students a person may see, in :meth:`visible`'s order (the
+        class's name is the same for all): the two columns a page of buttons shows."""
+        clause, params = scope_clause(person)
+        rows = await self.db.fetchall(
+            f"SELECT s.id, s.name FROM students s WHERE {clause} AND s.class_id = ?"
+            " ORDER BY s.grade NULLS FIRST, s.name, s.id LIMIT ? OFFSET ?",
+            [*params, class_id, limit, offset],
+        )
+        return [(r[0], r[1]) for r in rows]
+
     async def named_in_scope(
         self, person: Person, fragment: str, *, limit: int = 20
     ) -> list[Student]:

@@ -136,12 +136,12 @@ async def report_classes(services: Services, person: Person) -> list[ReportClass
 
 
 async def class_students(
-    services: Services, person: Person, class_id: int | None, *, offset: int, limit: int
-) -> tuple[list[Student], bool]:
-    """A page of the students of a class in scope, and whether there are more."""
+    services: Services, person: Person, class_id: int, *, offset: int, limit: int
+) -> tuple[list[tuple[int, str]], bool]:
+    """A page of (id, name) of the students of a class in scope, and whether there are more."""
     with services.db.inline():  # one page, by index
-        found = await services.students.visible(
-            person, class_id=class_id, limit=limit + 1, offset=offset
+        found = await services.students.names_in_class(
+            person, class_id, limit=limit + 1, offset=offset
         )
     return found[:limit], len(found) > limit
 

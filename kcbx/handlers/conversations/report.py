@@ -48,6 +48,7 @@ from kcbx.bot.texts.cases import (
 from kcbx.bot.texts.paging import MAX_BUTTONS
 from kcbx.handlers.common import (
     Rows,
+    callback_data,
     inline,
     pairs,
     pressed,
@@ -124,7 +125,7 @@ async def _classes_page(
     update: Update, context: KcbxContext, classes: list[ReportClass], page: int
 ) -> None:
     t = context.gettext
-    buttons = [(class_words(c.grade, c.name, t), f"rep:c:{c.id}:0") for c in classes]
+    buttons = [(class_words(c.grade, c.name, t), f"rep:c:{c.id}:0:b") for c in classes]
     rows, alert = REPORT.picker(t, buttons, page, "rep:cl:{}")
     text = t(
         "Which student is absent without reason? Pick a class, or type part of the name or "
@@ -141,8 +142,8 @@ async def _students_page(
     students, _ = await class_students(
         context.services, person, class_id, offset=0, limit=CLASS_MAX
     )
-    buttons = _student_choices(students, t, with_class=False)
-    data = f"rep:c:{class_id}:{{}}"
+    buttons = [(name, f"rep:s:{sid}") for sid, name in students]
+    data = f"rep:c:{class_id}:{{}}" + (":b" if back else "")
     up = (t("« Classes"), "rep:cl:0") if back else None
     rows, alert = REPORT.picker(t, buttons, page, data, back=up)
     text = t(
@@ -153,15 +154,16 @@ async def _students_page(
 
 
 async def browse(update: Update, context: KcbxContext) -> int:
-    """rep:cl:{page} (classes) and rep:c:{class}:{page} (a class's students)."""
+    """rep:cl:{page} (classes) and rep:c:{class}:{page}[:b] (a class's students; ``b``: with
+    the way back to the classes, for a reporter who has several)."""
     person = require_person(context)
-    query = update.callback_query
-    parts = ((query.data if query else None) or "").split(":")
-    classes = await report_classes(context.services, person)
+    parts = callback_data(update).split(":")
     if parts[1] == "cl":
+        classes = await report_classes(context.services, person)
         await _classes_page(update, context, classes, int(parts[2]))
     else:
-        await _students_page(update, context, int(parts[2]), int(parts[3]), back=len(classes) > 1)
+        back = len(parts) > 4  # forgeable, and harmless: the list of classes is in scope
+        await _students_page(update, context, int(parts[2]), int(parts[3]), back=back)
     return STUDENT
 
 
@@ -412,7 +414,7 @@ def register(app: Application) -> None:
         [CommandHandler("report", start), MessageHandler(entry, start)],
         {
             STUDENT: [
-                CallbackQueryHandler(browse, pattern=r"^rep:(cl:\d+|c:\d+:\d+)$"),
+                CallbackQueryHandler(browse, pattern=r"^rep:(cl:\d+|c:\d+:\d+(:b)?)$"),
                 CallbackQueryHandler(pick, pattern=r"^rep:s:\d+$"),
                 MessageHandler(text, search),
             ],
