@@ -264,7 +264,7 @@ async def test_cases_lists_the_scope_and_the_card_shows_the_history(harness: Bot
     card = await teacher.wait_for(lambda m: "办理记录" in m.plain)
     assert "案件KC-2024-0001 · 办理中" in card.plain
     assert "张三（三年级1班），滨河小学" in card.plain
-    assert "滨河镇/新墩村/一组" in card.plain and "张父（父亲） 13700000000" in card.plain
+    assert "滨河镇/新墩村/一组" in card.plain and "张父（父亲），电话13700000000" in card.plain
     assert "阶段：学校劝返，第3天" in card.plain
     assert "⚠ 请及时家访" in card.plain and "期限3月6日（周三）18:00" in card.plain  # overdue
     assert "3月4日（周一）09:00 李老师（班主任）：电话联系监护人" in card.plain

@@ -78,7 +78,7 @@ def test_a_reminder_names_everything_and_escapes_the_student() -> None:
     message = reminder_message(due_task(), "滨河小学", POLICY, ZH, "zh_CN")
     text = message.text
     assert "⏰ 待办提醒" in text
-    assert "学生：<b>&lt;小明&gt;</b>（滨河小学 三年级1班）" in text
+    assert "学生：<b>&lt;小明&gt;</b>（滨河小学三年级1班）" in text
     assert "案件：<b>KC-2024-0007</b>，第8天" in text
     assert "依据：第七条" in text and "事项：请及时家访" in text
     assert "期限已过：2024年3月6日（周三）18:00" in text  # sent on day 8: never a past 期限

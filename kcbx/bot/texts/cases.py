@@ -372,9 +372,12 @@ def _guardians_line(card: CaseCard, t: Translate) -> str:
         if g.relation:
             name = t("{name} ({role})").format(name=name, role=escape(relation_word(g.relation, t)))
         if g.phone and not card.restricted:
-            name += " " + escape(g.phone)
+            name = t("{guardian}, tel. {phone}").format(guardian=name, phone=escape(g.phone))
         names.append(name)
-    return t("Guardians: {contact}").format(contact="；".join(names))
+    contact = names[0] if names else ""
+    for other in names[1:]:
+        contact = t("{guardian}; {other}").format(guardian=contact, other=other)
+    return t("Guardians: {contact}").format(contact=contact)
 
 
 def _card_head(

@@ -87,7 +87,8 @@ def subject(due: DueTask, school_name: str, policy: Policy, t: Translate, lang: 
     student = due.student
     place = escape(school_name)
     if student.grade is not None and student.class_name:
-        place += " " + escape(class_words(student.grade, student.class_name, t))
+        grade = escape(class_words(student.grade, student.class_name, t))
+        place = t("{school}, {grade}").format(school=place, grade=grade)
     task = task_text(due.task, t)
     if is_follow_up(due.task.code) and due.case.closed_at is not None:  # A4.2
         back = format_date(policy.time.local_date(due.case.closed_at), t, lang)

@@ -60,8 +60,10 @@ def case_line_text(line: CaseLine, t: Translate, *, with_school: bool = True) ->
     if line.grade is not None and line.class_name:
         where.append(escape(class_words(line.grade, line.class_name, t)))
     text = f"<b>{escape(line.student)}</b>"
+    if len(where) == 2:  # 滨河小学三年级1班 (school, grade in English)
+        where = [t("{school}, {grade}").format(school=where[0], grade=where[1])]
     if where:
-        text += " " + " ".join(where)
+        text += " " + where[0]
     text += " · " + t("day {day}").format(day=line.day)
     text += " · " + t(STAGE_NAMES[line.stage])
     text += f" · <b>{escape(line.number)}</b>"

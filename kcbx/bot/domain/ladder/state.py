@@ -70,7 +70,7 @@ _CLOSING = {
 
 # Steps shown to the teacher after a report (expected_steps), by rule.
 STEP_TEXTS: dict[str, str] = {
-    "A7.1": N_("visit the home (the guardians are phoned on the day of the report)"),
+    "A7.1": N_("visit the home; the guardians are phoned on the day of the report"),
     "A7.2": N_("the school organises a persuasion team"),
     "A7.3": N_("dropout mark, report to the education bureau and the township"),
     "A7.4": N_("issue the notice to enrol by a deadline"),
