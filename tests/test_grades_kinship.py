@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from kcbx.bot.domain.grades import grade_class, grade_name
+from kcbx.bot.domain.grades import class_words, grade_class, grade_name
+from kcbx.bot.domain.i18n import translator
 from kcbx.bot.domain.kinship import Address, address_guardians, relation_kind
+from kcbx.bot.runtime.config import Config
+from kcbx.bot.runtime.services import Services
 
 
 @pytest.mark.parametrize(
@@ -59,3 +64,19 @@ def test_relations_as_rosters_write_them() -> None:
     assert relation_kind(" 父 亲 ") == "parent"
     assert relation_kind("祖母") == "grandparent" and relation_kind("姥姥") == "maternal"
     assert relation_kind("") == "other"
+
+
+async def test_chat_prints_grades_in_the_countys_style(tmp_path: Path) -> None:
+    """``grade_style = "junior"``: the junior middle grades read 初二(2)班 in chat as on the
+    notices; primary grades keep 三年级1班; English says the year; closing the services
+    goes back to the default."""
+    zh, en = translator("zh_CN"), translator("en")
+    services = await Services.open(Config(db_path=str(tmp_path / "k.db"), grade_style="junior"))
+    try:
+        assert class_words(8, "2班", zh) == "初二(2)班"
+        assert class_words(3, "1班", zh) == "三年级1班"
+        assert class_words(7, "火箭班", zh) == "初一火箭班"
+        assert class_words(8, "2班", en) == "junior year 2, class 2"
+    finally:
+        await services.close()
+    assert class_words(8, "2班", zh) == "八年级2班"

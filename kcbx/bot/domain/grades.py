@@ -78,14 +78,31 @@ GRADE_NAMES: Final = {
 }
 
 
+# The junior middle grades in the junior style (初二(2)班); English keeps "year 2".
+JUNIOR_NAMES: Final = {7: N_("junior year 1"), 8: N_("junior year 2"), 9: N_("junior year 3")}
+# How chat prints grades: the setting ``grade_style``, set when the services open.
+_CHAT_STYLE: list[GradeStyle] = ["year"]
+
+
+def use_grade_style(style: GradeStyle) -> None:
+    """Print the grades of chat texts in ``style`` (``year`` unless a county says otherwise)."""
+    _CHAT_STYLE[0] = style
+
+
 def grade_words(grade: int, gettext: Translate) -> str:
     """八年级 (grade 8); a grade out of 1-9 as its number."""
     return gettext(GRADE_NAMES[grade]) if grade in GRADE_NAMES else str(grade)
 
 
 def class_words(grade: int, class_name: str, gettext: Translate) -> str:
-    """A class in a chat's words: 八年级2班 as the school writes it, "grade 8, class 2" in
-    English; a class named otherwise (火箭班) as the school wrote it. Not escaped."""
+    """A class in a chat's words: 八年级2班 as the school writes it (初二(2)班 in the junior
+    style), "grade 8, class 2" in English; a class named otherwise (火箭班) as the school wrote
+    it. Not escaped."""
     number = _NUMBERED.fullmatch(class_name)
+    if _CHAT_STYLE[0] == "junior" and grade in JUNIOR_NAMES:
+        junior = gettext(JUNIOR_NAMES[grade])
+        if number is None:
+            return gettext(N_("{grade}, {name}")).format(grade=junior, name=class_name)
+        return gettext(N_("{grade}, class {number}")).format(grade=junior, number=number[1])
     name = gettext(N_("class {number}")).format(number=number.group(1)) if number else class_name
     return gettext(N_("{grade}, {name}")).format(grade=grade_words(grade, gettext), name=name)

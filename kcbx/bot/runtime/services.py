@@ -24,6 +24,7 @@ from pathlib import Path
 
 from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.domain.dates import use_today
+from kcbx.bot.domain.grades import grade_style, use_grade_style
 from kcbx.bot.domain.i18n import Translate
 from kcbx.bot.domain.ladder.due import DueTask
 from kcbx.bot.domain.ladder.state import Task
@@ -127,6 +128,7 @@ class Services:
         people = PeopleRepo(db, audit)
         clock = clock or SystemClock()
         use_today(lambda: policy.time.local_date(clock.now()))  # no year in the current year
+        use_grade_style(grade_style(config.grade_style))  # 八年级2班, or 初二(2)班
         return cls(
             config=config,
             db=db,
@@ -158,4 +160,5 @@ class Services:
 
     async def close(self) -> None:
         use_today(None)
+        use_grade_style("year")
         await self.db.close()
