@@ -372,7 +372,7 @@ def _guardians_line(card: CaseCard, t: Translate) -> str:
         if g.relation:
             name = t("{name} ({role})").format(name=name, role=escape(relation_word(g.relation, t)))
         if g.phone and not card.restricted:
-            name = t("{guardian}, tel. {phone}").format(guardian=name, phone=escape(g.phone))
+            name = t("{guardian}, phone {phone}").format(guardian=name, phone=escape(g.phone))
         names.append(name)
     contact = names[0] if names else ""
     for other in names[1:]:
