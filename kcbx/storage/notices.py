@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
@@ -33,6 +34,16 @@ _notice = reader(
     deadline=optional(date.fromisoformat),
     delivered_on=optional(date.fromisoformat),
 )
+
+
+class _Numbering(NamedTuple):
+    """How a new document is numbered and dated, and who asked for it (for the audit)."""
+
+    year: int
+    number: Callable[[int], str]  # the printed number of a sequence number
+    issue_date: date
+    now: datetime
+    actor: str
 
 
 class NoticeRepo(AuditedRepo):
@@ -87,17 +98,9 @@ class NoticeRepo(AuditedRepo):
             current = await self.current(case_id, kind)
             if current is not None and (reuse_delivered or not current.delivered):
                 return current, False
+            numbering = _Numbering(year, number, issue_date, now, actor)
             notice = await self._allocate(
-                case_id,
-                kind,
-                year=year,
-                number=number,
-                issue_date=issue_date,
-                task=task,
-                cites_id=cites_id,
-                replaces=None,
-                now=now,
-                actor=actor,
+                case_id, kind, numbering, task=task, cites_id=cites_id, replaces=None
             )
         return notice, True
 
@@ -122,34 +125,23 @@ class NoticeRepo(AuditedRepo):
             )
             if not changed:
                 return None
+            numbering = _Numbering(year, number, issue_date, now, actor)
             return await self._allocate(
-                old.case_id,
-                old.kind,
-                year=year,
-                number=number,
-                issue_date=issue_date,
-                task=old.task,
-                cites_id=old.cites_id,
-                replaces=old,
-                now=now,
-                actor=actor,
+                old.case_id, old.kind, numbering, task=old.task, cites_id=old.cites_id, replaces=old
             )
 
     async def _allocate(
         self,
         case_id: int,
         kind: str,
+        numbering: _Numbering,
         *,
-        year: int,
-        number: Callable[[int], str],
-        issue_date: date,
         task: str | None,
         cites_id: int | None,
         replaces: Notice | None,
-        now: datetime,
-        actor: str,
     ) -> Notice:
         """Insert the next number of (kind, year); call inside a transaction."""
+        year, number, issue_date, now, actor = numbering
         highest = await self.db.fetchval(
             "SELECT COALESCE(MAX(seq), 0) FROM notices WHERE kind = ? AND year = ?", (kind, year)
         )
