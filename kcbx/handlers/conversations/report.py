@@ -8,7 +8,7 @@ is written before "Confirm": /cancel, a timeout or a restart leave nothing half-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from html import escape
 
@@ -292,20 +292,26 @@ async def causes_page(update: Update, context: KcbxContext) -> int:
 # --- steps 3-5: reason, guardians, note ----------------------------------------------------
 
 
-def _chosen(
-    update: Update, context: KcbxContext, names: Mapping[str, str]
-) -> tuple[ReportDraft, str] | None:
-    """The draft and the code of the choice pressed (None: the draft is gone, or the code
-    is not one of ``names``)."""
-    draft, code = _drafts.get(context), flow.pressed_code(update)
-    return (draft, code) if draft is not None and code in names else None
+def _choice(
+    names: Mapping[str, str],
+) -> Callable[[flow.DraftStep[ReportDraft, str]], flow.StepHandler]:
+    """A decorator for a step that takes one of ``names``: it gets the draft and the code
+    pressed. A draft that is gone, or a code that is not one of ``names``, ends it as lost."""
+
+    def wrap(step: flow.DraftStep[ReportDraft, str]) -> flow.StepHandler:
+        async def handler(update: Update, context: KcbxContext) -> int:
+            draft, code = _drafts.get(context), flow.pressed_code(update)
+            if draft is None or code not in names:
+                return await REPORT.lost(update, context)
+            return await step(update, context, draft, code)
+
+        return handler
+
+    return wrap
 
 
-async def cause_button(update: Update, context: KcbxContext) -> int:
-    chosen = _chosen(update, context, CAUSES)
-    if chosen is None:
-        return await REPORT.lost(update, context)
-    draft, code = chosen
+@_choice(CAUSES)
+async def cause_button(update: Update, context: KcbxContext, draft: ReportDraft, code: str) -> int:
     draft.cause = code
     t = context.gettext
     rows = [[(t(label), f"rep:g:{code}")] for code, label in CONTACTS.items()]
@@ -320,11 +326,10 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
     return CONTACT
 
 
-async def contact_button(update: Update, context: KcbxContext) -> int:
-    chosen = _chosen(update, context, CONTACTS)
-    if chosen is None:
-        return await REPORT.lost(update, context)
-    draft, code = chosen
+@_choice(CONTACTS)
+async def contact_button(
+    update: Update, context: KcbxContext, draft: ReportDraft, code: str
+) -> int:
     draft.contact = code
     t = context.gettext
     await show(
