@@ -264,12 +264,8 @@ async def _summary(
     return CONFIRM
 
 
-async def save(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
-    draft = _drafts.get(context)
+async def save(update: Update, context: KcbxContext, person: Person, draft: ClosureDraft) -> int:
     t = context.gettext
-    if draft is None:
-        return await CLOSING.lost(update, context)
     try:
         outcome = await close_case(context.services, person, draft)
     except VisitProblem as exc:

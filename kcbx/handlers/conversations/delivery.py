@@ -284,11 +284,9 @@ async def photo(
     return CONFIRM
 
 
-async def save(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
-    draft = _drafts.get(context)
+async def save(update: Update, context: KcbxContext, person: Person, draft: DeliveryDraft) -> int:
     query = pressed(update)
-    if draft is None or draft.receipt is None or draft.delivered_on is None:
+    if draft.receipt is None or draft.delivered_on is None:
         return await DELIVERY.lost(update, context)
     t = context.gettext
     try:

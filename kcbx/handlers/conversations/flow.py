@@ -37,9 +37,10 @@ from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
+from kcbx.bot.domain.model import Person
 from kcbx.bot.services.unfinished import tell_left_unfinished
 from kcbx.bot.texts.paging import choice_page
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, show, tell
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, show, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -50,6 +51,7 @@ Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
 DraftStep = Callable[[Update, KcbxContext, T, U], Coroutine[Any, Any, int]]
 NoteStep = Callable[[Update, KcbxContext, T, U, str | None], Coroutine[Any, Any, int]]
+SaveStep = Callable[[Update, KcbxContext, Person, T], Coroutine[Any, Any, int]]
 States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
 
 END = ConversationHandler.END
@@ -357,8 +359,18 @@ class Conversation(Generic[T]):
             ]
         }
 
-    def confirm_step(self, save: StepHandler) -> States:
-        return {CONFIRM: [CallbackQueryHandler(save, pattern=f"^{self.key}:ok$")]}
+    def confirm_step(self, save: SaveStep[T]) -> States:
+        """The press of the summary's Save (or Confirm): ``save`` gets the person and the
+        draft; a draft that is gone (a restart, a timeout) ends the conversation as lost."""
+
+        async def handler(update: Update, context: KcbxContext) -> int:
+            person = require_person(context)
+            draft = self.drafts.get(context)
+            if draft is None:
+                return await self.lost(update, context)
+            return await save(update, context, person, draft)
+
+        return {CONFIRM: [CallbackQueryHandler(handler, pattern=f"^{self.key}:ok$")]}
 
     def handler(
         self, entry_points: Sequence[BaseHandler[Update, KcbxContext, Any]], states: States

@@ -20,7 +20,7 @@ from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.model import Student
+from kcbx.bot.domain.model import Person, Student
 from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.cases import today
 from kcbx.bot.services.reporting import (
@@ -389,12 +389,8 @@ async def _summary(
     return CONFIRM
 
 
-async def confirm(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
+async def confirm(update: Update, context: KcbxContext, person: Person, draft: ReportDraft) -> int:
     t = context.gettext
-    draft = _drafts.get(context)
-    if draft is None:
-        return await REPORT.lost(update, context)
     try:
         result = await report_absence(context.services, person, draft)
     except ReportProblem as exc:

@@ -13,6 +13,7 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.visits import (
     MAX_PHOTOS,
@@ -234,12 +235,8 @@ async def _summary(
     return CONFIRM
 
 
-async def save(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
-    draft = _drafts.get(context)
+async def save(update: Update, context: KcbxContext, person: Person, draft: VisitDraft) -> int:
     t = context.gettext
-    if draft is None:
-        return await VISIT.lost(update, context)
     query = pressed(update)
     try:
         result = await record_visit(context.services, person, draft)
