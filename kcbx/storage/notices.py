@@ -247,27 +247,30 @@ class NoticeRepo(AuditedRepo):
 
     async def pending_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Documents of open cases the person may see that are not yet delivered, oldest first."""
-        clause, params = scope_clause(person)
-        return await _notice.all(
-            self.db,
-            "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
-            " JOIN students s ON s.id = c.student_id"
-            f" WHERE c.status = 'open' AND n.status IN ('drafted', 'issued') AND {clause}"
-            " ORDER BY n.created_at, n.id LIMIT ?",
-            [*params, limit],
+        return await self._open_visible(
+            person, "n.status IN ('drafted', 'issued')", "n.created_at, n.id", limit
         )
 
     async def running_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Delivered documents of open cases the person may see, the latest of each kind."""
+        latest = (
+            "n.status = 'delivered'"
+            " AND NOT EXISTS (SELECT 1 FROM notices later WHERE later.case_id = n.case_id"
+            " AND later.kind = n.kind AND later.status <> 'replaced' AND later.id > n.id)"
+        )
+        return await self._open_visible(person, latest, "n.deadline, n.id", limit)
+
+    async def _open_visible(
+        self, person: Person, condition: str, order: str, limit: int
+    ) -> list[Notice]:
+        """Documents that meet ``condition`` (SQL on ``n``), of open cases the person may see."""
         clause, params = scope_clause(person)
         return await _notice.all(
             self.db,
             "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
             " JOIN students s ON s.id = c.student_id"
-            f" WHERE c.status = 'open' AND n.status = 'delivered' AND {clause}"
-            " AND NOT EXISTS (SELECT 1 FROM notices later WHERE later.case_id = n.case_id"
-            " AND later.kind = n.kind AND later.status <> 'replaced' AND later.id > n.id)"
-            " ORDER BY n.deadline, n.id LIMIT ?",
+            f" WHERE c.status = 'open' AND {condition} AND {clause}"
+            f" ORDER BY {order} LIMIT ?",
             [*params, limit],
         )
 
