@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
-from kcbx.storage.connection.rows import Repo, optional, reader, written
+from kcbx.storage.connection.rows import Repo, insert_new, optional, reader, written
 from kcbx.storage.counters import take_next
 from kcbx.storage.records.audit import AuditedRepo, AuditEvent
 from kcbx.storage.students import scope_clause
@@ -297,21 +297,19 @@ _file = reader(NoticeFile)
 class NoticeFileRepo(Repo):
     async def add_many(self, files: Sequence[NoticeFile], *, now: datetime) -> int:
         """Record files owed, once per outbox key (joins the sweep's transaction)."""
-        if not files:
-            return 0
-        async with self.db.transaction():
-            return await self.db.executemany(
-                "INSERT INTO notice_files (outbox_key, notice_id, format, person_id, chat_id,"
-                " case_id, caption, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (outbox_key) DO NOTHING",
-                [
-                    (
-                        *(f.outbox_key, f.notice_id, f.format, f.person_id, f.chat_id),
-                        *(f.case_id, f.caption, to_iso(now)),
-                    )
-                    for f in files
-                ],
-            )
+        return await insert_new(
+            self.db,
+            "INSERT INTO notice_files (outbox_key, notice_id, format, person_id, chat_id,"
+            " case_id, caption, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (outbox_key) DO NOTHING",
+            [
+                (
+                    *(f.outbox_key, f.notice_id, f.format, f.person_id, f.chat_id),
+                    *(f.case_id, f.caption, to_iso(now)),
+                )
+                for f in files
+            ],
+        )
 
     async def pending(self, limit: int) -> list[NoticeFile]:
         """The oldest files not queued yet."""
