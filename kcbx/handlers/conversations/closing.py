@@ -60,7 +60,7 @@ from kcbx.handlers.common import (
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
+from kcbx.handlers.conversations.flow import END, NOTE, Conversation, Drafts
 from kcbx.handlers.jobs import deliver_now
 
 CASE, SCHOOL, EVIDENCE, CONDITION = range(4)
@@ -260,8 +260,7 @@ async def _summary(
     draft.note = note
     t = context.gettext
     text = closing_summary(draft, target.case, target.student, t)
-    await reply(update, text, inline(CLOSING.confirm_rows(t, N_("Save"))))
-    return CONFIRM
+    return await CLOSING.summary(update, context, text, N_("Save"))
 
 
 async def save(update: Update, context: KcbxContext, person: Person, draft: ClosureDraft) -> int:

@@ -45,7 +45,7 @@ from kcbx.handlers.common import (
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import take_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, END, Conversation, Drafts
+from kcbx.handlers.conversations.flow import END, Conversation, Drafts
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO = range(3)
@@ -280,8 +280,7 @@ async def photo(
     text = delivery_summary(
         start.view, draft.delivered_on, draft.delivered_to, deadline, t, context.lang
     )
-    await reply(update, text, inline(DELIVERY.confirm_rows(t, N_("Save"))))
-    return CONFIRM
+    return await DELIVERY.summary(update, context, text, N_("Save"))
 
 
 async def save(update: Update, context: KcbxContext, person: Person, draft: DeliveryDraft) -> int:

@@ -253,6 +253,12 @@ class Conversation(Generic[T]):
         """Under the summary: ``label`` (Confirm, Save) and Cancel."""
         return [[(t(label), f"{self.key}:ok"), (t("Cancel"), f"{self.key}:x")]]
 
+    async def summary(self, update: Update, context: KcbxContext, text: str, label: str) -> int:
+        """The summary to check, with ``label`` (Save, Confirm) and Cancel under it; its
+        press is the confirm step (:meth:`confirm_step`)."""
+        await self.say(update, text, self.confirm_rows(context.gettext, label))
+        return CONFIRM
+
     async def say(self, update: Update, text: str, rows: Rows | None = None) -> None:
         """The next question or the last word, the way this conversation shows them."""
         if self.in_place:

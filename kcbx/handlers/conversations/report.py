@@ -59,7 +59,7 @@ from kcbx.handlers.common import (
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
+from kcbx.handlers.conversations.flow import END, NOTE, Conversation, Drafts
 
 STUDENT, SINCE, CAUSE, CONTACT = range(4)
 CLASS_MAX = 500  # a class's students, paged in the picker (six buttons a message)
@@ -385,8 +385,7 @@ async def _summary(
         t=t,
         lang=context.lang,
     )
-    await show(update, text, REPORT.confirm_rows(t, N_("Confirm")))
-    return CONFIRM
+    return await REPORT.summary(update, context, text, N_("Confirm"))
 
 
 async def confirm(update: Update, context: KcbxContext, person: Person, draft: ReportDraft) -> int:

@@ -31,7 +31,7 @@ from kcbx.handlers.common import Rows, inline, pressed, reply, require_person, s
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts, States
+from kcbx.handlers.conversations.flow import END, NOTE, Conversation, Drafts, States
 from kcbx.handlers.jobs import kick_delivery
 
 CAUSE, LOCATION, PHOTOS = 20, 21, 22  # the first steps are 0, 1, ...
@@ -227,12 +227,8 @@ async def _summary(
     t = context.gettext
     place = await place_of(context.services, target.student, draft.location)
     lines = summary_lines(draft, target.case, target.student, t, context.lang, place)
-    await show(
-        update,
-        t("Please check and save:") + "\n" + "\n".join(lines),
-        VISIT.confirm_rows(t, N_("Save")),
-    )
-    return CONFIRM
+    text = t("Please check and save:") + "\n" + "\n".join(lines)
+    return await VISIT.summary(update, context, text, N_("Save"))
 
 
 async def save(update: Update, context: KcbxContext, person: Person, draft: VisitDraft) -> int:
