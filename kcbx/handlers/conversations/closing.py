@@ -265,12 +265,7 @@ async def _summary(
 
 async def save(update: Update, context: KcbxContext, person: Person, draft: ClosureDraft) -> int:
     t = context.gettext
-    try:
-        outcome = await close_case(context.services, person, draft)
-    except VisitProblem as exc:
-        _drafts.forget(context)
-        await _problem(update, context, exc)
-        return END
+    outcome = await close_case(context.services, person, draft)
     _drafts.forget(context)
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
@@ -325,7 +320,7 @@ def register(app: Application) -> None:
             ],
             CONDITION: [CallbackQueryHandler(condition, pattern=r"^clc:[a-z]{1,20}$")],
             **CLOSING.note_step(rechecked, read_note, VisitProblem, _problem, _summary),
-            **CLOSING.confirm_step(save),
+            **CLOSING.confirm_step(save, VisitProblem, _problem),
         },
     )
     CLOSING.register(app, conversation)

@@ -288,21 +288,16 @@ async def save(update: Update, context: KcbxContext, person: Person, draft: Deli
     if draft.receipt is None or draft.delivered_on is None:
         return await DELIVERY.lost(update, context)
     t = context.gettext
-    try:
-        result = await record_delivery(
-            context.services,
-            person,
-            draft.notice_id,
-            delivered_on=draft.delivered_on,
-            delivered_to=draft.delivered_to or "",
-            receipt=draft.receipt.data,
-            receipt_name=draft.receipt.filename,
-            receipt_mime=draft.receipt.mime,
-        )
-    except NoticeError as problem:
-        _drafts.forget(context)
-        await notice_problem(update, context, problem)
-        return END
+    result = await record_delivery(
+        context.services,
+        person,
+        draft.notice_id,
+        delivered_on=draft.delivered_on,
+        delivered_to=draft.delivered_to or "",
+        receipt=draft.receipt.data,
+        receipt_name=draft.receipt.filename,
+        receipt_mime=draft.receipt.mime,
+    )
     _drafts.forget(context)
     await flow.settle(query, t("Save"))
     await reply(update, delivery_saved(result, draft.delivered_on, t, context.lang))
@@ -347,7 +342,7 @@ def register(app: Application) -> None:
                 MessageHandler(filters.PHOTO | filters.Document.ALL, photo),
                 MessageHandler(other, hint_photo),
             ],
-            **DELIVERY.confirm_step(save),
+            **DELIVERY.confirm_step(save, NoticeError, notice_problem),
         },
     )
     DELIVERY.register(app, conversation)

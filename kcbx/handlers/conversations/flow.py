@@ -365,16 +365,28 @@ class Conversation(Generic[T]):
             ]
         }
 
-    def confirm_step(self, save: SaveStep[T]) -> States:
+    def confirm_step(
+        self,
+        save: SaveStep[T],
+        problem: type[E],
+        answer: Callable[[Update, KcbxContext, E], Awaitable[None]],
+    ) -> States:
         """The press of the summary's Save (or Confirm): ``save`` gets the person and the
-        draft; a draft that is gone (a restart, a timeout) ends the conversation as lost."""
+        draft. A draft that is gone (a restart, a timeout) ends the conversation as lost;
+        ``problem`` from ``save`` (nothing saved) drops the draft, is told with ``answer``
+        and ends it."""
 
         async def handler(update: Update, context: KcbxContext) -> int:
             person = require_person(context)
             draft = self.drafts.get(context)
             if draft is None:
                 return await self.lost(update, context)
-            return await save(update, context, person, draft)
+            try:
+                return await save(update, context, person, draft)
+            except problem as exc:
+                self.drafts.forget(context)
+                await answer(update, context, exc)
+                return ConversationHandler.END
 
         return {CONFIRM: [CallbackQueryHandler(handler, pattern=f"^{self.key}:ok$")]}
 

@@ -73,9 +73,13 @@ REPORT = Conversation("report", "rep", _drafts, _OVER, in_place=True)
 
 async def _problem(update: Update, context: KcbxContext, problem: ReportProblem) -> int:
     """The report cannot go on: say why, end."""
-    await show(update, report_problem(problem, context.gettext, context.lang))
+    await _say_problem(update, context, problem)
     _drafts.forget(context)
     return END
+
+
+async def _say_problem(update: Update, context: KcbxContext, problem: ReportProblem) -> None:
+    await show(update, report_problem(problem, context.gettext, context.lang))
 
 
 def _student_buttons(students: list[Student], t: Translate, with_class: bool) -> Rows:
@@ -390,10 +394,7 @@ async def _summary(
 
 async def confirm(update: Update, context: KcbxContext, person: Person, draft: ReportDraft) -> int:
     t = context.gettext
-    try:
-        result = await report_absence(context.services, person, draft)
-    except ReportProblem as exc:
-        return await _problem(update, context, exc)
+    result = await report_absence(context.services, person, draft)
     _drafts.forget(context)
     button = [[(t("Open the case"), case_data(result.case.id))]]
     if not result.created and result.state is not None:
@@ -434,7 +435,7 @@ def register(app: Application) -> None:
                 _tell,
                 _summary,
             ),
-            **REPORT.confirm_step(confirm),
+            **REPORT.confirm_step(confirm, ReportProblem, _say_problem),
         },
     )
     REPORT.register(app, conversation)

@@ -233,14 +233,7 @@ async def _summary(
 
 async def save(update: Update, context: KcbxContext, person: Person, draft: VisitDraft) -> int:
     t = context.gettext
-    query = pressed(update)
-    try:
-        result = await record_visit(context.services, person, draft)
-    except VisitProblem as exc:
-        _drafts.forget(context)
-        await query.answer()
-        await reply(update, escape(exc.render(t)))
-        return END
+    result = await record_visit(context.services, person, draft)
     _drafts.forget(context)
     place = await place_of(context.services, result.student, draft.location)
     record = summary_lines(draft, result.case, result.student, t, context.lang, place)[1:]
@@ -251,6 +244,12 @@ async def save(update: Update, context: KcbxContext, person: Person, draft: Visi
     )
     kick_delivery(context.application)
     return END
+
+
+async def _not_saved(update: Update, context: KcbxContext, problem: VisitProblem) -> None:
+    """Why the record could not be saved (the conversation ends)."""
+    await pressed(update).answer()
+    await reply(update, escape(problem.render(context.gettext)))
 
 
 async def hint_location(update: Update, context: KcbxContext) -> None:
@@ -285,5 +284,5 @@ def later_states() -> States:
             MessageHandler(other, hint_photo),
         ],
         **VISIT.note_step(rechecked, read_note, VisitProblem, visit_problem, _summary),
-        **VISIT.confirm_step(save),
+        **VISIT.confirm_step(save, VisitProblem, _not_saved),
     }
