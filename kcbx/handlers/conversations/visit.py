@@ -171,13 +171,13 @@ def _kind_question(
 async def kind_button(
     update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
 ) -> int:
-    t = context.gettext
     kind = flow.pressed_code(update)
     if kind not in target.kinds:
         await visit_problem(
             update, context, VisitProblem(N_("Your role does not record this kind of action."))
         )
         return KIND
+    t = context.gettext
     draft.kind = kind
     await step(
         update,
