@@ -55,7 +55,7 @@ from kcbx.bot.services.cases import (
     record_visit,
     snooze,
 )
-from kcbx.bot.services.visits import visit_locations, visit_photos
+from kcbx.bot.services.visits import VisitLocation, VisitPhotos, visit_locations, visit_photos
 from kcbx.bot.texts.cases import (
     card_brief_lines,
     card_lines,
@@ -234,65 +234,61 @@ async def _evidence(
     context: KcbxContext,
     what: str,
     fetch: Callable[[Services, Person, int], Awaitable[list[T] | None]],
-) -> tuple[int, list[T]] | None:
+    send: Callable[[TelegramTransport, int, T], Awaitable[None]],
+    failed: str,
+) -> None:
     """A press for a case's evidence again (cvph:, cvloc:): in a private chat only, the scope
     checked again, the reading noted in the audit log with the child (PIPL art. 28-31), as
-    opening the card is. The chat and what to send, or None (answered already)."""
+    opening the card is; then each item found is sent, one not sent is logged (``failed``)."""
     query = pressed(update)
     t = context.gettext
     if not is_private(update):  # groups get counts, never a child's photos or whereabouts
         await query.answer(t("Please open cases in a private chat with me."), show_alert=True)
-        return None
+        return
     person = require_person(context)
     case_id = int((query.data or "").split(":")[1])
     found = await fetch(context.services, person, case_id)
     if found is None:
         await deny(update, context)
-        return None
+        return
     await query.answer()
     case = await context.services.cases.get(case_id)
     student_id = case.student_id if case is not None else None
     await note_read(update, context, what, "case", case_id, student_id=student_id)
     assert update.effective_chat is not None  # a private chat (checked above)
-    return update.effective_chat.id, found
+    chat_id = update.effective_chat.id
+    transport = TelegramTransport(context.bot)
+    for item in found:
+        try:
+            await send(transport, chat_id, item)
+        except TransportError as exc:
+            log.info(failed, case_id, exc)
 
 
 async def photos_button(update: Update, context: KcbxContext) -> None:
     """cvph:<case>: the case's visit photos again, an album per visit."""
-    pressed_for = await _evidence(update, context, "visit_photos", visit_photos)
-    if pressed_for is None:
-        return
-    chat_id, found = pressed_for
-    t = context.gettext
-    transport = TelegramTransport(context.bot)
-    policy = context.services.policy
-    for visit in found:
-        caption = visit_photos_caption(visit.action.at, visit.recorder, t, context.lang, policy)
-        try:
-            await transport.send_album(chat_id, visit.file_ids, caption)
-        except TransportError as exc:
-            log.info("could not send visit photos of case %s: %s", visit.action.case_id, exc)
+    t, lang, policy = context.gettext, context.lang, context.services.policy
+
+    async def send(transport: TelegramTransport, chat_id: int, visit: VisitPhotos) -> None:
+        caption = visit_photos_caption(visit.action.at, visit.recorder, t, lang, policy)
+        await transport.send_album(chat_id, visit.file_ids, caption)
+
+    failed = "could not send visit photos of case %s: %s"
+    await _evidence(update, context, "visit_photos", visit_photos, send, failed)
 
 
 async def map_button(update: Update, context: KcbxContext) -> None:
     """cvloc:<case>: each visit's map pin again, under the line naming the visit and the
     village it is near."""
-    pressed_for = await _evidence(update, context, "visit_locations", visit_locations)
-    if pressed_for is None:
-        return
-    chat_id, found = pressed_for
-    t = context.gettext
-    transport = TelegramTransport(context.bot)
-    policy = context.services.policy
-    for visit in found:
+    t, lang, policy = context.gettext, context.lang, context.services.policy
+
+    async def send(transport: TelegramTransport, chat_id: int, visit: VisitLocation) -> None:
         point = visit.place.point
-        try:
-            await transport.send_text(
-                chat_id, locations_section([visit], t, context.lang, policy) or ""
-            )
-            await transport.send_location(chat_id, point.latitude, point.longitude)
-        except TransportError as exc:
-            log.info("could not send the pin of case %s: %s", visit.action.case_id, exc)
+        await transport.send_text(chat_id, locations_section([visit], t, lang, policy) or "")
+        await transport.send_location(chat_id, point.latitude, point.longitude)
+
+    failed = "could not send the pin of case %s: %s"
+    await _evidence(update, context, "visit_locations", visit_locations, send, failed)
 
 
 async def case_button(update: Update, context: KcbxContext) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Notice, Person
-from kcbx.storage.connection.rows import Repo, optional, reader, written
+from kcbx.storage.connection.rows import Repo, insert_new, optional, reader, written
 from kcbx.storage.counters import take_next
 from kcbx.storage.records.audit import AuditedRepo, AuditEvent
 from kcbx.storage.students import scope_clause
@@ -33,6 +34,16 @@ _notice = reader(
     deadline=optional(date.fromisoformat),
     delivered_on=optional(date.fromisoformat),
 )
+
+
+class _Numbering(NamedTuple):
+    """How a new document is numbered and dated, and who asked for it (for the audit)."""
+
+    year: int
+    number: Callable[[int], str]  # the printed number of a sequence number
+    issue_date: date
+    now: datetime
+    actor: str
 
 
 class NoticeRepo(AuditedRepo):
@@ -87,17 +98,9 @@ class NoticeRepo(AuditedRepo):
             current = await self.current(case_id, kind)
             if current is not None and (reuse_delivered or not current.delivered):
                 return current, False
+            numbering = _Numbering(year, number, issue_date, now, actor)
             notice = await self._allocate(
-                case_id,
-                kind,
-                year=year,
-                number=number,
-                issue_date=issue_date,
-                task=task,
-                cites_id=cites_id,
-                replaces=None,
-                now=now,
-                actor=actor,
+                case_id, kind, numbering, task=task, cites_id=cites_id, replaces=None
             )
         return notice, True
 
@@ -122,34 +125,23 @@ class NoticeRepo(AuditedRepo):
             )
             if not changed:
                 return None
+            numbering = _Numbering(year, number, issue_date, now, actor)
             return await self._allocate(
-                old.case_id,
-                old.kind,
-                year=year,
-                number=number,
-                issue_date=issue_date,
-                task=old.task,
-                cites_id=old.cites_id,
-                replaces=old,
-                now=now,
-                actor=actor,
+                old.case_id, old.kind, numbering, task=old.task, cites_id=old.cites_id, replaces=old
             )
 
     async def _allocate(
         self,
         case_id: int,
         kind: str,
+        numbering: _Numbering,
         *,
-        year: int,
-        number: Callable[[int], str],
-        issue_date: date,
         task: str | None,
         cites_id: int | None,
         replaces: Notice | None,
-        now: datetime,
-        actor: str,
     ) -> Notice:
         """Insert the next number of (kind, year); call inside a transaction."""
+        year, number, issue_date, now, actor = numbering
         highest = await self.db.fetchval(
             "SELECT COALESCE(MAX(seq), 0) FROM notices WHERE kind = ? AND year = ?", (kind, year)
         )
@@ -255,27 +247,30 @@ class NoticeRepo(AuditedRepo):
 
     async def pending_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Documents of open cases the person may see that are not yet delivered, oldest first."""
-        clause, params = scope_clause(person)
-        return await _notice.all(
-            self.db,
-            "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
-            " JOIN students s ON s.id = c.student_id"
-            f" WHERE c.status = 'open' AND n.status IN ('drafted', 'issued') AND {clause}"
-            " ORDER BY n.created_at, n.id LIMIT ?",
-            [*params, limit],
+        return await self._open_visible(
+            person, "n.status IN ('drafted', 'issued')", "n.created_at, n.id", limit
         )
 
     async def running_visible(self, person: Person, *, limit: int = 200) -> list[Notice]:
         """Delivered documents of open cases the person may see, the latest of each kind."""
+        latest = (
+            "n.status = 'delivered'"
+            " AND NOT EXISTS (SELECT 1 FROM notices later WHERE later.case_id = n.case_id"
+            " AND later.kind = n.kind AND later.status <> 'replaced' AND later.id > n.id)"
+        )
+        return await self._open_visible(person, latest, "n.deadline, n.id", limit)
+
+    async def _open_visible(
+        self, person: Person, condition: str, order: str, limit: int
+    ) -> list[Notice]:
+        """Documents that meet ``condition`` (SQL on ``n``), of open cases the person may see."""
         clause, params = scope_clause(person)
         return await _notice.all(
             self.db,
             "SELECT n.* FROM notices n JOIN cases c ON c.id = n.case_id"
             " JOIN students s ON s.id = c.student_id"
-            f" WHERE c.status = 'open' AND n.status = 'delivered' AND {clause}"
-            " AND NOT EXISTS (SELECT 1 FROM notices later WHERE later.case_id = n.case_id"
-            " AND later.kind = n.kind AND later.status <> 'replaced' AND later.id > n.id)"
-            " ORDER BY n.deadline, n.id LIMIT ?",
+            f" WHERE c.status = 'open' AND {condition} AND {clause}"
+            f" ORDER BY {order} LIMIT ?",
             [*params, limit],
         )
 
@@ -302,21 +297,19 @@ _file = reader(NoticeFile)
 class NoticeFileRepo(Repo):
     async def add_many(self, files: Sequence[NoticeFile], *, now: datetime) -> int:
         """Record files owed, once per outbox key (joins the sweep's transaction)."""
-        if not files:
-            return 0
-        async with self.db.transaction():
-            return await self.db.executemany(
-                "INSERT INTO notice_files (outbox_key, notice_id, format, person_id, chat_id,"
-                " case_id, caption, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (outbox_key) DO NOTHING",
-                [
-                    (
-                        *(f.outbox_key, f.notice_id, f.format, f.person_id, f.chat_id),
-                        *(f.case_id, f.caption, to_iso(now)),
-                    )
-                    for f in files
-                ],
-            )
+        return await insert_new(
+            self.db,
+            "INSERT INTO notice_files (outbox_key, notice_id, format, person_id, chat_id,"
+            " case_id, caption, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (outbox_key) DO NOTHING",
+            [
+                (
+                    *(f.outbox_key, f.notice_id, f.format, f.person_id, f.chat_id),
+                    *(f.case_id, f.caption, to_iso(now)),
+                )
+                for f in files
+            ],
+        )
 
     async def pending(self, limit: int) -> list[NoticeFile]:
         """The oldest files not queued yet."""

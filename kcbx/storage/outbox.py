@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from kcbx.bot.domain.clock import to_iso
+from kcbx.storage.connection.rows import insert_new
 from kcbx.storage.db import Database
 
 
@@ -97,24 +98,8 @@ class OutboxRepo:
     ) -> bool:
         """Queue a message once per key; False if that key was queued before (also by a
         concurrent transaction: the key's unique index decides, not a read before)."""
-        row = (
-            key,
-            person_id,
-            chat_id,
-            case_id,
-            message.kind,
-            message.to_json(),
-            to_iso(now),
-            to_iso(not_before or now),
-        )
-        async with self.db.transaction():
-            added = await self.db.executemany(
-                "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
-                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedup_key) DO NOTHING",
-                [row],
-            )
-        return added == 1
+        queued = Queued(key, chat_id, message, person_id, case_id, not_before)
+        return await self.enqueue_many([queued], now=now) == 1
 
     async def enqueue_many(self, items: Sequence[Queued], *, now: datetime) -> int:
         """Queue many messages at once, each once per key; returns how many were new.
@@ -134,15 +119,13 @@ class OutboxRepo:
             )
             for item in items
         ]
-        if not rows:
-            return 0
-        async with self.db.transaction():
-            return await self.db.executemany(
-                "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
-                " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (dedup_key) DO NOTHING",
-                rows,
-            )
+        return await insert_new(
+            self.db,
+            "INSERT INTO outbox (dedup_key, person_id, chat_id, case_id, kind, payload,"
+            " created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedup_key) DO NOTHING",
+            rows,
+        )
 
     async def has_key(self, key: str) -> bool:
         return bool(await self.db.fetchval("SELECT 1 FROM outbox WHERE dedup_key = ?", (key,)))

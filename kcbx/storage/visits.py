@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from kcbx.bot.domain.clock import from_iso, to_iso
-from kcbx.bot.domain.model import Action
+from kcbx.bot.domain.model import Action, Case
 from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_students_changed
 from kcbx.storage.cases import CaseRepo
@@ -48,6 +48,19 @@ class Evidence:
     created_at: datetime
 
 
+class ActionRecorded(TypedDict):
+    """What was done on a case, as :meth:`VisitRepo.record` and
+    :meth:`VisitRepo.close_case` take it: the action's fields and its evidence."""
+
+    kind: str
+    actor_id: int
+    at: datetime
+    now: datetime
+    rule: str | None
+    detail: dict[str, Any]
+    evidence: list[EvidenceFile]
+
+
 class CaseNotOpen(Exception):
     """The case was closed meanwhile (by someone else, or a second press)."""
 
@@ -63,64 +76,29 @@ class VisitRepo:
         self.audit = audit
 
     async def record(
-        self,
-        case_id: int,
-        *,
-        kind: str,
-        actor_id: int,
-        at: datetime,
-        now: datetime,
-        rule: str | None,
-        detail: dict[str, Any],
-        evidence: list[EvidenceFile],
-        corrects_id: int | None = None,
+        self, case_id: int, *, corrects_id: int | None = None, **action: Unpack[ActionRecorded]
     ) -> Action:
         """Record what was done on an open case, with its evidence, in one transaction."""
         async with self.db.transaction():
-            case = await self.cases.get(case_id)
-            if case is None or not case.is_open:
-                raise CaseNotOpen(case_id)
-            action = await self.cases.record_action(
-                case_id,
-                kind=kind,
-                actor_id=actor_id,
-                at=at,
-                now=now,
-                rule=rule,
-                detail=detail,
-                corrects_id=corrects_id,
-            )
-            await self._keep(case_id, action.id, evidence, actor_id=actor_id, now=now)
-        return action
+            _case, recorded = await self._on_open(case_id, action, corrects_id)
+        return recorded
 
     async def close_case(
         self,
         case_id: int,
         *,
         status: str,
-        kind: str,
-        actor_id: int,
-        at: datetime,
-        now: datetime,
-        rule: str | None,
-        detail: dict[str, Any],
-        evidence: list[EvidenceFile],
         mark_exempt: bool = False,
+        **action: Unpack[ActionRecorded],
     ) -> Action:
         """Close an open case as exempt (A3) or transferred, with the action and evidence.
 
         ``mark_exempt`` sets the student's exempt flag (A3: not a dropout, counted apart).
         Raises CaseNotOpen when the case is closed already.
         """
-        actor = actor_of(actor_id)
+        now, actor = action["now"], actor_of(action["actor_id"])
         async with self.db.transaction():
-            case = await self.cases.get(case_id)
-            if case is None or not case.is_open:
-                raise CaseNotOpen(case_id)
-            action = await self.cases.record_action(
-                case_id, kind=kind, actor_id=actor_id, at=at, now=now, rule=rule, detail=detail
-            )
-            await self._keep(case_id, action.id, evidence, actor_id=actor_id, now=now)
+            case, recorded = await self._on_open(case_id, action)
             if not await self.cases.close(case_id, status=status, now=now, actor=actor):
                 raise CaseNotOpen(case_id)
             if mark_exempt:
@@ -136,9 +114,31 @@ class VisitRepo:
                     action="exempt",
                     entity="student",
                     entity_id=case.student_id,
-                    detail={"case_id": case_id, "action_id": action.id},
+                    detail={"case_id": case_id, "action_id": recorded.id},
                 )
-        return action
+        return recorded
+
+    async def _on_open(
+        self, case_id: int, action: ActionRecorded, corrects_id: int | None = None
+    ) -> tuple[Case, Action]:
+        """The case, if open (else CaseNotOpen), and the action recorded on it with its
+        evidence kept; call inside a transaction."""
+        case = await self.cases.get(case_id)
+        if case is None or not case.is_open:
+            raise CaseNotOpen(case_id)
+        actor_id, now = action["actor_id"], action["now"]
+        recorded = await self.cases.record_action(
+            case_id,
+            kind=action["kind"],
+            actor_id=actor_id,
+            at=action["at"],
+            now=now,
+            rule=action["rule"],
+            detail=action["detail"],
+            corrects_id=corrects_id,
+        )
+        await self._keep(case_id, recorded.id, action["evidence"], actor_id=actor_id, now=now)
+        return case, recorded
 
     async def _keep(
         self,

@@ -11,18 +11,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
-from kcbx.bot.domain.a8.rules import PERSUADING_KINDS, CaseA8, Persuasion, section_of
+from kcbx.bot.domain.a8.rules import CaseA8, Persuasion, section_of
 from kcbx.bot.domain.ladder.recipients import CasePlace, Directory, holders_of
-from kcbx.bot.domain.ladder.standing import DROPOUT_STAGES, Standing, loads, standing_of
+from kcbx.bot.domain.ladder.standing import (
+    DROPOUT_STAGES,
+    Standing,
+    dropout_marked_at,
+    loads,
+    persuading_actions,
+    standing_of,
+)
 from kcbx.bot.domain.ladder.state import (
     DETAIL_ACTOR_ROLE,
     ActionFact,
     CaseFacts,
     LadderState,
     Stage,
-    TaskCode,
     ladder_state,
-    standing_actions,
 )
 from kcbx.bot.domain.ladder.stored import action_facts
 from kcbx.bot.domain.model import Unit
@@ -236,17 +241,14 @@ def a8_case(
 ) -> CaseA8:
     """What A8 needs of one open case (the dropout mark, the persuasion recorded by then)."""
     state = view.state
-    mark = state.task(TaskCode.MARK)
-    marked_at = mark.opens_at if mark is not None and state.stage in DROPOUT_STAGES else None
     records = {a.id: a for a in view.actions}
     persuasion = []
-    for fact in standing_actions(action_facts_of(view.actions), state.now):
-        if fact.kind not in PERSUADING_KINDS:
-            continue
+    for fact in persuading_actions(action_facts_of(view.actions), state.now):
         record = records[fact.id]
         units = tuple(u.id for u in tree.ancestors(record.actor_unit_id))
         role = record.detail.get(DETAIL_ACTOR_ROLE) or record.actor_role
         persuasion.append(Persuasion(fact.kind, fact.at, record.actor_name, role, units))
+    marked_at = dropout_marked_at(state)
     return _a8_of(view.row, state.ladder_start, marked_at, persuasion, tree, services, departments)
 
 

@@ -131,12 +131,8 @@ class ClosureOutcome:
 
 def _detail(person: Person, draft: ClosureDraft) -> dict[str, object]:
     detail: dict[str, object] = {DETAIL_ACTOR_ROLE: person.role.value, "evidence": len(draft.files)}
-    if draft.new_school:
-        detail["new_school"] = draft.new_school
-    if draft.condition:
-        detail["condition"] = draft.condition
-    if draft.note:
-        detail["note"] = draft.note
+    given = {"new_school": draft.new_school, "condition": draft.condition, "note": draft.note}
+    detail.update((key, value) for key, value in given.items() if value)
     return detail
 
 

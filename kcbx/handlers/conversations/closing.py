@@ -60,7 +60,7 @@ from kcbx.handlers.common import (
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
+from kcbx.handlers.conversations.flow import END, NOTE, Conversation, Drafts
 from kcbx.handlers.jobs import deliver_now
 
 CASE, SCHOOL, EVIDENCE, CONDITION = range(4)
@@ -260,22 +260,12 @@ async def _summary(
     draft.note = note
     t = context.gettext
     text = closing_summary(draft, target.case, target.student, t)
-    await reply(update, text, inline(CLOSING.confirm_rows(t, N_("Save"))))
-    return CONFIRM
+    return await CLOSING.summary(update, context, text, N_("Save"))
 
 
-async def save(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
-    draft = _drafts.get(context)
+async def save(update: Update, context: KcbxContext, person: Person, draft: ClosureDraft) -> int:
     t = context.gettext
-    if draft is None:
-        return await CLOSING.lost(update, context)
-    try:
-        outcome = await close_case(context.services, person, draft)
-    except VisitProblem as exc:
-        _drafts.forget(context)
-        await _problem(update, context, exc)
-        return END
+    outcome = await close_case(context.services, person, draft)
     _drafts.forget(context)
     case = await context.services.cases.get(draft.case_id)
     assert update.callback_query is not None and case is not None
@@ -330,7 +320,7 @@ def register(app: Application) -> None:
             ],
             CONDITION: [CallbackQueryHandler(condition, pattern=r"^clc:[a-z]{1,20}$")],
             **CLOSING.note_step(rechecked, read_note, VisitProblem, _problem, _summary),
-            **CLOSING.confirm_step(save),
+            **CLOSING.confirm_step(save, VisitProblem, _problem),
         },
     )
     CLOSING.register(app, conversation)

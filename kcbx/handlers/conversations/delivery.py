@@ -45,7 +45,7 @@ from kcbx.handlers.common import (
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import take_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, END, Conversation, Drafts
+from kcbx.handlers.conversations.flow import END, Conversation, Drafts
 from kcbx.storage.visits import EvidenceFile
 
 DATE, WHO, PHOTO = range(3)
@@ -280,32 +280,24 @@ async def photo(
     text = delivery_summary(
         start.view, draft.delivered_on, draft.delivered_to, deadline, t, context.lang
     )
-    await reply(update, text, inline(DELIVERY.confirm_rows(t, N_("Save"))))
-    return CONFIRM
+    return await DELIVERY.summary(update, context, text, N_("Save"))
 
 
-async def save(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
-    draft = _drafts.get(context)
+async def save(update: Update, context: KcbxContext, person: Person, draft: DeliveryDraft) -> int:
     query = pressed(update)
-    if draft is None or draft.receipt is None or draft.delivered_on is None:
+    if draft.receipt is None or draft.delivered_on is None:
         return await DELIVERY.lost(update, context)
     t = context.gettext
-    try:
-        result = await record_delivery(
-            context.services,
-            person,
-            draft.notice_id,
-            delivered_on=draft.delivered_on,
-            delivered_to=draft.delivered_to or "",
-            receipt=draft.receipt.data,
-            receipt_name=draft.receipt.filename,
-            receipt_mime=draft.receipt.mime,
-        )
-    except NoticeError as problem:
-        _drafts.forget(context)
-        await notice_problem(update, context, problem)
-        return END
+    result = await record_delivery(
+        context.services,
+        person,
+        draft.notice_id,
+        delivered_on=draft.delivered_on,
+        delivered_to=draft.delivered_to or "",
+        receipt=draft.receipt.data,
+        receipt_name=draft.receipt.filename,
+        receipt_mime=draft.receipt.mime,
+    )
     _drafts.forget(context)
     await flow.settle(query, t("Save"))
     await reply(update, delivery_saved(result, draft.delivered_on, t, context.lang))
@@ -350,7 +342,7 @@ def register(app: Application) -> None:
                 MessageHandler(filters.PHOTO | filters.Document.ALL, photo),
                 MessageHandler(other, hint_photo),
             ],
-            **DELIVERY.confirm_step(save),
+            **DELIVERY.confirm_step(save, NoticeError, notice_problem),
         },
     )
     DELIVERY.register(app, conversation)

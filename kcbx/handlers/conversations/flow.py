@@ -37,9 +37,10 @@ from telegram.warnings import PTBUserWarning
 
 from kcbx.bot.domain.capabilities import COMMANDS, button_labels
 from kcbx.bot.domain.i18n import Translate
+from kcbx.bot.domain.model import Person
 from kcbx.bot.services.unfinished import tell_left_unfinished
 from kcbx.bot.texts.paging import choice_page
-from kcbx.handlers.common import Rows, deny, inline, is_private, reply, show, tell
+from kcbx.handlers.common import Rows, deny, inline, is_private, reply, require_person, show, tell
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.jobs import kick_delivery
 
@@ -50,6 +51,7 @@ Handler = Callable[[Update, KcbxContext], Coroutine[Any, Any, None]]
 StepHandler = Callable[[Update, KcbxContext], Coroutine[Any, Any, int]]
 DraftStep = Callable[[Update, KcbxContext, T, U], Coroutine[Any, Any, int]]
 NoteStep = Callable[[Update, KcbxContext, T, U, str | None], Coroutine[Any, Any, int]]
+SaveStep = Callable[[Update, KcbxContext, Person, T], Coroutine[Any, Any, int]]
 States = dict[object, list[BaseHandler[Update, KcbxContext, Any]]]
 
 END = ConversationHandler.END
@@ -251,6 +253,12 @@ class Conversation(Generic[T]):
         """Under the summary: ``label`` (Confirm, Save) and Cancel."""
         return [[(t(label), f"{self.key}:ok"), (t("Cancel"), f"{self.key}:x")]]
 
+    async def summary(self, update: Update, context: KcbxContext, text: str, label: str) -> int:
+        """The summary to check, with ``label`` (Save, Confirm) and Cancel under it; its
+        press is the confirm step (:meth:`confirm_step`)."""
+        await self.say(update, text, self.confirm_rows(context.gettext, label))
+        return CONFIRM
+
     async def say(self, update: Update, text: str, rows: Rows | None = None) -> None:
         """The next question or the last word, the way this conversation shows them."""
         if self.in_place:
@@ -357,8 +365,30 @@ class Conversation(Generic[T]):
             ]
         }
 
-    def confirm_step(self, save: StepHandler) -> States:
-        return {CONFIRM: [CallbackQueryHandler(save, pattern=f"^{self.key}:ok$")]}
+    def confirm_step(
+        self,
+        save: SaveStep[T],
+        problem: type[E],
+        answer: Callable[[Update, KcbxContext, E], Awaitable[None]],
+    ) -> States:
+        """The press of the summary's Save (or Confirm): ``save`` gets the person and the
+        draft. A draft that is gone (a restart, a timeout) ends the conversation as lost;
+        ``problem`` from ``save`` (nothing saved) drops the draft, is told with ``answer``
+        and ends it."""
+
+        async def handler(update: Update, context: KcbxContext) -> int:
+            person = require_person(context)
+            draft = self.drafts.get(context)
+            if draft is None:
+                return await self.lost(update, context)
+            try:
+                return await save(update, context, person, draft)
+            except problem as exc:
+                self.drafts.forget(context)
+                await answer(update, context, exc)
+                return ConversationHandler.END
+
+        return {CONFIRM: [CallbackQueryHandler(handler, pattern=f"^{self.key}:ok$")]}
 
     def handler(
         self, entry_points: Sequence[BaseHandler[Update, KcbxContext, Any]], states: States

@@ -8,7 +8,7 @@ is written before "Confirm": /cancel, a timeout or a restart leave nothing half-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from html import escape
 
@@ -20,7 +20,7 @@ from kcbx.bot.domain.caseactions import CONTACTS, case_data, may_report
 from kcbx.bot.domain.dates import format_date
 from kcbx.bot.domain.grades import class_words
 from kcbx.bot.domain.i18n import N_, Translate
-from kcbx.bot.domain.model import Student
+from kcbx.bot.domain.model import Person, Student
 from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.cases import today
 from kcbx.bot.services.reporting import (
@@ -59,7 +59,7 @@ from kcbx.handlers.common import (
 )
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
-from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts
+from kcbx.handlers.conversations.flow import END, NOTE, Conversation, Drafts
 
 STUDENT, SINCE, CAUSE, CONTACT = range(4)
 CLASS_MAX = 500  # a class's students, paged in the picker (six buttons a message)
@@ -73,9 +73,13 @@ REPORT = Conversation("report", "rep", _drafts, _OVER, in_place=True)
 
 async def _problem(update: Update, context: KcbxContext, problem: ReportProblem) -> int:
     """The report cannot go on: say why, end."""
-    await show(update, report_problem(problem, context.gettext, context.lang))
+    await _say_problem(update, context, problem)
     _drafts.forget(context)
     return END
+
+
+async def _say_problem(update: Update, context: KcbxContext, problem: ReportProblem) -> None:
+    await show(update, report_problem(problem, context.gettext, context.lang))
 
 
 def _student_buttons(students: list[Student], t: Translate, with_class: bool) -> Rows:
@@ -292,20 +296,26 @@ async def causes_page(update: Update, context: KcbxContext) -> int:
 # --- steps 3-5: reason, guardians, note ----------------------------------------------------
 
 
-def _chosen(
-    update: Update, context: KcbxContext, names: Mapping[str, str]
-) -> tuple[ReportDraft, str] | None:
-    """The draft and the code of the choice pressed (None: the draft is gone, or the code
-    is not one of ``names``)."""
-    draft, code = _drafts.get(context), flow.pressed_code(update)
-    return (draft, code) if draft is not None and code in names else None
+def _choice(
+    names: Mapping[str, str],
+) -> Callable[[flow.DraftStep[ReportDraft, str]], flow.StepHandler]:
+    """A decorator for a step that takes one of ``names``: it gets the draft and the code
+    pressed. A draft that is gone, or a code that is not one of ``names``, ends it as lost."""
+
+    def wrap(step: flow.DraftStep[ReportDraft, str]) -> flow.StepHandler:
+        async def handler(update: Update, context: KcbxContext) -> int:
+            draft, code = _drafts.get(context), flow.pressed_code(update)
+            if draft is None or code not in names:
+                return await REPORT.lost(update, context)
+            return await step(update, context, draft, code)
+
+        return handler
+
+    return wrap
 
 
-async def cause_button(update: Update, context: KcbxContext) -> int:
-    chosen = _chosen(update, context, CAUSES)
-    if chosen is None:
-        return await REPORT.lost(update, context)
-    draft, code = chosen
+@_choice(CAUSES)
+async def cause_button(update: Update, context: KcbxContext, draft: ReportDraft, code: str) -> int:
     draft.cause = code
     t = context.gettext
     rows = [[(t(label), f"rep:g:{code}")] for code, label in CONTACTS.items()]
@@ -320,11 +330,10 @@ async def cause_button(update: Update, context: KcbxContext) -> int:
     return CONTACT
 
 
-async def contact_button(update: Update, context: KcbxContext) -> int:
-    chosen = _chosen(update, context, CONTACTS)
-    if chosen is None:
-        return await REPORT.lost(update, context)
-    draft, code = chosen
+@_choice(CONTACTS)
+async def contact_button(
+    update: Update, context: KcbxContext, draft: ReportDraft, code: str
+) -> int:
     draft.contact = code
     t = context.gettext
     await show(
@@ -380,20 +389,12 @@ async def _summary(
         t=t,
         lang=context.lang,
     )
-    await show(update, text, REPORT.confirm_rows(t, N_("Confirm")))
-    return CONFIRM
+    return await REPORT.summary(update, context, text, N_("Confirm"))
 
 
-async def confirm(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
+async def confirm(update: Update, context: KcbxContext, person: Person, draft: ReportDraft) -> int:
     t = context.gettext
-    draft = _drafts.get(context)
-    if draft is None:
-        return await REPORT.lost(update, context)
-    try:
-        result = await report_absence(context.services, person, draft)
-    except ReportProblem as exc:
-        return await _problem(update, context, exc)
+    result = await report_absence(context.services, person, draft)
     _drafts.forget(context)
     button = [[(t("Open the case"), case_data(result.case.id))]]
     if not result.created and result.state is not None:
@@ -434,7 +435,7 @@ def register(app: Application) -> None:
                 _tell,
                 _summary,
             ),
-            **REPORT.confirm_step(confirm),
+            **REPORT.confirm_step(confirm, ReportProblem, _say_problem),
         },
     )
     REPORT.register(app, conversation)

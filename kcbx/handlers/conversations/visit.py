@@ -10,12 +10,20 @@ written before "Save"; every press re-checks that the case is still the person's
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, timedelta
 from html import escape
+from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from kcbx.bot.domain.capabilities import button_labels
 from kcbx.bot.domain.caseactions import visit_data
@@ -163,13 +171,13 @@ def _kind_question(
 async def kind_button(
     update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
 ) -> int:
-    t = context.gettext
     kind = flow.pressed_code(update)
     if kind not in target.kinds:
         await visit_problem(
             update, context, VisitProblem(N_("Your role does not record this kind of action."))
         )
         return KIND
+    t = context.gettext
     draft.kind = kind
     await step(
         update,
@@ -200,24 +208,41 @@ async def fix_button(
 # --- step 3: when ----------------------------------------------------------------------------
 
 
-@rechecked
-async def when_button(
-    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
-) -> int:
-    day = today_of(context.services) - timedelta(days=int(callback_data(update)[-1]))
-    return await _when(update, context, draft, target, day)
+def _day_step(
+    state: int,
+    pattern: str,
+    sign: int,
+    read: Callable[[str, date], date],
+    then: Callable[[Update, KcbxContext, VisitDraft, VisitTarget, date], Awaitable[int]],
+) -> list[BaseHandler[Update, KcbxContext, Any]]:
+    """A step that asks for a day: a button (``…:{n}``: ``n`` days from today, back with
+    ``sign`` -1, ahead with +1), or a date typed, which ``read`` takes against today (the
+    person is told why one cannot be taken, and asked again). ``then`` gets the day."""
 
+    @rechecked
+    async def button(
+        update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+    ) -> int:
+        days = sign * int(callback_data(update)[-1])
+        return await then(
+            update, context, draft, target, today_of(context.services) + timedelta(days)
+        )
 
-@rechecked
-async def when_text(
-    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
-) -> int:
-    try:
-        day = parse_user_date(flow.typed_text(update), today_of(context.services))
-    except DateError as exc:
-        await reply(update, context.gettext(exc.message))
-        return WHEN
-    return await _when(update, context, draft, target, day)
+    @rechecked
+    async def typed(
+        update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+    ) -> int:
+        try:
+            day = read(flow.typed_text(update), today_of(context.services))
+        except DateError as exc:
+            await reply(update, context.gettext(exc.message))
+            return state
+        return await then(update, context, draft, target, day)
+
+    return [
+        CallbackQueryHandler(button, pattern=pattern),
+        MessageHandler(VISIT.inputs.text, typed),
+    ]
 
 
 async def _when(
@@ -307,27 +332,9 @@ async def outcome_button(
     return await ask_cause(update, context, draft)
 
 
-@rechecked
-async def return_button(
-    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
+async def _return_on(
+    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget, day: date
 ) -> int:
-    day = today_of(context.services) + timedelta(days=int(callback_data(update)[-1]))
-    return await _return_on(update, context, draft, day)
-
-
-@rechecked
-async def return_text(
-    update: Update, context: KcbxContext, draft: VisitDraft, target: VisitTarget
-) -> int:
-    try:
-        day = read_return_date(flow.typed_text(update), today_of(context.services))
-    except DateError as exc:
-        await reply(update, context.gettext(exc.message))
-        return RETURN_ON
-    return await _return_on(update, context, draft, day)
-
-
-async def _return_on(update: Update, context: KcbxContext, draft: VisitDraft, day: date) -> int:
     problem = return_date_problem(day, today_of(context.services))
     if problem is not None:
         await visit_problem(update, context, problem)
@@ -385,19 +392,13 @@ def register(app: Application) -> None:
                 CallbackQueryHandler(kind_button, pattern=r"^vv:k:[a-z_]+$"),
                 CallbackQueryHandler(fix_button, pattern=r"^vv:fix$"),
             ],
-            WHEN: [
-                CallbackQueryHandler(when_button, pattern=r"^vv:d:[01]$"),
-                MessageHandler(text, when_text),
-            ],
+            WHEN: _day_step(WHEN, r"^vv:d:[01]$", -1, parse_user_date, _when),
             MET_: [CallbackQueryHandler(met_button, pattern=r"^vv:m:[a-z_]+$")],
             OUTCOME: [
                 CallbackQueryHandler(outcome_button, pattern=r"^vv:o:[a-z_]+$"),
                 CallbackQueryHandler(outcome_page, pattern=r"^vv:op:\d{1,3}$"),
             ],
-            RETURN_ON: [
-                CallbackQueryHandler(return_button, pattern=r"^vv:r:[12]$"),
-                MessageHandler(text, return_text),
-            ],
+            RETURN_ON: _day_step(RETURN_ON, r"^vv:r:[12]$", 1, read_return_date, _return_on),
             PLACE: [MessageHandler(text, place_text)],
             **later_states(),
         },

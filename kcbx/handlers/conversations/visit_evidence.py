@@ -13,6 +13,7 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from kcbx.bot.domain.caseactions import case_data
 from kcbx.bot.domain.i18n import N_, Translate
+from kcbx.bot.domain.model import Person
 from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.services.visits import (
     MAX_PHOTOS,
@@ -30,7 +31,7 @@ from kcbx.handlers.common import Rows, inline, pressed, reply, require_person, s
 from kcbx.handlers.context import KcbxContext
 from kcbx.handlers.conversations import flow
 from kcbx.handlers.conversations.evidence import add_evidence
-from kcbx.handlers.conversations.flow import CONFIRM, END, NOTE, Conversation, Drafts, States
+from kcbx.handlers.conversations.flow import END, NOTE, Conversation, Drafts, States
 from kcbx.handlers.jobs import kick_delivery
 
 CAUSE, LOCATION, PHOTOS = 20, 21, 22  # the first steps are 0, 1, ...
@@ -226,28 +227,13 @@ async def _summary(
     t = context.gettext
     place = await place_of(context.services, target.student, draft.location)
     lines = summary_lines(draft, target.case, target.student, t, context.lang, place)
-    await show(
-        update,
-        t("Please check and save:") + "\n" + "\n".join(lines),
-        VISIT.confirm_rows(t, N_("Save")),
-    )
-    return CONFIRM
+    text = t("Please check and save:") + "\n" + "\n".join(lines)
+    return await VISIT.summary(update, context, text, N_("Save"))
 
 
-async def save(update: Update, context: KcbxContext) -> int:
-    person = require_person(context)
-    draft = _drafts.get(context)
+async def save(update: Update, context: KcbxContext, person: Person, draft: VisitDraft) -> int:
     t = context.gettext
-    if draft is None:
-        return await VISIT.lost(update, context)
-    query = pressed(update)
-    try:
-        result = await record_visit(context.services, person, draft)
-    except VisitProblem as exc:
-        _drafts.forget(context)
-        await query.answer()
-        await reply(update, escape(exc.render(t)))
-        return END
+    result = await record_visit(context.services, person, draft)
     _drafts.forget(context)
     place = await place_of(context.services, result.student, draft.location)
     record = summary_lines(draft, result.case, result.student, t, context.lang, place)[1:]
@@ -258,6 +244,12 @@ async def save(update: Update, context: KcbxContext) -> int:
     )
     kick_delivery(context.application)
     return END
+
+
+async def _not_saved(update: Update, context: KcbxContext, problem: VisitProblem) -> None:
+    """Why the record could not be saved (the conversation ends)."""
+    await pressed(update).answer()
+    await reply(update, escape(problem.render(context.gettext)))
 
 
 async def hint_location(update: Update, context: KcbxContext) -> None:
@@ -292,5 +284,5 @@ def later_states() -> States:
             MessageHandler(other, hint_photo),
         ],
         **VISIT.note_step(rechecked, read_note, VisitProblem, visit_problem, _summary),
-        **VISIT.confirm_step(save),
+        **VISIT.confirm_step(save, VisitProblem, _not_saved),
     }

@@ -28,6 +28,16 @@ class Repo:
         self.db = db
 
 
+async def insert_new(db: Database, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert ``rows`` in one transaction (joining the caller's), each once: ``sql`` leaves
+    a row whose key is there already alone (``ON CONFLICT ... DO NOTHING``). Returns how
+    many were new."""
+    if not rows:
+        return 0
+    async with db.transaction():
+        return await db.executemany(sql, rows)
+
+
 class Reader(Generic[T]):
     """Reads rows into ``cls``: call it on a row, or let it run the query (:meth:`one`,
     :meth:`all`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import mimetypes
+from typing import Any
 
 from kcbx.testing.fakebot.limits import (
     _CHAT_ACTIONS,
@@ -178,21 +179,38 @@ class BotApiMethods(WebhookMethods):
         source, plain, entities, parse_mode = self._text(
             p, "text", "entities", MAX_TEXT, required=True
         )
-        markup = self._markup(p)
-        reply_to = self._reply_to(conversation, p)
-        self._check_flood(conversation)
-        sent = SentMessage(
-            chat_id=conversation.chat_id,
-            message_id=conversation._new_message_id(),
-            date=int(self.now()),
-            kind="text",
+        sent = self._message(
+            p,
+            conversation,
+            "text",
             text=source,
             plain=plain,
             entities=entities,
             parse_mode=parse_mode,
+        )
+        return self._send_new(conversation, sent)
+
+    def _message(
+        self, p: _Params, conversation: _Conversation, kind: str, **fields: Any
+    ) -> SentMessage:
+        """A message of ``kind`` (``fields`` as SentMessage takes them) with the request's
+        buttons and reply; it gets its id when it is sent (:meth:`_send_new`)."""
+        markup = self._markup(p)
+        reply_to = self._reply_to(conversation, p)
+        return SentMessage(
+            chat_id=conversation.chat_id,
+            message_id=0,
+            date=int(self.now()),
+            kind=kind,
             reply_markup=markup,
             reply_to_message_id=reply_to,
+            **fields,
         )
+
+    def _send_new(self, conversation: _Conversation, sent: SentMessage) -> JSONDict:
+        """Send ``sent`` unless flood control refuses it."""
+        self._check_flood(conversation)
+        sent.message_id = conversation._new_message_id()
         return self._add_sent(conversation, sent)
 
     def _input_file(self, p: _Params, name: str) -> Upload | _StoredFile:
@@ -222,22 +240,16 @@ class BotApiMethods(WebhookMethods):
         source, plain, entities, parse_mode = self._text(
             p, "caption", "caption_entities", MAX_CAPTION, required=False
         )
-        markup = self._markup(p)
-        reply_to = self._reply_to(conversation, p)
-        file = self._input_file(p, kind)
-        sent = SentMessage(
-            chat_id=conversation.chat_id,
-            message_id=0,
-            date=int(self.now()),
-            kind=kind,
+        sent = self._message(
+            p,
+            conversation,
+            kind,
             caption=source,
             plain=plain,
             entities=entities,
             parse_mode=parse_mode,
-            reply_markup=markup,
-            reply_to_message_id=reply_to,
         )
-        return sent, file
+        return sent, self._input_file(p, kind)
 
     async def _send_document(self, p: _Params) -> JSONDict:
         conversation = self._conversation(p.chat_id())
@@ -336,19 +348,8 @@ class BotApiMethods(WebhookMethods):
         period = p.integer("live_period", "wrong live period specified")
         if period is not None and not (60 <= period <= 86400 or period == 0x7FFFFFFF):
             raise _bad("wrong live period specified")
-        markup = self._markup(p)
-        reply_to = self._reply_to(conversation, p)
-        self._check_flood(conversation)
-        sent = SentMessage(
-            chat_id=conversation.chat_id,
-            message_id=conversation._new_message_id(),
-            date=int(self.now()),
-            kind="location",
-            reply_markup=markup,
-            reply_to_message_id=reply_to,
-            location=(latitude, longitude),
-        )
-        return self._add_sent(conversation, sent)
+        sent = self._message(p, conversation, "location", location=(latitude, longitude))
+        return self._send_new(conversation, sent)
 
     async def _edit_message_text(self, p: _Params) -> JSONDict:
         return self._edit_words(p, "text", "entities", MAX_TEXT)

@@ -86,6 +86,17 @@ def facts_key(facts: CaseFacts) -> str:
     )
 
 
+def dropout_marked_at(state: LadderState) -> datetime | None:
+    """When the A7.3 dropout mark came due, for a case at the dropout stage or past it."""
+    mark = state.task(TaskCode.MARK)
+    return mark.opens_at if mark is not None and state.stage in DROPOUT_STAGES else None
+
+
+def persuading_actions(actions: Iterable[ActionFact], now: datetime) -> list[ActionFact]:
+    """The standing actions at ``now`` that are persuasion (A8 counts them)."""
+    return [a for a in standing_actions(actions, now) if a.kind in PERSUADING_KINDS]
+
+
 def standing_of(
     facts: CaseFacts,
     actions: Iterable[ActionFact],
@@ -99,13 +110,10 @@ def standing_of(
     have), until when it holds (None without ``later``: not to be kept)."""
     now = state.now
     actions = list(actions)
-    standing = standing_actions(actions, now)
     measures = tuple(
         Measure(a.kind, a.at, a.actor_id, a.detail.get(DETAIL_ACTOR_ROLE))
-        for a in standing
-        if a.kind in PERSUADING_KINDS
+        for a in persuading_actions(actions, now)
     )
-    mark = state.task(TaskCode.MARK)
     until = None
     if later is not None:
         ahead = [a.at for a in actions if a.at > now]  # recorded ahead: takes effect then
@@ -116,7 +124,7 @@ def standing_of(
         stage=state.stage,
         ladder_start=state.ladder_start,
         due=tuple((t.role, t.department) for t in state.due_tasks),
-        marked_at=mark.opens_at if mark is not None and state.stage in DROPOUT_STAGES else None,
+        marked_at=dropout_marked_at(state),
         measures=measures,
         facts=facts_key(facts),
         at=now,
@@ -175,4 +183,13 @@ def loads(text: str, rules: str) -> Standing | None:
     )
 
 
-__all__ = ["Measure", "Standing", "dumps", "facts_key", "loads", "standing_of"]
+__all__ = [
+    "Measure",
+    "Standing",
+    "dropout_marked_at",
+    "dumps",
+    "facts_key",
+    "loads",
+    "persuading_actions",
+    "standing_of",
+]
