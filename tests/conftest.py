@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import os
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +35,14 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to the end on a loop of its own (not the test's)."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers a core. A test waits about half its time (the loopback HTTP
+    of the fake Bot API, PostgreSQL's answers, the processes of `kcbx run`), so one worker a
+    core leaves the cores idle (on two cores: 88 s with two workers, 75 s with four, 92 s
+    with six)."""
+    return min(2 * (os.cpu_count() or 1), 16)
 
 
 def pytest_configure(config: pytest.Config) -> None:
