@@ -243,9 +243,12 @@ async def test_day_7_chain_and_departments_then_visits_move_the_referral(
     await justice.send("/inbox")
     inbox = await justice.next_message()
     assert case.number in inbox.plain and other.number not in inbox.plain
-    await justice.press(f"ref:a:{standing and (await s.referrals.of_case(case.id))[0].id}", inbox)
+    await justice.press("1.接收", inbox)
     assert (await justice.next_callback_answer()).text
     assert (await s.referrals.of_case(case.id))[0].status == "accepted"
+    # the page again: its line says accepted, and its button offers the details
+    accepted = await justice.wait_for(lambda m: m is inbox and "1.详情" in m.buttons)
+    assert "已接收" in accepted.plain and "待接收" not in accepted.plain
     await justice.press_data(f"vis:{other.id}", inbox)
     assert (await justice.next_callback_answer()).show_alert
     await justice.send(f"/visit {other.number}")

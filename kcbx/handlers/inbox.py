@@ -14,9 +14,11 @@ from kcbx.bot.texts.referrals import accept_data, inbox_text
 from kcbx.bot.texts.taps import accepted_line, tap_time
 from kcbx.handlers.common import (
     deny,
+    edit_in_place,
     edit_message,
     inline,
     is_private,
+    keyboard,
     note_read,
     permitted,
     pressed,
@@ -60,14 +62,39 @@ async def _page(update: Update, context: KcbxContext, offset: int) -> None:
 async def accept_button(update: Update, context: KcbxContext) -> None:
     """ref:a:{referral_id}: the department takes the case on (checked: its own referral).
     The message loses [接收] and says who accepted it and when, also when someone else did."""
+    query = pressed(update)
+    allowed, line = await _accept(update, context, pressed_number(update))
+    if allowed and isinstance(query.message, Message):
+        await edit_message(query.message, line, lambda data: data == query.data)
+
+
+async def list_accept_button(update: Update, context: KcbxContext) -> None:
+    """ref:al:{referral_id}:{offset}: [接收] on a page of /inbox; the page is shown again, so
+    that its line says the referral is accepted and its button offers the details."""
+    query = pressed(update)
+    referral_id, offset = (int(n) for n in (query.data or "").split(":")[2:4])
+    allowed, _ = await _accept(update, context, referral_id)
+    if not allowed:
+        return
+    found = await inbox_page(context.services, require_person(context), offset, PER_PAGE)
+    if found.items and isinstance(query.message, Message):  # (the press is answered)
+        text, rows = inbox_text(found.items, found.offset, found.total, PER_PAGE, context.gettext)
+        await edit_in_place(query.message, text, keyboard(rows))
+
+
+async def _accept(
+    update: Update, context: KcbxContext, referral_id: int
+) -> tuple[bool, str | None]:
+    """Accept and answer the press: whether the person may (else told so), and the line for
+    the message (None: none)."""
     person = require_person(context)
     t = context.gettext
     query = pressed(update)
     try:
-        done = await accept_referral(context.services, person, pressed_number(update))
+        done = await accept_referral(context.services, person, referral_id)
     except ReferralRefused:
         await deny(update, context)
-        return
+        return False, None
     now, policy, lang = context.services.clock.now(), context.services.policy, context.lang
     line = None
     if done.at is not None:
@@ -83,8 +110,7 @@ async def accept_button(update: Update, context: KcbxContext) -> None:
         await query.answer(answer.format(by=done.by or "—", when=when), show_alert=True)
     else:
         await query.answer(t("This referral was accepted already."), show_alert=True)
-    if isinstance(query.message, Message):
-        await edit_message(query.message, line, lambda data: data == query.data)
+    return True, line
 
 
 async def detail_button(update: Update, context: KcbxContext) -> None:
@@ -120,4 +146,5 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(entry, show_inbox))
     app.add_handler(CallbackQueryHandler(page_button, pattern=r"^ref:p:\d{1,6}$"))
     app.add_handler(CallbackQueryHandler(accept_button, pattern=r"^ref:a:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(list_accept_button, pattern=r"^ref:al:\d{1,12}:\d{1,6}$"))
     app.add_handler(CallbackQueryHandler(detail_button, pattern=r"^ref:d:\d{1,12}$"))

@@ -197,7 +197,8 @@ def inbox_text(
         )
         # one button an item, its next step: accept it, else its details (and [记录] there)
         if referral.status == "open" and item.case_status == "open":
-            buttons.append((t("{n}. Accept").format(n=number), accept_data(referral.id)))
+            label = t("{n}. Accept").format(n=number)
+            buttons.append((label, list_accept_data(referral.id, offset)))
         else:
             buttons.append((t("{n}. Details").format(n=number), detail_data(referral.id)))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -207,6 +208,11 @@ def inbox_text(
 
 def accept_data(referral_id: int) -> str:
     return f"ref:a:{referral_id}"
+
+
+def list_accept_data(referral_id: int, offset: int) -> str:
+    """[接收] on a page of /inbox: accepted, then the page again, its line now accepted."""
+    return f"ref:al:{referral_id}:{offset}"
 
 
 def detail_data(referral_id: int) -> str:
