@@ -410,7 +410,11 @@ async def test_an_agreed_return_sets_a_check_on_that_morning(harness: BotHarness
     teacher = await bind(harness, d, TEACHER)
     case = await open_case(harness, d, "张三", cause="unknown", since=date(2024, 3, 4))
     await teacher.send("/visit")
-    await teacher.wait_for(has(f"vis:{case.id}"))
+    listed = await teacher.wait_for(has(f"vis:{case.id}"))
+    await teacher.press_data("visp:96", listed)  # a page that is not there (forged or gone)
+    gone = await teacher.next_callback_answer()
+    assert gone.show_alert and "此页已不存在" in (gone.text or "")
+    assert has(f"vis:{case.id}")(listed)  # the first page, as it was
     await teacher.press(f"vis:{case.id}")
     await teacher.wait_for(has("vv:k:phone_call"))
     await step(teacher, "vv:k:phone_call", "vv:d:0")

@@ -100,6 +100,11 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
     person = require_person(context)
     t = context.gettext
     cases, total = await visit_cases(context.services, person, offset, PER_PAGE)
+    alert = None
+    if not cases and offset and total:  # a page gone (forged, or the list shrank): the first
+        alert = t("This page of the list is no longer there. Please choose again.")
+        offset = 0
+        cases, total = await visit_cases(context.services, person, offset, PER_PAGE)
     if not cases:
         await reply(update, t("You have no open cases to record on."))
         return END
@@ -107,7 +112,7 @@ async def _cases_page(update: Update, context: KcbxContext, offset: int) -> int:
     more = more_button(t, "visp:{}", offset, offset + PER_PAGE < total, PER_PAGE)
     rows.append(([more] if more else []) + VISIT.cancel_row(t))
     text = t("Which case did you act on? ({total} open cases)").format(total=total)
-    await show(update, text, rows)
+    await show(update, text, rows, alert=alert)
     return CASE
 
 
