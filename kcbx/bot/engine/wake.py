@@ -58,10 +58,21 @@ def next_recorded(actions: Iterable[Action], now: datetime) -> datetime | None:
 
 def rules_fingerprint(policy: Policy) -> str:
     """What the wake instants (and the standings kept with them) depend on besides the
-    database: the ladder's and the reminder plan's code, this module's, and the policy."""
+    database: the ladder's and the reminder plan's code, this module's, and the policy.
+    Computed once a policy (it is frozen): every sweep and every summary asks."""
+    known = _FINGERPRINTS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
     digest = hashlib.sha256(_code().encode())
     digest.update(_canonical(policy).encode())
-    return digest.hexdigest()[:32]
+    if len(_FINGERPRINTS) >= 8:  # a process loads a policy or two; tests load many
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[id(policy)] = (policy, digest.hexdigest()[:32])
+    return _FINGERPRINTS[id(policy)][1]
+
+
+# id(policy) -> the policy (kept, so that its id is not reused) and its fingerprint
+_FINGERPRINTS: dict[int, tuple[Policy, str]] = {}
 
 
 def _canonical(value: object) -> str:

@@ -189,8 +189,9 @@ def translate_ddl(statement: str) -> str | None:
     return translate(text)
 
 
+@lru_cache(maxsize=256)
 def pg_script(number: int, sql: str) -> str:
-    """The script PostgreSQL runs for one migration."""
+    """The script PostgreSQL runs for one migration (translated once a process)."""
     if has_variant(number, POSTGRESQL):
         return sql
     statements = [translate_ddl(s) for s in split_sql(sql)]
