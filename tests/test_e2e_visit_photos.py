@@ -3,67 +3,30 @@ album per visit, to a person in scope only, never into a group."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-
-from kcbx.testing.fakebot import FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, small_district
+from kcbx.testing.steps import (
+    GROUP_CADRE,
+    POLICE,
+    TEACHER,
+    bind,
+    cadre_told_of_day_7,
+    has,
+    home_visit_up_to_evidence,
+    step,
+)
 
-TEACHER = "13900000022"  # 李老师, class 3-1 of 滨河小学
-GROUP_CADRE = "13900000014"  # 包户干部, 新墩村/一组
-POLICE = "13900000041"  # 公安联络员: the case is not referred to police (out of scope)
 PHOTOS = [b"\xff\xd8\xff\xe0" + f"visit photo {i}".encode() * 40 for i in range(2)]
-
-
-def sh(day: int, hour: int = 9) -> datetime:
-    return datetime(2024, 3, day, hour, tzinfo=UTC) - timedelta(hours=8)
-
-
-async def bind(harness: BotHarness, phone: str) -> FakeUser:
-    user_id = int(phone[-4:]) + 1000
-    await harness.bind_quietly(user_id, phone=phone)
-    return harness.fake.user(user_id)
-
-
-def has(data: str):  # type: ignore[no-untyped-def]
-    return lambda m: data in m.button_data.values()
-
-
-async def step(user: FakeUser, press: str, expect: str) -> SentMessage:
-    """Press, then the question offering ``expect`` (behind its [更多] if need be)."""
-    await user.press(press)
-    more = expect.rsplit(":", 1)[0] + "p:"
-    shown = await user.wait_for(
-        lambda m: any(d == expect or d.startswith(more) for d in m.button_data.values())
-    )
-    return await user.page_to(shown, expect)
 
 
 async def test_a_visits_photos_come_back_as_one_album_from_the_card(harness: BotHarness) -> None:
     s = harness.s
     d = await small_district(s, T0)
     cadre, teacher, police = [await bind(harness, p) for p in (GROUP_CADRE, TEACHER, POLICE)]
-    case = await s.cases.open_case(
-        student_id=d.students["张三"],
-        reported_by=d.people[TEACHER],
-        absent_since=date(2024, 3, 4),
-        cause="poverty",
-        guardian_contact="unreached",
-        note=None,
-        now=s.clock.now(),
-        year=2024,
-        actor=f"person:{d.people[TEACHER]}",
-    )
-    await harness.set_time(sh(11, 8))  # day 7 (A7.3): the household's cadre is told
-    await cadre.wait_for(has(f"vis:{case.id}"))
+    case = await cadre_told_of_day_7(harness, d, cadre)
 
     # the cadre records a home visit with two photos
-    await step(cadre, f"vis:{case.id}", "vv:k:home_visit")
-    await step(cadre, "vv:k:home_visit", "vv:d:0")
-    await step(cadre, "vv:d:0", "vv:m:guardians")
-    await step(cadre, "vv:m:guardians", "vv:o:undecided")
-    await step(cadre, "vv:o:undecided", "vv:c:=")
-    await step(cadre, "vv:c:=", "vv:s")
+    await home_visit_up_to_evidence(cadre, case)
     await step(cadre, "vv:s", "vv:p")
     for count, photo in enumerate(PHOTOS, 1):
         await cadre.send_photo(photo)

@@ -6,7 +6,7 @@ person in scope only (A7.1 evidence)."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
@@ -18,13 +18,19 @@ from kcbx.bot.roster.importer import import_roster
 from kcbx.bot.roster.report import render_report
 from kcbx.storage.db import Database
 from kcbx.storage.units import UnitRepo
-from kcbx.testing.fakebot import FakeUser, SentMessage
 from kcbx.testing.harness import BotHarness
 from kcbx.testing.seed import T0, small_district
+from kcbx.testing.steps import (
+    GROUP_CADRE,
+    POLICE,
+    TEACHER,
+    bind,
+    cadre_told_of_day_7,
+    has,
+    home_visit_up_to_evidence,
+    step,
+)
 
-TEACHER = "13900000022"  # 李老师, class 3-1 of 滨河小学
-GROUP_CADRE = "13900000014"  # 包户干部, 新墩村/一组
-POLICE = "13900000041"  # 公安联络员: the case is not referred to police (out of scope)
 XINDUN = (37.5100, 105.1900)  # 新墩村 (latitude, longitude)
 PIN = (37.5152, 105.1961)  # about 0.8 km from it
 
@@ -95,25 +101,6 @@ async def test_roster_coordinates_good_and_bad(tmp_path: Path) -> None:
         await db.close()
 
 
-def sh(day: int, hour: int = 9) -> datetime:
-    return datetime(2024, 3, day, hour, tzinfo=UTC) - timedelta(hours=8)
-
-
-async def bind(harness: BotHarness, phone: str) -> FakeUser:
-    user_id = int(phone[-4:]) + 1000
-    await harness.bind_quietly(user_id, phone=phone)
-    return harness.fake.user(user_id)
-
-
-def has(data: str):  # type: ignore[no-untyped-def]
-    return lambda m: data in m.button_data.values()
-
-
-async def step(user: FakeUser, press: str, expect: str) -> SentMessage:
-    await user.press(press)
-    return await user.wait_for(has(expect))
-
-
 async def test_a_visits_pin_is_named_by_its_village_and_sent_again(harness: BotHarness) -> None:
     s = harness.s
     d = await small_district(s, T0)
@@ -122,28 +109,11 @@ async def test_a_visits_pin_is_named_by_its_village_and_sent_again(harness: BotH
     )
     s.units.invalidate()
     cadre, teacher, police = [await bind(harness, p) for p in (GROUP_CADRE, TEACHER, POLICE)]
-    case = await s.cases.open_case(
-        student_id=d.students["张三"],
-        reported_by=d.people[TEACHER],
-        absent_since=date(2024, 3, 4),
-        cause="poverty",
-        guardian_contact="unreached",
-        note=None,
-        now=s.clock.now(),
-        year=2024,
-        actor=f"person:{d.people[TEACHER]}",
-    )
-    await harness.set_time(sh(11, 8))  # day 7 (A7.3): the household's cadre is told
-    await cadre.wait_for(has(f"vis:{case.id}"))
+    case = await cadre_told_of_day_7(harness, d, cadre)
 
     # the cadre records a home visit and shares the location
-    await step(cadre, f"vis:{case.id}", "vv:k:home_visit")
-    await step(cadre, "vv:k:home_visit", "vv:d:0")
-    await step(cadre, "vv:d:0", "vv:m:guardians")
-    outcomes = await step(cadre, "vv:m:guardians", "vv:o:undecided")
+    outcomes, _ = await home_visit_up_to_evidence(cadre, case)
     assert "vv:o:nobody_home" not in outcomes.button_data.values()  # met someone: not 家中无人
-    await step(cadre, "vv:o:undecided", "vv:c:=")
-    await step(cadre, "vv:c:=", "vv:s")
     await cadre.send_location(*PIN)
     await cadre.wait_for(has("vv:p"))
     await step(cadre, "vv:p", "vv:n")

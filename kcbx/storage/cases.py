@@ -125,11 +125,6 @@ class CaseRepo(AuditedRepo):
             (student_id,),
         )
 
-    async def cases_of_student(self, student_id: int) -> list[Case]:
-        return await _case.all(
-            self.db, "SELECT * FROM cases WHERE student_id = ? ORDER BY id", (student_id,)
-        )
-
     async def by_ids(self, case_ids: Iterable[int]) -> dict[int, Case]:
         """Many cases by id, in a few queries (the sweep)."""
         out: dict[int, Case] = {}

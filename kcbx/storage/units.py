@@ -120,10 +120,6 @@ class UnitRepo:
     async def of_kind(self, kind: str) -> list[Unit]:
         return await _unit.all(self.db, "SELECT * FROM units WHERE kind = ? ORDER BY id", (kind,))
 
-    async def subtree_ids(self, unit_id: int) -> set[int]:
-        rows = await self.db.fetchall(SUBTREE_CTE + " SELECT id FROM subtree", (unit_id,))
-        return {int(r[0]) for r in rows}
-
     async def nearest(self, unit_id: int, kind: str) -> Unit | None:
         """The unit itself or its nearest ancestor of a kind (e.g. a group's township)."""
         for unit in await self.ancestors(unit_id):
