@@ -62,6 +62,7 @@ class MemoryRequest(BaseRequest):
     def __init__(self) -> None:
         self.message_id = 1000
         self.calls = 0
+        self.shown: dict[int, dict[str, Any]] = {}  # chat -> text and keyboard last sent or edited
 
     async def initialize(self) -> None:
         return None
@@ -91,7 +92,7 @@ class MemoryRequest(BaseRequest):
             result = BOT
         elif name in ("sendMessage", "editMessageText", "sendDocument", "sendPhoto"):
             self.message_id += 1
-            chat = params.get("chat_id", 1)
+            chat = int(params.get("chat_id", 1))
             result = {
                 "message_id": params.get("message_id", self.message_id),
                 "date": int(NOW.timestamp()),
@@ -104,6 +105,7 @@ class MemoryRequest(BaseRequest):
                 markup = json.loads(markup)
             if markup:
                 result["reply_markup"] = markup
+            self.shown[chat] = {"text": result["text"], "reply_markup": markup or {}}
         elif name == "getMyCommands":
             result = []
         return 200, json.dumps({"ok": True, "result": result}).encode()
@@ -141,7 +143,13 @@ KEYBOARD = {
 }
 
 
-def button_update(n: int, uid: int, data: str) -> dict[str, Any]:
+def button_update(
+    n: int, uid: int, data: str, shown: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A press of ``data`` under the message on the screen: ``shown``, the text and keyboard the
+    bot last sent there (Telegram's callback query carries the message as the bot made it),
+    else a question under ten students' buttons."""
+    message = shown or {"text": "哪位学生无故缺课？", "reply_markup": KEYBOARD}
     return {
         "update_id": n,
         "callback_query": {
@@ -154,8 +162,7 @@ def button_update(n: int, uid: int, data: str) -> dict[str, Any]:
                 "date": int(NOW.timestamp()),
                 "chat": {"id": uid, "type": "private", "first_name": "t"},
                 "from": BOT,
-                "text": "哪位学生无故缺课？",
-                "reply_markup": KEYBOARD,
+                **message,
             },
         },
     }
@@ -265,17 +272,27 @@ async def button_rows(path: Path) -> list[tuple[str, float, str, float]]:
         uid = 90_001
         await bind(services, teacher, uid)
         await app.process_update(Update.de_json(text_update(1, uid, "/report"), app.bot))
+        pages = []  # the class's first two pages as the bot shows them
+        for page in (0, 1):
+            press = button_update(2 + page, uid, f"rep:c:{class_id}:{page}")
+            await app.process_update(Update.de_json(press, app.bot))
+            pages.append(request.shown[uid])
 
-        def presses(r: int) -> list[dict[str, Any]]:
+        def presses(r: int) -> list[dict[str, Any]]:  # to the other page, from the one shown
             return [
-                button_update(10_000 * (r + 1) + n, uid, f"rep:c:{class_id}:{n % 2}")
+                button_update(
+                    10_000 * (r + 1) + n, uid, f"rep:c:{class_id}:{n % 2}", pages[1 - n % 2]
+                )
                 for n in range(500)
             ]
+
+        def edits(r: int) -> list[dict[str, Any]]:  # the same message, answered and edited
+            return [button_update(n, 5, "rep:c:1:1", pages[n % 2]) for n in range(500)]
 
         rates = await interleaved(
             {
                 "echo": (bare, lambda r: [text_update(n, 5, "你好") for n in range(500)]),
-                "edit": (bare, lambda r: [button_update(n, 5, "rep:c:1:1") for n in range(500)]),
+                "edit": (bare, edits),
                 "step": (app, presses),
             }
         )
