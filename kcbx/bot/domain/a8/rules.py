@@ -301,18 +301,21 @@ def evaluate(
     ``enrolled``: A8.1's denominator, the students enrolled at the start of the school year
     (exempt children left out, as they are of the dropouts)."""
     dropouts = [c for c in cases if c.is_dropout(at)]
-    flags = _attrition_flags(dropouts, policy, district_id, enrolled)
-    flags += _school_flags(dropouts, policy, at)
-    flags += _township_flags(dropouts, policy, at)
-    flags += _department_flags(dropouts, policy, at)
-    return flags
+    flags = attrition_flags(dropouts, policy, district_id, enrolled)
+    flags += school_flags(dropouts, policy, at)
+    return flags + wide_flags(dropouts, policy, at)
+
+
+def wide_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+    """A8.4 and A8.5, the rules that look across schools: townships, then departments."""
+    return _township_flags(dropouts, policy, at) + department_flags(dropouts, policy, at)
 
 
 def attrition_percent(dropouts: int, enrolled: int) -> float:
     return 100.0 * dropouts / enrolled if enrolled else 0.0
 
 
-def _attrition_flags(
+def attrition_flags(
     dropouts: Sequence[CaseA8], policy: Policy, district_id: int, enrolled: int
 ) -> list[Flag]:
     """A8.1: dropouts not returned / students enrolled at the start of the year."""
@@ -344,7 +347,7 @@ def unmeasured_by_school(
     return found
 
 
-def _school_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+def school_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
     """A8.2 / A8.3: dropouts without the school's measure, per school and section."""
     flags = []
     for (school_id, section), found in sorted(unmeasured_by_school(dropouts, policy, at).items()):
@@ -374,18 +377,31 @@ def per_department(dropouts: Iterable[CaseA8]) -> list[tuple[int, list[CaseA8]]]
     return sorted(by_department.items())
 
 
-def _township_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
-    """A8.4: per township, the highest step any school of its area reaches."""
+SchoolStep = tuple[int, int, Level, list[CaseA8]]  # township, school, step, its cases
+
+
+def township_steps(dropouts: Iterable[CaseA8], policy: Policy, at: datetime) -> list[SchoolStep]:
+    """A8.4 school by school: the step of the township's ladder each school of its area
+    reaches (a school with no more than ``township_dropouts_over`` dropouts reaches none)."""
     over = policy.accountability.township_dropouts_over
-    per_township: dict[int, list[tuple[int, Level, list[CaseA8]]]] = defaultdict(list)
+    steps = []
     for township_id, school_id, found in per_school(dropouts):
         step = _month_ladder(found, over, policy, at, Rule.TOWNSHIP, township_id)
         if step is not None:
-            per_township[township_id].append((school_id, *step))
+            steps.append((township_id, school_id, *step))
+    return steps
+
+
+def township_flags(steps: Iterable[SchoolStep], policy: Policy) -> list[Flag]:
+    """A8.4: per township, the highest step any school of its area reaches."""
+    over = policy.accountability.township_dropouts_over
+    per_township: dict[int, list[tuple[int, Level, list[CaseA8]]]] = defaultdict(list)
+    for township_id, school_id, level, found in steps:
+        per_township[township_id].append((school_id, level, found))
     flags = []
-    for township_id, steps in sorted(per_township.items()):
-        level = LADDER[max(LADDER.index(level) for _school, level, _cases in steps)]
-        chosen = [(s, c) for s, lv, c in steps if lv == level]
+    for township_id, found_steps in sorted(per_township.items()):
+        level = LADDER[max(LADDER.index(level) for _school, level, _cases in found_steps)]
+        chosen = sorted((s, c) for s, lv, c in found_steps if lv == level)
         flags.append(
             Flag(
                 Rule.TOWNSHIP,
@@ -394,13 +410,17 @@ def _township_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) ->
                 tuple(case for _s, found in chosen for case in found),
                 max(len(found) for _s, found in chosen),
                 over,
-                schools=tuple(sorted(s for s, _c in chosen)),
+                schools=tuple(s for s, _c in chosen),
             )
         )
     return flags
 
 
-def _department_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+def _township_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
+    return township_flags(township_steps(dropouts, policy, at), policy)
+
+
+def department_flags(dropouts: Sequence[CaseA8], policy: Policy, at: datetime) -> list[Flag]:
     """A8.5: the same ladder over each department's referred dropouts."""
     over = policy.accountability.department_dropouts_over
     flags = []
@@ -492,9 +512,12 @@ __all__ = [
     "Level",
     "Persuasion",
     "Rule",
+    "SchoolStep",
     "add_months",
     "answers_for",
+    "attrition_flags",
     "attrition_percent",
+    "department_flags",
     "evaluate",
     "measured",
     "month_end",
@@ -504,8 +527,12 @@ __all__ = [
     "per_school",
     "period_of",
     "qualifies_at",
+    "school_flags",
     "school_measured",
     "school_rule",
     "section_of",
+    "township_flags",
+    "township_steps",
     "unmeasured_by_school",
+    "wide_flags",
 ]

@@ -87,43 +87,102 @@ def warnings(
     if earned is None:
         earned = evaluate(cases, policy, at, district_id=district_id, enrolled=enrolled)
     earned_levels = {(f.rule, f.unit_id): f.level for f in earned}
-    out: list[Warning] = []
-    percent = attrition_percent(len(dropouts), enrolled)
-    if (Rule.ATTRITION, district_id) not in earned_levels and (
-        percent >= acc.attrition_warn_share * acc.attrition_percent and dropouts
-    ):
-        out.append(
-            Warning(
-                Rule.ATTRITION,
-                district_id,
-                Level.FLAGGED,
-                WarningKind.NEAR,
-                (),
-                None,
-                len(dropouts),
-                acc.attrition_percent,
-                percent=percent,
-            )
+    out = attrition_warning(len(dropouts), policy, district_id=district_id, enrolled=enrolled)
+    if (Rule.ATTRITION, district_id) in earned_levels:
+        out = []
+    out += school_warnings(cases, dropouts, policy, at)
+    out += wide_warnings(dropouts, earned_levels, policy, at, ahead)
+    return out
+
+
+def attrition_warning(
+    dropouts: int, policy: Policy, *, district_id: int, enrolled: int
+) -> list[Warning]:
+    """A8.1: attrition at or above ``attrition_warn_share`` of the threshold (unless the flag
+    is earned: the caller leaves it out then)."""
+    acc = policy.accountability
+    percent = attrition_percent(dropouts, enrolled)
+    if not dropouts or percent < acc.attrition_warn_share * acc.attrition_percent:
+        return []
+    return [
+        Warning(
+            Rule.ATTRITION,
+            district_id,
+            Level.FLAGGED,
+            WarningKind.NEAR,
+            (),
+            None,
+            dropouts,
+            acc.attrition_percent,
+            percent=percent,
         )
-    out += _school_warnings(cases, dropouts, policy, at)
-    groups = [
-        (Rule.TOWNSHIP, township, found, acc.township_dropouts_over)
-        for township, _school, found in per_school(dropouts)
     ]
-    groups += [
-        (Rule.DEPARTMENT, department, found, acc.department_dropouts_over)
-        for department, found in per_department(dropouts)
-    ]
-    seen: set[tuple[Rule, int, Level]] = set()
-    for rule, unit_id, found, over in groups:
-        warning = _next_step(rule, unit_id, found, over, earned_levels, policy, at, ahead)
-        if warning is not None and (rule, unit_id, warning.level) not in seen:
-            seen.add((rule, unit_id, warning.level))
+
+
+def wide_warnings(
+    dropouts: Sequence[CaseA8],
+    earned_levels: dict[tuple[Rule, int], Level],
+    policy: Policy,
+    at: datetime,
+    ahead: timedelta,
+) -> list[Warning]:
+    """A8.4/A8.5: the next step of each township's or department's ladder, if it comes
+    within ``ahead``."""
+    out = []
+    for township, _school, found in per_school(dropouts):
+        current = earned_levels.get((Rule.TOWNSHIP, township))
+        out.append(township_warning(township, found, current, policy, at, ahead))
+    out += department_warnings(dropouts, earned_levels, policy, at, ahead)
+    return first_of_each([w for w in out if w is not None])
+
+
+def township_warning(
+    township: int,
+    found: Sequence[CaseA8],
+    current: Level | None,
+    policy: Policy,
+    at: datetime,
+    ahead: timedelta,
+) -> Warning | None:
+    """A8.4 for one school of a township's area (``found``: its dropouts) whose township has
+    earned ``current``: the next step, if it comes within ``ahead``."""
+    over = policy.accountability.township_dropouts_over
+    earned = {(Rule.TOWNSHIP, township): current} if current is not None else {}
+    return _next_step(Rule.TOWNSHIP, township, found, over, earned, policy, at, ahead)
+
+
+def department_warnings(
+    dropouts: Sequence[CaseA8],
+    earned_levels: dict[tuple[Rule, int], Level],
+    policy: Policy,
+    at: datetime,
+    ahead: timedelta,
+) -> list[Warning]:
+    """A8.5: the next step of each department's ladder, if it comes within ``ahead``."""
+    over = policy.accountability.department_dropouts_over
+    out = []
+    for department, found in per_department(dropouts):
+        warning = _next_step(
+            Rule.DEPARTMENT, department, found, over, earned_levels, policy, at, ahead
+        )
+        if warning is not None:
             out.append(warning)
     return out
 
 
-def _school_warnings(
+def first_of_each(found: Iterable[Warning]) -> list[Warning]:
+    """One warning per unit and step (several schools of a township may each warn of it)."""
+    seen: set[tuple[Rule, int, Level]] = set()
+    out = []
+    for warning in found:
+        key = (warning.rule, warning.unit_id, warning.level)
+        if key not in seen:
+            seen.add(key)
+            out.append(warning)
+    return out
+
+
+def school_warnings(
     cases: Sequence[CaseA8], dropouts: Sequence[CaseA8], policy: Policy, at: datetime
 ) -> list[Warning]:
     """A8.2/A8.3, one per case: coming (before the mark) or frozen (at the month's end)."""
@@ -217,4 +276,14 @@ def _next_step(
     return None
 
 
-__all__ = ["Warning", "WarningKind", "warnings"]
+__all__ = [
+    "Warning",
+    "WarningKind",
+    "attrition_warning",
+    "department_warnings",
+    "first_of_each",
+    "school_warnings",
+    "township_warning",
+    "warnings",
+    "wide_warnings",
+]
