@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from kcbx.bot.domain.model import Person, Student, Unit
+from kcbx.bot.domain.roles import Role
 from kcbx.storage.connection.rows import Repo
 from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import _SELECT as STUDENT_SELECT
@@ -103,3 +104,28 @@ class DirectoryRepo(Repo):
                 person = person_of_row(row)
                 found[person.id] = person
         return found
+
+    async def reachable_people(self, roles: Iterable[Role]) -> list[Person]:
+        """Active, bound, reachable people of the roles."""
+        wanted = [r.value for r in roles]
+        return await person_of_row.all(
+            self.db,
+            "SELECT * FROM people WHERE status = 'active' AND chat_id IS NOT NULL"
+            f" AND unreachable_at IS NULL AND role IN ({_marks(wanted)}) ORDER BY id",
+            wanted,
+        )
+
+    async def reachable_without_key(
+        self, roles: Iterable[Role], *, prefix: str, suffix: str
+    ) -> list[Person]:
+        """Active, bound, reachable people of the roles who have no outbox row with key
+        ``prefix + person id + suffix`` yet (the digests' "not sent this period")."""
+        wanted = [r.value for r in roles]
+        return await person_of_row.all(
+            self.db,
+            "SELECT p.* FROM people p WHERE p.status = 'active' AND p.chat_id IS NOT NULL"
+            f" AND p.unreachable_at IS NULL AND p.role IN ({_marks(wanted)})"
+            " AND NOT EXISTS (SELECT 1 FROM outbox o"
+            " WHERE o.dedup_key = ? || CAST(p.id AS TEXT) || ?) ORDER BY p.id",
+            [*wanted, prefix, suffix],
+        )

@@ -93,7 +93,7 @@ async def record_and_tell(services: Services) -> int:
     if not new:
         return 0
     tree = await unit_tree(services)
-    bureau = await services.reports.reachable_people((Role.BUREAU_STAFF,))
+    bureau = await services.directory.reachable_people((Role.BUREAU_STAFF,))
     now = services.clock.now()
     not_before = quiet_hours_next_send(now, services.policy)
     queued = 0

@@ -114,7 +114,7 @@ async def queue_weekly(services: Services) -> int:
     if local < datetime.combine(monday, services.policy.time.business_day_start, tzinfo=tz):
         return 0
     week = week_key(local)
-    people = await services.reports.reachable_without_key(
+    people = await services.directory.reachable_without_key(
         WEEKLY_ROLES, prefix="wk:", suffix=f":{week}"
     )
     people = people[:WEEKLY_BATCH]  # the rest next pass: no pass holds the database long
@@ -150,7 +150,7 @@ async def queue_monthly(services: Services, state: DigestState) -> int:
     period = period_of(first - timedelta(days=1), tz)
     if period in state.months_done:
         return 0
-    bureau = await services.reports.reachable_people(MONTHLY_ROLES)
+    bureau = await services.directory.reachable_people(MONTHLY_ROLES)
     if not bureau:
         return 0
     tree = await unit_tree(services)

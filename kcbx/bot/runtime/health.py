@@ -99,7 +99,7 @@ class WriteAlarm:
         if self.notify is None:
             return
         try:
-            admins = await self.services.reports.reachable_people([Role.ADMIN])
+            admins = await self.services.directory.reachable_people([Role.ADMIN])
         except Exception:  # reading may fail too (a vanished file): the log has said it
             log.warning("could not read who the administrators are", exc_info=True)
             return
