@@ -33,8 +33,9 @@ from kcbx.bot.engine.wake import rules_fingerprint
 from kcbx.bot.runtime.config import Config
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services import caseviews
-from kcbx.bot.services.summary import summary_view
+from kcbx.bot.services.summary import summary_view, warm_summaries
 from kcbx.bot.texts.summary import render_summary
+from kcbx.storage import rollups
 from kcbx.storage.case_plans import mark_students_changed
 from kcbx.testing.seed import District, small_district
 
@@ -81,16 +82,35 @@ class World:
     async def sweep(self) -> None:
         await self.sweeper.run(self.clock.now())
 
+    async def move(self, name: str) -> None:
+        """The student changes school (and class), as an import records it."""
+        db, student = self.s.db, self.d.students[name]
+        school = await db.fetchval("SELECT school_id FROM students WHERE id = ?", (student,))
+        other = await db.fetchone(
+            "SELECT id, school_id, grade FROM classes WHERE school_id <> ? ORDER BY id", (school,)
+        )
+        assert other is not None
+        async with db.transaction():
+            await db.execute(
+                "UPDATE students SET school_id = ?, class_id = ?, grade = ? WHERE id = ?",
+                (other["school_id"], other["id"], other["grade"], student),
+            )
+            await rollups.recount(db)
+            await mark_students_changed(db, [student])
+
     async def text(self, *, kept: bool = True) -> str:
         """The district leader's summary as sent, and how many cases it computed."""
         leader = await self.s.people.by_phone("13900000002")
         assert leader is not None
-        if not kept:
+        parts = self.s.summary_parts
+        if not kept:  # and no school's part kept either (the kept ones stay for the next)
             self.s.reports.open_cases_kept = self.unkept  # type: ignore[method-assign]
+            self.s.summary_parts = {}
         try:
             found = await summary_view(self.s, leader, None)
         finally:
             self.s.reports.__dict__.pop("open_cases_kept", None)
+            self.s.summary_parts = parts
         assert found is not None
         rendered = render_summary(found.summary, self.s.policy, ZH, "zh_CN", in_group=False)
         return repr(rendered)
@@ -192,9 +212,10 @@ async def test_a_random_week_says_what_the_ladder_says(world: World) -> None:
         ActionKind.NOTICE_ISSUED,
     ]
     now = local(0, 9)
-    steps = {"sweep": 0, "hours": 0, "report": 0, "act": 0, "close": 0}
-    for _step in range(45):
-        what = rng.choice(["sweep", "hours", "hours", "report", "act", "act", "close"])
+    steps = {"sweep": 0, "hours": 0, "report": 0, "act": 0, "close": 0, "move": 0}
+    reused = 0
+    for _step in range(60):
+        what = rng.choice(["sweep", "hours", "hours", "report", "act", "act", "close", "move"])
         absent = [n for n in names if n not in world.cases]
         if what == "report" and absent:
             since = now.astimezone(SH).date() - timedelta(days=rng.randint(0, 9))
@@ -206,13 +227,18 @@ async def test_a_random_week_says_what_the_ladder_says(world: World) -> None:
             await world.close(name, rng.choice(["returned", "transferred"]))
         elif what == "sweep":
             await world.sweep()
+        elif what == "move":
+            await world.move(rng.choice(names))
         else:
             what = "hours"
             now += timedelta(hours=rng.choice([1, 5, 11, 23, 37]))
             world.clock.set(now)
         steps[what] += 1
+        before = dict(world.s.summary_parts)
         await world.same()
+        reused += sum(1 for k, part in world.s.summary_parts.items() if before.get(k) is part)
     assert min(steps.values()) > 0, steps
+    assert reused > 3, reused  # the schools' kept parts were read, not only computed
 
 
 async def _broken(path: Path) -> int:
@@ -260,3 +286,61 @@ def test_doctor_finds_a_broken_standing_and_forgets_it(
     assert capsys.readouterr().out.splitlines()[-1].startswith("forgot 1 standings")
     assert doctor_at(local(0, 10)) == 0
     assert "standings agree with the ladder: 1 open cases" in capsys.readouterr().out
+
+
+async def test_after_a_sweep_a_summary_computes_only_what_moved(world: World) -> None:
+    """The sweep job brings every school's part up to date: the next summary reads no open
+    case; after an action at one school, only that school's cases are read again."""
+    for name, since in (("张三", 1), ("孙八", 2), ("周九", 4)):
+        await world.report(name, date(2024, 3, since))
+    await world.sweep()
+    assert await warm_summaries(world.s) == 2
+    reads: list[tuple[object, ...]] = []
+    kept = world.s.reports.open_cases_kept
+
+    async def counted(scope: Any) -> Any:
+        reads.append(scope.params)
+        return await kept(scope)
+
+    async def text() -> str:  # the summary, counting the reads of open cases
+        world.s.reports.open_cases_kept = counted  # type: ignore[method-assign]
+        return await world.text()
+
+    first = await text()
+    assert reads == []
+    await world.act("孙八", ActionKind.HOME_VISIT, "13900000021")
+    await text()
+    assert reads == [(world.d.units["wenchang_middle"],)]
+    # a write and a look of the sweep in the same second, between two summaries
+    await world.sweep()
+    await warm_summaries(world.s)
+    await world.act("张三", ActionKind.PHONE_CALL, "13900000021")
+    await world.sweep()
+    await text()
+    assert reads[1:] == [(world.d.units["binhe_primary"],)]
+    assert "张三" in first.split("缺课时间最长")[1].split("·")[1]  # the longest absent
+    await world.same()
+
+
+async def test_a_trees_summary_counts_its_own_schools_only(world: World) -> None:
+    """Two districts at the top of two trees: the kept parts of one are not the other's."""
+    other = await world.s.units.add("district", "中宁县")
+    township = await world.s.units.add("township", "石空镇", other)
+    school = await world.s.units.add("school", "石空小学", township, section="primary")
+    db = world.s.db
+    async with db.transaction():
+        student = await db.execute(
+            "INSERT INTO students (registry_no, name, gender, birth_date, school_id, grade,"
+            " household_unit_id, a9_flags, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+            ("G640521201501010999", "马十", "M", "2015-01-01", school, 3, township, "2024-03-01"),
+        )
+        await rollups.recount(db)
+    world.d.students["马十"] = student
+    await world.report("马十", date(2024, 3, 1))
+    await world.report("张三", date(2024, 3, 4))
+    await world.sweep()
+    assert await warm_summaries(world.s) == 2  # a school of each tree
+    text = await world.text()
+    assert "马十" not in text and "石空" not in text
+    assert "张三" in text
+    await world.same()

@@ -27,6 +27,7 @@ from kcbx.bot.engine.sweep import Sweeper, SweepReport
 from kcbx.bot.runtime.health import WriteAlarm
 from kcbx.bot.runtime.instance import InstanceLease
 from kcbx.bot.runtime.services import Services
+from kcbx.bot.services.summary import warm_summaries
 from kcbx.handlers.context import SERVICES_KEY
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ def sweep_job_of(sweep_now: Callable[[AnyApplication], Awaitable[Any]]) -> Job:
             files: NoticeFileWorker | None = app.bot_data.get(NOTICE_FILES_KEY)
             if files is not None:
                 files.kick()  # the notices' files, off the sweep
+            # the schools whose cases the sweep looked at: their share of a summary, now
+            await warm_summaries(app.bot_data[SERVICES_KEY])
 
         if await guarded(app, "sweep", work):
             await guarded(app, "delivery", lambda: _drain(app))

@@ -130,6 +130,7 @@ class CasePlanRepo(Repo):
         stamp = to_iso(now)
         await self.db.executemany(
             "UPDATE case_plans SET wake_at = ?, waiting = ?, swept_at = ?, standing = ?,"
+            " looks = looks + 1,"
             " changed = CASE WHEN changed = ? THEN 0 ELSE changed END WHERE case_id = ?",
             [
                 (

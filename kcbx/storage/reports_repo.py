@@ -18,10 +18,8 @@ from typing import Any
 
 from kcbx.bot.domain.clock import from_iso, to_iso
 from kcbx.bot.domain.model import Action, Person, Unit
-from kcbx.bot.domain.roles import Role
 from kcbx.storage.connection.rows import Repo, comma_list, json_dict, optional, reader, zero_if_null
 from kcbx.storage.directory import DirectoryRepo, _chunks, _marks
-from kcbx.storage.people import _person as person_of_row
 from kcbx.storage.students import scope_clause
 from kcbx.storage.units import SUBTREE_CTE
 
@@ -66,6 +64,16 @@ def unit_scope(unit: Unit) -> ReportScope:
         (unit.id, unit.id),
         subtree=unit.id,
         top=unit.parent_id is None,
+    )
+
+
+def outside_scope(unit: Unit) -> ReportScope:
+    """The children of a unit's households who study at schools outside it."""
+    return ReportScope(
+        unit.id,
+        f"(s.household_unit_id IN ({SUBTREE_CTE} SELECT id FROM subtree)"
+        f" AND s.school_id NOT IN ({SUBTREE_CTE} SELECT id FROM subtree))",
+        (unit.id, unit.id),
     )
 
 
@@ -167,8 +175,29 @@ _action_record = reader(
 )
 
 
+EVERYONE = ReportScope(0, "1 = 1", ())
+
+
 class ReportsRepo(Repo):
+    async def whole(self, scope: ReportScope) -> ReportScope:
+        """The scope, or every student when it is the top of the only tree: the same rows,
+        without walking the tree (tens of thousands of units in a province) in SQL."""
+        if (
+            scope.top
+            and await self.db.fetchval("SELECT COUNT(*) FROM units WHERE parent_id IS NULL") == 1
+        ):
+            return EVERYONE
+        return scope
+
     # --- the units --------------------------------------------------------------------------
+
+    async def roots(self) -> list[Unit]:
+        """The units at the top of a tree (a district, or a city above its districts)."""
+        return list(
+            _units(
+                await self.db.fetchall("SELECT * FROM units WHERE parent_id IS NULL ORDER BY id")
+            ).values()
+        )
 
     async def all_units(self) -> dict[int, Unit]:
         """Every unit by id (tens of thousands in a province: one query, for one report)."""
@@ -185,6 +214,53 @@ class ReportsRepo(Repo):
         found = _units(rows)
         found.update(await self.lineages([root]))
         return found
+
+    async def units_to_schools(self, root: int) -> dict[int, Unit]:
+        """A unit's subtree down to its schools (no villages or groups: a summary names those
+        only where a task is owed), the units above it, and the departments."""
+        kinds = "kind IN ('district', 'township', 'school')"
+        top = await self.db.fetchval("SELECT parent_id IS NULL FROM units WHERE id = ?", (root,))
+        if top and await self.whole(ReportScope(root, "", top=True)) is EVERYONE:
+            return _units(
+                await self.db.fetchall(f"SELECT * FROM units WHERE kind = 'department' OR {kinds}")
+            )
+        rows = await self.db.fetchall(
+            f"{SUBTREE_CTE} SELECT * FROM units WHERE kind = 'department'"
+            f" OR {kinds} AND id IN (SELECT id FROM subtree)",
+            (root,),
+        )
+        found = _units(rows)
+        found.update(await self.lineages([root]))
+        return found
+
+    async def units_digest(self) -> tuple[int, ...]:
+        """A digest of the unit tree that moves when a unit is added, removed, moved or
+        changes section or name (what a summary's kept parts read of it)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*), SUM(id * COALESCE(parent_id, 0)),"
+            " SUM(id * LENGTH(COALESCE(section, ''))), SUM(id * LENGTH(name)) FROM units"
+        )
+        return tuple(int(v or 0) for v in tuple(row or ()))
+
+    async def open_digest(self, within: int | None) -> dict[int, tuple[int, ...]]:
+        """Per school (of the subtree of ``within``; of every unit when None), a digest of
+        its open cases' plan rows: how many, their ids, the writes and the sweep's looks
+        since (migrations 0011, 0035). It moves whenever a case of the school is opened,
+        closed, moved, written about or looked at; a case without a plan row counts as
+        written about."""
+        where: str = ""
+        params: tuple[object, ...] = ()
+        if within is not None:
+            where, params = f" AND s.school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)", (within,)
+        rows = await self.db.fetchall(
+            "SELECT s.school_id, COUNT(*), SUM(c.id), SUM(COALESCE(p.changed, 1)),"
+            " SUM(COALESCE(p.looks, 0))"
+            + CASES_THEN_STUDENTS
+            + " LEFT JOIN case_plans p ON p.case_id = c.id"
+            " WHERE s.id = c.student_id AND c.status = 'open'" + where + " GROUP BY s.school_id",
+            params,
+        )
+        return {int(r[0]): tuple(int(v or 0) for v in tuple(r)[1:]) for r in rows}
 
     async def lineages(self, unit_ids: Iterable[int]) -> dict[int, Unit]:
         """The units and every unit above them."""
@@ -216,6 +292,7 @@ class ReportsRepo(Repo):
     ) -> list[CaseRow]:
         """The open cases of the scope; with ``as_of``, the cases open at that instant
         (reported by then and not closed by then), as a month-end freeze needs them."""
+        scope = await self.whole(scope)
         if as_of is None:
             sql = _CASE_SELECT + f" AND c.status = 'open' AND ({scope.clause})"
             params: list[object] = [*scope.params]
@@ -232,6 +309,7 @@ class ReportsRepo(Repo):
     async def open_cases_kept(self, scope: ReportScope) -> list[tuple[CaseRow, str | None]]:
         """The open cases of the scope (as :meth:`open_cases`), each with the standing the
         sweep keeps for it if the case is unchanged since (migration 0033): one query."""
+        scope = await self.whole(scope)
         rows = await self.db.fetchall(
             _CASE_COLUMNS
             + ", p.standing AS kept_standing"
@@ -357,6 +435,11 @@ class ReportsRepo(Repo):
         own households. A unary ``+`` (a no-op in any SQL) keeps SQLite from choosing the
         other index.
         """
+        if await self.whole(scope) is EVERYONE:
+            rows = await self.db.fetchall(
+                "SELECT school_id, students FROM school_rollups WHERE students > 0"
+            )
+            return {int(r[0]): int(r[1]) for r in rows}
         if scope.subtree is None:
             rows = await self.db.fetchall(
                 f"SELECT s.school_id, COUNT(*) FROM students s WHERE {scope.clause}"
@@ -397,6 +480,7 @@ class ReportsRepo(Repo):
         """Per school: cases reported since ``today`` and ``week``, returned since ``month``,
         closed as exempt, transferred or returned since ``year`` (the starts of those
         periods)."""
+        scope = await self.whole(scope)
         t, w, m, y = (to_iso(x) for x in (today, week, month, year))
         earliest = min(t, w, m, y)
         rows = await self.db.fetchall(
@@ -477,31 +561,6 @@ class ReportsRepo(Repo):
 
     async def people_by_id(self, person_ids: Iterable[int]) -> dict[int, Person]:
         return await DirectoryRepo(self.db).people(person_ids)
-
-    async def reachable_people(self, roles: Iterable[Role]) -> list[Person]:
-        """Active, bound, reachable people of the roles."""
-        wanted = [r.value for r in roles]
-        return await person_of_row.all(
-            self.db,
-            "SELECT * FROM people WHERE status = 'active' AND chat_id IS NOT NULL"
-            f" AND unreachable_at IS NULL AND role IN ({_marks(wanted)}) ORDER BY id",
-            wanted,
-        )
-
-    async def reachable_without_key(
-        self, roles: Iterable[Role], *, prefix: str, suffix: str
-    ) -> list[Person]:
-        """Active, bound, reachable people of the roles who have no outbox row with key
-        ``prefix + person id + suffix`` yet (the digests' "not sent this period")."""
-        wanted = [r.value for r in roles]
-        return await person_of_row.all(
-            self.db,
-            "SELECT p.* FROM people p WHERE p.status = 'active' AND p.chat_id IS NOT NULL"
-            f" AND p.unreachable_at IS NULL AND p.role IN ({_marks(wanted)})"
-            " AND NOT EXISTS (SELECT 1 FROM outbox o"
-            " WHERE o.dedup_key = ? || CAST(p.id AS TEXT) || ?) ORDER BY p.id",
-            [*wanted, prefix, suffix],
-        )
 
     async def first_report(self) -> datetime | None:
         """When the first case was reported (the first month worth freezing)."""

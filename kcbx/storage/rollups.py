@@ -26,6 +26,7 @@ from datetime import datetime
 
 from kcbx.storage.db import Database
 from kcbx.storage.records.audit import AuditRepo
+from kcbx.storage.units import SUBTREE_CTE
 
 # the columns of school_rollups after school_id, in order
 MEASURES = ("students", "exempt", "open_cases", "returned", "exempted", "transferred")
@@ -199,6 +200,20 @@ async def repair(db: Database, audit: AuditRepo, *, actor: str, now: datetime) -
     return found
 
 
+async def counts_within(db: Database, unit_id: int | None) -> dict[int, tuple[int, ...]]:
+    """The rollups of the schools in a unit's subtree (of every school when None), each as a
+    tuple of :data:`MEASURES`: what moves when a case is opened or closed at the school or
+    one of its students comes or goes."""
+    where: str = ""
+    params: tuple[object, ...] = ()
+    if unit_id is not None:
+        where, params = f" WHERE school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)", (unit_id,)
+    rows = await db.fetchall(
+        f"SELECT school_id, {', '.join(MEASURES)} FROM school_rollups{where}", params
+    )
+    return {int(r[0]): tuple(int(v) for v in tuple(r)[1:]) for r in rows}
+
+
 async def totals(db: Database, schools: Iterable[int]) -> dict[int, Counts]:
     """The rollups of these schools (schools without a row are left out)."""
     out: dict[int, Counts] = {}
@@ -212,6 +227,7 @@ __all__ = [
     "Difference",
     "case_closed",
     "case_opened",
+    "counts_within",
     "differences",
     "recount",
     "recount_all",

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kcbx.bot.domain.clock import Clock, SystemClock
 from kcbx.bot.domain.dates import use_today
@@ -114,6 +115,10 @@ class Services:
     persons: PersonCache  # who is behind an update (the gate), dropped when people change
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
     vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
+    # each school's share of a summary, while it holds (kcbx.bot.services.summary_parts):
+    # at most one per school
+    summary_parts: dict[int, Any] = field(default_factory=dict)
+    summary_activity: dict[int, Any] = field(default_factory=dict)  # its counts of cases
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:

@@ -351,6 +351,7 @@ class OpenCase:
     row: CaseRow
     standing: Standing
     day: int  # the ladder day number now
+    kept: bool = True  # the sweep's standing; False: computed now, for now only
 
     @property
     def stage(self) -> Stage:
@@ -385,7 +386,11 @@ async def open_cases_now(
         found[row.id] = standing_of(facts, acts, state)
     today = services.policy.time.local_date(now)
     days = services.calendar.days_between
-    cases = [OpenCase(r, found[r.id], days(found[r.id].ladder_start, today)) for r in rows]
+    computed = {r.id for r in missing}
+    cases = [
+        OpenCase(r, found[r.id], days(found[r.id].ladder_start, today), r.id not in computed)
+        for r in rows
+    ]
     return cases, len(missing)
 
 

@@ -9,10 +9,11 @@ the messages.
 
 How it stays fast. The counting is SQL (:class:`kcbx.storage.reports_repo.ReportsRepo`,
 per-school rollups): students per school, cases new today / this week, returned, exempt and
-transferred, the weekly trend. The stage of each open case, its tasks due and its A8 facts
-come from the ladder, which the sweep keeps per case with the plan
-(:mod:`kcbx.bot.domain.ladder.standing`): read in one query where it still holds, computed
-for the cases changed since (:func:`kcbx.bot.services.caseviews.open_cases_now`).
+transferred, the weekly trend. What the open cases give (their stages, the tasks overdue and
+who owes them, the longest absences, A8) is added up from each school's part
+(:mod:`kcbx.bot.services.summary_parts`), kept between summaries while the school's cases,
+its people and the time are as they were, and computed again from the standings the sweep
+keeps (:mod:`kcbx.bot.domain.ladder.standing`) for the schools where something moved.
 
 Stage buckets: the ladder's stages: day 0-2 (A7.1), day 3-6 (A7.2), dropout (A7.3,
 from day 7), notice to enrol (A7.4, from day 15 or the notice), reprimanded and ordered to
@@ -22,48 +23,52 @@ correct (A7.5); the day numbers come from the policy.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from kcbx.bot.domain.a8.parts import SchoolA8, combine
 from kcbx.bot.domain.a8.rules import Flag
 from kcbx.bot.domain.a8.warnings import Warning
 from kcbx.bot.domain.capabilities import roles_of
-from kcbx.bot.domain.ladder.recipients import Directory
 from kcbx.bot.domain.ladder.state import Stage, ladder_state
 from kcbx.bot.domain.model import Person, Unit
 from kcbx.bot.domain.roles import DISTRICT_ROLES, Role
 from kcbx.bot.runtime.services import Services
-from kcbx.bot.services.accountability import live_flags, school_year_of, year_enrolment
+from kcbx.bot.services.accountability import school_year_of, year_enrolment
 from kcbx.bot.services.caseviews import (
     DROPOUT_STAGES,
     CaseView,
     Counts,
-    OpenCase,
     Owner,
-    OwnerKey,
     UnitTree,
     a8_case,
-    a8_of_open,
     action_facts_of,
     case_facts_of,
     case_views,
-    open_cases_now,
     open_counts,
-    owner_key,
-    task_owner,
     unit_tree,
 )
-from kcbx.storage.reports_repo import CaseRow, ReportScope, person_scope, unit_scope
+from kcbx.bot.services.summary_parts import (
+    ATTENTION_LINES,
+    CaseLine,
+    OwedShare,
+    Part,
+    case_line,
+    school_activity,
+    summary_parts,
+    warm,
+)
+from kcbx.storage.reports_repo import ReportScope, person_scope, unit_scope
 
 # Who may ask for a summary, an export or a chart: leaders of a district, township or school.
 SUMMARY_ROLES = roles_of("summary")
 
 STAGE_KEYS = (Stage.DAY0, Stage.PERSUASION, Stage.DROPOUT, Stage.NOTICE, Stage.CORRECTION)
 
+OWED_KEPT = 10  # groups owing overdue tasks a summary names (the others are counted)
 CASES_PER_PAGE = 4  # cases per page of a school's list: with [更多] and the way back, six buttons
-ATTENTION_LINES = 5
 TREND_WEEKS = 8
 
 
@@ -152,21 +157,6 @@ class Owed:
     count: int
 
 
-@dataclass(frozen=True)
-class CaseLine:
-    """A case as a line of a list (names: private chats only)."""
-
-    case_id: int
-    number: str
-    student: str
-    school: str
-    grade: int | None
-    class_name: str | None
-    day: int
-    stage: Stage
-    a9: bool
-
-
 @dataclass
 class Summary(_Counted):
     unit: Unit
@@ -183,7 +173,8 @@ class Summary(_Counted):
     transferred_year: int = 0
     a9_open: int = 0
     overdue: int = 0
-    owed: list[Owed] = field(default_factory=list)
+    owed: list[Owed] = field(default_factory=list)  # the OWED_KEPT groups owing most
+    owed_groups: int = 0  # how many groups owe overdue tasks
     lines: list[UnitLine] = field(default_factory=list)
     attention: list[CaseLine] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
@@ -219,32 +210,54 @@ def summary_scope(person: Person, unit: Unit, tree: UnitTree) -> ReportScope:
 async def build_summary(
     services: Services, scope: ReportScope, unit: Unit, tree: UnitTree
 ) -> Summary:
-    """Everything a summary of ``scope`` shows, at the clock's now."""
+    """Everything a summary of ``scope`` shows, at the clock's now: the counts from SQL and
+    the rollups, the open cases from each school's part (:mod:`.summary_parts`)."""
     now = services.clock.now()
     summary = Summary(unit=unit, title=tree.path(unit.id) or unit.name, now=now)
     enrolled = await services.reports.enrolled_by_school(scope)
     await tree.ensure(services, enrolled)
     summary.enrolled = sum(enrolled.values())
     returned = await _count_activity(services, scope, summary)
-    views, _computed = await open_cases_now(services, scope, tree)
-    summary.cases = {v.row.id: v.row.number for v in views}
-    directory = await _count_cases(services, summary, views, list(enrolled), tree)
+    parts = await summary_parts(services, scope, unit, tree)
+    await tree.ensure(services, [p.school_id for p in parts])
+    _count_parts(summary, parts, list(enrolled), tree)
     for school_id, line in _lines_by_school(summary, [*enrolled, *returned], tree).items():
         line.enrolled += enrolled.get(school_id, 0)
         line.returned += returned.get(school_id, 0)
-    longest = sorted(views, key=lambda v: (-v.day, v.row.id))[:ATTENTION_LINES]
-    summary.attention = [_case_line(v.row, v.day, v.stage, tree) for v in longest]
     enrolled_then = None
     if unit.kind == "district":  # A8.1: the year-start enrolment, exempt children out
         year = await year_enrolment(services, tree, school_year_of(services, now))
         enrolled_then = {unit.id: year.get(unit.id, 0)}
         summary.enrolled_year = enrolled_then[unit.id]
-    facts = await a8_of_open(services, views, tree, directory)
-    flags, warns = live_flags(services, facts, tree, enrolled=enrolled_then)
+    flags, warns = _a8(services, parts, tree, enrolled_then or {})
     summary.flags = [f for f in flags if _in_unit(f.rule, f.unit_id, unit, tree)]
     summary.warnings = [w for w in warns if _in_unit(w.rule, w.unit_id, unit, tree)]
     summary.unit_names = {u.id: u.name for u in tree.units.values()}
     return summary
+
+
+def _a8(
+    services: Services, parts: Sequence[Part], tree: UnitTree, enrolled: Mapping[int, int]
+) -> tuple[list[Flag], list[Warning]]:
+    """The A8 flags earned now and the warnings due now, district by district (``enrolled``:
+    A8.1's denominator of a district; without it, A8.1 is not evaluated)."""
+    by_district: dict[int, list[SchoolA8]] = defaultdict(list)
+    for part in parts:
+        district = tree.nearest(part.school_id, "district")
+        by_district[district.id if district else 0].append(part.a8)
+    flags: list[Flag] = []
+    warns: list[Warning] = []
+    for district_id, found in sorted(by_district.items()):
+        earned, warned = combine(
+            found,
+            services.policy,
+            services.clock.now(),
+            district_id=district_id,
+            enrolled=enrolled.get(district_id, 0),
+        )
+        flags += earned
+        warns += warned
+    return flags, warns
 
 
 async def _count_activity(
@@ -253,8 +266,8 @@ async def _count_activity(
     """New today and this week, back this month and this school year, exempt and
     transferred this school year; returns those back this school year per school."""
     p = periods(services, summary.now)
-    activity = await services.reports.activity_by_school(
-        scope, today=p.today, week=p.week, month=p.month, year=p.year
+    activity = await school_activity(
+        services, scope, summary.unit, (p.today, p.week, p.month, p.year)
     )
     for a in activity.values():
         summary.new_today += a.new_today
@@ -293,15 +306,11 @@ def _lines_by_school(
     return out
 
 
-async def _count_cases(
-    services: Services,
-    summary: Summary,
-    views: Sequence[OpenCase],
-    schools: Sequence[int],
-    tree: UnitTree,
-) -> Directory:
-    """Open cases by stage, per township or school, and the overdue tasks by who owes them;
-    returns who holds which role around the cases."""
+def _count_parts(
+    summary: Summary, parts: Sequence[Part], schools: Sequence[int], tree: UnitTree
+) -> None:
+    """Open cases by stage, per township or school, the overdue tasks by who owes them and
+    the longest absences, from the schools' parts."""
     unit = summary.unit
     lines: dict[int, UnitLine] = {}
 
@@ -316,49 +325,31 @@ async def _count_cases(
     for school_id in schools:  # every school of the scope gets a line, even without cases
         line_of(school_id)
     overdue: Counter[Owner] = Counter()
-    owners: dict[OwnerKey, Owner] = {}
-    directory = await _directory(services, tree, views)
-    for view in views:
-        stage = view.stage
-        line = line_of(view.row.school_id)
-        summary.stages[stage] += 1
-        if view.row.a9_flags:
-            summary.a9_open += 1
-        due = view.standing.due
-        summary.overdue += len(due)
+    shares: dict[Owner, OwedShare] = {}
+    for part in parts:
+        line = line_of(part.school_id)
+        for stage, count in part.stages:
+            summary.stages[stage] += count
+            if line is not None:
+                line.stages[stage] += count
+        summary.a9_open += part.a9
+        summary.overdue += part.overdue
         if line is not None:
-            line.stages[stage] += 1
-            line.overdue += len(due)
-            line.a9 += bool(view.row.a9_flags)
-        row, place = view.row, None
-        for task_role, department in due:  # asked once per owner_key
-            key = owner_key(task_role, department, row, tree)
-            if key not in owners:
-                place = place or tree.place(row)
-                owners[key] = task_owner(task_role, department, place, directory)
-            overdue[owners[key]] += 1
+            line.overdue += part.overdue
+            line.a9 += part.a9
+        for share in part.owed:
+            overdue[share.owner] += share.tasks
+            shares.setdefault(share.owner, share)
+        summary.cases.update(part.numbers)
     summary.owed = [
-        Owed(
-            role,
-            tuple(who.name for pid in ids if (who := directory.person(pid)) is not None),
-            _unit_name(tree, unit_id),
-            count,
-        )
-        for (role, ids, unit_id), count in overdue.most_common()
+        Owed(owner[0], shares[owner].names, shares[owner].unit, count)
+        for owner, count in overdue.most_common(OWED_KEPT)
     ]
+    summary.owed_groups = len(overdue)
+    longest = sorted((c for p in parts for c in p.longest), key=lambda c: (-c.day, c.case_id))
+    summary.attention = longest[:ATTENTION_LINES]
     # administrative order: the roster's, the order its units were imported or created
     summary.lines = sorted(lines.values(), key=lambda ln: ln.unit.id)
-    return directory
-
-
-def _unit_name(tree: UnitTree, unit_id: int | None) -> str:
-    """A school or a district by its name, a village or group by its path (一组 is common)."""
-    unit = tree.get(unit_id)
-    if unit is None:
-        return ""
-    if unit.kind in ("village", "group"):
-        return tree.path(unit.id)
-    return unit.name
 
 
 def _in_unit(rule: str, unit_id: int, unit: Unit, tree: UnitTree) -> bool:
@@ -371,34 +362,19 @@ def _in_unit(rule: str, unit_id: int, unit: Unit, tree: UnitTree) -> bool:
     return tree.within(unit_id, unit.id)
 
 
-async def _directory(services: Services, tree: UnitTree, views: Sequence[OpenCase]) -> Directory:
-    """Who holds which role around the open cases (for "who owes the overdue tasks")."""
-    unit_ids: set[int] = {u.id for u in tree.departments()}
-    teachers: set[int] = set()
-    for view in views:
-        if view.standing.due:
-            unit_ids |= tree.place(view.row).unit_ids()
-            if view.row.teacher_id is not None:
-                teachers.add(view.row.teacher_id)
-    people = await services.reports.people_in_units(unit_ids)
-    teachers -= {p.id for p in people}
-    people += list((await services.reports.people_by_id(teachers)).values())
-    return Directory(people, tree.departments())
+async def warm_summaries(services: Services) -> int:
+    """After a sweep: every school's part and counts brought up to date, so that the next
+    summary reads them instead of computing them (returns how many schools have a part)."""
+    p = periods(services, services.clock.now())
+    return await warm(services, (p.today, p.week, p.month, p.year))
 
 
-def _case_line(row: CaseRow, day: int, stage: Stage, tree: UnitTree) -> CaseLine:
-    school = tree.get(row.school_id)
-    return CaseLine(
-        case_id=row.id,
-        number=row.number,
-        student=row.student_name,
-        school=school.name if school else "",
-        grade=row.grade,
-        class_name=row.class_name,
-        day=day,
-        stage=stage,
-        a9=bool(row.a9_flags),
-    )
+async def summary_tree(services: Services, root: int | None) -> UnitTree:
+    """The units a summary starts from: down to the schools (the villages and groups that
+    its cases name are loaded as they do), the units above, the departments."""
+    if root is None:
+        return await unit_tree(services)
+    return UnitTree(await services.reports.units_to_schools(root))
 
 
 # --- permission ------------------------------------------------------------------------------
@@ -434,7 +410,7 @@ async def summary_view(
 ) -> SummaryView | None:
     """The summary of a unit (the person's own when ``unit_id`` is None); None if the
     person may not see it."""
-    tree = await unit_tree(services, person.unit_id)
+    tree = await summary_tree(services, person.unit_id)
     await tree.ensure(services, [unit_id])
     unit = tree.get(unit_id if unit_id is not None else person.unit_id)
     if unit is None or not await may_view_unit(services, person, unit, tree):
@@ -464,7 +440,7 @@ async def school_cases_view(
     services: Services, person: Person, school_id: int, page: int
 ) -> SchoolCases | None:
     """One page of a school's open cases, or None if the school is out of scope."""
-    tree = await unit_tree(services, person.unit_id)
+    tree = await summary_tree(services, person.unit_id)
     await tree.ensure(services, [school_id])
     school = tree.get(school_id)
     if school is None or school.kind != "school":
@@ -493,7 +469,7 @@ async def school_cases_view(
             services.calendar,
             now,
         )
-        lines.append(_case_line(row, state.day, state.stage, tree))
+        lines.append(case_line(row, state.day, state.stage, tree))
     return SchoolCases(school, tuple(lines), total, page, pages, page * CASES_PER_PAGE + 1)
 
 
@@ -525,7 +501,7 @@ async def chart_data(services: Services, person: Person, unit_id: int) -> ChartD
     if found is None:
         return None
     unit = found.summary.unit
-    tree = await unit_tree(services, person.unit_id)
+    tree = await summary_tree(services, person.unit_id)
     await tree.ensure(services, [unit.id])
     points = await trend_points(services, summary_scope(person, unit, tree))
     return ChartData(found.summary, tuple(points))
@@ -582,7 +558,9 @@ __all__ = [
     "school_cases_view",
     "stage_counts",
     "summary_scope",
+    "summary_tree",
     "summary_view",
     "trend_points",
     "unit_tree",
+    "warm_summaries",
 ]

@@ -173,8 +173,8 @@ def _owed(summary: Summary, t: Translate, *, in_group: bool) -> list[str]:
         elif not owed.people:
             who += t(" (nobody holds this role)")
         lines.append(" · " + t("{who}: {count}").format(who=who, count=owed.count))
-    if len(summary.owed) > OWED_LINES:
-        rest = sum(o.count for o in summary.owed[OWED_LINES:])
+    if summary.owed_groups > OWED_LINES:
+        rest = summary.overdue - sum(o.count for o in summary.owed[:OWED_LINES])
         lines.append(" · " + t("others: {count}").format(count=rest))
     return lines
 
