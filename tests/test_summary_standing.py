@@ -31,7 +31,7 @@ from kcbx.bot.domain.ladder.state import ActionKind, Stage
 from kcbx.bot.engine.sweep import Sweeper
 from kcbx.bot.engine.wake import rules_fingerprint
 from kcbx.bot.runtime.config import Config
-from kcbx.bot.runtime.services import Services
+from kcbx.bot.runtime.services import Kept, Services
 from kcbx.bot.services import caseviews
 from kcbx.bot.services.summary import summary_view, warm_summaries
 from kcbx.bot.texts.summary import render_summary
@@ -102,15 +102,15 @@ class World:
         """The district leader's summary as sent, and how many cases it computed."""
         leader = await self.s.people.by_phone("13900000002")
         assert leader is not None
-        parts = self.s.summary_parts
+        kept = self.s.kept
         if not kept:  # and no school's part kept either (the kept ones stay for the next)
             self.s.reports.open_cases_kept = self.unkept  # type: ignore[method-assign]
-            self.s.summary_parts = {}
+            self.s.kept = Kept()
         try:
             found = await summary_view(self.s, leader, None)
         finally:
             self.s.reports.__dict__.pop("open_cases_kept", None)
-            self.s.summary_parts = parts
+            self.s.kept = kept
         assert found is not None
         rendered = render_summary(found.summary, self.s.policy, ZH, "zh_CN", in_group=False)
         return repr(rendered)
@@ -234,9 +234,9 @@ async def test_a_random_week_says_what_the_ladder_says(world: World) -> None:
             now += timedelta(hours=rng.choice([1, 5, 11, 23, 37]))
             world.clock.set(now)
         steps[what] += 1
-        before = dict(world.s.summary_parts)
+        before = dict(world.s.kept.parts)
         await world.same()
-        reused += sum(1 for k, part in world.s.summary_parts.items() if before.get(k) is part)
+        reused += sum(1 for k, part in world.s.kept.parts.items() if before.get(k) is part)
     assert min(steps.values()) > 0, steps
     assert reused > 3, reused  # the schools' kept parts were read, not only computed
 

@@ -60,6 +60,15 @@ async def edit_in_place(message: Message, text: str, markup: Keyboard | None) ->
     await message.get_bot()._post("editMessageText", data)
 
 
+async def answer_press(query: CallbackQuery, alert: str | None = None) -> None:
+    """Answer a press (``alert``: as an alert) as the Bot API is asked it, in one request
+    without PTB's defaults and argument objects (every button step makes one)."""
+    data: dict[str, object] = {"callback_query_id": query.id}
+    if alert is not None:
+        data.update(text=alert, show_alert=True)
+    await query.get_bot()._post("answerCallbackQuery", data)
+
+
 def main_keyboard(role: Role, context: KcbxContext) -> ReplyKeyboardMarkup | None:
     rows = keyboard_rows(role, context.gettext)
     if not rows:
@@ -194,7 +203,7 @@ async def show(
     (a stale page of a list), shown as an alert."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text:
-        await query.answer(alert, show_alert=alert is not None)
+        await answer_press(query, alert)
         try:
             await edit_in_place(query.message, text, keyboard(rows) if rows else None)
             return

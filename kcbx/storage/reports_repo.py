@@ -235,10 +235,12 @@ class ReportsRepo(Repo):
 
     async def units_digest(self) -> tuple[int, ...]:
         """A digest of the unit tree that moves when a unit is added, removed, moved or
-        changes section or name (what a summary's kept parts read of it)."""
+        changes section or code (an import adds units and sets those; nothing renames or moves
+        one but a hand in the database, and a name of another length shows too)."""
         row = await self.db.fetchone(
             "SELECT COUNT(*), SUM(id * COALESCE(parent_id, 0)),"
-            " SUM(id * LENGTH(COALESCE(section, ''))), SUM(id * LENGTH(name)) FROM units"
+            " SUM(id * LENGTH(COALESCE(section, ''))), SUM(id * LENGTH(COALESCE(code, ''))),"
+            " SUM(id * LENGTH(name)) FROM units"
         )
         return tuple(int(v or 0) for v in tuple(row or ()))
 

@@ -87,6 +87,21 @@ class TaskHooks:
 
 
 @dataclass
+class Kept:
+    """What the summaries keep between requests in this process, while it holds
+    (kcbx.bot.services.summary_parts): at most one entry per school or per root."""
+
+    parts: dict[int, Any] = field(default_factory=dict)  # each school's share of a summary
+    activity: dict[int, Any] = field(default_factory=dict)  # each school's counts of cases
+    trees: dict[int, Any] = field(default_factory=dict)  # the units down to the schools
+
+    def clear(self) -> None:
+        self.parts.clear()
+        self.activity.clear()
+        self.trees.clear()
+
+
+@dataclass
 class Services:
     config: Config
     db: Database
@@ -115,10 +130,7 @@ class Services:
     persons: PersonCache  # who is behind an update (the gate), dropped when people change
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
     vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
-    # each school's share of a summary, while it holds (kcbx.bot.services.summary_parts):
-    # at most one per school
-    summary_parts: dict[int, Any] = field(default_factory=dict)
-    summary_activity: dict[int, Any] = field(default_factory=dict)  # its counts of cases
+    kept: Kept = field(default_factory=lambda: Kept())  # the summaries', between requests
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:

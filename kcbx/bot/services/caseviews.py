@@ -93,9 +93,16 @@ def open_counts(stages: Iterable[Stage], returned: int = 0) -> Counts:
 class UnitTree:
     """All units by id, with the walks reports need (ancestors, branches, subtrees)."""
 
-    def __init__(self, units: dict[int, Unit], *, complete: bool = False) -> None:
+    def __init__(
+        self,
+        units: dict[int, Unit],
+        *,
+        complete: bool = False,
+        digest: tuple[int, ...] | None = None,
+    ) -> None:
         self.units = units
         self.complete = complete
+        self.digest = digest  # the tree's digest when it was read, if known (ReportsRepo)
         self._ancestors: dict[int, tuple[Unit, ...]] = {}
 
     async def ensure(self, services: Services, unit_ids: Iterable[int | None]) -> None:

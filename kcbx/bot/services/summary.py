@@ -180,7 +180,6 @@ class Summary(_Counted):
     flags: list[Flag] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
     unit_names: dict[int, str] = field(default_factory=dict)
-    cases: dict[int, str] = field(default_factory=dict)  # case id -> number
 
     @property
     def counts(self) -> Counts:
@@ -340,7 +339,6 @@ def _count_parts(
         for share in part.owed:
             overdue[share.owner] += share.tasks
             shares.setdefault(share.owner, share)
-        summary.cases.update(part.numbers)
     summary.owed = [
         Owed(owner[0], shares[owner].names, shares[owner].unit, count)
         for owner, count in overdue.most_common(OWED_KEPT)
@@ -374,7 +372,11 @@ async def summary_tree(services: Services, root: int | None) -> UnitTree:
     its cases name are loaded as they do), the units above, the departments."""
     if root is None:
         return await unit_tree(services)
-    return UnitTree(await services.reports.units_to_schools(root))
+    digest = await services.reports.units_digest()
+    kept = services.kept.trees.get(root)
+    if kept is None or kept[0] != digest:
+        kept = services.kept.trees[root] = (digest, await services.reports.units_to_schools(root))
+    return UnitTree(dict(kept[1]), digest=digest)  # its own copy: a summary adds villages
 
 
 # --- permission ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A school's share of a summary, kept between summaries while nothing it counts has moved.
 
 A summary adds up what the open cases of each school give it: their stages, the tasks
-overdue and who owes them, the longest absences, their case numbers, and what A8 makes of
+overdue and who owes them, the longest absences, and what A8 makes of
 them (:mod:`kcbx.bot.domain.a8.parts`). Working that out takes the standing of every open
 case and the A8 facts of each: at a province's thousands of open cases, most of a summary's
 time. Yet a school's share changes only when one of its cases does, someone's role does, or
@@ -98,7 +98,6 @@ class Part:
     overdue: int  # tasks due and not done
     owed: tuple[OwedShare, ...]
     longest: tuple[CaseLine, ...]  # the ATTENTION_LINES longest absences
-    numbers: tuple[tuple[int, str], ...]  # case id, number
     a8: SchoolA8
 
     def holds(self, basis: tuple[object, ...], now: datetime) -> bool:
@@ -120,9 +119,9 @@ async def summary_parts(
     shared = (
         rules_fingerprint(services.policy),
         await services.people.generation(),
-        await services.reports.units_digest(),
+        tree.digest or await services.reports.units_digest(),
     )
-    kept: dict[int, Part] = services.summary_parts
+    kept: dict[int, Part] = services.kept.parts
     basis = {school: (*rows, *shared) for school, rows in digest.items()}
     stale = sorted(s for s, b in basis.items() if (p := kept.get(s)) is None or not p.holds(b, now))
     if stale:
@@ -176,7 +175,6 @@ async def _parts(
                 overdue=sum(len(v.standing.due) for v in mine),
                 owed=_owed(mine, tree, directory, owners),
                 longest=tuple(case_line(v.row, v.day, v.stage, tree) for v in longest),
-                numbers=tuple((v.row.id, v.row.number) for v in mine),
                 a8=a8,
             )
         )
@@ -206,7 +204,7 @@ async def school_activity(
     basis = {
         s: (row, starts) for s, row in (await rollups.counts_within(services.db, within)).items()
     }
-    kept: dict[int, tuple[object, SchoolActivity]] = services.summary_activity
+    kept: dict[int, tuple[object, SchoolActivity]] = services.kept.activity
     stale = sorted(s for s, b in basis.items() if (k := kept.get(s)) is None or k[0] != b)
     if stale:
         found = await counted(_schools(scope, unit, stale))
@@ -229,7 +227,7 @@ async def warm(services: Services, starts: Starts) -> int:
         scope = unit_scope(root)
         await summary_parts(services, scope, root, tree)
         await school_activity(services, scope, root, starts)
-    return len(services.summary_parts)
+    return len(services.kept.parts)
 
 
 def _schools(scope: ReportScope, unit: Unit, schools: Sequence[int]) -> ReportScope:
