@@ -25,6 +25,7 @@ from kcbx.bot.domain.ladder.state import STAGE_NAMES, Stage, TaskCode, ladder_st
 from kcbx.bot.domain.model import Guardian, Notice, Person, Student, Unit
 from kcbx.bot.domain.policy.tree import CAUSES
 from kcbx.bot.domain.roles import Role
+from kcbx.bot.runtime.memory import give_back
 from kcbx.bot.runtime.services import Services
 from kcbx.bot.services.accountability import live_a8
 from kcbx.bot.services.caseviews import Counts, open_counts
@@ -434,7 +435,7 @@ async def export_for_person(
     unit = tree.get(person.unit_id)
     if unit is None:
         return None
-    return await build_ledger(
+    ledger = await build_ledger(
         services,
         summary_scope(person, unit, tree),
         unit,
@@ -444,6 +445,8 @@ async def export_for_person(
         gettext=gettext,
         via="chat",
     )
+    give_back()  # the cases and the workbook's rows: the process need not keep their peak
+    return ledger
 
 
 class UnknownScope(Exception):

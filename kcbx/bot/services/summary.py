@@ -58,6 +58,7 @@ from kcbx.bot.services.summary_parts import (
     case_line,
     school_activity,
     summary_parts,
+    summary_tree,
     warm,
 )
 from kcbx.storage.reports_repo import ReportScope, person_scope, unit_scope
@@ -365,18 +366,6 @@ async def warm_summaries(services: Services) -> int:
     summary reads them instead of computing them (returns how many schools have a part)."""
     p = periods(services, services.clock.now())
     return await warm(services, (p.today, p.week, p.month, p.year))
-
-
-async def summary_tree(services: Services, root: int | None) -> UnitTree:
-    """The units a summary starts from: down to the schools (the villages and groups that
-    its cases name are loaded as they do), the units above, the departments."""
-    if root is None:
-        return await unit_tree(services)
-    digest = await services.reports.units_digest()
-    kept = services.kept.trees.get(root)
-    if kept is None or kept[0] != digest:
-        kept = services.kept.trees[root] = (digest, await services.reports.units_to_schools(root))
-    return UnitTree(dict(kept[1]), digest=digest)  # its own copy: a summary adds villages
 
 
 # --- permission ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from kcbx.bot.services.caseviews import (
     open_cases_now,
     owner_key,
     task_owner,
+    unit_tree,
 )
 from kcbx.storage import rollups
 from kcbx.storage.reports_repo import (
@@ -57,10 +58,13 @@ from kcbx.storage.reports_repo import (
 )
 
 ATTENTION_LINES = 5  # the longest absences a summary lists
-RESTRICT_UP_TO = 1_000  # schools to compute again named in one IN (...); more: the whole scope
+# schools whose parts are computed together: their cases are read in one statement (an IN
+# list well under the engines' limits), and a province's first summary holds a few hundred
+# schools' cases at a time, not all of them
+SCHOOLS_AT_ONCE = 400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseLine:
     """A case as a line of a list (names: private chats only)."""
 
@@ -85,7 +89,7 @@ class OwedShare(NamedTuple):
     tasks: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """What the open cases of one school give a summary, computed at ``at``."""
 
@@ -124,10 +128,9 @@ async def summary_parts(
     kept: dict[int, Part] = services.kept.parts
     basis = {school: (*rows, *shared) for school, rows in digest.items()}
     stale = sorted(s for s, b in basis.items() if (p := kept.get(s)) is None or not p.holds(b, now))
-    if stale:
-        views, _ = await open_cases_now(services, _schools(scope, unit, stale), tree)
-        wanted = set(stale)
-        views = [v for v in views if v.row.school_id in wanted]
+    for start in range(0, len(stale), SCHOOLS_AT_ONCE):  # a few hundred schools' cases at once
+        chunk = stale[start : start + SCHOOLS_AT_ONCE]
+        views, _ = await open_cases_now(services, _schools(unit, chunk), tree)
         for part in await _parts(services, views, tree, basis):
             kept[part.school_id] = part
     if within is None:  # schools left without an open case: their parts are gone
@@ -207,7 +210,7 @@ async def school_activity(
     kept: dict[int, tuple[object, SchoolActivity]] = services.kept.activity
     stale = sorted(s for s, b in basis.items() if (k := kept.get(s)) is None or k[0] != b)
     if stale:
-        found = await counted(_schools(scope, unit, stale))
+        found = await counted(scope if len(stale) > SCHOOLS_AT_ONCE else _schools(unit, stale))
         for school in stale:
             kept[school] = (basis[school], found.get(school, SchoolActivity(school)))
     if within is None:
@@ -219,23 +222,32 @@ async def school_activity(
     return out
 
 
+async def summary_tree(services: Services, root: int | None) -> UnitTree:
+    """The units a summary starts from: down to the schools (the villages and groups that
+    its cases name are loaded as they do), the units above, the departments."""
+    if root is None:
+        return await unit_tree(services)
+    digest = await services.reports.units_digest()
+    kept = services.kept.trees.get(root)
+    if kept is None or kept[0] != digest:
+        kept = services.kept.trees[root] = (digest, await services.reports.units_to_schools(root))
+    return UnitTree(dict(kept[1]), digest=digest)  # its own copy: a summary adds villages
+
+
 async def warm(services: Services, starts: Starts) -> int:
     """Bring the kept parts and counts of every tree up to date (after a sweep, so that a
     leader's next summary finds them); returns how many schools have a part."""
     for root in await services.reports.roots():
-        tree = UnitTree(await services.reports.units_to_schools(root.id))
+        tree = await summary_tree(services, root.id)
         scope = unit_scope(root)
         await summary_parts(services, scope, root, tree)
         await school_activity(services, scope, root, starts)
     return len(services.kept.parts)
 
 
-def _schools(scope: ReportScope, unit: Unit, schools: Sequence[int]) -> ReportScope:
-    """The pupils of these schools of the unit (of all of it when they are many)."""
-    if len(schools) > RESTRICT_UP_TO:
-        return scope
-    marks = ",".join("?" * len(schools))
-    return ReportScope(unit.id, f"s.school_id IN ({marks})", tuple(schools))
+def _schools(unit: Unit, schools: Sequence[int]) -> ReportScope:
+    """The pupils of these schools of the unit."""
+    return ReportScope(unit.id, f"s.school_id IN ({','.join('?' * len(schools))})", tuple(schools))
 
 
 def _owed(
@@ -323,6 +335,7 @@ __all__ = [
     "case_line",
     "school_activity",
     "summary_parts",
+    "summary_tree",
     "unit_name",
     "warm",
 ]

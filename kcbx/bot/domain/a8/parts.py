@@ -49,7 +49,7 @@ from kcbx.bot.domain.a8.warnings import (
 from kcbx.bot.domain.policy.tree import Policy
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SchoolA8:
     """What the open cases of one school give A8 at ``at``, valid until ``until``."""
 

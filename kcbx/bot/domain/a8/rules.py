@@ -156,7 +156,7 @@ LEVEL_NAMES: dict[Level, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Persuasion:
     """One recorded persuading action: what, when, by whom (a display name, the role they
     held, and their unit with the units above it)."""
@@ -168,7 +168,7 @@ class Persuasion:
     units: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseA8:
     """What A8 needs to know about one open case, as it stood at the instant evaluated.
 
@@ -192,7 +192,7 @@ class CaseA8:
         return self.marked_at is not None and self.marked_at <= at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flag:
     """A flag earned at an instant, with its evidence (the cases that earn it)."""
 

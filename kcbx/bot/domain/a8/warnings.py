@@ -39,7 +39,7 @@ class WarningKind(StrEnum):
     NEAR = "near"  # A8.1: attrition close to the threshold
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Warning:
     """A flag about to be earned (or to be frozen), to tell the responsible leaders."""
 
