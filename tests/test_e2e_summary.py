@@ -11,12 +11,14 @@ import io
 import re
 import zipfile
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import msoffcrypto
 import openpyxl
 import pytest
 
 from kcbx.bot.documents.protect import decrypt
+from kcbx.handlers.jobs import sweep_job_of, sweep_now
 from kcbx.handlers.records import delete_due_messages
 from kcbx.storage import rollups
 from kcbx.testing.fakebot import FakeUser, SentMessage
@@ -306,3 +308,34 @@ async def test_a_township_sees_only_its_childrens_cases_at_a_school_outside_it(
     await wenchang.press("未结案件", school)
     listing = await wenchang.wait_for(lambda m: "滨河小学未结案件" in m.plain)
     assert names_in(listing.plain) == {"钱七"}
+
+
+async def test_after_the_sweep_job_the_leaders_read_each_schools_kept_part(
+    harness: BotHarness,
+) -> None:
+    """The repeating sweep job leaves every school's share of a summary kept: each leader's
+    summary is the same as computed afresh, reads the kept parts, and shows a return at once."""
+    district = await seed(harness)
+    leader = await bind(harness, 891, "13900000002")
+    wenchang = await bind(harness, 892, "13900000011")
+    job = sweep_job_of(sweep_now)
+    await job(SimpleNamespace(application=harness.app))
+    kept = dict(harness.s.kept.parts)
+    assert set(kept) == {district.units["binhe_primary"], district.units["wenchang_middle"]}
+    whole = await summary_of(leader)
+    assert "在校学生8名；未结案件4件，其中辍学2件。" in whole.plain
+    township = await summary_of(wenchang)
+    assert "未结案件2件，其中辍学1件" in township.plain
+    assert names_in(township.plain) == {"钱七", "孙八"}  # 钱七 at a school outside it
+    assert all(harness.s.kept.parts[k] is part for k, part in kept.items())  # read, not made
+
+    case = await harness.s.db.fetchval(
+        "SELECT id FROM cases WHERE student_id = ?", (district.students["王五"],)
+    )
+    await harness.s.cases.close(case, status="returned", now=harness.clock.now(), actor="cli:t")
+    after = await summary_of(leader)
+    assert "未结案件3件，其中辍学2件。" in after.plain and "王五" not in after.plain
+    assert (
+        harness.s.kept.parts[district.units["wenchang_middle"]]
+        is kept[district.units["wenchang_middle"]]
+    )  # the other school's part is still the one kept
