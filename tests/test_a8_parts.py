@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kcbx.bot.domain.a8.parts import combine, school_a8
@@ -98,29 +99,30 @@ def test_a_districts_parts_give_what_all_its_cases_give_until_they_expire() -> N
     assert checked > 200 and wide > 20, (checked, expired, wide)
 
 
-def test_a_part_expires_at_the_next_instant_its_cases_name() -> None:
-    """A case before its mark: its part holds until its warning starts (A7.2), then until
-    the mark is due; a dropout's, until the month's end (the flags' freeze)."""
-    coming = CaseA8(
-        case_id=1,
-        number="KC-2024-0001",
+def _case(n: int, **facts: Any) -> CaseA8:
+    """A primary case of school 100 in township 10."""
+    return CaseA8(
+        case_id=n,
+        number=f"KC-2024-{n:04d}",
         school_id=100,
         section="primary",
         township_id=10,
+        **facts,
+    )
+
+
+def test_a_part_expires_at_the_next_instant_its_cases_name() -> None:
+    """A case before its mark: its part holds until its warning starts (A7.2), then until
+    the mark is due; a dropout's, until the month's end (the flags' freeze)."""
+    coming = _case(
+        1,
         marked_at=None,
         warn_from=datetime(2024, 3, 7, tzinfo=TZ),
         mark_due=datetime(2024, 3, 11, tzinfo=TZ),
     )
     assert school_a8([coming], POLICY, datetime(2024, 3, 5, tzinfo=TZ)).until == coming.warn_from
     assert school_a8([coming], POLICY, datetime(2024, 3, 8, tzinfo=TZ)).until == coming.mark_due
-    marked = CaseA8(
-        case_id=2,
-        number="KC-2024-0002",
-        school_id=100,
-        section="primary",
-        township_id=10,
-        marked_at=datetime(2024, 3, 11, tzinfo=TZ),
-    )
+    marked = _case(2, marked_at=datetime(2024, 3, 11, tzinfo=TZ))
     part = school_a8([marked], POLICY, datetime(2024, 3, 12, tzinfo=TZ))
     assert part.until.astimezone(TZ).date().day == 1 and part.until.month == 4
     assert [f.rule.value for f in part.flags] == ["A8.2"]

@@ -116,14 +116,22 @@ async def _counted(db: Database, schools: list[int] | None) -> dict[int, Counts]
     return out
 
 
-async def _stored(db: Database, schools: list[int] | None, *, lock: bool) -> dict[int, Counts]:
-    where = f" WHERE school_id IN ({_marks(schools)})" if schools is not None else ""
+async def _rows(
+    db: Database, where: str, params: Sequence[object], *, lock: bool = False
+) -> list[tuple[int, tuple[int, ...]]]:
+    """(school, its MEASURES) of the rollup rows ``where`` names, in school order."""
     rows = await db.fetchall(
         f"SELECT school_id, {', '.join(MEASURES)} FROM school_rollups{where}"
         " ORDER BY school_id" + (db.for_update() if lock else ""),
-        schools or [],
+        params,
     )
-    return {int(r[0]): {m: int(r[i + 1]) for i, m in enumerate(MEASURES)} for r in rows}
+    return [(int(r[0]), tuple(int(v) for v in tuple(r)[1:])) for r in rows]
+
+
+async def _stored(db: Database, schools: list[int] | None, *, lock: bool) -> dict[int, Counts]:
+    where = f" WHERE school_id IN ({_marks(schools)})" if schools is not None else ""
+    rows = await _rows(db, where, schools or [], lock=lock)
+    return {school: dict(zip(MEASURES, counts, strict=True)) for school, counts in rows}
 
 
 def differences(stored: Mapping[int, Counts], counted: Mapping[int, Counts]) -> list[Difference]:
@@ -204,14 +212,10 @@ async def counts_within(db: Database, unit_id: int | None) -> dict[int, tuple[in
     """The rollups of the schools in a unit's subtree (of every school when None), each as a
     tuple of :data:`MEASURES`: what moves when a case is opened or closed at the school or
     one of its students comes or goes."""
-    where: str = ""
-    params: tuple[object, ...] = ()
-    if unit_id is not None:
-        where, params = f" WHERE school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)", (unit_id,)
-    rows = await db.fetchall(
-        f"SELECT school_id, {', '.join(MEASURES)} FROM school_rollups{where}", params
-    )
-    return {int(r[0]): tuple(int(v) for v in tuple(r)[1:]) for r in rows}
+    if unit_id is None:
+        return dict(await _rows(db, "", ()))
+    where = f" WHERE school_id IN ({SUBTREE_CTE} SELECT id FROM subtree)"
+    return dict(await _rows(db, where, (unit_id,)))
 
 
 async def totals(db: Database, schools: Iterable[int]) -> dict[int, Counts]:

@@ -130,7 +130,7 @@ class Services:
     persons: PersonCache  # who is behind an update (the gate), dropped when people change
     task_hooks: TaskHooks = field(default_factory=TaskHooks)
     vocabulary: Vocabulary = field(default_factory=default_vocabulary)  # the roster's words
-    kept: Kept = field(default_factory=lambda: Kept())  # the summaries', between requests
+    kept: Kept = field(default_factory=Kept)  # the summaries', between requests
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Services:

@@ -51,7 +51,8 @@ from kcbx.bot.domain.policy.tree import Policy
 
 @dataclass(frozen=True, slots=True)
 class SchoolA8:
-    """What the open cases of one school give A8 at ``at``, valid until ``until``."""
+    """What the open cases of one school give A8 at the instant it was made, valid until
+    ``until``."""
 
     dropouts: tuple[CaseA8, ...]  # in the order of the cases given
     wide: tuple[CaseA8, ...]  # the dropouts referred to a department (A8.5)
@@ -61,7 +62,6 @@ class SchoolA8:
     # A8.4: for each township of the school, the warning of its next step by the step the
     # township has earned (None: none yet)
     next_steps: tuple[tuple[int, tuple[tuple[Level | None, Warning | None], ...]], ...]
-    at: datetime
     until: datetime
 
 
@@ -88,7 +88,6 @@ def school_a8(cases: Sequence[CaseA8], policy: Policy, at: datetime) -> SchoolA8
         warnings=tuple(school_warnings(cases, dropouts, policy, at)),
         steps=tuple(township_steps(dropouts, policy, at)),
         next_steps=next_steps,
-        at=at,
         until=_next_instant(cases, next_steps, policy, at),
     )
 
